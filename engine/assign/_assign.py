@@ -1,0 +1,734 @@
+"""Assignment: after routing has chosen the role and the territory, pick the person or partner.
+
+The whole policy is written down in ``docs/assignment.md``; in short, for each open opportunity:
+
+1. ``unrouted`` -> unassigned, ``no_rule_matched``.
+2. The account's active owners disagree on territory -> unassigned, ``ownership_conflict``
+   (reported in the conflicts table, never resolved here).
+3. A locked owner fits the route -> that owner, if within capacity (else held for the owner,
+   ``all_at_capacity``). An inactive locked owner -> a fair choice in the territory team, flagged
+   ``owner_inactive``.
+4. Otherwise -> a fair, capacity-aware choice within the territory team (role x region x
+   industry): lowest load ratio first, ties by a stable hash (see :mod:`engine.assign._fair`).
+
+Everything is vectorized except one loop over territory teams.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine._errors import DataError
+from engine.assign._fair import fill_team, mix_hashes, stable_hash
+
+__all__ = [
+    "AssignmentResult",
+    "assign",
+    "assign_with_report",
+    "ROUTES",
+    "STATUS_REASONS",
+    "CONFLICT_KINDS",
+]
+
+#: Route values produced by the routing rules.
+ROUTES: tuple[str, ...] = ("owner", "outside", "inside", "partner", "unrouted")
+
+#: Status reason code -> what it means. Every unassigned record carries one; an assigned record
+#: carries ``owner_inactive`` when its locked owner had left and a fallback was chosen.
+STATUS_REASONS: dict[str, str] = {
+    "no_rule_matched": "the routing rules matched no rule for this opportunity (route 'unrouted')",
+    "no_eligible_person": "nobody active of the routed role covers the territory (region x industry)",
+    "all_at_capacity": "everyone eligible (or the locked owner) is already at capacity",
+    "owner_inactive": "the locked owner has left; the assignee was chosen fairly within the territory team",
+    "ownership_conflict": "the account's owners disagree on territory; held until sales ops settles ownership",
+}
+
+#: Conflict kind -> what it means (one row per kind per opportunity in the conflicts table).
+CONFLICT_KINDS: dict[str, str] = {
+    "rep_outside_territory": "the account's owner rep belongs to another region than the account",
+    "partner_outside_territory": "the account's owning partner is not registered for the account's region",
+    "owners_disagree": "the owning partner is not registered for the owner rep's region",
+}
+
+_ROUTE_COLUMNS = ("opportunity_id", "account_id", "region", "industry", "route", "owner_rep_id", "owner_partner_id")
+_REP_COLUMNS = ("rep_id", "role", "region", "industries", "capacity", "active")
+_PARTNER_COLUMNS = ("partner_id", "regions", "industries", "capacity", "active")
+_ROLES = ("outside", "inside", "partner")  # team roles; index = role code
+_OUTSIDE, _INSIDE, _PARTNER = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class AssignmentResult:
+    """What :func:`assign_with_report` returns.
+
+    Attributes
+    ----------
+    assignments : pandas.DataFrame
+        One row per input route, same index, columns ``opportunity_id, route, assignee_type,
+        assignee_id, copied_rep_id, basis, status, status_reason, status_message,
+        owner_inactive, conflict``.
+    conflicts : pandas.DataFrame
+        One row per ownership conflict found: ``opportunity_id, account_id, conflict, region,
+        owner_rep_id, owner_rep_region, owner_partner_id, owner_partner_regions, message``.
+    load : pandas.DataFrame
+        One row per rep and partner: ``assignee_type, assignee_id, role, active, capacity,
+        load_before, assigned, load_after``.
+    """
+
+    assignments: pd.DataFrame
+    conflicts: pd.DataFrame
+    load: pd.DataFrame
+
+
+def assign(
+    routes: pd.DataFrame,
+    reps: pd.DataFrame,
+    partners: pd.DataFrame,
+    *,
+    current_load: pd.DataFrame | Mapping[str, int] | pd.Series | None = None,
+) -> pd.DataFrame:
+    """Pick the rep or partner for every routed opportunity.
+
+    Same as :func:`assign_with_report` but returns only the assignments table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> routes = pd.DataFrame({
+    ...     "opportunity_id": ["O1", "O2"], "account_id": ["A1", None],
+    ...     "region": ["shandong", "shandong"], "industry": ["finance", "finance"],
+    ...     "route": ["owner", "inside"], "owner_rep_id": ["R1", None], "owner_partner_id": [None, None]})
+    >>> reps = pd.DataFrame({
+    ...     "rep_id": ["R1", "R2"], "role": ["outside", "inside"], "region": ["shandong", "shandong"],
+    ...     "industries": ["finance", "finance;telecom"], "capacity": [20, 200], "active": [True, True]})
+    >>> partners = pd.DataFrame(columns=["partner_id", "regions", "industries", "capacity", "active"])
+    >>> assign(routes, reps, partners)[["opportunity_id", "assignee_id", "basis", "status"]]
+      opportunity_id assignee_id           basis    status
+    0             O1          R1    locked_owner  assigned
+    1             O2          R2  territory_team  assigned
+    """
+    return assign_with_report(routes, reps, partners, current_load=current_load).assignments
+
+
+def assign_with_report(
+    routes: pd.DataFrame,
+    reps: pd.DataFrame,
+    partners: pd.DataFrame,
+    *,
+    current_load: pd.DataFrame | Mapping[str, int] | pd.Series | None = None,
+) -> AssignmentResult:
+    """Pick the rep or partner for every routed opportunity, and report conflicts and load.
+
+    Parameters
+    ----------
+    routes : pandas.DataFrame
+        One row per open opportunity: ``opportunity_id`` (unique), ``account_id`` (null for a
+        prospect), ``region``, ``industry``, ``route`` (one of :data:`ROUTES`), ``owner_rep_id``,
+        ``owner_partner_id`` (the account's locked owners; null for prospects). An optional
+        ``est_amount`` orders the batch: larger deals take capacity first.
+    reps : pandas.DataFrame
+        ``rep_id, role (outside/inside), region, industries (';'-separated), capacity, active``.
+    partners : pandas.DataFrame
+        ``partner_id, regions (';'-separated), industries (';'-separated), capacity, active``.
+    current_load : DataFrame, Series or mapping, optional
+        Open opportunities each rep/partner already carries. A mapping or Series maps id -> count.
+        A DataFrame either has ``assignee_id`` and ``load`` columns, or lists open assignments one
+        per row (``assignee_id``, optional ``assignee_type`` and ``status``; only ``assigned`` rows
+        count), e.g. a previous :func:`assign` result. Default: everyone starts at 0.
+
+    Returns
+    -------
+    AssignmentResult
+        ``assignments`` aligned to ``routes`` (same index), ``conflicts`` and ``load``.
+
+    Raises
+    ------
+    DataError
+        A required column is missing, a route value is unknown, ``opportunity_id`` / ``rep_id`` /
+        ``partner_id`` repeat or are null, capacity/active are unusable, or an owner or load id
+        is not in ``reps`` / ``partners``.
+    """
+    _require_columns(routes, _ROUTE_COLUMNS, "routes")
+    _require_columns(reps, _REP_COLUMNS, "reps")
+    _require_columns(partners, _PARTNER_COLUMNS, "partners")
+    people = _People.build(reps, partners)
+    load_before = _initial_load(current_load, people)
+    batch = _Batch.build(routes, people)
+    return _Assigner(batch, people, load_before).run()
+
+
+# --- input checks ------------------------------------------------------------------------------
+def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], table: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"{table}: expected a pandas DataFrame; got {type(frame).__name__}. Fix: pass a DataFrame.")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        hints = []
+        for name in missing:
+            close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise DataError(
+            f"{table}: expected columns {list(columns)}; missing {', '.join(hints)}. "
+            f"Fix: add or rename the columns (see engine/contract/_tables.py)."
+        )
+
+
+def _strings(series: pd.Series) -> np.ndarray:
+    """Object array of str with None for missing values, whatever the input dtype."""
+    values = series.astype(object).to_numpy(dtype=object, copy=True)
+    values[pd.isna(series).to_numpy()] = None
+    return values
+
+
+def _require_unique_ids(ids: np.ndarray, table: str, column: str) -> None:
+    nulls = int(sum(v is None for v in ids)) if len(ids) < 10_000 else int(pd.isna(pd.Series(ids)).sum())
+    if nulls:
+        raise DataError(f"{table}.{column}: expected no nulls; got {nulls} null ids. Fix: give every row an id.")
+    dup = pd.Series(ids)
+    dup = dup[dup.duplicated()]
+    if len(dup):
+        raise DataError(
+            f"{table}.{column}: expected unique ids; got {len(dup)} repeated (e.g. {dup.iloc[:3].tolist()}). "
+            f"Fix: remove the duplicate rows."
+        )
+
+
+def _integers(series: pd.Series, table: str, column: str) -> np.ndarray:
+    numbers = pd.to_numeric(series, errors="coerce")
+    bad = numbers.isna() | (numbers < 0) | (numbers != np.floor(numbers))
+    if bad.any():
+        raise DataError(
+            f"{table}.{column}: expected non-negative integers; got {series[bad].iloc[:3].tolist()}. "
+            f"Fix: fill the {column} of every row with a whole number >= 0."
+        )
+    return numbers.to_numpy(dtype=np.int64)
+
+
+def _booleans(series: pd.Series, table: str, column: str) -> np.ndarray:
+    if series.isna().any() or not all(isinstance(v, (bool, np.bool_)) for v in series.unique()):
+        raise DataError(
+            f"{table}.{column}: expected True/False with no nulls; got {series.unique()[:5].tolist()}. "
+            f"Fix: set {column} to a boolean on every row."
+        )
+    return series.to_numpy(dtype=bool)
+
+
+def _split(value: str | None) -> list[str]:
+    return [] if value is None else [part.strip() for part in value.split(";") if part.strip()]
+
+
+# --- the people ----------------------------------------------------------------------------------
+@dataclass
+class _People:
+    """Reps (indices 0..R-1, sorted by rep_id) then partners (R.., sorted by partner_id)."""
+
+    ids: np.ndarray  # object
+    is_partner: np.ndarray
+    role: np.ndarray  # team role code: 0 outside, 1 inside, 2 partner
+    region: np.ndarray  # object: a rep's region, None for partners
+    regions: list[list[str]]  # every person's regions (a rep has one)
+    industries: list[list[str]]
+    capacity: np.ndarray
+    active: np.ndarray
+    hash: np.ndarray
+    n_reps: int
+
+    @classmethod
+    def build(cls, reps: pd.DataFrame, partners: pd.DataFrame) -> _People:
+        reps = reps.sort_values("rep_id", kind="stable")
+        partners = partners.sort_values("partner_id", kind="stable")
+        rep_ids, partner_ids = _strings(reps["rep_id"]), _strings(partners["partner_id"])
+        _require_unique_ids(rep_ids, "reps", "rep_id")
+        _require_unique_ids(partner_ids, "partners", "partner_id")
+        roles = _strings(reps["role"])
+        bad_roles = sorted({str(r) for r in roles if r not in ("outside", "inside")})
+        if bad_roles:
+            raise DataError(f"reps.role: expected 'outside' or 'inside'; got {bad_roles}. Fix: correct the role.")
+        rep_region = _strings(reps["region"])
+        ids = np.concatenate([rep_ids, partner_ids]).astype(object)
+        return cls(
+            ids=ids,
+            is_partner=np.r_[np.zeros(len(rep_ids), bool), np.ones(len(partner_ids), bool)],
+            role=np.r_[np.where(roles == "inside", _INSIDE, _OUTSIDE), np.full(len(partner_ids), _PARTNER)].astype(
+                np.int64
+            ),
+            region=np.concatenate([rep_region, np.full(len(partner_ids), None, dtype=object)]),
+            regions=[[r] if r is not None else [] for r in rep_region] + [_split(v) for v in _strings(partners["regions"])],
+            industries=[_split(v) for v in _strings(reps["industries"])]
+            + [_split(v) for v in _strings(partners["industries"])],
+            capacity=np.r_[
+                _integers(reps["capacity"], "reps", "capacity"), _integers(partners["capacity"], "partners", "capacity")
+            ],
+            active=np.r_[_booleans(reps["active"], "reps", "active"), _booleans(partners["active"], "partners", "active")],
+            hash=stable_hash(ids),
+            n_reps=len(rep_ids),
+        )
+
+    def index_of(self, ids: np.ndarray, *, partner: bool, where: str) -> np.ndarray:
+        """Person index for each id (-1 for a null id); unknown ids are a DataError."""
+        lo, hi = (self.n_reps, len(self.ids)) if partner else (0, self.n_reps)
+        index = pd.Index(self.ids[lo:hi])
+        positions = index.get_indexer(pd.Index(ids, dtype=object))
+        unknown = (positions < 0) & pd.notna(pd.Series(ids, dtype=object)).to_numpy()
+        if unknown.any():
+            table = "partners" if partner else "reps"
+            examples = sorted({str(v) for v in np.asarray(ids, dtype=object)[unknown]})[:3]
+            raise DataError(
+                f"{where}: expected ids present in {table}; got {int(unknown.sum())} unknown (e.g. {examples}). "
+                f"Fix: validate the tables first (orphan owners) or add the missing {table} rows."
+            )
+        return np.where(positions >= 0, positions + lo, -1).astype(np.int64)
+
+
+def _initial_load(current_load, people: _People) -> np.ndarray:
+    load = np.zeros(len(people.ids), dtype=np.int64)
+    if current_load is None:
+        return load
+    if isinstance(current_load, pd.DataFrame):
+        if "assignee_id" not in current_load.columns:
+            raise DataError(
+                "current_load: expected a column 'assignee_id' (plus 'load', or one row per open assignment); "
+                f"got {list(current_load.columns)}. Fix: rename the id column to 'assignee_id'."
+            )
+        frame = current_load
+        if "status" in frame.columns and "load" not in frame.columns:
+            frame = frame[frame["status"] == "assigned"]
+        frame = frame[frame["assignee_id"].notna()]
+        counts = (
+            _integers(frame["load"], "current_load", "load") if "load" in frame.columns else np.ones(len(frame), np.int64)
+        )
+        ids = _strings(frame["assignee_id"])
+        kinds = _strings(frame["assignee_type"]) if "assignee_type" in frame.columns else np.full(len(ids), None)
+    else:
+        series = pd.Series(current_load, dtype=object) if not isinstance(current_load, pd.Series) else current_load
+        ids = np.asarray(series.index.astype(object), dtype=object)
+        counts = _integers(pd.Series(series.to_numpy()), "current_load", "load")
+        kinds = np.full(len(ids), None)
+    # An id used by both a rep and a partner is read as the rep unless assignee_type says partner.
+    index = np.full(len(ids), -1, dtype=np.int64)
+    for kind, partner in (("rep", False), ("partner", True)):
+        lo, hi = (people.n_reps, len(people.ids)) if partner else (0, people.n_reps)
+        found = pd.Index(people.ids[lo:hi]).get_indexer(pd.Index(ids, dtype=object))
+        wanted = (kinds == kind) | (pd.isna(pd.Series(kinds, dtype=object)).to_numpy() & (index < 0))
+        index = np.where(wanted & (found >= 0), found + lo, index)
+    unknown = index < 0
+    if unknown.any():
+        raise DataError(
+            f"current_load: expected ids of reps or partners; got {int(unknown.sum())} unknown "
+            f"(e.g. {sorted({str(v) for v in ids[unknown]})[:3]}). Fix: drop loads of people no longer in the tables."
+        )
+    np.add.at(load, index, counts)
+    return load
+
+
+# --- the batch -----------------------------------------------------------------------------------
+@dataclass
+class _Batch:
+    index: pd.Index
+    opportunity_id: np.ndarray  # object
+    account_id: np.ndarray
+    route: np.ndarray  # object
+    region: np.ndarray
+    industry: np.ndarray
+    owner_rep: np.ndarray  # person index or -1
+    owner_partner: np.ndarray
+    order: np.ndarray  # processing order (positions)
+    rank: np.ndarray  # rank of each position in the processing order
+
+    @classmethod
+    def build(cls, routes: pd.DataFrame, people: _People) -> _Batch:
+        opportunity_id = _strings(routes["opportunity_id"])
+        _require_unique_ids(opportunity_id, "routes", "opportunity_id")
+        route = _strings(routes["route"])
+        unknown = sorted({str(r) for r in pd.unique(route)} - set(ROUTES))
+        if unknown:
+            raise DataError(
+                f"routes.route: expected one of {list(ROUTES)}; got {unknown}. "
+                f"Fix: route the opportunities with the shipped routing rules (an unmatched one is 'unrouted')."
+            )
+        n = len(routes)
+        if "est_amount" in routes.columns:
+            amount = pd.to_numeric(routes["est_amount"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            amount = np.where(np.isnan(amount), -np.inf, amount)
+        else:
+            amount = np.zeros(n)
+        # Larger deals first, then opportunity_id: the order never depends on the input row order.
+        table = pa.table({"neg_amount": -amount, "id": pa.array(opportunity_id, type=pa.string())})
+        order = pc.sort_indices(table, sort_keys=[("neg_amount", "ascending"), ("id", "ascending")]).to_numpy()
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        return cls(
+            index=routes.index,
+            opportunity_id=opportunity_id,
+            account_id=_strings(routes["account_id"]),
+            route=route,
+            region=_strings(routes["region"]),
+            industry=_strings(routes["industry"]),
+            owner_rep=people.index_of(_strings(routes["owner_rep_id"]), partner=False, where="routes.owner_rep_id"),
+            owner_partner=people.index_of(
+                _strings(routes["owner_partner_id"]), partner=True, where="routes.owner_partner_id"
+            ),
+            order=order.astype(np.int64),
+            rank=rank,
+        )
+
+
+# --- the assignment ------------------------------------------------------------------------------
+class _Assigner:
+    def __init__(self, batch: _Batch, people: _People, load_before: np.ndarray):
+        self.b, self.p = batch, people
+        self.load_before = load_before
+        self.load = load_before.copy()
+        n = len(batch.opportunity_id)
+        self.assignee = np.full(n, -1, dtype=np.int64)
+        self.copied = np.full(n, -1, dtype=np.int64)
+        self.basis = np.full(n, None, dtype=object)
+        self.reason = np.full(n, None, dtype=object)
+        self.owner_inactive = np.zeros(n, dtype=bool)
+        # region and industry vocabularies: codes in sorted order, so team order is deterministic
+        regions = sorted({*filter(None, batch.region), *(r for rs in people.regions for r in rs)})
+        industries = sorted({*filter(None, batch.industry), *(i for xs in people.industries for i in xs)})
+        self.regions, self.industries = regions, industries
+        self.region_code = _codes(batch.region, regions)
+        self.industry_code = _codes(batch.industry, industries)
+        # covers[person, region]: the person may sell in that region
+        self.covers = np.zeros((len(people.ids), max(len(regions), 1)), dtype=bool)
+        region_pos = {r: k for k, r in enumerate(regions)}
+        for person, rs in enumerate(people.regions):
+            for r in rs:
+                self.covers[person, region_pos[r]] = True
+
+    # the team key of (role, region, industry); -1 without a territory
+    def _team_key(self, role: np.ndarray, region: np.ndarray, industry: np.ndarray) -> np.ndarray:
+        key = (role * len(self.regions) + region) * len(self.industries) + industry
+        return np.where((region < 0) | (industry < 0) | (role < 0), -1, key)
+
+    def _teams(self) -> dict[int, np.ndarray]:
+        """Active members (person indices, ascending) of every team key."""
+        p = self.p
+        region_pos = {r: k for k, r in enumerate(self.regions)}
+        industry_pos = {i: k for k, i in enumerate(self.industries)}
+        keys, members = [], []
+        for person in np.flatnonzero(p.active):
+            for r in p.regions[person]:
+                for i in p.industries[person]:
+                    keys.append(self._team_key(np.array([p.role[person]]), np.array([region_pos[r]]), np.array([industry_pos[i]]))[0])
+                    members.append(person)
+        if not keys:
+            return {}
+        frame = pd.DataFrame({"key": keys, "person": members}).drop_duplicates().sort_values(["key", "person"])
+        return {int(k): g.to_numpy(dtype=np.int64) for k, g in frame.groupby("key", sort=True)["person"]}
+
+    def run(self) -> AssignmentResult:
+        b, p = self.b, self.p
+        route = b.route
+        routed = route != "unrouted"
+        self.reason[~routed] = "no_rule_matched"
+
+        conflicts, in_conflict = self._conflicts()
+        held = routed & in_conflict
+        self.reason[held] = "ownership_conflict"
+        open_rows = routed & ~in_conflict
+
+        # the locked owner who fits the route
+        rep_role = np.where(b.owner_rep >= 0, p.role[np.maximum(b.owner_rep, 0)], -1)
+        route_role = np.select(
+            [route == "outside", route == "inside", route == "partner"], [_OUTSIDE, _INSIDE, _PARTNER], default=-1
+        )
+        locked = np.select(
+            [route == "owner", (route == "outside") | (route == "inside"), route == "partner"],
+            [b.owner_rep, np.where(rep_role == route_role, b.owner_rep, -1), b.owner_partner],
+            default=-1,
+        )
+        locked = np.where(open_rows, locked, -1)
+        locked_active = (locked >= 0) & p.active[np.maximum(locked, 0)]
+        self.locked, self.locked_active = locked, locked_active
+        self.locked_gone = (locked >= 0) & ~locked_active
+        self.owner_inactive = (locked >= 0) & ~locked_active
+        no_owner = open_rows & (route == "owner") & (b.owner_rep < 0)
+        self.reason[no_owner] = "no_eligible_person"
+
+        self._assign_locked(np.flatnonzero(locked_active), locked)
+
+        # everyone else goes to the territory team; an inactive owner's team has the owner's role
+        pool_role = np.where(route == "owner", rep_role, route_role)
+        pool = open_rows & ~locked_active & ~no_owner
+        self._assign_pool(np.flatnonzero(pool), pool_role)
+
+        # a partner deal copies the owner rep if an active outside rep, else an outside rep of the territory
+        self._copy_outside_reps()
+        # The copied owner rep had left: the copy is a fallback too.
+        partner_rows = (route == "partner") & (self.assignee >= 0)
+        owner_rep_gone = partner_rows & (b.owner_rep >= 0) & ~p.active[np.maximum(b.owner_rep, 0)]
+        owner_rep_gone &= rep_role == _OUTSIDE
+        self.owner_inactive |= owner_rep_gone
+        fallback_assigned = self.owner_inactive & (self.assignee >= 0)
+        self.reason[fallback_assigned] = "owner_inactive"
+        return AssignmentResult(self._assignments(), conflicts, self._load_table())
+
+    # --- conflicts -----------------------------------------------------------------------------
+    def _conflicts(self) -> tuple[pd.DataFrame, np.ndarray]:
+        b, p = self.b, self.p
+        rep, partner = b.owner_rep, b.owner_partner
+        rep_on = (rep >= 0) & p.active[np.maximum(rep, 0)]
+        partner_on = (partner >= 0) & p.active[np.maximum(partner, 0)]
+        rep_region = p.region[np.maximum(rep, 0)]
+        rep_region_code = _codes(np.where(rep_on, rep_region, None), self.regions)
+        has_region = self.region_code >= 0
+        safe_partner = np.maximum(partner, 0)
+        kinds = {
+            "rep_outside_territory": rep_on & has_region & (rep_region_code != self.region_code),
+            "partner_outside_territory": partner_on
+            & has_region
+            & ~self.covers[safe_partner, np.maximum(self.region_code, 0)],
+            "owners_disagree": rep_on
+            & partner_on
+            & (rep_region_code >= 0)
+            & ~self.covers[safe_partner, np.maximum(rep_region_code, 0)],
+        }
+        in_conflict = np.zeros(len(rep), dtype=bool)
+        frames = []
+        for kind, mask in kinds.items():
+            in_conflict |= mask
+            rows = np.flatnonzero(mask)
+            if len(rows) == 0:
+                continue
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "rank": b.rank[rows],
+                        "opportunity_id": b.opportunity_id[rows],
+                        "account_id": b.account_id[rows],
+                        "conflict": kind,
+                        "region": b.region[rows],
+                        "owner_rep_id": p.ids[rep[rows]],
+                        "owner_rep_region": rep_region[rows],
+                        "owner_partner_id": np.where(partner[rows] >= 0, p.ids[safe_partner[rows]], None),
+                        "owner_partner_regions": np.array(
+                            [";".join(p.regions[k]) if k >= 0 else None for k in partner[rows]], dtype=object
+                        ),
+                    }
+                )
+            )
+        columns = [
+            "opportunity_id",
+            "account_id",
+            "conflict",
+            "region",
+            "owner_rep_id",
+            "owner_rep_region",
+            "owner_partner_id",
+            "owner_partner_regions",
+            "message",
+        ]
+        if not frames:
+            return pd.DataFrame({c: pd.Series([], dtype="str") for c in columns}), in_conflict
+        table = pd.concat(frames, ignore_index=True)
+        kind = table["conflict"]
+        rep_text = "owner rep " + table["owner_rep_id"].fillna("") + " (" + table["owner_rep_region"].fillna("") + ")"
+        partner_text = (
+            "owning partner " + table["owner_partner_id"].fillna("") + " (" + table["owner_partner_regions"].fillna("") + ")"
+        )
+        account_text = "account " + table["account_id"].fillna("?") + " in " + table["region"].fillna("")
+        table["message"] = np.select(
+            [kind == "rep_outside_territory", kind == "partner_outside_territory"],
+            [
+                rep_text + " is outside the territory of " + account_text,
+                partner_text + " is not registered for the region of " + account_text,
+            ],
+            default=partner_text + " is not registered for the region of its co-owner " + rep_text,
+        )
+        table["message"] = table["message"] + "; held unassigned until sales ops settles the ownership"
+        order = {k: i for i, k in enumerate(CONFLICT_KINDS)}
+        table = table.assign(_kind=kind.map(order)).sort_values(["rank", "_kind"], kind="stable")
+        table = table[columns].reset_index(drop=True)
+        return table.astype({c: "str" for c in columns}), in_conflict
+
+    # --- locked owners -------------------------------------------------------------------------
+    def _assign_locked(self, rows: np.ndarray, locked: np.ndarray) -> None:
+        if len(rows) == 0:
+            return
+        owners = locked[rows]
+        order = np.lexsort((self.b.rank[rows], owners))  # by owner, then processing order
+        rows, owners = rows[order], owners[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(owners)) + 1]
+        within = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+        fits = self.load[owners] + within < self.p.capacity[owners]
+        self.assignee[rows[fits]] = owners[fits]
+        self.basis[rows[fits]] = "locked_owner"
+        # Held for the locked owner rather than handed to someone else: the account stays locked.
+        self.reason[rows[~fits]] = "all_at_capacity"
+        np.add.at(self.load, owners[fits], 1)
+
+    # --- territory teams -----------------------------------------------------------------------
+    def _assign_pool(self, rows: np.ndarray, pool_role: np.ndarray) -> None:
+        if len(rows) == 0:
+            return
+        b, p = self.b, self.p
+        keys = self._team_key(pool_role[rows], self.region_code[rows], self.industry_code[rows])
+        self.reason[rows[keys < 0]] = "no_eligible_person"
+        rows, keys = rows[keys >= 0], keys[keys >= 0]
+        order = np.lexsort((b.rank[rows], keys))
+        rows, keys = rows[order], keys[order]
+        teams = self._teams()
+        bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, len(rows)]
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            group = rows[start:stop]
+            members = teams.get(int(keys[start]))
+            if members is None:
+                self.reason[group] = "no_eligible_person"
+                continue
+            ids = b.opportunity_id[group]
+            chosen = fill_team(
+                self.load[members],
+                p.capacity[members],
+                p.hash[members],
+                len(group),
+                lambda positions, ids=ids: stable_hash(ids[positions]),
+            )
+            got = chosen >= 0
+            self.assignee[group[got]] = members[chosen[got]]
+            self.basis[group[got]] = "territory_team"
+            self.reason[group[~got]] = "all_at_capacity"
+            self.load[members] += np.bincount(chosen[got], minlength=len(members))
+
+    def _copy_outside_reps(self) -> None:
+        b, p = self.b, self.p
+        rows = np.flatnonzero((b.route == "partner") & (self.assignee >= 0))
+        if len(rows) == 0:
+            return
+        owner = b.owner_rep[rows]
+        owner_ok = (owner >= 0) & p.active[np.maximum(owner, 0)] & (p.role[np.maximum(owner, 0)] == _OUTSIDE)
+        self.copied[rows[owner_ok]] = owner[owner_ok]
+        rows = rows[~owner_ok]
+        keys = self._team_key(np.full(len(rows), _OUTSIDE), self.region_code[rows], self.industry_code[rows])
+        rows, keys = rows[keys >= 0], keys[keys >= 0]
+        order = np.lexsort((b.rank[rows], keys))
+        rows, keys = rows[order], keys[order]
+        teams = self._teams()
+        bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, len(rows)]
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            members = teams.get(int(keys[start]))
+            if members is None:
+                continue
+            # A copy takes no capacity: round-robin over the team in processing order, starting
+            # at a hash-chosen member so that no rep is always first.
+            members = members[np.argsort(p.hash[members], kind="stable")]
+            self.copied[rows[start:stop]] = members[np.arange(stop - start) % len(members)]
+
+    # --- outputs -------------------------------------------------------------------------------
+    def _assignments(self) -> pd.DataFrame:
+        b, p = self.b, self.p
+        assigned = self.assignee >= 0
+        safe = np.maximum(self.assignee, 0)
+        assignee_type = np.where(assigned, np.where(p.is_partner[safe], "partner", "rep"), "none")
+        frame = pd.DataFrame(
+            {
+                "opportunity_id": pd.Series(b.opportunity_id, dtype="str"),
+                "route": pd.Series(b.route, dtype="str"),
+                "assignee_type": pd.Series(assignee_type, dtype="str"),
+                "assignee_id": pd.Series(np.where(assigned, p.ids[safe], None), dtype="str"),
+                "copied_rep_id": pd.Series(
+                    np.where(self.copied >= 0, p.ids[np.maximum(self.copied, 0)], None), dtype="str"
+                ),
+                "basis": pd.Series(self.basis, dtype="str"),
+                "status": pd.Series(np.where(assigned, "assigned", "unassigned"), dtype="str"),
+                "status_reason": pd.Series(self.reason, dtype="str"),
+                "status_message": pd.Series(self._messages(), dtype="str"),
+                "owner_inactive": self.owner_inactive,
+                "conflict": self.reason == "ownership_conflict",
+            }
+        )
+        frame.index = b.index
+        return frame
+
+    def _messages(self) -> np.ndarray:
+        """A sentence for every record with a reason or a missing copy; null for plain assignments."""
+        b, p = self.b, self.p
+        messages = np.full(len(self.reason), None, dtype=object)
+        is_partner_route = b.route == "partner"
+        no_copy = is_partner_route & (self.assignee >= 0) & (self.copied < 0)
+        rows = np.flatnonzero((self.reason != None) | no_copy)  # noqa: E711 (elementwise on object array)
+        if len(rows) == 0:
+            return messages
+        reason = self.reason[rows]
+        route = b.route[rows]
+        territory = (
+            pd.Series(b.region[rows], dtype=object).fillna("?") + " x " + pd.Series(b.industry[rows], dtype=object).fillna("?")
+        ).to_numpy(dtype=object)
+        rep_role = np.where(b.owner_rep[rows] >= 0, p.role[np.maximum(b.owner_rep[rows], 0)], -1)
+        role_word = np.select(
+            [route == "outside", route == "inside", route == "partner", rep_role == _OUTSIDE, rep_role == _INSIDE],
+            ["outside rep", "inside rep", "partner", "outside rep", "inside rep"],
+            default="person",
+        ).astype(object)
+        locked = self.locked[rows]
+        locked_id = np.where(locked >= 0, p.ids[np.maximum(locked, 0)], "?").astype(object)
+        left = np.where(self.locked_gone[rows], "locked owner " + locked_id + " has left; ", "").astype(object)
+        out = np.full(len(rows), None, dtype=object)
+
+        def put(mask: np.ndarray, text) -> None:
+            out[mask] = text if isinstance(text, str) else np.asarray(text, dtype=object)[mask]
+
+        put(reason == "no_rule_matched", "no routing rule matched this opportunity; fix the routing rules or add a default")
+        put(
+            reason == "ownership_conflict",
+            "the account's owners disagree on territory (see the conflicts table); held until sales ops settles the ownership",
+        )
+        ownerless = (route == "owner") & (b.owner_rep[rows] < 0)
+        put(
+            (reason == "no_eligible_person") & ownerless,
+            "routed to the locked owner but the account has no owner rep; lock the account or change the route",
+        )
+        put(
+            (reason == "no_eligible_person") & ~ownerless,
+            left + "no active " + role_word + " covers " + territory + "; staff the territory",
+        )
+        held = (reason == "all_at_capacity") & self.locked_active[rows]
+        put(held, "locked owner " + locked_id + " is at capacity; held for the owner (raise capacity or reassign the account)")
+        put(
+            (reason == "all_at_capacity") & ~held,
+            left + "every active " + role_word + " of " + territory + " is at capacity",
+        )
+        fallback = reason == "owner_inactive"
+        put(fallback & self.locked_gone[rows], left + "assigned within the territory team " + territory)
+        owner_rep_id = np.where(b.owner_rep[rows] >= 0, p.ids[np.maximum(b.owner_rep[rows], 0)], "?").astype(object)
+        put(
+            fallback & ~self.locked_gone[rows],
+            "owner rep " + owner_rep_id + " has left; copied an outside rep of " + territory + " instead",
+        )
+        missing_copy = no_copy[rows]
+        extra = "no active outside rep covers " + territory + " to copy"
+        joined = np.where(pd.isna(out), extra, out.astype(str) + "; " + extra.astype(str)).astype(object)
+        out = np.where(missing_copy, joined, out)
+        messages[rows] = out
+        return messages
+
+    def _load_table(self) -> pd.DataFrame:
+        p = self.p
+        return pd.DataFrame(
+            {
+                "assignee_type": pd.Series(np.where(p.is_partner, "partner", "rep"), dtype="str"),
+                "assignee_id": pd.Series(p.ids, dtype="str"),
+                "role": pd.Series(np.array(_ROLES, dtype=object)[p.role], dtype="str"),
+                "active": p.active,
+                "capacity": p.capacity,
+                "load_before": self.load_before,
+                "assigned": self.load - self.load_before,
+                "load_after": self.load,
+            }
+        )
+
+
+def _codes(values: np.ndarray, vocabulary: list[str]) -> np.ndarray:
+    """Position of each value in the sorted vocabulary; -1 for None or an unknown value."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return pd.Index(vocabulary, dtype=object).get_indexer(pd.Index(values, dtype=object)).astype(np.int64)
