@@ -1,0 +1,182 @@
+"""The candidate pipelines the auto classifiers choose between, and their default grids.
+
+Two families, each set up the way a careful practitioner would:
+
+``logistic``
+    Median imputation with missing-value indicators; each numeric column is mapped through its
+    training quantiles and expanded into cubic B-splines (so skew and outliers do not dominate
+    and a smooth non-linear effect can be learned); booleans imputed with the mode; low-cardinality
+    categories one-hot encoded (rare ones grouped, unseen ones mapped to the infrequent group or
+    ignored); high-cardinality categories target-encoded with internal cross-fitting; everything
+    standardised; L2-regularised logistic regression.
+``hist_gradient_boosting``
+    Numeric, boolean and datetime columns as they are (NaN handled natively); categories
+    ordinal-encoded (unseen and missing -> NaN) and handled by the native categorical splits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import ParameterGrid, StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    OneHotEncoder,
+    OrdinalEncoder,
+    QuantileTransformer,
+    SplineTransformer,
+    StandardScaler,
+    TargetEncoder,
+)
+
+__all__ = ["CANDIDATE_FAMILIES", "DEFAULT_CANDIDATES", "expand_candidates", "build_candidate"]
+
+#: The candidate families and the estimator whose parameters their grids set.
+CANDIDATE_FAMILIES: dict[str, type] = {
+    "logistic": LogisticRegression,
+    "hist_gradient_boosting": HistGradientBoostingClassifier,
+}
+
+#: Default grids: a few well-spread settings per family, not an exhaustive search.
+DEFAULT_CANDIDATES: dict[str, list[dict[str, Any]]] = {
+    "logistic": [{"C": 0.1}, {"C": 1.0}],
+    "hist_gradient_boosting": [
+        {"learning_rate": 0.1, "max_iter": 200, "max_leaf_nodes": 31, "min_samples_leaf": 20,
+         "l2_regularization": 0.0},
+        {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 15, "min_samples_leaf": 40,
+         "l2_regularization": 1.0},
+    ],
+}
+
+#: Categorical columns with more distinct training values than this are target-encoded for the
+#: logistic candidate instead of one-hot encoded.
+MAX_ONEHOT_CATEGORIES = 30
+
+
+def expand_candidates(
+    candidates: Mapping[str, Any] | None,
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Expand a candidates mapping into ``(label, family, params)`` triples.
+
+    Each family's value is either a list of parameter dicts or a dict of lists (a grid).
+
+    Examples
+    --------
+    >>> [label for label, _, _ in expand_candidates({"logistic": {"C": [0.1, 1.0]}})]
+    ['logistic(C=0.1)', 'logistic(C=1.0)']
+    """
+    spec = DEFAULT_CANDIDATES if candidates is None else candidates
+    if not isinstance(spec, Mapping) or not spec:
+        raise ValueError(
+            "candidates must be a non-empty mapping of family -> grid, e.g. "
+            f"{{'logistic': {{'C': [0.1, 1.0]}}}}; got {spec!r}."
+        )
+    out = []
+    for family, grid in spec.items():
+        if family not in CANDIDATE_FAMILIES:
+            raise ValueError(
+                f"Unknown candidate family {family!r}; expected one of {sorted(CANDIDATE_FAMILIES)}."
+            )
+        if isinstance(grid, Mapping):
+            settings = list(ParameterGrid({k: v if isinstance(v, Sequence) and not isinstance(v, str)
+                                           else [v] for k, v in grid.items()}))
+        elif isinstance(grid, Sequence) and not isinstance(grid, str):
+            settings = [dict(s) for s in grid] or [{}]
+        else:
+            raise ValueError(
+                f"The grid of {family!r} must be a list of parameter dicts or a dict of lists; "
+                f"got {grid!r}."
+            )
+        valid = CANDIDATE_FAMILIES[family]().get_params()
+        for params in settings:
+            unknown = sorted(set(params) - set(valid))
+            if unknown:
+                raise ValueError(
+                    f"Unknown parameter(s) {unknown} for candidate {family!r}; expected names of "
+                    f"{CANDIDATE_FAMILIES[family].__name__}: {sorted(valid)}."
+                )
+            inner = ", ".join(f"{k}={v!r}" for k, v in params.items())
+            out.append((f"{family}({inner})", family, params))
+    return out
+
+
+def build_candidate(
+    family: str,
+    params: Mapping[str, Any],
+    *,
+    numeric: list[str],
+    binary: list[str],
+    categorical_low: list[str],
+    categorical_high: list[str],
+    n_fit_rows: int,
+    random_state: int | None,
+) -> Pipeline:
+    """Build one unfitted candidate pipeline for the internal frame's columns."""
+    if family == "logistic":
+        return _logistic(params, numeric, binary, categorical_low, categorical_high,
+                         n_fit_rows, random_state)
+    if family == "hist_gradient_boosting":
+        return _boosting(params, numeric + binary, categorical_low + categorical_high, random_state)
+    raise ValueError(f"Unknown candidate family {family!r}; expected one of {sorted(CANDIDATE_FAMILIES)}.")
+
+
+def _logistic(params, numeric, binary, cat_low, cat_high, n_fit_rows, random_state) -> Pipeline:
+    parts = []
+    if numeric:
+        parts.append((
+            "numeric",
+            Pipeline([
+                ("impute", SimpleImputer(strategy="median")),
+                ("quantile", QuantileTransformer(
+                    n_quantiles=max(2, min(1000, n_fit_rows)), output_distribution="uniform",
+                    subsample=200_000, random_state=random_state)),
+                ("spline", SplineTransformer(n_knots=5, degree=3, extrapolation="constant")),
+            ]),
+            numeric,
+        ))
+    if numeric or binary:
+        parts.append(("missing", MissingIndicator(features="missing-only", error_on_new=False),
+                      numeric + binary))
+    if binary:
+        parts.append(("binary", SimpleImputer(strategy="most_frequent"), binary))
+    if cat_low:
+        parts.append(("onehot", OneHotEncoder(
+            handle_unknown="infrequent_if_exist", min_frequency=5, max_categories=MAX_ONEHOT_CATEGORIES,
+            sparse_output=False), cat_low))
+    if cat_high:
+        parts.append(("target", TargetEncoder(
+            target_type="binary", cv=StratifiedKFold(5, shuffle=True, random_state=random_state)),
+                      cat_high))
+    model = LogisticRegression(max_iter=2000)
+    model.set_params(**params)
+    return Pipeline([
+        ("encode", ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)),
+        ("scale", StandardScaler()),
+        ("model", model),
+    ])
+
+
+def _boosting(params, numeric, categorical, random_state) -> Pipeline:
+    parts = []
+    if numeric:
+        parts.append(("numeric", "passthrough", numeric))
+    if categorical:
+        parts.append(("categorical", OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan,
+            max_categories=250, dtype=np.float64), categorical))
+    mask = [False] * len(numeric) + [True] * len(categorical)
+    model = HistGradientBoostingClassifier(
+        categorical_features=mask if any(mask) else None, random_state=random_state,
+        early_stopping="auto",
+    )
+    model.set_params(**params)
+    return Pipeline([
+        ("encode", ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)),
+        ("model", model),
+    ])
