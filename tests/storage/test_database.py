@@ -1,0 +1,243 @@
+"""Storage: round trips, atomic and idempotent writes, allow-listed names, masked secrets."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine import ConfigError, MissingDependencyError, StorageError
+from engine.storage import Database, mask_url
+
+
+def _reps(n: int = 3) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rep_id": [f"R{i}" for i in range(n)],
+            "name": [f"Rep {i}" for i in range(n)],
+            "role": ["outside", "inside", "inside"][:n] + ["inside"] * max(0, n - 3),
+            "region": ["shanghai"] * n,
+            "industries": ["finance;telecom"] * n,
+            "manager_id": [None] + ["R0"] * (n - 1),
+            "capacity": [20, 200, 200][:n] + [200] * max(0, n - 3),
+            "active": [True, False, True][:n] + [True] * max(0, n - 3),
+        }
+    )
+
+
+def _orders() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "order_id": ["O1", "O2", "O3"],
+            "account_id": ["A1", "A1", "A2"],
+            "order_date": pd.to_datetime(["2025-01-31", "2025-02-01", None]),
+            "product_line": ["desktop", "server", "services"],
+            "units": [10, 2, 0],
+            "amount": [50_000.0, np.nan, 1_234.5],
+            "margin": [5_000.0, -10.0, 0.0],
+            "channel": ["direct", "P1", "direct"],
+        }
+    )
+
+
+def test_source_tables_round_trip(database):
+    database.write_source_tables({"reps": _reps(), "orders": _orders()})
+    assert {"reps", "orders"} <= database.table_names()
+    reps = database.read_table("reps")
+    assert reps["rep_id"].tolist() == ["R0", "R1", "R2"]
+    assert reps["manager_id"].isna().tolist() == [True, False, False]
+    assert [bool(v) for v in reps["active"]] == [True, False, True]
+    orders = database.read_table("orders")
+    dates = pd.to_datetime(orders["order_date"].astype(object), format="ISO8601")
+    assert dates.dt.strftime("%Y-%m-%d").fillna("NULL").tolist() == ["2025-01-31", "2025-02-01", "NULL"]
+    assert orders["amount"].isna().tolist() == [False, True, False]
+    assert orders["margin"].tolist() == [5_000.0, -10.0, 0.0]
+    assert database.count_rows("orders") == 3
+    assert database.read_table("orders", columns=["order_id"]).columns.tolist() == ["order_id"]
+
+
+def test_null_first_rows_keep_their_types(database):
+    """ADBC infers types from the first rows; a column that starts with nulls must still read."""
+    orders = pd.concat([_orders().iloc[[2]]] * 3000 + [_orders().iloc[[0]]], ignore_index=True)
+    orders["order_id"] = [f"O{i}" for i in range(len(orders))]
+    database.write_source_tables({"orders": orders})
+    back = database.read_table("orders")
+    assert back["order_date"].notna().sum() == 1
+    assert str(back["order_date"].dropna().iloc[0])[:10] == "2025-01-31"
+
+
+def test_mixed_types_fall_back_to_the_general_reader(database):
+    """SQLite lets a text sit in an integer column; reading must not crash (validation judges it)."""
+    orders = _orders()
+    orders["units"] = orders["units"].astype(object)
+    orders.loc[1, "units"] = "twelve"
+    if database.dialect == "postgresql":
+        with pytest.raises(StorageError, match="Nothing was written"):
+            database.write_source_tables({"orders": orders})
+        return
+    database.write_source_tables({"orders": orders})
+    back = database.read_table("orders")
+    assert back["units"].tolist()[1] == "twelve"
+
+
+def test_failed_source_write_leaves_previous_tables(database):
+    database.write_source_tables({"reps": _reps(), "orders": _orders()})
+    bad = _orders()
+    bad.loc[0, "amount"] = np.inf
+    with pytest.raises(StorageError, match="infinity"):
+        database.write_source_tables({"reps": _reps(2), "orders": bad})
+    assert database.count_rows("reps") == 3  # the first table of the failed batch was rolled back
+    assert database.count_rows("orders") == 3
+    assert not any(name.endswith("__kam_staging") for name in database.table_names())
+
+
+def test_missing_contract_column_is_a_clear_error(database):
+    with pytest.raises(ConfigError, match=r"missing contract columns \['channel'\]"):
+        database.write_source_tables({"orders": _orders().drop(columns=["channel"])})
+
+
+def _scores(run: str, n: int) -> dict[str, pd.DataFrame]:
+    started = pd.Timestamp("2026-01-01") + pd.Timedelta(days=int(run.split("-")[1]))
+    return {
+        "runs": pd.DataFrame({"started_at": [started], "accounts": [n]}),
+        "account_scores": pd.DataFrame(
+            {"account_id": [f"A{i}" for i in range(n)], "tier": ["A"] * n, "churn_probability": np.linspace(0, 1, n)}
+        ),
+    }
+
+
+def test_write_run_is_idempotent(database):
+    database.write_run("run-1", _scores("run-1", 5))
+    database.write_run("run-1", _scores("run-1", 5))
+    assert database.count_rows("account_scores") == 5
+    assert database.count_rows("runs") == 1
+    back = database.read_results("account_scores")
+    assert set(back["run_id"]) == {"run-1"}
+    assert back["churn_probability"].tolist() == pytest.approx(np.linspace(0, 1, 5).tolist())
+
+
+def test_latest_run_and_retention(database):
+    for k in range(1, 5):
+        database.write_run(f"run-{k}", _scores(f"run-{k}", k), keep_runs=2)
+    assert database.list_runs()["run_id"].tolist() == ["run-4", "run-3"]
+    assert database.latest_run_id() == "run-4"
+    assert len(database.read_results("account_scores")) == 4
+    assert len(database.read_results("account_scores", run_id="run-3")) == 3
+    assert database.count_rows("account_scores") == 7
+
+
+def test_new_result_columns_are_added(database):
+    database.write_run("run-1", _scores("run-1", 2))
+    extra = _scores("run-2", 2)
+    extra["account_scores"]["top_reasons"] = ['["a"]', None]
+    database.write_run("run-2", extra)
+    assert "top_reasons" in database.columns("account_scores")
+    assert database.read_results("account_scores", run_id="run-1")["top_reasons"].isna().all()
+
+
+def test_failed_run_write_keeps_previous_results(database):
+    database.write_run("run-1", _scores("run-1", 3))
+    bad = _scores("run-1", 3)
+    bad["account_scores"].loc[1, "churn_probability"] = -np.inf
+    with pytest.raises(StorageError):
+        database.write_run("run-1", bad)
+    back = database.read_results("account_scores", run_id="run-1")
+    assert len(back) == 3 and np.isfinite(back["churn_probability"]).all()
+
+
+def test_readers_see_a_complete_run_or_the_previous_one(database):
+    """While runs of different sizes are rewritten, a reader never sees a partial run."""
+    if database.dialect == "sqlite":
+        database.write_run("run-1", _scores("run-1", 1))
+    sizes = {1, 2_000}
+    database.write_run("run-1", _scores("run-1", 1))
+    seen: list[int] = []
+    errors: list[BaseException] = []
+
+    def reader():
+        try:
+            for _ in range(30):
+                seen.append(len(database.read_results("account_scores", run_id="run-1")))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for k in range(6):
+        database.write_run("run-1", _scores("run-1", 2_000 if k % 2 == 0 else 1))
+    thread.join()
+    assert not errors, errors
+    assert set(seen) <= sizes, set(seen) - sizes
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["customers; DROP TABLE reps", "account_scores--", "orders\"", "sqlite_master", "acount_scores"],
+)
+def test_table_names_are_allow_listed(database, name):
+    with pytest.raises(ConfigError) as info:
+        database.read_table(name)
+    assert "table" in str(info.value)
+    if name == "acount_scores":
+        assert "Did you mean 'account_scores'?" in str(info.value)
+
+
+def test_column_names_are_checked(database):
+    frame = pd.DataFrame({"account_id": ["A1"], "tier; DROP TABLE runs": ["A"]})
+    with pytest.raises(ConfigError, match="not a plain identifier"):
+        database.write_run("run-1", {"account_scores": frame})
+
+
+def test_values_are_bound_not_interpolated(database):
+    tricky = "x'); DROP TABLE account_scores; --"
+    database.write_run(tricky, {"account_scores": pd.DataFrame({"account_id": ["A1"]})})
+    assert database.read_results("account_scores", run_id=tricky)["account_id"].tolist() == ["A1"]
+    assert "account_scores" in database.table_names()
+
+
+def test_keep_runs_must_be_positive(database):
+    with pytest.raises(ConfigError, match="keep_runs"):
+        database.write_run("run-1", _scores("run-1", 1), keep_runs=0)
+
+
+def test_password_never_shown():
+    secret = "pa55-w0rd-xyz"
+    db = Database(f"postgresql://kam:{secret}@127.0.0.1:1/sales")
+    assert secret not in repr(db) and secret not in db.display_url
+    with pytest.raises(StorageError) as info:
+        db.table_names()
+    rendered = "".join(traceback.format_exception(info.value))
+    assert secret not in str(info.value)
+    assert "***" in str(info.value)
+    assert secret not in rendered.replace(secret, "***") or secret not in str(info.value)
+    assert secret not in mask_url(f"postgresql://kam:{secret}@db/x")
+
+
+def test_invalid_url_is_a_config_error():
+    with pytest.raises(ConfigError, match="not a valid SQLAlchemy URL"):
+        Database("postgresql://user:pw@host:notaport/db")
+
+
+def test_missing_postgres_driver_names_the_install_line(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "psycopg":
+            raise ImportError("no psycopg")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'kam-engine\[postgres\]'"):
+        Database("postgresql://kam@localhost/db")
+
+
+def test_missing_table_is_a_storage_error(database):
+    with pytest.raises(StorageError, match="does not exist"):
+        database.read_table("tickets")
+    with pytest.raises(StorageError, match="kam score"):
+        database.read_results("account_scores")
