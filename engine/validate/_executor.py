@@ -1,0 +1,702 @@
+"""Execute a :class:`~engine.contract.Contract` over a set of tables, in one lazy pass.
+
+Every check is a vectorized mask over a whole column; nothing loops over rows in Python except
+the formatting of failure messages (one per *failure*, not per row). Tables are visited parents
+first so that a reference can be checked against the parent's *valid* keys: a row whose parent
+was quarantined is itself quarantined as an ``orphan`` (the cascade).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine._errors import ConfigError, ContractError, SpecError
+from engine.contract import CUSTOMER_DATABASE, Column, Contract, Table
+from engine.validate._coerce import DATE_MAX, DATE_MIN, EXPECTED, Coerced, coerce
+from engine.validate._reasons import REASONS
+from engine.validate._report import COUNT_COLUMNS, FAILURE_COLUMNS, ValidationReport
+
+__all__ = ["validate_tables"]
+
+_VALUE_WIDTH = 80  # characters of repr(value) kept in a failure
+_MULTI_SEPARATOR = ";"
+
+
+# --- failures ----------------------------------------------------------------------------------
+class _Collector:
+    """Collects failures as column blocks; one DataFrame is built at the end."""
+
+    def __init__(self) -> None:
+        self.blocks: list[dict[str, np.ndarray]] = []
+
+    def add(self, table, rows, keys, column, reason, values, messages, hints) -> None:
+        if reason not in REASONS:  # a typo here would write an undocumented code
+            raise AssertionError(f"undocumented reason code {reason!r}")
+        n = 1 if rows is None else len(rows)
+        if n == 0:
+            return
+        block = {
+            "table": _full(n, table),
+            "row": np.full(1, -1, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64),
+            "key": _full(n, None) if keys is None else _as_objects(keys, n),
+            "column": _full(n, column),
+            "reason": _full(n, reason),
+            "value": _as_objects(values, n),
+            "message": _as_objects(messages, n),
+            "hint": _as_objects(hints, n),
+        }
+        self.blocks.append(block)
+
+    def frame(self) -> pd.DataFrame:
+        if not self.blocks:
+            return _empty_failures()
+        data = {name: np.concatenate([b[name] for b in self.blocks]) for name in FAILURE_COLUMNS}
+        rows = data["row"]
+        frame = pd.DataFrame(
+            {
+                "table": pd.Series(data["table"], dtype="str"),
+                "row": pd.Series(pd.arrays.IntegerArray(rows, rows < 0)),
+                "key": pd.Series(data["key"], dtype="str"),
+                "column": pd.Series(data["column"], dtype="str"),
+                "reason": pd.Series(data["reason"], dtype="str"),
+                "value": pd.Series(data["value"], dtype="str"),
+                "message": pd.Series(data["message"], dtype="str"),
+                "hint": pd.Series(data["hint"], dtype="str"),
+            }
+        )
+        return frame
+
+
+def _empty_failures() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            name: pd.Series([], dtype="Int64" if name == "row" else "str")
+            for name in FAILURE_COLUMNS
+        }
+    )
+
+
+def _full(n: int, value) -> np.ndarray:
+    return np.full(n, value, dtype=object)
+
+
+def _as_objects(values, n: int) -> np.ndarray:
+    if isinstance(values, str) or values is None:
+        return _full(n, values)
+    return np.asarray(values, dtype=object).reshape(n)
+
+
+def _show(value) -> str:
+    """repr of a raw input value, numpy scalars unwrapped, truncated."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (pd.Timestamp, _dt.datetime)) and not pd.isna(value):
+        text = repr(value.isoformat())
+    else:
+        text = repr(value)
+    if len(text) > _VALUE_WIDTH:
+        text = text[: _VALUE_WIDTH - 1] + "…"
+    return text
+
+
+def _shows(values) -> list[str]:
+    return [_show(v) for v in values]
+
+
+def _suggest(value: str, choices) -> str | None:
+    """The nearest of ``choices`` to ``value``, or None."""
+    choices = [str(c) for c in choices]
+    if not choices:
+        return None
+    normal = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    if normal in choices and normal != value:
+        return normal
+    close = difflib.get_close_matches(normal, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _did_you_mean(value: str, choices) -> str:
+    best = _suggest(value, choices)
+    return f"did you mean {best!r}? " if best is not None else ""
+
+
+# --- per-table state ---------------------------------------------------------------------------
+@dataclass
+class _TableState:
+    table: Table
+    present: bool
+    n: int = 0
+    raw: pd.DataFrame | None = None  # input, positional index, duplicate labels dropped
+    index: pd.Index | None = None  # the input's own index labels
+    coerced: dict[str, Coerced] = field(default_factory=dict)
+    keys: np.ndarray | None = None  # object array of key text (None when unreadable)
+    failing: np.ndarray | None = None
+    missing_columns: tuple[str, ...] = ()
+
+
+class _Run:
+    def __init__(self, contract: Contract, as_of: pd.Timestamp, source: str | None):
+        self.contract = contract
+        self.as_of = as_of
+        self.source = source
+        self.failures = _Collector()
+        self.warnings = _Collector()
+        self.states: dict[str, _TableState] = {}
+
+    # ---- the pass ----
+    def run(self, tables: Mapping[str, pd.DataFrame]) -> ValidationReport:
+        given = dict(tables)
+        for name, frame in given.items():
+            if not isinstance(frame, pd.DataFrame):
+                raise ContractError(
+                    f"expected a pandas DataFrame for table {name!r}; got {type(frame).__name__}. "
+                    "Pass each table as a DataFrame (engine.storage reads them so)."
+                )
+        for name in given:
+            if name not in self.contract:
+                self.warnings.add(
+                    str(name), None, None, None, "unexpected_column", "", f"table {name!r} is not in the contract; "
+                    "it is not validated and not passed on",
+                    f"{_did_you_mean(str(name), self.contract.table_names)}remove it or rename it to a contract table",
+                )
+        for table in _dependency_order(self.contract):
+            self.states[table.name] = self._validate_table(table, given.get(table.name))
+        return self._report()
+
+    def _validate_table(self, table: Table, frame: pd.DataFrame | None) -> _TableState:
+        if frame is None:
+            where = f" in {self.source}" if self.source else ""
+            self.failures.add(
+                table.name, None, None, None, "missing_table", "",
+                f"expected a table {table.name!r}{where}; got none",
+                f"load the table {table.name!r} ({table.description}); references into it cannot be resolved",
+            )
+            return _TableState(table, present=False, failing=np.zeros(0, dtype=bool))
+        index = frame.index
+        frame = self._columns_of(table, frame)
+        state = _TableState(table, present=True, n=len(frame), raw=frame, index=index)
+        state.missing_columns = tuple(c for c in table.column_names if c not in frame.columns)
+        state.failing = np.zeros(state.n, dtype=bool)
+        for column in table.columns:
+            if column.name in frame.columns:
+                state.coerced[column.name] = coerce(frame[column.name], column.type)
+        state.keys = self._key_texts(state)
+        self._check_missing_columns(state, frame)
+        self._check_key(state)
+        for column in table.columns:
+            if column.name in state.coerced:
+                self._check_column(state, column)
+        self._check_rows(state)
+        self._check_references(state)
+        return state
+
+    def _columns_of(self, table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.reset_index(drop=True)
+        labels = list(frame.columns)
+        twice = frame.columns.duplicated()
+        for label in np.asarray(labels, dtype=object)[twice]:
+            self.warnings.add(
+                table.name, None, None, str(label), "unexpected_column", "",
+                f"column {label!r} appears more than once; the first one is used",
+                "drop or rename the repeated column",
+            )
+        frame = frame.loc[:, ~twice]
+        for label in frame.columns:
+            if label not in table.column_names:
+                self.warnings.add(
+                    table.name, None, None, str(label), "unexpected_column", "",
+                    f"column {label!r} is not in the contract of {table.name!r}; it is left out of the valid data",
+                    f"{_did_you_mean(str(label), table.column_names)}remove it, or add it to the contract",
+                )
+        return frame
+
+    def _key_texts(self, state: _TableState) -> np.ndarray:
+        key = state.coerced.get(state.table.key)
+        if key is None:
+            return _full(state.n, None)
+        # text that failed to coerce (e.g. lone surrogates) is null here, so keys are storable
+        return key.values.to_numpy(dtype=object, na_value=None)
+
+    def _fail(self, state: _TableState, mask_or_rows, column, reason, values, messages, hints) -> None:
+        rows = np.flatnonzero(mask_or_rows) if mask_or_rows.dtype == bool else mask_or_rows
+        if len(rows) == 0:
+            return
+        state.failing[rows] = True
+        self.failures.add(state.table.name, rows, state.keys[rows], column, reason, values, messages, hints)
+
+    def _raw(self, state: _TableState, column: str, rows: np.ndarray) -> list[str]:
+        return _shows(state.raw[column].iloc[rows].to_numpy(dtype=object))
+
+    # ---- checks ----
+    def _check_missing_columns(self, state: _TableState, frame: pd.DataFrame) -> None:
+        table = state.table
+        extra = [str(c) for c in frame.columns if c not in table.column_names]
+        for name in state.missing_columns:
+            column = table.column(name)
+            message = (
+                f"expected column {name!r} ({column.type}) in {table.name!r}; got columns "
+                f"{[str(c) for c in frame.columns][:20]}"
+            )
+            hint = f"{_did_you_mean(name, extra)}add the column {name!r} ({column.description})"
+            if state.n == 0:
+                self.failures.add(table.name, None, None, name, "missing_column", "", message, hint)
+            else:
+                self._fail(state, np.ones(state.n, dtype=bool), name, "missing_column", "", message, hint)
+
+    def _check_key(self, state: _TableState) -> None:
+        name = state.table.key
+        key = state.coerced.get(name)
+        if key is None:
+            return
+        empty = key.null | key.failed
+        rows = np.flatnonzero(empty)
+        shown = self._raw(state, name, rows)
+        self._fail(
+            state, rows, name, "empty_key", shown,
+            [f"expected a non-empty {name}; got {s}" for s in shown],
+            f"give every {state.table.name} row its own {name}",
+        )
+        texts = key.values
+        dup = (texts.duplicated(keep=False).to_numpy() & ~empty)
+        if dup.any():
+            rows = np.flatnonzero(dup)
+            dup_keys = pd.Series(rows).groupby(texts.iloc[rows].to_numpy(dtype=object)).agg(list)
+            where = {k: v for k, v in dup_keys.items()}
+            messages = []
+            for r in rows:
+                others = where[texts.iat[r]]
+                listed = ", ".join(str(o) for o in others[:5]) + (", ..." if len(others) > 5 else "")
+                messages.append(
+                    f"expected a unique {name}; got {_show(texts.iat[r])} on {len(others)} rows (rows {listed})"
+                )
+            self._fail(
+                state, rows, name, "duplicate_key", self._raw(state, name, rows), messages,
+                "remove the duplicate rows or give each its own key; every copy is quarantined "
+                "because kam cannot tell which is right",
+            )
+
+    def _check_column(self, state: _TableState, column: Column) -> None:
+        c = state.coerced[column.name]
+        name = column.name
+        is_key = name == state.table.key
+        if not is_key:
+            if column.required:
+                rows = np.flatnonzero(c.null)
+                shown = self._raw(state, name, rows)
+                self._fail(
+                    state, rows, name, "null_required", shown,
+                    [f"expected a value in required column {name!r}; got {s}" for s in shown],
+                    f"fill {name} ({column.description})",
+                )
+            rows = np.flatnonzero(c.bad)
+            shown = self._raw(state, name, rows)
+            self._fail(state, rows, name, "wrong_type", shown,
+                       [f"expected {EXPECTED[column.type]}; got {s}" for s in shown], _type_hint(column))
+            # a date past what kam can hold is certainly in the future: say that, where it matters
+            late = c.late if (column.type == "date" and column.not_future) else np.zeros(state.n, dtype=bool)
+            rows = np.flatnonzero(c.too_large & ~late)
+            shown = self._raw(state, name, rows)
+            limit = (
+                f"a date between {DATE_MIN.date()} and {DATE_MAX.date()}"
+                if column.type == "date"
+                else "a number within the 64-bit integer range"
+            )
+            self._fail(state, rows, name, "wrong_type", shown, [f"expected {limit}; got {s}" for s in shown],
+                       "use null for an open end date" if column.type == "date" else "check the value; it is too large")
+            rows = np.flatnonzero(c.nonfinite)
+            shown = self._raw(state, name, rows)
+            self._fail(state, rows, name, "non_finite", shown,
+                       [f"expected a finite number; got {s}" for s in shown],
+                       "write a finite number, or null if unknown (a division by zero upstream is the usual cause)")
+        if column.type == "enum" and column.allowed is not None:
+            self._check_categories(state, column, c)
+        if column.type in ("integer", "number") and (column.minimum is not None or column.maximum is not None):
+            self._check_range(state, column, c)
+        if column.type == "date" and column.not_future:
+            self._check_future(state, column, c)
+
+    def _check_categories(self, state: _TableState, column: Column, c: Coerced) -> None:
+        allowed = tuple(column.allowed or ())
+        values = c.values
+        present = values.notna().to_numpy()
+        if not present.any():
+            return
+        listed = ", ".join(allowed)
+        if column.multi:
+            elements = values[present].str.split(_MULTI_SEPARATOR).explode().str.strip()
+            bad = ~elements.isin(allowed).to_numpy()
+            rows = elements.index.to_numpy()[bad]
+            bad_elements = elements.to_numpy(dtype=object)[bad]
+            full = values.iloc[rows].to_numpy(dtype=object)
+            messages = [
+                f"expected each {_MULTI_SEPARATOR!r}-separated element to be one of: {listed}; "
+                f"got {_show(e)} in {_show(f)}"
+                for e, f in zip(bad_elements, full)
+            ]
+            shown = _shows(bad_elements)
+        else:
+            bad = present & ~values.isin(allowed).to_numpy()
+            rows = np.flatnonzero(bad)
+            bad_elements = values.iloc[rows].to_numpy(dtype=object)
+            shown = self._raw(state, column.name, rows)
+            messages = [f"expected one of: {listed}; got {s}" for s in shown]
+        suggestions = {v: _did_you_mean(v, allowed) for v in pd.unique(bad_elements)}
+        hints = [f"{suggestions[v]}use one of the allowed values of {column.name}" for v in bad_elements]
+        self._fail(state, np.asarray(rows, dtype=np.int64), column.name, "unknown_category", shown, messages, hints)
+
+    def _check_range(self, state: _TableState, column: Column, c: Coerced) -> None:
+        numbers = c.values.to_numpy(dtype=np.float64, na_value=np.nan)
+        below = np.zeros(len(numbers), dtype=bool)
+        above = np.zeros(len(numbers), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if column.minimum is not None:
+                below = numbers < column.minimum
+            if column.maximum is not None:
+                above = numbers > column.maximum
+        if column.minimum is not None and column.maximum is not None:
+            expected = f"a value between {_num(column.minimum)} and {_num(column.maximum)}"
+        elif column.minimum is not None:
+            expected = f"a value >= {_num(column.minimum)}"
+        else:
+            expected = f"a value <= {_num(column.maximum)}"
+        negative = below & (column.minimum == 0)
+        rows = np.flatnonzero(negative)
+        shown = self._raw(state, column.name, rows)
+        self._fail(state, rows, column.name, "negative_value", shown,
+                   [f"expected {expected}; got {s}" for s in shown],
+                   f"{column.name} cannot be negative; check the sign (returns and credits are not {state.table.name})")
+        rows = np.flatnonzero((below & ~negative) | above)
+        shown = self._raw(state, column.name, rows)
+        self._fail(state, rows, column.name, "out_of_range", shown,
+                   [f"expected {expected}; got {s}" for s in shown],
+                   f"bring {column.name} into its range ({column.description})")
+
+    def _check_future(self, state: _TableState, column: Column, c: Coerced) -> None:
+        future = (c.values > self.as_of).fillna(False).to_numpy(dtype=bool) | c.late
+        rows = np.flatnonzero(future)
+        shown = self._raw(state, column.name, rows)
+        self._fail(
+            state, rows, column.name, "future_date", shown,
+            [f"expected a date on or before {self.as_of.date()} (the as-of date); got {s}" for s in shown],
+            f"correct {column.name}; if the data is newer than the run, pass a later as_of",
+        )
+
+    def _check_rows(self, state: _TableState) -> None:
+        table = state.table
+        if not table.checks or state.n == 0:
+            return
+        frame = pd.DataFrame({name: c.values for name, c in state.coerced.items()})
+        for check in table.checks:
+            if any(name not in state.coerced for name in check.columns):
+                continue  # the table is already quarantined by missing_column
+            unreadable = np.zeros(state.n, dtype=bool)
+            for name in check.columns:
+                unreadable |= state.coerced[name].failed
+            try:
+                result = check.fails(frame)
+            except Exception as error:
+                raise SpecError(
+                    f"row check {check.name!r} of table {table.name!r} raised {type(error).__name__}: {error}; "
+                    "expected a boolean Series. Fix the check in the contract."
+                ) from error
+            if not isinstance(result, pd.Series) or len(result) != state.n:
+                raise SpecError(
+                    f"row check {check.name!r} of table {table.name!r} must return a boolean Series of "
+                    f"{state.n} rows; got {type(result).__name__}"
+                )
+            fails = result.fillna(False).to_numpy(dtype=bool) & ~unreadable
+            rows = np.flatnonzero(fails)
+            if len(rows) == 0:
+                continue
+            raw = {name: state.raw[name].iloc[rows].to_numpy(dtype=object) for name in check.columns}
+            got = [", ".join(f"{name}={_show(raw[name][i])}" for name in check.columns) for i in range(len(rows))]
+            values = ["{" + g + "}" if len(g) < _VALUE_WIDTH else g[: _VALUE_WIDTH - 1] + "…" for g in got]
+            self._fail(
+                state, rows, check.columns[0], "row_check", values,
+                [f"row check {check.name!r} failed: expected {check.description}; got {g}" for g in got],
+                check.hint,
+            )
+
+    def _check_references(self, state: _TableState) -> None:
+        table = state.table
+        refs = [c for c in table.columns if c.references and c.name in state.coerced]
+        if not refs or state.n == 0:
+            return
+        cross = [c for c in refs if c.references.split(".")[0] != table.name]
+        own = [c for c in refs if c.references.split(".")[0] == table.name]
+        orphans: dict[str, np.ndarray] = {}
+        for column in cross:
+            parent_name, parent_column = column.references.split(".", 1)
+            parent = self.states.get(parent_name)
+            if parent is None:  # a contract without that table: nothing to check against
+                continue
+            if not parent.present or parent_column not in parent.coerced:
+                valid_keys = pd.Series([], dtype="str")
+                known = valid_keys
+            else:
+                known = parent.coerced[parent_column].values
+                valid_keys = known[~parent.failing]
+            orphans[column.name] = self._orphan_mask(state, column, valid_keys)
+            self._report_orphans(state, column, orphans[column.name], parent, parent_column, known)
+        # a table that references itself (a rep's manager): quarantining one row can orphan
+        # another, so iterate until the set of failing rows stops growing
+        if own:
+            failing = state.failing.copy()
+            while True:
+                masks = {}
+                for column in own:
+                    parent_column = column.references.split(".", 1)[1]
+                    valid_keys = state.coerced[parent_column].values[~failing]
+                    masks[column.name] = self._orphan_mask(state, column, valid_keys)
+                grown = failing.copy()
+                for mask in masks.values():
+                    grown |= mask
+                if (grown == failing).all():
+                    break
+                failing = grown
+            for column in own:
+                parent_column = column.references.split(".", 1)[1]
+                self._report_orphans(state, column, masks[column.name], state, parent_column,
+                                     state.coerced[parent_column].values)
+
+    def _orphan_mask(self, state: _TableState, column: Column, valid_keys: pd.Series) -> np.ndarray:
+        values = state.coerced[column.name].values
+        present = values.notna().to_numpy()
+        ok = values.isin(valid_keys.dropna()).to_numpy()
+        if column.references_or:
+            ok = ok | values.isin(column.references_or).to_numpy()
+        return present & ~ok
+
+    def _report_orphans(self, state, column: Column, mask, parent: _TableState, parent_column: str, known) -> None:
+        rows = np.flatnonzero(mask)
+        if len(rows) == 0:
+            return
+        parent_name = parent.table.name
+        values = state.coerced[column.name].values.iloc[rows]
+        exists = values.isin(known.dropna()).to_numpy()
+        alternatives = f" or {', '.join(repr(v) for v in column.references_or)}" if column.references_or else ""
+        shown = _shows(values.to_numpy(dtype=object))
+        messages, hints = [], []
+        for s, found in zip(shown, exists):
+            if not parent.present:
+                messages.append(f"expected {column.name} to match a {parent_name}.{parent_column}{alternatives}; "
+                                f"got {s}, but table {parent_name!r} is missing")
+                hints.append(f"load the {parent_name!r} table")
+            elif found:
+                messages.append(f"expected a valid {parent_name} row with {parent_column}={s}; "
+                                f"got a parent row that was quarantined")
+                hints.append(f"fix the quarantined {parent_name} row {s} (see its own failures); this row follows it")
+            else:
+                messages.append(f"expected {column.name} to match a {parent_name}.{parent_column}{alternatives}; "
+                                f"got {s}, which is not there")
+                hints.append(f"load the {parent_name} row {s} or correct {column.name}")
+        self._fail(state, rows, column.name, "orphan", shown, messages, hints)
+
+    # ---- results ----
+    def _report(self) -> ValidationReport:
+        failures = self.failures.frame()
+        if not failures.empty:  # contract table order, then input row (table-level first)
+            rank = {name: i for i, name in enumerate(self.contract.table_names)}
+            order = np.lexsort(
+                (
+                    failures["row"].to_numpy(dtype=np.int64, na_value=-1),
+                    failures["table"].map(rank).to_numpy(dtype=np.int64),
+                )
+            )
+            failures = failures.iloc[order].reset_index(drop=True)
+        warnings = self.warnings.frame()
+        valid, quarantined, counts = {}, {}, []
+        by_table = dict(tuple(failures.groupby("table", sort=False))) if not failures.empty else {}
+        warn_counts = warnings.groupby("table").size() if not warnings.empty else pd.Series(dtype=int)
+        for name, state in self.states.items():
+            table = state.table
+            table_failures = by_table.get(name, _empty_failures())
+            if not state.present:
+                valid[name] = _empty_valid(table)
+                quarantined[name] = pd.DataFrame(
+                    {**{c: [] for c in table.column_names}, "reasons": pd.Series([], dtype="str")},
+                    index=pd.Index([], dtype="int64", name="row"),
+                )
+            else:
+                keep = ~state.failing
+                data = {}
+                for column in table.columns:
+                    if column.name in state.coerced:
+                        data[column.name] = _final_dtype(column, state.coerced[column.name].values[keep])
+                    else:  # the table is fully quarantined; keep the column so the shape holds
+                        data[column.name] = _empty_valid(table)[column.name]
+                out = pd.DataFrame(data)
+                out.index = state.index[keep]
+                valid[name] = out
+                bad_rows = np.flatnonzero(state.failing)
+                q = state.raw.iloc[bad_rows].copy()
+                q.index = pd.Index(bad_rows, name="row")  # input positions, as in failures.row
+                q["reasons"] = _reasons(table_failures, bad_rows)
+                quarantined[name] = q
+            counts.append(
+                {
+                    "table": name,
+                    "rows": state.n,
+                    "valid": len(valid[name]),
+                    "quarantined": len(quarantined[name]),
+                    "failures": len(table_failures),
+                    "warnings": int(warn_counts.get(name, 0)),
+                }
+            )
+        counts_frame = pd.DataFrame(counts, columns=["table", *COUNT_COLUMNS]).set_index("table")
+        return ValidationReport(
+            valid=valid, failures=failures, warnings=warnings, quarantined=quarantined,
+            counts=counts_frame, as_of=self.as_of, source=self.source,
+        )
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _type_hint(column: Column) -> str:
+    return {
+        "string": f"write {column.name} as text",
+        "enum": f"write {column.name} as text, one of the allowed values",
+        "integer": f"write {column.name} as a whole number such as 12 (no fraction, no text)",
+        "number": f"write {column.name} as a number such as 1250.5 (digits, '.' as decimal point, no units)",
+        "boolean": f"write {column.name} as true/false (1/0 and yes/no are also read)",
+        "date": f"write {column.name} as an ISO date YYYY-MM-DD, e.g. 2024-03-31",
+    }[column.type]
+
+
+def _final_dtype(column: Column, values: pd.Series) -> pd.Series:
+    if column.required and column.type == "integer":
+        return values.astype("int64")
+    if column.required and column.type == "boolean":
+        return values.astype(bool)
+    return values
+
+
+def _empty_valid(table: Table) -> pd.DataFrame:
+    dtypes = {
+        "string": "str",
+        "enum": "str",
+        "integer": "Int64",
+        "number": "float64",
+        "boolean": "boolean",
+        "date": "datetime64[ns]",
+    }
+    data = {}
+    for column in table.columns:
+        series = pd.Series([], dtype=dtypes[column.type])
+        data[column.name] = _final_dtype(column, series)
+    return pd.DataFrame(data)
+
+
+def _reasons(failures: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    if len(rows) == 0:
+        return np.array([], dtype=object)
+    tags = (failures["reason"] + ":" + failures["column"].fillna("")).to_numpy(dtype=object)
+    row_of = failures["row"].to_numpy(dtype=np.int64, na_value=-1)
+    joined = pd.Series(tags).groupby(row_of).agg(lambda t: "; ".join(dict.fromkeys(t)))
+    return joined.reindex(rows).to_numpy(dtype=object)
+
+
+def _dependency_order(contract: Contract) -> list[Table]:
+    """Tables with every referenced table first (contract order among equals)."""
+    by_name = {t.name: t for t in contract.tables}
+    order: list[Table] = []
+    state: dict[str, str] = {}
+
+    def visit(table: Table, path: tuple[str, ...]) -> None:
+        mark = state.get(table.name)
+        if mark == "done":
+            return
+        if mark == "visiting":
+            raise SpecError(
+                f"the contract's references form a cycle: {' -> '.join((*path, table.name))}; "
+                "expected tables that can be validated parents first"
+            )
+        state[table.name] = "visiting"
+        for column in table.columns:
+            if column.references:
+                parent = column.references.split(".", 1)[0]
+                if parent != table.name and parent in by_name:
+                    visit(by_name[parent], (*path, table.name))
+        state[table.name] = "done"
+        order.append(table)
+
+    for table in contract.tables:
+        visit(table, ())
+    return order
+
+
+def _as_of(as_of) -> pd.Timestamp:
+    if as_of is None:
+        return pd.Timestamp.today().normalize()
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"expected as_of as a date (YYYY-MM-DD, date or datetime); got {as_of!r}") from error
+    if stamp is pd.NaT:
+        raise ConfigError(f"expected as_of as a date (YYYY-MM-DD, date or datetime); got {as_of!r}")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return stamp.normalize()
+
+
+def validate_tables(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    as_of=None,
+    contract: Contract = CUSTOMER_DATABASE,
+    source: str | None = None,
+) -> ValidationReport:
+    """Validate ``tables`` against ``contract`` in one pass, collecting every failure.
+
+    A row that fails anything is quarantined whole; rows that reference a quarantined or
+    unknown row are quarantined as orphans (the cascade). Nothing raises for bad *data*: read
+    :attr:`ValidationReport.failures`, or call :meth:`ValidationReport.raise_if_any`.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        Input tables by name, values as read (strings, numbers, datetimes...).
+    as_of : str, date or datetime, optional
+        The run's as-of date: a ``not_future`` date after it is a ``future_date``. Default: today.
+    contract : Contract, default CUSTOMER_DATABASE
+        The contract to execute.
+    source : str, optional
+        Where the tables came from (shown in messages and the summary). Never pass a URL that
+        contains a password.
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    ContractError
+        When a value of ``tables`` is not a DataFrame.
+    ConfigError
+        When ``as_of`` is not a date.
+    SpecError
+        When the contract itself is broken (a reference cycle, a row check that raises).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from engine.contract import Column, Contract, Table
+    >>> t = Table("t", "demo", "id", (Column("id", "string", "id"), Column("n", "number", "n", minimum=0)))
+    >>> report = validate_tables({"t": pd.DataFrame({"id": ["a", "b", "b"], "n": [1.5, -2, 3]})},
+    ...                          contract=Contract((t,)), as_of="2024-01-01")
+    >>> report.failures[["row", "key", "column", "reason"]].to_string(index=False)
+    ' row key column         reason\\n   1   b     id  duplicate_key\\n   1   b      n negative_value\\n   2   b     id  duplicate_key'
+    >>> report.valid["t"]
+      id    n
+    0  a  1.5
+    """
+    run = _Run(contract, _as_of(as_of), source)
+    return run.run(tables)
