@@ -1,0 +1,124 @@
+"""The ``kam`` commands. Each parses its options, calls the library, and prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from engine.cli._output import console, error_console
+
+__all__ = ["register"]
+
+DEFAULT_DEMO_DB = Path("kam-demo.sqlite")
+
+
+def _parse_date(value: Optional[str], option: str) -> Optional[dt.date]:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected an ISO date like 2026-09-30; got {value!r}.", param_hint=option) from None
+
+
+def demo_db(
+    path: Annotated[Path, typer.Argument(help="SQLite file to write (replaced if it exists).")],
+    accounts: Annotated[int, typer.Option(min=1, help="Number of key accounts.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same database.")] = 0,
+    end_date: Annotated[Optional[str], typer.Option(help="Last day of history (ISO date).")] = None,
+) -> None:
+    """Write a realistic demo customer database (SQLite) following docs/demo-data.md."""
+    from engine.demo import DEMO_END_DATE, generate_demo_database
+
+    end = _parse_date(end_date, "--end-date") or DEMO_END_DATE
+    summary = generate_demo_database(path, accounts=accounts, seed=seed, end_date=end)
+    out = console()
+    counts = ", ".join(f"{name} {rows:,}" for name, rows in summary.row_counts.items())
+    out.print(f"wrote {summary.url} in {summary.seconds:.1f} s: {counts}")
+
+
+def validate(
+    db: Annotated[str, typer.Option(help="Database URL or SQLite path.")],
+    as_of: Annotated[Optional[str], typer.Option(help="Judge future dates against this date (default today).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    show: Annotated[int, typer.Option(min=0, help="How many failures to list.")] = 20,
+) -> int:
+    """Validate a customer database against the data contract; exit 4 if any row fails."""
+    from engine.pipeline import ingest
+    from engine.storage import Database
+
+    with Database(db) as database:
+        ingested = ingest(database, as_of=_parse_date(as_of, "--as-of"))
+    report = ingested.report
+    if as_json:
+        payload = {
+            "ok": report.ok,
+            "counts": report.counts.reset_index().to_dict("records"),
+            "failures": report.failures.head(show).astype(str).to_dict("records"),
+        }
+        console().print_json(json.dumps(payload, default=str))
+    else:
+        _print_validation(report, show)
+    return 0 if report.ok else 4
+
+
+def _print_validation(report, show: int) -> None:
+    from rich.table import Table
+
+    out = console()
+    table = Table(title="validation", title_justify="left")
+    table.add_column("table")
+    for column in report.counts.columns:
+        table.add_column(column, justify="right")
+    for name, row in report.counts.iterrows():
+        table.add_row(str(name), *[f"{int(v):,}" for v in row])
+    out.print(table)
+    if not report.failures.empty:
+        err = error_console()
+        for failure in report.failures.head(show).itertuples(index=False):
+            err.print(
+                f"{failure.table} row {failure.row} key {failure.key} column {failure.column}: "
+                f"{failure.reason}: {failure.message} Fix: {failure.hint}"
+            )
+        more = len(report.failures) - show
+        if more > 0:
+            err.print(f"... and {more:,} more failures")
+
+
+def demo(
+    db: Annotated[Path, typer.Option(help="SQLite file of the demo database (created if missing).")] = DEFAULT_DEMO_DB,
+    accounts: Annotated[int, typer.Option(min=1, help="Accounts, when the database is created.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Seed, when the database is created.")] = 0,
+) -> int:
+    """Run the whole job on the embedded SQLite demo database and print what it did."""
+    from engine.pipeline import run_demo
+
+    return run_demo(db, accounts=accounts, seed=seed, out=console())
+
+
+def _version(value: bool) -> None:
+    if value:
+        from engine import __version__
+
+        console().print(f"kam {__version__}")
+        raise typer.Exit()
+
+
+def register(app: typer.Typer) -> None:
+    """Add every command to ``app``."""
+
+    @app.callback()
+    def _root(
+        version: Annotated[
+            bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+        ] = False,
+    ) -> None:
+        """kam: tiers, routes and scores key accounts; warns before they churn."""
+
+    app.command("demo")(demo)
+    app.command("demo-db")(demo_db)
+    app.command("validate")(validate)

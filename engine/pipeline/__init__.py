@@ -1,0 +1,9 @@
+"""The pipeline: the one module that strings the stages together.
+
+load -> validate -> features -> rules (tier, route, assign) -> models -> priority -> write
+"""
+
+from engine.pipeline._demo import run_demo
+from engine.pipeline._ingest import Ingested, ingest
+
+__all__ = ["Ingested", "ingest", "run_demo"]
