@@ -385,7 +385,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_calibrator(self, oof: np.ndarray, codes: np.ndarray):
         if self.calibration_method_ == "isotonic":
-            return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(oof, codes)
+            return CenteredIsotonic().fit(oof, codes)
         if self.calibration_method_ == "sigmoid":
             # Platt scaling on the log-odds of the out-of-fold probabilities.
             return LogisticRegression(C=1e4, max_iter=1000).fit(_logit(oof)[:, None], codes)
@@ -419,8 +419,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
     def _calibrate(self, raw: np.ndarray) -> np.ndarray:
         if self.calibrator_ is None:
             return raw
-        if isinstance(self.calibrator_, IsotonicRegression):
-            return np.clip(self.calibrator_.predict(raw), 0.0, 1.0)
+        if isinstance(self.calibrator_, CenteredIsotonic):
+            return self.calibrator_.predict(raw)
         return self.calibrator_.predict_proba(_logit(raw)[:, None])[:, 1]
 
     def predict_proba(self, X) -> np.ndarray:
@@ -445,6 +445,31 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         from engine.models._explain import explain
 
         return explain(self, X, top=top, direction=direction)
+
+
+class CenteredIsotonic:
+    """Isotonic calibration made strictly increasing (centred isotonic regression).
+
+    Plain isotonic regression is a step function: many records share one probability and a
+    small change of a feature often moves nothing, which makes reasons useless. Here the pooled
+    blocks of the isotonic fit are replaced by points at each block's mean score, joined by
+    straight lines (Oron & Flournoy, 2017, "Centered isotonic regression"); outside the first
+    and last block the end values hold. Probabilities stay calibrated block by block.
+    """
+
+    def fit(self, scores: np.ndarray, y: np.ndarray) -> CenteredIsotonic:
+        scores = np.asarray(scores, dtype=float)
+        fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
+            scores, y).predict(scores)
+        levels, block = np.unique(fitted, return_inverse=True)
+        centres = np.bincount(block, weights=scores) / np.bincount(block)
+        order = np.argsort(centres, kind="stable")
+        self.centres_ = centres[order]
+        self.levels_ = levels[order]
+        return self
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        return np.interp(np.asarray(scores, dtype=float), self.centres_, self.levels_)
 
 
 def _thread_limits(n_rows: int):

@@ -1,0 +1,172 @@
+"""Reasons for a model's probability: which features move it, which way and by how much.
+
+For every record and every used feature the feature is set to its *typical* training value
+(median for numeric and datetime columns, mode for boolean and categorical ones) and the record
+is re-scored. The contribution of the feature is the record's probability minus the probability
+with that feature made typical: positive means the record's actual value *raises* the outcome
+(churn risk, chance of winning), negative means it lowers it. The perturbations of all records
+and features are scored in one batch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from engine.models._columns import BOOLEAN, CATEGORICAL, DATETIME
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.models._base import AutoClassifier
+
+__all__ = ["explain", "generic_reason"]
+
+_COLUMNS = ["row", "rank", "feature", "value", "typical", "contribution", "direction",
+            "probability", "text"]
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return "missing"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}" if abs(value) < 1e6 else f"{float(value):,.0f}"
+    return str(value)
+
+
+def generic_reason(feature: str, value: Any, typical: Any, direction: str, outcome: str) -> str:
+    """Plain wording for any data set: ``"complaints_90d is 4 (typical 0), raises churn risk"``.
+
+    Examples
+    --------
+    >>> generic_reason("complaints_90d", 4, 0.0, "raises", "churn risk")
+    'complaints_90d is 4 (typical 0), raises churn risk'
+    """
+    return f"{feature} is {_fmt(value)} (typical {_fmt(typical)}), {direction} {outcome}"
+
+
+def _describer():
+    """Return ``(describe, catalog)`` from engine.features when it provides them, else Nones."""
+    if importlib.util.find_spec("engine.features") is None:
+        return None, None
+    import engine.features as features  # an import error inside the module must surface
+
+    return getattr(features, "describe", None), getattr(features, "FEATURE_CATALOG", None)
+
+
+def _raw_typical(model: AutoClassifier, name: str) -> Any:
+    typical = model.typical_values_[name]
+    kind = model.feature_types_[name]
+    if isinstance(typical, float) and math.isnan(typical):
+        return np.nan
+    if kind == DATETIME:
+        return (model.datetime_reference_[name] - pd.Timedelta(days=float(typical))).round("s")
+    if kind == BOOLEAN:
+        return bool(typical >= 0.5)
+    return typical
+
+
+def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
+            direction: str = "both") -> pd.DataFrame:
+    """Each record's top factors: feature, value, typical value, contribution and words.
+
+    Parameters
+    ----------
+    model : AutoClassifier
+        A fitted :class:`ChurnModel`, :class:`WinModel` or :class:`AutoClassifier`.
+    X : pandas.DataFrame
+        Records to explain, with the training columns.
+    top : int, default=3
+        Factors per record (fewer when fewer features move the probability).
+    direction : {"both", "raises", "lowers"}, default="both"
+        Rank factors by absolute contribution, or keep only those that raise (lower) it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (record, factor): ``row`` (index label of ``X``), ``rank`` (1 = largest),
+        ``feature``, ``value``, ``typical``, ``contribution`` (probability minus probability
+        with the feature at its typical value), ``direction`` ("raises"/"lowers"),
+        ``probability`` (the record's probability) and ``text``. Text comes from
+        ``engine.features.describe`` for features in ``engine.features.FEATURE_CATALOG``, and a
+        generic sentence otherwise.
+    """
+    if direction not in ("both", "raises", "lowers"):
+        raise ValueError(f"direction must be 'both', 'raises' or 'lowers'; got {direction!r}.")
+    if not isinstance(top, (int, np.integer)) or top < 1:
+        raise ValueError(f"top must be a positive integer; got {top!r}.")
+    internal = model._internal(X)
+    features = list(model.feature_types_)
+    n, n_features = len(internal), len(features)
+    if n == 0:
+        return pd.DataFrame({c: [] for c in _COLUMNS})
+
+    # One batch: block j holds every record with feature j set to its typical value.
+    batch = {}
+    differs = np.zeros((n, n_features), dtype=bool)
+    for j, name in enumerate(features):
+        values = internal[name].to_numpy()
+        typical = model.typical_values_[name]
+        tiled = np.tile(values, n_features)
+        tiled[j * n:(j + 1) * n] = typical
+        batch[name] = pd.Series(tiled, dtype=values.dtype)
+        if model.feature_types_[name] == CATEGORICAL:
+            differs[:, j] = pd.Series(values, dtype=object).ne(typical).to_numpy() & ~pd.isna(
+                typical)
+            differs[:, j] |= pd.isna(values) != pd.isna(typical)
+        else:
+            same = (values == typical) | (np.isnan(values) & np.isnan(typical))
+            differs[:, j] = ~same
+    batch_frame = pd.DataFrame(batch, columns=features)
+
+    from engine.models._base import _thread_limits
+
+    with _thread_limits(n * (n_features + 1)):
+        raw = model._raw_scores(internal)
+        base = model._calibrate(raw)
+        moved = model._calibrate(model._raw_scores(batch_frame)).reshape(n_features, n).T
+    contribution = np.where(differs, base[:, None] - moved, 0.0)
+
+    if direction == "raises":
+        eligible = contribution > 0
+    elif direction == "lowers":
+        eligible = contribution < 0
+    else:
+        eligible = contribution != 0
+    score = np.where(eligible, np.abs(contribution), -1.0)
+    k = min(top, n_features)
+    # Stable sort: equal contributions keep column order, so output is deterministic.
+    order = np.argsort(-score, axis=1, kind="stable")[:, :k]
+
+    describe, catalog = _describer()
+    outcome = getattr(model, "_outcome", "probability")
+    raw_frame = model._as_frame(X)[0]
+    if not getattr(model, "_fitted_on_frame", True) or not isinstance(X, pd.DataFrame):
+        raw_frame = raw_frame.set_axis(model._schema.columns, axis=1)
+    typical_raw = {name: _raw_typical(model, name) for name in features}
+
+    records = []
+    index = list(X.index) if isinstance(X, pd.DataFrame) else list(range(n))
+    for i in range(n):
+        rank = 0
+        for j in order[i]:
+            if not eligible[i, j]:
+                break
+            rank += 1
+            name = features[j]
+            value = raw_frame[name].iloc[i]
+            typical = typical_raw[name]
+            word = "raises" if contribution[i, j] > 0 else "lowers"
+            if describe is not None and catalog is not None and name in catalog:
+                text = describe(name, value, typical, word)
+            else:
+                text = generic_reason(name, value, typical, word, outcome)
+            records.append((index[i], rank, name, value, typical, float(contribution[i, j]),
+                            word, float(base[i]), text))
+    return pd.DataFrame.from_records(records, columns=_COLUMNS)

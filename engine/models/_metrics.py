@@ -1,0 +1,184 @@
+"""Evaluation metrics for churn and win scores, and a time-based train/validation split.
+
+``evaluate`` reports, for binary outcomes and predicted probabilities of the positive class:
+
+* ``roc_auc`` - area under the ROC curve (ranking quality, 0.5 = random).
+* ``pr_auc`` - average precision (area under the precision-recall curve); compare it with
+  ``base_rate``, its value for a random score.
+* ``brier`` - mean squared error of the probabilities (lower is better).
+* ``ece`` - expected calibration error: probabilities are put in 10 equal-width bins on [0, 1];
+  ECE is the row-weighted mean, over non-empty bins, of ``|mean probability - observed rate|``.
+* ``lift_top_decile`` - positive rate among the 10% highest scores divided by the overall rate.
+* ``capture_top_decile`` - share of all positives found in the 10% highest scores.
+
+The top decile is the ``ceil(n / 10)`` highest probabilities; ties are broken by position
+(stable sort), so the figures are deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from engine._errors import DataError, InsufficientDataError
+
+__all__ = [
+    "evaluate",
+    "expected_calibration_error",
+    "top_decile_lift",
+    "top_decile_capture",
+    "time_split",
+    "TimeSplit",
+]
+
+
+def _check(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true)
+    p = np.asarray(proba, dtype=float)
+    if p.ndim == 2 and p.shape[1] == 2:
+        p = p[:, 1]
+    if y.ndim != 1 or p.ndim != 1 or len(y) != len(p):
+        raise DataError(
+            f"Expected y_true and proba as 1-D arrays of equal length; got shapes {y.shape} and "
+            f"{p.shape}. Pass the positive-class column, e.g. model.predict_proba(X)[:, 1]."
+        )
+    if len(y) == 0:
+        raise InsufficientDataError("Cannot evaluate on zero rows; got an empty validation set.")
+    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise DataError("Expected probabilities in [0, 1] without NaN; got values outside it.")
+    values = set(np.unique(y).tolist())
+    if not values <= {0, 1, True, False}:
+        raise DataError(f"Expected y_true of 0/1 labels; got values {sorted(values)[:5]}.")
+    return y.astype(int), p
+
+
+def expected_calibration_error(y_true, proba, n_bins: int = 10) -> float:
+    """Row-weighted mean |mean probability - observed rate| over equal-width bins.
+
+    Examples
+    --------
+    >>> expected_calibration_error([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5])
+    0.0
+    >>> round(expected_calibration_error([0, 0, 1, 1], [0.1, 0.1, 0.1, 0.1]), 2)
+    0.4
+    """
+    y, p = _check(y_true, proba)
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    counts = np.bincount(bins, minlength=n_bins)
+    mean_p = np.bincount(bins, weights=p, minlength=n_bins)
+    mean_y = np.bincount(bins, weights=y, minlength=n_bins)
+    used = counts > 0
+    return float(np.sum(np.abs(mean_p[used] - mean_y[used])) / len(y))
+
+
+def _top_decile(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    k = math.ceil(len(p) / 10)
+    return y[np.argsort(-p, kind="stable")[:k]]
+
+
+def top_decile_lift(y_true, proba) -> float:
+    """Positive rate in the top 10% of scores divided by the overall positive rate.
+
+    Examples
+    --------
+    >>> top_decile_lift([1] + [0] * 9, [0.9] + [0.1] * 9)
+    10.0
+    """
+    y, p = _check(y_true, proba)
+    rate = y.mean()
+    return float(_top_decile(y, p).mean() / rate) if rate > 0 else float("nan")
+
+
+def top_decile_capture(y_true, proba) -> float:
+    """Share of all positives that are in the top 10% of scores.
+
+    Examples
+    --------
+    >>> top_decile_capture([1, 1] + [0] * 8, [0.9, 0.1] + [0.2] * 8)
+    0.5
+    """
+    y, p = _check(y_true, proba)
+    total = y.sum()
+    return float(_top_decile(y, p).sum() / total) if total > 0 else float("nan")
+
+
+def evaluate(y_true, proba) -> dict[str, float]:
+    """All the metrics of this module in one dict (see the module docstring).
+
+    Examples
+    --------
+    >>> sorted(evaluate([0, 1, 0, 1, 1, 0, 0, 0, 1, 0], [.1, .8, .3, .7, .6, .2, .1, .4, .9, .2]))
+    ['base_rate', 'brier', 'capture_top_decile', 'ece', 'lift_top_decile', 'n', 'pr_auc', 'roc_auc']
+    """
+    y, p = _check(y_true, proba)
+    both = 0 < y.sum() < len(y)
+    if not both:
+        raise InsufficientDataError(
+            f"Evaluation needs both outcomes; got {int(y.sum())} positives in {len(y)} rows. "
+            "Widen the validation window."
+        )
+    return {
+        "n": int(len(y)),
+        "base_rate": float(y.mean()),
+        "roc_auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "brier": float(brier_score_loss(y, p)),
+        "ece": expected_calibration_error(y, p),
+        "lift_top_decile": top_decile_lift(y, p),
+        "capture_top_decile": top_decile_capture(y, p),
+    }
+
+
+class TimeSplit(NamedTuple):
+    """Boolean row masks of a time-based split (use as ``X[split.train]``)."""
+
+    train: np.ndarray
+    validation: np.ndarray
+
+
+def time_split(meta: pd.DataFrame, date_column: str, validation_start, *,
+               horizon_days: int = 0) -> TimeSplit:
+    """Split rows by their as-of date: train before ``validation_start``, validate from it.
+
+    Parameters
+    ----------
+    meta : pandas.DataFrame
+        One row per training row, aligned with X and y; holds ``date_column``.
+    date_column : str
+        The as-of date of each row.
+    validation_start : date-like
+        First as-of date of the validation window.
+    horizon_days : int, default=0
+        Label horizon. A training row's label looks ``horizon_days`` past its as-of date; rows
+        whose label window reaches into the validation period (as_of + horizon >
+        validation_start) are left out of training so no validation-period outcome leaks in.
+
+    Examples
+    --------
+    >>> meta = pd.DataFrame({"as_of": pd.to_datetime(["2024-01-31", "2024-05-15", "2024-06-30"])})
+    >>> split = time_split(meta, "as_of", "2024-06-01", horizon_days=30)
+    >>> split.train.tolist(), split.validation.tolist()
+    ([True, False, False], [False, False, True])
+    """
+    if date_column not in meta.columns:
+        raise DataError(
+            f"time_split: expected a date column {date_column!r} in meta; got columns "
+            f"{list(meta.columns)}. Pass the name of the as-of date column."
+        )
+    dates = pd.to_datetime(meta[date_column])
+    if dates.isna().any():
+        raise DataError(f"time_split: {int(dates.isna().sum())} rows have no {date_column!r}.")
+    start = pd.Timestamp(validation_start)
+    validation = (dates >= start).to_numpy()
+    train = (dates + pd.Timedelta(days=horizon_days) <= start).to_numpy()
+    if not train.any() or not validation.any():
+        raise InsufficientDataError(
+            f"time_split at {start.date()}: got {int(train.sum())} training and "
+            f"{int(validation.sum())} validation rows (dates {dates.min().date()} to "
+            f"{dates.max().date()}). Expected both non-empty; move validation_start."
+        )
+    return TimeSplit(train=train, validation=validation)
