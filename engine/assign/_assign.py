@@ -182,13 +182,14 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], table: str) 
 
 def _strings(series: pd.Series) -> np.ndarray:
     """Object array of str with None for missing values, whatever the input dtype."""
-    values = series.astype(object).to_numpy(dtype=object, copy=True)
-    values[pd.isna(series).to_numpy()] = None
-    return values
+    return series.to_numpy(dtype=object, na_value=None)
 
 
 def _require_unique_ids(ids: np.ndarray, table: str, column: str) -> None:
-    nulls = int(sum(v is None for v in ids)) if len(ids) < 10_000 else int(pd.isna(pd.Series(ids)).sum())
+    index = pd.Index(ids, dtype=object)
+    if index.is_unique and not index.hasnans:
+        return
+    nulls = int(index.isna().sum())
     if nulls:
         raise DataError(f"{table}.{column}: expected no nulls; got {nulls} null ids. Fix: give every row an id.")
     dup = pd.Series(ids)
@@ -341,6 +342,7 @@ class _Batch:
     owner_partner: np.ndarray
     order: np.ndarray  # processing order (positions)
     rank: np.ndarray  # rank of each position in the processing order
+    columns: pd.DataFrame  # the input columns echoed in the output
 
     @classmethod
     def build(cls, routes: pd.DataFrame, people: _People) -> _Batch:
@@ -377,6 +379,7 @@ class _Batch:
             ),
             order=order.astype(np.int64),
             rank=rank,
+            columns=routes[["opportunity_id", "route"]],
         )
 
 
@@ -392,6 +395,7 @@ class _Assigner:
         self.basis = np.full(n, None, dtype=object)
         self.reason = np.full(n, None, dtype=object)
         self.owner_inactive = np.zeros(n, dtype=bool)
+        self._team_members: dict[int, np.ndarray] | None = None
         # region and industry vocabularies: codes in sorted order, so team order is deterministic
         regions = sorted({*filter(None, batch.region), *(r for rs in people.regions for r in rs)})
         industries = sorted({*filter(None, batch.industry), *(i for xs in people.industries for i in xs)})
@@ -411,20 +415,26 @@ class _Assigner:
         return np.where((region < 0) | (industry < 0) | (role < 0), -1, key)
 
     def _teams(self) -> dict[int, np.ndarray]:
-        """Active members (person indices, ascending) of every team key."""
+        """Active members (person indices, ascending) of every team key; built once per batch."""
+        if self._team_members is not None:
+            return self._team_members
         p = self.p
         region_pos = {r: k for k, r in enumerate(self.regions)}
         industry_pos = {i: k for k, i in enumerate(self.industries)}
-        keys, members = [], []
-        for person in np.flatnonzero(p.active):
-            for r in p.regions[person]:
-                for i in p.industries[person]:
-                    keys.append(self._team_key(np.array([p.role[person]]), np.array([region_pos[r]]), np.array([industry_pos[i]]))[0])
-                    members.append(person)
-        if not keys:
-            return {}
-        frame = pd.DataFrame({"key": keys, "person": members}).drop_duplicates().sort_values(["key", "person"])
-        return {int(k): g.to_numpy(dtype=np.int64) for k, g in frame.groupby("key", sort=True)["person"]}
+        triples = [
+            (person, region_pos[r], industry_pos[i])
+            for person in np.flatnonzero(p.active)
+            for r in p.regions[person]
+            for i in p.industries[person]
+        ]
+        self._team_members = {}
+        if triples:
+            person, region, industry = (np.array(column, dtype=np.int64) for column in zip(*triples))
+            frame = pd.DataFrame({"key": self._team_key(p.role[person], region, industry), "person": person})
+            frame = frame.drop_duplicates().sort_values(["key", "person"])
+            for key, members in frame.groupby("key", sort=True)["person"]:
+                self._team_members[int(key)] = members.to_numpy(dtype=np.int64)
+        return self._team_members
 
     def run(self) -> AssignmentResult:
         b, p = self.b, self.p
@@ -627,21 +637,18 @@ class _Assigner:
     def _assignments(self) -> pd.DataFrame:
         b, p = self.b, self.p
         assigned = self.assignee >= 0
-        safe = np.maximum(self.assignee, 0)
-        assignee_type = np.where(assigned, np.where(p.is_partner[safe], "partner", "rep"), "none")
+        kind = np.where(assigned, np.where(p.is_partner[np.maximum(self.assignee, 0)], 1, 2), 0)
         frame = pd.DataFrame(
             {
-                "opportunity_id": pd.Series(b.opportunity_id, dtype="str"),
-                "route": pd.Series(b.route, dtype="str"),
-                "assignee_type": pd.Series(assignee_type, dtype="str"),
-                "assignee_id": pd.Series(np.where(assigned, p.ids[safe], None), dtype="str"),
-                "copied_rep_id": pd.Series(
-                    np.where(self.copied >= 0, p.ids[np.maximum(self.copied, 0)], None), dtype="str"
-                ),
-                "basis": pd.Series(self.basis, dtype="str"),
-                "status": pd.Series(np.where(assigned, "assigned", "unassigned"), dtype="str"),
-                "status_reason": pd.Series(self.reason, dtype="str"),
-                "status_message": pd.Series(self._messages(), dtype="str"),
+                "opportunity_id": b.columns["opportunity_id"].astype("str").reset_index(drop=True),
+                "route": b.columns["route"].astype("str").reset_index(drop=True),
+                "assignee_type": _str_take(("none", "partner", "rep"), kind),
+                "assignee_id": _str_take(p.ids, self.assignee),
+                "copied_rep_id": _str_take(p.ids, self.copied),
+                "basis": _str_objects(self.basis),
+                "status": _str_take(("unassigned", "assigned"), assigned.astype(np.int64)),
+                "status_reason": _str_objects(self.reason),
+                "status_message": _str_objects(self._messages()),
                 "owner_inactive": self.owner_inactive,
                 "conflict": self.reason == "ownership_conflict",
             }
@@ -653,62 +660,69 @@ class _Assigner:
         """A sentence for every record with a reason or a missing copy; null for plain assignments."""
         b, p = self.b, self.p
         messages = np.full(len(self.reason), None, dtype=object)
-        is_partner_route = b.route == "partner"
-        no_copy = is_partner_route & (self.assignee >= 0) & (self.copied < 0)
-        rows = np.flatnonzero((self.reason != None) | no_copy)  # noqa: E711 (elementwise on object array)
-        if len(rows) == 0:
-            return messages
-        reason = self.reason[rows]
-        route = b.route[rows]
-        territory = (
-            pd.Series(b.region[rows], dtype=object).fillna("?") + " x " + pd.Series(b.industry[rows], dtype=object).fillna("?")
-        ).to_numpy(dtype=object)
-        rep_role = np.where(b.owner_rep[rows] >= 0, p.role[np.maximum(b.owner_rep[rows], 0)], -1)
-        role_word = np.select(
-            [route == "outside", route == "inside", route == "partner", rep_role == _OUTSIDE, rep_role == _INSIDE],
-            ["outside rep", "inside rep", "partner", "outside rep", "inside rep"],
-            default="person",
-        ).astype(object)
-        locked = self.locked[rows]
-        locked_id = np.where(locked >= 0, p.ids[np.maximum(locked, 0)], "?").astype(object)
-        left = np.where(self.locked_gone[rows], "locked owner " + locked_id + " has left; ", "").astype(object)
-        out = np.full(len(rows), None, dtype=object)
+        no_copy = (b.route == "partner") & (self.assignee >= 0) & (self.copied < 0)
+        reason = self.reason
+
+        def ids(person: np.ndarray) -> np.ndarray:
+            return np.where(person >= 0, p.ids[np.maximum(person, 0)], "?").astype(object)
+
+        def territory(rows: np.ndarray) -> np.ndarray:
+            region = pd.Series(b.region[rows], dtype=object).fillna("?").to_numpy(dtype=object)
+            industry = pd.Series(b.industry[rows], dtype=object).fillna("?").to_numpy(dtype=object)
+            return region + " x " + industry
+
+        def role_word(rows: np.ndarray) -> np.ndarray:
+            route = b.route[rows]
+            rep_role = np.where(b.owner_rep[rows] >= 0, p.role[np.maximum(b.owner_rep[rows], 0)], -1)
+            return np.select(
+                [route == "outside", route == "inside", route == "partner", rep_role == _OUTSIDE, rep_role == _INSIDE],
+                ["outside rep", "inside rep", "partner", "outside rep", "inside rep"],
+                default="person",
+            ).astype(object)
+
+        def left(rows: np.ndarray) -> np.ndarray:
+            gone = "locked owner " + ids(self.locked[rows]) + " has left; "
+            return np.where(self.locked_gone[rows], gone, "").astype(object)
 
         def put(mask: np.ndarray, text) -> None:
-            out[mask] = text if isinstance(text, str) else np.asarray(text, dtype=object)[mask]
+            rows = np.flatnonzero(mask)
+            if len(rows):
+                messages[rows] = text if isinstance(text, str) else text(rows)
 
+        ownerless = (b.route == "owner") & (b.owner_rep < 0)
+        no_one = reason == "no_eligible_person"
+        full = reason == "all_at_capacity"
+        held = full & self.locked_active
+        fallback = reason == "owner_inactive"
         put(reason == "no_rule_matched", "no routing rule matched this opportunity; fix the routing rules or add a default")
         put(
             reason == "ownership_conflict",
             "the account's owners disagree on territory (see the conflicts table); held until sales ops settles the ownership",
         )
-        ownerless = (route == "owner") & (b.owner_rep[rows] < 0)
         put(
-            (reason == "no_eligible_person") & ownerless,
+            no_one & ownerless,
             "routed to the locked owner but the account has no owner rep; lock the account or change the route",
         )
         put(
-            (reason == "no_eligible_person") & ~ownerless,
-            left + "no active " + role_word + " covers " + territory + "; staff the territory",
+            no_one & ~ownerless,
+            lambda r: left(r) + "no active " + role_word(r) + " covers " + territory(r) + "; staff the territory",
         )
-        held = (reason == "all_at_capacity") & self.locked_active[rows]
-        put(held, "locked owner " + locked_id + " is at capacity; held for the owner (raise capacity or reassign the account)")
         put(
-            (reason == "all_at_capacity") & ~held,
-            left + "every active " + role_word + " of " + territory + " is at capacity",
+            held,
+            lambda r: "locked owner " + ids(self.locked[r]) + " is at capacity; held for the owner "
+            "(raise capacity or reassign the account)",
         )
-        fallback = reason == "owner_inactive"
-        put(fallback & self.locked_gone[rows], left + "assigned within the territory team " + territory)
-        owner_rep_id = np.where(b.owner_rep[rows] >= 0, p.ids[np.maximum(b.owner_rep[rows], 0)], "?").astype(object)
+        put(full & ~held, lambda r: left(r) + "every active " + role_word(r) + " of " + territory(r) + " is at capacity")
+        put(fallback & self.locked_gone, lambda r: left(r) + "assigned within the territory team " + territory(r))
         put(
-            fallback & ~self.locked_gone[rows],
-            "owner rep " + owner_rep_id + " has left; copied an outside rep of " + territory + " instead",
+            fallback & ~self.locked_gone,
+            lambda r: "owner rep " + ids(b.owner_rep[r]) + " has left; copied an outside rep of " + territory(r) + " instead",
         )
-        missing_copy = no_copy[rows]
-        extra = "no active outside rep covers " + territory + " to copy"
-        joined = np.where(pd.isna(out), extra, out.astype(str) + "; " + extra.astype(str)).astype(object)
-        out = np.where(missing_copy, joined, out)
-        messages[rows] = out
+        rows = np.flatnonzero(no_copy)
+        if len(rows):
+            extra = "no active outside rep covers " + territory(rows) + " to copy"
+            before = pd.Series(messages[rows], dtype=object)
+            messages[rows] = np.where(before.isna(), extra, before.fillna("").to_numpy(dtype=object) + "; " + extra)
         return messages
 
     def _load_table(self) -> pd.DataFrame:
@@ -725,6 +739,18 @@ class _Assigner:
                 "load_after": self.load,
             }
         )
+
+
+def _str_objects(values: np.ndarray) -> pd.Series:
+    """pandas ``str`` Series from an object array (None -> missing), via Arrow: fast for 1M rows."""
+    return pd.Series(pa.array(values, type=pa.large_string(), from_pandas=True), dtype="str")
+
+
+def _str_take(vocabulary, codes: np.ndarray) -> pd.Series:
+    """pandas ``str`` Series of ``vocabulary[code]``; a negative code is missing."""
+    codes = np.asarray(codes, dtype=np.int64)
+    taken = pa.array(np.asarray(vocabulary, dtype=object), type=pa.large_string()).take(pa.array(codes, mask=codes < 0))
+    return pd.Series(taken, dtype="str")
 
 
 def _codes(values: np.ndarray, vocabulary: list[str]) -> np.ndarray:
