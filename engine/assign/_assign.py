@@ -588,8 +588,7 @@ class _Assigner:
         order = np.lexsort((b.rank[rows], keys))
         rows, keys = rows[order], keys[order]
         teams = self._teams()
-        bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, len(rows)]
-        for start, stop in zip(bounds[:-1], bounds[1:]):
+        for start, stop in _runs(keys):
             group = rows[start:stop]
             members = teams.get(int(keys[start]))
             if members is None:
@@ -623,8 +622,7 @@ class _Assigner:
         order = np.lexsort((b.rank[rows], keys))
         rows, keys = rows[order], keys[order]
         teams = self._teams()
-        bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, len(rows)]
-        for start, stop in zip(bounds[:-1], bounds[1:]):
+        for start, stop in _runs(keys):
             members = teams.get(int(keys[start]))
             if members is None:
                 continue
@@ -739,6 +737,14 @@ class _Assigner:
                 "load_after": self.load,
             }
         )
+
+
+def _runs(keys: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of equal values in a sorted key array."""
+    if len(keys) == 0:
+        return []
+    bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, len(keys)]
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
 
 
 def _str_objects(values: np.ndarray) -> pd.Series:
