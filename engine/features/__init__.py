@@ -6,6 +6,7 @@ Every builder reads only rows dated strictly before the as-of date; labels read 
 """
 
 from engine.features._accounts import ACCOUNT_FEATURE_COLUMNS, WINDOW_DAYS, build_account_features
+from engine.features._catalog import FEATURE_CATALOG, FeatureInfo, describe
 from engine.features._opportunities import (
     LINKED_ACCOUNT_FEATURES,
     OPPORTUNITY_FEATURE_COLUMNS,
@@ -23,6 +24,8 @@ from engine.features._transactions import TRANSACTION_FEATURES, churn_labels, fr
 __all__ = [
     "ACCOUNT_FEATURE_COLUMNS",
     "CHURN_FEATURE_COLUMNS",
+    "FEATURE_CATALOG",
+    "FeatureInfo",
     "LINKED_ACCOUNT_FEATURES",
     "OPPORTUNITY_FEATURE_COLUMNS",
     "TRANSACTION_FEATURES",
@@ -34,5 +37,6 @@ __all__ = [
     "build_win_training_frame",
     "churn_labels",
     "data_end_date",
+    "describe",
     "from_transactions",
 ]
