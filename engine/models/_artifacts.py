@@ -1,0 +1,376 @@
+"""Trained model artifacts (joblib) with model cards (JSON and Markdown), and safe loading.
+
+An artifact is three files in one directory, named after the spec::
+
+    churn.joblib      the fitted estimator (pickle, via joblib)
+    churn.card.json   the model card: features, windows, fingerprint, versions, metrics, sha256
+    churn.card.md     the same card for people
+
+.. warning::
+   A joblib file is a pickle: loading it runs code chosen by whoever wrote it. Load only
+   artifacts you trained yourself or received from a source you trust. :func:`load_model`
+   checks the sha256 recorded in the card *before* unpickling, which catches corruption and
+   accidental edits - it is not a signature: whoever can replace the artifact can replace the
+   card too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+
+from engine._errors import ArtifactIntegrityError, ModelError
+
+__all__ = [
+    "ModelCard",
+    "save_model",
+    "load_model",
+    "read_card",
+    "data_fingerprint",
+    "library_versions",
+    "DEFAULT_ARTIFACT_DIR",
+]
+
+#: Where ``kam train`` writes artifacts unless told otherwise (git-ignored).
+DEFAULT_ARTIFACT_DIR = Path("models") / "artifacts"
+
+CARD_VERSION = 1
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a pickled model depends on."""
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def data_fingerprint(X: pd.DataFrame, y=None) -> str:
+    """A sha256 of the training data (values, index, column names and dtypes, and labels).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1, 2]})
+    >>> data_fingerprint(frame) == data_fingerprint(frame.copy())
+    True
+    >>> data_fingerprint(frame) == data_fingerprint(frame.assign(a=[1, 3]))
+    False
+    """
+    digest = hashlib.sha256()
+    digest.update(json.dumps([[str(c), str(t)] for c, t in X.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(X, index=True).to_numpy().tobytes())
+    if y is not None:
+        digest.update(pd.util.hash_pandas_object(pd.Series(np.asarray(y)), index=False)
+                      .to_numpy().tobytes())
+    return "sha256:" + digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _window(value) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): str(pd.Timestamp(v).date()) if _is_date(v) else str(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        return {"start": str(pd.Timestamp(value[0]).date()), "end": str(pd.Timestamp(value[1]).date())}
+    raise ValueError(
+        f"A window must be a (start, end) pair or a mapping such as {{'start': ..., 'end': ...}}; "
+        f"got {value!r}."
+    )
+
+
+def _is_date(value) -> bool:
+    try:
+        pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, (int, float))
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class ModelCard:
+    """What was trained, on what, how well, with which libraries; and the artifact's sha256.
+
+    Read one with :func:`read_card`; :func:`save_model` writes it.
+    """
+
+    name: str
+    kind: str
+    artifact: str
+    sha256: str
+    created_at: str
+    library_versions: dict[str, str]
+    features: list[dict[str, str]]
+    dropped_columns: dict[str, str]
+    training_window: dict[str, str] | None
+    validation_window: dict[str, str] | None
+    data_fingerprint: str
+    metrics: dict[str, Any]
+    selected_candidate: str
+    cv_results: list[dict[str, Any]]
+    calibration: str
+    n_train_rows: int
+    target: dict[str, Any]
+    publish: dict[str, Any]
+    card_version: int = CARD_VERSION
+    path: Path | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("path")
+        return _jsonable(data)
+
+    def to_markdown(self) -> str:
+        """The card as Markdown for people."""
+        out = [f"# Model card: {self.name}", "",
+               f"- kind: {self.kind}; target: {self.target.get('definition')} "
+               f"(horizon {self.target.get('horizon_days')} days)",
+               f"- artifact: `{self.artifact}` sha256 `{self.sha256}`",
+               f"- created: {self.created_at}",
+               f"- training window: {_fmt_window(self.training_window)}; "
+               f"validation window: {_fmt_window(self.validation_window)}",
+               f"- data fingerprint: `{self.data_fingerprint}`; training rows: {self.n_train_rows}",
+               f"- chosen candidate: `{self.selected_candidate}`; calibration: {self.calibration}",
+               f"- publish gate: {self.publish.get('metric')} with tolerance "
+               f"{self.publish.get('tolerance')}",
+               "", "## Metrics (validation window)", "", "| metric | value |", "|---|---|"]
+        for key, value in self.metrics.items():
+            out.append(f"| {key} | {value:.4f} |" if isinstance(value, float) else f"| {key} | {value} |")
+        out += ["", "## Candidates (cross-validation on the training data)", "",
+                "| candidate | ROC AUC mean | ROC AUC std | log loss |", "|---|---|---|---|"]
+        for row in self.cv_results:
+            out.append(f"| `{row['candidate']}` | {row['roc_auc_mean']:.4f} | "
+                       f"{row['roc_auc_std']:.4f} | {row['log_loss_mean']:.4f} |")
+        out += ["", "## Features", "", "| feature | kind | input dtype |", "|---|---|---|"]
+        out += [f"| {f['name']} | {f['kind']} | {f['dtype']} |" for f in self.features]
+        out += ["", "## Dropped columns", ""]
+        out += [f"- {k}: {v}" for k, v in self.dropped_columns.items()] or ["- none"]
+        out += ["", "## Library versions", ""]
+        out += [f"- {k} {v}" for k, v in self.library_versions.items()]
+        out += ["", "Loading runs code from the joblib file: load only artifacts you trust.", ""]
+        return "\n".join(out)
+
+
+def _fmt_window(window) -> str:
+    if not window:
+        return "n/a"
+    return ", ".join(f"{k} {v}" for k, v in window.items())
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """Read a model card (``<name>.card.json``, or the ``.joblib`` beside it)."""
+    path = Path(path)
+    if path.suffix == ".joblib":
+        path = path.with_name(path.name[: -len(".joblib")] + ".card.json")
+    if path.is_dir():
+        cards = sorted(path.glob("*.card.json"))
+        if len(cards) != 1:
+            raise ModelError(
+                f"Expected exactly one model card (*.card.json) in {path}; got "
+                f"{[c.name for c in cards]}. Pass the card or the .joblib path."
+            )
+        path = cards[0]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ArtifactIntegrityError(
+            f"No model card at {path}: expected a <name>.card.json next to the artifact. A model "
+            "without its card cannot be checked; retrain it with `kam train`."
+        ) from error
+    except json.JSONDecodeError as error:
+        raise ArtifactIntegrityError(f"The model card {path} is not valid JSON ({error}); retrain.") from error
+    known = set(ModelCard.__dataclass_fields__) - {"path"}
+    missing = sorted(known - set(data) - {"card_version"})
+    if missing:
+        raise ArtifactIntegrityError(f"The model card {path} lacks {missing}; retrain the model.")
+    card = ModelCard(**{k: v for k, v in data.items() if k in known})
+    card.path = path
+    return card
+
+
+def save_model(
+    model,
+    directory: str | Path = DEFAULT_ARTIFACT_DIR,
+    spec=None,
+    metrics: Mapping[str, Any] | None = None,
+    data_fingerprint: str = "",
+    training_window=None,
+    *,
+    validation_window=None,
+    name: str | None = None,
+) -> ModelCard:
+    """Write ``<name>.joblib``, ``<name>.card.json`` and ``<name>.card.md`` and return the card.
+
+    Parameters
+    ----------
+    model : AutoClassifier
+        A fitted :class:`ChurnModel` or :class:`WinModel`.
+    directory : path, default="models/artifacts"
+        Created if needed. Existing files of the same name are replaced.
+    spec : ModelSpec, optional
+        Names the artifact and records target and publish settings.
+    metrics : dict
+        Validation metrics, e.g. from :func:`engine.models.evaluate`.
+    data_fingerprint : str
+        Identifies the training data, e.g. :func:`engine.models.data_fingerprint`.
+    training_window, validation_window : (start, end) or mapping, optional
+        As-of dates of the training rows and of the validation rows. The publish gate compares
+        models only on the same validation window.
+    name : str, optional
+        Artifact name when there is no spec (default: the model kind).
+    """
+    from engine.models._base import AutoClassifier, ChurnModel
+
+    if not isinstance(model, AutoClassifier):
+        raise ModelError(f"save_model expects a kam model (ChurnModel/WinModel); got {type(model).__name__}.")
+    model._check_fitted()
+    kind = spec.kind if spec is not None else ("churn" if isinstance(model, ChurnModel) else "win")
+    name = name or (spec.name if spec is not None else kind)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    artifact = directory / f"{name}.joblib"
+    # Write to a temporary file and rename, so a crash never leaves a half-written artifact.
+    handle, tmp = tempfile.mkstemp(dir=directory, suffix=".joblib.tmp")
+    os.close(handle)
+    try:
+        joblib.dump(model, tmp)
+        os.replace(tmp, artifact)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    schema = model._schema
+    card = ModelCard(
+        name=name,
+        kind=kind,
+        artifact=artifact.name,
+        sha256=_sha256(artifact),
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        library_versions=library_versions(),
+        features=[{"name": str(c), "kind": schema.kinds[c], "dtype": schema.dtypes[c]}
+                  for c in schema.kept],
+        dropped_columns={str(k): v for k, v in schema.dropped.items()},
+        training_window=_window(training_window),
+        validation_window=_window(validation_window),
+        data_fingerprint=data_fingerprint,
+        metrics=_jsonable(dict(metrics or {})),
+        selected_candidate=model.selected_candidate_,
+        cv_results=_jsonable(model.cv_results_.drop(columns=["params"]).to_dict("records")),
+        calibration=model.calibration_method_,
+        n_train_rows=int(model.n_train_rows_),
+        target=({"definition": spec.target_definition, "horizon_days": spec.horizon_days}
+                if spec is not None else {}),
+        publish=({"metric": spec.publish_metric, "tolerance": spec.publish_tolerance}
+                 if spec is not None else {}),
+    )
+    card_path = directory / f"{name}.card.json"
+    card_path.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    (directory / f"{name}.card.md").write_text(card.to_markdown(), encoding="utf-8")
+    card.path = card_path
+    return card
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def verify_artifact(card: ModelCard) -> Path:
+    """Check the artifact's sha256 and library versions against its card; return its path."""
+    artifact = card.path.parent / card.artifact
+    if not artifact.exists():
+        raise ArtifactIntegrityError(
+            f"The artifact {artifact} named by the card {card.path} is missing. Retrain the model."
+        )
+    actual = _sha256(artifact)
+    if actual != card.sha256:
+        raise ArtifactIntegrityError(
+            f"The artifact {artifact} does not match its model card: expected sha256 "
+            f"{card.sha256}, got {actual}. The file was changed or corrupted after training; "
+            "it was not loaded. Retrain the model (kam train) or restore the original file."
+        )
+    recorded, running = card.library_versions, library_versions()
+    checks = [("scikit-learn", _major_minor), ("numpy", lambda v: v.split(".")[0]),
+              ("pandas", lambda v: v.split(".")[0])]
+    for library, level in checks:
+        want = recorded.get(library)
+        if want is None or level(want) != level(running[library]):
+            raise ArtifactIntegrityError(
+                f"The artifact {artifact} was trained with {library} {want}; this environment "
+                f"has {library} {running[library]}. Expected the same "
+                f"{'major.minor' if library == 'scikit-learn' else 'major'} version, because "
+                "pickled models are not portable across them. Retrain the model in this "
+                f"environment, or install {library}=={want}."
+            )
+    return artifact
+
+
+def load_model(path: str | Path):
+    """Load a trained model after checking it against its model card.
+
+    The sha256 of the ``.joblib`` file and the scikit-learn (major.minor), numpy and pandas
+    (major) versions must match the card; the check happens *before* the file is unpickled.
+
+    .. warning::
+       joblib files are pickles and execute code when loaded. Load only models you trained
+       yourself or received from a source you trust. The card check catches corruption and
+       edits, not a deliberate attacker who can rewrite the card too.
+
+    Parameters
+    ----------
+    path : path
+        The ``.joblib`` file, its ``.card.json``, or a directory holding exactly one card.
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        The card is missing, the sha256 differs, or the library versions differ.
+    """
+    card = read_card(path)
+    artifact = verify_artifact(card)
+    model = joblib.load(artifact)
+    from engine.models._base import AutoClassifier
+
+    if not isinstance(model, AutoClassifier):
+        raise ArtifactIntegrityError(
+            f"{artifact} holds a {type(model).__name__}, expected a kam model. Retrain it."
+        )
+    model.card_ = card
+    return model

@@ -1,0 +1,96 @@
+"""Priority: money at stake per account or deal, and a rank within each owner's book.
+
+* value at risk = churn probability x the account's expected 12-month margin;
+* expected deal value = win probability x deal amount;
+* priority rank: 1 = the highest value in the owner's book; equal values are ordered by the
+  record key so ranks never depend on row order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine._errors import ColumnMismatchError, DataError
+
+__all__ = ["value_at_risk", "expected_deal_value", "priority_rank"]
+
+
+def _probability(values, name: str) -> pd.Series:
+    series = pd.Series(values, dtype=float) if not isinstance(values, pd.Series) else values.astype(float)
+    bad = series.notna() & ((series < 0) | (series > 1))
+    if bad.any():
+        raise DataError(
+            f"{name} must be probabilities in [0, 1]; got {int(bad.sum())} values outside, e.g. "
+            f"{series[bad].head(3).tolist()}. Pass model.predict_proba(X)[:, 1]."
+        )
+    return series
+
+
+def _money(values, name: str, index) -> pd.Series:
+    series = (values.astype(float) if isinstance(values, pd.Series)
+              else pd.Series(np.asarray(values, dtype=float), index=index))
+    return series
+
+
+def value_at_risk(churn_probability, expected_margin_12m) -> pd.Series:
+    """Churn probability x expected 12-month margin (missing stays missing).
+
+    Examples
+    --------
+    >>> value_at_risk([0.5, 0.1], [1000.0, 20000.0]).tolist()
+    [500.0, 2000.0]
+    """
+    p = _probability(churn_probability, "churn_probability")
+    margin = _money(expected_margin_12m, "expected_margin_12m", p.index)
+    if len(margin) != len(p):
+        raise DataError(f"Expected one margin per probability; got {len(margin)} and {len(p)}.")
+    return (p * margin.to_numpy()).rename("value_at_risk")
+
+
+def expected_deal_value(win_probability, deal_amount) -> pd.Series:
+    """Win probability x deal amount (missing stays missing).
+
+    Examples
+    --------
+    >>> expected_deal_value([0.25], [400000.0]).tolist()
+    [100000.0]
+    """
+    p = _probability(win_probability, "win_probability")
+    amount = _money(deal_amount, "deal_amount", p.index)
+    if len(amount) != len(p):
+        raise DataError(f"Expected one amount per probability; got {len(amount)} and {len(p)}.")
+    return (p * amount.to_numpy()).rename("expected_deal_value")
+
+
+def priority_rank(frame: pd.DataFrame, value: str = "value_at_risk", owner: str = "owner_id",
+                  key: str = "account_id") -> pd.Series:
+    """Rank records within each owner's book: 1 = highest ``value``.
+
+    Equal values are ordered by ``key`` ascending; missing values rank last. Records without
+    an owner form their own book (owner missing).
+
+    Examples
+    --------
+    >>> book = pd.DataFrame({"owner_id": ["r1", "r1", "r2", "r1"],
+    ...                      "account_id": ["a3", "a1", "a2", "a4"],
+    ...                      "value_at_risk": [100.0, 100.0, 5.0, 300.0]})
+    >>> priority_rank(book).tolist()
+    [3, 2, 1, 1]
+    """
+    missing = [c for c in (value, owner, key) if c not in frame.columns]
+    if missing:
+        raise ColumnMismatchError(
+            f"priority_rank: expected columns {[value, owner, key]}; missing {missing} (got "
+            f"{list(frame.columns)}). Pass value=, owner=, key= naming your columns."
+        )
+    dupes = frame.duplicated([owner, key])
+    if dupes.any():
+        raise DataError(
+            f"priority_rank: {key!r} must be unique within an owner's book to break ties; got "
+            f"duplicates {frame.loc[dupes, key].head(3).tolist()}. Deduplicate the records."
+        )
+    order = frame.assign(_neg=-frame[value].astype(float), _owner=frame[owner].astype(object))
+    order = order.sort_values(["_neg", key], na_position="last", kind="mergesort")
+    ranks = order.groupby("_owner", dropna=False, sort=False).cumcount() + 1
+    return ranks.reindex(frame.index).astype("int64").rename("priority_rank")

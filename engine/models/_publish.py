@@ -1,0 +1,156 @@
+"""The publish gate: a retrained model replaces the current one only if it is at least as good.
+
+Both models must be judged on the same validation window. When their cards record the same
+validation window, the recorded metric is compared; when ``validation_data`` is given, both
+models are scored on it instead. Otherwise the gate refuses (a model validated on other data
+cannot be compared) unless forced. The replaced model is kept under ``archive/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from engine._errors import ModelError
+from engine.models._artifacts import ModelCard, load_model, read_card, verify_artifact
+from engine.models._metrics import evaluate
+from engine.models._spec import PUBLISH_METRICS
+
+__all__ = ["PublishDecision", "publish"]
+
+
+@dataclass(frozen=True)
+class PublishDecision:
+    """What the gate decided and why.
+
+    Attributes
+    ----------
+    published : bool
+        The candidate is now the current model.
+    forced : bool
+        Published although the gate would have refused.
+    reason : str
+        A sentence for the log and the CLI.
+    metric : str
+    candidate_score, current_score : float or None
+    tolerance : float
+    current_card : pathlib.Path
+        The card of the model that is current after the decision.
+    archived_to : pathlib.Path or None
+        Where the replaced model went.
+    """
+
+    published: bool
+    forced: bool
+    reason: str
+    metric: str
+    candidate_score: float | None
+    current_score: float | None
+    tolerance: float
+    current_card: Path
+    archived_to: Path | None = None
+
+
+def _files(card: ModelCard) -> list[Path]:
+    base = card.path.parent
+    return [base / card.artifact, card.path, base / f"{card.name}.card.md"]
+
+
+def publish(candidate: str | Path | ModelCard, current_dir: str | Path, metric: str = "roc_auc",
+            tolerance: float = 0.005, force: bool = False, *,
+            validation_data=None) -> PublishDecision:
+    """Replace the current model by ``candidate`` if it is at least as good, unless forced.
+
+    Parameters
+    ----------
+    candidate : path or ModelCard
+        The retrained model: its card, its ``.joblib``, or its directory.
+    current_dir : path
+        Where the current model lives (``<name>.joblib`` and cards). Created if needed.
+    metric : str, default="roc_auc"
+        A key of :data:`engine.models.PUBLISH_METRICS`; for ``brier`` and ``ece`` lower is
+        better, for the others higher.
+    tolerance : float, default=0.005
+        How much worse the candidate may be and still be published (noise between retrains).
+    force : bool, default=False
+        Publish whatever the comparison says; the decision records that it was forced.
+    validation_data : (X, y), optional
+        Score both models on this data rather than trusting the cards' metrics.
+
+    Returns
+    -------
+    PublishDecision
+    """
+    if metric not in PUBLISH_METRICS:
+        raise ValueError(f"metric must be one of {sorted(PUBLISH_METRICS)}; got {metric!r}.")
+    if not 0 <= tolerance < 1:
+        raise ValueError(f"tolerance must be in [0, 1); got {tolerance!r}.")
+    card = candidate if isinstance(candidate, ModelCard) else read_card(candidate)
+    verify_artifact(card)  # never publish a corrupt artifact, even when forced
+    current_dir = Path(current_dir)
+    current_path = current_dir / f"{card.name}.card.json"
+    if card.path.resolve() == current_path.resolve():
+        raise ModelError(f"The candidate {card.path} already is the current model in {current_dir}.")
+    higher = PUBLISH_METRICS[metric]
+
+    current = read_card(current_path) if current_path.exists() else None
+    cand_score = cur_score = None
+    if current is None:
+        accept, reason = True, f"no current {card.name!r} model in {current_dir}"
+    else:
+        if validation_data is not None:
+            X, y = validation_data
+            cand_score = evaluate(y, load_model(card.path).predict_proba(X)[:, 1])[metric]
+            cur_score = evaluate(y, load_model(current.path).predict_proba(X)[:, 1])[metric]
+            basis = "on the given validation data"
+        elif card.validation_window and card.validation_window == current.validation_window:
+            cand_score, cur_score = card.metrics.get(metric), current.metrics.get(metric)
+            if cand_score is None or cur_score is None:
+                raise ModelError(
+                    f"Cannot compare on {metric!r}: expected it in both model cards' metrics; got "
+                    f"candidate {sorted(card.metrics)}, current {sorted(current.metrics)}. "
+                    "Evaluate both with engine.models.evaluate, or pass validation_data."
+                )
+            basis = f"on the validation window {card.validation_window}"
+        else:
+            cand_score = card.metrics.get(metric)
+            cur_score = current.metrics.get(metric)
+            accept = False
+            reason = (
+                f"not comparable: the candidate was validated on {card.validation_window} and the "
+                f"current model on {current.validation_window}; pass validation_data to score both "
+                "on the same window, or force"
+            )
+            basis = None
+        if basis is not None:
+            if higher:
+                accept = cand_score >= cur_score - tolerance
+            else:
+                accept = cand_score <= cur_score + tolerance
+            verdict = "at least as good as" if accept else "worse than"
+            reason = (f"candidate {metric} {cand_score:.4f} is {verdict} current {cur_score:.4f} "
+                      f"(tolerance {tolerance}) {basis}")
+
+    if not accept and not force:
+        return PublishDecision(False, False, reason, metric, cand_score, cur_score, tolerance,
+                               current_path if current is not None else card.path)
+
+    archived_to = None
+    if current is not None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        archived_to = current_dir / "archive" / f"{stamp}-{current.sha256[:12]}"
+        archived_to.mkdir(parents=True)
+        for path in _files(current):
+            if path.exists():
+                shutil.move(str(path), archived_to / path.name)
+    current_dir.mkdir(parents=True, exist_ok=True)
+    for path in _files(card):
+        if path.exists():
+            shutil.copy2(path, current_dir / path.name)
+    forced = force and not accept
+    if forced:
+        reason = "forced: " + reason
+    return PublishDecision(True, forced, reason, metric, cand_score, cur_score, tolerance,
+                           current_path, archived_to)
