@@ -253,29 +253,43 @@ class _People:
         if bad_roles:
             raise DataError(f"reps.role: expected 'outside' or 'inside'; got {bad_roles}. Fix: correct the role.")
         rep_region = _strings(reps["region"])
-        ids = np.concatenate([rep_ids, partner_ids]).astype(object)
+        n_partners = len(partner_ids)
+        # A trailing "nobody" (inactive, no role, no territory) makes index -1 (no owner) safe to look up.
+        ids = np.concatenate([rep_ids, partner_ids, [None]]).astype(object)
         return cls(
             ids=ids,
-            is_partner=np.r_[np.zeros(len(rep_ids), bool), np.ones(len(partner_ids), bool)],
-            role=np.r_[np.where(roles == "inside", _INSIDE, _OUTSIDE), np.full(len(partner_ids), _PARTNER)].astype(
+            is_partner=np.r_[np.zeros(len(rep_ids), bool), np.ones(n_partners, bool), False],
+            role=np.r_[np.where(roles == "inside", _INSIDE, _OUTSIDE), np.full(n_partners, _PARTNER), -1].astype(
                 np.int64
             ),
-            region=np.concatenate([rep_region, np.full(len(partner_ids), None, dtype=object)]),
-            regions=[[r] if r is not None else [] for r in rep_region] + [_split(v) for v in _strings(partners["regions"])],
+            region=np.concatenate([rep_region, np.full(n_partners + 1, None, dtype=object)]),
+            regions=[[r] if r is not None else [] for r in rep_region]
+            + [_split(v) for v in _strings(partners["regions"])]
+            + [[]],
             industries=[_split(v) for v in _strings(reps["industries"])]
-            + [_split(v) for v in _strings(partners["industries"])],
+            + [_split(v) for v in _strings(partners["industries"])]
+            + [[]],
             capacity=np.r_[
-                _integers(reps["capacity"], "reps", "capacity"), _integers(partners["capacity"], "partners", "capacity")
+                _integers(reps["capacity"], "reps", "capacity"),
+                _integers(partners["capacity"], "partners", "capacity"),
+                0,
+            ].astype(np.int64),
+            active=np.r_[
+                _booleans(reps["active"], "reps", "active"), _booleans(partners["active"], "partners", "active"), False
             ],
-            active=np.r_[_booleans(reps["active"], "reps", "active"), _booleans(partners["active"], "partners", "active")],
-            hash=stable_hash(ids),
+            hash=np.r_[stable_hash(ids[:-1]), np.uint64(0)].astype(np.uint64),
             n_reps=len(rep_ids),
         )
 
+    @property
+    def n(self) -> int:
+        """Number of real people (without the trailing nobody)."""
+        return len(self.ids) - 1
+
     def index_of(self, ids: np.ndarray, *, partner: bool, where: str) -> np.ndarray:
         """Person index for each id (-1 for a null id); unknown ids are a DataError."""
-        lo, hi = (self.n_reps, len(self.ids)) if partner else (0, self.n_reps)
-        index = pd.Index(self.ids[lo:hi])
+        lo, hi = (self.n_reps, self.n) if partner else (0, self.n_reps)
+        index = pd.Index(self.ids[lo:hi], dtype=object)
         positions = index.get_indexer(pd.Index(ids, dtype=object))
         unknown = (positions < 0) & pd.notna(pd.Series(ids, dtype=object)).to_numpy()
         if unknown.any():
@@ -315,8 +329,8 @@ def _initial_load(current_load, people: _People) -> np.ndarray:
     # An id used by both a rep and a partner is read as the rep unless assignee_type says partner.
     index = np.full(len(ids), -1, dtype=np.int64)
     for kind, partner in (("rep", False), ("partner", True)):
-        lo, hi = (people.n_reps, len(people.ids)) if partner else (0, people.n_reps)
-        found = pd.Index(people.ids[lo:hi]).get_indexer(pd.Index(ids, dtype=object))
+        lo, hi = (people.n_reps, people.n) if partner else (0, people.n_reps)
+        found = pd.Index(people.ids[lo:hi], dtype=object).get_indexer(pd.Index(ids, dtype=object))
         wanted = (kinds == kind) | (pd.isna(pd.Series(kinds, dtype=object)).to_numpy() & (index < 0))
         index = np.where(wanted & (found >= 0), found + lo, index)
     unknown = index < 0
@@ -448,7 +462,7 @@ class _Assigner:
         open_rows = routed & ~in_conflict
 
         # the locked owner who fits the route
-        rep_role = np.where(b.owner_rep >= 0, p.role[np.maximum(b.owner_rep, 0)], -1)
+        rep_role = np.where(b.owner_rep >= 0, p.role[b.owner_rep], -1)
         route_role = np.select(
             [route == "outside", route == "inside", route == "partner"], [_OUTSIDE, _INSIDE, _PARTNER], default=-1
         )
@@ -458,7 +472,7 @@ class _Assigner:
             default=-1,
         )
         locked = np.where(open_rows, locked, -1)
-        locked_active = (locked >= 0) & p.active[np.maximum(locked, 0)]
+        locked_active = (locked >= 0) & p.active[locked]
         self.locked, self.locked_active = locked, locked_active
         self.locked_gone = (locked >= 0) & ~locked_active
         self.owner_inactive = (locked >= 0) & ~locked_active
@@ -476,7 +490,7 @@ class _Assigner:
         self._copy_outside_reps()
         # The copied owner rep had left: the copy is a fallback too.
         partner_rows = (route == "partner") & (self.assignee >= 0)
-        owner_rep_gone = partner_rows & (b.owner_rep >= 0) & ~p.active[np.maximum(b.owner_rep, 0)]
+        owner_rep_gone = partner_rows & (b.owner_rep >= 0) & ~p.active[b.owner_rep]
         owner_rep_gone &= rep_role == _OUTSIDE
         self.owner_inactive |= owner_rep_gone
         fallback_assigned = self.owner_inactive & (self.assignee >= 0)
@@ -487,21 +501,21 @@ class _Assigner:
     def _conflicts(self) -> tuple[pd.DataFrame, np.ndarray]:
         b, p = self.b, self.p
         rep, partner = b.owner_rep, b.owner_partner
-        rep_on = (rep >= 0) & p.active[np.maximum(rep, 0)]
-        partner_on = (partner >= 0) & p.active[np.maximum(partner, 0)]
-        rep_region = p.region[np.maximum(rep, 0)]
+        rep_on = (rep >= 0) & p.active[rep]
+        partner_on = (partner >= 0) & p.active[partner]
+        rep_region = p.region[rep]
         rep_region_code = _codes(np.where(rep_on, rep_region, None), self.regions)
         has_region = self.region_code >= 0
-        safe_partner = np.maximum(partner, 0)
+        safe_partner = partner
         kinds = {
             "rep_outside_territory": rep_on & has_region & (rep_region_code != self.region_code),
             "partner_outside_territory": partner_on
             & has_region
-            & ~self.covers[safe_partner, np.maximum(self.region_code, 0)],
+            & ~self.covers[safe_partner, self.region_code],
             "owners_disagree": rep_on
             & partner_on
             & (rep_region_code >= 0)
-            & ~self.covers[safe_partner, np.maximum(rep_region_code, 0)],
+            & ~self.covers[safe_partner, rep_region_code],
         }
         in_conflict = np.zeros(len(rep), dtype=bool)
         frames = []
@@ -614,7 +628,7 @@ class _Assigner:
         if len(rows) == 0:
             return
         owner = b.owner_rep[rows]
-        owner_ok = (owner >= 0) & p.active[np.maximum(owner, 0)] & (p.role[np.maximum(owner, 0)] == _OUTSIDE)
+        owner_ok = (owner >= 0) & p.active[owner] & (p.role[owner] == _OUTSIDE)
         self.copied[rows[owner_ok]] = owner[owner_ok]
         rows = rows[~owner_ok]
         keys = self._team_key(np.full(len(rows), _OUTSIDE), self.region_code[rows], self.industry_code[rows])
@@ -635,7 +649,7 @@ class _Assigner:
     def _assignments(self) -> pd.DataFrame:
         b, p = self.b, self.p
         assigned = self.assignee >= 0
-        kind = np.where(assigned, np.where(p.is_partner[np.maximum(self.assignee, 0)], 1, 2), 0)
+        kind = np.where(assigned, np.where(p.is_partner[self.assignee], 1, 2), 0)
         frame = pd.DataFrame(
             {
                 "opportunity_id": b.columns["opportunity_id"].astype("str").reset_index(drop=True),
@@ -662,7 +676,7 @@ class _Assigner:
         reason = self.reason
 
         def ids(person: np.ndarray) -> np.ndarray:
-            return np.where(person >= 0, p.ids[np.maximum(person, 0)], "?").astype(object)
+            return np.where(person >= 0, p.ids[person], "?").astype(object)
 
         def territory(rows: np.ndarray) -> np.ndarray:
             region = pd.Series(b.region[rows], dtype=object).fillna("?").to_numpy(dtype=object)
@@ -671,7 +685,7 @@ class _Assigner:
 
         def role_word(rows: np.ndarray) -> np.ndarray:
             route = b.route[rows]
-            rep_role = np.where(b.owner_rep[rows] >= 0, p.role[np.maximum(b.owner_rep[rows], 0)], -1)
+            rep_role = np.where(b.owner_rep[rows] >= 0, p.role[b.owner_rep[rows]], -1)
             return np.select(
                 [route == "outside", route == "inside", route == "partner", rep_role == _OUTSIDE, rep_role == _INSIDE],
                 ["outside rep", "inside rep", "partner", "outside rep", "inside rep"],
@@ -724,17 +738,17 @@ class _Assigner:
         return messages
 
     def _load_table(self) -> pd.DataFrame:
-        p = self.p
+        p, real = self.p, slice(0, self.p.n)
         return pd.DataFrame(
             {
-                "assignee_type": pd.Series(np.where(p.is_partner, "partner", "rep"), dtype="str"),
-                "assignee_id": pd.Series(p.ids, dtype="str"),
-                "role": pd.Series(np.array(_ROLES, dtype=object)[p.role], dtype="str"),
-                "active": p.active,
-                "capacity": p.capacity,
-                "load_before": self.load_before,
-                "assigned": self.load - self.load_before,
-                "load_after": self.load,
+                "assignee_type": pd.Series(np.where(p.is_partner[real], "partner", "rep"), dtype="str"),
+                "assignee_id": pd.Series(p.ids[real], dtype="str"),
+                "role": pd.Series(np.array(_ROLES, dtype=object)[p.role[real]], dtype="str"),
+                "active": p.active[real],
+                "capacity": p.capacity[real],
+                "load_before": self.load_before[real],
+                "assigned": (self.load - self.load_before)[real],
+                "load_after": self.load[real],
             }
         )
 
