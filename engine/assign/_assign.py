@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine._errors import DataError
-from engine.assign._fair import fill_team, mix_hashes, stable_hash
+from engine.assign._fair import fill_team, stable_hash
 
 __all__ = [
     "AssignmentResult",
