@@ -1,0 +1,264 @@
+"""The public :class:`RuleSet` (one parsed spec, two engines) and :func:`load_rules`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from engine._errors import RuleEvaluationError, RuleFileError
+from engine.rules._result import ERROR, UNMATCHED, Decision, build_frame, decision_from_row, resolve_one
+from engine.rules._spec import RuleSetSpec, load_spec, parse_spec
+from engine.rules._typed import as_of_date, prepare_record
+
+__all__ = ["RuleSet", "load_rules", "BACKENDS"]
+
+BACKENDS = ("vectorized", "durable")
+
+
+class RuleSet:
+    """A parsed, type-checked rule set that can be evaluated by either engine.
+
+    Build one with :func:`load_rules` (a file) or :meth:`from_text`. The spec is parsed once;
+    the durable_rules engine is compiled on first use and kept.
+
+    Attributes
+    ----------
+    spec : RuleSetSpec
+        The parsed rule set (inputs, outputs, rules with normalised conditions).
+    name, version, hit_policy, hash : str
+
+    Examples
+    --------
+    >>> rules = RuleSet.from_text('''
+    ... name: size
+    ... version: 1
+    ... inputs: {revenue: number}
+    ... outputs: {size: {type: enum, values: [big, small]}}
+    ... hit_policy: first
+    ... parameters: {big_revenue: 1000}
+    ... rules:
+    ...   - {id: big, when: revenue >= big_revenue, then: {size: big}, because: large revenue}
+    ...   - {id: small, when: revenue < big_revenue, then: {size: small}, because: small revenue}
+    ... ''')
+    >>> rules.decide({"revenue": 2500}).outputs
+    {'size': 'big'}
+    >>> rules.decide({"revenue": None}).status
+    'unmatched'
+    """
+
+    def __init__(self, spec: RuleSetSpec):
+        self.spec = spec
+        self._durable = None
+
+    @classmethod
+    def from_text(cls, text: str, file: str | None = None) -> "RuleSet":
+        """Parse rule-file text."""
+        return cls(parse_spec(text, file=file))
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def version(self) -> str:
+        return self.spec.version
+
+    @property
+    def hit_policy(self) -> str:
+        return self.spec.hit_policy
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the canonical content (stable across whitespace and comments)."""
+        return self.spec.hash
+
+    @property
+    def inputs(self) -> dict:
+        return {k: v.type for k, v in self.spec.inputs.items()}
+
+    @property
+    def outputs(self) -> dict:
+        return {k: v.type for k, v in self.spec.outputs.items()}
+
+    def __repr__(self) -> str:
+        return (f"RuleSet(name={self.name!r}, version={self.version!r}, hit_policy={self.hit_policy!r}, "
+                f"rules={len(self.spec.rules)}, hash={self.hash[:12]!r})")
+
+    def durable_engine(self):
+        """The compiled durable_rules engine (compiled once, on first use)."""
+        if self._durable is None:
+            from engine.rules._durable import DurableEngine
+
+            self._durable = DurableEngine(self.spec)
+        return self._durable
+
+    # --- evaluation --------------------------------------------------------------------------
+    def evaluate(self, df: pd.DataFrame, backend: Literal["vectorized", "durable"] = "vectorized",
+                 as_of=None, strict: bool = False) -> pd.DataFrame:
+        """Decide every row of ``df``.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One column per declared input (same names); other columns are ignored.
+        backend : {"vectorized", "durable"}
+            The batch engine (numpy) or the durable_rules engine (one record at a time).
+            Both give identical results.
+        as_of : date, datetime, str or None
+            The date ``days_since`` counts to (None = today).
+        strict : bool, default False
+            Raise :class:`~engine.RuleEvaluationError` listing the failing rows when any row
+            ends with status ``error`` or ``unmatched``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Aligned to ``df.index``: one column per output, then ``rule_id``, ``because``,
+            ``status`` (decided / default / unmatched / error), ``reason`` ("code: text" for
+            error and unmatched rows) and ``ruleset_hash``. Text columns are categorical.
+            Under hit policy ``collect`` the outputs, ``rule_id`` and ``because`` hold lists
+            (one entry per matching rule, in file order); ``result.explode([...])`` gives one
+            row per match.
+
+        Raises
+        ------
+        ColumnMismatchError
+            An input column is missing (with a did-you-mean).
+        RuleEvaluationError
+            Only with ``strict=True``.
+        """
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        day = as_of_date(as_of)
+        if backend == "vectorized":
+            from engine.rules._vectorized import evaluate_vectorized
+
+            result = evaluate_vectorized(self.spec, df, day)
+        else:
+            result = self._evaluate_durable(df, day)
+        if strict:
+            _raise_if_failed(self, result)
+        return result
+
+    def _evaluate_durable(self, df: pd.DataFrame, day) -> pd.DataFrame:
+        from engine.rules._typed import _missing_error
+
+        missing = [k for k in self.spec.inputs if k not in df.columns]
+        if missing:
+            raise _missing_error(missing, list(df.columns), "frame")
+        engine = self.durable_engine()
+        n = len(df)
+        status = np.empty(n, dtype=np.int8)
+        winner = np.full(n, -1, dtype=np.int64)
+        reason = np.full(n, None, dtype=object)
+        collected: list = [()] * n
+        records = df[list(self.spec.inputs)].to_dict("records")
+        for i, record in enumerate(records):
+            st, deciding, why = self._decide_indices(record, day, engine)
+            status[i] = st
+            reason[i] = why
+            if deciding:
+                winner[i] = deciding[0]
+                collected[i] = tuple(deciding)
+        return build_frame(self.spec, df.index, status, winner, reason,
+                           collected if self.spec.hit_policy == "collect" else None)
+
+    def _decide_indices(self, record: dict, day, engine):
+        values, data_error = prepare_record(self.spec, record, day)
+        if data_error is not None:
+            return ERROR, [], data_error
+        return resolve_one(self.spec, engine.matches(values))
+
+    def decide(self, record: dict, as_of=None, backend: Literal["vectorized", "durable"] = "durable") -> Decision:
+        """Decide one record (the live path).
+
+        Parameters
+        ----------
+        record : dict
+            Input name -> value. Every declared input must be present (None for null).
+        as_of : date or None
+            The date ``days_since`` counts to (None = today).
+        backend : {"durable", "vectorized"}
+
+        Returns
+        -------
+        Decision
+        """
+        day = as_of_date(as_of)
+        if backend == "durable":
+            st, deciding, why = self._decide_indices(record, day, self.durable_engine())
+            return decision_from_row(self.spec, st, deciding, why)
+        if backend != "vectorized":
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        frame = pd.DataFrame({k: pd.Series([record[k] if k in record else None], dtype=object)
+                              for k in self.spec.inputs})
+        missing = [k for k in self.spec.inputs if k not in record]
+        if missing:
+            prepare_record(self.spec, record, day)  # raises the did-you-mean error
+        row = self.evaluate(frame, as_of=day).iloc[0]
+        return _decision_from_frame_row(self, row)
+
+
+def _decision_from_frame_row(ruleset: RuleSet, row) -> Decision:
+    spec = ruleset.spec
+    status = row["status"]
+    reason = row["reason"] if isinstance(row["reason"], str) else None
+    outputs = {}
+    for k in spec.outputs:
+        v = row[k]
+        if not isinstance(v, list):
+            v = None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)
+        outputs[k] = v
+    rule_id = row["rule_id"] if isinstance(row["rule_id"], (str, list)) else None
+    because = row["because"] if isinstance(row["because"], (str, list)) else None
+    matched = tuple(rule_id) if isinstance(rule_id, list) else ((rule_id,) if status == "decided" else ())
+    return Decision(status, outputs, rule_id, because, reason, spec.hash, matched)
+
+
+def _raise_if_failed(ruleset: RuleSet, result: pd.DataFrame) -> None:
+    bad = result["status"].isin(["error", "unmatched"]).to_numpy()
+    if bad.any():
+        failing = result.loc[bad, ["status", "reason"]]
+        lines = [f"  row {idx!r}: {r.status}: {r.reason}" for idx, r in failing.head(20).iterrows()]
+        more = f"\n  ... and {len(failing) - 20} more" if len(failing) > 20 else ""
+        err = RuleEvaluationError(
+            f"rule set {ruleset.name!r}: {len(failing)} of {len(result)} rows could not be decided:\n"
+            + "\n".join(lines) + more + "\nFix the data (see each reason) or add a default to the rule set.")
+        err.failure_cases = failing
+        raise err
+
+
+def load_rules(path: str | Path) -> "RuleSet | dict[str, RuleSet]":
+    """Load a rule file, or every ``*.yaml`` / ``*.yml`` file of a directory.
+
+    Parameters
+    ----------
+    path : str or Path
+        A rule file -> a :class:`RuleSet`. A directory -> ``dict`` of rule-set name ->
+        :class:`RuleSet`, in file-name order (two files declaring one name is an error).
+
+    Raises
+    ------
+    RuleFileError, RuleSyntaxError, RuleTypeError
+        With the file and line.
+    """
+    path = Path(path)
+    if path.is_dir():
+        found: dict[str, RuleSet] = {}
+        where: dict[str, Path] = {}
+        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+        if not files:
+            raise RuleFileError(f"no *.yaml rule files in directory {path}", file=str(path))
+        for file in files:
+            ruleset = RuleSet(load_spec(file))
+            if ruleset.name in found:
+                raise RuleFileError(
+                    f"rule set name {ruleset.name!r} is also declared in {where[ruleset.name]}; names must be unique",
+                    file=str(file), line=1)
+            found[ruleset.name] = ruleset
+            where[ruleset.name] = file
+        return found
+    return RuleSet(load_spec(path))

@@ -1,0 +1,314 @@
+"""Reading a rule file: safe YAML with line numbers, the JSON Schema, and the parsed spec.
+
+The parsed :class:`RuleSetSpec` is what both engines compile. It is immutable and carries the
+content hash (``ruleset_hash``) of its canonical form.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine._errors import RuleFileError, RuleSyntaxError, RuleTypeError, SpecError
+from engine.rules._expr import FUNCTIONS, KEYWORDS, Condition, compile_condition
+
+__all__ = [
+    "InputSpec",
+    "OutputSpec",
+    "RuleSpec",
+    "RuleSetSpec",
+    "DEFAULT_RULE_ID",
+    "HIT_POLICIES",
+    "load_spec",
+    "parse_spec",
+    "rule_file_schema",
+]
+
+DEFAULT_RULE_ID = "default"
+HIT_POLICIES = ("first", "priority", "unique", "collect")
+INPUT_TYPES = ("number", "integer", "string", "enum", "boolean", "date")
+#: Prefix reserved for the engines' own fields.
+RESERVED_PREFIX = "kam__"
+MAX_FILE_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """A typed input: the column of the evaluated frame with the same name."""
+
+    name: str
+    type: str
+    values: tuple[str, ...] | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """A typed output column."""
+
+    name: str
+    type: str
+    values: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One rule, with its normalised condition."""
+
+    id: str
+    when: str  # as written
+    canonical: str  # canonical source of the checked condition
+    condition: Condition
+    then: dict[str, Any]
+    because: str
+    priority: int | None
+    line: int | None
+    index: int
+
+
+@dataclass(frozen=True)
+class RuleSetSpec:
+    """A parsed, type-checked rule set."""
+
+    name: str
+    version: str
+    hit_policy: str
+    inputs: dict[str, InputSpec]
+    outputs: dict[str, OutputSpec]
+    parameters: dict[str, Any]
+    rules: tuple[RuleSpec, ...]
+    default_then: dict[str, Any] | None
+    default_because: str | None
+    description: str = ""
+    file: str | None = None
+    lines: dict[tuple, int] = field(default_factory=dict, compare=False, repr=False)
+    hash: str = ""
+
+
+def rule_file_schema() -> dict:
+    """The JSON Schema of a rule file (shipped as ``engine/rules/rule-file.schema.json``)."""
+    text = resources.files("engine.rules").joinpath("rule-file.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+# --- YAML with lines -----------------------------------------------------------------------
+def _line_map(node, path: tuple, out: dict, file: str | None) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise RuleFileError(
+                    f"duplicate key {key!r} (first on line {seen[key]}); each key may appear once",
+                    file=file, line=key_node.start_mark.line + 1,
+                )
+            seen[key] = key_node.start_mark.line + 1
+            out[path + (key,)] = key_node.start_mark.line + 1
+            _line_map(value_node, path + (key,), out, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, path + (i,), out, file)
+
+
+def _read_yaml(text: str, file: str | None) -> tuple[Any, dict]:
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise RuleFileError(
+            f"not a safe YAML rule file: {exc}. Rule files are plain YAML (no tags such as "
+            "!!python/object)", file=file, line=line,
+        ) from exc
+    lines: dict = {}
+    if node is not None:
+        _line_map(node, (), lines, file)
+    return data, lines
+
+
+def _line_for(lines: dict, path) -> int | None:
+    path = tuple(path)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+# --- parsing ----------------------------------------------------------------------------
+def load_spec(path: str | Path) -> RuleSetSpec:
+    """Read, validate and parse one rule file.
+
+    Raises
+    ------
+    RuleFileError
+        Unreadable file, unsafe YAML, schema violation (with file and line).
+    RuleSyntaxError, RuleTypeError
+        A condition does not parse or type-check (with file, line and rule id).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RuleFileError(f"cannot read rule file: {exc}", file=str(path)) from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise RuleFileError(f"rule file is larger than {MAX_FILE_BYTES} bytes", file=str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RuleFileError(f"rule file is not UTF-8: {exc}", file=str(path)) from exc
+    return parse_spec(text, file=str(path))
+
+
+def parse_spec(text: str, file: str | None = None) -> RuleSetSpec:
+    """Parse rule-file text (see :func:`load_spec`). ``file`` is used in messages only."""
+    import jsonschema
+
+    data, lines = _read_yaml(text, file)
+    if not isinstance(data, dict):
+        raise RuleFileError(
+            f"a rule file is a YAML mapping with name, version, inputs, outputs, hit_policy and "
+            f"rules; got {type(data).__name__}", file=file, line=1,
+        )
+    validator = jsonschema.Draft202012Validator(rule_file_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise RuleFileError(
+            f"rule file breaks the schema at {where}: {err.message}", file=file,
+            line=_line_for(lines, err.absolute_path),
+        )
+    return _build(data, lines, file)
+
+
+def _err(cls, message, lines, path, file):
+    return cls(message, file=file, line=_line_for(lines, path))
+
+
+def _build(data: dict, lines: dict, file: str | None) -> RuleSetSpec:
+    inputs: dict[str, InputSpec] = {}
+    for name, decl in data["inputs"].items():
+        typ, values = (decl, None) if isinstance(decl, str) else (decl["type"], decl.get("values"))
+        path = ("inputs", name)
+        if name in KEYWORDS or name in FUNCTIONS or name.startswith(RESERVED_PREFIX):
+            raise _err(RuleFileError, f"input name {name!r} is reserved; rename the input", lines, path, file)
+        if typ == "enum" and not values:
+            raise _err(RuleFileError, f"enum input {name!r} needs 'values: [...]'", lines, path, file)
+        if typ != "enum" and values:
+            raise _err(RuleFileError, f"input {name!r} has 'values' but type {typ!r}; use type: enum", lines, path, file)
+        inputs[name] = InputSpec(name, typ, tuple(values) if values else None, _line_for(lines, path))
+    outputs: dict[str, OutputSpec] = {}
+    for name, decl in data["outputs"].items():
+        typ, values = (decl, None) if isinstance(decl, str) else (decl["type"], decl.get("values"))
+        path = ("outputs", name)
+        if typ == "enum" and not values:
+            raise _err(RuleFileError, f"enum output {name!r} needs 'values: [...]'", lines, path, file)
+        if name in ("rule_id", "because", "status", "reason", "ruleset_hash"):
+            raise _err(RuleFileError, f"output name {name!r} is reserved for the decision columns", lines, path, file)
+        outputs[name] = OutputSpec(name, typ, tuple(values) if values else None)
+    parameters = dict(data.get("parameters") or {})
+    for name, value in parameters.items():
+        path = ("parameters", name)
+        if name in inputs:
+            raise _err(RuleFileError, f"parameter {name!r} has the same name as an input", lines, path, file)
+        if name in KEYWORDS or name in FUNCTIONS:
+            raise _err(RuleFileError, f"parameter name {name!r} is reserved", lines, path, file)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _err(RuleFileError, f"parameter {name!r} must be finite", lines, path, file)
+
+    policy = data["hit_policy"]
+    rules: list[RuleSpec] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(data["rules"]):
+        rid = raw["id"]
+        path = ("rules", i)
+        if rid in seen:
+            raise _err(RuleFileError, f"duplicate rule id {rid!r} (also rule #{seen[rid] + 1})", lines, path + ("id",), file)
+        seen[rid] = i
+        if policy == "priority" and "priority" not in raw:
+            raise _err(RuleFileError, f"rule {rid!r}: hit policy 'priority' needs 'priority: <integer>' on every rule", lines, path, file)
+        if policy != "priority" and "priority" in raw:
+            raise _err(RuleFileError, f"rule {rid!r}: 'priority' is only used with hit_policy: priority (this file uses {policy!r})", lines, path + ("priority",), file)
+        when = raw["when"]
+        if isinstance(when, bool):
+            if not when:
+                raise _err(RuleSyntaxError, f"rule {rid!r}: 'when: false' never matches; delete the rule", lines, path + ("when",), file)
+            when = "true"
+        try:
+            condition, canonical = compile_condition(when, inputs, parameters)
+        except (RuleSyntaxError, RuleTypeError) as exc:
+            raise type(exc)(f"rule {rid!r}: {exc.message}", file=file, line=_line_for(lines, path + ("when",))) from exc
+        then = _check_then(raw["then"], outputs, lines, path + ("then",), file, f"rule {rid!r}")
+        rules.append(RuleSpec(rid, when, canonical, condition, then, raw["because"], raw.get("priority"), _line_for(lines, path), i))
+
+    default_then = default_because = None
+    if data.get("default") is not None:
+        default_then = _check_then(data["default"]["then"], outputs, lines, ("default", "then"), file, "default")
+        default_because = data["default"].get("because") or "no rule matched; the rule set's default applies"
+
+    spec = RuleSetSpec(
+        name=data["name"], version=str(data["version"]), hit_policy=policy, inputs=inputs,
+        outputs=outputs, parameters=parameters, rules=tuple(rules), default_then=default_then,
+        default_because=default_because, description=data.get("description", ""), file=file,
+        lines=lines,
+    )
+    return _with_hash(spec)
+
+
+def _check_then(then: dict, outputs: dict, lines, path, file, who: str) -> dict:
+    checked = {}
+    for key, value in then.items():
+        if key not in outputs:
+            close = difflib.get_close_matches(key, list(outputs), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise _err(RuleTypeError, f"{who}: unknown output {key!r}{hint} (declared outputs: {', '.join(outputs)})", lines, path + (key,), file)
+        out = outputs[key]
+        ok = value is None or {
+            "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+            "integer": isinstance(value, int) and not isinstance(value, bool),
+            "string": isinstance(value, str),
+            "enum": isinstance(value, str) and value in (out.values or ()),
+            "boolean": isinstance(value, bool),
+        }[out.type]
+        if not ok:
+            allowed = f" (allowed: {', '.join(out.values)})" if out.values else ""
+            raise _err(RuleTypeError, f"{who}: output {key!r} is {out.type}{allowed}, got {value!r}", lines, path + (key,), file)
+        if out.type == "number" and value is not None:
+            value = float(value)
+            if not math.isfinite(value):
+                raise _err(RuleTypeError, f"{who}: output {key!r} must be finite", lines, path + (key,), file)
+        checked[key] = value
+    return {name: checked.get(name) for name in outputs}
+
+
+def _with_hash(spec: RuleSetSpec) -> RuleSetSpec:
+    canonical = {
+        "name": spec.name,
+        "version": spec.version,
+        "hit_policy": spec.hit_policy,
+        "inputs": {k: [v.type, list(v.values or ())] for k, v in spec.inputs.items()},
+        "outputs": {k: [v.type, list(v.values or ())] for k, v in spec.outputs.items()},
+        "parameters": spec.parameters,
+        "default": None if spec.default_then is None else [spec.default_then, spec.default_because],
+        "rules": [[r.id, r.canonical, r.then, r.because, r.priority] for r in spec.rules],
+    }
+    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    object.__setattr__(spec, "hash", digest)
+    return spec
+
+
+def spec_error_location(exc: SpecError) -> tuple[str | None, int | None]:
+    """(file, line) of a spec error."""
+    return exc.file, exc.line

@@ -1,0 +1,308 @@
+"""The typed-input layer both engines share: raw data -> typed values, nulls and data errors.
+
+A rule set declares typed inputs. Before any condition is evaluated, each record's inputs are
+checked against those types. A value of the wrong type (text in a number input, a number in a
+date input, an enum value that is not declared, an infinity) makes that *record* a data error
+with a reason code; it is never a silent no-match and never an exception in the middle of a
+batch. Nulls (None, NaN, NaT, pd.NA) are nulls.
+
+Two implementations live here, one per shape of data, and the differential test holds them to
+the same answers: :func:`prepare_frame` (whole columns, for the vectorized engine) and
+:func:`prepare_record` (one dict, for the durable_rules engine and ``decide``).
+
+Numbers are float64 in both engines (integers are exact up to 2**53). Dates become the number
+of whole days from the date to the as-of date, which is what ``days_since`` reads.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine._errors import ColumnMismatchError
+from engine.rules._spec import InputSpec, RuleSetSpec
+
+__all__ = ["Column", "Prepared", "prepare_frame", "prepare_record", "as_of_date"]
+
+
+def as_of_date(as_of) -> _dt.date:
+    """Normalise ``as_of`` (None = today, date, datetime, Timestamp or ISO text) to a date."""
+    if as_of is None:
+        return _dt.date.today()
+    if isinstance(as_of, str):
+        return _dt.date.fromisoformat(as_of[:10])
+    if isinstance(as_of, pd.Timestamp):
+        return as_of.date()
+    if isinstance(as_of, _dt.datetime):
+        return as_of.date()
+    if isinstance(as_of, _dt.date):
+        return as_of
+    if isinstance(as_of, np.datetime64):
+        return pd.Timestamp(as_of).date()
+    raise TypeError(f"as_of must be a date, datetime or 'YYYY-MM-DD' text, got {as_of!r}")
+
+
+def _reason(code: str, inp: InputSpec, got: str) -> str:
+    expects = {"number": "a number", "integer": "an integer", "string": "text",
+               "enum": "one of " + ", ".join(inp.values or ()), "boolean": "true or false",
+               "date": "a date"}[inp.type]
+    return f"{code}: input {inp.name!r} expects {expects}, got {got}"
+
+
+def _kind(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "a boolean"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (numbers.Number, np.number)):
+        return "a number"
+    if isinstance(value, (_dt.date, np.datetime64)):
+        return "a date"
+    return f"a {type(value).__name__}"
+
+
+def _is_null(value) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, np.floating) and np.isnan(value):
+        return True
+    if isinstance(value, np.datetime64) and np.isnat(value):
+        return True
+    return False
+
+
+def _iso_day(text: str) -> _dt.date | None:
+    if len(text) != 10:
+        return None
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+# --- one record -----------------------------------------------------------------------------
+def prepare_record(spec: RuleSetSpec, record: dict, as_of: _dt.date) -> tuple[dict, str | None]:
+    """Typed values of one record.
+
+    Returns
+    -------
+    (values, reason)
+        ``values`` maps input name -> float | str | bool | None (dates as days since the
+        input's date up to ``as_of``). ``reason`` is None, or the data-error reason
+        ``"code: text"`` of the first bad input in declaration order.
+
+    Raises
+    ------
+    ColumnMismatchError
+        An input is missing from the record (a caller bug, not a data error).
+    """
+    values: dict = {}
+    first_error = None
+    missing = [name for name in spec.inputs if name not in record]
+    if missing:
+        raise _missing_error(missing, list(record), "record")
+    for name, inp in spec.inputs.items():
+        value = record[name]
+        typed, error = _typed_value(inp, value, as_of)
+        values[name] = typed
+        if error and first_error is None:
+            first_error = error
+    return values, first_error
+
+
+def _typed_value(inp: InputSpec, value, as_of: _dt.date):
+    if _is_null(value):
+        return None, None
+    t = inp.type
+    if t in ("number", "integer"):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+            return None, _reason("wrong_type", inp, _kind(value))
+        number = float(value)
+        if math.isnan(number):
+            return None, None
+        if math.isinf(number):
+            return None, _reason("non_finite", inp, "an infinite number")
+        if t == "integer" and not number.is_integer():
+            return None, _reason("wrong_type", inp, "a number with a fraction")
+        return number, None
+    if t in ("string", "enum"):
+        if not isinstance(value, str):
+            return None, _reason("wrong_type", inp, _kind(value))
+        if t == "enum" and value not in inp.values:
+            return None, _reason("unknown_enum_value", inp, repr(value))
+        return value, None
+    if t == "boolean":
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value), None
+        return None, _reason("wrong_type", inp, _kind(value))
+    # date
+    day = None
+    if isinstance(value, (pd.Timestamp, _dt.datetime)):
+        day = value.date()
+    elif isinstance(value, _dt.date):
+        day = value
+    elif isinstance(value, np.datetime64):
+        day = pd.Timestamp(value).date()
+    elif isinstance(value, str):
+        day = _iso_day(value)
+        if day is None:
+            return None, _reason("wrong_type", inp, "text that is not a YYYY-MM-DD date")
+    if day is None:
+        return None, _reason("wrong_type", inp, _kind(value))
+    return float((as_of - day).days), None
+
+
+# --- whole columns --------------------------------------------------------------------------
+@dataclass
+class Column:
+    """Typed column. ``kind`` is 'num' (float64 ``values``), 'bool' (bool ``values``) or
+    'str' (``codes`` int64 into ``uniques``, -1 for null). ``null`` marks nulls and errors."""
+
+    kind: str
+    null: np.ndarray
+    values: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    uniques: np.ndarray | None = None
+
+
+@dataclass
+class Prepared:
+    columns: dict[str, Column]
+    error: np.ndarray  # bool: the row is a data error
+    reason: np.ndarray  # object: reason text for error rows, None otherwise
+    n: int
+
+
+def _missing_error(missing, present, what):
+    import difflib
+
+    hints = []
+    for name in missing:
+        close = difflib.get_close_matches(name, [str(p) for p in present], n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ColumnMismatchError(
+        f"the {what} lacks input(s) the rule set declares: {', '.join(hints)}. Expected columns "
+        "named like the rule file's inputs; rename the columns or the inputs"
+    )
+
+
+def prepare_frame(spec: RuleSetSpec, df: pd.DataFrame, as_of: _dt.date) -> Prepared:
+    """Typed columns of a frame (see :func:`prepare_record` for the rules)."""
+    missing = [name for name in spec.inputs if name not in df.columns]
+    if missing:
+        raise _missing_error(missing, list(df.columns), "frame")
+    n = len(df)
+    error = np.zeros(n, dtype=bool)
+    reason = np.full(n, None, dtype=object)
+    columns = {}
+    for name, inp in spec.inputs.items():
+        col, bad, why = _typed_column(inp, df[name], as_of)
+        new = bad & ~error
+        if new.any():
+            reason[new] = why[new] if isinstance(why, np.ndarray) else why
+            error |= new
+        columns[name] = col
+    return Prepared(columns, error, reason, n)
+
+
+def _object_fallback(inp, series, as_of):
+    """Per-element path for object columns (mixed types are exactly the error case)."""
+    n = len(series)
+    vals = series.to_numpy(dtype=object)
+    typed = np.empty(n, dtype=object)
+    why = np.full(n, None, dtype=object)
+    for i, v in enumerate(vals):
+        typed[i], why[i] = _typed_value(inp, v, as_of)
+    bad = np.array([w is not None for w in why], dtype=bool)
+    null = np.array([t is None for t in typed], dtype=bool)
+    if inp.type in ("number", "integer", "date"):
+        values = np.array([np.nan if t is None else t for t in typed], dtype=np.float64)
+        return Column("num", null, values=values), bad, why
+    if inp.type == "boolean":
+        values = np.array([bool(t) if t is not None else False for t in typed], dtype=bool)
+        return Column("bool", null, values=values), bad, why
+    codes, uniques = pd.factorize(pd.Series(typed, dtype=object), use_na_sentinel=True)
+    return Column("str", null, codes=np.asarray(codes, dtype=np.int64), uniques=np.asarray(uniques, dtype=object)), bad, why
+
+
+def _typed_column(inp: InputSpec, series: pd.Series, as_of: _dt.date):
+    n = len(series)
+    dtype = series.dtype
+    no = np.zeros(n, dtype=bool)
+    t = inp.type
+    is_bool_dtype = pd.api.types.is_bool_dtype(dtype)
+    is_num_dtype = pd.api.types.is_numeric_dtype(dtype) and not is_bool_dtype
+    is_dt_dtype = pd.api.types.is_datetime64_any_dtype(dtype)
+    is_str_dtype = pd.api.types.is_string_dtype(dtype) and dtype != object
+    is_cat = isinstance(dtype, pd.CategoricalDtype)
+
+    if is_cat and t not in ("string", "enum"):
+        return _object_fallback(inp, series, as_of)
+    if t in ("number", "integer") and is_num_dtype:
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        null = np.isnan(values)
+        inf = np.isinf(values)
+        bad = inf.copy()
+        why = np.full(n, None, dtype=object)
+        why[inf] = _reason("non_finite", inp, "an infinite number")
+        if t == "integer" and not pd.api.types.is_integer_dtype(dtype):
+            with np.errstate(invalid="ignore"):
+                frac = ~null & ~inf & (values != np.floor(values))
+            why[frac] = _reason("wrong_type", inp, "a number with a fraction")
+            bad |= frac
+        null = null | bad
+        return Column("num", null, values=values), bad, why
+    if t == "boolean" and is_bool_dtype:
+        if dtype == bool:
+            return Column("bool", no, values=series.to_numpy(dtype=bool)), no, None
+        null = series.isna().to_numpy()
+        return Column("bool", null, values=series.to_numpy(dtype=bool, na_value=False)), no, None
+    if t in ("string", "enum") and (is_str_dtype or is_cat):
+        if is_cat and not (series.cat.categories.dtype == object or pd.api.types.is_string_dtype(series.cat.categories.dtype)):
+            return _object_fallback(inp, series, as_of)
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.int64)
+        uniques = np.asarray(uniques, dtype=object)
+        null = codes < 0
+        if t == "enum":
+            allowed = set(inp.values)
+            unknown = np.array([u not in allowed for u in uniques], dtype=bool)
+            if unknown.any():
+                bad = ~null & unknown[np.where(null, 0, codes)] if len(uniques) else no
+                why = np.full(n, None, dtype=object)
+                texts = np.array([_reason("unknown_enum_value", inp, repr(u)) for u in uniques], dtype=object)
+                why[bad] = texts[codes[bad]]
+                return Column("str", null | bad, codes=codes, uniques=uniques), bad, why
+        return Column("str", null, codes=codes, uniques=uniques), no, None
+    if t == "date" and is_dt_dtype:
+        s = series
+        if getattr(dtype, "tz", None) is not None:
+            s = s.dt.tz_localize(None)
+        days_arr = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        null = np.isnat(days_arr)
+        as_of_day = np.datetime64(as_of, "D")
+        values = (as_of_day - days_arr).astype("timedelta64[D]").astype(np.float64)
+        values[null] = np.nan
+        return Column("num", null, values=values), no, None
+    if dtype == object or (t == "date" and is_str_dtype):
+        return _object_fallback(inp, series, as_of)
+    # a typed column of the wrong kind: every non-null value is a data error
+    null = series.isna().to_numpy()
+    got = ("a boolean" if is_bool_dtype else "a number" if is_num_dtype else
+           "a date" if is_dt_dtype else "text" if (is_str_dtype or is_cat) else f"a {dtype}")
+    bad = ~null
+    kind = {"number": "num", "integer": "num", "date": "num", "boolean": "bool"}.get(t, "str")
+    why = np.full(n, None, dtype=object)
+    why[bad] = _reason("wrong_type", inp, got)
+    if kind == "num":
+        return Column("num", np.ones(n, bool), values=np.full(n, np.nan)), bad, why
+    if kind == "bool":
+        return Column("bool", np.ones(n, bool), values=np.zeros(n, bool)), bad, why
+    return Column("str", np.ones(n, bool), codes=np.full(n, -1, np.int64), uniques=np.array([], dtype=object)), bad, why
