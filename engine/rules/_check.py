@@ -1,0 +1,311 @@
+"""Rule checks before anything runs (``kam rules check``), like DMN table verification.
+
+Spec problems (schema, syntax, unknown fields, type mismatches) come from loading. Table
+problems (unreachable rules, overlaps under ``unique``, ties under ``priority``, gaps) are
+found by evaluating the rule set on a grid of boundary records built from the literals in its
+conditions - both sides of every threshold, null, each enum value - and every reported
+counter-example is re-evaluated with the vectorized engine before it is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from engine._errors import RuleFileError, RuleSyntaxError, RuleTypeError, SpecError
+from engine.rules._expr import And, BinOp, Cmp, Field, Match, Num, Or, Str, fields_of
+from engine.rules._spec import RuleSetSpec, load_spec
+from engine.rules._typed import as_of_date, prepare_frame
+from engine.rules._vectorized import match_matrix
+
+__all__ = ["Finding", "check_rules", "CHECK_CODES"]
+
+#: code -> (severity, meaning)
+CHECK_CODES = {
+    "schema": ("error", "the file is not valid YAML or breaks the rule-file schema"),
+    "syntax": ("error", "a condition does not parse or uses a refused construct"),
+    "unknown-field": ("error", "a condition or 'then' names an undeclared input/output"),
+    "type-mismatch": ("error", "a condition mixes types (e.g. a boolean compared with a number)"),
+    "durable-compile": ("error", "durable_rules refuses the compiled rule set"),
+    "overlap": ("error", "hit policy unique: two rules match the same record"),
+    "priority-tie": ("error", "hit policy priority: two rules with the same priority match one record"),
+    "gap": ("error", "no rule matches a record with every input present, and there is no default"),
+    "gap-null": ("warning", "no rule matches a record with some null input, and there is no default"),
+    "unreachable-rule": ("warning", "hit policy first: an earlier rule takes every record this rule matches"),
+    "never-matches": ("warning", "the rule matches no record of the boundary grid"),
+}
+MAX_GRID = 60_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a rule file.
+
+    Attributes
+    ----------
+    severity : {"error", "warning"}
+    code : str
+        See :data:`CHECK_CODES`.
+    file : str or None
+    line : int or None
+    rule_id : str or None
+    message : str
+    counterexample : dict or None
+        A record (input -> value) that shows the problem, verified by the vectorized engine.
+    """
+
+    severity: str
+    code: str
+    file: str | None
+    line: int | None
+    rule_id: str | None
+    message: str
+    counterexample: dict | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if d["counterexample"] is not None:
+            d["counterexample"] = {k: _jsonable(v) for k, v in d["counterexample"].items()}
+        return d
+
+    def __str__(self) -> str:
+        where = f"{self.file or '<text>'}:{self.line or 0}"
+        extra = f" (e.g. {self.to_dict()['counterexample']})" if self.counterexample else ""
+        return f"{where}: {self.severity} {self.code} {self.message}{extra}"
+
+
+def _jsonable(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, (_dt.date, pd.Timestamp)):
+        return v.isoformat()[:10]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _files(paths: Iterable[str | Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
+        else:
+            out.append(p)
+    return out
+
+
+def _spec_finding(exc: SpecError, file: str) -> Finding:
+    if isinstance(exc, RuleTypeError):
+        code = "unknown-field" if "unknown field" in exc.message or "unknown output" in exc.message else "type-mismatch"
+    elif isinstance(exc, RuleSyntaxError):
+        code = "syntax"
+    else:
+        code = "schema"
+    rule_id = None
+    if exc.message.startswith("rule '"):
+        rule_id = exc.message.split("'")[1]
+    return Finding("error", code, exc.file or file, exc.line, rule_id, exc.message)
+
+
+def check_rules(paths, as_of=None) -> list[Finding]:
+    """Check rule files; return every finding (empty list = clean).
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        Rule files and/or directories of ``*.yaml`` files.
+    as_of : date, optional
+        The as-of date used to turn day counts into example dates (default: today).
+
+    Returns
+    -------
+    list of Finding
+        Errors first, then warnings, in file and line order.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    day = as_of_date(as_of)
+    findings: list[Finding] = []
+    for file in _files(paths):
+        try:
+            spec = load_spec(file)
+        except SpecError as exc:
+            findings.append(_spec_finding(exc, str(file)))
+            continue
+        findings.extend(check_spec(spec, day))
+    findings.sort(key=lambda f: (f.severity != "error", f.file or "", f.line or 0, f.code))
+    return findings
+
+
+def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:
+    """Table checks for one parsed rule set (see :func:`check_rules`)."""
+    findings: list[Finding] = []
+    try:
+        from engine.rules._durable import DurableEngine
+
+        DurableEngine(spec).close()
+    except SpecError as exc:
+        findings.append(Finding("error", "durable-compile", spec.file, None, None, exc.message))
+    grid = boundary_grid(spec, as_of)
+    prepared = prepare_frame(spec, grid, as_of)
+    matrix = match_matrix(spec, prepared)
+    rules = spec.rules
+    any_match = matrix.any(axis=0)
+
+    def example(j: int) -> dict:
+        return {k: _jsonable(grid[k].iloc[j]) for k in spec.inputs}
+
+    for i, rule in enumerate(rules):
+        if not matrix[i].any():
+            findings.append(Finding("warning", "never-matches", spec.file, rule.line, rule.id,
+                                    f"rule {rule.id!r} matches no record of the boundary grid ({len(grid)} records)"))
+    if spec.hit_policy == "first":
+        for i, rule in enumerate(rules):
+            if matrix[i].any():
+                earlier = matrix[:i].any(axis=0) if i else np.zeros(len(grid), bool)
+                if not (matrix[i] & ~earlier).any():
+                    j = int(np.flatnonzero(matrix[i])[0])
+                    winner = int(np.flatnonzero(matrix[:, j])[0])
+                    record = example(j)
+                    if _verify(spec, record, as_of, lambda r: r["rule_id"] == rules[winner].id):
+                        findings.append(Finding(
+                            "warning", "unreachable-rule", spec.file, rule.line, rule.id,
+                            f"rule {rule.id!r} is shadowed: on every boundary record it matches, an earlier rule "
+                            f"decides (here {rules[winner].id!r})", record))
+    if spec.hit_policy in ("unique", "priority"):
+        reported = set()
+        for i, j_rule in itertools.combinations(range(len(rules)), 2):
+            if spec.hit_policy == "priority" and rules[i].priority != rules[j_rule].priority:
+                continue
+            both = matrix[i] & matrix[j_rule]
+            if spec.hit_policy == "priority":
+                # a tie only matters when nothing of higher priority also matches
+                prio = np.array([r.priority for r in rules])
+                higher = matrix[prio > rules[i].priority].any(axis=0) if (prio > rules[i].priority).any() else np.zeros(len(grid), bool)
+                both &= ~higher
+            if both.any() and (i, j_rule) not in reported:
+                reported.add((i, j_rule))
+                j = int(np.flatnonzero(both)[0])
+                record = example(j)
+                code = "overlap" if spec.hit_policy == "unique" else "priority-tie"
+                if _verify(spec, record, as_of, lambda r: r["status"] == "error"):
+                    findings.append(Finding(
+                        "error", code, spec.file, rules[j_rule].line, rules[j_rule].id,
+                        f"rules {rules[i].id!r} and {rules[j_rule].id!r} both match this record"
+                        + (f" at priority {rules[i].priority}" if code == "priority-tie" else ""), record))
+    if spec.default_then is None:
+        gaps = ~any_match
+        complete = ~np.column_stack([prepared.columns[k].null for k in spec.inputs]).any(axis=1)
+        for code, mask in (("gap", gaps & complete), ("gap-null", gaps & ~complete)):
+            if mask.any():
+                j = int(np.flatnonzero(mask)[0])
+                record = example(j)
+                if _verify(spec, record, as_of, lambda r: r["status"] == "unmatched"):
+                    severity = CHECK_CODES[code][0]
+                    findings.append(Finding(
+                        severity, code, spec.file, spec.lines.get(("rules",)), None,
+                        f"no rule matches {int(mask.sum())} of {len(grid)} boundary records"
+                        + (" with some null input" if code == "gap-null" else "")
+                        + " and there is no default; add a rule or a 'default:'", record))
+    return findings
+
+
+def _verify(spec, record, as_of, predicate) -> bool:
+    from engine.rules._ruleset import RuleSet
+
+    frame = pd.DataFrame({k: pd.Series([record[k]], dtype=object) for k in spec.inputs})
+    for k, inp in spec.inputs.items():
+        if inp.type == "date":
+            frame[k] = pd.to_datetime(frame[k])
+    row = RuleSet(spec).evaluate(frame, as_of=as_of).iloc[0]
+    return bool(predicate(row))
+
+
+def _literals(spec: RuleSetSpec) -> dict[str, set]:
+    """Literal values each input is compared with, anywhere in the conditions."""
+    found: dict[str, set] = {k: set() for k in spec.inputs}
+
+    def visit(node):
+        if isinstance(node, (And, Or)):
+            for item in node.items:
+                visit(item)
+        elif isinstance(node, Cmp):
+            fields = list(fields_of(node))
+            literals = list(_numbers(node.right)) + list(_numbers(node.left))
+            strings = [node.right.value] if isinstance(node.right, Str) else []
+            for f in fields:
+                found[f.name].update(literals if f.type != "string" and f.type != "enum" else strings)
+                if isinstance(node.right, Num) and isinstance(node.left, Field) and f == node.left:
+                    pass
+        elif isinstance(node, Match):
+            literal = node.pattern.replace(".*", "").replace("[", "").replace("]", "")
+            found[node.field.name].update({literal, literal + "x"})
+
+    for rule in spec.rules:
+        visit(rule.condition)
+    return found
+
+
+def _numbers(node):
+    if isinstance(node, Num):
+        yield node.value
+    elif isinstance(node, BinOp):
+        yield from _numbers(node.left)
+        yield from _numbers(node.right)
+
+
+def _candidates(spec, name, inp, literals, as_of) -> list:
+    if inp.type == "enum":
+        return [*inp.values, None]
+    if inp.type == "boolean":
+        return [True, False, None]
+    if inp.type == "string":
+        return sorted(literals) + ["zz-other", None]
+    values: set[float] = {0.0, 1.0}
+    for c in literals:
+        if inp.type == "integer" or inp.type == "date":
+            values.update({math.floor(c) - 1, math.floor(c), math.ceil(c), math.ceil(c) + 1})
+        else:
+            values.update({c, math.nextafter(c, -math.inf), math.nextafter(c, math.inf), c - 1, c + 1})
+    values = sorted(values)
+    if inp.type == "date":
+        return [as_of - _dt.timedelta(days=int(v)) for v in values] + [None]
+    return values + [None]
+
+
+def boundary_grid(spec: RuleSetSpec, as_of: _dt.date, limit: int = MAX_GRID, seed: int = 0) -> pd.DataFrame:
+    """Records on both sides of every threshold (plus null and each enum value).
+
+    The full cartesian product when it has at most ``limit`` records; otherwise a fixed-seed
+    sample of it together with every one-input variation of a base record.
+    """
+    literals = _literals(spec)
+    cands = {k: _candidates(spec, k, inp, literals[k], as_of) for k, inp in spec.inputs.items()}
+    names = list(cands)
+    sizes = [len(cands[k]) for k in names]
+    total = math.prod(sizes)
+    if total <= limit:
+        idx = np.array(list(itertools.product(*[range(s) for s in sizes])), dtype=np.int64).reshape(-1, len(names))
+    else:
+        rng = np.random.default_rng(seed)
+        idx = np.column_stack([rng.integers(0, s, size=limit) for s in sizes])
+    columns = {}
+    for pos, k in enumerate(names):
+        options = np.empty(len(cands[k]), dtype=object)
+        options[:] = cands[k]
+        col = pd.Series(options[idx[:, pos]], dtype=object)
+        inp = spec.inputs[k]
+        if inp.type == "date":
+            col = pd.to_datetime(col)
+        elif inp.type in ("number", "integer"):
+            col = col.astype("float64")
+        columns[k] = col
+    return pd.DataFrame(columns)
