@@ -22,6 +22,9 @@ DEMO_END_DATE = dt.date(2026, 9, 30)
 
 #: Months of history ending at the end date (3 years).
 HISTORY_MONTHS = 36
+#: Months simulated before the history starts and not recorded, so the signals and the churn
+#: rate are at their steady level from the first recorded month.
+BURN_IN_MONTHS = 24
 
 # --- organisation -------------------------------------------------------------------------------
 #: Field reps own about the top 20 accounts of their territory; inside reps about 200 each.
@@ -171,44 +174,44 @@ PRICE_PRESSURE_DISCOUNT = 0.04
 # --- account size -------------------------------------------------------------------------------
 #: Median IT-spend potential (CNY a year) and log-normal spread.
 POTENTIAL_MEDIAN = 1_200_000.0
-POTENTIAL_SIGMA = 1.4
+POTENTIAL_SIGMA = 1.55
 #: Share of wallet: Beta(a, b).
 WALLET_BETA = (2.0, 4.0)
 #: Share of accounts created during the 3-year window.
 NEW_ACCOUNT_SHARE = 0.08
 
 # --- event rates (per account and month) --------------------------------------------------------
-ORDER_RATE = 0.36  # scaled so the average account places ~10 orders in 3 years
+ORDER_RATE = 0.45  # scaled so the average account places ~10 orders in 3 years
 ORDER_SIZE_ELASTICITY = 0.30  # bigger accounts order more often: rate ~ size ** 0.3
 TICKET_RATE = 0.05
 OPPORTUNITY_RATE = 0.045
 PROSPECT_SHARE = 0.08  # share of opportunities for prospects (no account yet)
-VISIT_RATE = MappingProxyType({"outside": 0.5, "inside": 0.08})
+VISIT_RATE = MappingProxyType({"outside": 0.4, "inside": 0.07})
 REP_LEAVE_RATE = 0.011  # per rep and month (~12.5% a year)
 REASSIGN_RATE = 0.002  # per account and month, moved to another rep of the same team
 CONTACT_END_RATE = (0.020, 0.015, 0.015)  # operations, management, decision
 CONTACT_REPLACE_RATE = MappingProxyType({"outside": 0.40, "inside": 0.25})
 CONTACT_NEW_LEVEL_RATE = MappingProxyType({"outside": 0.03, "inside": 0.01})
-SERVICE_TROUBLE_ON, SERVICE_TROUBLE_OFF = 0.02, 0.30
-PRICE_PRESSURE_ON, PRICE_PRESSURE_OFF = 0.012, 0.08
+SERVICE_TROUBLE_ON, SERVICE_TROUBLE_OFF = 0.012, 0.08
+PRICE_PRESSURE_ON, PRICE_PRESSURE_OFF = 0.01, 0.05
 #: Monthly decay of the observed signals (half-life about 4 months).
-SIGNAL_DECAY = 0.9
+SIGNAL_DECAY = 0.93
 
 # --- the causal model ---------------------------------------------------------------------------
 #: Monthly churn hazard: logistic(intercept + sum(weight * signal) + frailty).
 #: Signals (see docs/demo-data.md): decayed counts of events the database records.
 CHURN_COEFFICIENTS = MappingProxyType(
     {
-        "intercept": -7.2,
-        "service_trouble": 0.9,  # per decayed trouble point (complaint 1, >72h resolution 0.6, rating<=2 0.3), capped at 3
-        "key_person_single_level": 1.9,  # per decayed management/decision contact ending that leaves <= 1 level covered, cap 2
-        "key_person_multi_level": 0.5,  # the same ending with >= 2 levels still covered, cap 2
-        "rep_turnover": 1.0,  # per decayed owner change (rep left 1.0, reassignment 0.6), cap 2
-        "price_pressure": 0.9,  # per decayed lost deal (competitor named 1.0, none 0.3), cap 3
-        "falling_volume": 2.0,  # times minus the latent engagement (log order-rate multiplier)
-        "neglected_visits": 0.8,  # per visit gap beyond the role's expected gap (months / expected - 1), cap 3
+        "intercept": -8.1,
+        "service_trouble": 1.1,  # per decayed trouble point (complaint 1, >72h resolution 0.6, rating<=2 0.3), capped at 3
+        "key_person_single_level": 2.2,  # per decayed management/decision contact ending that leaves <= 1 level covered, cap 2
+        "key_person_multi_level": 0.6,  # the same ending with >= 2 levels still covered, cap 2
+        "rep_turnover": 1.2,  # per decayed owner change (rep left 1.0, reassignment 0.6), cap 2
+        "price_pressure": 1.0,  # per decayed lost deal (competitor named 1.0, none 0.3), cap 3
+        "falling_volume": 0.8,  # times minus the latent engagement (log order-rate multiplier)
+        "neglected_visits": 1.4,  # per visit gap beyond the role's expected gap (months / expected - 1), cap 3
         "size": -0.25,  # per log10 of potential over the median: big accounts churn less
-        "frailty_sd": 0.3,  # per-account unobserved frailty, normal
+        "frailty_sd": 0.2,  # per-account unobserved frailty, normal
     }
 )
 #: Engagement (log order-rate multiplier) is AR(1): e <- rho * e + noise - drag * signals.

@@ -12,7 +12,7 @@ import numpy as np
 
 from engine._domain import INDUSTRIES, OPPORTUNITY_SOURCES, PARTNER_TIERS, REGIONS, TICKET_KINDS, TICKET_SEVERITIES
 from engine.demo import _params as P
-from engine.demo._org import INSIDE, OUTSIDE, Accounts, Calendar, Org
+from engine.demo._org import INSIDE, OUTSIDE, Accounts, Calendar, Org, make_calendar
 
 __all__ = ["Events", "simulate", "win_logit", "sigmoid"]
 
@@ -126,9 +126,14 @@ class Events:
     role: np.ndarray  # per account, OUTSIDE / INSIDE
 
 
-def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -> Events:
+def simulate(
+    rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar, burn_in: int = P.BURN_IN_MONTHS
+) -> Events:
+    """Simulate ``burn_in`` unrecorded months (so signals reach their steady level), then ``cal``."""
     n = acc.count
     months = cal.months
+    full = make_calendar(np.datetime64(cal.end_day, "D"), months + burn_in)
+    created_index = np.where(acc.created_month >= 0, acc.created_month, -(10**6))
     cw = P.CHURN_COEFFICIENTS
     industry = acc.industry.astype(np.int64)
     region = acc.region.astype(np.int64)
@@ -152,7 +157,7 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
     own_start = np.where(
         acc.created_month >= 0,
         acc.created_day,
-        np.maximum(acc.created_day, cal.start_day - rng.integers(0, 4 * 365, n)),
+        np.maximum(acc.created_day, full.start_day - rng.integers(0, 4 * 365, n)),
     )
     ownership = _Chunks()
 
@@ -180,7 +185,7 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
     contact_start = np.where(
         acc.created_month[None, :] >= 0,
         acc.created_day[None, :],
-        np.maximum(acc.created_day[None, :], cal.start_day - np.floor(rng.exponential(3 * 365.25, (3, n))).astype(np.int64)),
+        np.maximum(acc.created_day[None, :], full.start_day - np.floor(rng.exponential(3 * 365.25, (3, n))).astype(np.int64)),
     )
     had_level = covered.copy()
     contacts = _Chunks()
@@ -198,15 +203,15 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
     s_key_multi = np.zeros(n)
     s_turnover = np.zeros(n)
     s_lost = np.zeros(n)
-    pending_lost: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(months + 1)]
+    pending_lost: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(full.months + 1)]
 
     visit_base = np.where(outside, P.VISIT_RATE["outside"], P.VISIT_RATE["inside"])
     years_known = np.clip((cal.start_day - acc.created_day) / 365.25, 0.0, 20.0)
-    attention = rng.lognormal(0.0, 0.5, n) * np.exp(-0.04 * years_known)  # "feed the new, starve the old"
+    attention = rng.lognormal(0.0, 0.7, n) * np.exp(-0.04 * years_known)  # "feed the new, starve the old"
     expected_gap_months = 1.0 / visit_base
     months_since = np.minimum(rng.exponential(expected_gap_months), 36.0)
     last_visit_day = np.where(
-        acc.created_month >= 0, acc.created_day, cal.start_day - np.floor(months_since * DAYS_PER_MONTH).astype(np.int64)
+        acc.created_month >= 0, acc.created_day, full.start_day - np.floor(months_since * DAYS_PER_MONTH).astype(np.int64)
     )
 
     season_table = np.array(
@@ -231,10 +236,12 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
     rep_replace_rate = np.where(outside, P.CONTACT_REPLACE_RATE["outside"], P.CONTACT_REPLACE_RATE["inside"])
     new_level_rate = np.where(outside, P.CONTACT_NEW_LEVEL_RATE["outside"], P.CONTACT_NEW_LEVEL_RATE["inside"])
 
-    for m in range(months):
-        d0 = int(cal.month_start[m])
-        nd = int(cal.month_days[m])
-        exists = acc.created_month <= m
+    for j in range(full.months):
+        m = j - burn_in  # month of the recorded window; negative during burn-in
+        record = m >= 0
+        d0 = int(full.month_start[j])
+        nd = int(full.month_days[j])
+        exists = created_index <= m
         active = alive & exists
 
         def day_in_month(size: int) -> np.ndarray:
@@ -242,7 +249,11 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
 
         # 1. rep turnover: a leaver's whole book moves to the new hire in the same position.
         leaving = np.flatnonzero(rng.random(n_slots) < P.REP_LEAVE_RATE)
-        if leaving.size:
+        if leaving.size and not record:  # burn-in: the signal only, no people change
+            is_leaving = np.zeros(n_slots, dtype=bool)
+            is_leaving[leaving] = True
+            s_turnover += is_leaving[slot_of] & active
+        elif leaving.size:
             leave_day = day_in_month(leaving.size)
             left_reps = occupant[leaving]
             new_reps = next_rep + np.arange(leaving.size)
@@ -258,7 +269,7 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
             _change_owner(ownership, moved, slot_leave_day[slot_of[moved]], occupant[slot_of[moved]], own_rep, own_start)
             s_turnover[moved[alive[moved]]] += 1.0
         # ... and a few accounts move to another rep of the same team.
-        move = np.flatnonzero(active & (rng.random(n) < P.REASSIGN_RATE))
+        move = np.flatnonzero(active & (rng.random(n) < P.REASSIGN_RATE) & record)
         if move.size:
             g = group_of_slot[slot_of[move]]
             target = slot_order[group_start[g] + np.floor(rng.random(move.size) * group_count[g]).astype(np.int64)]
@@ -274,13 +285,14 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
             ends = np.flatnonzero(active & (contact_id[level] >= 0) & (rng.random(n) < P.CONTACT_END_RATE[level]))
             if ends.size:
                 end = np.maximum(day_in_month(ends.size), contact_start[level, ends])
-                contacts.add(
-                    contact=contact_id[level, ends],
-                    account=ends,
-                    level=np.full(ends.size, level, dtype=np.int8),
-                    start=contact_start[level, ends],
-                    end=end,
-                )
+                if record:
+                    contacts.add(
+                        contact=contact_id[level, ends],
+                        account=ends,
+                        level=np.full(ends.size, level, dtype=np.int8),
+                        start=contact_start[level, ends],
+                        end=end,
+                    )
                 contact_id[level, ends] = -1
                 ended_levels[level, ends] = True
         coverage = (contact_id >= 0).sum(axis=0)
@@ -330,6 +342,7 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
             rated = (rng.random(k) < 0.8) & ~is_open
             points = 1.0 * (kind == 0) + 0.6 * (hours > LONG_RESOLUTION_HOURS) + 0.3 * (rated & (satisfaction <= 2))
             s_trouble += np.bincount(who, weights=points, minlength=n)
+        if who.size and record:
             tickets.add(
                 account=who,
                 opened=opened,
@@ -353,7 +366,8 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
             choice = np.floor(rng.random(k) * np.maximum(present_count, 1)).astype(np.int64)
             level = np.argmax(np.cumsum(present, axis=0) > choice[None, :], axis=0)
             met = np.where(present_count > 0, contact_id[level, who], -1)
-            visits.add(account=who, rep=occupant[slot_of[who]], contact=met, day=day, kind=kind.astype(np.int8))
+            if record:
+                visits.add(account=who, rep=occupant[slot_of[who]], contact=met, day=day, kind=kind.astype(np.int8))
             np.maximum.at(last_visit_day, who, day)
 
         # 6. opportunities: price pressure brings competitors in; a lost tender is a signal.
@@ -375,6 +389,7 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
                 np.int64
             )
             close = created + duration
+        if who.size and record:
             opps.add(
                 account=who,
                 created=created,
@@ -387,28 +402,28 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
                 won=won,
                 planned_close=close,
             )
+        if who.size:
             lost = ~won & (close <= end_day)
-            close_month = np.searchsorted(cal.month_start, close[lost], side="right") - 1
+            close_month = np.searchsorted(full.month_start, close[lost], side="right") - 1
             weight = np.where(competitor[lost], 1.0, 0.3)
             for cm in np.unique(close_month):
                 here = close_month == cm
                 pending_lost[cm].append((who[lost][here], weight[here]))
-        for lost_accounts, weight in pending_lost[m]:
+        for lost_accounts, weight in pending_lost[j]:
             s_lost += np.bincount(lost_accounts, weights=weight, minlength=n)
-        pending_lost[m] = []
+        pending_lost[j] = []
 
         # 7. orders: engagement, season and industry growth set the rate; churned accounts stop.
-        rate = (
-            order_base
-            * season_table[industry, m]
-            * (1.0 + growth[industry]) ** (m / 12.0)
-            * np.exp(engagement)
-            * np.where(pressure_state, 0.85, 1.0)
-            * active
-        )
-        count = poisson(rng, rate)
-        who = np.repeat(np.arange(n), count)
-        orders.add(account=who.astype(np.int32), month=np.full(who.size, m, dtype=np.int8), pressure=pressure_state[who])
+        if record:
+            rate = (
+                order_base
+                * season_table[industry, m]
+                * (1.0 + growth[industry]) ** (m / 12.0)
+                * np.exp(engagement)
+                * np.where(pressure_state, 0.85, 1.0)
+                * active
+            )
+            _orders(orders, rng, m, rate, pressure_state)
 
         # 8. the churn hazard, from the signals accumulated so far.
         months_since = (d0 + nd - last_visit_day) / DAYS_PER_MONTH
@@ -425,7 +440,7 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
             + size_term
             + frailty
         )
-        churned = active & (rng.random(n) < sigmoid(logit))
+        churned = active & (rng.random(n) < sigmoid(logit)) & record
         alive &= ~churned
         churn_month[churned] = m
 
@@ -495,6 +510,12 @@ def simulate(rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar) -
         departed_owner_reps=departed,
         role=role,
     )
+
+
+def _orders(orders: _Chunks, rng: np.random.Generator, month: int, rate: np.ndarray, pressure: np.ndarray) -> None:
+    count = poisson(rng, rate)
+    who = np.repeat(np.arange(rate.shape[0]), count)
+    orders.add(account=who.astype(np.int32), month=np.full(who.size, month, dtype=np.int8), pressure=pressure[who])
 
 
 def _set_left(rep_left_day: list[np.ndarray], reps: np.ndarray, day: np.ndarray) -> None:

@@ -351,22 +351,25 @@ def generate_demo_tables(
     order = np.argsort(c["contact"], kind="stable")
     n_contacts = order.size
     w_contact = id_width(n_contacts, 8)
+    # Contacts that left during the unrecorded burn-in leave gaps: number the recorded ones densely.
+    simulated_numbers = c["contact"][order]
     v = ev.visits
     met = v["contact"] >= 0
+    visit_contact = np.where(met, np.searchsorted(simulated_numbers, np.where(met, v["contact"], 0)), 0)
     last_visit = np.full(n_contacts, -1, dtype=np.int64)
-    np.maximum.at(last_visit, v["contact"][met], v["day"][met])  # contact numbers are 0..n_contacts-1
+    np.maximum.at(last_visit, visit_contact[met], v["day"][met])
     level = c["level"][order].astype(np.int64)
     title = rng_names.integers(0, 4, n_contacts)
     titles = np.array([_ROLE_TITLES[lv][i] for lv in range(3) for i in range(4)], dtype=object)
     contacts = pd.DataFrame(
         {
-            "contact_id": format_ids("C", c["contact"][order], width=w_contact),
+            "contact_id": format_ids("C", width=w_contact, count=n_contacts),
             "account_id": format_ids("A", c["account"][order], width=w_acc),
             "level": _labels(level, CONTACT_LEVELS),
             "role": _labels(level * 4 + title, titles),
             "active_from": _dates(c["start"][order]),
             "active_to": _dates(c["end"][order]),
-            "last_visit_date": _dates(last_visit[c["contact"][order]]),
+            "last_visit_date": _dates(last_visit),
         }
     )
     k = v["account"].size
@@ -375,7 +378,7 @@ def generate_demo_tables(
             "visit_id": format_ids("V", width=id_width(k, 9), count=k),
             "account_id": format_ids("A", v["account"], width=w_acc),
             "rep_id": format_ids("R", v["rep"], width=w_rep),
-            "contact_id": format_ids("C", v["contact"], width=w_contact, valid=met),
+            "contact_id": format_ids("C", visit_contact, width=w_contact, valid=met),
             "visit_date": _dates(v["day"]),
             "kind": _labels(v["kind"], VISIT_KINDS),
         }
