@@ -71,6 +71,41 @@ def poisson(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
     return count
 
 
+def bernoulli(rng: np.random.Generator, count: int, p: float) -> np.ndarray:
+    """Positions in ``range(count)`` each chosen independently with probability ``p``.
+
+    Drawn as geometric gaps, so the cost is proportional to the number chosen, not to ``count``.
+    """
+    if count <= 0 or p <= 0.0:
+        return np.zeros(0, dtype=np.int64)
+    if p >= 1.0:
+        return np.arange(count)
+    expected = count * p
+    size = int(expected + 6.0 * np.sqrt(expected) + 16)
+    positions = np.cumsum(rng.geometric(p, size)) - 1
+    while positions[-1] < count:  # rare: draw more gaps
+        positions = np.concatenate([positions, positions[-1] + np.cumsum(rng.geometric(p, size))])
+    return positions[positions < count]
+
+
+def _rate_groups(rates: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    """Accounts grouped by a per-account rate that takes few distinct values."""
+    values, inverse = np.unique(rates, return_inverse=True)
+    return [(float(v), np.flatnonzero(inverse == i)) for i, v in enumerate(values)]
+
+
+def _switch(rng: np.random.Generator, state: np.ndarray, on_groups, p_off: float) -> np.ndarray:
+    """One step of a two-state Markov chain: off->on with the group's rate, on->off with ``p_off``."""
+    state = state.copy()
+    on_now = np.flatnonzero(state)
+    turning_off = on_now[bernoulli(rng, on_now.size, p_off)]
+    for p_on, members in on_groups:
+        off_members = members[~state[members]]
+        state[off_members[bernoulli(rng, off_members.size, p_on)]] = True
+    state[turning_off] = False
+    return state
+
+
 def _pick(rng: np.random.Generator, cumulative: np.ndarray) -> np.ndarray:
     """Draw a category per row from row-wise cumulative probabilities ``(n, k)``."""
     u = rng.random(cumulative.shape[0])[:, None]
@@ -233,8 +268,15 @@ def simulate(
     churn_month = np.full(n, -1, dtype=np.int64)
     tickets, visits, opps, orders = _Chunks(), _Chunks(), _Chunks(), _Chunks()
     end_day = cal.end_day
-    rep_replace_rate = np.where(outside, P.CONTACT_REPLACE_RATE["outside"], P.CONTACT_REPLACE_RATE["inside"])
-    new_level_rate = np.where(outside, P.CONTACT_NEW_LEVEL_RATE["outside"], P.CONTACT_NEW_LEVEL_RATE["inside"])
+    # monthly chance that a vacant level gets a contact, by (level had a contact before, field-owned)
+    contact_rates = (
+        P.CONTACT_NEW_LEVEL_RATE["inside"],
+        P.CONTACT_NEW_LEVEL_RATE["outside"],
+        P.CONTACT_REPLACE_RATE["inside"],
+        P.CONTACT_REPLACE_RATE["outside"],
+    )
+    trouble_on_groups = _rate_groups(P.SERVICE_TROUBLE_ON * slowness)
+    pressure_on_groups = _rate_groups(P.PRICE_PRESSURE_ON * price_sensitivity)
 
     for j in range(full.months):
         m = j - burn_in  # month of the recorded window; negative during burn-in
@@ -265,11 +307,15 @@ def simulate(
             occupant[leaving] = new_reps
             slot_leave_day = np.full(n_slots, -1, dtype=np.int64)
             slot_leave_day[leaving] = leave_day
-            moved = np.flatnonzero(exists & (slot_leave_day[slot_of] >= 0))
+            in_book = slot_leave_day[slot_of] >= 0
+            not_yet = np.flatnonzero(in_book & ~exists)  # accounts created later start with the new rep
+            own_rep[not_yet] = occupant[slot_of[not_yet]]
+            moved = np.flatnonzero(exists & in_book)
             _change_owner(ownership, moved, slot_leave_day[slot_of[moved]], occupant[slot_of[moved]], own_rep, own_start)
             s_turnover[moved[alive[moved]]] += 1.0
         # ... and a few accounts move to another rep of the same team.
-        move = np.flatnonzero(active & (rng.random(n) < P.REASSIGN_RATE) & record)
+        move = np.flatnonzero(active)[bernoulli(rng, int(np.count_nonzero(active)), P.REASSIGN_RATE)] if record else []
+        move = np.asarray(move, dtype=np.int64)
         if move.size:
             g = group_of_slot[slot_of[move]]
             target = slot_order[group_start[g] + np.floor(rng.random(move.size) * group_count[g]).astype(np.int64)]
@@ -280,9 +326,12 @@ def simulate(
             s_turnover[move] += 0.6
 
         # 2. contacts: people leave their role; the rep finds a successor (or a new level) later.
-        ended_levels = np.zeros((3, n), dtype=bool)
+        active_idx = np.flatnonzero(active)
+        vacant = [active_idx[contact_id[level, active_idx] < 0] for level in range(3)]  # before this month's ends
+        ended = []
         for level in range(3):
-            ends = np.flatnonzero(active & (contact_id[level] >= 0) & (rng.random(n) < P.CONTACT_END_RATE[level]))
+            holders = active_idx[contact_id[level, active_idx] >= 0]
+            ends = holders[bernoulli(rng, holders.size, P.CONTACT_END_RATE[level])]
             if ends.size:
                 end = np.maximum(day_in_month(ends.size), contact_start[level, ends])
                 if record:
@@ -294,28 +343,29 @@ def simulate(
                         end=end,
                     )
                 contact_id[level, ends] = -1
-                ended_levels[level, ends] = True
-        coverage = (contact_id >= 0).sum(axis=0)
-        key_changes = ended_levels[MGMT].astype(float) + ended_levels[DECISION]
-        s_key_single += key_changes * (coverage <= 1)
-        s_key_multi += key_changes * (coverage >= 2)
+            ended.append(ends)
+        key_changed = np.concatenate([ended[MGMT], ended[DECISION]])
+        if key_changed.size:
+            left_covered = (contact_id[:, key_changed] >= 0).sum(axis=0)
+            np.add.at(s_key_single, key_changed, (left_covered <= 1).astype(float))
+            np.add.at(s_key_multi, key_changed, (left_covered >= 2).astype(float))
         for level in range(3):
-            rate = np.where(had_level[level], rep_replace_rate, new_level_rate)
-            new = np.flatnonzero(
-                active & (contact_id[level] < 0) & ~ended_levels[level] & (rng.random(n) < rate)
-            )
+            candidates = vacant[level]
+            group = had_level[level, candidates] * 2 + outside[candidates]
+            picked = []
+            for g, rate in enumerate(contact_rates):
+                members = candidates[group == g]
+                picked.append(members[bernoulli(rng, members.size, rate)])
+            new = np.sort(np.concatenate(picked))
             if new.size:
                 contact_id[level, new] = next_contact + np.arange(new.size)
                 next_contact += new.size
                 contact_start[level, new] = np.maximum(day_in_month(new.size), acc.created_day[new])
                 had_level[level, new] = True
-        coverage = (contact_id >= 0).sum(axis=0)
 
-        # 3. latent states move on.
-        u = rng.random(n)
-        trouble_state = np.where(trouble_state, u >= P.SERVICE_TROUBLE_OFF, u < P.SERVICE_TROUBLE_ON * slowness)
-        u = rng.random(n)
-        pressure_state = np.where(pressure_state, u >= P.PRICE_PRESSURE_OFF, u < P.PRICE_PRESSURE_ON * price_sensitivity)
+        # 3. latent states move on (Markov switches).
+        trouble_state = _switch(rng, trouble_state, trouble_on_groups, P.SERVICE_TROUBLE_OFF)
+        pressure_state = _switch(rng, pressure_state, pressure_on_groups, P.PRICE_PRESSURE_OFF)
 
         # 4. service tickets: more, slower and angrier while the account is in service trouble.
         count = poisson(rng, P.TICKET_RATE * acc.size_factor * (1.0 + 2.0 * trouble_state) * active)
@@ -341,7 +391,7 @@ def simulate(
             ).astype(np.int64)
             rated = (rng.random(k) < 0.8) & ~is_open
             points = 1.0 * (kind == 0) + 0.6 * (hours > LONG_RESOLUTION_HOURS) + 0.3 * (rated & (satisfaction <= 2))
-            s_trouble += np.bincount(who, weights=points, minlength=n)
+            np.add.at(s_trouble, who, points)
         if who.size and record:
             tickets.add(
                 account=who,
@@ -383,7 +433,8 @@ def simulate(
             units = np.maximum(1, np.round(amount / unit_price[product])).astype(np.int64)
             amount = np.round(units * unit_price[product] * rng.uniform(0.9, 1.1, k), 0)
             competitor = rng.random(k) < 0.18 + 0.40 * pressure_state[who]
-            logit = win_logit(coverage[who], s_trouble[who], competitor, amount, source, partner_tier[who])
+            coverage = (contact_id[:, who] >= 0).sum(axis=0)
+            logit = win_logit(coverage, s_trouble[who], competitor, amount, source, partner_tier[who])
             won = rng.random(k) < sigmoid(logit + rng.normal(0.0, P.WIN_COEFFICIENTS["noise_sd"], k))
             duration = np.maximum(1, np.round(40.0 * (amount / 100_000.0) ** 0.15 * rng.lognormal(0.0, 0.6, k))).astype(
                 np.int64
@@ -410,7 +461,7 @@ def simulate(
                 here = close_month == cm
                 pending_lost[cm].append((who[lost][here], weight[here]))
         for lost_accounts, weight in pending_lost[j]:
-            s_lost += np.bincount(lost_accounts, weights=weight, minlength=n)
+            np.add.at(s_lost, lost_accounts, weight)
         pending_lost[j] = []
 
         # 7. orders: engagement, season and industry growth set the rate; churned accounts stop.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,8 +27,8 @@ from engine._domain import (
 from engine._errors import ConfigError
 from engine.demo import _params as P
 from engine.demo._ids import fixed_width_series, format_ids, id_width, to_str_series
-from engine.demo._org import INSIDE, OUTSIDE, make_accounts, make_calendar, make_org
-from engine.demo._simulate import PROSPECT_SOURCE_SHARES, _pick, _shares, sigmoid, simulate, win_logit
+from engine.demo._org import INSIDE, OUTSIDE, Accounts, Calendar, Org, make_accounts, make_calendar, make_org
+from engine.demo._simulate import PROSPECT_SOURCE_SHARES, Events, _pick, _shares, sigmoid, simulate, win_logit
 
 __all__ = ["generate_demo_tables", "top_revenue_share", "MAX_ACCOUNTS"]
 
@@ -153,6 +153,31 @@ def top_revenue_share(orders: pd.DataFrame, share: float = 0.2, accounts: int | 
     return float(ordered[:top].sum() / revenue.sum())
 
 
+@dataclass
+class World:
+    """The simulated world behind the tables (for tests and diagnostics; not public API)."""
+
+    calendar: Calendar
+    accounts: Accounts
+    org: Org
+    events: Events
+    rng_rows: np.random.Generator
+    rng_names: np.random.Generator
+
+
+def simulate_world(accounts: int, seed: int, end_date) -> World:
+    """Run the organisation and the month-by-month simulation for ``(accounts, seed, end_date)``."""
+    _check_arguments(accounts, seed)
+    end = _as_end_date(end_date)
+    streams = np.random.SeedSequence([int(seed), int(accounts), int(end.astype(np.int64))]).spawn(5)
+    rng_accounts, rng_org, rng_sim, rng_rows, rng_names = (np.random.default_rng(s) for s in streams)
+    cal = make_calendar(end)
+    acc = make_accounts(rng_accounts, int(accounts), cal)
+    org = make_org(rng_org, acc)
+    events = simulate(rng_sim, acc, org, cal)
+    return World(cal, acc, org, events, rng_rows, rng_names)
+
+
 def generate_demo_tables(
     accounts: int = 20_000,
     seed: int = 0,
@@ -193,21 +218,14 @@ def generate_demo_tables(
     >>> len(tables["customers"])
     50
     """
-    _check_arguments(accounts, seed)
-    end = _as_end_date(end_date)
     say = progress or (lambda message: None)
-    accounts = int(accounts)
-    streams = np.random.SeedSequence([int(seed), accounts, int(end.astype(np.int64))]).spawn(5)
-    rng_accounts, rng_org, rng_sim, rng_rows, rng_names = (np.random.default_rng(s) for s in streams)
-
-    say(f"simulating {accounts:,} accounts over {P.HISTORY_MONTHS} months")
-    cal = make_calendar(end)
-    acc = make_accounts(rng_accounts, accounts, cal)
-    org = make_org(rng_org, acc)
-    ev = simulate(rng_sim, acc, org, cal)
+    say(f"simulating {int(accounts):,} accounts over {P.HISTORY_MONTHS} months")
+    world = simulate_world(accounts, seed, end_date)
+    cal, acc, org, ev = world.calendar, world.accounts, world.org, world.events
+    rng_rows, rng_names = world.rng_rows, world.rng_names
 
     say("building tables")
-    n = accounts
+    n = int(accounts)
     w_acc = id_width(n, 7)
     n_reps = ev.reps["slot"].shape[0]
     w_rep = id_width(n_reps, 5)
