@@ -136,7 +136,7 @@ def _to_str_series(values: np.ndarray) -> tuple[pd.Series, np.ndarray]:
         return pd.Series(values, dtype="str"), np.zeros(len(values), dtype=bool)
     except UnicodeEncodeError:
         # rare: lone surrogates cannot be stored anywhere downstream, so they are unreadable
-        bad = np.fromiter((not _encodes(v) for v in values), dtype=bool, count=len(values))
+        bad = np.fromiter((isinstance(v, str) and not _encodes(v) for v in values), dtype=bool, count=len(values))
         clean = values.copy()
         clean[bad] = None
         return pd.Series(clean, dtype="str"), bad
@@ -467,6 +467,15 @@ def coerce(series: pd.Series, ctype: str) -> Coerced:
             _dates_from_datetimes(parts, everything, series, null)
         else:
             _all_bad(parts, everything, null)
+    elif isinstance(dtype, pd.StringDtype) and ctype in ("string", "enum"):
+        # the common case stays in Arrow memory: no round trip through Python objects
+        series = series.reset_index(drop=True)
+        null = (series.isna() | (series.str.strip() == "")).fillna(True).to_numpy(dtype=bool)
+        values = series.mask(pd.Series(null)) if null.any() else series
+        if values.dtype != "str":
+            values = values.astype("str")
+        zeros = np.zeros(n, dtype=bool)
+        return Coerced(values, null, zeros, zeros, zeros, zeros)
     elif isinstance(dtype, pd.StringDtype) or (dtype == object and _all_text(series)):
         text = series
         if not isinstance(dtype, pd.StringDtype):

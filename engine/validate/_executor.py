@@ -135,7 +135,6 @@ class _TableState:
     raw: pd.DataFrame | None = None  # input, positional index, duplicate labels dropped
     index: pd.Index | None = None  # the input's own index labels
     coerced: dict[str, Coerced] = field(default_factory=dict)
-    keys: np.ndarray | None = None  # object array of key text (None when unreadable)
     failing: np.ndarray | None = None
     missing_columns: tuple[str, ...] = ()
 
@@ -186,7 +185,6 @@ class _Run:
         for column in table.columns:
             if column.name in frame.columns:
                 state.coerced[column.name] = coerce(frame[column.name], column.type)
-        state.keys = self._key_texts(state)
         self._check_missing_columns(state, frame)
         self._check_key(state)
         for column in table.columns:
@@ -216,21 +214,23 @@ class _Run:
                 )
         return frame
 
-    def _key_texts(self, state: _TableState) -> np.ndarray:
+    def _key_texts(self, state: _TableState, rows: np.ndarray) -> np.ndarray:
         key = state.coerced.get(state.table.key)
         if key is None:
-            return _full(state.n, None)
+            return _full(len(rows), None)
         # text that failed to coerce (e.g. lone surrogates) is null here, so keys are storable
-        return key.values.to_numpy(dtype=object, na_value=None)
+        return key.values.iloc[rows].to_numpy(dtype=object, na_value=None)
 
     def _fail(self, state: _TableState, mask_or_rows, column, reason, values, messages, hints) -> None:
         rows = np.flatnonzero(mask_or_rows) if mask_or_rows.dtype == bool else mask_or_rows
         if len(rows) == 0:
             return
         state.failing[rows] = True
-        self.failures.add(state.table.name, rows, state.keys[rows], column, reason, values, messages, hints)
+        self.failures.add(state.table.name, rows, self._key_texts(state, rows), column, reason, values, messages, hints)
 
     def _raw(self, state: _TableState, column: str, rows: np.ndarray) -> list[str]:
+        if len(rows) == 0:
+            return []
         return _shows(state.raw[column].iloc[rows].to_numpy(dtype=object))
 
     # ---- checks ----
@@ -513,10 +513,11 @@ class _Run:
         warnings = self.warnings.frame()
         valid, quarantined, counts = {}, {}, []
         by_table = dict(tuple(failures.groupby("table", sort=False))) if not failures.empty else {}
+        no_failures = _empty_failures()
         warn_counts = warnings.groupby("table").size() if not warnings.empty else pd.Series(dtype=int)
         for name, state in self.states.items():
             table = state.table
-            table_failures = by_table.get(name, _empty_failures())
+            table_failures = by_table.get(name, no_failures)
             if not state.present:
                 valid[name] = _empty_valid(table)
                 quarantined[name] = pd.DataFrame(
