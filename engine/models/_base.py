@@ -347,7 +347,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _column_groups(internal: pd.DataFrame, schema: ColumnSchema) -> dict[str, list[str]]:
-        numeric, binary, low, high = [], [], [], []
+        numeric, skewed, binary, low, high = [], [], [], [], []
         for name in schema.kept:
             kind = schema.kinds[name]
             if kind == CATEGORICAL:
@@ -356,7 +356,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 binary.append(name)
             else:
                 numeric.append(name)
-        return {"numeric": numeric, "binary": binary, "categorical_low": low,
+                column = internal[name]
+                if column.min() >= 0 and column.skew() > 1.0:
+                    skewed.append(name)
+        return {"numeric": numeric, "skewed": skewed, "binary": binary, "categorical_low": low,
                 "categorical_high": high}
 
     @staticmethod
@@ -475,7 +478,7 @@ class CenteredIsotonic:
 def _thread_limits(n_rows: int):
     # OpenMP threads in gradient boosting cost far more than they save on small frames, and
     # badly so on a busy machine (measured 10x slower on 2,400 rows with 2 cores).
-    return threadpool_limits(limits=1 if n_rows < 50_000 else None, user_api="openmp")
+    return threadpool_limits(limits=1 if n_rows < 50_000 else None)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

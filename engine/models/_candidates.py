@@ -3,9 +3,10 @@
 Two families, each set up the way a careful practitioner would:
 
 ``logistic``
-    Median imputation with missing-value indicators; each numeric column is mapped through its
-    training quantiles and expanded into cubic B-splines (so skew and outliers do not dominate
-    and a smooth non-linear effect can be learned); booleans imputed with the mode; low-cardinality
+    Median imputation with missing-value indicators; numeric columns either (``numeric_encoding:
+    spline``) mapped through their training quantiles and expanded into cubic B-splines (skew
+    and outliers do not dominate, smooth non-linear effects can be learned) or (``linear``) kept
+    linear, with a signed log1p for skewed non-negative columns; booleans imputed with the mode; low-cardinality
     categories one-hot encoded (rare ones grouped, unseen ones mapped to the infrequent group or
     ignored); high-cardinality categories target-encoded with internal cross-fitting; everything
     standardised; L2-regularised logistic regression.
@@ -27,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import ParameterGrid, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
+    FunctionTransformer,
     OneHotEncoder,
     OrdinalEncoder,
     QuantileTransformer,
@@ -45,13 +47,23 @@ CANDIDATE_FAMILIES: dict[str, type] = {
 
 #: Default grids: a few well-spread settings per family, not an exhaustive search.
 DEFAULT_CANDIDATES: dict[str, list[dict[str, Any]]] = {
-    "logistic": [{"C": 0.1}, {"C": 1.0}],
+    "logistic": [
+        {"numeric_encoding": "spline", "C": 0.1},
+        {"numeric_encoding": "spline", "C": 1.0},
+        {"numeric_encoding": "linear", "C": 1.0},
+    ],
     "hist_gradient_boosting": [
         {"learning_rate": 0.1, "max_iter": 200, "max_leaf_nodes": 31, "min_samples_leaf": 20,
          "l2_regularization": 0.0},
         {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 15, "min_samples_leaf": 40,
          "l2_regularization": 1.0},
     ],
+}
+
+#: Pipeline options of a family that are not parameters of its estimator.
+PIPELINE_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "logistic": {"numeric_encoding": ("spline", "linear")},
+    "hist_gradient_boosting": {},
 }
 
 #: Categorical columns with more distinct training values than this are target-encoded for the
@@ -93,9 +105,15 @@ def expand_candidates(
                 f"The grid of {family!r} must be a list of parameter dicts or a dict of lists; "
                 f"got {grid!r}."
             )
-        valid = CANDIDATE_FAMILIES[family]().get_params()
+        valid = set(CANDIDATE_FAMILIES[family]().get_params()) | set(PIPELINE_OPTIONS[family])
         for params in settings:
-            unknown = sorted(set(params) - set(valid))
+            for option, allowed in PIPELINE_OPTIONS[family].items():
+                if option in params and params[option] not in allowed:
+                    raise ValueError(
+                        f"{family} option {option!r} must be one of {list(allowed)}; got "
+                        f"{params[option]!r}."
+                    )
+            unknown = sorted(set(params) - valid)
             if unknown:
                 raise ValueError(
                     f"Unknown parameter(s) {unknown} for candidate {family!r}; expected names of "
@@ -111,6 +129,7 @@ def build_candidate(
     params: Mapping[str, Any],
     *,
     numeric: list[str],
+    skewed: list[str],
     binary: list[str],
     categorical_low: list[str],
     categorical_high: list[str],
@@ -119,16 +138,35 @@ def build_candidate(
 ) -> Pipeline:
     """Build one unfitted candidate pipeline for the internal frame's columns."""
     if family == "logistic":
-        return _logistic(params, numeric, binary, categorical_low, categorical_high,
+        return _logistic(params, numeric, skewed, binary, categorical_low, categorical_high,
                          n_fit_rows, random_state)
     if family == "hist_gradient_boosting":
+        params = {k: v for k, v in params.items() if k not in PIPELINE_OPTIONS[family]}
         return _boosting(params, numeric + binary, categorical_low + categorical_high, random_state)
     raise ValueError(f"Unknown candidate family {family!r}; expected one of {sorted(CANDIDATE_FAMILIES)}.")
 
 
-def _logistic(params, numeric, binary, cat_low, cat_high, n_fit_rows, random_state) -> Pipeline:
+def signed_log1p(x):
+    """sign(x) * log(1 + |x|): compresses skewed amounts, defined for every real number."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def _logistic(params, numeric, skewed, binary, cat_low, cat_high, n_fit_rows,
+              random_state) -> Pipeline:
+    params = dict(params)
+    encoding = params.pop("numeric_encoding", "spline")
     parts = []
-    if numeric:
+    if numeric and encoding == "linear":
+        plain = [c for c in numeric if c not in set(skewed)]
+        logged = [c for c in numeric if c in set(skewed)]
+        if plain:
+            parts.append(("linear", SimpleImputer(strategy="median"), plain))
+        if logged:
+            parts.append(("log", Pipeline([
+                ("impute", SimpleImputer(strategy="median")),
+                ("log", FunctionTransformer(signed_log1p, feature_names_out="one-to-one")),
+            ]), logged))
+    elif numeric:
         parts.append((
             "numeric",
             Pipeline([

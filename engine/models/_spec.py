@@ -305,7 +305,7 @@ def load_model_spec(path: str | Path) -> ModelSpec:
 
 
 def _check_model(model: dict, fail) -> None:
-    from engine.models._candidates import CANDIDATE_FAMILIES, expand_candidates
+    from engine.models._candidates import CANDIDATE_FAMILIES, PIPELINE_OPTIONS, expand_candidates
 
     if model.get("calibration", "auto") not in ("auto", "isotonic", "sigmoid", "none"):
         fail(("model", "calibration"), "'model.calibration' must be one of auto, isotonic, "
@@ -329,7 +329,7 @@ def _check_model(model: dict, fail) -> None:
         if settings is None:
             fail(("model", "candidates", family), f"the grid of {family!r} must be a list of "
                  f"parameter mappings or a mapping of lists; got {grid!r}")
-        valid = CANDIDATE_FAMILIES[family]().get_params()
+        valid = [*CANDIDATE_FAMILIES[family]().get_params(), *PIPELINE_OPTIONS[family]]
         for params in settings:
             if not isinstance(params, dict):
                 fail(("model", "candidates", family), f"expected parameter mappings in {family!r}; got {params!r}")
@@ -342,6 +342,7 @@ def _check_model(model: dict, fail) -> None:
                          + f" Expected parameters of {CANDIDATE_FAMILIES[family].__name__}")
     try:
         for _, family, params in expand_candidates(candidates):
+            params = {k: v for k, v in params.items() if k not in PIPELINE_OPTIONS[family]}
             estimator = CANDIDATE_FAMILIES[family](**params)
             estimator._validate_params()  # scikit-learn's own parameter constraints
     except (TypeError, ValueError) as error:
