@@ -513,7 +513,8 @@ def build_account_features(tables: dict[str, pd.DataFrame], as_of: Any) -> pd.Da
     for name, dtype in ACCOUNT_FEATURE_COLUMNS.items():
         value = out[name]
         if isinstance(value, pd.Series):
-            columns[name] = value.reset_index(drop=True)
+            # one output dtype whatever the input held (object, str, categorical)
+            columns[name] = value.reset_index(drop=True).astype(dtype)
         else:
             columns[name] = pd.Series(np.asarray(value).astype(dtype, copy=False))
     return pd.DataFrame(columns)

@@ -195,7 +195,8 @@ def build_opportunity_features(
     for name, dtype in OPPORTUNITY_FEATURE_COLUMNS.items():
         value = out[name]
         if isinstance(value, pd.Series):
-            columns[name] = value.reset_index(drop=True)
+            # one output dtype whatever the input held (object, str, categorical)
+            columns[name] = value.reset_index(drop=True).astype(dtype)
         else:
             columns[name] = pd.Series(np.asarray(value).astype(dtype, copy=False))
     return pd.DataFrame(columns)
