@@ -177,11 +177,11 @@ POTENTIAL_MEDIAN = 1_200_000.0
 POTENTIAL_SIGMA = 1.55
 #: Share of wallet: Beta(a, b).
 WALLET_BETA = (2.0, 4.0)
-#: Share of accounts created during the 3-year window.
-NEW_ACCOUNT_SHARE = 0.08
+#: Share of accounts created during the 3-year window (new accounts replace the churned ones).
+NEW_ACCOUNT_SHARE = 0.22
 
 # --- event rates (per account and month) --------------------------------------------------------
-ORDER_RATE = 0.45  # scaled so the average account places ~10 orders in 3 years
+ORDER_RATE = 0.48  # scaled so the average account places ~10 orders in 3 years
 ORDER_SIZE_ELASTICITY = 0.30  # bigger accounts order more often: rate ~ size ** 0.3
 TICKET_RATE = 0.05
 OPPORTUNITY_RATE = 0.045
