@@ -96,7 +96,10 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            out.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
+            found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+            if not found:
+                out.append(p)  # reported as "cannot read" by the loader
+            out.extend(found)
         else:
             out.append(p)
     return out

@@ -26,6 +26,12 @@ What durable_rules 2.0.28 cannot express directly, and how it is handled here:
   host per compiled rule set, with a unique ruleset name, and deletes it when collected.
 * **Action errors** are swallowed by durable_rules into the state; the actions here record any
   exception and it is re-raised (``raise ... from``) after the call returns.
+* **Expression limit**: durable_rules caps one rule at 31 expressions (error 113), so each
+  alternative of a condition's disjunctive normal form becomes its own durable rule; all of
+  them record the same rule index.
+* **Absent fields**: a test on an absent field never matches in durable_rules (``$neq``
+  included), which is exactly "unknown is not true"; ``$ex`` guards are added only for the
+  inputs inside right-hand expressions.
 * **States**: one state id is reused for every record (durable_rules holds at most 1,024).
 """
 
@@ -41,7 +47,7 @@ import weakref
 from durable import engine as _durable_engine
 
 from engine._errors import RuleEvaluationError, RuleSyntaxError
-from engine.rules._expr import And, BinOp, Bool, Cmp, Const, Field, IsNull, Known, Match, Num, Or, Str
+from engine.rules._expr import BinOp, Bool, Cmp, Field, IsNull, Known, Match, Num, Str, alternatives
 from engine.rules._spec import RuleSetSpec
 
 __all__ = ["DurableEngine", "DurableEngineError"]
@@ -146,38 +152,42 @@ class _Compiler:
                 else:
                     out.append({"$neq": {_ZERO: self.value(divisor)}})
 
-    def cond(self, node):
-        if isinstance(node, Const):
-            return {_ROW: 1 if node.value else 2}
-        if isinstance(node, And):
-            return {"$and": [self.cond(i) for i in node.items]}
-        if isinstance(node, Or):
-            return {"$or": [self.cond(i) for i in node.items]}
+    def leaf(self, node, parts: list) -> None:
+        """Append the durable tests of one leaf (a conjunction) to ``parts``."""
         if isinstance(node, IsNull):
-            return {("$ex" if node.negated else "$nex"): {_key(node.field.name): 1}}
-        if isinstance(node, Known):
-            parts: list = []
+            parts.append({("$ex" if node.negated else "$nex"): {_key(node.field.name): 1}})
+        elif isinstance(node, Known):
             self.guards(node.value, parts)
-            return _all(parts) if parts else {_ROW: 1}
-        if isinstance(node, Match):
-            return _all([{"$ex": {_key(node.field.name): 1}}, {"$mt": {_key(node.field.name): node.pattern}}])
-        if isinstance(node, Cmp):
-            parts = []
-            self.guards(node.left, parts)
-            self.guards(node.right, parts)
+        elif isinstance(node, Match):
+            # durable_rules never matches a test on an absent field: no $ex guard needed
+            parts.append({"$mt": {_key(node.field.name): node.pattern}})
+        elif isinstance(node, Cmp):
             if isinstance(node.left, Field):
                 left = _key(node.left.name)
+                # the left input needs no guard (absent -> no match); inputs inside the
+                # right-hand expression and divisors do
             elif isinstance(node.left, Num) and node.left.value == 0.0:
                 left = _ZERO
             else:  # the normaliser guarantees one of the two
                 raise RuleSyntaxError(f"cannot compile comparison {node!r} for durable_rules")
+            self.guards(node.right, parts)
             parts.append({_OPS[node.op]: {left: self.value(node.right)}})
-            return _all(parts)
-        raise TypeError(f"not a condition: {node!r}")
+        else:
+            raise TypeError(f"not a leaf condition: {node!r}")
 
-
-def _all(parts: list) -> dict:
-    return parts[0] if len(parts) == 1 else {"$and": parts}
+    def rules(self, condition) -> list[dict]:
+        """One durable condition per alternative of the condition's DNF."""
+        out = []
+        for conjunction in alternatives(condition):
+            parts: list = [{_ROW: 1}]
+            for leaf in conjunction:
+                self.leaf(leaf, parts)
+            unique = []
+            for part in parts:
+                if part not in unique:
+                    unique.append(part)
+            out.append(unique[0] if len(unique) == 1 else {"$and": unique})
+        return out
 
 
 class DurableEngine:
@@ -202,12 +212,10 @@ class DurableEngine:
         self._fired: list[int] = []
         self._action_errors: list[BaseException] = []
         for i, rule in enumerate(spec.rules):
-            if isinstance(rule.condition, Const) and not rule.condition.value:
-                continue  # can never match; durable_rules needs no rule for it
-            body = compiler.cond(rule.condition)
-            condition = {_ROW: 1} if body == {_ROW: 1} else {"$and": [{_ROW: 1}, body]}
-            definition[f"r{i}"] = {"all": [{"m": condition}]}
-            actions[f"r{i}"] = self._action(i)
+            # a rule that can never match has no alternatives and no durable rule
+            for k, condition in enumerate(compiler.rules(rule.condition)):
+                definition[f"r{i}_{k}"] = {"all": [{"m": condition}]}
+                actions[f"r{i}_{k}"] = self._action(i)
         self.definition = definition  # the JSON ruleset, for inspection and docs
         self._host = _SyncHost()
         if definition:

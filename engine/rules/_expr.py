@@ -40,6 +40,7 @@ __all__ = [
     "Condition",
     "Value",
     "compile_condition",
+    "alternatives",
     "to_source",
     "fields_of",
 ]
@@ -306,32 +307,27 @@ class _Parser:
         return node
 
     def or_expr(self):
-        self.enter()
         items = [self.and_expr()]
         while self.at("kw", "or"):
             self.next()
             items.append(self.and_expr())
-        self.leave()
         return items[0] if len(items) == 1 else Or(tuple(items))
 
     def and_expr(self):
-        self.enter()
         items = [self.not_expr()]
         while self.at("kw", "and"):
             self.next()
             items.append(self.not_expr())
-        self.leave()
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def not_expr(self):
-        self.enter()
         if self.at("kw", "not"):
             self.next()
+            self.enter()
             node = _Not(self.not_expr())
-        else:
-            node = self.predicate()
-        self.leave()
-        return node
+            self.leave()
+            return node
+        return self.predicate()
 
     def predicate(self):
         left = self.additive()
@@ -391,33 +387,27 @@ class _Parser:
         return tuple(items)
 
     def additive(self):
-        self.enter()
         node = self.term()
         while self.peek().kind == "op" and self.peek().text in ("+", "-"):
             op = self.next().text
             node = BinOp(op, node, self.term())
-        self.leave()
         return node
 
     def term(self):
-        self.enter()
         node = self.unary()
         while self.peek().kind == "op" and self.peek().text in ("*", "/"):
             op = self.next().text
             node = BinOp(op, node, self.unary())
-        self.leave()
         return node
 
     def unary(self):
-        self.enter()
         if self.at("op", "-"):
             self.next()
+            self.enter()
             operand = self.unary()
-            node = Num(-operand.value) if isinstance(operand, Num) else BinOp("-", Num(0.0), operand)
-        else:
-            node = self.primary()
-        self.leave()
-        return node
+            self.leave()
+            return Num(-operand.value) if isinstance(operand, Num) else BinOp("-", Num(0.0), operand)
+        return self.primary()
 
     def primary(self):
         tok = self.next()
@@ -441,6 +431,7 @@ class _Parser:
         if tok.kind == "name":
             if self.at("op", "("):
                 self.next()
+                self.enter()
                 args = []
                 if not self.at("op", ")"):
                     while True:
@@ -450,6 +441,7 @@ class _Parser:
                             continue
                         break
                 self.expect("op", ")")
+                self.leave()
                 return _Call(tok.text, tuple(args), tok.pos)
             return _Name(tok.text, tok.pos)
         got = tok.text or "end of condition"
@@ -459,6 +451,41 @@ class _Parser:
 def _unquote(text: str) -> str:
     body = text[1:-1]
     return re.sub(r"\\(.)", r"\1", body)
+
+
+def _children(node) -> tuple:
+    if isinstance(node, (And, Or)):
+        return node.items
+    if isinstance(node, (BinOp, Cmp)):
+        return (node.left, node.right)
+    if isinstance(node, _Not):
+        return (node.item,)
+    if isinstance(node, _In):
+        return (node.value, *node.items)
+    if isinstance(node, _Between):
+        return (node.value, node.low, node.high)
+    if isinstance(node, (_StartsWith, _Matches, _IsNull)):
+        return (node.value,)
+    if isinstance(node, _Call):
+        return node.args
+    return ()
+
+
+#: Deepest syntax tree accepted (long operator chains nest too: a + b + c is two levels).
+MAX_TREE_DEPTH = 64
+
+
+def _check_depth(tree) -> None:
+    """Refuse trees deeper than MAX_TREE_DEPTH (iteratively: no recursion on hostile input)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            raise RuleSyntaxError(
+                f"condition is nested more than {MAX_TREE_DEPTH} levels deep (long chains of "
+                "operators count); split it into simpler rules or parameters"
+            )
+        stack.extend((child, depth + 1) for child in _children(node))
 
 
 # --- type checking -------------------------------------------------------------------------
@@ -890,11 +917,50 @@ def compile_condition(text: str, inputs: dict, parameters: dict) -> tuple[Condit
     if not text.strip():
         raise RuleSyntaxError("empty condition")
     tree = _Parser(text).parse()
+    _check_depth(tree)
     checked = _Checker(inputs, parameters).cond(tree)
     canonical = to_source(checked)
     enums = {k: tuple(v.values or ()) for k, v in inputs.items()}
     normal = _nnf(checked, False, enums)
+    alternatives(normal)  # refuse conditions too complex for every engine, at load
     return normal, canonical
+
+
+#: Most alternatives (terms of the disjunctive normal form) one condition may expand to.
+MAX_ALTERNATIVES = 64
+
+
+def alternatives(node: Condition) -> list[list]:
+    """The condition as an OR of ANDs of leaves (disjunctive normal form).
+
+    The durable_rules engine compiles each alternative to its own durable rule, because
+    durable_rules caps the expressions of one rule at 31. Refused (RuleSyntaxError) past
+    :data:`MAX_ALTERNATIVES`.
+    """
+    if isinstance(node, Const):
+        return [[]] if node.value else []
+    if isinstance(node, Or):
+        out: list = []
+        for item in node.items:
+            out.extend(alternatives(item))
+            _check_alternatives(len(out))
+        return out
+    if isinstance(node, And):
+        out = [[]]
+        for item in node.items:
+            sub = alternatives(item)
+            _check_alternatives(len(out) * len(sub))
+            out = [a + b for a in out for b in sub]
+        return out
+    return [[node]]
+
+
+def _check_alternatives(count: int) -> None:
+    if count > MAX_ALTERNATIVES:
+        raise RuleSyntaxError(
+            f"condition expands to more than {MAX_ALTERNATIVES} alternatives (ORs nested inside "
+            "ANDs multiply); split it into several rules"
+        )
 
 
 # --- printing ------------------------------------------------------------------------------

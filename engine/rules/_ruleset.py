@@ -214,7 +214,10 @@ def _decision_from_frame_row(ruleset: RuleSet, row) -> Decision:
         outputs[k] = v
     rule_id = row["rule_id"] if isinstance(row["rule_id"], (str, list)) else None
     because = row["because"] if isinstance(row["because"], (str, list)) else None
-    matched = tuple(rule_id) if isinstance(rule_id, list) else ((rule_id,) if status == "decided" else ())
+    if status != "decided":
+        matched = ()
+    else:
+        matched = tuple(rule_id) if isinstance(rule_id, list) else (rule_id,)
     return Decision(status, outputs, rule_id, because, reason, spec.hash, matched)
 
 
