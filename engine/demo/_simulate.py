@@ -46,29 +46,23 @@ def _shares(mapping: dict, keys) -> np.ndarray:
     return w / w.sum()
 
 
-def poisson(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
-    """Poisson counts by inversion: one uniform per row, then only the rows still above the CDF.
+def poisson_events(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
+    """Events of independent Poisson processes, one per row: the row index of each event, sorted.
 
-    Exact (to float precision) and several times faster than ``Generator.poisson`` for the small
-    monthly rates simulated here, where almost every row stops at zero or one.
+    Draws the total count once and spreads it over rows in proportion to their rates (the
+    multinomial split of a Poisson total gives exactly independent Poisson counts), so the cost
+    is one cumulative sum plus the events, not a random draw per row.
     """
     rate = np.asarray(rate, dtype=np.float64)
-    u = rng.random(rate.shape[0])
-    term = np.exp(-rate)
-    count = np.zeros(rate.shape[0], dtype=np.int64)
-    rows = np.flatnonzero(u > term)
-    if rows.size == 0:
-        return count
-    u, rate_rows, term, cdf = u[rows], rate[rows], term[rows], term[rows]
-    k = 0
-    while rows.size:
-        k += 1
-        count[rows] = k
-        term = term * rate_rows / k
-        cdf = cdf + term
-        more = (u > cdf) & (term > 1e-300)
-        rows, u, rate_rows, term, cdf = rows[more], u[more], rate_rows[more], term[more], cdf[more]
-    return count
+    if rate.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    cumulative = np.cumsum(rate)
+    total = float(cumulative[-1])
+    if total <= 0.0:
+        return np.zeros(0, dtype=np.int64)
+    events = rng.poisson(total)
+    where = np.sort(rng.random(events)) * total
+    return np.minimum(np.searchsorted(cumulative, where, side="right"), rate.size - 1)
 
 
 def bernoulli(rng: np.random.Generator, count: int, p: float) -> np.ndarray:
@@ -106,10 +100,19 @@ def _switch(rng: np.random.Generator, state: np.ndarray, on_groups, p_off: float
     return state
 
 
-def _pick(rng: np.random.Generator, cumulative: np.ndarray) -> np.ndarray:
-    """Draw a category per row from row-wise cumulative probabilities ``(n, k)``."""
-    u = rng.random(cumulative.shape[0])[:, None]
-    return np.minimum((u >= cumulative).sum(axis=1), cumulative.shape[1] - 1)
+def pick(rng: np.random.Generator, shares: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Draw one category per element; element i uses the probabilities ``shares[rows[i]]``.
+
+    One ``searchsorted`` over the row-offset cumulative table: no ``(n, k)`` temporaries.
+    """
+    table = np.asarray(shares, dtype=np.float64)
+    n_rows, k = table.shape
+    cumulative = np.cumsum(table / table.sum(axis=1, keepdims=True), axis=1)
+    cumulative[:, -1] = 1.0
+    flat = (cumulative + np.arange(n_rows)[:, None]).ravel()
+    rows = np.asarray(rows, dtype=np.int64)
+    position = np.searchsorted(flat, rows + rng.random(rows.size), side="right")
+    return np.minimum(position - rows * k, k - 1)
 
 
 def win_logit(coverage, trouble, competitor, amount, source, tier) -> np.ndarray:
@@ -198,13 +201,9 @@ def simulate(
 
     # --- contacts: one current contact per covered level ----------------------------------------
     coverage_shares = {OUTSIDE: (0.15, 0.30, 0.55), INSIDE: (0.50, 0.35, 0.15)}  # 1, 2, 3 levels
-    levels = np.where(
-        outside,
-        _pick(rng, np.broadcast_to(np.cumsum(coverage_shares[OUTSIDE]), (n, 3))),
-        _pick(rng, np.broadcast_to(np.cumsum(coverage_shares[INSIDE]), (n, 3))),
-    ) + 1
-    single = _pick(rng, np.broadcast_to(np.cumsum([0.6, 0.3, 0.1]), (n, 3)))  # which level when one
-    missing_of_two = _pick(rng, np.broadcast_to(np.cumsum([0.25, 0.15, 0.60]), (n, 3)))  # level left out
+    levels = pick(rng, [coverage_shares[OUTSIDE], coverage_shares[INSIDE]], role) + 1
+    single = pick(rng, [[0.6, 0.3, 0.1]], np.zeros(n, dtype=np.int64))  # which level when one
+    missing_of_two = pick(rng, [[0.25, 0.15, 0.60]], np.zeros(n, dtype=np.int64))  # level left out
     covered = np.zeros((3, n), dtype=bool)
     covered[:, levels == 3] = True
     two = levels == 2
@@ -259,9 +258,9 @@ def simulate(
     order_base = P.ORDER_RATE * acc.size_factor
     partner_tier = org.partner_tier[org.owner_partner]
 
-    product_cum = np.cumsum(np.array([P.PRODUCT_MIX[i] for i in INDUSTRIES]), axis=1)
-    source_cum = {r: np.cumsum(_shares(SOURCE_SHARES[r], OPPORTUNITY_SOURCES)) for r in (OUTSIDE, INSIDE)}
-    visit_kind_cum = {r: np.cumsum(VISIT_KIND_SHARES[r]) for r in (OUTSIDE, INSIDE)}
+    product_table = np.array([P.PRODUCT_MIX[i] for i in INDUSTRIES])
+    source_table = np.array([_shares(SOURCE_SHARES[r], OPPORTUNITY_SOURCES) for r in (OUTSIDE, INSIDE)])
+    visit_kind_table = np.array([VISIT_KIND_SHARES[r] for r in (OUTSIDE, INSIDE)])
     unit_price = np.array(P.UNIT_PRICE)
 
     alive = np.ones(n, dtype=bool)
@@ -368,8 +367,7 @@ def simulate(
         pressure_state = _switch(rng, pressure_state, pressure_on_groups, P.PRICE_PRESSURE_OFF)
 
         # 4. service tickets: more, slower and angrier while the account is in service trouble.
-        count = poisson(rng, P.TICKET_RATE * acc.size_factor * (1.0 + 2.0 * trouble_state) * active)
-        who = np.repeat(np.arange(n), count)
+        who = poisson_events(rng, P.TICKET_RATE * acc.size_factor * (1.0 + 2.0 * trouble_state) * active)
         if who.size:
             in_trouble = trouble_state[who]
             k = who.size
@@ -404,13 +402,11 @@ def simulate(
             )
 
         # 5. visits by the current owner rep.
-        count = poisson(rng, visit_base * attention * rep_diligence[occupant[slot_of]] * active)
-        who = np.repeat(np.arange(n), count)
+        who = poisson_events(rng, visit_base * attention * rep_diligence[occupant[slot_of]] * active)
         if who.size:
             k = who.size
             day = day_in_month(k)
-            kind_cum = np.where(outside[who][:, None], visit_kind_cum[OUTSIDE][None, :], visit_kind_cum[INSIDE][None, :])
-            kind = _pick(rng, kind_cum)
+            kind = pick(rng, visit_kind_table, role[who])
             present = (contact_id[:, who] >= 0) & (contact_start[:, who] <= day[None, :])
             present_count = present.sum(axis=0)
             choice = np.floor(rng.random(k) * np.maximum(present_count, 1)).astype(np.int64)
@@ -421,14 +417,12 @@ def simulate(
             np.maximum.at(last_visit_day, who, day)
 
         # 6. opportunities: price pressure brings competitors in; a lost tender is a signal.
-        count = poisson(rng, P.OPPORTUNITY_RATE * acc.size_factor * (1.0 + 0.5 * pressure_state) * active)
-        who = np.repeat(np.arange(n), count)
+        who = poisson_events(rng, P.OPPORTUNITY_RATE * acc.size_factor * (1.0 + 0.5 * pressure_state) * active)
         if who.size:
             k = who.size
             created = np.maximum(day_in_month(k), acc.created_day[who])
-            source_cum_rows = np.where(outside[who][:, None], source_cum[OUTSIDE][None, :], source_cum[INSIDE][None, :])
-            source = _pick(rng, source_cum_rows)
-            product = _pick(rng, product_cum[industry[who]])
+            source = pick(rng, source_table, role[who])
+            product = pick(rng, product_table, industry[who])
             amount = acc.spend[who] * DEAL_SHARE_OF_SPEND * rng.lognormal(-0.32, 0.8, k)
             units = np.maximum(1, np.round(amount / unit_price[product])).astype(np.int64)
             amount = np.round(units * unit_price[product] * rng.uniform(0.9, 1.1, k), 0)
@@ -564,8 +558,7 @@ def simulate(
 
 
 def _orders(orders: _Chunks, rng: np.random.Generator, month: int, rate: np.ndarray, pressure: np.ndarray) -> None:
-    count = poisson(rng, rate)
-    who = np.repeat(np.arange(rate.shape[0]), count)
+    who = poisson_events(rng, rate)
     orders.add(account=who.astype(np.int32), month=np.full(who.size, month, dtype=np.int8), pressure=pressure[who])
 
 

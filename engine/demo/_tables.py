@@ -28,7 +28,7 @@ from engine._errors import ConfigError
 from engine.demo import _params as P
 from engine.demo._ids import fixed_width_series, format_ids, id_width, to_str_series
 from engine.demo._org import INSIDE, OUTSIDE, Accounts, Calendar, Org, make_accounts, make_calendar, make_org
-from engine.demo._simulate import PROSPECT_SOURCE_SHARES, Events, _pick, _shares, sigmoid, simulate, win_logit
+from engine.demo._simulate import PROSPECT_SOURCE_SHARES, Events, _shares, pick, sigmoid, simulate, win_logit
 
 __all__ = ["generate_demo_tables", "top_revenue_share", "MAX_ACCOUNTS"]
 
@@ -277,8 +277,8 @@ def generate_demo_tables(
     o_month = ev.orders["month"].astype(np.int64)
     k = o_acc.size
     o_day = cal.month_start[o_month] + np.floor(rng_rows.random(k) * cal.month_days[o_month]).astype(np.int64)
-    product_cum = np.cumsum(np.array([P.PRODUCT_MIX[i] for i in INDUSTRIES]), axis=1)
-    product = _pick(rng_rows, product_cum[acc.industry[o_acc]])
+    product_table = np.array([P.PRODUCT_MIX[i] for i in INDUSTRIES])
+    product = pick(rng_rows, product_table, acc.industry[o_acc])
     unit_price = np.array(P.UNIT_PRICE)
     target = acc.spend[o_acc] / (12.0 * P.ORDER_RATE * acc.size_factor[o_acc]) * rng_rows.lognormal(-0.18, 0.6, k)
     units = np.maximum(1, np.round(target / unit_price[product])).astype(np.int64)
@@ -440,9 +440,8 @@ def _opportunities(rng, ev, acc, cal, account_ids: pd.Series, w_acc: int) -> pd.
     created = cal.start_day + np.floor(rng.random(k_pro) * span).astype(np.int64)
     p_region = rng.choice(len(REGIONS), size=k_pro, p=_shares(P.REGION_WEIGHTS, _REGION_KEYS))
     p_industry = rng.choice(len(INDUSTRIES), size=k_pro, p=_shares(P.INDUSTRY_WEIGHTS, INDUSTRIES))
-    source = _pick(rng, np.broadcast_to(np.cumsum(_shares(PROSPECT_SOURCE_SHARES, OPPORTUNITY_SOURCES)), (k_pro, 6)))
-    product_cum = np.cumsum(np.array([P.PRODUCT_MIX[i] for i in INDUSTRIES]), axis=1)
-    product = _pick(rng, product_cum[p_industry])
+    source = pick(rng, [_shares(PROSPECT_SOURCE_SHARES, OPPORTUNITY_SOURCES)], np.zeros(k_pro, dtype=np.int64))
+    product = pick(rng, np.array([P.PRODUCT_MIX[i] for i in INDUSTRIES]), p_industry)
     unit_price = np.array(P.UNIT_PRICE)
     amount = P.POTENTIAL_MEDIAN * 0.33 * 0.12 * rng.lognormal(0.0, 1.1, k_pro)
     units = np.maximum(1, np.round(amount / unit_price[product])).astype(np.int64)
