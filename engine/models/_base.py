@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import column_or_1d
 from threadpoolctl import threadpool_limits
 
 from engine import _errors
@@ -185,11 +186,21 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        with _thread_limits(len(X)):
-            return self._fit(X, y)
-
-    def _fit(self, X, y) -> AutoClassifier:
         frame, named = self._as_frame(X)
+        with _thread_limits(len(frame)):
+            return self._fit(frame, named, y)
+
+    def _fit(self, frame: pd.DataFrame, named: bool, y) -> AutoClassifier:
+        if frame.shape[0] == 0:
+            raise InsufficientDataError(
+                f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of "
+                f"{self.min_rows} is required. Pass training rows."
+            )
+        if frame.shape[1] == 0:
+            raise InsufficientDataError(
+                f"Found array with 0 feature(s) (shape={frame.shape}) while a minimum of 1 is "
+                "required. Pass at least one feature column."
+            )
         y_codes = self._encode_target(y, len(frame))
         self._check_sufficient(y_codes)
         if frame.columns.duplicated().any():
@@ -283,10 +294,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
     def _encode_target(self, y, n_rows: int) -> np.ndarray:
         y_array = np.asarray(y)
         if y_array.ndim == 2 and y_array.shape[1] == 1:
-            raise ValueError(
-                "y should be a 1d array, got an array of shape "
-                f"{y_array.shape} instead. Pass y.ravel() or a Series."
-            )
+            y_array = column_or_1d(y_array, warn=True)
         if y_array.ndim != 1:
             raise ValueError(f"y should be a 1d array, got an array of shape {y_array.shape} instead.")
         if len(y_array) != n_rows:
@@ -299,6 +307,11 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 f"y has {int(pd.isna(y_array).sum())} missing labels; expected every training row "
                 "to be labelled. Drop unlabelled rows before fit."
             )
+        if y_array.dtype.kind == "f" and not np.isfinite(y_array).all():
+            raise ValueError(
+                "Input y contains infinity or a value too large for dtype('float64'). Expected "
+                "binary labels; fix the target column."
+            )
         target_type = type_of_target(y_array)
         if target_type == "continuous":
             raise ValueError(
@@ -308,7 +321,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         classes, codes = np.unique(y_array, return_inverse=True)
         if len(classes) > 2:
             raise ValueError(
-                f"Only binary targets are supported: expected 2 classes; got {len(classes)} "
+                "Only binary classification is supported. Expected 2 classes; got "
+                f"{len(classes)} "
                 f"({list(classes)[:10]}). Churn and win are yes/no outcomes."
             )
         self.classes_ = classes
@@ -319,7 +333,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         counts = np.bincount(codes, minlength=2)
         if len(self.classes_) < 2:
             raise InsufficientDataError(
-                f"Training needs both outcomes; got only class {self.classes_[0]!r} in {n} rows. "
+                f"Training needs both outcomes; got only one class ({self.classes_[0]!r}) in {n} "
+                "rows. "
                 "Widen the training window or check the target definition."
             )
         problems = []
