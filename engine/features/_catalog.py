@@ -14,6 +14,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from engine._errors import ConfigError
+
 __all__ = ["FeatureInfo", "FEATURE_CATALOG", "describe"]
 
 Kind = Literal["number", "count", "days", "money", "ratio", "share", "bool", "category", "text"]
@@ -760,7 +762,9 @@ def _direction_is_higher(direction: Any, value: Any, typical: Any) -> bool:
             return True
         if word in {"lower", "low", "down", "below", "decrease", "-"}:
             return False
-        raise ValueError(f"expected direction 'higher' or 'lower'; got {direction!r}")
+        raise ConfigError(
+            f"expected direction 'higher' or 'lower' (or a signed number); got {direction!r}; pass one of them"
+        )
     if direction is not None and _is_number(direction):
         return float(direction) >= 0
     if _is_number(value) and _is_number(typical):
