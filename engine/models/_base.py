@@ -73,7 +73,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
     cv : int or "auto", default="auto"
         Folds for selection and calibration; "auto" is 5 up to 50,000 rows, else 3.
     calibration : {"auto", "isotonic", "sigmoid", "none"}, default="auto"
-        "auto" is isotonic when there are at least 2,000 rows and 200 of each class, else sigmoid.
+        "auto" is sigmoid below 2,000 rows or 200 of either class; above, isotonic or sigmoid,
+        whichever has the lower cross-fitted log loss on the out-of-fold scores.
     min_rows, min_class_count : int, default=100, 40
         Minimum training rows and rows of each class; fewer raise InsufficientDataError.
     drop_identifiers : bool, default=True
@@ -286,8 +287,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                                    random_state=self.random_state)
             self.estimators_.append(pipe.fit(internal, y_codes))
 
-        self.calibration_method_ = self._calibration_method(y_codes)
-        self.calibrator_ = self._fit_calibrator(oof[self.selected_candidate_], y_codes)
+        chosen_oof = oof[self.selected_candidate_]
+        self.calibration_method_ = self._calibration_method(chosen_oof, y_codes, folds)
+        self.calibrator_ = _make_calibrator(self.calibration_method_, chosen_oof, y_codes)
         self.n_train_rows_ = len(frame)
         return self
 
@@ -333,7 +335,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         counts = np.bincount(codes, minlength=2)
         if len(self.classes_) < 2:
             raise InsufficientDataError(
-                f"Training needs both outcomes; got only one class ({self.classes_[0]!r}) in {n} "
+                f"Training needs both outcomes; got only one class ({_plain(self.classes_[0])!r}) in {n} "
                 "rows. "
                 "Widen the training window or check the target definition."
             )
@@ -342,7 +344,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             problems.append(f"{n} rows (minimum {self.min_rows})")
         for label, count in zip(self.classes_, counts):
             if count < self.min_class_count:
-                problems.append(f"{count} rows of class {label!r} (minimum {self.min_class_count})")
+                problems.append(f"{count} rows of class {_plain(label)!r} "
+                                f"(minimum {self.min_class_count})")
         if problems:
             raise InsufficientDataError(
                 f"Too little data to train {type(self).__name__}: got " + "; ".join(problems)
@@ -390,7 +393,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 typical[name] = modes.iloc[0] if len(modes) else np.nan
         return typical
 
-    def _calibration_method(self, codes: np.ndarray) -> str:
+    def _calibration_method(self, oof: np.ndarray, codes: np.ndarray, folds) -> str:
         if self.calibration not in ("auto", "isotonic", "sigmoid", "none"):
             raise ValueError(
                 "calibration must be one of 'auto', 'isotonic', 'sigmoid', 'none'; got "
@@ -399,15 +402,20 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         if self.calibration != "auto":
             return self.calibration
         counts = np.bincount(codes, minlength=2)
-        return "isotonic" if len(codes) >= 2000 and counts.min() >= 200 else "sigmoid"
+        if len(codes) < 2000 or counts.min() < 200:
+            return "sigmoid"
+        # Enough data for isotonic: keep it only if it beats sigmoid out of sample, scored by
+        # cross-fitting both calibrators on the out-of-fold scores of the same folds.
+        losses = {}
+        for method in ("sigmoid", "isotonic"):
+            calibrated = np.empty(len(codes))
+            for train_idx, valid_idx in folds:
+                calibrator = _make_calibrator(method, oof[train_idx], codes[train_idx])
+                calibrated[valid_idx] = _apply_calibrator(calibrator, oof[valid_idx])
+            losses[method] = log_loss(codes, np.clip(calibrated, 1e-6, 1 - 1e-6), labels=[0, 1])
+        self.calibration_log_loss_ = losses
+        return "isotonic" if losses["isotonic"] < losses["sigmoid"] else "sigmoid"
 
-    def _fit_calibrator(self, oof: np.ndarray, codes: np.ndarray):
-        if self.calibration_method_ == "isotonic":
-            return CenteredIsotonic().fit(oof, codes)
-        if self.calibration_method_ == "sigmoid":
-            # Platt scaling on the log-odds of the out-of-fold probabilities.
-            return LogisticRegression(C=1e4, max_iter=1000).fit(_logit(oof)[:, None], codes)
-        return None
 
     # -- predict --------------------------------------------------------------------------------
     def _internal(self, X) -> pd.DataFrame:
@@ -435,11 +443,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     def _calibrate(self, raw: np.ndarray) -> np.ndarray:
-        if self.calibrator_ is None:
-            return raw
-        if isinstance(self.calibrator_, CenteredIsotonic):
-            return self.calibrator_.predict(raw)
-        return self.calibrator_.predict_proba(_logit(raw)[:, None])[:, 1]
+        return _apply_calibrator(self.calibrator_, raw)
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated probabilities, shape (n_samples, 2); column 1 is ``classes_[1]``."""
@@ -488,6 +492,27 @@ class CenteredIsotonic:
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
         return np.interp(np.asarray(scores, dtype=float), self.centres_, self.levels_)
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _make_calibrator(method: str, scores: np.ndarray, codes: np.ndarray):
+    if method == "isotonic":
+        return CenteredIsotonic().fit(scores, codes)
+    if method == "sigmoid":
+        # Platt scaling on the log-odds of the out-of-fold probabilities.
+        return LogisticRegression(C=1e4, max_iter=1000).fit(_logit(scores)[:, None], codes)
+    return None
+
+
+def _apply_calibrator(calibrator, raw: np.ndarray) -> np.ndarray:
+    if calibrator is None:
+        return raw
+    if isinstance(calibrator, CenteredIsotonic):
+        return calibrator.predict(raw)
+    return calibrator.predict_proba(_logit(raw)[:, None])[:, 1]
 
 
 def _thread_limits(n_rows: int):
