@@ -10,6 +10,7 @@ and features are scored in one batch.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import math
 from typing import TYPE_CHECKING, Any
@@ -55,9 +56,25 @@ def _describer():
     """Return ``(describe, catalog)`` from engine.features when it provides them, else Nones."""
     if importlib.util.find_spec("engine.features") is None:
         return None, None
-    import engine.features as features  # an import error inside the module must surface
+    features = importlib.import_module("engine.features")  # its own errors must surface
 
     return getattr(features, "describe", None), getattr(features, "FEATURE_CATALOG", None)
+
+
+def _catalogued(name: str, catalog) -> bool:
+    return name in catalog or (name.startswith("account_") and name[len("account_"):] in catalog)
+
+
+def _value_direction(value: Any, typical: Any) -> str | None:
+    """'higher' / 'lower' when value and typical are comparable numbers or dates, else None."""
+    if isinstance(value, (bool, np.bool_)) or pd.isna(value) or pd.isna(typical):
+        return None
+    if isinstance(value, (int, float, np.number, pd.Timestamp)) and isinstance(
+            typical, (int, float, np.number, pd.Timestamp)) and not isinstance(typical, (bool, np.bool_)):
+        if isinstance(value, pd.Timestamp) != isinstance(typical, pd.Timestamp):
+            return None
+        return "higher" if value >= typical else "lower"
+    return None
 
 
 def _raw_typical(model: AutoClassifier, name: str) -> Any:
@@ -93,9 +110,11 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
         One row per (record, factor): ``row`` (index label of ``X``), ``rank`` (1 = largest),
         ``feature``, ``value``, ``typical``, ``contribution`` (probability minus probability
         with the feature at its typical value), ``direction`` ("raises"/"lowers"),
-        ``probability`` (the record's probability) and ``text``. Text comes from
-        ``engine.features.describe`` for features in ``engine.features.FEATURE_CATALOG``, and a
-        generic sentence otherwise.
+        ``probability`` (the record's probability) and ``text``. For features in
+        ``engine.features.FEATURE_CATALOG`` the text is ``engine.features.describe(feature,
+        value, typical, "higher"/"lower")`` (how the value compares with typical) followed by
+        ", raises churn risk" (or lowers; "chance of winning" for WinModel); for any other
+        column it is :func:`generic_reason`.
     """
     if direction not in ("both", "raises", "lowers"):
         raise ValueError(f"direction must be 'both', 'raises' or 'lowers'; got {direction!r}.")
@@ -163,8 +182,11 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
             value = raw_frame[name].iloc[i]
             typical = typical_raw[name]
             word = "raises" if contribution[i, j] > 0 else "lowers"
-            if describe is not None and catalog is not None and name in catalog:
-                text = describe(name, value, typical, word)
+            if describe is not None and catalog is not None and _catalogued(name, catalog):
+                # engine.features words the *value* (its direction: value above or below
+                # typical); the effect on the outcome is appended here.
+                phrase = describe(name, value, typical, _value_direction(value, typical))
+                text = f"{phrase}, {word} {outcome}"
             else:
                 text = generic_reason(name, value, typical, word, outcome)
             records.append((index[i], rank, name, value, typical, float(contribution[i, j]),
