@@ -155,6 +155,13 @@ class ModelSpec:
         return [c for c in chosen if c not in set(self.exclude)]
 
 
+def _closest(name: str, options: list[str]) -> list[str]:
+    """The nearest option to ``name``, ignoring case (``c`` -> ``C``), as a 0- or 1-item list."""
+    lowered = {option.lower(): option for option in options}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1)
+    return [lowered[c] for c in close]
+
+
 def _line_index(text: str) -> dict[tuple[str, ...], int]:
     """Map key paths to 1-based line numbers, for error messages."""
     lines: dict[tuple[str, ...], int] = {}
@@ -187,7 +194,7 @@ def _check_section(data: Any, schema: dict, path: tuple[str, ...], fail) -> None
     for key, value in data.items():
         where = (*path, str(key))
         if key not in schema:
-            close = difflib.get_close_matches(str(key), list(schema), n=1)
+            close = _closest(str(key), list(schema))
             hint = f"; did you mean {close[0]!r}?" if close else ""
             fail(where, f"unknown key {'.'.join(where)!r}{hint} Expected keys here: "
                         f"{sorted(schema)}")
@@ -335,7 +342,7 @@ def _check_model(model: dict, fail) -> None:
                 fail(("model", "candidates", family), f"expected parameter mappings in {family!r}; got {params!r}")
             for key in params:
                 if key not in valid:
-                    close = difflib.get_close_matches(str(key), list(valid), n=1)
+                    close = _closest(str(key), list(valid))
                     fail(("model", "candidates", family),
                          f"unknown parameter {key!r} for candidate {family!r}"
                          + (f"; did you mean {close[0]!r}?" if close else "")
