@@ -44,6 +44,7 @@ from engine.features._normalise import (
     as_of_day,
     day_numbers,
     encode_keys,
+    encode_many,
     key_array,
     table,
 )
@@ -134,11 +135,11 @@ _CUSTOMER_COLUMNS = (
 
 @dataclass(frozen=True)
 class _Frame:
-    """What every per-table step needs: the as-of day, the account count and the key array."""
+    """What every per-table step needs: the as-of day, the account count, each table's account codes."""
 
     day: int
     accounts: int
-    keys: pa.Array | pa.ChunkedArray
+    codes: dict[str, np.ndarray]
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
@@ -201,7 +202,7 @@ def _days_ago(frame: _Frame, last_day: np.ndarray, missing: int) -> np.ndarray:
 # --- orders -------------------------------------------------------------------------------------
 def _order_features(frame: _Frame, orders: pd.DataFrame) -> dict[str, np.ndarray]:
     n, a = frame.accounts, frame.day
-    codes = encode_keys(orders["account_id"], frame.keys)
+    codes = frame.codes["orders"]
     days = day_numbers(orders["order_date"], where="orders.order_date")
     seen = np.flatnonzero((days < a) & (codes >= 0))
     seen_codes, seen_days = codes[seen], days[seen]
@@ -258,7 +259,7 @@ def _order_features(frame: _Frame, orders: pd.DataFrame) -> dict[str, np.ndarray
 # --- tickets ------------------------------------------------------------------------------------
 def _ticket_features(frame: _Frame, tickets: pd.DataFrame) -> dict[str, np.ndarray]:
     n, a = frame.accounts, frame.day
-    codes = encode_keys(tickets["account_id"], frame.keys)
+    codes = frame.codes["tickets"]
     opened = day_numbers(tickets["opened_date"], where="tickets.opened_date")
     closed = day_numbers(tickets["closed_date"], where="tickets.closed_date")
     known = codes >= 0
@@ -288,7 +289,7 @@ def _ticket_features(frame: _Frame, tickets: pd.DataFrame) -> dict[str, np.ndarr
 # --- contacts -----------------------------------------------------------------------------------
 def _contact_features(frame: _Frame, contacts: pd.DataFrame) -> dict[str, np.ndarray]:
     n, a = frame.accounts, frame.day
-    codes = encode_keys(contacts["account_id"], frame.keys)
+    codes = frame.codes["contacts"]
     start = day_numbers(contacts["active_from"], where="contacts.active_from")
     end = day_numbers(contacts["active_to"], where="contacts.active_to")
     known = (codes >= 0) & (start < a)
@@ -312,7 +313,7 @@ def _contact_features(frame: _Frame, contacts: pd.DataFrame) -> dict[str, np.nda
 # --- ownership ----------------------------------------------------------------------------------
 def _ownership_features(frame: _Frame, ownership: pd.DataFrame) -> dict[str, np.ndarray]:
     n, a = frame.accounts, frame.day
-    codes = encode_keys(ownership["account_id"], frame.keys)
+    codes = frame.codes["ownership"]
     start = day_numbers(ownership["start_date"], where="ownership.start_date")
     end = day_numbers(ownership["end_date"], where="ownership.end_date")
     seen = (codes >= 0) & (start < a)
@@ -345,7 +346,7 @@ def _owner_active_from_snapshot(customers: pd.DataFrame, reps: pd.DataFrame | No
 # --- visits -------------------------------------------------------------------------------------
 def _visit_features(frame: _Frame, visits: pd.DataFrame) -> dict[str, np.ndarray]:
     n, a = frame.accounts, frame.day
-    codes = encode_keys(visits["account_id"], frame.keys)
+    codes = frame.codes["visits"]
     days = day_numbers(visits["visit_date"], where="visits.visit_date")
     seen = (codes >= 0) & (days < a)
     last = group_max(codes[seen], days[seen], n, fill=-1)
@@ -358,7 +359,7 @@ def _visit_features(frame: _Frame, visits: pd.DataFrame) -> dict[str, np.ndarray
 # --- opportunities ------------------------------------------------------------------------------
 def _opportunity_features(frame: _Frame, opportunities: pd.DataFrame) -> dict[str, np.ndarray]:
     n, a = frame.accounts, frame.day
-    codes = encode_keys(opportunities["account_id"], frame.keys)
+    codes = frame.codes["opportunities"]
     created = day_numbers(opportunities["created_date"], where="opportunities.created_date")
     closed = day_numbers(opportunities["closed_date"], where="opportunities.closed_date")
     known = codes >= 0
@@ -463,7 +464,24 @@ def build_account_features(tables: dict[str, pd.DataFrame], as_of: Any) -> pd.Da
     customers = table(tables, "customers", _CUSTOMER_COLUMNS)
     n = len(customers)
     a = as_of_day(as_of)
-    frame = _Frame(day=a, accounts=n, keys=key_array(customers["account_id"]))
+    inputs = {
+        "orders": table(tables, "orders", ("account_id", "order_date", "product_line", "units", "amount", "margin")),
+        "tickets": table(
+            tables,
+            "tickets",
+            ("account_id", "opened_date", "closed_date", "kind", "resolution_hours", "satisfaction"),
+        ),
+        "contacts": table(tables, "contacts", ("account_id", "level", "active_from", "active_to")),
+        "visits": table(tables, "visits", ("account_id", "visit_date")),
+        "opportunities": table(
+            tables, "opportunities", ("account_id", "created_date", "closed_date", "outcome", "competitor")
+        ),
+    }
+    if "ownership" in tables:
+        inputs["ownership"] = table(tables, "ownership", ("account_id", "rep_id", "start_date", "end_date"))
+    # every table's account_id mapped to customer row positions in one parallel hash lookup
+    codes = encode_many({name: frame["account_id"] for name, frame in inputs.items()}, key_array(customers["account_id"]))
+    frame = _Frame(day=a, accounts=n, codes=codes)
 
     out: dict[str, Any] = {}
     for column in ("account_id", "name", "region", "industry", "admin_level"):
@@ -478,33 +496,19 @@ def build_account_features(tables: dict[str, pd.DataFrame], as_of: Any) -> pd.Da
     out["created_before_as_of"] = created < a
     out["account_age_days"] = _days_ago(frame, created, missing=int(NULL_DAY))
 
-    orders = table(tables, "orders", ("account_id", "order_date", "product_line", "units", "amount", "margin"))
-    out.update(_order_features(frame, orders))
+    out.update(_order_features(frame, inputs["orders"]))
     out["share_of_wallet"] = ratio(out["revenue_12m"], out["it_spend_potential"])
-
-    tickets = table(
-        tables,
-        "tickets",
-        ("account_id", "opened_date", "closed_date", "kind", "resolution_hours", "satisfaction"),
-    )
-    out.update(_ticket_features(frame, tickets))
-    out.update(_contact_features(frame, table(tables, "contacts", ("account_id", "level", "active_from", "active_to"))))
-    if "ownership" in tables:
-        out.update(
-            _ownership_features(frame, table(tables, "ownership", ("account_id", "rep_id", "start_date", "end_date")))
-        )
+    out.update(_ticket_features(frame, inputs["tickets"]))
+    out.update(_contact_features(frame, inputs["contacts"]))
+    if "ownership" in inputs:
+        out.update(_ownership_features(frame, inputs["ownership"]))
     else:
         # no ownership history at all: fall back to the reps.active snapshot (documented caveat)
         out["rep_changes_24m"] = np.zeros(n, dtype=np.int64)
         out["owner_rep_active"] = _owner_active_from_snapshot(customers, tables.get("reps"))
         out["days_since_rep_change"] = np.full(n, np.nan)
-    out.update(_visit_features(frame, table(tables, "visits", ("account_id", "visit_date"))))
-    out.update(
-        _opportunity_features(
-            frame,
-            table(tables, "opportunities", ("account_id", "created_date", "closed_date", "outcome", "competitor")),
-        )
-    )
+    out.update(_visit_features(frame, inputs["visits"]))
+    out.update(_opportunity_features(frame, inputs["opportunities"]))
     territory, ranks = _territory_features(customers, out["revenue_12m"], out["created_before_as_of"])
     out["territory"] = territory
     out.update(ranks)

@@ -94,8 +94,10 @@ def interval_stats(codes: np.ndarray, days: np.ndarray, n: int) -> tuple[np.ndar
     base = days.min()
     span = int(days.max() - base) + 1
     shift = max(1, span.bit_length())
-    # one int64 key per (code, day): np.unique sorts it with numpy's fast integer sort
-    keys = np.unique((codes.astype(np.int64) << shift) | (days - base))
+    # one int64 key per (code, day), sorted with numpy's fast integer sort and de-duplicated
+    # (np.sort + a mask: np.unique hashes first, several times slower on ten million keys)
+    keys = np.sort((codes.astype(np.int64) << shift) | (days - base))
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     key_codes = keys >> shift
     key_days = keys & ((1 << shift) - 1)
     same = key_codes[1:] == key_codes[:-1]
