@@ -100,6 +100,33 @@ def demo(
     return run_demo(db, accounts=accounts, seed=seed, out=console())
 
 
+def train(
+    kind: Annotated[str, typer.Argument(help="churn or win.")],
+    db: Annotated[str, typer.Option(help="Database URL or SQLite path.")],
+    spec: Annotated[Optional[Path], typer.Option(help="Model spec (default: the shipped models/<kind>.yaml).")] = None,
+    artifacts: Annotated[Path, typer.Option(help="Folder of the current model and its card.")] = Path("models/artifacts"),
+    force: Annotated[bool, typer.Option(help="Publish even if worse than the current model.")] = False,
+    as_of: Annotated[Optional[str], typer.Option(help="Validate input dates against this date (default today).")] = None,
+) -> int:
+    """Train a churn or win model, validate it out of time, and publish it if it is good enough."""
+    from engine.pipeline import ingest, train_model
+    from engine.pipeline._train import describe_metrics
+    from engine.storage import Database
+
+    with Database(db) as database:
+        ingested = ingest(database, as_of=_parse_date(as_of, "--as-of"))
+    result = train_model(ingested.tables, kind, spec=spec, artifacts_dir=artifacts, force=force)
+    out = console()
+    out.print(
+        f"{kind}: trained on {result.rows['train']:,} rows, validated on {result.rows['validation']:,} "
+        f"({result.rows['features']} features) in {result.seconds['total']:.1f} s"
+    )
+    out.print(f"  validation: {describe_metrics(result.metrics)}")
+    out.print(f"  chosen: {result.card.selected_candidate}; card: {result.card.path}")
+    out.print(f"  {result.decision.reason}")
+    return 0
+
+
 def _version(value: bool) -> None:
     if value:
         from engine import __version__
@@ -122,3 +149,4 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
     app.command("demo-db")(demo_db)
     app.command("validate")(validate)
+    app.command("train")(train)

@@ -5,5 +5,6 @@ load -> validate -> features -> rules (tier, route, assign) -> models -> priorit
 
 from engine.pipeline._demo import run_demo
 from engine.pipeline._ingest import Ingested, ingest
+from engine.pipeline._train import KINDS, TrainResult, train_model
 
-__all__ = ["Ingested", "ingest", "run_demo"]
+__all__ = ["Ingested", "ingest", "run_demo", "KINDS", "TrainResult", "train_model"]

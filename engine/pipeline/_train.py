@@ -1,0 +1,160 @@
+"""``kam train churn|win``: point-in-time training frames, out-of-time validation, publish gate."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine._errors import ConfigError
+from engine._paths import default_models_dir
+from engine.features import build_churn_training_frame, build_win_training_frame, data_end_date
+from engine.models import (
+    DEFAULT_ARTIFACT_DIR,
+    ModelCard,
+    ModelSpec,
+    PublishDecision,
+    data_fingerprint,
+    evaluate,
+    load_model_spec,
+    publish,
+    save_model,
+)
+
+__all__ = ["TrainResult", "train_model", "KINDS"]
+
+KINDS = ("churn", "win")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What one training run produced.
+
+    Attributes
+    ----------
+    kind : str
+        ``"churn"`` or ``"win"``.
+    card : ModelCard
+        The candidate's model card (metrics measured on the validation window).
+    decision : PublishDecision
+        Whether the candidate replaced the current model, and why.
+    metrics : dict
+        Out-of-time validation metrics (ROC AUC, PR AUC, Brier, ECE, top-decile lift and capture).
+    rows : dict
+        Training and validation row counts.
+    seconds : dict
+        Wall time of each step.
+    """
+
+    kind: str
+    card: ModelCard
+    decision: PublishDecision
+    metrics: dict[str, float]
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _spec_for(kind: str, spec: ModelSpec | str | Path | None) -> ModelSpec:
+    if kind not in KINDS:
+        raise ConfigError(f"model kind must be one of {list(KINDS)}; got {kind!r}.")
+    if isinstance(spec, ModelSpec):
+        loaded = spec
+    else:
+        loaded = load_model_spec(Path(spec) if spec is not None else default_models_dir() / f"{kind}.yaml")
+    if loaded.kind != kind:
+        raise ConfigError(f"model spec {loaded.source or loaded.name!r} is for {loaded.kind!r}, not {kind!r}.")
+    return loaded
+
+
+def train_model(
+    tables: Mapping[str, pd.DataFrame],
+    kind: str,
+    *,
+    spec: ModelSpec | str | Path | None = None,
+    artifacts_dir: str | Path = DEFAULT_ARTIFACT_DIR,
+    force: bool = False,
+) -> TrainResult:
+    """Train, validate out of time, save and (if good enough) publish a churn or win model.
+
+    The as-of dates come from the spec (e.g. 18 month-ends, the last one ``horizon_days``
+    before the data ends, so every label is observed). The model is fitted on the earlier dates
+    and validated on the last ``validation_periods`` dates; those metrics go into the card and
+    decide the publish gate, which compares with the current model on the same window.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Validated customer-database tables (``ingest(db).tables``).
+    kind : {"churn", "win"}
+    spec : ModelSpec or path, optional
+        Default: the shipped ``models/<kind>.yaml``.
+    artifacts_dir : path, default "models/artifacts"
+        The current model lives here; candidates go to ``<artifacts_dir>/candidates/``.
+    force : bool, default False
+        Publish even when the candidate is worse than the current model.
+    """
+    spec = _spec_for(kind, spec)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    tables = dict(tables)
+    end = data_end_date(tables)
+    if end is None:
+        raise ConfigError("the customer database has no dated rows; nothing to train on.")
+    dates = spec.as_of_dates(end)
+    validation_start = spec.validation_start(end)
+    if kind == "churn":
+        X, y, meta = build_churn_training_frame(tables, dates, spec.horizon_days)
+    else:
+        X, y, meta = build_win_training_frame(tables, dates)
+    X = X[spec.select_features(X.columns)]
+    seconds["features"] = time.perf_counter() - started
+
+    in_validation = (pd.to_datetime(meta["as_of"]) >= validation_start).to_numpy()
+    X_train, y_train = X.loc[~in_validation], y.loc[~in_validation]
+    X_valid, y_valid = X.loc[in_validation], y.loc[in_validation]
+    tick = time.perf_counter()
+    model = spec.build_estimator().fit(X_train, y_train)
+    seconds["fit"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    metrics = evaluate(y_valid.to_numpy(), model.predict_proba(X_valid)[:, 1])
+    seconds["validate"] = time.perf_counter() - tick
+
+    artifacts_dir = Path(artifacts_dir)
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%f")
+    candidate_dir = artifacts_dir / "candidates" / f"{spec.name}-{stamp}"
+    train_dates = [d for d in dates if d < validation_start]
+    valid_dates = [d for d in dates if d >= validation_start]
+    card = save_model(
+        model,
+        candidate_dir,
+        spec,
+        metrics,
+        data_fingerprint(X, y),
+        (train_dates[0].date(), train_dates[-1].date()),
+        validation_window=(valid_dates[0].date(), valid_dates[-1].date()),
+    )
+    decision = publish(
+        card, artifacts_dir, metric=spec.publish_metric, tolerance=spec.publish_tolerance, force=force
+    )
+    seconds["total"] = time.perf_counter() - started
+    return TrainResult(
+        kind=kind,
+        card=card,
+        decision=decision,
+        metrics=metrics,
+        rows={"train": int(len(X_train)), "validation": int(len(X_valid)), "features": int(X.shape[1])},
+        seconds=seconds,
+    )
+
+
+def describe_metrics(metrics: Mapping[str, Any]) -> str:
+    """One line of the headline metrics, for the CLI and the demo."""
+    return (
+        f"ROC AUC {metrics['roc_auc']:.3f}, PR AUC {metrics['pr_auc']:.3f}, Brier {metrics['brier']:.4f}, "
+        f"ECE {metrics['ece']:.4f}, top-decile lift {metrics['lift_top_decile']:.2f}, "
+        f"capture {metrics['capture_top_decile']:.1%} (n={int(metrics['n']):,}, base rate {metrics['base_rate']:.1%})"
+    )
