@@ -1,10 +1,42 @@
 """The pipeline: the one module that strings the stages together.
 
 load -> validate -> features -> rules (tier, route, assign) -> models -> priority -> write
+
+Names are imported lazily: ``import engine.pipeline`` loads neither scikit-learn nor
+durable_rules until a stage that needs them runs.
 """
 
-from engine.pipeline._demo import run_demo
-from engine.pipeline._ingest import Ingested, ingest
-from engine.pipeline._train import KINDS, TrainResult, train_model
+from __future__ import annotations
 
-__all__ = ["Ingested", "ingest", "run_demo", "KINDS", "TrainResult", "train_model"]
+import importlib
+from typing import Any
+
+_LAZY = {
+    "Ingested": "engine.pipeline._ingest",
+    "ingest": "engine.pipeline._ingest",
+    "run_demo": "engine.pipeline._demo",
+    "demo_artifacts_dir": "engine.pipeline._demo",
+    "KINDS": "engine.pipeline._train",
+    "TrainResult": "engine.pipeline._train",
+    "train_model": "engine.pipeline._train",
+    "STAGES": "engine.pipeline._score",
+    "ScoreResult": "engine.pipeline._score",
+    "score": "engine.pipeline._score",
+    "score_frame": "engine.pipeline._score",
+    "score_tables": "engine.pipeline._score",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -431,6 +431,12 @@ class Database:
         with self._session(f"count rows of {name}") as session:
             return int(session.execute(f"SELECT COUNT(*) FROM {table}")[0][0])
 
+    def max_value(self, name: str, column: str) -> Any:
+        """The largest non-null value of ``column`` in table ``name`` (None when there is none)."""
+        table = self._quote(self._table(name))
+        with self._session(f"read the newest {column} of {name}") as session:
+            return session.execute(f"SELECT MAX({self._quote(column)}) FROM {table}")[0][0]
+
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Read a whole table into a DataFrame, as stored (no type coercion).
 
