@@ -120,9 +120,10 @@ def _line_map(node, path: tuple, out: dict, file: str | None) -> None:
 
 
 def _read_yaml(text: str, file: str | None) -> tuple[Any, dict]:
+    loader = yaml.SafeLoader(text)  # one pass: the node tree (for lines) and the data from it
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -130,6 +131,8 @@ def _read_yaml(text: str, file: str | None) -> tuple[Any, dict]:
             f"not a safe YAML rule file: {exc}. Rule files are plain YAML (no tags such as "
             "!!python/object)", file=file, line=line,
         ) from exc
+    finally:
+        loader.dispose()
     lines: dict = {}
     if node is not None:
         _line_map(node, (), lines, file)
