@@ -12,6 +12,7 @@ from engine.features._opportunities import (
     OPPORTUNITY_FEATURE_COLUMNS,
     build_opportunity_features,
 )
+from engine.features._reference import FeatureReference, feature_reference
 from engine.features._training import (
     CHURN_FEATURE_COLUMNS,
     WIN_FEATURE_COLUMNS,
@@ -26,6 +27,7 @@ __all__ = [
     "CHURN_FEATURE_COLUMNS",
     "FEATURE_CATALOG",
     "FeatureInfo",
+    "FeatureReference",
     "LINKED_ACCOUNT_FEATURES",
     "OPPORTUNITY_FEATURE_COLUMNS",
     "TRANSACTION_FEATURES",
@@ -38,5 +40,6 @@ __all__ = [
     "churn_labels",
     "data_end_date",
     "describe",
+    "feature_reference",
     "from_transactions",
 ]

@@ -18,7 +18,7 @@ The work is done on int64 day numbers and integer account codes with ``np.bincou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +49,10 @@ from engine.features._normalise import (
     table,
 )
 
-__all__ = ["build_account_features", "ACCOUNT_FEATURE_COLUMNS", "WINDOW_DAYS"]
+if TYPE_CHECKING:
+    from engine.features._reference import FeatureReference
+
+__all__ = ["build_account_features", "resolution_hours_median", "ACCOUNT_FEATURE_COLUMNS", "WINDOW_DAYS"]
 
 #: Window lengths in days.
 WINDOW_DAYS: dict[str, int] = {"90d": 90, "12m": 365, "24m": 730, "36m": 1095}
@@ -257,7 +260,30 @@ def _order_features(frame: _Frame, orders: pd.DataFrame) -> dict[str, np.ndarray
 
 
 # --- tickets ------------------------------------------------------------------------------------
-def _ticket_features(frame: _Frame, tickets: pd.DataFrame) -> dict[str, np.ndarray]:
+def _median(hours: np.ndarray) -> float:
+    """Median of the resolution hours (NaN for none): the denominator of resolution_hours_ratio."""
+    return float(np.median(hours)) if len(hours) else np.nan
+
+
+def resolution_hours_median(tables: dict[str, pd.DataFrame], as_of: Any) -> float:
+    """Median resolution hours over every account's tickets closed in ``[A - 365, A)``.
+
+    The cross-account statistic behind ``resolution_hours_ratio`` (the same tickets
+    :func:`build_account_features` reads: linked to a customer, closed in the window, with hours).
+    """
+    a = as_of_day(as_of)
+    customers = table(tables, "customers", ("account_id",))
+    tickets = table(tables, "tickets", ("account_id", "closed_date", "resolution_hours"))
+    codes = encode_keys(tickets["account_id"], key_array(customers["account_id"]))
+    closed = day_numbers(tickets["closed_date"], where="tickets.closed_date")
+    closed_12m = np.flatnonzero((codes >= 0) & (closed < a) & (closed >= a - _D12M))
+    hours = _numbers(tickets["resolution_hours"].iloc[closed_12m])
+    return _median(hours[~np.isnan(hours)])
+
+
+def _ticket_features(
+    frame: _Frame, tickets: pd.DataFrame, global_median: float | None = None
+) -> dict[str, np.ndarray]:
     n, a = frame.accounts, frame.day
     codes = frame.codes["tickets"]
     opened = day_numbers(tickets["opened_date"], where="tickets.opened_date")
@@ -274,7 +300,8 @@ def _ticket_features(frame: _Frame, tickets: pd.DataFrame) -> dict[str, np.ndarr
     timed = ~np.isnan(hours)
     timed_codes = codes[closed_12m][timed]
     account_median = group_median(timed_codes, hours[timed], n)
-    global_median = float(np.median(hours[timed])) if timed.any() else np.nan
+    if global_median is None:
+        global_median = _median(hours[timed])
     scored = ~np.isnan(rated)
     return {
         "tickets_12m": count(codes[seen & (opened >= a - _D12M)], n),
@@ -418,7 +445,9 @@ def _territory_features(
     }
 
 
-def build_account_features(tables: dict[str, pd.DataFrame], as_of: Any) -> pd.DataFrame:
+def build_account_features(
+    tables: dict[str, pd.DataFrame], as_of: Any, *, reference: FeatureReference | None = None
+) -> pd.DataFrame:
     """Return one row of features per account, from rows dated before ``as_of`` only.
 
     Parameters
@@ -430,6 +459,11 @@ def build_account_features(tables: dict[str, pd.DataFrame], as_of: Any) -> pd.Da
         ISO strings.
     as_of : date-like
         The as-of date: features see rows dated strictly before it.
+    reference : FeatureReference, optional
+        The statistics over all accounts, from :func:`feature_reference` on the whole
+        database at the same ``as_of``: pass it when ``tables`` hold only some of the accounts
+        (a partition of whole territories) so every row equals the one-pass result. Default:
+        computed from ``tables``.
 
     Returns
     -------
@@ -441,7 +475,8 @@ def build_account_features(tables: dict[str, pd.DataFrame], as_of: Any) -> pd.Da
     Raises
     ------
     DataError
-        When ``customers`` is missing or a table lacks a column.
+        When ``customers`` is missing or a table lacks a column, or ``reference`` was taken
+        at another as-of date.
 
     Examples
     --------
@@ -464,6 +499,8 @@ def build_account_features(tables: dict[str, pd.DataFrame], as_of: Any) -> pd.Da
     customers = table(tables, "customers", _CUSTOMER_COLUMNS)
     n = len(customers)
     a = as_of_day(as_of)
+    if reference is not None:
+        reference.check_day(a)
     inputs = {
         "orders": table(tables, "orders", ("account_id", "order_date", "product_line", "units", "amount", "margin")),
         "tickets": table(
@@ -498,7 +535,8 @@ def build_account_features(tables: dict[str, pd.DataFrame], as_of: Any) -> pd.Da
 
     out.update(_order_features(frame, inputs["orders"]))
     out["share_of_wallet"] = ratio(out["revenue_12m"], out["it_spend_potential"])
-    out.update(_ticket_features(frame, inputs["tickets"]))
+    global_median = None if reference is None else reference.resolution_hours_median
+    out.update(_ticket_features(frame, inputs["tickets"], global_median))
     out.update(_contact_features(frame, inputs["contacts"]))
     if "ownership" in inputs:
         out.update(_ownership_features(frame, inputs["ownership"]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,10 @@ from engine.features._accounts import _arrow, _equals, _named, _numbers, build_a
 from engine.features._aggregate import ratio
 from engine.features._normalise import as_of_day, day_numbers, encode_keys, key_array, table
 
-__all__ = ["build_opportunity_features", "OPPORTUNITY_FEATURE_COLUMNS", "LINKED_ACCOUNT_FEATURES", "linked_name"]
+if TYPE_CHECKING:
+    from engine.features._reference import FeatureReference
+
+__all__ = ["build_opportunity_features", "territory_deal_counts", "OPPORTUNITY_FEATURE_COLUMNS", "LINKED_ACCOUNT_FEATURES", "linked_name"]
 
 #: Account features copied onto each opportunity with the prefix ``account_`` (NaN for prospects;
 #: ``account_age_days`` keeps its name).
@@ -111,8 +114,47 @@ def _territories(opportunities: pd.DataFrame, customers: pd.DataFrame) -> tuple[
     return _strings(region), _strings(industry), _strings(territory)
 
 
+def _territory_deals(
+    opportunities: pd.DataFrame, territory: pd.Series, closed: np.ndarray, a: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Territory code of each opportunity (-1 for none), deals won / decided per code, the names.
+
+    Deals count when closed in the 12 months before ``A`` (their outcome is known by then).
+    """
+    closed_12m = (closed < a) & (closed >= a - 365)
+    won = closed_12m & _equals(opportunities["outcome"], "won")
+    lost = closed_12m & _equals(opportunities["outcome"], "lost")
+    territory_codes, names = pd.factorize(territory, use_na_sentinel=True)
+    territory_codes = np.asarray(territory_codes, dtype=np.int64)
+    groups = len(names)
+    has = territory_codes >= 0
+    won_by = np.bincount(territory_codes[won & has], minlength=groups)
+    decided_by = np.bincount(territory_codes[(won | lost) & has], minlength=groups)
+    return territory_codes, won_by, decided_by, np.asarray(names, dtype=object)
+
+
+def territory_deal_counts(tables: dict[str, pd.DataFrame], as_of: Any) -> dict[str, tuple[int, int]]:
+    """Deals won and decided (won + lost) per territory, closed in the 12 months before ``as_of``.
+
+    The cross-account statistic behind ``territory_win_rate_12m`` and
+    ``territory_closed_deals_12m``; territories with no such deal are left out.
+    """
+    a = as_of_day(as_of)
+    customers = table(tables, "customers", ("account_id", "region", "industry"))
+    opportunities = table(tables, "opportunities", _OPPORTUNITY_COLUMNS)
+    closed = day_numbers(opportunities["closed_date"], where="opportunities.closed_date")
+    _, _, territory = _territories(opportunities, customers)
+    _, won_by, decided_by, names = _territory_deals(opportunities, territory, closed, a)
+    counts = {str(name): (int(won), int(decided)) for name, won, decided in zip(names, won_by, decided_by)}
+    return {name: counts[name] for name in sorted(counts) if counts[name][1] > 0}
+
+
 def build_opportunity_features(
-    tables: dict[str, pd.DataFrame], as_of: Any, accounts: pd.DataFrame | None = None
+    tables: dict[str, pd.DataFrame],
+    as_of: Any,
+    accounts: pd.DataFrame | None = None,
+    *,
+    reference: FeatureReference | None = None,
 ) -> pd.DataFrame:
     """Return one row per opportunity open at ``as_of``, with its linked account's features.
 
@@ -128,6 +170,11 @@ def build_opportunity_features(
         The as-of date.
     accounts : pandas.DataFrame, optional
         ``build_account_features(tables, as_of)`` when already computed (saves the work).
+    reference : FeatureReference, optional
+        The statistics over all accounts, from :func:`feature_reference` on the whole
+        database at the same ``as_of``: pass it when ``tables`` hold only some accounts and
+        their opportunities (a partition), so every row equals the one-pass result.
+        Default: computed from ``tables``.
 
     Returns
     -------
@@ -138,24 +185,26 @@ def build_opportunity_features(
         for scoring today, a snapshot when ``as_of`` is in the past (see docs/features.md).
     """
     a = as_of_day(as_of)
+    if reference is not None:
+        reference.check_day(a)
     if accounts is None:
-        accounts = build_account_features(tables, as_of)
+        accounts = build_account_features(tables, as_of, reference=reference)
     customers = table(tables, "customers", ("account_id", "region", "industry"))
     all_opportunities = table(tables, "opportunities", _OPPORTUNITY_COLUMNS)
     created = day_numbers(all_opportunities["created_date"], where="opportunities.created_date")
     closed = day_numbers(all_opportunities["closed_date"], where="opportunities.closed_date")
     region, industry, territory = _territories(all_opportunities, customers)
 
-    # territory win rate over deals closed in the 12 months before as_of (outcome known by then)
-    closed_12m = (closed < a) & (closed >= a - 365)
-    won = closed_12m & _equals(all_opportunities["outcome"], "won")
-    lost = closed_12m & _equals(all_opportunities["outcome"], "lost")
-    territory_codes, _ = pd.factorize(territory, use_na_sentinel=True)
-    territory_codes = np.asarray(territory_codes, dtype=np.int64)
-    groups = int(territory_codes.max()) + 1 if len(territory_codes) else 0
-    has = territory_codes >= 0
-    won_by = np.bincount(territory_codes[won & has], minlength=groups)
-    decided_by = np.bincount(territory_codes[(won | lost) & has], minlength=groups)
+    if reference is None:
+        territory_codes, won_by, decided_by, _ = _territory_deals(all_opportunities, territory, closed, a)
+    else:
+        # the territories' deal counts over the whole database (a partition may not hold them)
+        names = pd.Index(list(reference.territory_deals), dtype="str")
+        territory_codes = np.asarray(names.get_indexer(territory), dtype=np.int64) if len(names) else np.full(
+            len(territory), -1, dtype=np.int64
+        )
+        counts = np.array(list(reference.territory_deals.values()), dtype=np.int64).reshape(-1, 2)
+        won_by, decided_by = counts[:, 0], counts[:, 1]
 
     open_rows = np.flatnonzero((created < a) & (closed >= a))
     opportunities = all_opportunities.iloc[open_rows].reset_index(drop=True)
