@@ -14,13 +14,13 @@ import itertools
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from engine._errors import RuleFileError, RuleSyntaxError, RuleTypeError, SpecError
-from engine.rules._expr import And, BinOp, Cmp, Field, Match, Num, Or, Str, fields_of
+from engine._errors import RuleSyntaxError, RuleTypeError, SpecError
+from engine.rules._expr import And, BinOp, Cmp, Match, Num, Or, Str, fields_of
 from engine.rules._spec import RuleSetSpec, load_spec
 from engine.rules._typed import as_of_date, prepare_frame
 from engine.rules._vectorized import match_matrix
@@ -97,9 +97,7 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
         p = Path(p)
         if p.is_dir():
             found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
-            if not found:
-                out.append(p)  # reported as "cannot read" by the loader
-            out.extend(found)
+            out.extend(found or [p])  # an empty directory is reported, not silently clean
         else:
             out.append(p)
     return out
@@ -138,6 +136,10 @@ def check_rules(paths, as_of=None) -> list[Finding]:
     day = as_of_date(as_of)
     findings: list[Finding] = []
     for file in _files(paths):
+        if file.is_dir():
+            findings.append(Finding("error", "schema", str(file), None, None,
+                                    "no *.yaml rule files in this directory"))
+            continue
         try:
             spec = load_spec(file)
         except SpecError as exc:
@@ -245,9 +247,7 @@ def _literals(spec: RuleSetSpec) -> dict[str, set]:
             literals = list(_numbers(node.right)) + list(_numbers(node.left))
             strings = [node.right.value] if isinstance(node.right, Str) else []
             for f in fields:
-                found[f.name].update(literals if f.type != "string" and f.type != "enum" else strings)
-                if isinstance(node.right, Num) and isinstance(node.left, Field) and f == node.left:
-                    pass
+                found[f.name].update(strings if f.type in ("string", "enum") else literals)
         elif isinstance(node, Match):
             literal = node.pattern.replace(".*", "").replace("[", "").replace("]", "")
             found[node.field.name].update({literal, literal + "x"})

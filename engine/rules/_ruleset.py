@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from engine._errors import RuleEvaluationError, RuleFileError
-from engine.rules._result import ERROR, UNMATCHED, Decision, build_frame, decision_from_row, resolve_one
+from engine.rules._result import ERROR, Decision, build_frame, decision_from_row, resolve_one
 from engine.rules._spec import RuleSetSpec, load_spec, parse_spec
 from engine.rules._typed import as_of_date, prepare_record
 

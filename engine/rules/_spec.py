@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from engine._errors import RuleFileError, RuleSyntaxError, RuleTypeError, SpecError
+from engine._errors import RuleFileError, RuleSyntaxError, RuleTypeError
 from engine.rules._expr import FUNCTIONS, KEYWORDS, Condition, compile_condition
 
 __all__ = [
@@ -311,7 +311,3 @@ def _with_hash(spec: RuleSetSpec) -> RuleSetSpec:
     object.__setattr__(spec, "hash", digest)
     return spec
 
-
-def spec_error_location(exc: SpecError) -> tuple[str | None, int | None]:
-    """(file, line) of a spec error."""
-    return exc.file, exc.line

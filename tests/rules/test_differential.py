@@ -192,7 +192,7 @@ def _load(text: str) -> RuleSet:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@settings(max_examples=1200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(text=rule_files(), frame=frames())
 def test_engines_decide_identically(text, frame):
     rules = _load(text)

@@ -7,7 +7,6 @@ import json
 import textwrap
 
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from engine.cli._rules_cmd import EXIT_FINDINGS, app
