@@ -63,7 +63,8 @@ class PartitionPlan:
     shared : tuple of str
         Tables copied whole to every partition.
     territories : list of list of str
-        The territories of each partition (``"(none)"`` for accounts without a territory).
+        The territories of each partition (``"(none)"`` for accounts without a territory;
+        ``[["(all)"]]`` for a single partition, which is the database as given).
     """
 
     n_partitions: int
@@ -121,6 +122,9 @@ def plan_partitions(tables: Mapping[str, pd.DataFrame], n_partitions: int) -> Pa
         raise ConfigError(f"partitions must be a whole number >= 1; got {n_partitions!r}.")
     if "customers" not in tables:
         raise DataError("expected a 'customers' table in tables; got none; pass the validated tables")
+    if n_partitions == 1:
+        # one partition is the database itself: nothing to look up
+        return PartitionPlan(n_partitions=1, rows={}, shared=tuple(tables), territories=[["(all)"]])
     customers = tables["customers"]
     child_names = [
         name
