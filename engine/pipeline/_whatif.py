@@ -204,11 +204,14 @@ def rules_whatif(db_or_tables, old_path, new_path, *, as_of=None, examples: int 
     labels = (str(old.spec.file or old.name), str(new.spec.file or new.name))
 
     if kind == "tiers":
-        accounts = diff_rulesets(old, new, account_features, as_of=day, by=_BY, examples=examples)
-        accounts = dataclasses.replace(accounts, examples=_with_ids(accounts.examples, account_features, ("account_id",)))
         routing = defaults["routing"]
         tiers_old = tier_accounts(account_features, old, as_of=day)
         tiers_new = tier_accounts(account_features, new, as_of=day)
+        accounts = diff_rulesets(old, new, account_features, as_of=day, by=_BY, examples=examples)
+        accounts = dataclasses.replace(
+            accounts, examples=_with_ids(accounts.examples, account_features, ("account_id",)),
+            by_rule=_by_rule({"old_rule_id": tiers_old["tier_rule_id"], "new_rule_id": tiers_new["tier_rule_id"]},
+                             accounts.changed_mask.to_numpy()))
         routes_old = route_opportunities(opportunity_features, tiers_old, routing, as_of=day)
         routes_new = route_opportunities(opportunity_features, tiers_new, routing, as_of=day)
         routes = _compare_routes(routes_old, routes_new, opportunity_features, routing, examples)
@@ -217,8 +220,28 @@ def rules_whatif(db_or_tables, old_path, new_path, *, as_of=None, examples: int 
     tiers = tier_accounts(account_features, defaults["tiers"], as_of=day)
     frame = routing_frame(opportunity_features, tiers)
     routes = diff_rulesets(old, new, frame, as_of=day, by=_BY, examples=examples)
-    routes = dataclasses.replace(routes, examples=_with_ids(routes.examples, frame, ("opportunity_id", "account_id", "account_tier")))
+    # diff_rulesets' by_rule leaves out rows whose old or new rule id is null (unmatched / error);
+    # count them too, under "(no rule)"
+    before = old.evaluate(frame, as_of=day)["rule_id"]
+    after = new.evaluate(frame, as_of=day)["rule_id"]
+    routes = dataclasses.replace(
+        routes, examples=_with_ids(routes.examples, frame, ("opportunity_id", "account_id", "account_tier")),
+        by_rule=_by_rule({"old_rule_id": before, "new_rule_id": after}, routes.changed_mask.to_numpy()))
     return RulesWhatIf(kind, day, *labels, None, routes)
+
+
+#: Shown for the rule id of a record no rule decided (status unmatched or error).
+NO_RULE = "(no rule)"
+
+
+def _by_rule(columns: dict[str, pd.Series], changed: np.ndarray) -> pd.DataFrame:
+    """Changed rows per combination of the given columns, nulls counted as NO_RULE."""
+    pairs = pd.DataFrame({
+        name: pd.Series(values.astype(object).to_numpy()[changed], dtype=object).fillna(
+            NO_RULE if name.endswith("rule_id") else "(none)")
+        for name, values in columns.items()})
+    return (pairs.groupby(list(columns), dropna=False).size().rename("rows").reset_index()
+            .sort_values("rows", ascending=False, kind="stable").reset_index(drop=True))
 
 
 def _with_ids(examples: pd.DataFrame, frame: pd.DataFrame, columns) -> pd.DataFrame:
@@ -248,13 +271,8 @@ def _compare_routes(before: pd.DataFrame, after: pd.DataFrame, features: pd.Data
     transitions = (pairs.groupby(["old", "new"]).size().rename("rows").reset_index()
                    .sort_values(["rows", "old", "new"], ascending=[False, True, True], kind="stable")
                    .reset_index(drop=True))
-    rule_pairs = pd.DataFrame({
-        "old_tier": before["account_tier"].astype(object).to_numpy()[changed],
-        "new_tier": after["account_tier"].astype(object).to_numpy()[changed],
-        "old_rule_id": before["route_rule_id"].astype(object).to_numpy()[changed],
-        "new_rule_id": after["route_rule_id"].astype(object).to_numpy()[changed]}).astype(str)
-    by_rule = (rule_pairs.groupby(["old_tier", "new_tier", "old_rule_id", "new_rule_id"]).size().rename("rows")
-               .reset_index().sort_values("rows", ascending=False, kind="stable").reset_index(drop=True))
+    by_rule = _by_rule({"old_tier": before["account_tier"], "new_tier": after["account_tier"],
+                        "old_rule_id": before["route_rule_id"], "new_rule_id": after["route_rule_id"]}, changed)
 
     detail = pd.DataFrame({
         "opportunity_id": before["opportunity_id"], "account_id": before["account_id"],

@@ -94,3 +94,18 @@ def test_reads_a_database_and_writes_nothing(tmp_path):
     assert report.accounts.rows == 600 and report.accounts_changed > 0
     assert set(report.accounts.transitions["new"].str.split().str[1]) <= {"tier=B", "tier=C"}
     assert path.read_bytes() == before
+
+
+def test_rules_responsible_count_records_that_become_unrouted(tmp_path, small_demo):
+    """Regression: diff_rulesets' by_rule drops rows whose new rule id is null (unmatched)."""
+    new = _variant(tmp_path, "routing.yaml", "when: has_owner_rep\n", "when: has_owner_rep and est_amount > 100000000\n")
+    text = new.read_text("utf-8")
+    assert 'when: account_tier in ["B", "C"]\n' in text
+    new.write_text(text.replace('when: account_tier in ["B", "C"]\n',
+                                'when: account_tier in ["B", "C"] and not has_owner_rep\n'), "utf-8")
+    report = rules_whatif(small_demo.tables, default_rules_dir() / "routing.yaml", new, as_of=AS_OF)
+    locked = int((small_demo.routes["route_rule_id"].astype(str) == "locked_owner").sum())
+    assert report.routes_changed == locked > 0
+    assert report.routes.by_rule.to_dict("records") == [
+        {"old_rule_id": "locked_owner", "new_rule_id": "(no rule)", "rows": locked}]
+    assert report.routes.by_rule["rows"].sum() == report.routes_changed
