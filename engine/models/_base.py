@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sklearn.exceptions
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
@@ -47,7 +47,7 @@ class NotFittedError(_errors.NotFittedError, sklearn.exceptions.NotFittedError):
     """
 
 
-_SCORE_CHUNK = 200_000  # rows per predict call: bounds memory of the spline expansion
+_SCORE_CHUNK = 50_000  # rows per predict call: bounds memory of the spline expansion
 
 
 class AutoClassifier(ClassifierMixin, BaseEstimator):

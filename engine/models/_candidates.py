@@ -4,9 +4,9 @@ Two families, each set up the way a careful practitioner would:
 
 ``logistic``
     Median imputation with missing-value indicators; numeric columns either (``numeric_encoding:
-    spline``) mapped through their training quantiles and expanded into cubic B-splines (skew
-    and outliers do not dominate, smooth non-linear effects can be learned) or (``linear``) kept
-    linear, with a signed log1p for skewed non-negative columns; booleans imputed with the mode; low-cardinality
+    spline``) expanded into linear B-splines on knots at their training quantiles (skew and
+    outliers do not dominate, non-linear effects can be learned) or (``linear``) kept linear,
+    with a signed log1p for skewed non-negative columns; booleans imputed with the mode; low-cardinality
     categories one-hot encoded (rare ones grouped, unseen ones mapped to the infrequent group or
     ignored); high-cardinality categories target-encoded with internal cross-fitting; everything
     standardised; L2-regularised logistic regression.
@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import MissingIndicator, SimpleImputer
@@ -31,8 +32,6 @@ from sklearn.preprocessing import (
     FunctionTransformer,
     OneHotEncoder,
     OrdinalEncoder,
-    QuantileTransformer,
-    SplineTransformer,
     StandardScaler,
     TargetEncoder,
 )
@@ -146,6 +145,56 @@ def build_candidate(
     raise ValueError(f"Unknown candidate family {family!r}; expected one of {sorted(CANDIDATE_FAMILIES)}.")
 
 
+class QuantileSplineEncoder(TransformerMixin, BaseEstimator):
+    """Linear B-splines ("hat" functions) on knots at training quantiles.
+
+    Each column becomes one output per distinct knot; a value between two knots is split
+    between their two outputs in proportion to its distance from each, values beyond the end
+    knots count fully to the end one. A linear model on these outputs is a piecewise-linear
+    function of the value with breaks at its quantiles: robust to skew and outliers, able to
+    learn U-shapes and thresholds, and cheap (two numpy passes per column; scikit-learn's
+    QuantileTransformer + SplineTransformer took 40 s per million rows of 27 columns here).
+
+    Parameters
+    ----------
+    n_knots : int, default=7
+        Quantile levels 0, 1/(n_knots-1), ..., 1; repeated knots (discrete columns) are merged.
+    """
+
+    def __init__(self, n_knots: int = 7):
+        self.n_knots = n_knots
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float)
+        self.n_features_in_ = X.shape[1]
+        levels = np.linspace(0, 1, self.n_knots)
+        self.knots_ = [np.unique(np.quantile(X[:, j], levels)) for j in range(X.shape[1])]
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=float)
+        widths = [len(k) for k in self.knots_]
+        # Column-major, filled one output column at a time: contiguous writes.
+        out = np.empty((X.shape[0], sum(widths)), order="F")
+        offset = 0
+        for j, knots in enumerate(self.knots_):
+            if len(knots) == 1:
+                out[:, offset] = 1.0
+            else:
+                position = np.interp(X[:, j], knots, np.arange(len(knots), dtype=float))
+                for k in range(len(knots)):
+                    np.subtract(1.0, np.abs(position - k), out=out[:, offset + k])
+                    np.maximum(out[:, offset + k], 0.0, out=out[:, offset + k])
+            offset += len(knots)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        names = input_features if input_features is not None else [
+            f"x{j}" for j in range(self.n_features_in_)]
+        return np.asarray([f"{name}_knot{k}" for name, knots in zip(names, self.knots_)
+                           for k in range(len(knots))], dtype=object)
+
+
 def signed_log1p(x):
     """sign(x) * log(1 + |x|): compresses skewed amounts, defined for every real number."""
     return np.sign(x) * np.log1p(np.abs(x))
@@ -171,10 +220,7 @@ def _logistic(params, numeric, skewed, binary, cat_low, cat_high, n_fit_rows,
             "numeric",
             Pipeline([
                 ("impute", SimpleImputer(strategy="median")),
-                ("quantile", QuantileTransformer(
-                    n_quantiles=max(2, min(1000, n_fit_rows)), output_distribution="uniform",
-                    subsample=200_000, random_state=random_state)),
-                ("spline", SplineTransformer(n_knots=5, degree=3, extrapolation="constant")),
+                ("spline", QuantileSplineEncoder(n_knots=7)),
             ]),
             numeric,
         ))

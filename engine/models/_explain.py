@@ -86,6 +86,8 @@ def _raw_typical(model: AutoClassifier, name: str) -> Any:
         return (model.datetime_reference_[name] - pd.Timedelta(days=float(typical))).round("s")
     if kind == BOOLEAN:
         return bool(typical >= 0.5)
+    if kind == CATEGORICAL:
+        return model._schema.categories[name][int(typical)]
     return typical
 
 
@@ -134,14 +136,9 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
         typical = model.typical_values_[name]
         tiled = np.tile(values, n_features)
         tiled[j * n:(j + 1) * n] = typical
-        batch[name] = pd.Series(tiled, dtype=values.dtype)
-        if model.feature_types_[name] == CATEGORICAL:
-            differs[:, j] = pd.Series(values, dtype=object).ne(typical).to_numpy() & ~pd.isna(
-                typical)
-            differs[:, j] |= pd.isna(values) != pd.isna(typical)
-        else:
-            same = (values == typical) | (np.isnan(values) & np.isnan(typical))
-            differs[:, j] = ~same
+        batch[name] = tiled
+        same = (values == typical) | (np.isnan(values) & np.isnan(typical))
+        differs[:, j] = ~same
     batch_frame = pd.DataFrame(batch, columns=features)
 
     from engine.models._base import _thread_limits
