@@ -147,3 +147,21 @@ def test_unknown_candidate_parameter_is_refused(mixed_data):
     X, y = mixed_data
     with pytest.raises(ValueError, match="Unknown parameter"):
         ChurnModel(candidates={"logistic": [{"CC": 1.0}]}, cv=3).fit(X, y)
+
+
+def test_quantile_spline_encoder_is_a_partition_of_unity_and_interpolates():
+    from engine.models._candidates import QuantileSplineEncoder
+
+    rng = np.random.default_rng(5)
+    train = np.column_stack([rng.lognormal(size=500), rng.integers(0, 2, 500), np.full(500, 3.0)])
+    encoder = QuantileSplineEncoder(n_knots=5).fit(train)
+    assert [len(k) for k in encoder.knots_] == [5, 2, 1]  # ties merged
+    new = np.column_stack([np.r_[-1.0, rng.lognormal(size=98), 1e9], rng.integers(0, 2, 100),
+                           np.full(100, 7.0)])
+    out = encoder.transform(new)
+    assert out.shape == (100, 8) and (out >= 0).all()
+    assert np.allclose(out[:, :5].sum(axis=1), 1.0) and np.allclose(out[:, 5:7].sum(axis=1), 1.0)
+    # the knot-weighted sum of the outputs gives the value back inside the knot range
+    inside = (new[:, 0] >= encoder.knots_[0][0]) & (new[:, 0] <= encoder.knots_[0][-1])
+    assert np.allclose(out[inside, :5] @ encoder.knots_[0], new[inside, 0])
+    assert out[0, 0] == 1.0 and out[-1, 4] == 1.0  # beyond the ends: the end knot
