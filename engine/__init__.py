@@ -20,11 +20,44 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    # contract, validation, storage
     "CUSTOMER_DATABASE": "engine.contract",
     "validate_tables": "engine.validate",
     "ValidationReport": "engine.validate",
+    "rejects_frame": "engine.validate",
     "Database": "engine.storage",
+    # demo data
     "generate_demo_database": "engine.demo",
+    "generate_demo_tables": "engine.demo",
+    # features
+    "build_account_features": "engine.features",
+    "build_opportunity_features": "engine.features",
+    "from_transactions": "engine.features",
+    "churn_labels": "engine.features",
+    "FEATURE_CATALOG": "engine.features",
+    # rules
+    "load_rules": "engine.rules",
+    "check_rules": "engine.rules",
+    "diff_rulesets": "engine.rules",
+    "RuleSet": "engine.rules",
+    "Decision": "engine.rules",
+    # assignment
+    "assign": "engine.assign",
+    "assign_with_report": "engine.assign",
+    "AssignmentResult": "engine.assign",
+    # models
+    "ChurnModel": "engine.models",
+    "WinModel": "engine.models",
+    "load_model": "engine.models",
+    "save_model": "engine.models",
+    "load_model_spec": "engine.models",
+    "publish": "engine.models",
+    # pipeline
+    "ingest": "engine.pipeline",
+    "train_model": "engine.pipeline",
+    "score": "engine.pipeline",
+    "score_frame": "engine.pipeline",
+    "ScoreResult": "engine.pipeline",
 }
 
 __all__ = sorted([*_error_names, *_LAZY, "__version__"])
@@ -44,7 +77,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from engine.assign import AssignmentResult, assign, assign_with_report
     from engine.contract import CUSTOMER_DATABASE
-    from engine.demo import generate_demo_database
+    from engine.demo import generate_demo_database, generate_demo_tables
+    from engine.features import (
+        FEATURE_CATALOG,
+        build_account_features,
+        build_opportunity_features,
+        churn_labels,
+        from_transactions,
+    )
+    from engine.models import ChurnModel, WinModel, load_model, load_model_spec, publish, save_model
+    from engine.pipeline import ScoreResult, ingest, score, score_frame, train_model
+    from engine.rules import Decision, RuleSet, check_rules, diff_rulesets, load_rules
     from engine.storage import Database
-    from engine.validate import ValidationReport, validate_tables
+    from engine.validate import ValidationReport, rejects_frame, validate_tables

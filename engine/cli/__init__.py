@@ -40,27 +40,29 @@ def __getattr__(name: str):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``kam`` with ``argv`` (default: ``sys.argv[1:]``) and exit with a documented status."""
-    import click
+    import typer
 
     from engine._errors import KamError, exit_code_for
     from engine.cli._output import error_console
 
+    # typer ships its own click; its usage errors derive from ClickException there.
+    from typer._click.exceptions import ClickException
+
     app = _build_app()
     try:
         result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
+    except ClickException as exc:
         exc.show()
         code = exc.exit_code
-    except click.exceptions.Abort:
-        error_console().print("interrupted")
-        code = 130
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         error_console().print("interrupted")
         code = 130
     except KamError as exc:
-        error_console().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        error_console().print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         code = exit_code_for(exc)
     else:
         code = result if isinstance(result, int) else 0

@@ -94,10 +94,20 @@ def demo(
     accounts: Annotated[int, typer.Option(min=1, help="Accounts, when the database is created.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed, when the database is created.")] = 0,
 ) -> int:
-    """Run the whole job on the embedded SQLite demo database and print what it did."""
+    """Run the whole job on the embedded SQLite demo database and print what it did.
+
+    Creates the demo database if missing, trains the churn and win models if missing (kept
+    beside the database), scores every account and routes every open opportunity, writes the
+    results to the database and prints the summary.
+    """
+    from engine.cli._summary import print_summary, progress_reporter
     from engine.pipeline import run_demo
 
-    return run_demo(db, accounts=accounts, seed=seed, out=console())
+    out = console()
+    with progress_reporter() as progress:
+        result = run_demo(db, accounts=accounts, seed=seed, out=out, progress=progress)
+    print_summary(result, out)
+    return 0
 
 
 def train(
@@ -127,6 +137,44 @@ def train(
     return 0
 
 
+def score(
+    db: Annotated[str, typer.Option(help="Database URL or SQLite path (results are written there too).")],
+    as_of: Annotated[Optional[str], typer.Option(help="Run date (ISO); features use rows before it. Default today.")] = None,
+    rules: Annotated[Optional[Path], typer.Option(help="Folder with tiers.yaml and routing.yaml.")] = None,
+    models: Annotated[Path, typer.Option(help="Folder with the current churn and win models.")] = Path("models/artifacts"),
+    run_id: Annotated[Optional[str], typer.Option(help="Run id (default: as-of date + digest of rules and models).")] = None,
+    keep_runs: Annotated[int, typer.Option(min=1, help="Keep the results of the newest N runs.")] = 30,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute everything, write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary (for schedulers).")] = False,
+    backend: Annotated[str, typer.Option(help="local, or dask (partitioned over a Dask cluster).")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a LocalCluster).")] = None,
+    partitions: Annotated[Optional[int], typer.Option(min=1, help="Account partitions (default: chosen by the backend).")] = None,
+) -> int:
+    """Score the whole customer database: tiers, churn risk, priority, routes, assignees, win chances."""
+    from engine.cli._summary import print_summary, progress_reporter, summary_dict
+    from engine.pipeline import score as run_score
+
+    with progress_reporter(enabled=not as_json) as progress:
+        result = run_score(
+            db,
+            as_of=_parse_date(as_of, "--as-of"),
+            rules_dir=rules,
+            artifacts_dir=models,
+            run_id=run_id,
+            keep_runs=keep_runs,
+            dry_run=dry_run,
+            progress=progress,
+            backend=backend,
+            scheduler=scheduler,
+            partitions=partitions,
+        )
+    if as_json:
+        console().print_json(json.dumps(summary_dict(result), default=str))
+    else:
+        print_summary(result, console())
+    return 0
+
+
 def _version(value: bool) -> None:
     if value:
         from engine import __version__
@@ -150,3 +198,15 @@ def register(app: typer.Typer) -> None:
     app.command("demo-db")(demo_db)
     app.command("validate")(validate)
     app.command("train")(train)
+    app.command("score")(score)
+
+    from engine.cli import _rules_cmd, _whatif_cmd
+
+    rules = typer.Typer(
+        help="Rule files: check them before they run; see what a change would do.",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+    rules.command("check")(_rules_cmd.check)
+    rules.command("diff")(_whatif_cmd.rules_diff)
+    app.add_typer(rules, name="rules")

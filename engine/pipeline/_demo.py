@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from pathlib import Path
 
-import pandas as pd
-
 from engine.pipeline._ingest import ingest
+from engine.pipeline._score import ScoreResult, score
+from engine.pipeline._train import describe_metrics, train_model
 from engine.storage import Database
-from engine.validate import rejects_frame
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "demo_artifacts_dir"]
 
 
-def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None) -> int:
-    """Create the demo database if missing, run every stage, print a summary; return exit status.
+def demo_artifacts_dir(path: Path) -> Path:
+    """Where ``kam demo`` keeps the models it trains: a folder beside the demo database."""
+    path = Path(path)
+    return path.with_name(path.stem + "-models")
+
+
+def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, progress=None) -> ScoreResult:
+    """Create the demo database if missing, train the models if missing, score, and report.
 
     Parameters
     ----------
@@ -25,7 +28,14 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None) -> 
     accounts, seed : int
         Size and seed used when the database has to be created.
     out : rich.console.Console, optional
-        Where to print; nothing is printed when omitted.
+        Where to print progress lines; nothing is printed when omitted.
+    progress : callable, optional
+        Stage progress callback for the scoring run.
+
+    Returns
+    -------
+    ScoreResult
+        The scoring run (written to the demo database).
     """
     from engine.demo import DEMO_END_DATE, generate_demo_database
 
@@ -34,41 +44,31 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None) -> 
     if not path.exists():
         say(f"creating demo database {path} ({accounts:,} accounts, seed {seed}) ...")
         summary = generate_demo_database(path, accounts=accounts, seed=seed, end_date=DEMO_END_DATE)
-        say(f"  created in {summary.seconds:.1f} s")
+        rows = sum(summary.row_counts.values())
+        say(f"  {rows:,} rows in {len(summary.row_counts)} tables, {summary.seconds:.1f} s")
+    artifacts = demo_artifacts_dir(path)
     with Database(path) as db:
         as_of = _data_as_of(db)
-        started = time.perf_counter()
-        ingested = ingest(db, as_of=as_of)
-        report = ingested.report
-        run_id = f"demo-{as_of.isoformat()}"
-        db.write_run(
-            run_id,
-            {
-                "runs": pd.DataFrame(
-                    {
-                        "started_at": [pd.Timestamp.now(tz="UTC").tz_localize(None)],
-                        "as_of": [as_of.isoformat()],
-                        "rows_in": [int(report.counts["rows"].sum())],
-                        "rows_quarantined": [report.n_quarantined],
-                    }
-                ),
-                "rejects": rejects_frame(report, run_id),
-            },
-        )
-        elapsed = time.perf_counter() - started
-    say(f"demo database {path}: data as of {as_of.isoformat()}, run {run_id}")
-    rows = report.counts
-    say(
-        f"  validated {int(rows['rows'].sum()):,} rows in {len(rows)} tables: "
-        f"{int(rows['valid'].sum()):,} valid, {report.n_quarantined:,} quarantined "
-        f"({ingested.seconds['load']:.1f} s load, {ingested.seconds['validate']:.1f} s validate)"
-    )
-    say(f"  done in {elapsed:.1f} s")
-    return 0
+        missing = [kind for kind in ("churn", "win") if not (artifacts / f"{kind}.joblib").exists()]
+        if missing:
+            ingested = ingest(db, as_of=as_of)
+            for kind in missing:
+                say(f"training the {kind} model on the demo data ...")
+                trained = train_model(ingested.tables, kind, artifacts_dir=artifacts)
+                say(
+                    f"  {kind}: {trained.card.selected_candidate}, {trained.rows['train']:,} training rows, "
+                    f"{trained.seconds['total']:.1f} s; out-of-time validation: {describe_metrics(trained.metrics)}"
+                )
+                say(f"  {trained.decision.reason}")
+        say(f"scoring {path} as of {as_of.isoformat()} ...")
+        return score(db, as_of=as_of, artifacts_dir=artifacts, progress=progress)
 
 
-def _data_as_of(db: Database) -> dt.date:
+def _data_as_of(db: Database):
     """The day after the newest order: the demo data's 'today'."""
-    latest = db.read_table("orders", columns=["order_date"])["order_date"]
-    newest = pd.to_datetime(latest.astype(object), format="ISO8601", errors="coerce").max()
-    return (newest + pd.Timedelta(days=1)).date()
+    import pandas as pd
+
+    newest = db.max_value("orders", "order_date")
+    if newest is None:
+        return pd.Timestamp.now(tz="UTC").date()
+    return (pd.Timestamp(str(newest)) + pd.Timedelta(days=1)).date()

@@ -1,0 +1,100 @@
+"""The one-screen summary of a scoring run, its JSON form, and per-stage progress."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+
+from engine.cli._output import is_interactive
+
+__all__ = ["print_summary", "summary_dict", "progress_reporter"]
+
+
+def summary_dict(result) -> dict[str, Any]:
+    """The run summary as plain data (what ``kam score --json`` prints)."""
+    scores = result.account_scores
+    routes = result.opportunity_routes
+    by_region = (
+        scores.groupby("region", observed=True)["value_at_risk"].sum().sort_values(ascending=False).head(5)
+        if len(scores)
+        else pd.Series(dtype=float)
+    )
+    return {
+        "run_id": result.run_id,
+        "as_of": str(result.as_of),
+        "written": result.written,
+        "accounts": int(len(scores)),
+        "opportunities": int(len(routes)),
+        "quarantined_rows": int(result.run.get("rows_quarantined", 0)),
+        "tiers": json.loads(result.run["tier_counts"]),
+        "routes": json.loads(result.run["route_counts"]),
+        "assigned": int(result.run.get("assigned", 0)),
+        "assignment_status": routes["status_reason"].astype(object).fillna("assigned").value_counts().to_dict()
+        if "status_reason" in routes
+        else {},
+        "conflicts": int(len(result.conflicts)),
+        "value_at_risk_total": float(scores["value_at_risk"].sum()) if len(scores) else 0.0,
+        "value_at_risk_top_regions": {str(k): float(v) for k, v in by_region.items()},
+        "expected_deal_value_total": float(routes["expected_deal_value"].sum()) if len(routes) else 0.0,
+        "stage_seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+    }
+
+
+def print_summary(result, out) -> None:
+    """Print the one-screen summary of a run."""
+    from rich.table import Table
+
+    data = summary_dict(result)
+    verb = "wrote" if result.written else "computed (dry run, nothing written)"
+    out.print(
+        f"run {data['run_id']} as of {data['as_of']}: {verb} {data['accounts']:,} account scores and "
+        f"{data['opportunities']:,} opportunity routes; {data['quarantined_rows']:,} input rows quarantined"
+    )
+    tiers = Table(title="tiers", title_justify="left")
+    tiers.add_column("tier")
+    tiers.add_column("accounts", justify="right")
+    for tier, count in data["tiers"].items():
+        tiers.add_row(str(tier), f"{count:,}")
+    out.print(tiers)
+    routes = Table(title="routes", title_justify="left")
+    routes.add_column("route")
+    routes.add_column("opportunities", justify="right")
+    for route, count in data["routes"].items():
+        routes.add_row(str(route), f"{count:,}")
+    out.print(routes)
+    out.print(
+        f"assigned {data['assigned']:,} of {data['opportunities']:,}; "
+        + ", ".join(f"{k} {v:,}" for k, v in data["assignment_status"].items() if k != "assigned")
+        + f"; ownership conflicts reported: {data['conflicts']:,}"
+    )
+    risk = Table(title="value at risk by region (top 5)", title_justify="left")
+    risk.add_column("region")
+    risk.add_column("value at risk (CNY)", justify="right")
+    for region, value in data["value_at_risk_top_regions"].items():
+        risk.add_row(region, f"{value:,.0f}")
+    out.print(risk)
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in data["stage_seconds"].items())
+    out.print(f"stages: {timing}")
+
+
+@contextmanager
+def progress_reporter(enabled: bool = True):
+    """Yield a ``progress(stage, state)`` callback: a spinner per stage on a terminal, else None."""
+    if not enabled or not is_interactive():
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, state: str) -> None:
+            if state == "start":
+                tasks[stage] = bar.add_task(stage, total=1)
+            else:
+                bar.update(tasks[stage], completed=1)
+
+        yield progress

@@ -1,0 +1,482 @@
+"""``kam score``: one nightly run over the whole customer database.
+
+read + validate -> account features -> tier rules -> churn model -> value at risk and priority
+-> opportunity features -> routing rules -> assignment -> win model -> expected deal value
+-> write ``account_scores``, ``opportunity_routes``, ``runs`` and ``rejects`` in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine._errors import ConfigError, ModelError
+from engine.features import build_account_features, build_opportunity_features
+from engine.models import DEFAULT_ARTIFACT_DIR, expected_deal_value, load_model, priority_rank, value_at_risk
+from engine.pipeline._backends import run_partitions
+from engine.pipeline._decide import assign_opportunities, load_default_rules, route_opportunities, tier_accounts
+from engine.storage import Database
+from engine.validate import ValidationReport, rejects_frame, validate_tables
+
+__all__ = ["ScoreResult", "score", "score_frame", "score_tables", "score_partition", "combine_partitions", "STAGES"]
+
+#: The stages of a run, in order (their wall times are recorded in ``runs``).
+STAGES = ("load", "validate", "features", "tiers", "churn", "priority", "routes", "assign", "win", "write")
+
+#: How many of the highest value-at-risk accounts get their top reasons by default.
+DEFAULT_REASONS_FOR = 10_000
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Everything one run produced (also what was written, unless ``dry_run``).
+
+    Attributes
+    ----------
+    run_id : str
+    as_of : datetime.date
+    account_scores : pandas.DataFrame
+        One row per account: tier, management mode, serving role, deciding rule and its
+        ``because``, churn probability, value at risk, top reasons, priority rank.
+    opportunity_routes : pandas.DataFrame
+        One row per open opportunity: route, assignee or status reason, deciding rule, win
+        probability, expected deal value.
+    conflicts : pandas.DataFrame
+        Ownership conflicts found by assignment (reported, never resolved).
+    run : dict
+        The row written to ``runs``: hashes, counts, stage durations.
+    validation : ValidationReport
+        What validation found (``rejects`` are built from it).
+    written : bool
+        False for a dry run.
+    """
+
+    run_id: str
+    as_of: Any
+    account_scores: pd.DataFrame
+    opportunity_routes: pd.DataFrame
+    conflicts: pd.DataFrame
+    run: dict[str, Any]
+    validation: ValidationReport | None = None
+    written: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Stages:
+    """Times each stage and reports progress (a callback gets ``(stage, state)``)."""
+
+    def __init__(self, progress: Callable[[str, str], None] | None):
+        self.seconds: dict[str, float] = {}
+        self.progress = progress
+
+    @contextmanager
+    def stage(self, name: str):
+        if self.progress is not None:
+            self.progress(name, "start")
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+        if self.progress is not None:
+            self.progress(name, "done")
+
+
+def _as_date(value) -> Any:
+    if value is None:
+        return pd.Timestamp.now(tz="UTC").date()
+    try:
+        return pd.Timestamp(value).date()
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"as_of must be a date like 2026-10-01; got {value!r}.") from exc
+
+
+def _load_models(artifacts_dir: str | Path) -> dict[str, Any]:
+    artifacts_dir = Path(artifacts_dir)
+    models = {}
+    for kind in ("churn", "win"):
+        path = artifacts_dir / f"{kind}.joblib"
+        if not path.exists():
+            raise ModelError(
+                f"no trained {kind} model at {path}. Train one first: "
+                f"`kam train {kind} --db URL --artifacts {artifacts_dir}`."
+            )
+        models[kind] = load_model(path)
+    return models
+
+
+def _model_sha(model) -> str:
+    card = getattr(model, "card_", None)
+    sha = getattr(card, "sha256", None)
+    return str(sha) if sha else ""
+
+
+def _predict(model, frame: pd.DataFrame) -> np.ndarray:
+    names = [str(c) for c in getattr(model, "feature_names_in_", frame.columns)]
+    present = [c for c in names if c in frame.columns]
+    # Passing exactly the training columns that exist lets the model report a precise column
+    # diff (with did-you-mean) for the ones that do not.
+    return model.predict_proba(frame[present])[:, 1] if len(frame) else np.zeros(0)
+
+
+def _reasons(model, frame: pd.DataFrame, rows: np.ndarray, top: int) -> np.ndarray:
+    """Top reasons (a JSON list of sentences) for the rows at ``rows``; None for the others."""
+    out = np.full(len(frame), None, dtype=object)
+    if len(rows) == 0:
+        return out
+    names = [str(c) for c in model.feature_names_in_]
+    subset = frame.iloc[rows][[c for c in names if c in frame.columns]]
+    explained = model.explain(subset, top=top)
+    texts = explained.sort_values(["row", "rank"]).groupby("row", sort=False)["text"].agg(list)
+    positions = frame.index.get_indexer(texts.index)
+    out[positions] = [json.dumps(sentences, ensure_ascii=False) for sentences in texts]
+    return out
+
+
+def score_partition(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    as_of,
+    rules: Mapping[str, Any],
+    models: Mapping[str, Any],
+    reference=None,
+) -> dict[str, Any]:
+    """The row-wise stages for one partition of accounts (whole territories) and their leads.
+
+    Everything here depends only on the partition's own rows (territory statistics are whole
+    because a partition holds whole territories) and on ``reference``, the statistics over all
+    accounts (:func:`engine.features.feature_reference`), so running partitions one by one, or
+    on a Dask cluster, gives the same rows as one pass over everything.
+    """
+    seconds: dict[str, float] = {}
+
+    def timed(name, fn, *args, **kwargs):
+        started = time.perf_counter()
+        value = fn(*args, **kwargs)
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+        return value
+
+    accounts = timed("features", build_account_features, dict(tables), as_of, reference=reference)
+    opportunities = timed(
+        "features", build_opportunity_features, dict(tables), as_of, accounts=accounts, reference=reference
+    )
+    tiers = timed("tiers", tier_accounts, accounts, rules["tiers"], as_of=as_of)
+    churn = timed("churn", _predict, models["churn"], accounts)
+    routes = timed("routes", route_opportunities, opportunities, tiers, rules["routing"], as_of=as_of)
+    win = timed("win", _predict, models["win"], opportunities)
+    return {
+        "accounts": accounts,
+        "tiers": tiers,
+        "churn": churn,
+        "opportunities": opportunities,
+        "routes": routes,
+        "win": win,
+        "seconds": seconds,
+    }
+
+
+def combine_partitions(
+    parts: list[dict[str, Any]],
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    models: Mapping[str, Any],
+    rules: Mapping[str, Any],
+    reasons_for: int = DEFAULT_REASONS_FOR,
+    top_reasons: int = 3,
+    stages: _Stages | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The stages that need every account at once: priority, reasons, assignment; then assemble.
+
+    Rows come out in the order of the ``customers`` and ``opportunities`` tables, whatever the
+    partitioning was.
+    """
+    stages = stages or _Stages(None)
+    for part in parts:
+        for name, value in part["seconds"].items():
+            stages.seconds[name] = stages.seconds.get(name, 0.0) + value
+    with stages.stage("priority"):
+        accounts = _in_table_order(
+            pd.concat([p["accounts"] for p in parts], ignore_index=True), tables["customers"], "account_id"
+        )
+        tiers = pd.concat([p["tiers"] for p in parts], ignore_index=True).set_index("account_id")
+        churn = pd.concat(
+            [pd.Series(p["churn"], index=p["accounts"]["account_id"].to_numpy()) for p in parts]
+        )
+        ids = accounts["account_id"].to_numpy()
+        scores = accounts[["account_id", "name", "region", "industry", "territory", "owner_rep_id", "owner_partner_id"]]
+        tier_columns = [c for c in tiers.columns if c not in scores.columns]
+        scores = pd.concat([scores, tiers.loc[ids, tier_columns].reset_index(drop=True)], axis=1)
+        scores["churn_probability"] = churn.loc[ids].to_numpy()
+        scores["expected_margin_12m"] = accounts["margin_12m"].clip(lower=0).to_numpy()
+        scores["value_at_risk"] = value_at_risk(scores["churn_probability"], scores["expected_margin_12m"]).to_numpy()
+        owner = scores["owner_rep_id"].astype(object).where(scores["owner_rep_id"].notna(), "(no owner)")
+        scores["priority_rank"] = priority_rank(
+            scores.assign(_owner=owner), value="value_at_risk", owner="_owner", key="account_id"
+        ).to_numpy()
+        riskiest = np.argsort(-scores["value_at_risk"].fillna(-1).to_numpy(), kind="stable")[: max(0, reasons_for)]
+        scores["top_reasons"] = _reasons(models["churn"], accounts, riskiest, top_reasons)
+        scores["churn_model_sha256"] = _model_sha(models["churn"])
+    opportunities = pd.concat([p["opportunities"] for p in parts], ignore_index=True)
+    order = _table_order(opportunities["opportunity_id"], tables["opportunities"]["opportunity_id"])
+    opportunities = opportunities.iloc[order].reset_index(drop=True)
+    routes = pd.concat([p["routes"] for p in parts], ignore_index=True).iloc[order].reset_index(drop=True)
+    win = np.concatenate([np.asarray(p["win"], dtype=float) for p in parts])[order] if parts else np.zeros(0)
+    with stages.stage("assign"):
+        assignment = assign_opportunities(routes, dict(tables))
+    routed = opportunities[["opportunity_id", "account_id", "region", "industry", "est_amount"]]
+    routed = pd.concat([routed, routes[[c for c in routes.columns if c not in routed.columns]]], axis=1)
+    assigned = assignment.assignments.reset_index(drop=True)
+    keep = [c for c in ("assignee_type", "assignee_id", "copied_rep_id", "status", "status_reason", "status_message")
+            if c in assigned.columns]
+    routed = pd.concat([routed, assigned[keep].rename(columns={"status": "assignment_status"})], axis=1)
+    routed["win_probability"] = win
+    routed["expected_deal_value"] = expected_deal_value(routed["win_probability"], routed["est_amount"]).to_numpy()
+    routed["win_model_sha256"] = _model_sha(models["win"])
+    meta = {
+        "tier_ruleset_hash": rules["tiers"].hash,
+        "routing_ruleset_hash": rules["routing"].hash,
+        "churn_model_sha256": _model_sha(models["churn"]),
+        "win_model_sha256": _model_sha(models["win"]),
+    }
+    return scores, routed, assignment.conflicts, meta
+
+
+def _table_order(produced: pd.Series, original: pd.Series) -> np.ndarray:
+    """Positions that put ``produced`` ids in the order they have in ``original``."""
+    rank = pd.Series(np.arange(len(original)), index=original.to_numpy())
+    rank = rank[~rank.index.duplicated()]
+    return np.argsort(rank.reindex(produced.to_numpy()).to_numpy(), kind="stable")
+
+
+def _in_table_order(frame: pd.DataFrame, table: pd.DataFrame, key: str) -> pd.DataFrame:
+    return frame.iloc[_table_order(frame[key], table[key])].reset_index(drop=True)
+
+
+def score_tables(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    as_of,
+    rules: Mapping[str, Any] | None = None,
+    models: Mapping[str, Any] | None = None,
+    artifacts_dir: str | Path = DEFAULT_ARTIFACT_DIR,
+    reasons_for: int = DEFAULT_REASONS_FOR,
+    top_reasons: int = 3,
+    stages: _Stages | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    partitions: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Score validated tables: the pure middle of a run (no I/O besides loading the models).
+
+    Returns
+    -------
+    account_scores, opportunity_routes, conflicts : DataFrame
+    meta : dict
+        Rule-set and model hashes.
+    """
+    as_of = _as_date(as_of)
+    rules = dict(rules) if rules is not None else load_default_rules()
+    models = dict(models) if models is not None else _load_models(artifacts_dir)
+    stages = stages or _Stages(None)
+    parts = run_partitions(
+        tables, as_of=as_of, rules=rules, models=models, backend=backend, scheduler=scheduler, partitions=partitions
+    )
+    return combine_partitions(
+        parts, tables, models=models, rules=rules, reasons_for=reasons_for, top_reasons=top_reasons, stages=stages
+    )
+
+
+def _default_run_id(as_of, meta: Mapping[str, str]) -> str:
+    """One run per as-of date and configuration: re-running it replaces its rows."""
+    digest = hashlib.sha256(json.dumps(dict(sorted(meta.items()))).encode()).hexdigest()[:10]
+    return f"{as_of.isoformat()}-{digest}"
+
+
+def _run_row(run_id, as_of, started, finished, meta, report, scores, routed, stages) -> dict[str, Any]:
+    counts = report.counts if report is not None else None
+    row = {
+        "started_at": started,
+        "finished_at": finished,
+        "as_of": as_of.isoformat(),
+        **meta,
+        "rows_in": int(counts["rows"].sum()) if counts is not None else int(len(scores)),
+        "rows_quarantined": int(report.n_quarantined) if report is not None else 0,
+        "accounts_scored": int(len(scores)),
+        "opportunities_routed": int(len(routed)),
+        "tier_counts": json.dumps(scores["tier"].astype(object).fillna("(none)").value_counts().sort_index().to_dict()),
+        "route_counts": json.dumps(routed["route"].astype(object).fillna("(none)").value_counts().sort_index().to_dict()),
+        "assigned": int((routed.get("assignment_status") == "assigned").sum()) if len(routed) else 0,
+        "stage_seconds": json.dumps({k: round(v, 3) for k, v in stages.seconds.items()}),
+    }
+    return row
+
+
+def score(
+    db: Database | str | Path,
+    *,
+    as_of=None,
+    rules_dir: str | Path | None = None,
+    artifacts_dir: str | Path = DEFAULT_ARTIFACT_DIR,
+    run_id: str | None = None,
+    keep_runs: int | None = 30,
+    dry_run: bool = False,
+    reasons_for: int = DEFAULT_REASONS_FOR,
+    progress: Callable[[str, str], None] | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    partitions: int | None = None,
+) -> ScoreResult:
+    """Score a whole customer database and write the results of the run atomically.
+
+    Parameters
+    ----------
+    db : Database, URL or path
+        The customer database (results are written to the same database).
+    as_of : date-like, optional
+        The run's date; features use only rows dated before it (default: today).
+    rules_dir : path, optional
+        Folder with ``tiers.yaml`` and ``routing.yaml`` (default: the shipped rules).
+    artifacts_dir : path, default "models/artifacts"
+        Folder with the current ``churn.joblib`` and ``win.joblib`` and their cards.
+    run_id : str, optional
+        Default: the as-of date and a digest of the rule and model hashes, so re-running the
+        same run replaces its rows instead of adding more.
+    keep_runs : int or None, default 30
+        Keep the results of the newest N runs; None keeps all.
+    dry_run : bool, default False
+        Compute everything, write nothing.
+    reasons_for : int, default 10,000
+        How many of the highest value-at-risk accounts get their top reasons.
+    progress : callable, optional
+        Called with ``(stage, "start" | "done")``.
+    backend : {"local", "dask"}, default "local"
+        Where the row-wise stages run; ``"dask"`` partitions accounts by territory over a Dask
+        cluster (identical results).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``); default a LocalCluster.
+    partitions : int, optional
+        Number of account partitions (default chosen by the backend).
+
+    Returns
+    -------
+    ScoreResult
+    """
+    owns_db = not isinstance(db, Database)
+    database = Database(db) if owns_db else db
+    try:
+        stages = _Stages(progress)
+        as_of_date = _as_date(as_of)
+        started = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        rules = load_default_rules(rules_dir)
+        models = _load_models(artifacts_dir)
+        with stages.stage("load"):
+            tables = database.read_tables()
+        with stages.stage("validate"):
+            report = validate_tables(tables, as_of=as_of_date, source=database.display_url)
+        del tables
+        scores, routed, conflicts, meta = score_tables(
+            report.valid,
+            as_of=as_of_date,
+            rules=rules,
+            models=models,
+            reasons_for=reasons_for,
+            stages=stages,
+            backend=backend,
+            scheduler=scheduler,
+            partitions=partitions,
+        )
+        run_id = run_id or _default_run_id(as_of_date, meta)
+        scores.insert(0, "run_id", run_id)
+        routed.insert(0, "run_id", run_id)
+        written = False
+        with stages.stage("write"):
+            finished = pd.Timestamp.now(tz="UTC").tz_localize(None)
+            run_row = _run_row(run_id, as_of_date, started, finished, meta, report, scores, routed, stages)
+            if not dry_run:
+                database.write_run(
+                    run_id,
+                    {
+                        "runs": pd.DataFrame([run_row]),
+                        "account_scores": scores,
+                        "opportunity_routes": routed,
+                        "rejects": rejects_frame(report, run_id),
+                    },
+                    keep_runs=keep_runs,
+                )
+                written = True
+        run_row["stage_seconds"] = json.dumps({k: round(v, 3) for k, v in stages.seconds.items()})
+        return ScoreResult(
+            run_id=run_id,
+            as_of=as_of_date,
+            account_scores=scores,
+            opportunity_routes=routed,
+            conflicts=conflicts,
+            run={"run_id": run_id, **run_row},
+            validation=report,
+            written=written,
+            seconds=dict(stages.seconds),
+        )
+    finally:
+        if owns_db:
+            database.dispose()
+
+
+def score_frame(
+    tables: Mapping[str, pd.DataFrame] | pd.DataFrame,
+    *,
+    as_of=None,
+    rules_dir: str | Path | None = None,
+    artifacts_dir: str | Path = DEFAULT_ARTIFACT_DIR,
+    run_id: str | None = None,
+    reasons_for: int = DEFAULT_REASONS_FOR,
+    **other_tables: pd.DataFrame,
+) -> ScoreResult:
+    """Score data already in memory (nothing is written).
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame, or the customers DataFrame
+        The contract tables; or the ``customers`` table, with the other tables as keyword
+        arguments (``orders=...``, ``opportunities=...``). Tables left out count as empty
+        ... and are reported by validation as missing.
+    """
+    if isinstance(tables, pd.DataFrame):
+        tables = {"customers": tables, **other_tables}
+    elif other_tables:
+        tables = {**tables, **other_tables}
+    stages = _Stages(None)
+    as_of_date = _as_date(as_of)
+    started = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    with stages.stage("validate"):
+        report = validate_tables(dict(tables), as_of=as_of_date, source="in-memory frames")
+    scores, routed, conflicts, meta = score_tables(
+        report.valid,
+        as_of=as_of_date,
+        rules=load_default_rules(rules_dir),
+        artifacts_dir=artifacts_dir,
+        reasons_for=reasons_for,
+        stages=stages,
+    )
+    run_id = run_id or _default_run_id(as_of_date, meta)
+    scores.insert(0, "run_id", run_id)
+    routed.insert(0, "run_id", run_id)
+    finished = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    run_row = _run_row(run_id, as_of_date, started, finished, meta, report, scores, routed, stages)
+    return ScoreResult(
+        run_id=run_id,
+        as_of=as_of_date,
+        account_scores=scores,
+        opportunity_routes=routed,
+        conflicts=conflicts,
+        run={"run_id": run_id, **run_row},
+        validation=report,
+        written=False,
+        seconds=dict(stages.seconds),
+    )
