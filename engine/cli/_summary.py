@@ -65,9 +65,10 @@ def print_summary(result, out) -> None:
     for route, count in data["routes"].items():
         routes.add_row(str(route), f"{count:,}")
     out.print(routes)
+    held = ", ".join(f"{k} {v:,}" for k, v in data["assignment_status"].items() if k != "assigned")
     out.print(
-        f"assigned {data['assigned']:,} of {data['opportunities']:,}; "
-        + ", ".join(f"{k} {v:,}" for k, v in data["assignment_status"].items() if k != "assigned")
+        f"assigned {data['assigned']:,} of {data['opportunities']:,}"
+        + (f"; not assigned: {held}" if held else "")
         + f"; ownership conflicts reported: {data['conflicts']:,}"
     )
     risk = Table(title="value at risk by region (top 5)", title_justify="left")
