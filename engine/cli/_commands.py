@@ -148,7 +148,8 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary (for schedulers).")] = False,
     backend: Annotated[str, typer.Option(help="local, or dask (partitioned over a Dask cluster).")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a LocalCluster).")] = None,
-    partitions: Annotated[Optional[int], typer.Option(min=1, help="Account partitions (default: chosen by the backend).")] = None,
+    partitions: Annotated[Optional[int], typer.Option(min=1, help="Account partitions, whole territories each (default: 1 up to 100k accounts, else one per ~150k).")] = None,
+    reasons_for: Annotated[int, typer.Option(min=0, help="Top reasons for the N accounts with the highest value at risk.")] = 1_000,
 ) -> int:
     """Score the whole customer database: tiers, churn risk, priority, routes, assignees, win chances."""
     from engine.cli._summary import print_summary, progress_reporter, summary_dict
@@ -167,6 +168,7 @@ def score(
             backend=backend,
             scheduler=scheduler,
             partitions=partitions,
+            reasons_for=reasons_for,
         )
     if as_json:
         console().print_json(json.dumps(summary_dict(result), default=str))

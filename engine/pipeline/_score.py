@@ -32,8 +32,10 @@ __all__ = ["ScoreResult", "score", "score_frame", "score_tables", "score_partiti
 #: The stages of a run, in order (their wall times are recorded in ``runs``).
 STAGES = ("load", "validate", "features", "tiers", "churn", "priority", "routes", "assign", "win", "write")
 
-#: How many of the highest value-at-risk accounts get their top reasons by default.
-DEFAULT_REASONS_FOR = 10_000
+#: How many of the highest value-at-risk accounts get their top reasons by default. Reasons
+#: cost a perturbed prediction per feature per account (see engine.models.explain), so the
+#: nightly run explains the accounts someone will act on; raise it with ``reasons_for``.
+DEFAULT_REASONS_FOR = 1_000
 
 
 @dataclass(frozen=True)
@@ -352,8 +354,9 @@ def score(
         Keep the results of the newest N runs; None keeps all.
     dry_run : bool, default False
         Compute everything, write nothing.
-    reasons_for : int, default 10,000
-        How many of the highest value-at-risk accounts get their top reasons.
+    reasons_for : int, default 1,000
+        How many of the highest value-at-risk accounts get their top reasons (null for the
+        others).
     progress : callable, optional
         Called with ``(stage, "start" | "done")``.
     backend : {"local", "dask"}, default "local"
