@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 from threadpoolctl import threadpool_limits
@@ -79,6 +79,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         Minimum training rows and rows of each class; fewer raise InsufficientDataError.
     drop_identifiers : bool, default=True
         Drop columns unique per row (text, or integers that are a row number or named like an id).
+    selection_max_rows : int or None, default=100_000
+        Above this many rows, candidate selection and calibration use a stratified sample of
+        this size (fold scores are precise long before that); the winner is refit on all rows.
+        None uses every row.
     random_state : int or None, default=0
         Seed of the folds, the quantile subsample, target encoding and boosting.
 
@@ -126,6 +130,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         min_rows: int = 100,
         min_class_count: int = 40,
         drop_identifiers: bool = True,
+        selection_max_rows: int | None = 100_000,
         random_state: int | None = 0,
     ):
         self.candidates = candidates
@@ -135,6 +140,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.min_rows = min_rows
         self.min_class_count = min_class_count
         self.drop_identifiers = drop_identifiers
+        self.selection_max_rows = selection_max_rows
         self.random_state = random_state
 
     # -- scikit-learn plumbing ------------------------------------------------------------------
@@ -229,25 +235,33 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.typical_values_ = self._typical_values(internal, schema)
 
         groups = self._column_groups(internal, schema)
+        sel_X, sel_y = internal, y_codes
+        if self.selection_max_rows is not None and len(y_codes) > self.selection_max_rows:
+            # Selection and calibration on a stratified sample; the winner is refit on all rows.
+            keep, _ = train_test_split(np.arange(len(y_codes)), train_size=self.selection_max_rows,
+                                       stratify=y_codes, random_state=self.random_state)
+            keep = np.sort(keep)
+            sel_X, sel_y = internal.iloc[keep], y_codes[keep]
+        self.n_selection_rows_ = len(sel_y)
         # Every fold needs both classes: never more folds than rows of the smaller class.
-        n_splits = min(self._n_splits(len(frame)), int(np.bincount(y_codes).min()))
+        n_splits = min(self._n_splits(len(sel_y)), int(np.bincount(sel_y).min()))
         folds = list(StratifiedKFold(n_splits=n_splits, shuffle=True,
-                                     random_state=self.random_state).split(internal, y_codes))
+                                     random_state=self.random_state).split(sel_X, sel_y))
         n_fit_rows = min(len(tr) for tr, _ in folds)
         candidates = expand_candidates(self.candidates)
 
         rows, oof = [], {}
         for label, family, params in candidates:
             start = time.perf_counter()
-            pred = np.empty(len(frame))
+            pred = np.empty(len(sel_y))
             aucs, losses = [], []
             for train_idx, valid_idx in folds:
                 pipe = build_candidate(family, params, **groups, n_fit_rows=n_fit_rows,
                                        random_state=self.random_state)
-                pipe.fit(internal.iloc[train_idx], y_codes[train_idx])
-                pred[valid_idx] = pipe.predict_proba(internal.iloc[valid_idx])[:, 1]
-                aucs.append(roc_auc_score(y_codes[valid_idx], pred[valid_idx]))
-                losses.append(log_loss(y_codes[valid_idx], pred[valid_idx], labels=[0, 1]))
+                pipe.fit(sel_X.iloc[train_idx], sel_y[train_idx])
+                pred[valid_idx] = pipe.predict_proba(sel_X.iloc[valid_idx])[:, 1]
+                aucs.append(roc_auc_score(sel_y[valid_idx], pred[valid_idx]))
+                losses.append(log_loss(sel_y[valid_idx], pred[valid_idx], labels=[0, 1]))
             oof[label] = pred
             rows.append({"candidate": label, "family": family, "params": dict(params),
                          "roc_auc_mean": float(np.mean(aucs)), "roc_auc_std": float(np.std(aucs)),
@@ -261,8 +275,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         if self.blend and best_by_family["family"].nunique() == 2:
             pair = list(best_by_family["candidate"])
             pred = np.mean([oof[p] for p in pair], axis=0)
-            aucs = [roc_auc_score(y_codes[v], pred[v]) for _, v in folds]
-            losses = [log_loss(y_codes[v], pred[v], labels=[0, 1]) for _, v in folds]
+            aucs = [roc_auc_score(sel_y[v], pred[v]) for _, v in folds]
+            losses = [log_loss(sel_y[v], pred[v], labels=[0, 1]) for _, v in folds]
             label = "blend(" + " + ".join(pair) + ")"
             oof[label] = pred
             members[label] = pair
@@ -288,8 +302,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             self.estimators_.append(pipe.fit(internal, y_codes))
 
         chosen_oof = oof[self.selected_candidate_]
-        self.calibration_method_ = self._calibration_method(chosen_oof, y_codes, folds)
-        self.calibrator_ = _make_calibrator(self.calibration_method_, chosen_oof, y_codes)
+        self.calibration_method_ = self._calibration_method(chosen_oof, sel_y, folds)
+        self.calibrator_ = _make_calibrator(self.calibration_method_, chosen_oof, sel_y)
         self.n_train_rows_ = len(frame)
         return self
 

@@ -207,10 +207,15 @@ def to_internal(X: pd.DataFrame, schema: ColumnSchema) -> pd.DataFrame:
         elif kind in (NUMERIC, BOOLEAN):
             data[name] = pd.Series(_to_float(name, series, kind), index=X.index)
         else:
-            text = _as_text(series)
-            codes = pd.Index(schema.categories[name], dtype=object).get_indexer(
-                text.astype(object)).astype(float)
-            codes[text.isna().to_numpy()] = np.nan
+            # Factorise the column (fast, native), then map its few distinct values to the
+            # training codes; never-seen values get -1, missing stays NaN.
+            local = pd.Categorical(_as_text(series))
+            mapping = pd.Index(schema.categories[name], dtype=object).get_indexer(
+                local.categories.astype(object)).astype(float)
+            local_codes = local.codes
+            codes = np.full(len(local_codes), np.nan)
+            seen = local_codes >= 0
+            codes[seen] = mapping[local_codes[seen]]
             data[name] = pd.Series(codes, index=X.index)
     return pd.DataFrame(data, index=X.index, columns=schema.kept)
 

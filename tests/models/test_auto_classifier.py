@@ -165,3 +165,10 @@ def test_quantile_spline_encoder_is_a_partition_of_unity_and_interpolates():
     inside = (new[:, 0] >= encoder.knots_[0][0]) & (new[:, 0] <= encoder.knots_[0][-1])
     assert np.allclose(out[inside, :5] @ encoder.knots_[0], new[inside, 0])
     assert out[0, 0] == 1.0 and out[-1, 4] == 1.0  # beyond the ends: the end knot
+
+
+def test_selection_on_a_sample_refits_on_all_rows(mixed_data):
+    X, y = mixed_data
+    model = ChurnModel(**FAST, selection_max_rows=450).fit(X, y)
+    assert model.n_selection_rows_ == 450 and model.n_train_rows_ == len(X)
+    assert model.estimators_[0][-1].n_features_in_ > 0
