@@ -163,7 +163,11 @@ def _typed_value(inp: InputSpec, value, as_of: _dt.date):
 @dataclass
 class Column:
     """Typed column. ``kind`` is 'num' (float64 ``values``), 'bool' (bool ``values``) or
-    'str' (``codes`` int64 into ``uniques``, -1 for null). ``null`` marks nulls and errors."""
+    'str' (integer ``codes`` into ``uniques``, -1 for null). ``null`` marks nulls and errors.
+
+    A 'num' column's ``values`` are NaN exactly where ``null`` is set (data-error rows
+    included), so a comparison other than ``!=`` is false there without consulting ``null``.
+    An enum column's ``uniques`` are the declared values, in declaration order."""
 
     kind: str
     null: np.ndarray
@@ -200,10 +204,13 @@ def prepare_frame(spec: RuleSetSpec, df: pd.DataFrame, as_of: _dt.date) -> Prepa
         raise _missing_error(missing, list(df.columns), "frame")
     n = len(df)
     error = np.zeros(n, dtype=bool)
-    reason = np.full(n, None, dtype=object)
+    reason = np.empty(n, dtype=object)  # numpy fills an object array with None
     columns = {}
     for name, inp in spec.inputs.items():
         col, bad, why = _typed_column(inp, df[name], as_of)
+        if why is None:  # no data error in this column
+            columns[name] = col
+            continue
         new = bad & ~error
         if new.any():
             reason[new] = why[new] if isinstance(why, np.ndarray) else why
@@ -249,16 +256,24 @@ def _typed_column(inp: InputSpec, series: pd.Series, as_of: _dt.date):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         null = np.isnan(values)
         inf = np.isinf(values)
-        bad = inf.copy()
-        why = np.full(n, None, dtype=object)
-        why[inf] = _reason("non_finite", inp, "an infinite number")
+        bad = inf
+        why = None
+        if inf.any():
+            why = np.full(n, None, dtype=object)
+            why[inf] = _reason("non_finite", inp, "an infinite number")
         if t == "integer" and not pd.api.types.is_integer_dtype(dtype):
             with np.errstate(invalid="ignore"):
                 frac = ~null & ~inf & (values != np.floor(values))
-            why[frac] = _reason("wrong_type", inp, "a number with a fraction")
-            bad |= frac
-        null = null | bad
-        return Column("num", null, values=values), bad, why
+            if frac.any():
+                if why is None:
+                    why = np.full(n, None, dtype=object)
+                why[frac] = _reason("wrong_type", inp, "a number with a fraction")
+                bad = bad | frac
+        if why is None:
+            return Column("num", null, values=values), no, None
+        values = values.copy()  # may be a view of the caller's frame
+        values[bad] = np.nan
+        return Column("num", null | bad, values=values), bad, why
     if t == "boolean" and is_bool_dtype:
         if dtype == bool:
             return Column("bool", no, values=series.to_numpy(dtype=bool)), no, None
@@ -267,20 +282,16 @@ def _typed_column(inp: InputSpec, series: pd.Series, as_of: _dt.date):
     if t in ("string", "enum") and (is_str_dtype or is_cat):
         if is_cat and not (series.cat.categories.dtype == object or pd.api.types.is_string_dtype(series.cat.categories.dtype)):
             return _object_fallback(inp, series, as_of)
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        codes = np.asarray(codes, dtype=np.int64)
-        uniques = np.asarray(uniques, dtype=object)
-        null = codes < 0
         if t == "enum":
-            allowed = set(inp.values)
-            unknown = np.array([u not in allowed for u in uniques], dtype=bool)
-            if unknown.any():
-                bad = ~null & unknown[np.where(null, 0, codes)] if len(uniques) else no
-                why = np.full(n, None, dtype=object)
-                texts = np.array([_reason("unknown_enum_value", inp, repr(u)) for u in uniques], dtype=object)
-                why[bad] = texts[codes[bad]]
-                return Column("str", null | bad, codes=codes, uniques=uniques), bad, why
-        return Column("str", null, codes=codes, uniques=uniques), no, None
+            return _enum_column(inp, series, n)
+        if is_cat:
+            codes = series.cat.codes.to_numpy()
+            uniques = np.asarray(series.cat.categories, dtype=object)
+        else:
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            uniques = np.asarray(uniques, dtype=object)
+        codes = _small_codes(np.asarray(codes), len(uniques))
+        return Column("str", codes < 0, codes=codes, uniques=uniques), no, None
     if t == "date" and is_dt_dtype:
         s = series
         if getattr(dtype, "tz", None) is not None:
@@ -306,3 +317,67 @@ def _typed_column(inp: InputSpec, series: pd.Series, as_of: _dt.date):
     if kind == "bool":
         return Column("bool", np.ones(n, bool), values=np.zeros(n, bool)), bad, why
     return Column("str", np.ones(n, bool), codes=np.full(n, -1, np.int64), uniques=np.array([], dtype=object)), bad, why
+
+
+def _small_codes(codes: np.ndarray, n_uniques: int) -> np.ndarray:
+    """Codes in the smallest integer type that holds them (comparisons on int8 are the
+    fastest part of matching text)."""
+    dtype = np.int8 if n_uniques < 127 else np.int16 if n_uniques < 32_000 else np.int64
+    return codes.astype(dtype, copy=False)
+
+
+def _arrow_strings(series: pd.Series):
+    """The column as a pyarrow string array when pandas already stores it so, else None."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        return pa.array(series.array)
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        if pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype):
+            return pa.array(series.array)
+    return None
+
+
+def _enum_column(inp: InputSpec, series: pd.Series, n: int):
+    """An enum input as codes into its declared values.
+
+    Text stored by pyarrow is looked up with ``pyarrow.compute.index_in`` against the declared
+    values (no factorizing of a million strings), a categorical is mapped through its
+    categories; other text columns are factorized. A value that is not declared is a data
+    error (``unknown_enum_value``) for that row.
+    """
+    declared = inp.values or ()
+    position = {v: i for i, v in enumerate(declared)}
+    arrow = _arrow_strings(series)
+    if arrow is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.index_in(arrow, value_set=pa.array(declared, type=arrow.type))
+        codes = _small_codes(np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False)), len(declared))
+        if arrow.null_count:
+            null = np.asarray(arrow.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        else:
+            null = np.zeros(n, dtype=bool)
+        unknown = (codes < 0) & ~null if found.null_count > arrow.null_count else None
+    else:
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            raw_codes = series.cat.codes.to_numpy()
+            uniques = series.cat.categories
+        else:
+            raw_codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        table = np.array([position.get(u, -1) for u in uniques] + [-1], dtype=np.int64)
+        null = np.asarray(raw_codes) < 0
+        codes = _small_codes(table[raw_codes], len(declared))  # code -1 picks the trailing -1
+        unknown = (codes < 0) & ~null if (table[:-1] < 0).any() else None
+    values = np.asarray(declared, dtype=object)
+    if unknown is None or not unknown.any():
+        return Column("str", null, codes=codes, uniques=values), np.zeros(n, dtype=bool), None
+    why = np.full(n, None, dtype=object)
+    raw = series.to_numpy(dtype=object)[unknown]
+    texts = {u: _reason("unknown_enum_value", inp, repr(u)) for u in set(raw.tolist())}
+    why[unknown] = [texts[u] for u in raw.tolist()]
+    return Column("str", null | unknown, codes=codes, uniques=values), unknown, why

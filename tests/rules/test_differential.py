@@ -121,7 +121,8 @@ def _then_yaml(then: dict) -> str:
 @st.composite
 def rule_files(draw) -> str:
     policy = draw(st.sampled_from(["first", "priority", "unique", "collect"]))
-    n_rules = draw(st.integers(1, 5))
+    # up to 10 rules: hit policy first packs eight rules per byte, so cross a byte boundary
+    n_rules = draw(st.integers(1, 5) | st.just(9))
     lines = [HEADER, f"hit_policy: {policy}"]
     if draw(st.booleans()):
         lines.append(f"default: {{then: {_then_yaml(draw(then_values))}, because: fallback}}")
@@ -163,17 +164,47 @@ def frames(draw, n: int = 12) -> pd.DataFrame:
     messy = False
 
     cols = {}
-    for name in ("n0", "n1", "n2"):
+    # typed columns may also hold the data errors their dtype allows (an infinity in float64,
+    # a fraction in float64 for an integer input, an undeclared value in an enum stored as text
+    # or as a categorical with an extra category): each dtype has its own typing path
+    style = rng.integers(0, 3, size=8)
+
+    def sprinkle(values, bad):
+        for i in np.flatnonzero(rng.random(n) < 0.08):
+            values[i] = bad[rng.integers(0, len(bad))]
+        return values
+
+    for k, name in enumerate(("n0", "n1", "n2")):
         vals = pick(NUM_VALUES, BAD_NUM)
+        if not messy and style[k] == 0:
+            vals = sprinkle(vals, [np.inf, -np.inf])
         cols[name] = pd.Series(vals, dtype=object if messy else "float64")
     ints = pick([0, 1, 3, 10, -1, None], [2.5, "3", False])
-    cols["i0"] = pd.Series(ints, dtype=object) if messy else pd.array(ints, dtype="Int64")
+    if messy:
+        cols["i0"] = pd.Series(ints, dtype=object)
+    elif style[3] == 0:
+        cols["i0"] = pd.Series(sprinkle([np.nan if v is None else float(v) for v in ints], [2.5, np.inf]), dtype="float64")
+    else:
+        cols["i0"] = pd.array(ints, dtype="Int64")
     strings = pick(STRINGS + [None], [5, True])
-    cols["s0"] = pd.Series(strings, dtype=object if messy else "str")
+    if not messy and style[4] == 0:
+        cols["s0"] = pd.Categorical(strings)
+    else:
+        cols["s0"] = pd.Series(strings, dtype=object if messy else "str")
     enums = pick(ENUM + [None], ["d", 1])
-    cols["e0"] = pd.Series(enums, dtype=object) if messy else pd.Categorical(enums, categories=ENUM)
+    if messy:
+        cols["e0"] = pd.Series(enums, dtype=object)
+    elif style[5] == 0:
+        cols["e0"] = pd.Series(sprinkle(enums, ["d", "A"]), dtype="str")
+    elif style[5] == 1:
+        cols["e0"] = pd.Categorical(sprinkle(enums, ["d"]), categories=[*ENUM, "d"])
+    else:
+        cols["e0"] = pd.Categorical(enums, categories=ENUM)
     bools = pick([True, False, None], [1, "yes"])
-    cols["b0"] = pd.Series(bools, dtype=object) if messy else pd.array(bools, dtype="boolean")
+    if not messy and style[6] == 0:
+        cols["b0"] = pd.Series([bool(b) for b in bools], dtype=bool)
+    else:
+        cols["b0"] = pd.Series(bools, dtype=object) if messy else pd.array(bools, dtype="boolean")
     dates = pick(DATES, ["2024-06-01", "not a date", 5])
     cols["d0"] = pd.Series(dates, dtype=object) if messy else pd.to_datetime(pd.Series(dates, dtype=object))
     # a non-default index: results must align to it
