@@ -143,7 +143,7 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
 
     from engine.models._base import _thread_limits
 
-    with _thread_limits(n * (n_features + 1)):
+    with _thread_limits(model.n_jobs):
         raw = model._raw_scores(internal)
         base = model._calibrate(raw)
         moved = model._calibrate(model._raw_scores(batch_frame)).reshape(n_features, n).T
