@@ -104,17 +104,29 @@ def resolve_one(spec: RuleSetSpec, matched: list[int]) -> tuple[int, list[int], 
     return DECIDED, top, None
 
 
+def _code_dtype(n_categories: int):
+    """The integer type pandas itself would store these categorical codes in (so
+    ``from_codes`` does not convert a million codes again)."""
+    return np.int8 if n_categories < 127 else np.int16 if n_categories < 32_000 else np.int64
+
+
+def _from_codes(codes: np.ndarray, categories: list) -> pd.Categorical:
+    dtype = pd.CategoricalDtype(pd.Index(categories, dtype=object))
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
 def _categorical(codes: np.ndarray, categories: list) -> pd.Categorical:
+    """Categorical of ``categories[codes]`` (code -1 = null); repeated categories merge."""
     uniq: list = []
-    remap = np.empty(len(categories) + 1, dtype=np.int64)
     index: dict = {}
-    for i, c in enumerate(categories):
+    table = []
+    for c in categories:
         if c not in index:
             index[c] = len(uniq)
             uniq.append(c)
-        remap[i] = index[c]
-    remap[-1] = -1
-    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(uniq, dtype=object))
+        table.append(index[c])
+    remap = np.array(table + [-1], dtype=_code_dtype(len(uniq)))
+    return _from_codes(remap[codes], uniq)  # code -1 picks the trailing -1
 
 
 def build_frame(spec: RuleSetSpec, index: pd.Index, status: np.ndarray, winner: np.ndarray,
@@ -124,17 +136,22 @@ def build_frame(spec: RuleSetSpec, index: pd.Index, status: np.ndarray, winner: 
     Parameters
     ----------
     status : int8 array of DECIDED/DEFAULT/UNMATCHED/ERROR
-    winner : int64 array, deciding rule index (-1 when none); ignored under collect
-    reason : object array of str or None
+    winner : integer array, deciding rule index (-1 when none); ignored under collect
+    reason : object array of str or None; read only where the status is unmatched or error
+        (the only statuses that carry a reason)
     collected : list of tuples of rule indices (collect policy only)
     """
     n = len(status)
     n_rules = len(spec.rules)
+    status = np.asarray(status, dtype=np.int8)
     cols: dict[str, Any] = {}
     if spec.hit_policy == "collect":
         return _build_collect(spec, index, status, reason, collected)
-    # code n_rules = default, -1 (stored as last) = none
-    code = np.where(status == DECIDED, winner, np.where(status == DEFAULT, n_rules, -1)).astype(np.int64)
+    # code n_rules = default, -1 (the table's last entry) = none
+    code_type = _code_dtype(n_rules + 2)
+    code = np.where(status == DECIDED, winner.astype(code_type, copy=False), code_type(-1))
+    if spec.default_then is not None:
+        code[status == DEFAULT] = n_rules
     for name, out in spec.outputs.items():
         table = [r.then[name] for r in spec.rules] + [
             spec.default_then[name] if spec.default_then is not None else None]
@@ -143,9 +160,9 @@ def build_frame(spec: RuleSetSpec, index: pd.Index, status: np.ndarray, winner: 
     becauses = [r.because for r in spec.rules] + [spec.default_because or ""]
     cols["rule_id"] = _categorical(code, rule_ids)
     cols["because"] = _categorical(code, becauses)
-    cols["status"] = pd.Categorical.from_codes(status.astype(np.int64), categories=pd.Index(STATUSES, dtype=object))
-    cols["reason"] = _reason_column(reason)
-    cols["ruleset_hash"] = pd.Categorical.from_codes(np.zeros(n, np.int64), categories=pd.Index([spec.hash], dtype=object))
+    cols["status"] = _from_codes(status, list(STATUSES))
+    cols["reason"] = _reason_column(reason, status)
+    cols["ruleset_hash"] = _from_codes(np.zeros(n, np.int8), [spec.hash])
     return pd.DataFrame(cols, index=index)
 
 
@@ -164,28 +181,29 @@ def _output_column(typ: str, table: list, code: np.ndarray):
     # string / enum: categories in first-appearance order of the rule table
     cats: list = []
     pos: dict = {}
-    remap = np.empty(len(table) + 1, dtype=np.int64)
-    for i, v in enumerate(table):
+    remap_list = []
+    for v in table:
         if v is None:
-            remap[i] = -1
+            remap_list.append(-1)
             continue
         if v not in pos:
             pos[v] = len(cats)
             cats.append(v)
-        remap[i] = pos[v]
-    remap[-1] = -1
-    return pd.Categorical.from_codes(remap[code], categories=pd.Index(cats, dtype=object))
+        remap_list.append(pos[v])
+    remap = np.array(remap_list + [-1], dtype=_code_dtype(len(cats)))
+    return _from_codes(remap[code], cats)
 
 
-def _reason_column(reason: np.ndarray) -> pd.Categorical:
-    present = reason[reason != None]  # noqa: E711 - elementwise on an object array
-    cats = sorted(set(present.tolist()))
+def _reason_column(reason: np.ndarray, status: np.ndarray) -> pd.Categorical:
+    # only unmatched and error rows carry a reason: look at those alone (usually none)
+    idx = np.flatnonzero(status >= UNMATCHED)
+    present = [r for r in reason[idx].tolist()] if len(idx) else []
+    cats = sorted({r for r in present if r is not None})
     pos = {c: i for i, c in enumerate(cats)}
-    codes = np.full(len(reason), -1, dtype=np.int64)
-    if len(present):
-        idx = np.flatnonzero(reason != None)  # noqa: E711
-        codes[idx] = [pos[r] for r in present.tolist()]
-    return pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object))
+    codes = np.full(len(reason), -1, dtype=_code_dtype(len(cats)))
+    if len(idx):
+        codes[idx] = [pos[r] if r is not None else -1 for r in present]
+    return _from_codes(codes, cats)
 
 
 def _build_collect(spec, index, status, reason, collected) -> pd.DataFrame:
@@ -218,9 +236,9 @@ def _build_collect(spec, index, status, reason, collected) -> pd.DataFrame:
             else:
                 column[i] = [getter(rules[j]) for j in key]
         cols[name] = column
-    cols["status"] = pd.Categorical.from_codes(status.astype(np.int64), categories=pd.Index(STATUSES, dtype=object))
-    cols["reason"] = _reason_column(reason)
-    cols["ruleset_hash"] = pd.Categorical.from_codes(np.zeros(n, np.int64), categories=pd.Index([spec.hash], dtype=object))
+    cols["status"] = _from_codes(status, list(STATUSES))
+    cols["reason"] = _reason_column(reason, status)
+    cols["ruleset_hash"] = _from_codes(np.zeros(n, np.int8), [spec.hash])
     return pd.DataFrame(cols, index=index)
 
 
