@@ -13,7 +13,10 @@ import pandas as pd
 
 from engine._errors import ColumnMismatchError, RuleFileError
 
-__all__ = ["DiffReport", "diff_rulesets"]
+__all__ = ["DiffReport", "diff_rulesets", "NO_RULE_ID"]
+
+#: The ``by_rule`` label of a record that no rule decided (status unmatched or error).
+NO_RULE_ID = "(no rule)"
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,8 @@ class DiffReport:
     transitions : pandas.DataFrame
         Counts of (old outputs/status -> new outputs/status), most frequent first.
     by_rule : pandas.DataFrame
-        Changed rows per (old_rule_id, new_rule_id): which rules are responsible.
+        Changed rows per (old_rule_id, new_rule_id): which rules are responsible. A record
+        no rule decided (status ``unmatched`` or ``error``) counts under ``"(no rule)"``.
     examples : pandas.DataFrame
         Up to ``examples`` changed rows per transition, with the ``by`` columns, old/new
         outputs, statuses and rule ids, indexed like the input frame.
@@ -83,6 +87,12 @@ def _label(frame: pd.DataFrame, outputs: list[str]) -> pd.Series:
     for p in parts[1:]:
         label = label + " " + p
     return label
+
+
+def _rule_id_labels(rule_ids: pd.Series, changed) -> pd.Series:
+    """Rule ids of the changed rows as text, NO_RULE_ID where no rule decided."""
+    ids = pd.Series(rule_ids.astype(object).to_numpy()[changed], dtype=object)
+    return ids.where(~ids.isna(), NO_RULE_ID).astype(str)
 
 
 def _isnull(v) -> bool:
@@ -163,10 +173,12 @@ def diff_rulesets(old, new, frame: pd.DataFrame, as_of=None, by=("region", "indu
     transitions = (pairs.groupby(["old", "new"], observed=True).size().rename("rows").reset_index()
                    .sort_values(["rows", "old", "new"], ascending=[False, True, True], kind="stable")
                    .reset_index(drop=True))
+    # a record no rule decided (unmatched / error) has a null rule id: count it under NO_RULE_ID
+    # (on pandas 3 astype(str) keeps NaN and groupby would silently drop those rows)
     rule_pairs = pd.DataFrame({
-        "old_rule_id": before["rule_id"].astype(object).to_numpy()[changed],
-        "new_rule_id": after["rule_id"].astype(object).to_numpy()[changed]}).astype(str)
-    by_rule = (rule_pairs.groupby(["old_rule_id", "new_rule_id"]).size().rename("rows").reset_index()
+        "old_rule_id": _rule_id_labels(before["rule_id"], changed),
+        "new_rule_id": _rule_id_labels(after["rule_id"], changed)})
+    by_rule = (rule_pairs.groupby(["old_rule_id", "new_rule_id"], dropna=False).size().rename("rows").reset_index()
                .sort_values("rows", ascending=False, kind="stable").reset_index(drop=True))
 
     cols = {c: frame[c] for c in by}

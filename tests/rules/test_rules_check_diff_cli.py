@@ -127,3 +127,24 @@ def test_diff_counts_changes_by_group_with_examples(tmp_path):
     assert report.by_rule.iloc[0][["old_rule_id", "new_rule_id", "rows"]].tolist() == ["default", "big", 2]
     assert list(report.examples.index) == [1, 2]
     assert "2 of 4 rows change" in report.summary()
+
+
+def test_diff_by_rule_counts_rows_that_become_unmatched():
+    # regression: on pandas 3 astype(str) kept the null rule id of an unmatched row as NaN and
+    # groupby dropped it, so by_rule lost every row that became (or stopped being) unmatched
+    text = """
+name: s
+version: {v}
+inputs: {{x: number}}
+outputs: {{y: string}}
+hit_policy: first
+rules: [{{id: big, when: "x >= {t}", then: {{y: big}}, because: big}}]
+"""
+    old = RuleSet.from_text(text.format(v=1, t=10))
+    new = RuleSet.from_text(text.format(v=2, t=50))
+    frame = pd.DataFrame({"x": [20.0, 60.0, float("inf")]})
+    report = diff_rulesets(old, new, frame, by=())
+    assert report.by_rule[["old_rule_id", "new_rule_id", "rows"]].values.tolist() == [["big", "(no rule)", 1]]
+    back = diff_rulesets(new, old, frame, by=())
+    assert back.by_rule[["old_rule_id", "new_rule_id", "rows"]].values.tolist() == [["(no rule)", "big", 1]]
+    assert int(report.by_rule["rows"].sum()) == report.changed
