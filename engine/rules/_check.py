@@ -105,7 +105,8 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
 
 def _spec_finding(exc: SpecError, file: str) -> Finding:
     if isinstance(exc, RuleTypeError):
-        code = "unknown-field" if "unknown field" in exc.message or "unknown output" in exc.message else "type-mismatch"
+        code = ("unknown-field" if any(s in exc.message for s in ("unknown field", "unknown output", "unknown parameter"))
+                else "type-mismatch")
     elif isinstance(exc, RuleSyntaxError):
         code = "syntax"
     else:

@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import json
 import math
+import string
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "RuleSetSpec",
     "DEFAULT_RULE_ID",
     "HIT_POLICIES",
+    "fill_because",
     "load_spec",
     "parse_spec",
     "rule_file_schema",
@@ -253,12 +255,14 @@ def _build(data: dict, lines: dict, file: str | None) -> RuleSetSpec:
         except (RuleSyntaxError, RuleTypeError) as exc:
             raise type(exc)(f"rule {rid!r}: {exc.message}", file=file, line=_line_for(lines, path + ("when",))) from exc
         then = _check_then(raw["then"], outputs, lines, path + ("then",), file, f"rule {rid!r}")
-        rules.append(RuleSpec(rid, when, canonical, condition, then, raw["because"], raw.get("priority"), _line_for(lines, path), i))
+        because = fill_because(raw["because"], parameters, f"rule {rid!r}", lines, path + ("because",), file)
+        rules.append(RuleSpec(rid, when, canonical, condition, then, because, raw.get("priority"), _line_for(lines, path), i))
 
     default_then = default_because = None
     if data.get("default") is not None:
         default_then = _check_then(data["default"]["then"], outputs, lines, ("default", "then"), file, "default")
         default_because = data["default"].get("because") or "no rule matched; the rule set's default applies"
+        default_because = fill_because(default_because, parameters, "default", lines, ("default", "because"), file)
 
     spec = RuleSetSpec(
         name=data["name"], version=str(data["version"]), hit_policy=policy, inputs=inputs,
@@ -267,6 +271,64 @@ def _build(data: dict, lines: dict, file: str | None) -> RuleSetSpec:
         lines=lines,
     )
     return _with_hash(spec)
+
+
+def _parameter_text(value: Any, format_spec: str) -> str:
+    if isinstance(value, bool) and not format_spec:
+        return "true" if value else "false"  # as written in the rule file
+    return format(value, format_spec)
+
+
+def fill_because(text: str, parameters: dict, who: str = "rule", lines: dict | None = None,
+                 path: tuple = (), file: str | None = None) -> str:
+    """Fill ``{parameter}`` placeholders of a ``because`` sentence with the parameters' values.
+
+    Done once, when the file loads, so the sentence always states the thresholds the rule
+    uses. A placeholder may carry a Python format spec (``{large_deal_amount:,}`` ->
+    ``500,000``); ``{{`` and ``}}`` are literal braces. Only bare parameter names are allowed:
+    no attribute access, indexing or conversions.
+
+    Raises
+    ------
+    RuleTypeError
+        A placeholder names no parameter (with a did-you-mean), or its format spec does not
+        fit the parameter's value.
+    RuleSyntaxError
+        Unbalanced braces, or a placeholder that is not a plain parameter name.
+
+    Examples
+    --------
+    >>> fill_because("Deals of {large_deal_amount:,} CNY or more {{field sales}}", {"large_deal_amount": 500000})
+    'Deals of 500,000 CNY or more {field sales}'
+    """
+    lines = lines or {}
+    path = tuple(path)
+    try:
+        pieces = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise _err(RuleSyntaxError, f"{who}: 'because' has unbalanced braces ({exc}); write {{{{ and }}}} "
+                   "for a literal brace, {parameter_name} to quote a parameter", lines, path, file) from exc
+    out = []
+    for literal, name, format_spec, conversion in pieces:
+        out.append(literal)
+        if name is None:
+            continue
+        if conversion is not None or not name.isidentifier() or "{" in (format_spec or ""):
+            raise _err(RuleSyntaxError, f"{who}: 'because' placeholder {{{name}{'!' + conversion if conversion else ''}"
+                       f"{':' + format_spec if format_spec else ''}}} is not a parameter name; write "
+                       "{parameter_name} or {parameter_name:format}, and {{ }} for literal braces", lines, path, file)
+        if name not in parameters:
+            close = difflib.get_close_matches(name, list(parameters), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            declared = ", ".join(parameters) or "none"
+            raise _err(RuleTypeError, f"{who}: 'because' quotes unknown parameter {name!r}{hint} (declared "
+                       f"parameters: {declared}); write {{{{ and }}}} for literal braces", lines, path, file)
+        try:
+            out.append(_parameter_text(parameters[name], format_spec or ""))
+        except (ValueError, TypeError) as exc:
+            raise _err(RuleTypeError, f"{who}: 'because' placeholder {{{name}:{format_spec}}} cannot format "
+                       f"{parameters[name]!r}: {exc}", lines, path, file) from exc
+    return "".join(out)
 
 
 def _check_then(then: dict, outputs: dict, lines, path, file, who: str) -> dict:

@@ -6,10 +6,10 @@ import doctest
 
 import pytest
 
-from engine.rules import _diff, _expr, _ruleset
+from engine.rules import _diff, _expr, _ruleset, _spec
 
 
-@pytest.mark.parametrize("module", [_ruleset, _diff, _expr], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [_ruleset, _diff, _expr, _spec], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
