@@ -23,6 +23,7 @@ from engine.models import (
     load_model_spec,
     publish,
     save_model,
+    time_split,
 )
 
 __all__ = ["TrainResult", "train_model", "KINDS"]
@@ -82,8 +83,10 @@ def train_model(
 
     The as-of dates come from the spec (e.g. 18 month-ends, the last one ``horizon_days``
     before the data ends, so every label is observed). The model is fitted on the earlier dates
-    and validated on the last ``validation_periods`` dates; those metrics go into the card and
-    decide the publish gate, which compares with the current model on the same window.
+    and validated on the last ``validation_periods`` dates; for churn, training dates whose
+    label window reaches into the validation period are left out. The validation metrics go
+    into the card and decide the publish gate, which compares with the current model on the
+    same window.
 
     Parameters
     ----------
@@ -113,9 +116,14 @@ def train_model(
     X = X[spec.select_features(X.columns)]
     seconds["features"] = time.perf_counter() - started
 
-    in_validation = (pd.to_datetime(meta["as_of"]) >= validation_start).to_numpy()
-    X_train, y_train = X.loc[~in_validation], y.loc[~in_validation]
-    X_valid, y_valid = X.loc[in_validation], y.loc[in_validation]
+    # Churn labels look horizon_days ahead: a training row whose label window reaches into the
+    # validation period would let the model see the future it is judged on, so such rows are
+    # left out (a gap of one horizon). Win labels are outcomes of deals already open at the
+    # as-of date, so they need no gap.
+    gap = spec.horizon_days if kind == "churn" else 0
+    split = time_split(meta, "as_of", validation_start, horizon_days=gap)
+    X_train, y_train = X.loc[split.train], y.loc[split.train]
+    X_valid, y_valid = X.loc[split.validation], y.loc[split.validation]
     tick = time.perf_counter()
     model = spec.build_estimator().fit(X_train, y_train)
     seconds["fit"] = time.perf_counter() - tick
@@ -126,7 +134,8 @@ def train_model(
     artifacts_dir = Path(artifacts_dir)
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%f")
     candidate_dir = artifacts_dir / "candidates" / f"{spec.name}-{stamp}"
-    train_dates = [d for d in dates if d < validation_start]
+    used = set(pd.to_datetime(meta.loc[split.train, "as_of"]).unique())
+    train_dates = [d for d in dates if d in used]
     valid_dates = [d for d in dates if d >= validation_start]
     card = save_model(
         model,

@@ -34,7 +34,7 @@ def demo_tables():
 
 def small_spec(kind: str):
     spec = load_model_spec(Path(__file__).parents[2] / "models" / f"{kind}.yaml")
-    return dataclasses.replace(spec, model=SMALL_MODEL, as_of_periods=6, validation_periods=2)
+    return dataclasses.replace(spec, model=SMALL_MODEL, as_of_periods=12, validation_periods=2)
 
 
 @pytest.fixture(scope="session")
