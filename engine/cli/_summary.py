@@ -32,15 +32,21 @@ def summary_dict(result) -> dict[str, Any]:
         "tiers": json.loads(result.run["tier_counts"]),
         "routes": json.loads(result.run["route_counts"]),
         "assigned": int(result.run.get("assigned", 0)),
-        "assignment_status": routes["status_reason"].astype(object).fillna("assigned").value_counts().to_dict()
-        if "status_reason" in routes
-        else {},
+        "not_assigned": _not_assigned(routes),
         "conflicts": int(len(result.conflicts)),
         "value_at_risk_total": float(scores["value_at_risk"].sum()) if len(scores) else 0.0,
         "value_at_risk_top_regions": {str(k): float(v) for k, v in by_region.items()},
         "expected_deal_value_total": float(routes["expected_deal_value"].sum()) if len(routes) else 0.0,
         "stage_seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
+
+
+def _not_assigned(routes: pd.DataFrame) -> dict[str, int]:
+    """Why opportunities were left unassigned: status reason -> count."""
+    if "assignment_status" not in routes or routes.empty:
+        return {}
+    held = routes.loc[routes["assignment_status"].astype(str) != "assigned", "status_reason"]
+    return {str(k): int(v) for k, v in held.astype(object).fillna("(no reason)").value_counts().items()}
 
 
 def print_summary(result, out) -> None:
@@ -65,7 +71,7 @@ def print_summary(result, out) -> None:
     for route, count in data["routes"].items():
         routes.add_row(str(route), f"{count:,}")
     out.print(routes)
-    held = ", ".join(f"{k} {v:,}" for k, v in data["assignment_status"].items() if k != "assigned")
+    held = ", ".join(f"{k} {v:,}" for k, v in data["not_assigned"].items())
     out.print(
         f"assigned {data['assigned']:,} of {data['opportunities']:,}"
         + (f"; not assigned: {held}" if held else "")
