@@ -129,24 +129,18 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
         return pd.DataFrame({c: [] for c in _COLUMNS})
 
     # One batch: block j holds every record with feature j set to its typical value.
-    batch = {}
-    differs = np.zeros((n, n_features), dtype=bool)
-    for j, name in enumerate(features):
-        values = internal[name].to_numpy()
-        typical = model.typical_values_[name]
-        tiled = np.tile(values, n_features)
-        tiled[j * n:(j + 1) * n] = typical
-        batch[name] = tiled
-        same = (values == typical) | (np.isnan(values) & np.isnan(typical))
-        differs[:, j] = ~same
-    batch_frame = pd.DataFrame(batch, columns=features)
+    typical = np.array([model.typical_values_[name] for name in features], dtype=float)
+    batch = np.tile(internal, (n_features, 1))
+    for j in range(n_features):
+        batch[j * n:(j + 1) * n, j] = typical[j]
+    differs = ~((internal == typical) | (np.isnan(internal) & np.isnan(typical)))
 
     from engine.models._base import _thread_limits
 
     with _thread_limits(model.n_jobs):
         raw = model._raw_scores(internal)
         base = model._calibrate(raw)
-        moved = model._calibrate(model._raw_scores(batch_frame)).reshape(n_features, n).T
+        moved = model._calibrate(model._raw_scores(batch)).reshape(n_features, n).T
     contribution = np.where(differs, base[:, None] - moved, 0.0)
 
     if direction == "raises":
