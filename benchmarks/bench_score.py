@@ -17,13 +17,16 @@ with ``pd.read_sql`` and writing frames the size of the outputs with ``DataFrame
 scratch SQLite file, in this process, after the run.
 
 Peak RSS is ``ru_maxrss`` of this process (and of its children, the Dask workers, when the dask
-backend runs) taken right after the run, before the floor.
+backend runs) taken right after the run, before the floor; the peak so far is also taken when
+each stage that reports progress ends (load and validate run table by table, interleaved; the
+row-wise stages run inside the partitions and end before ``priority``), and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import sqlite3
 import sys
@@ -118,10 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     as_of = DEMO_END_DATE + dt.timedelta(days=1)
 
     rss_before = _rss_mb(resource.RUSAGE_SELF)
+    peaks: dict[str, float] = {}
+
+    def progress(stage: str, state: str) -> None:
+        if state == "done":
+            peaks[stage] = _rss_mb(resource.RUSAGE_SELF)
+
+    load_average = os.getloadavg()
     started = time.perf_counter()
     result = score(
         db_path, as_of=as_of, artifacts_dir=models, backend=args.backend, scheduler=args.scheduler,
-        partitions=args.partitions,
+        partitions=args.partitions, progress=progress,
     )
     total = time.perf_counter() - started
     rss_self = _rss_mb(resource.RUSAGE_SELF)
@@ -131,9 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     target = 60.0 if args.accounts >= 1_000_000 else 5.0 if args.accounts <= 20_000 else None
     print(f"\nkam score: {accounts:,} accounts, {len(result.opportunity_routes):,} open opportunities, "
           f"backend={args.backend}, partitions={args.partitions or 'default'}, as of {as_of}")
-    print(f"{'stage':<10} {'seconds':>8} {'share':>6}")
+    print(f"load average before the run: {' '.join(f'{x:.2f}' for x in load_average)}; "
+          f"after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores: above 2 means shared)")
+    print(f"{'stage':<10} {'seconds':>8} {'share':>6} {'peak RSS at its end':>20}")
     for stage, seconds in result.seconds.items():
-        print(f"{stage:<10} {seconds:8.2f} {seconds / total:6.1%}")
+        peak_text = f"{peaks[stage]:,.0f} MB" if stage in peaks else ""
+        print(f"{stage:<10} {seconds:8.2f} {seconds / total:6.1%} {peak_text:>20}")
     other = total - sum(result.seconds.values())
     print(f"{'(other)':<10} {other:8.2f} {other / total:6.1%}   models/rules loading, partitioning, reference")
     print(f"{'total':<10} {total:8.2f}" + (f"   target <= {target:.0f} s: {'OK' if total <= target else 'MISSED'}"

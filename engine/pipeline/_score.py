@@ -379,11 +379,32 @@ def score(
         started = pd.Timestamp.now(tz="UTC").tz_localize(None)
         rules = load_default_rules(rules_dir)
         models = _load_models(artifacts_dir)
-        with stages.stage("load"):
-            tables = database.read_tables()
+        # Read and validate table by table (parents first): each raw table is read just before
+        # it is validated and released right after, so memory holds the valid tables and one
+        # raw table, never the whole raw database. "load" counts the reads, "validate" the rest.
+        present = database.table_names()
+        load_seconds = [0.0]
+
+        def loader(name: str) -> Callable[[], pd.DataFrame]:
+            def load() -> pd.DataFrame:
+                started_read = time.perf_counter()
+                frame = database.read_table(name)
+                load_seconds[0] += time.perf_counter() - started_read
+                return frame
+
+            return load
+
+        loaders = {name: loader(name) for name in database.contract.table_names if name in present}
+        if stages.progress is not None:
+            stages.progress("load", "start")
         with stages.stage("validate"):
-            report = validate_tables(tables, as_of=as_of_date, source=database.display_url)
-        del tables
+            report = validate_tables(loaders, as_of=as_of_date, source=database.display_url)
+        del loaders
+        stages.seconds["load"] = load_seconds[0]
+        stages.seconds["validate"] -= load_seconds[0]
+        stages.seconds = {"load": stages.seconds.pop("load"), **stages.seconds}
+        if stages.progress is not None:
+            stages.progress("load", "done")
         scores, routed, conflicts, meta = score_tables(
             report.valid,
             as_of=as_of_date,

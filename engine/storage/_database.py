@@ -37,6 +37,12 @@ __all__ = ["Database", "RESULT_TABLES", "mask_url", "SQL_TYPES"]
 #: Placeholder value of each SQL type for the typed first row of a fast SQLite read (see _read_fast).
 _PROBE_VALUES = {"TEXT": "''", "DATE": "''", "TIMESTAMP": "''", "BIGINT": "0", "BOOLEAN": "0", "REAL": "0.5", "DOUBLE PRECISION": "0.5"}
 
+#: ADBC SQLite statement option: rows per Arrow record batch (the driver's default is 1,024,
+#: which gives ten thousand chunks per column for ten million rows, slow for every later take).
+_ADBC_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
+_READ_BATCH_ROWS = 65_536
+_COMPACT_BATCHES = 16
+
 #: Tables kam writes its results to, keyed by name, with the column that identifies a run.
 RESULT_TABLES: dict[str, str] = {
     "runs": "run_id",
@@ -230,7 +236,7 @@ class _AdbcSession:
 
     def read(self, sql: str) -> pd.DataFrame:
         self.cursor.execute(sql)
-        return self.cursor.fetch_arrow_table().to_pandas()
+        return _arrow_to_pandas(self.cursor.fetch_arrow_table())
 
 
 class Database:
@@ -475,7 +481,6 @@ class Database:
         a text in an integer column, which ADBC refuses, and then the general path is used.
         """
         import adbc_driver_manager
-        import pyarrow.compute as pc
 
         with self._session(f"read table {name}") as session:
             declared = dict(session.execute(f"SELECT name, type FROM pragma_table_info(:name)", {"name": name}))
@@ -488,14 +493,14 @@ class Database:
                 f"SELECT 1, {select} FROM {self._quote(name)}"
             )
             try:
+                session.cursor.adbc_statement.set_options(**{_ADBC_BATCH_ROWS: str(_READ_BATCH_ROWS)})
                 session.cursor.execute(sql)
-                table = session.cursor.fetch_arrow_table()
-            except adbc_driver_manager.Error as exc:
+                columns_read = _read_columns(session.cursor.fetch_record_batch())
+            except (adbc_driver_manager.Error, OSError) as exc:
                 if "type mismatch" in str(exc).lower():
                     return None
                 raise
-        table = table.filter(pc.equal(table["__kam_probe"], 1)).drop_columns(["__kam_probe"])
-        return table.to_pandas()
+        return _arrow_to_pandas(_drop_probe(_combine_columns(columns_read)))
 
     def iter_table(
         self, name: str, *, columns: Sequence[str] | None = None, chunksize: int = 500_000
@@ -671,6 +676,100 @@ class Database:
 
             result = session.conn.execute(text(f'SELECT * FROM {quoted} WHERE "run_id" = :run_id'), {"run_id": run_id})
             return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()), coerce_float=True)
+
+
+def _read_columns(reader) -> dict[str, list]:
+    """Drain a record-batch reader into per-column lists of compact arrays, text as ``large_string``.
+
+    The driver's batches grow their buffers by doubling (up to twice the data) and share them
+    with a cast; every ``_COMPACT_BATCHES`` batches the pending ones are concatenated into one
+    exact-size chunk per column (pandas' ``str`` dtype holds ``large_string``) and released,
+    so memory holds the data read so far plus a few batches, never the driver's copy of all.
+    """
+    import pyarrow as pa
+
+    columns: dict[str, list] = {field.name: [] for field in reader.schema}
+    pending: dict[str, list] = {field.name: [] for field in reader.schema}
+
+    def compact() -> None:
+        for name, chunks in pending.items():
+            if chunks:
+                columns[name].append(pa.concat_arrays(chunks))
+                chunks.clear()
+        _give_back_memory()
+
+    for number, batch in enumerate(reader, start=1):
+        for field, array in zip(batch.schema, batch.columns):
+            if pa.types.is_string(field.type):
+                array = array.cast(pa.large_string())
+            pending[field.name].append(array)
+        del batch, array
+        if number % _COMPACT_BATCHES == 0:
+            compact()
+    compact()
+    return columns
+
+
+def _combine_columns(columns: dict[str, list]):
+    """A table of the compacted chunks (about a million rows each: no further copy)."""
+    import pyarrow as pa
+
+    # emptied as it goes: the table must own the chunks so that to_pandas can free them
+    return pa.table({name: pa.chunked_array(columns.pop(name)) for name in list(columns)})
+
+
+def _drop_probe(table):
+    """``table`` without the typed probe row of :meth:`Database._read_fast`.
+
+    SQLite returns the first arm of the ``UNION ALL`` first, so the probe is row 0 and a
+    zero-copy slice drops it; a filter (a full copy of the table) is only the fallback.
+    """
+    import pyarrow.compute as pc
+
+    marks = table["__kam_probe"]
+    if len(table) and marks[0].as_py() == 0 and pc.sum(marks).as_py() == len(table) - 1:
+        table = table.slice(1)
+    else:
+        table = table.filter(pc.equal(marks, 1))
+    return table.drop_columns(["__kam_probe"])
+
+
+def _arrow_to_pandas(table) -> pd.DataFrame:
+    """Arrow table -> DataFrame without holding both copies of the numeric columns at once.
+
+    ``self_destruct`` frees each Arrow column as soon as it is converted, and ``split_blocks``
+    skips consolidating numeric columns into one 2-D block (a second copy). Text columns stay in
+    Arrow memory (pandas' ``str`` dtype). Memory the Arrow allocator no longer uses is handed
+    back to the system, so the rest of the run (numpy) can reuse it.
+    """
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    _give_back_memory()
+    return frame
+
+
+def _give_back_memory() -> None:
+    """Return freed memory to the operating system, so that peak RSS tracks live data.
+
+    Arrow's allocator (mimalloc/jemalloc) keeps freed blocks for reuse, and glibc keeps freed
+    heap blocks (the ADBC driver's record batches are many medium-sized ones) inside the
+    process; neither can be reused by numpy's large allocations. ``malloc_trim`` is what Dask
+    workers call for the same reason; it exists only in glibc, elsewhere this does nothing.
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            trim = libc.malloc_trim
+        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+            return
+        trim(0)
 
 
 def _column_to_arrow(series: pd.Series, logical_type: str | None):

@@ -470,12 +470,14 @@ def coerce(series: pd.Series, ctype: str) -> Coerced:
     elif isinstance(dtype, pd.StringDtype) and ctype in ("string", "enum"):
         # the common case stays in Arrow memory: no round trip through Python objects
         series = series.reset_index(drop=True)
-        null = (series.isna() | (series.str.strip() == "")).fillna(True).to_numpy(dtype=bool)
+        null = _blank_text(series)
         values = series.mask(pd.Series(null)) if null.any() else series
         if values.dtype != "str":
             values = values.astype("str")
         zeros = np.zeros(n, dtype=bool)
         return Coerced(values, null, zeros, zeros, zeros, zeros)
+    elif isinstance(dtype, pd.StringDtype) and ctype == "date" and dtype.storage == "pyarrow":
+        _dates_from_arrow_text(parts, series.reset_index(drop=True))
     elif isinstance(dtype, pd.StringDtype) or (dtype == object and _all_text(series)):
         text = series
         if not isinstance(dtype, pd.StringDtype):
@@ -491,6 +493,60 @@ def coerce(series: pd.Series, ctype: str) -> Coerced:
     else:  # timedelta, complex, period, interval...: no contract type reads these
         _all_bad(parts, everything, series.isna().to_numpy())
     return parts.result()
+
+
+def _blank_text(series: pd.Series) -> np.ndarray:
+    """Null or blank (empty or only whitespace) cells of a ``str`` Series, as a numpy mask."""
+    if series.dtype.storage != "pyarrow":
+        return (series.isna() | (series.str.strip() == "")).fillna(True).to_numpy(dtype=bool)
+    import pyarrow.compute as pc
+
+    # classify in place: stripping would build a second copy of every string
+    arrow = series.array.__arrow_array__()
+    blank = pc.or_kleene(pc.equal(pc.binary_length(arrow), 0), pc.utf8_is_space(arrow))
+    return blank.fill_null(True).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def _dates_from_arrow_text(parts: _Parts, series: pd.Series) -> None:
+    """Dates from Arrow text: plain ``YYYY-MM-DD`` parsed in Arrow, anything else as before.
+
+    pandas parses ISO text element by element (seconds for ten million dates); Arrow's
+    ``strptime`` does it in C. Only the cells that are not plain in-range dates (blanks, other
+    ISO forms, offsets, impossible dates) go through :func:`_from_text`, which judges them.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = series.array.__arrow_array__()
+    n = len(series)
+    def mask(array) -> np.ndarray:
+        return array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+    plain = mask(pc.match_substring_regex(arrow, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+    parsed = pc.strptime(arrow, format="%Y-%m-%d", unit="s", error_is_null=True)
+    fast = plain & mask(
+        pc.and_(
+            pc.greater_equal(parsed, pa.scalar(DATE_MIN.to_pydatetime(), pa.timestamp("s"))),
+            pc.less_equal(parsed, pa.scalar(DATE_MAX.to_pydatetime(), pa.timestamp("s"))),
+        )
+    )
+    # strptime rolls an impossible day over (2024-02-30 -> 2024-03-01, the 1st to 3rd of the
+    # next month): those dates must print back exactly as they were written
+    suspect = np.flatnonzero(fast & mask(pc.less_equal(pc.day(parsed), 3)))
+    if len(suspect):
+        taken = pa.array(suspect)
+        written = pc.take(arrow, taken)
+        same = mask(pc.equal(pc.take(parsed, taken).cast(pa.date32()).cast(written.type), written))
+        fast[suspect[~same]] = False
+    if fast.any():
+        values = parsed.to_numpy(zero_copy_only=False)  # datetime64[s]: every year fits
+        parts.values[fast] = values[fast].astype("datetime64[ns]")
+        del values
+    null = arrow.is_null().to_numpy(zero_copy_only=False).astype(bool, copy=False)
+    parts.null |= null
+    rest = np.flatnonzero(~fast & ~null)
+    if len(rest):
+        _from_text(parts, rest, series.iloc[rest])
 
 
 def _all_text(series: pd.Series) -> bool:

@@ -4,13 +4,19 @@ Every check is a vectorized mask over a whole column; nothing loops over rows in
 the formatting of failure messages (one per *failure*, not per row). Tables are visited parents
 first so that a reference can be checked against the parent's *valid* keys: a row whose parent
 was quarantined is itself quarantined as an ``orphan`` (the cascade).
+
+Memory stays bounded by the largest table, not the whole database: a table may be given as a
+loader (a callable returning its frame), called just before the table is validated. Once a
+table is done, its valid and quarantined frames are built and its raw input and coerced
+columns are released; only the key columns that later tables reference are kept.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import difflib
-from collections.abc import Mapping
+import gc
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,6 +143,9 @@ class _TableState:
     coerced: dict[str, Coerced] = field(default_factory=dict)
     failing: np.ndarray | None = None
     missing_columns: tuple[str, ...] = ()
+    failures: pd.DataFrame | None = None  # this table's failures, in the order found
+    valid: pd.DataFrame | None = None
+    quarantined: pd.DataFrame | None = None
 
 
 class _Run:
@@ -144,18 +153,25 @@ class _Run:
         self.contract = contract
         self.as_of = as_of
         self.source = source
-        self.failures = _Collector()
+        self.failures = _Collector()  # the table being validated; moved to its state when done
         self.warnings = _Collector()
         self.states: dict[str, _TableState] = {}
+        # columns that other rows point at: kept (coerced) after their table is released
+        self.referenced: dict[str, set[str]] = {}
+        for table in contract.tables:
+            for column in table.columns:
+                if column.references:
+                    parent, parent_column = column.references.split(".", 1)
+                    self.referenced.setdefault(parent, set()).add(parent_column)
 
     # ---- the pass ----
-    def run(self, tables: Mapping[str, pd.DataFrame]) -> ValidationReport:
+    def run(self, tables: Mapping[str, pd.DataFrame | Callable[[], pd.DataFrame]]) -> ValidationReport:
         given = dict(tables)
         for name, frame in given.items():
-            if not isinstance(frame, pd.DataFrame):
+            if not isinstance(frame, pd.DataFrame) and not callable(frame):
                 raise ContractError(
-                    f"expected a pandas DataFrame for table {name!r}; got {type(frame).__name__}. "
-                    "Pass each table as a DataFrame (engine.storage reads them so)."
+                    f"expected a pandas DataFrame for table {name!r}; got {type(frame).__name__}. Pass each "
+                    "table as a DataFrame (engine.storage reads them so), or a function that returns one."
                 )
         for name in given:
             if name not in self.contract:
@@ -165,7 +181,13 @@ class _Run:
                     f"{_did_you_mean(str(name), self.contract.table_names)}remove it or rename it to a contract table",
                 )
         for table in _dependency_order(self.contract):
-            self.states[table.name] = self._validate_table(table, given.get(table.name))
+            frame = given.pop(table.name, None)
+            if frame is not None and not isinstance(frame, pd.DataFrame):
+                frame = _load(table.name, frame)
+            state = self._validate_table(table, frame)
+            del frame
+            self._finish(state)
+            self.states[table.name] = state
         return self._report()
 
     def _validate_table(self, table: Table, frame: pd.DataFrame | None) -> _TableState:
@@ -263,7 +285,7 @@ class _Run:
             f"give every {state.table.name} row its own {name}",
         )
         texts = key.values
-        dup = (texts.duplicated(keep=False).to_numpy() & ~empty)
+        dup = _duplicated(texts) & ~empty
         if dup.any():
             rows = np.flatnonzero(dup)
             dup_keys = pd.Series(rows).groupby(texts.iloc[rows].to_numpy(dtype=object)).agg(list)
@@ -341,7 +363,7 @@ class _Run:
             ]
             shown = _shows(bad_elements)
         else:
-            bad = present & ~values.isin(allowed).to_numpy()
+            bad = present & ~_isin(values, allowed)
             rows = np.flatnonzero(bad)
             bad_elements = values.iloc[rows].to_numpy(dtype=object)
             shown = self._raw(state, column.name, rows)
@@ -391,7 +413,8 @@ class _Run:
         table = state.table
         if not table.checks or state.n == 0:
             return
-        frame = pd.DataFrame({name: c.values for name, c in state.coerced.items()})
+        needed = {name for check in table.checks for name in check.columns}
+        frame = pd.DataFrame({name: c.values for name, c in state.coerced.items() if name in needed})
         for check in table.checks:
             if any(name not in state.coerced for name in check.columns):
                 continue  # the table is already quarantined by missing_column
@@ -468,9 +491,9 @@ class _Run:
     def _orphan_mask(self, state: _TableState, column: Column, valid_keys: pd.Series) -> np.ndarray:
         values = state.coerced[column.name].values
         present = values.notna().to_numpy()
-        ok = values.isin(valid_keys.dropna()).to_numpy()
+        ok = _isin(values, valid_keys.dropna())
         if column.references_or:
-            ok = ok | values.isin(column.references_or).to_numpy()
+            ok = ok | _isin(values, column.references_or)
         return present & ~ok
 
     def _report_orphans(self, state, column: Column, mask, parent: _TableState, parent_column: str, known) -> None:
@@ -479,7 +502,7 @@ class _Run:
             return
         parent_name = parent.table.name
         values = state.coerced[column.name].values.iloc[rows]
-        exists = values.isin(known.dropna()).to_numpy()
+        exists = _isin(values, known.dropna())
         alternatives = f" or {', '.join(repr(v) for v in column.references_or)}" if column.references_or else ""
         shown = _shows(values.to_numpy(dtype=object))
         messages, hints = [], []
@@ -499,8 +522,48 @@ class _Run:
         self._fail(state, rows, column.name, "orphan", shown, messages, hints)
 
     # ---- results ----
+    def _finish(self, state: _TableState) -> None:
+        """Build the table's valid and quarantined frames, then release what no one needs."""
+        table = state.table
+        name = table.name
+        state.failures = self.failures.frame()
+        self.failures = _Collector()
+        if not state.present:
+            state.valid = _empty_valid(table)
+            state.quarantined = pd.DataFrame(
+                {**{c: [] for c in table.column_names}, "reasons": pd.Series([], dtype="str")},
+                index=pd.Index([], dtype="int64", name="row"),
+            )
+            return
+        keep = ~state.failing
+        everything = bool(keep.all())
+        data = {}
+        for column in table.columns:
+            if column.name in state.coerced:
+                values = state.coerced[column.name].values
+                data[column.name] = _final_dtype(column, values if everything else values[keep])
+            else:  # the table is fully quarantined; keep the column so the shape holds
+                data[column.name] = _empty_valid(table)[column.name]
+        out = pd.DataFrame(data, copy=False)
+        out.index = state.index if everything else state.index[keep]
+        state.valid = out
+        bad_rows = np.flatnonzero(state.failing)
+        q = state.raw.iloc[bad_rows].copy()
+        q.index = pd.Index(bad_rows, name="row")  # input positions, as in failures.row
+        q["reasons"] = _reasons(state.failures, bad_rows)
+        state.quarantined = q
+        # release the input and every coerced column later tables do not look up
+        kept = self.referenced.get(name, set())
+        state.raw = None
+        state.index = None
+        state.coerced = {c: v for c, v in state.coerced.items() if c in kept}
+        del data, out, q
+        gc.collect()
+        _give_back_memory()
+
     def _report(self) -> ValidationReport:
-        failures = self.failures.frame()
+        frames = [s.failures for s in self.states.values() if s.failures is not None and not s.failures.empty]
+        failures = pd.concat(frames, ignore_index=True) if frames else _empty_failures()
         if not failures.empty:  # contract table order, then input row (table-level first)
             rank = {name: i for i, name in enumerate(self.contract.table_names)}
             order = np.lexsort(
@@ -512,41 +575,17 @@ class _Run:
             failures = failures.iloc[order].reset_index(drop=True)
         warnings = self.warnings.frame()
         valid, quarantined, counts = {}, {}, []
-        by_table = dict(tuple(failures.groupby("table", sort=False))) if not failures.empty else {}
-        no_failures = _empty_failures()
         warn_counts = warnings.groupby("table").size() if not warnings.empty else pd.Series(dtype=int)
         for name, state in self.states.items():
-            table = state.table
-            table_failures = by_table.get(name, no_failures)
-            if not state.present:
-                valid[name] = _empty_valid(table)
-                quarantined[name] = pd.DataFrame(
-                    {**{c: [] for c in table.column_names}, "reasons": pd.Series([], dtype="str")},
-                    index=pd.Index([], dtype="int64", name="row"),
-                )
-            else:
-                keep = ~state.failing
-                data = {}
-                for column in table.columns:
-                    if column.name in state.coerced:
-                        data[column.name] = _final_dtype(column, state.coerced[column.name].values[keep])
-                    else:  # the table is fully quarantined; keep the column so the shape holds
-                        data[column.name] = _empty_valid(table)[column.name]
-                out = pd.DataFrame(data)
-                out.index = state.index[keep]
-                valid[name] = out
-                bad_rows = np.flatnonzero(state.failing)
-                q = state.raw.iloc[bad_rows].copy()
-                q.index = pd.Index(bad_rows, name="row")  # input positions, as in failures.row
-                q["reasons"] = _reasons(table_failures, bad_rows)
-                quarantined[name] = q
+            valid[name] = state.valid
+            quarantined[name] = state.quarantined
             counts.append(
                 {
                     "table": name,
                     "rows": state.n,
                     "valid": len(valid[name]),
                     "quarantined": len(quarantined[name]),
-                    "failures": len(table_failures),
+                    "failures": len(state.failures),
                     "warnings": int(warn_counts.get(name, 0)),
                 }
             )
@@ -555,6 +594,83 @@ class _Run:
             valid=valid, failures=failures, warnings=warnings, quarantined=quarantined,
             counts=counts_frame, as_of=self.as_of, source=self.source,
         )
+
+
+def _give_back_memory() -> None:
+    """Return freed memory to the operating system, so that peak RSS tracks live data.
+
+    Arrow's allocator (mimalloc/jemalloc) keeps freed blocks for reuse, and glibc keeps freed
+    heap blocks (the ADBC driver's record batches are many medium-sized ones) inside the
+    process; neither can be reused by numpy's large allocations. ``malloc_trim`` is what Dask
+    workers call for the same reason; it exists only in glibc, elsewhere this does nothing.
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            trim = libc.malloc_trim
+        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+            return
+        trim(0)
+
+
+def _load(name: str, loader: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    frame = loader()
+    if not isinstance(frame, pd.DataFrame):
+        raise ContractError(
+            f"expected the loader of table {name!r} to return a pandas DataFrame; got {type(frame).__name__}."
+        )
+    return frame
+
+
+def _arrow_strings(series: pd.Series):
+    """The Arrow array behind a pyarrow-backed ``str`` Series, or None for other dtypes."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        return series.array.__arrow_array__()
+    return None
+
+
+def _isin(values: pd.Series, choices) -> np.ndarray:
+    """``values.isin(choices)`` as a numpy mask; Arrow's hash lookup for text columns.
+
+    pandas turns the choices of an Arrow string column into Python objects one by one (seconds
+    for a million keys); ``pyarrow.compute.is_in`` takes them as they are.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = _arrow_strings(values)
+    if arrow is not None:
+        if isinstance(choices, pd.Series):
+            keys = _arrow_strings(choices)
+            if keys is None:
+                keys = pa.array(choices.dropna().astype("str").to_numpy(dtype=object), type=arrow.type)
+        else:
+            keys = pa.array([c for c in choices if isinstance(c, str)], type=arrow.type)
+        if isinstance(keys, pa.ChunkedArray):
+            keys = keys.combine_chunks()
+        keys = keys.drop_null()
+        found = pc.is_in(arrow, value_set=keys, skip_nulls=True)
+        return found.to_numpy(zero_copy_only=False).astype(bool, copy=False) if len(values) else np.zeros(0, bool)
+    return values.isin(choices).to_numpy(dtype=bool)
+
+
+def _duplicated(values: pd.Series) -> np.ndarray:
+    """``values.duplicated(keep=False)`` as a numpy mask; nulls count as equal to each other."""
+    import pyarrow.compute as pc
+
+    arrow = _arrow_strings(values)
+    if arrow is not None and len(values):
+        # the usual case, unique keys, is one hash pass; only then factorize to find the copies
+        if len(pc.unique(arrow)) == len(values):  # null counts once, as in duplicated()
+            return np.zeros(len(values), dtype=bool)
+    return values.duplicated(keep=False).to_numpy()
 
 
 def _num(value: float) -> str:
