@@ -36,7 +36,7 @@ from engine.models._columns import (
     to_internal,
     to_internal_matrix,
 )
-from engine.models._fast import compile_pipeline
+from engine.models._fast import BoostingScorer, compile_pipeline
 
 __all__ = ["AutoClassifier", "ChurnModel", "WinModel", "NotFittedError"]
 
@@ -494,6 +494,29 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             out[start:start + _SCORE_CHUNK] = scores[0] if len(scores) == 1 else (
                 np.sum(scores, axis=0) / len(scores))
         return out
+
+    def _replaced_scores(self, internal: np.ndarray, typical: np.ndarray) -> np.ndarray:
+        """Uncalibrated scores with each column in turn set to ``typical``: (n_columns, n).
+
+        Block j equals ``_raw_scores`` of ``internal`` with column j replaced (what
+        ``explain`` needs); boosting re-evaluates only the trees that split on column j.
+        """
+        n_threads = _scoring_threads(self.n_jobs, internal.shape[0] * internal.shape[1])
+        n, n_columns = internal.shape
+        scores = []
+        for scorer in self._scorers():
+            if isinstance(scorer, BoostingScorer):
+                scores.append(scorer.replaced_positive(internal, typical, n_threads))
+                continue
+            batch = np.tile(internal, (n_columns, 1))
+            for j in range(n_columns):
+                batch[j * n:(j + 1) * n, j] = typical[j]
+            block = np.empty(len(batch))
+            for start in range(0, len(batch), _SCORE_CHUNK):
+                block[start:start + _SCORE_CHUNK] = scorer.predict_positive(
+                    batch[start:start + _SCORE_CHUNK], n_threads)
+            scores.append(block.reshape(n_columns, n))
+        return scores[0] if len(scores) == 1 else np.sum(scores, axis=0) / len(scores)
 
     def _raw_scores_reference(self, internal: np.ndarray) -> np.ndarray:
         """The same scores through the scikit-learn pipelines (slow; the fast path's oracle)."""

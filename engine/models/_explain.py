@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["explain", "generic_reason"]
 
+#: Perturbed rows (records x features) scored at once; bounds memory for many records.
+_EXPLAIN_BATCH_ROWS = 500_000
+
 _COLUMNS = ["row", "rank", "feature", "value", "typical", "contribution", "direction",
             "probability", "text"]
 
@@ -128,19 +131,22 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
     if n == 0:
         return pd.DataFrame({c: [] for c in _COLUMNS})
 
-    # One batch: block j holds every record with feature j set to its typical value.
+    # Every record with each feature in turn set to its typical value, scored in blocks of
+    # records (the perturbed batch is records x features rows).
     typical = np.array([model.typical_values_[name] for name in features], dtype=float)
-    batch = np.tile(internal, (n_features, 1))
-    for j in range(n_features):
-        batch[j * n:(j + 1) * n, j] = typical[j]
     differs = ~((internal == typical) | (np.isnan(internal) & np.isnan(typical)))
+    base = np.empty(n)
+    moved = np.empty((n, n_features))
+    block = max(1, _EXPLAIN_BATCH_ROWS // n_features)
 
     from engine.models._base import _thread_limits
 
     with _thread_limits(model.n_jobs):
-        raw = model._raw_scores(internal)
-        base = model._calibrate(raw)
-        moved = model._calibrate(model._raw_scores(batch)).reshape(n_features, n).T
+        for start in range(0, n, block):
+            part = internal[start:start + block]
+            base[start:start + block] = model._calibrate(model._raw_scores(part))
+            replaced = model._calibrate(model._replaced_scores(part, typical).ravel())
+            moved[start:start + block] = replaced.reshape(n_features, len(part)).T
     contribution = np.where(differs, base[:, None] - moved, 0.0)
 
     if direction == "raises":
@@ -160,6 +166,8 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
     if not getattr(model, "_fitted_on_frame", True) or not isinstance(X, pd.DataFrame):
         raw_frame = raw_frame.set_axis(model._schema.columns, axis=1)
     typical_raw = {name: _raw_typical(model, name) for name in features}
+    # .array[i] is what .iloc[i] returns, without pandas' per-call indexing overhead.
+    column_values = {name: raw_frame[name].array for name in features}
 
     records = []
     index = list(X.index) if isinstance(X, pd.DataFrame) else list(range(n))
@@ -170,7 +178,7 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
                 break
             rank += 1
             name = features[j]
-            value = raw_frame[name].iloc[i]
+            value = column_values[name][i]
             typical = typical_raw[name]
             word = "raises" if contribution[i, j] > 0 else "lowers"
             if describe is not None and catalog is not None and _catalogued(name, catalog):

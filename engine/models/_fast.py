@@ -22,6 +22,7 @@ Every evaluator reproduces the pipeline's probabilities up to floating-point noi
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -117,6 +118,10 @@ class BoostingScorer:
         self.missing_bin = mapper.missing_values_bin_idx_
         self.predictors = [p[0] for p in model._predictors]
         self.baseline = float(np.asarray(model._baseline_prediction).ravel()[0])
+        # Internal column of each model feature, and the model features each tree splits on.
+        self.model_columns = [column for column, _ in categorical] + list(numeric)
+        self.tree_features = [
+            set(p.nodes["feature_idx"][p.nodes["is_leaf"] == 0].tolist()) for p in self.predictors]
 
     def _model_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """The matrix the boosting model sees: categoricals first (as its preprocessor)."""
@@ -144,15 +149,57 @@ class BoostingScorer:
                 binned[:, j] = np.where(np.isnan(x), self.missing_bin, position)
         return binned
 
+    def _raw(self, binned: np.ndarray, n_threads: int) -> np.ndarray:
+        total = np.full(binned.shape[0], self.baseline)
+        for predictor in self.predictors:
+            total += predictor.predict_binned(binned, self.missing_bin, n_threads)
+        return total
+
     def predict_positive(self, matrix: np.ndarray, n_threads: int = 1) -> np.ndarray:
-        raw = np.empty(matrix.shape[0])
-        for start in range(0, matrix.shape[0], BOOSTING_CHUNK):
+        starts = range(0, matrix.shape[0], BOOSTING_CHUNK)
+
+        def chunk_raw(start: int) -> np.ndarray:
+            # One thread per chunk: OpenMP inside each tree call waits for every thread at
+            # every tree, which on a busy machine made 2 threads 4x slower than one.
             binned = self._binned(self._model_matrix(matrix[start:start + BOOSTING_CHUNK]))
+            return self._raw(binned, 1)
+
+        if n_threads > 1 and len(starts) > 1:
+            with ThreadPoolExecutor(min(n_threads, len(starts))) as pool:
+                parts = list(pool.map(chunk_raw, starts))
+        else:
+            parts = [chunk_raw(start) for start in starts]
+        return expit(np.concatenate(parts) if parts else np.empty(0))
+
+    def replaced_positive(self, matrix: np.ndarray, typical: np.ndarray,
+                          n_threads: int = 1) -> np.ndarray:
+        """Probabilities with each internal column in turn set to ``typical``: (n_columns, n).
+
+        Equal to scoring every replaced copy of ``matrix``, but a tree that never splits on
+        a column gives the unchanged leaf value of the record, so only the trees that use the
+        replaced column are evaluated again; the sums run over the trees in the same order.
+        """
+        binned = self._binned(self._model_matrix(matrix))
+        typical_binned = self._binned(self._model_matrix(typical[None, :]))[0]
+        leaves = [p.predict_binned(binned, self.missing_bin, n_threads) for p in self.predictors]
+        base = np.full(binned.shape[0], self.baseline)
+        for values in leaves:
+            base += values
+        out = np.empty((matrix.shape[1], matrix.shape[0]))
+        out[:] = expit(base)
+        for feature, column in enumerate(self.model_columns):
+            users = [t for t, p in enumerate(self.predictors) if feature in self.tree_features[t]]
+            if not users:
+                continue
+            replaced = binned.copy()
+            replaced[:, feature] = typical_binned[feature]
+            moved = dict(zip(users, (self.predictors[t].predict_binned(
+                replaced, self.missing_bin, n_threads) for t in users)))
             total = np.full(binned.shape[0], self.baseline)
-            for predictor in self.predictors:
-                total += predictor.predict_binned(binned, self.missing_bin, n_threads)
-            raw[start:start + BOOSTING_CHUNK] = total
-        return expit(raw)
+            for t, values in enumerate(leaves):
+                total += moved.get(t, values)
+            out[column] = expit(total)
+        return out
 
 
 def _transform(transformer, grid: np.ndarray) -> np.ndarray:

@@ -116,3 +116,16 @@ def test_boosting_binning_matches_the_models_binner(fitted):
     values = scorer._model_matrix(internal)
     expected = scorer.model._bin_mapper.transform(np.ascontiguousarray(values))
     assert np.array_equal(scorer._binned(values), expected)
+
+
+@pytest.mark.parametrize("name", ["logistic_spline", "boosting", "blend"])
+def test_replaced_scores_equal_scoring_each_replaced_copy(fitted, name):
+    """explain's perturbations (boosting re-runs only the trees using a column) are exact."""
+    model = _blend(fitted) if name == "blend" else fitted[name]
+    internal = model._internal(_scoring_frame(seed=12).iloc[:300])
+    typical = np.array([model.typical_values_[c] for c in model.feature_types_], dtype=float)
+    replaced = model._replaced_scores(internal, typical)
+    for j in range(internal.shape[1]):
+        copy_j = internal.copy()
+        copy_j[:, j] = typical[j]
+        assert np.abs(replaced[j] - model._raw_scores_reference(copy_j)).max() < 1e-9
