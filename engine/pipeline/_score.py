@@ -395,10 +395,20 @@ def score(
             return load
 
         loaders = {name: loader(name) for name in database.contract.table_names if name in present}
+        # The large child tables are read by the account features only: their valid frames
+        # keep just those columns (every column is still validated). ~0.8 GB less at 1M accounts.
+        feature_columns = {
+            "orders": ("account_id", "order_date", "product_line", "units", "amount", "margin"),
+            "tickets": ("account_id", "opened_date", "closed_date", "kind", "resolution_hours", "satisfaction"),
+            "contacts": ("account_id", "level", "active_from", "active_to"),
+            "visits": ("account_id", "visit_date"),
+        }
         if stages.progress is not None:
             stages.progress("load", "start")
         with stages.stage("validate"):
-            report = validate_tables(loaders, as_of=as_of_date, source=database.display_url)
+            report = validate_tables(
+                loaders, as_of=as_of_date, source=database.display_url, columns=feature_columns
+            )
         del loaders
         stages.seconds["load"] = load_seconds[0]
         stages.seconds["validate"] -= load_seconds[0]

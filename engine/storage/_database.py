@@ -757,16 +757,14 @@ def _give_back_memory() -> None:
     workers call for the same reason; it exists only in glibc, elsewhere this does nothing.
     """
     import ctypes
-    import ctypes.util
     import sys
 
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
     if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            trim = libc.malloc_trim
+        try:  # glibc's soname; find_library would start a subprocess on every call
+            trim = ctypes.CDLL("libc.so.6").malloc_trim
         except (OSError, AttributeError):  # not glibc (musl): nothing to trim
             return
         trim(0)

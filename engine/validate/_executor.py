@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +32,7 @@ __all__ = ["validate_tables"]
 
 _VALUE_WIDTH = 80  # characters of repr(value) kept in a failure
 _MULTI_SEPARATOR = ";"
+_COLLECT_ROWS = 1_000_000  # tables at least this long are followed by a garbage collection
 
 
 # --- failures ----------------------------------------------------------------------------------
@@ -149,10 +150,17 @@ class _TableState:
 
 
 class _Run:
-    def __init__(self, contract: Contract, as_of: pd.Timestamp, source: str | None):
+    def __init__(
+        self,
+        contract: Contract,
+        as_of: pd.Timestamp,
+        source: str | None,
+        columns: Mapping[str, tuple[str, ...]] | None = None,
+    ):
         self.contract = contract
         self.as_of = as_of
         self.source = source
+        self.columns = dict(columns or {})  # table -> the columns its valid frame keeps
         self.failures = _Collector()  # the table being validated; moved to its state when done
         self.warnings = _Collector()
         self.states: dict[str, _TableState] = {}
@@ -528,8 +536,9 @@ class _Run:
         name = table.name
         state.failures = self.failures.frame()
         self.failures = _Collector()
+        kept_columns = self.columns.get(name, table.column_names)
         if not state.present:
-            state.valid = _empty_valid(table)
+            state.valid = _empty_valid(table)[list(kept_columns)]
             state.quarantined = pd.DataFrame(
                 {**{c: [] for c in table.column_names}, "reasons": pd.Series([], dtype="str")},
                 index=pd.Index([], dtype="int64", name="row"),
@@ -539,6 +548,8 @@ class _Run:
         everything = bool(keep.all())
         data = {}
         for column in table.columns:
+            if column.name not in kept_columns:
+                continue
             if column.name in state.coerced:
                 values = state.coerced[column.name].values
                 data[column.name] = _final_dtype(column, values if everything else values[keep])
@@ -558,7 +569,8 @@ class _Run:
         state.index = None
         state.coerced = {c: v for c, v in state.coerced.items() if c in kept}
         del data, out, q
-        gc.collect()
+        if state.n >= _COLLECT_ROWS:  # a full collection costs ~0.1 s: worth it for big tables only
+            gc.collect()
         _give_back_memory()
 
     def _report(self) -> ValidationReport:
@@ -605,16 +617,14 @@ def _give_back_memory() -> None:
     workers call for the same reason; it exists only in glibc, elsewhere this does nothing.
     """
     import ctypes
-    import ctypes.util
     import sys
 
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
     if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            trim = libc.malloc_trim
+        try:  # glibc's soname; find_library would start a subprocess on every call
+            trim = ctypes.CDLL("libc.so.6").malloc_trim
         except (OSError, AttributeError):  # not glibc (musl): nothing to trim
             return
         trim(0)
@@ -765,11 +775,12 @@ def _as_of(as_of) -> pd.Timestamp:
 
 
 def validate_tables(
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame | Callable[[], pd.DataFrame]],
     *,
     as_of=None,
     contract: Contract = CUSTOMER_DATABASE,
     source: str | None = None,
+    columns: Mapping[str, Sequence[str]] | None = None,
 ) -> ValidationReport:
     """Validate ``tables`` against ``contract`` in one pass, collecting every failure.
 
@@ -779,8 +790,11 @@ def validate_tables(
 
     Parameters
     ----------
-    tables : mapping of str to pandas.DataFrame
-        Input tables by name, values as read (strings, numbers, datetimes...).
+    tables : mapping of str to pandas.DataFrame or to a function returning one
+        Input tables by name, values as read (strings, numbers, datetimes...). A function (a
+        loader, e.g. ``functools.partial(database.read_table, "orders")``) is called just
+        before its table is validated, parents first, and its frame is released once the
+        table is done: only one raw table is in memory at a time.
     as_of : str, date or datetime, optional
         The run's as-of date: a ``not_future`` date after it is a ``future_date``. Default: today.
     contract : Contract, default CUSTOMER_DATABASE
@@ -788,6 +802,10 @@ def validate_tables(
     source : str, optional
         Where the tables came from (shown in messages and the summary). Never pass a URL that
         contains a password.
+    columns : mapping of str to sequence of str, optional
+        For the tables named, the valid frame keeps only these columns (in contract order).
+        Every column is still validated, and quarantined rows keep every input column. Use it
+        to leave out columns no later stage reads. Default: every contract column.
 
     Returns
     -------
@@ -798,7 +816,7 @@ def validate_tables(
     ContractError
         When a value of ``tables`` is not a DataFrame.
     ConfigError
-        When ``as_of`` is not a date.
+        When ``as_of`` is not a date, or ``columns`` names a table or column not in the contract.
     SpecError
         When the contract itself is broken (a reference cycle, a row check that raises).
 
@@ -815,5 +833,26 @@ def validate_tables(
       id    n
     0  a  1.5
     """
-    run = _Run(contract, _as_of(as_of), source)
+    run = _Run(contract, _as_of(as_of), source, _kept_columns(contract, columns))
     return run.run(tables)
+
+
+def _kept_columns(contract: Contract, columns: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    kept: dict[str, tuple[str, ...]] = {}
+    for name, wanted in (columns or {}).items():
+        if name not in contract:
+            raise ConfigError(
+                f"columns names table {name!r}, which is not in the contract; expected one of "
+                f"{list(contract.table_names)}; {_did_you_mean(str(name), contract.table_names)}".rstrip("; ")
+            )
+        if isinstance(wanted, str):
+            raise ConfigError(f"columns[{name!r}] must be a sequence of column names; got the string {wanted!r}.")
+        table = contract[name]
+        unknown = [c for c in wanted if c not in table.column_names]
+        if unknown:
+            raise ConfigError(
+                f"columns[{name!r}] names {unknown}, not columns of {name!r}; expected some of "
+                f"{list(table.column_names)}; {_did_you_mean(str(unknown[0]), table.column_names)}".rstrip("; ")
+            )
+        kept[name] = tuple(c for c in table.column_names if c in set(wanted))
+    return kept
