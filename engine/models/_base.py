@@ -99,9 +99,11 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         this size (fold scores are precise long before that); the winner is refit on all rows.
         None uses every row.
     n_jobs : int or None, default=1
-        OpenMP/BLAS threads used while fitting and scoring; None leaves the libraries' default
-        (all cores). One is the default: on small frames threads cost more than they save, and
-        on a busy 2-core machine threaded boosting scored 1M rows 4x slower (36 s vs 9.6 s).
+        Threads. Fitting: OpenMP/BLAS threads (None leaves the libraries' default, all cores).
+        Scoring a boosting model: chunks of rows scored in parallel by this many threads (None:
+        one per core), each chunk through all trees on one thread. One is the default: on a
+        busy 2-core machine OpenMP-threaded boosting scored 1M rows 4x slower than one thread,
+        and parallel chunks gained nothing while the other core was taken.
     random_state : int or None, default=0
         Seed of the folds, the quantile subsample, target encoding and boosting.
 
@@ -506,7 +508,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         scores = []
         for scorer in self._scorers():
             if isinstance(scorer, BoostingScorer):
-                scores.append(scorer.replaced_positive(internal, typical, n_threads))
+                # Few records, many small tree calls: one thread (no OpenMP barrier per tree).
+                scores.append(scorer.replaced_positive(internal, typical, 1))
                 continue
             batch = np.tile(internal, (n_columns, 1))
             for j in range(n_columns):
