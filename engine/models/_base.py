@@ -50,7 +50,7 @@ class NotFittedError(_errors.NotFittedError, sklearn.exceptions.NotFittedError):
     """
 
 
-_SCORE_CHUNK = 200_000  # rows per evaluator call: bounds the temporaries of a chunk
+_SCORE_CHUNK = 100_000  # rows converted and scored at once: bounds the chunk buffers
 
 
 class _PipelineScorer:
@@ -457,6 +457,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
     # -- predict --------------------------------------------------------------------------------
     def _internal(self, X) -> np.ndarray:
         """The internal float64 matrix of ``X`` (training column order), columns checked."""
+        return to_internal_matrix(self._checked_frame(X), self._schema)
+
+    def _checked_frame(self, X) -> pd.DataFrame:
+        """``X`` as a frame with the training column names, columns checked."""
         self._check_fitted()
         frame, _ = self._as_frame(X)
         if not self._fitted_on_frame or not isinstance(X, pd.DataFrame):
@@ -470,7 +474,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             else:
                 frame = frame.set_axis(self._schema.columns, axis=1)
         check_columns(frame, self._schema)
-        return to_internal_matrix(frame, self._schema)
+        return frame
 
     def _scorers(self) -> list:
         """Fast evaluators of the fitted pipelines (see ``engine.models._fast``).
@@ -484,10 +488,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         return [compile_pipeline(est, columns, categories) or _PipelineScorer(est, columns)
                 for est in self.estimators_]
 
-    def _raw_scores(self, internal: np.ndarray) -> np.ndarray:
+    def _raw_scores(self, internal: np.ndarray, scorers: list | None = None) -> np.ndarray:
         """Uncalibrated probability (the mean over ``estimators_``) of an internal matrix."""
         n_threads = _scoring_threads(self.n_jobs, len(internal))
-        scorers = self._scorers()
+        scorers = self._scorers() if scorers is None else scorers
         out = np.empty(len(internal))
         for start in range(0, len(internal), _SCORE_CHUNK):
             chunk = internal[start:start + _SCORE_CHUNK]
@@ -531,11 +535,18 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated probabilities, shape (n_samples, 2); column 1 is ``classes_[1]``."""
-        internal = self._internal(X)
-        if len(internal) == 0:
+        frame = self._checked_frame(X)
+        if len(frame) == 0:
             return np.empty((0, 2))
+        scorers = self._scorers()
+        raw = np.empty(len(frame))
+        buffer = None
         with _thread_limits(self.n_jobs):
-            p = self._calibrate(self._raw_scores(internal))
+            for start in range(0, len(frame), _SCORE_CHUNK):
+                buffer = to_internal_matrix(frame.iloc[start:start + _SCORE_CHUNK], self._schema,
+                                            out=buffer)
+                raw[start:start + len(buffer)] = self._raw_scores(buffer, scorers)
+            p = self._calibrate(raw)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X) -> np.ndarray:

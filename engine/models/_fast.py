@@ -116,7 +116,9 @@ class BoostingScorer:
                                          if model._is_categorical_remapped is not None
                                          else np.zeros(len(self.thresholds), bool))
         self.missing_bin = mapper.missing_values_bin_idx_
-        self.predictors = [p[0] for p in model._predictors]
+        self.thresholds, self.predictors = _coarse_bins(
+            [p[0] for p in model._predictors], self.thresholds, self.is_categorical,
+            self.missing_bin)
         self.baseline = float(np.asarray(model._baseline_prediction).ravel()[0])
         # Internal column of each model feature, and the model features each tree splits on.
         self.model_columns = [column for column, _ in categorical] + list(numeric)
@@ -143,9 +145,17 @@ class BoostingScorer:
                 inside = np.minimum(position, len(thresholds) - 1)
                 known = (position < len(thresholds)) & (thresholds[inside] == x)
                 binned[:, j] = np.where(known, inside, self.missing_bin)
+            elif len(thresholds) == 0:
+                binned[:, j] = 0  # no tree splits on this feature
             else:
-                # The binner's rule: the first threshold >= x (x <= threshold goes left).
-                position = np.searchsorted(thresholds, x, side="left")
+                # The number of split thresholds below x: x <= threshold k <=> bin <= k.
+                if len(thresholds) <= _COMPARE_MAX:
+                    # A few vectorised comparisons beat a binary search per value.
+                    position = np.zeros(len(x), dtype=np.uint8)
+                    for threshold in thresholds:
+                        position += x > threshold
+                else:
+                    position = np.searchsorted(thresholds, x, side="left")
                 binned[:, j] = np.where(np.isnan(x), self.missing_bin, position)
         return binned
 
@@ -200,6 +210,42 @@ class BoostingScorer:
                 total += moved.get(t, values)
             out[column] = expit(total)
         return out
+
+
+#: Up to this many split thresholds a feature is binned by comparisons, above by searchsorted.
+_COMPARE_MAX = 12
+
+
+def _coarse_bins(predictors: list, thresholds: list, is_categorical: np.ndarray,
+                 missing_bin: int) -> tuple[list, list]:
+    """Bins at the thresholds the trees split on, and the trees rewritten to them.
+
+    The model's binner has up to 255 bins per feature, but a tree ensemble splits on far fewer
+    thresholds; binning against only those (the raw predictor's ``num_threshold``, so that
+    ``x <= threshold`` decides exactly as it does) is several times cheaper, and a numeric
+    node's ``bin_threshold`` becomes the index of its threshold in that list. Categorical
+    features keep the model's bins. Returns the model's own binning if a feature would need the
+    missing-value bin (never with 255 bins).
+    """
+    coarse: list = []
+    for j, model_thresholds in enumerate(thresholds):
+        if is_categorical[j]:
+            coarse.append(model_thresholds)
+            continue
+        used = [p.nodes["num_threshold"][(p.nodes["is_leaf"] == 0) & (p.nodes["feature_idx"] == j)
+                                         & (p.nodes["is_categorical"] == 0)] for p in predictors]
+        coarse.append(np.unique(np.concatenate(used)) if used else np.empty(0))
+    if any(len(c) >= missing_bin for c, cat in zip(coarse, is_categorical) if not cat):
+        return list(thresholds), predictors
+    rewritten = []
+    for p in predictors:
+        nodes = p.nodes.copy()
+        split = (nodes["is_leaf"] == 0) & (nodes["is_categorical"] == 0)
+        for k in np.flatnonzero(split):
+            feature = nodes["feature_idx"][k]
+            nodes["bin_threshold"][k] = np.searchsorted(coarse[feature], nodes["num_threshold"][k])
+        rewritten.append(type(p)(nodes, p.binned_left_cat_bitsets, p.raw_left_cat_bitsets))
+    return coarse, rewritten
 
 
 def _transform(transformer, grid: np.ndarray) -> np.ndarray:

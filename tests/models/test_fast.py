@@ -103,19 +103,35 @@ def test_fast_scores_across_chunks(fitted, monkeypatch):
     import engine.models._fast as fast
 
     model = _blend(fitted)
-    internal = model._internal(_scoring_frame(seed=8))
+    X = _scoring_frame(seed=8)
+    internal = model._internal(X)
     whole = model._raw_scores(internal)
+    proba = model.predict_proba(X)
     monkeypatch.setattr(base, "_SCORE_CHUNK", 257)
     monkeypatch.setattr(fast, "BOOSTING_CHUNK", 100)
     assert np.array_equal(model._raw_scores(internal), whole)
+    assert np.array_equal(model.predict_proba(X), proba)  # converted chunk by chunk
 
 
-def test_boosting_binning_matches_the_models_binner(fitted):
+def test_boosting_bins_at_split_thresholds_decide_like_the_models_bins(fitted):
+    """x <= a split's threshold <=> coarse bin <= the split's rewritten bin, for every split."""
     scorer = fitted["boosting"]._scorers()[0]
     internal = fitted["boosting"]._internal(_frame(800, seed=9)[0])
     values = scorer._model_matrix(internal)
-    expected = scorer.model._bin_mapper.transform(np.ascontiguousarray(values))
-    assert np.array_equal(scorer._binned(values), expected)
+    binned = scorer._binned(values)
+    original = [p[0] for p in scorer.model._predictors]
+    checked = 0
+    for tree, (old, new) in enumerate(zip(original, scorer.predictors)):
+        for k in np.flatnonzero((old.nodes["is_leaf"] == 0) & (old.nodes["is_categorical"] == 0)):
+            feature = old.nodes["feature_idx"][k]
+            x = values[:, feature]
+            present = ~np.isnan(x)
+            raw_left = x[present] <= old.nodes["num_threshold"][k]
+            binned_left = binned[present, feature] <= new.nodes["bin_threshold"][k]
+            assert np.array_equal(raw_left, binned_left), (tree, k)
+            assert (binned[~present, feature] == scorer.missing_bin).all()
+            checked += 1
+    assert checked > 0
 
 
 @pytest.mark.parametrize("name", ["logistic_spline", "boosting", "blend"])
