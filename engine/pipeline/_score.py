@@ -7,6 +7,7 @@ read + validate -> account features -> tier rules -> churn model -> value at ris
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -380,58 +381,7 @@ def score(
         started = pd.Timestamp.now(tz="UTC").tz_localize(None)
         rules = load_default_rules(rules_dir)
         models = _load_models(artifacts_dir)
-        # Read and validate table by table (parents first): each raw table is read just before
-        # it is validated and released right after, so memory holds the valid tables and one
-        # raw table, never the whole raw database. "load" counts the reads, "validate" the rest.
-        present = database.table_names()
-        names = [name for name in database.contract.table_names if name in present]
-        load_seconds = [0.0]
-        # While one table is validated (numpy/Arrow, this thread), the next one is read by a
-        # second thread (the SQLite driver releases the GIL): on 2 cores the reads hide behind
-        # validation. At most two raw tables exist at once. "load" is the time spent waiting.
-        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kam-read")
-        reads: dict[str, Any] = {}
-
-        def loader(name: str) -> Callable[[], pd.DataFrame]:
-            def load() -> pd.DataFrame:
-                started_read = time.perf_counter()
-                pending = reads.pop(name, None) or reader.submit(database.read_table, name)
-                following = [n for n in names[names.index(name) + 1 :] if n not in reads]
-                if following and not reads:
-                    reads[following[0]] = reader.submit(database.read_table, following[0])
-                frame = pending.result()
-                load_seconds[0] += time.perf_counter() - started_read
-                return frame
-
-            return load
-
-        loaders = {name: loader(name) for name in names}
-        # The large child tables are read by the account features only: their valid frames
-        # keep just those columns (every column is still validated). ~0.8 GB less at 1M accounts.
-        feature_columns = {
-            "orders": ("account_id", "order_date", "product_line", "units", "amount", "margin"),
-            "tickets": ("account_id", "opened_date", "closed_date", "kind", "resolution_hours", "satisfaction"),
-            "contacts": ("account_id", "level", "active_from", "active_to"),
-            "visits": ("account_id", "visit_date"),
-        }
-        if stages.progress is not None:
-            stages.progress("load", "start")
-        try:
-            with stages.stage("validate"):
-                report = validate_tables(
-                    loaders, as_of=as_of_date, source=database.display_url, columns=feature_columns
-                )
-        finally:
-            for pending in reads.values():
-                pending.cancel()
-            reader.shutdown(wait=True)
-            reads.clear()
-        del loaders
-        stages.seconds["load"] = load_seconds[0]
-        stages.seconds["validate"] -= load_seconds[0]
-        stages.seconds = {"load": stages.seconds.pop("load"), **stages.seconds}
-        if stages.progress is not None:
-            stages.progress("load", "done")
+        report = _read_and_validate(database, as_of_date, stages)
         scores, routed, conflicts, meta = score_tables(
             report.valid,
             as_of=as_of_date,
@@ -444,39 +394,100 @@ def score(
             partitions=partitions,
         )
         run_id = run_id or _default_run_id(as_of_date, meta)
-        scores.insert(0, "run_id", run_id)
-        routed.insert(0, "run_id", run_id)
-        written = False
         with stages.stage("write"):
-            finished = pd.Timestamp.now(tz="UTC").tz_localize(None)
-            run_row = _run_row(run_id, as_of_date, started, finished, meta, report, scores, routed, stages)
+            result = _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts, stages)
             if not dry_run:
                 database.write_run(
                     run_id,
                     {
-                        "runs": pd.DataFrame([run_row]),
-                        "account_scores": scores,
-                        "opportunity_routes": routed,
+                        "runs": pd.DataFrame([{k: v for k, v in result.run.items() if k != "run_id"}]),
+                        "account_scores": result.account_scores,
+                        "opportunity_routes": result.opportunity_routes,
                         "rejects": rejects_frame(report, run_id),
                     },
                     keep_runs=keep_runs,
                 )
-                written = True
-        run_row["stage_seconds"] = json.dumps({k: round(v, 3) for k, v in stages.seconds.items()})
-        return ScoreResult(
-            run_id=run_id,
-            as_of=as_of_date,
-            account_scores=scores,
-            opportunity_routes=routed,
-            conflicts=conflicts,
-            run={"run_id": run_id, **run_row},
-            validation=report,
-            written=written,
-            seconds=dict(stages.seconds),
-        )
+        result.run["stage_seconds"] = json.dumps({k: round(v, 3) for k, v in stages.seconds.items()})
+        return dataclasses.replace(result, written=not dry_run, seconds=dict(stages.seconds))
     finally:
         if owns_db:
             database.dispose()
+
+
+def _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts, stages) -> ScoreResult:
+    """Stamp the rows with the run id and build the ``runs`` row and the result (not written)."""
+    scores.insert(0, "run_id", run_id)
+    routed.insert(0, "run_id", run_id)
+    finished = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    run_row = _run_row(run_id, as_of_date, started, finished, meta, report, scores, routed, stages)
+    return ScoreResult(
+        run_id=run_id,
+        as_of=as_of_date,
+        account_scores=scores,
+        opportunity_routes=routed,
+        conflicts=conflicts,
+        run={"run_id": run_id, **run_row},
+        validation=report,
+        written=False,
+        seconds=dict(stages.seconds),
+    )
+
+
+def _read_and_validate(database: Database, as_of_date, stages: _Stages) -> ValidationReport:
+    """Read the source tables and validate them, table by table, parents first."""
+    # Read and validate table by table (parents first): each raw table is read just before
+    # it is validated and released right after, so memory holds the valid tables and one
+    # raw table, never the whole raw database. "load" counts the reads, "validate" the rest.
+    present = database.table_names()
+    names = [name for name in database.contract.table_names if name in present]
+    load_seconds = [0.0]
+    # While one table is validated (numpy/Arrow, this thread), the next one is read by a
+    # second thread (the SQLite driver releases the GIL): on 2 cores the reads hide behind
+    # validation. At most two raw tables exist at once. "load" is the time spent waiting.
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kam-read")
+    reads: dict[str, Any] = {}
+
+    def loader(name: str) -> Callable[[], pd.DataFrame]:
+        def load() -> pd.DataFrame:
+            started_read = time.perf_counter()
+            pending = reads.pop(name, None) or reader.submit(database.read_table, name)
+            following = [n for n in names[names.index(name) + 1 :] if n not in reads]
+            if following and not reads:
+                reads[following[0]] = reader.submit(database.read_table, following[0])
+            frame = pending.result()
+            load_seconds[0] += time.perf_counter() - started_read
+            return frame
+
+        return load
+
+    loaders = {name: loader(name) for name in names}
+    # The large child tables are read by the account features only: their valid frames
+    # keep just those columns (every column is still validated). ~0.8 GB less at 1M accounts.
+    feature_columns = {
+        "orders": ("account_id", "order_date", "product_line", "units", "amount", "margin"),
+        "tickets": ("account_id", "opened_date", "closed_date", "kind", "resolution_hours", "satisfaction"),
+        "contacts": ("account_id", "level", "active_from", "active_to"),
+        "visits": ("account_id", "visit_date"),
+    }
+    if stages.progress is not None:
+        stages.progress("load", "start")
+    try:
+        with stages.stage("validate"):
+            report = validate_tables(
+                loaders, as_of=as_of_date, source=database.display_url, columns=feature_columns
+            )
+    finally:
+        for pending in reads.values():
+            pending.cancel()
+        reader.shutdown(wait=True)
+        reads.clear()
+    del loaders
+    stages.seconds["load"] = load_seconds[0]
+    stages.seconds["validate"] -= load_seconds[0]
+    stages.seconds = {"load": stages.seconds.pop("load"), **stages.seconds}
+    if stages.progress is not None:
+        stages.progress("load", "done")
+    return report
 
 
 def score_frame(
@@ -487,6 +498,9 @@ def score_frame(
     artifacts_dir: str | Path = DEFAULT_ARTIFACT_DIR,
     run_id: str | None = None,
     reasons_for: int = DEFAULT_REASONS_FOR,
+    backend: str = "local",
+    scheduler: str | None = None,
+    partitions: int | None = None,
     **other_tables: pd.DataFrame,
 ) -> ScoreResult:
     """Score data already in memory (nothing is written).
@@ -495,8 +509,10 @@ def score_frame(
     ----------
     tables : mapping of str to DataFrame, or the customers DataFrame
         The contract tables; or the ``customers`` table, with the other tables as keyword
-        arguments (``orders=...``, ``opportunities=...``). Tables left out count as empty
-        ... and are reported by validation as missing.
+        arguments (``orders=...``, ``opportunities=...``). A table left out is reported by
+        validation as missing (``missing_table``) and counts as empty.
+    backend, scheduler, partitions
+        As for :func:`score`.
     """
     if isinstance(tables, pd.DataFrame):
         tables = {"customers": tables, **other_tables}
@@ -514,20 +530,9 @@ def score_frame(
         artifacts_dir=artifacts_dir,
         reasons_for=reasons_for,
         stages=stages,
+        backend=backend,
+        scheduler=scheduler,
+        partitions=partitions,
     )
     run_id = run_id or _default_run_id(as_of_date, meta)
-    scores.insert(0, "run_id", run_id)
-    routed.insert(0, "run_id", run_id)
-    finished = pd.Timestamp.now(tz="UTC").tz_localize(None)
-    run_row = _run_row(run_id, as_of_date, started, finished, meta, report, scores, routed, stages)
-    return ScoreResult(
-        run_id=run_id,
-        as_of=as_of_date,
-        account_scores=scores,
-        opportunity_routes=routed,
-        conflicts=conflicts,
-        run={"run_id": run_id, **run_row},
-        validation=report,
-        written=False,
-        seconds=dict(stages.seconds),
-    )
+    return _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts, stages)
