@@ -124,6 +124,9 @@ class BoostingScorer:
         self.model_columns = [column for column, _ in categorical] + list(numeric)
         self.tree_features = [
             set(p.nodes["feature_idx"][p.nodes["is_leaf"] == 0].tolist()) for p in self.predictors]
+        # Categorical model feature -> bin per internal code (both encoders and the binner).
+        self.category_bins = {j: self._category_bins(table, j)
+                              for j, (_, table) in enumerate(categorical)}
 
     def _model_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """The matrix the boosting model sees: categoricals first (as its preprocessor)."""
@@ -134,17 +137,23 @@ class BoostingScorer:
             out[:, j] = matrix[:, column]
         return out
 
-    def _binned(self, values: np.ndarray) -> np.ndarray:
-        binned = np.empty(values.shape, dtype=np.uint8)
-        for j, thresholds in enumerate(self.thresholds):
-            x = values[:, j]
+    def _category_bins(self, values: np.ndarray, j: int) -> np.ndarray:
+        """Bins of model values of categorical feature ``j``: a known category's bin, else the
+        missing bin, which is where the raw predictor sends categories it never saw."""
+        thresholds = self.thresholds[j]
+        position = np.searchsorted(thresholds, values)
+        inside = np.minimum(position, len(thresholds) - 1)
+        known = (position < len(thresholds)) & (thresholds[inside] == values)
+        return np.where(known, inside, self.missing_bin).astype(np.uint8)
+
+    def _binned(self, matrix: np.ndarray) -> np.ndarray:
+        """The uint8 matrix the rewritten trees read, straight from the internal matrix."""
+        binned = np.empty((matrix.shape[0], len(self.model_columns)), dtype=np.uint8)
+        for j, column in enumerate(self.model_columns):
+            x = matrix[:, column]
+            thresholds = self.thresholds[j]
             if self.is_categorical[j]:
-                # Known categories map to their bin; unknown and missing to the missing bin,
-                # which is where the raw predictor sends categories it never saw.
-                position = np.searchsorted(thresholds, x)
-                inside = np.minimum(position, len(thresholds) - 1)
-                known = (position < len(thresholds)) & (thresholds[inside] == x)
-                binned[:, j] = np.where(known, inside, self.missing_bin)
+                binned[:, j] = self.category_bins[j][_code_slots(x)]
             elif len(thresholds) == 0:
                 binned[:, j] = 0  # no tree splits on this feature
             else:
@@ -171,7 +180,7 @@ class BoostingScorer:
         def chunk_raw(start: int) -> np.ndarray:
             # One thread per chunk: OpenMP inside each tree call waits for every thread at
             # every tree, which on a busy machine made 2 threads 4x slower than one.
-            binned = self._binned(self._model_matrix(matrix[start:start + BOOSTING_CHUNK]))
+            binned = self._binned(matrix[start:start + BOOSTING_CHUNK])
             return self._raw(binned, 1)
 
         if n_threads > 1 and len(starts) > 1:
@@ -189,8 +198,8 @@ class BoostingScorer:
         a column gives the unchanged leaf value of the record, so only the trees that use the
         replaced column are evaluated again; the sums run over the trees in the same order.
         """
-        binned = self._binned(self._model_matrix(matrix))
-        typical_binned = self._binned(self._model_matrix(typical[None, :]))[0]
+        binned = self._binned(matrix)
+        typical_binned = self._binned(typical[None, :])[0]
         leaves = [p.predict_binned(binned, self.missing_bin, n_threads) for p in self.predictors]
         base = np.full(binned.shape[0], self.baseline)
         for values in leaves:
@@ -213,7 +222,7 @@ class BoostingScorer:
 
 
 #: Up to this many split thresholds a feature is binned by comparisons, above by searchsorted.
-_COMPARE_MAX = 12
+_COMPARE_MAX = 32
 
 
 def _coarse_bins(predictors: list, thresholds: list, is_categorical: np.ndarray,

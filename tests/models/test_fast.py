@@ -117,8 +117,8 @@ def test_boosting_bins_at_split_thresholds_decide_like_the_models_bins(fitted):
     """x <= a split's threshold <=> coarse bin <= the split's rewritten bin, for every split."""
     scorer = fitted["boosting"]._scorers()[0]
     internal = fitted["boosting"]._internal(_frame(800, seed=9)[0])
-    values = scorer._model_matrix(internal)
-    binned = scorer._binned(values)
+    values = scorer._model_matrix(internal)  # what the raw predictor reads
+    binned = scorer._binned(internal)
     original = [p[0] for p in scorer.model._predictors]
     checked = 0
     for tree, (old, new) in enumerate(zip(original, scorer.predictors)):
@@ -132,6 +132,9 @@ def test_boosting_bins_at_split_thresholds_decide_like_the_models_bins(fitted):
             assert (binned[~present, feature] == scorer.missing_bin).all()
             checked += 1
     assert checked > 0
+    for j in scorer.category_bins:  # categoricals: the model's own binner
+        expected = scorer.model._bin_mapper.transform(np.ascontiguousarray(values))[:, j]
+        assert np.array_equal(binned[:, j], expected)
 
 
 @pytest.mark.parametrize("name", ["logistic_spline", "boosting", "blend"])
