@@ -148,3 +148,32 @@ def test_replaced_scores_equal_scoring_each_replaced_copy(fitted, name):
         copy_j = internal.copy()
         copy_j[:, j] = typical[j]
         assert np.abs(replaced[j] - model._raw_scores_reference(copy_j)).max() < 1e-9
+
+
+def test_threads_change_nothing(fitted):
+    """n_jobs=2 scores boosting chunks on two threads; the probabilities are the same."""
+    import engine.models._fast as fast
+
+    model = copy.deepcopy(fitted["boosting"])
+    X = pd.concat([_scoring_frame(seed=13)] * 2, ignore_index=True)
+    single = model.set_params(n_jobs=1).predict_proba(X)
+    original = fast.BOOSTING_CHUNK
+    try:
+        fast.BOOSTING_CHUNK = 250  # many chunks, so both threads work
+        assert np.array_equal(model.set_params(n_jobs=2)._raw_scores(model._internal(X)),
+                              model.set_params(n_jobs=1)._raw_scores(model._internal(X)))
+    finally:
+        fast.BOOSTING_CHUNK = original
+    assert np.array_equal(model.set_params(n_jobs=2).predict_proba(X), single)
+
+
+def test_n_jobs_auto_and_validation():
+    from engine.models._base import AUTO_THREADS_MIN_ROWS, _scoring_threads
+
+    assert _scoring_threads("auto", AUTO_THREADS_MIN_ROWS - 1) == 1
+    assert _scoring_threads("auto", AUTO_THREADS_MIN_ROWS) >= 1
+    assert _scoring_threads(3, 10) == 3
+    with pytest.raises(ValueError, match="n_jobs must be 'auto', None or a positive integer"):
+        _scoring_threads(0, 10)
+    with pytest.raises(ValueError, match="n_jobs"):
+        ChurnModel(n_jobs="many").fit(*_frame(200, seed=1))
