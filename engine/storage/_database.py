@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import ConfigError, MissingDependencyError, StorageError
+from engine._memory import give_back_memory
 from engine.contract import CUSTOMER_DATABASE, Contract, Table
 
 __all__ = ["Database", "RESULT_TABLES", "mask_url", "SQL_TYPES"]
@@ -696,7 +697,7 @@ def _read_columns(reader) -> dict[str, list]:
             if chunks:
                 columns[name].append(pa.concat_arrays(chunks))
                 chunks.clear()
-        _give_back_memory()
+        give_back_memory()
 
     for number, batch in enumerate(reader, start=1):
         for field, array in zip(batch.schema, batch.columns):
@@ -744,30 +745,8 @@ def _arrow_to_pandas(table) -> pd.DataFrame:
     """
     frame = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
-    _give_back_memory()
+    give_back_memory()
     return frame
-
-
-def _give_back_memory() -> None:
-    """Return freed memory to the operating system, so that peak RSS tracks live data.
-
-    Arrow's allocator (mimalloc/jemalloc) keeps freed blocks for reuse, and glibc keeps freed
-    heap blocks (the ADBC driver's record batches are many medium-sized ones) inside the
-    process; neither can be reused by numpy's large allocations. ``malloc_trim`` is what Dask
-    workers call for the same reason; it exists only in glibc, elsewhere this does nothing.
-    """
-    import ctypes
-    import sys
-
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    if sys.platform.startswith("linux"):
-        try:  # glibc's soname; find_library would start a subprocess on every call
-            trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
-            return
-        trim(0)
 
 
 def _column_to_arrow(series: pd.Series, logical_type: str | None):

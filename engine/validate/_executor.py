@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import ConfigError, ContractError, SpecError
+from engine._memory import give_back_memory
 from engine.contract import CUSTOMER_DATABASE, Column, Contract, Table
 from engine.validate._coerce import DATE_MAX, DATE_MIN, EXPECTED, Coerced, coerce
 from engine.validate._reasons import REASONS
@@ -571,7 +572,7 @@ class _Run:
         del data, out, q
         if state.n >= _COLLECT_ROWS:  # a full collection costs ~0.1 s: worth it for big tables only
             gc.collect()
-        _give_back_memory()
+        give_back_memory()
 
     def _report(self) -> ValidationReport:
         frames = [s.failures for s in self.states.values() if s.failures is not None and not s.failures.empty]
@@ -606,28 +607,6 @@ class _Run:
             valid=valid, failures=failures, warnings=warnings, quarantined=quarantined,
             counts=counts_frame, as_of=self.as_of, source=self.source,
         )
-
-
-def _give_back_memory() -> None:
-    """Return freed memory to the operating system, so that peak RSS tracks live data.
-
-    Arrow's allocator (mimalloc/jemalloc) keeps freed blocks for reuse, and glibc keeps freed
-    heap blocks (the ADBC driver's record batches are many medium-sized ones) inside the
-    process; neither can be reused by numpy's large allocations. ``malloc_trim`` is what Dask
-    workers call for the same reason; it exists only in glibc, elsewhere this does nothing.
-    """
-    import ctypes
-    import sys
-
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    if sys.platform.startswith("linux"):
-        try:  # glibc's soname; find_library would start a subprocess on every call
-            trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
-            return
-        trim(0)
 
 
 def _load(name: str, loader: Callable[[], pd.DataFrame]) -> pd.DataFrame:
