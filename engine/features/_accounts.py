@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from engine._domain import CONTACT_LEVELS
 from engine._errors import DataError
+from engine.contract import CUSTOMER_DATABASE
 from engine.features._aggregate import (
     count,
     group_max,
@@ -120,20 +121,7 @@ ACCOUNT_FEATURE_COLUMNS: dict[str, str] = {
     "revenue_share_in_territory": "float64",
 }
 
-_CUSTOMER_COLUMNS = (
-    "account_id",
-    "name",
-    "region",
-    "industry",
-    "admin_level",
-    "employees",
-    "it_spend_potential",
-    "owner_rep_id",
-    "owner_partner_id",
-    "strategic",
-    "created_date",
-    "status",
-)
+_CUSTOMER_COLUMNS = CUSTOMER_DATABASE["customers"].column_names
 
 
 @dataclass(frozen=True)

@@ -4,62 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-CUSTOMER_COLUMNS = [
-    "account_id",
-    "name",
-    "region",
-    "industry",
-    "admin_level",
-    "employees",
-    "it_spend_potential",
-    "owner_rep_id",
-    "owner_partner_id",
-    "strategic",
-    "created_date",
-    "status",
-]
-COLUMNS = {
-    "customers": CUSTOMER_COLUMNS,
-    "reps": ["rep_id", "name", "role", "region", "industries", "manager_id", "capacity", "active"],
-    "orders": ["order_id", "account_id", "order_date", "product_line", "units", "amount", "margin", "channel"],
-    "tickets": [
-        "ticket_id",
-        "account_id",
-        "opened_date",
-        "closed_date",
-        "severity",
-        "kind",
-        "resolution_hours",
-        "satisfaction",
-    ],
-    "contacts": ["contact_id", "account_id", "level", "role", "active_from", "active_to", "last_visit_date"],
-    "ownership": ["ownership_id", "account_id", "rep_id", "start_date", "end_date"],
-    "visits": ["visit_id", "account_id", "rep_id", "contact_id", "visit_date", "kind"],
-    "opportunities": [
-        "opportunity_id",
-        "account_id",
-        "prospect_name",
-        "region",
-        "industry",
-        "created_date",
-        "source",
-        "product_line",
-        "est_units",
-        "est_amount",
-        "stage",
-        "closed_date",
-        "outcome",
-        "competitor",
-    ],
-}
+from engine.contract import CUSTOMER_DATABASE
+
+# Column names and date columns come from the data contract, the one place that states them.
+_TABLES = ("customers", "reps", "orders", "tickets", "contacts", "ownership", "visits", "opportunities")
+COLUMNS = {name: list(CUSTOMER_DATABASE[name].column_names) for name in _TABLES}
+CUSTOMER_COLUMNS = COLUMNS["customers"]
 DATE_COLUMNS = {
-    "customers": ["created_date"],
-    "orders": ["order_date"],
-    "tickets": ["opened_date", "closed_date"],
-    "contacts": ["active_from", "active_to", "last_visit_date"],
-    "ownership": ["start_date", "end_date"],
-    "visits": ["visit_date"],
-    "opportunities": ["created_date", "closed_date"],
+    name: [c.name for c in CUSTOMER_DATABASE[name].columns if c.type == "date"]
+    for name in _TABLES
+    if any(c.type == "date" for c in CUSTOMER_DATABASE[name].columns)
 }
 NUMERIC = {
     "orders": {"units": "int64", "amount": "float64", "margin": "float64"},
