@@ -48,6 +48,7 @@ from engine.features._normalise import (
     encode_many,
     key_array,
     table,
+    typed_frame,
 )
 
 if TYPE_CHECKING:
@@ -539,12 +540,4 @@ def build_account_features(
     out["territory"] = territory
     out.update(ranks)
 
-    columns = {}
-    for name, dtype in ACCOUNT_FEATURE_COLUMNS.items():
-        value = out[name]
-        if isinstance(value, pd.Series):
-            # one output dtype whatever the input held (object, str, categorical)
-            columns[name] = value.reset_index(drop=True).astype(dtype)
-        else:
-            columns[name] = pd.Series(np.asarray(value).astype(dtype, copy=False))
-    return pd.DataFrame(columns)
+    return typed_frame(out, ACCOUNT_FEATURE_COLUMNS)

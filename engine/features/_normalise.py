@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from engine._errors import DataError
 
-__all__ = ["NULL_DAY", "as_of_day", "day_numbers", "day_to_timestamp", "encode_keys", "encode_many", "key_array", "table", "arrow_to_numpy"]
+__all__ = ["NULL_DAY", "as_of_day", "day_numbers", "day_to_timestamp", "encode_keys", "encode_many", "key_array", "table", "arrow_to_numpy", "typed_frame"]
 
 #: Day number used for a null date: later than any real as-of day.
 NULL_DAY = np.int64(1) << np.int64(40)
@@ -215,3 +215,19 @@ def table(tables: dict[str, pd.DataFrame], name: str, columns: tuple[str, ...]) 
             "load it through the data contract (engine.contract) so every column is present"
         )
     return frame
+
+
+def typed_frame(values: dict[str, Any], dtypes: dict[str, str]) -> pd.DataFrame:
+    """A frame of the columns named in ``dtypes``, in that order, each cast to its dtype.
+
+    ``values`` maps a column to a Series (any index; its positions are kept) or an array.
+    """
+    columns = {}
+    for name, dtype in dtypes.items():
+        value = values[name]
+        if isinstance(value, pd.Series):
+            # one output dtype whatever the input held (object, str, categorical)
+            columns[name] = value.reset_index(drop=True).astype(dtype)
+        else:
+            columns[name] = pd.Series(np.asarray(value).astype(dtype, copy=False))
+    return pd.DataFrame(columns)

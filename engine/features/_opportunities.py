@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from engine.features._accounts import _arrow, _equals, _named, _numbers, build_account_features
 from engine.features._aggregate import ratio
-from engine.features._normalise import as_of_day, day_numbers, encode_keys, key_array, table
+from engine.features._normalise import as_of_day, day_numbers, encode_keys, key_array, table, typed_frame
 
 if TYPE_CHECKING:
     from engine.features._reference import FeatureReference
@@ -240,12 +240,4 @@ def build_opportunity_features(
         values[linked] = source[positions[linked]]
         out[linked_name(name)] = values
 
-    columns = {}
-    for name, dtype in OPPORTUNITY_FEATURE_COLUMNS.items():
-        value = out[name]
-        if isinstance(value, pd.Series):
-            # one output dtype whatever the input held (object, str, categorical)
-            columns[name] = value.reset_index(drop=True).astype(dtype)
-        else:
-            columns[name] = pd.Series(np.asarray(value).astype(dtype, copy=False))
-    return pd.DataFrame(columns)
+    return typed_frame(out, OPPORTUNITY_FEATURE_COLUMNS)
