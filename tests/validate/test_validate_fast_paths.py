@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from engine import ConfigError
 from engine.validate import validate_tables
 from engine.validate._coerce import coerce
+from engine.validate._executor import _duplicated
 
 DATES = st.one_of(
     st.dates().map(str),
@@ -29,6 +30,24 @@ def test_arrow_date_path_agrees_with_the_object_path(values):
     assert fast.values.equals(slow.values)
     for mask in ("null", "bad", "too_large", "late"):
         assert (getattr(fast, mask) == getattr(slow, mask)).all(), mask
+
+
+KEYS = st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "A1", "A2", "A10", "a1", "é"]), st.text(max_size=4)))
+
+
+@given(KEYS, st.sampled_from(["as given", "sorted", "reversed"]), st.sampled_from([None, 1, 3]))
+def test_duplicate_keys_agree_with_pandas(keys, order, chunk):
+    """Sorted keys take the neighbour-comparison path, others the hash path; both equal pandas."""
+    present = sorted(k for k in keys if k is not None)
+    keys = {"as given": keys, "sorted": present, "reversed": present[::-1]}[order]
+    series = pd.Series(keys, dtype="str")
+    if chunk:  # as read from a database: several Arrow chunks
+        import pyarrow as pa
+
+        chunks = [pa.array(keys[i : i + chunk], type=pa.large_string()) for i in range(0, len(keys), chunk)]
+        series = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=pa.large_string())))
+        series = series.astype("str")
+    assert _duplicated(series).tolist() == series.duplicated(keep=False).tolist()
 
 
 def _with_bad_rows():
