@@ -15,10 +15,10 @@ writes the database: the parts come back to the caller, which writes the run in 
 
 from __future__ import annotations
 
-import inspect
+import functools
 import math
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -70,23 +70,17 @@ def default_partitions(n_accounts: int, backend: str = "local", workers: int = 1
     return 1 if n_accounts <= SINGLE_PARTITION_ACCOUNTS else by_size
 
 
-def _accepts_reference(function: Callable[..., Any]) -> bool:
-    return "reference" in inspect.signature(function).parameters
-
-
 def _score_one(
     tables: Mapping[str, pd.DataFrame],
     payload: tuple[Mapping[str, Any], Mapping[str, Any]],
     *,
     as_of,
-    reference: FeatureReference | None,
+    reference: FeatureReference,
 ) -> dict[str, Any]:
     """Score one partition (runs in this process or on a Dask worker)."""
     from engine.pipeline._score import score_partition
 
     rules, models = payload
-    if reference is None:
-        return score_partition(tables, as_of=as_of, rules=rules, models=models)
     return score_partition(tables, as_of=as_of, rules=rules, models=models, reference=reference)
 
 
@@ -197,8 +191,6 @@ def run_partitions(
     MissingDependencyError
         ``backend="dask"`` without dask/distributed installed.
     """
-    from engine.pipeline._score import score_partition
-
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {list(BACKENDS)}; got {backend!r}.")
     if scheduler is not None and backend != "dask":
@@ -213,14 +205,8 @@ def run_partitions(
     if backend == "dask":
         _import_distributed()  # fail before any work when the extra is missing
 
-    if _accepts_reference(score_partition):
-        reference = feature_reference(dict(tables), as_of)
-        plan_for = lambda n: plan_partitions(tables, n)  # noqa: E731
-    else:
-        # score_partition cannot take the cross-account statistics: only one partition gives
-        # the same rows as one pass, so the run does not split (memory is not bounded then)
-        reference = None
-        plan_for = lambda n: plan_partitions(tables, 1)  # noqa: E731
+    reference = feature_reference(dict(tables), as_of)
+    plan_for = functools.partial(plan_partitions, tables)
 
     payload = (dict(rules), dict(models))
     if backend == "dask":

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import ColumnMismatchError, RuleFileError
+from engine.features._normalise import encode_keys, key_array
 from engine.rules import RuleSet, load_rules
 
 __all__ = [
@@ -310,23 +311,22 @@ def assignment_routes(routes: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> 
             raise ColumnMismatchError(f"table {table!r} lacks column(s) {missing} needed for assignment")
     opportunities = tables["opportunities"]
     customers = tables["customers"]
-    opp_index = pd.Index(opportunities["opportunity_id"].astype("str"))
-    where = opp_index.get_indexer(routes["opportunity_id"].astype("str"))
+    # Arrow hash lookups on the key columns: no Python string per row (a million accounts'
+    # ids as objects would cost ~250 MB and a second)
+    where = encode_keys(routes["opportunity_id"].astype("str"), key_array(opportunities["opportunity_id"].astype("str")))
     if (where < 0).any():
         lost = routes["opportunity_id"].to_numpy()[where < 0][:5].tolist()
         raise ColumnMismatchError(f"routed opportunities {lost} are not in the opportunities table; route and assign from the same tables")
     opp = opportunities.iloc[where]
     account_id = opp["account_id"].astype("str").to_numpy()
-    cust_index = pd.Index(customers["account_id"].astype("str"))
-    pos = cust_index.get_indexer(pd.Series(account_id).fillna(""))
+    pos = encode_keys(opp["account_id"].astype("str"), key_array(customers["account_id"].astype("str")))
     linked = pos >= 0
     take = np.where(linked, pos, 0)
 
     def from_customers(column: str) -> np.ndarray:
-        values = customers[column].astype(object).to_numpy()
-        if len(values) == 0:
+        if len(customers) == 0:
             return np.full(len(pos), None, dtype=object)
-        return np.where(linked, values[take], None)
+        return np.where(linked, customers[column].take(take).astype(object).to_numpy(), None)
 
     region = np.where(linked, from_customers("region"), opp["region"].astype(object).to_numpy())
     industry = np.where(linked, from_customers("industry"), opp["industry"].astype(object).to_numpy())

@@ -130,18 +130,37 @@ def _predict(model, frame: pd.DataFrame) -> np.ndarray:
     return model.predict_proba(frame[present])[:, 1] if len(frame) else np.zeros(0)
 
 
-def _reasons(model, frame: pd.DataFrame, rows: np.ndarray, top: int) -> np.ndarray:
-    """Top reasons (a JSON list of sentences) for the rows at ``rows``; None for the others."""
-    out = np.full(len(frame), None, dtype=object)
-    if len(rows) == 0:
+def _reasons(model, subset: pd.DataFrame, top: int) -> np.ndarray:
+    """Top reasons (a JSON list of sentences) for each row of ``subset``, in its order."""
+    out = np.full(len(subset), None, dtype=object)
+    if len(subset) == 0:
         return out
     names = [str(c) for c in model.feature_names_in_]
-    subset = frame.iloc[rows][[c for c in names if c in frame.columns]]
+    subset = subset[[c for c in names if c in subset.columns]].reset_index(drop=True)
     explained = model.explain(subset, top=top)
     texts = explained.sort_values(["row", "rank"]).groupby("row", sort=False)["text"].agg(list)
-    positions = frame.index.get_indexer(texts.index)
+    positions = subset.index.get_indexer(texts.index)
     out[positions] = [json.dumps(sentences, ensure_ascii=False) for sentences in texts]
     return out
+
+
+def _take_rows(frames: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFrame:
+    """Rows at ``positions`` of the frames as if concatenated, in that order, without concatenating.
+
+    The parts' feature frames together are as large as all accounts' features (~0.5 GB at a
+    million accounts); a few rows of them are taken where they are instead of copying them all.
+    """
+    starts = np.cumsum([0] + [len(frame) for frame in frames])
+    part = np.searchsorted(starts, positions, side="right") - 1
+    pieces, where = [], []
+    for number in np.unique(part):
+        chosen = np.flatnonzero(part == number)
+        pieces.append(frames[number].iloc[positions[chosen] - starts[number]])
+        where.append(chosen)
+    if not pieces:
+        return frames[0].iloc[:0].reset_index(drop=True)
+    taken = pd.concat(pieces, ignore_index=True)
+    return taken.iloc[np.argsort(np.concatenate(where), kind="stable")].reset_index(drop=True)
 
 
 def score_partition(
@@ -206,26 +225,36 @@ def combine_partitions(
         for name, value in part["seconds"].items():
             stages.seconds[name] = stages.seconds.get(name, 0.0) + value
     with stages.stage("priority"):
-        accounts = _in_table_order(
-            pd.concat([p["accounts"] for p in parts], ignore_index=True), tables["customers"], "account_id"
+        # Each part's tiers and churn are aligned with its accounts; the parts are put in table
+        # order by position, and only the columns the results carry are copied (the feature
+        # frames stay in their parts: reasons take their few rows from there).
+        frames = [p["accounts"] for p in parts]
+        produced = pd.concat([frame["account_id"] for frame in frames], ignore_index=True)
+        order = _table_order(produced, tables["customers"]["account_id"])
+        carried = ["account_id", "name", "region", "industry", "territory", "owner_rep_id", "owner_partner_id"]
+        scores = pd.concat([frame[carried] for frame in frames], ignore_index=True).iloc[order]
+        tiers = pd.concat([p["tiers"] for p in parts], ignore_index=True).iloc[order]
+        scores = pd.concat(
+            [scores.reset_index(drop=True),
+             tiers[[c for c in tiers.columns if c not in carried]].reset_index(drop=True)],
+            axis=1,
         )
-        tiers = pd.concat([p["tiers"] for p in parts], ignore_index=True).set_index("account_id")
-        churn = pd.concat(
-            [pd.Series(p["churn"], index=p["accounts"]["account_id"].to_numpy()) for p in parts]
-        )
-        ids = accounts["account_id"].to_numpy()
-        scores = accounts[["account_id", "name", "region", "industry", "territory", "owner_rep_id", "owner_partner_id"]]
-        tier_columns = [c for c in tiers.columns if c not in scores.columns]
-        scores = pd.concat([scores, tiers.loc[ids, tier_columns].reset_index(drop=True)], axis=1)
-        scores["churn_probability"] = churn.loc[ids].to_numpy()
-        scores["expected_margin_12m"] = accounts["margin_12m"].clip(lower=0).to_numpy()
+        del tiers
+        scores["churn_probability"] = np.concatenate([np.asarray(p["churn"], dtype=float) for p in parts])[order]
+        margin = np.concatenate([frame["margin_12m"].to_numpy(dtype=float, na_value=np.nan) for frame in frames])
+        scores["expected_margin_12m"] = pd.Series(margin[order]).clip(lower=0).to_numpy()
         scores["value_at_risk"] = value_at_risk(scores["churn_probability"], scores["expected_margin_12m"]).to_numpy()
-        owner = scores["owner_rep_id"].astype(object).where(scores["owner_rep_id"].notna(), "(no owner)")
-        scores["priority_rank"] = priority_rank(
-            scores.assign(_owner=owner), value="value_at_risk", owner="_owner", key="account_id"
-        ).to_numpy()
+        book = pd.DataFrame({
+            "value_at_risk": scores["value_at_risk"],
+            "owner": scores["owner_rep_id"].astype(object).where(scores["owner_rep_id"].notna(), "(no owner)"),
+            "account_id": scores["account_id"],
+        })
+        scores["priority_rank"] = priority_rank(book, value="value_at_risk", owner="owner", key="account_id").to_numpy()
+        del book
         riskiest = np.argsort(-scores["value_at_risk"].fillna(-1).to_numpy(), kind="stable")[: max(0, reasons_for)]
-        scores["top_reasons"] = _reasons(models["churn"], accounts, riskiest, top_reasons)
+        top = np.full(len(scores), None, dtype=object)
+        top[riskiest] = _reasons(models["churn"], _take_rows(frames, order[riskiest]), top_reasons)
+        scores["top_reasons"] = top
         scores["churn_model_sha256"] = _model_sha(models["churn"])
     opportunities = pd.concat([p["opportunities"] for p in parts], ignore_index=True)
     order = _table_order(opportunities["opportunity_id"], tables["opportunities"]["opportunity_id"])
@@ -257,10 +286,6 @@ def _table_order(produced: pd.Series, original: pd.Series) -> np.ndarray:
     rank = pd.Series(np.arange(len(original)), index=original.to_numpy())
     rank = rank[~rank.index.duplicated()]
     return np.argsort(rank.reindex(produced.to_numpy()).to_numpy(), kind="stable")
-
-
-def _in_table_order(frame: pd.DataFrame, table: pd.DataFrame, key: str) -> pd.DataFrame:
-    return frame.iloc[_table_order(frame[key], table[key])].reset_index(drop=True)
 
 
 def score_tables(

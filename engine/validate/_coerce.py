@@ -518,7 +518,7 @@ def _dates_from_arrow_text(parts: _Parts, series: pd.Series) -> None:
     import pyarrow.compute as pc
 
     arrow = series.array.__arrow_array__()
-    n = len(series)
+
     def mask(array) -> np.ndarray:
         return array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
 

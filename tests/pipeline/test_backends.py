@@ -15,19 +15,13 @@ from engine.models import ChurnModel, WinModel
 from engine.pipeline import _backends
 from engine.pipeline._backends import default_partitions, run_partitions
 from engine.pipeline._decide import load_default_rules
-from engine.pipeline._score import combine_partitions, score_partition
+from engine.pipeline._score import combine_partitions
 from engine.validate import validate_tables
 
 AS_OF = "2026-10-01"
 TRAINING_DATES = ["2025-06-30", "2025-09-30", "2025-12-31", "2026-03-31"]
 SMALL_MODEL = {"candidates": {"hist_gradient_boosting": [{"max_iter": 20, "max_leaf_nodes": 8}]}, "blend": False,
                "cv": 2, "calibration": "sigmoid"}
-
-partitions_take_a_reference = pytest.mark.skipif(
-    not _backends._accepts_reference(score_partition),
-    reason="score_partition has no reference= parameter yet: runs are not split until it has",
-)
-
 
 @pytest.fixture(scope="module")
 def tables() -> dict[str, pd.DataFrame]:
@@ -91,7 +85,6 @@ def test_one_pass_scores_every_account_and_open_opportunity(tables, one_pass):
     assert opportunities["win"].between(0, 1).all()
 
 
-@partitions_take_a_reference
 def test_combined_results_of_four_partitions_equal_one_pass(tables, rules, models, one_pass):
     """What a run writes: account scores and opportunity routes after the global stages."""
     parts = run_partitions(tables, as_of=pd.Timestamp(AS_OF).date(), rules=rules, models=models, partitions=4)
@@ -103,7 +96,6 @@ def test_combined_results_of_four_partitions_equal_one_pass(tables, rules, model
     pd.testing.assert_frame_equal(conflicts, want_conflicts, check_exact=True)
 
 
-@partitions_take_a_reference
 def test_four_local_partitions_equal_one_pass(tables, rules, models, one_pass):
     got = _run(tables, rules, models, backend="local", partitions=4)
     assert len(got[0]) == 4
@@ -111,7 +103,6 @@ def test_four_local_partitions_equal_one_pass(tables, rules, models, one_pass):
     _assert_same(got, one_pass)
 
 
-@partitions_take_a_reference
 def test_dask_local_cluster_equals_one_pass(tables, rules, models, one_pass):
     for rule_set in rules.values():
         rule_set.durable_engine()  # a compiled durable engine does not pickle: only specs travel
