@@ -636,6 +636,8 @@ class Database:
 
     def _sql_type_for(self, series: pd.Series) -> str:
         dtype = series.dtype
+        if isinstance(dtype, pd.CategoricalDtype):  # stored as its values
+            dtype = dtype.categories.dtype
         if pd.api.types.is_bool_dtype(dtype):
             return "BOOLEAN"
         if pd.api.types.is_integer_dtype(dtype):
@@ -753,6 +755,23 @@ def _column_to_arrow(series: pd.Series, logical_type: str | None):
     """Convert a column to an Arrow array for ADBC ingestion (dates as ISO text, no infinities)."""
     import pyarrow as pa
 
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        # decoded in Arrow (the codes index the categories): no Python object per row
+        try:
+            decoded = pa.array(series, from_pandas=True).dictionary_decode()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # categories of mixed Python types
+            decoded = None
+        if decoded is not None and (
+            pa.types.is_string(decoded.type) or pa.types.is_large_string(decoded.type) or pa.types.is_null(decoded.type)
+        ):
+            return decoded.cast(pa.string())  # text categories, or no category at all (every value null)
+        categories = series.cat.categories
+        if series.isna().any() and pd.api.types.is_bool_dtype(categories.dtype):
+            series = series.astype("boolean")  # nullable: a missing value stays missing
+        elif series.isna().any() and pd.api.types.is_integer_dtype(categories.dtype):
+            series = series.astype("Int64")
+        else:
+            series = series.astype(categories.dtype if categories.dtype != object else object)
     if logical_type == "date" or pd.api.types.is_datetime64_any_dtype(series.dtype):
         # Arrow's date -> text cast is ~4x faster than numpy's datetime_as_string.
         unit = "datetime64[D]" if logical_type == "date" else "datetime64[s]"

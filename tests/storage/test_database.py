@@ -119,6 +119,27 @@ def test_write_run_is_idempotent(database):
     assert back["churn_probability"].tolist() == pytest.approx(np.linspace(0, 1, 5).tolist())
 
 
+def test_categorical_results_are_written_as_their_values(database):
+    """Rule outputs arrive as categoricals: every kind of category is stored as its value."""
+    scores = pd.DataFrame({
+        "account_id": ["A1", "A2", "A3"],
+        "tier": pd.Categorical(["A", None, "C"]),
+        "priority_rank": pd.Categorical([3, 1, 2]),
+        "expected_margin_12m": pd.Categorical([2.5, None, 2.5]),
+        "tier_rule_id": pd.Categorical(["top", 7, None]),  # mixed category types: stored as text
+        "strategic": pd.Categorical([True, None, False]),
+        "visits": pd.Categorical([None, 4, 5]),
+    })
+    database.write_run("run-1", {"account_scores": scores})
+    back = database.read_results("account_scores").sort_values("account_id").reset_index(drop=True)
+    assert back["tier"].tolist()[::2] == ["A", "C"] and pd.isna(back["tier"][1])
+    assert back["priority_rank"].astype(int).tolist() == [3, 1, 2]
+    assert back["expected_margin_12m"][0] == 2.5 and pd.isna(back["expected_margin_12m"][1])
+    assert [str(v) for v in back["tier_rule_id"][:2]] == ["top", "7"] and pd.isna(back["tier_rule_id"][2])
+    assert back["strategic"][0] == 1 and pd.isna(back["strategic"][1]) and back["strategic"][2] == 0
+    assert pd.isna(back["visits"][0]) and back["visits"][1:].astype(int).tolist() == [4, 5]
+
+
 def test_latest_run_and_retention(database):
     for k in range(1, 5):
         database.write_run(f"run-{k}", _scores(f"run-{k}", k), keep_runs=2)
