@@ -12,7 +12,6 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from engine.features import build_account_features, build_opportunity_features
 from engine.models import DEFAULT_ARTIFACT_DIR, expected_deal_value, load_model, priority_rank, value_at_risk
 from engine.pipeline._backends import run_partitions
 from engine.pipeline._decide import assign_opportunities, load_default_rules, route_opportunities, tier_accounts
+from engine.pipeline._ingest import read_and_validate
 from engine.storage import Database
 from engine.validate import ValidationReport, rejects_frame, validate_tables
 
@@ -458,61 +458,27 @@ def _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts
     )
 
 
+#: The large child tables are read by the account features only: their valid frames keep just
+#: these columns (every column is still validated). ~0.8 GB less at a million accounts.
+FEATURE_COLUMNS = {
+    "orders": ("account_id", "order_date", "product_line", "units", "amount", "margin"),
+    "tickets": ("account_id", "opened_date", "closed_date", "kind", "resolution_hours", "satisfaction"),
+    "contacts": ("account_id", "level", "active_from", "active_to"),
+    "visits": ("account_id", "visit_date"),
+}
+
+
 def _read_and_validate(database: Database, as_of_date, stages: _Stages) -> ValidationReport:
-    """Read the source tables and validate them, table by table, parents first."""
-    # Read and validate table by table (parents first): each raw table is read just before
-    # it is validated and released right after, so memory holds the valid tables and one
-    # raw table, never the whole raw database. "load" counts the reads, "validate" the rest.
-    present = database.table_names()
-    names = [name for name in database.contract.table_names if name in present]
-    load_seconds = [0.0]
-    # While one table is validated (numpy/Arrow, this thread), the next one is read by a
-    # second thread (the SQLite driver releases the GIL): on 2 cores the reads hide behind
-    # validation. At most two raw tables exist at once. "load" is the time spent waiting.
-    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kam-read")
-    reads: dict[str, Any] = {}
-
-    def loader(name: str) -> Callable[[], pd.DataFrame]:
-        def load() -> pd.DataFrame:
-            started_read = time.perf_counter()
-            pending = reads.pop(name, None) or reader.submit(database.read_table, name)
-            following = [n for n in names[names.index(name) + 1 :] if n not in reads]
-            if following and not reads:
-                reads[following[0]] = reader.submit(database.read_table, following[0])
-            frame = pending.result()
-            load_seconds[0] += time.perf_counter() - started_read
-            return frame
-
-        return load
-
-    loaders = {name: loader(name) for name in names}
-    # The large child tables are read by the account features only: their valid frames
-    # keep just those columns (every column is still validated). ~0.8 GB less at 1M accounts.
-    feature_columns = {
-        "orders": ("account_id", "order_date", "product_line", "units", "amount", "margin"),
-        "tickets": ("account_id", "opened_date", "closed_date", "kind", "resolution_hours", "satisfaction"),
-        "contacts": ("account_id", "level", "active_from", "active_to"),
-        "visits": ("account_id", "visit_date"),
-    }
+    """Read and validate the source tables (reads overlap validation, see ``read_and_validate``)."""
     if stages.progress is not None:
         stages.progress("load", "start")
-    try:
-        with stages.stage("validate"):
-            report = validate_tables(
-                loaders, as_of=as_of_date, source=database.display_url, columns=feature_columns
-            )
-    finally:
-        for pending in reads.values():
-            pending.cancel()
-        reader.shutdown(wait=True)
-        reads.clear()
-    del loaders
-    stages.seconds["load"] = load_seconds[0]
-    stages.seconds["validate"] -= load_seconds[0]
-    stages.seconds = {"load": stages.seconds.pop("load"), **stages.seconds}
+        stages.progress("validate", "start")
+    ingested = read_and_validate(database, as_of=as_of_date, columns=FEATURE_COLUMNS)
+    stages.seconds = {**ingested.seconds, **stages.seconds}
     if stages.progress is not None:
+        stages.progress("validate", "done")
         stages.progress("load", "done")
-    return report
+    return ingested.report
 
 
 def score_frame(

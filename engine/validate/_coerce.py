@@ -109,23 +109,21 @@ class _Parts:
                 getattr(self, name)[pos] = mask
 
     def result(self) -> Coerced:
+        """The coerced column; the parts hand their arrays over (no copy: call it once, last)."""
         unusable = self.null | self.bad | self.too_large | self.nonfinite
         if self.ctype == "integer":
-            values = pd.Series(pd.arrays.IntegerArray(self.values, unusable.copy()))
+            values = pd.Series(pd.arrays.IntegerArray(self.values, unusable))
         elif self.ctype == "number":
-            arr = self.values.copy()
-            arr[unusable] = np.nan
-            values = pd.Series(arr)
+            self.values[unusable] = np.nan
+            values = pd.Series(self.values, copy=False)
         elif self.ctype == "boolean":
-            values = pd.Series(pd.arrays.BooleanArray(self.values, unusable.copy()))
+            values = pd.Series(pd.arrays.BooleanArray(self.values, unusable))
         elif self.ctype == "date":
-            arr = self.values.copy()
-            arr[unusable] = np.datetime64("NaT", "ns")
-            values = pd.Series(arr)
+            self.values[unusable] = np.datetime64("NaT", "ns")
+            values = pd.Series(self.values, copy=False)
         else:
-            arr = self.values.copy()
-            arr[unusable] = None
-            values = pd.Series(arr, dtype="str")
+            self.values[unusable] = None
+            values = pd.Series(self.values, dtype="str")
         return Coerced(values, self.null, self.bad, self.too_large, self.nonfinite, self.late & self.too_large)
 
 
@@ -507,41 +505,77 @@ def _blank_text(series: pd.Series) -> np.ndarray:
     return blank.fill_null(True).to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
-def _dates_from_arrow_text(parts: _Parts, series: pd.Series) -> None:
-    """Dates from Arrow text: plain ``YYYY-MM-DD`` parsed in Arrow, anything else as before.
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+_DAY_MIN = int((DATE_MIN - pd.Timestamp("1970-01-01")).days)
+_DAY_MAX = int((DATE_MAX - pd.Timestamp("1970-01-01")).days)
 
-    pandas parses ISO text element by element (seconds for ten million dates); Arrow's
-    ``strptime`` does it in C. Only the cells that are not plain in-range dates (blanks, other
-    ISO forms, offsets, impossible dates) go through :func:`_from_text`, which judges them.
+
+def _iso_days(chunk) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 of the plain ``YYYY-MM-DD`` cells of an Arrow text chunk.
+
+    Returns ``(plain, days)``: ``plain`` marks the cells that are ten characters, digits and
+    dashes in the ISO places, a real calendar date and within the datetime64[ns] range;
+    ``days`` holds their day numbers (0 elsewhere). The cells are read as a ten-byte matrix
+    (one pass over the bytes, integer arithmetic), so ten million dates take a fraction of a
+    second; every other cell is left to the general parser.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    n = len(chunk)
+    plain = np.zeros(n, dtype=bool)
+    days = np.zeros(n, dtype=np.int64)
+    ten = pc.equal(pc.binary_length(chunk), 10).fill_null(False).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(ten)
+    if len(rows) == 0:
+        return plain, days
+    cells = chunk if len(rows) == n else chunk.filter(pa.array(ten))  # every cell 10 bytes: contiguous
+    width = np.int64 if pa.types.is_large_string(cells.type) or pa.types.is_large_binary(cells.type) else np.int32
+    first = int(np.frombuffer(cells.buffers()[1], dtype=width)[cells.offset])
+    b = np.frombuffer(cells.buffers()[2], dtype=np.uint8)[first : first + 10 * len(cells)].reshape(-1, 10)
+    d = [b[:, k] - np.uint8(48) for k in range(10)]  # strided views; non-digits wrap to >= 208
+    digits = (b[:, 4] == 45) & (b[:, 7] == 45)
+    for k in (0, 1, 2, 3, 5, 6, 8, 9):
+        digits &= d[k] <= 9
+    i32 = [v.astype(np.int32) for v in d]
+    year = i32[0] * 1000 + i32[1] * 100 + i32[2] * 10 + i32[3]
+    month = i32[5] * 10 + i32[6]
+    day = i32[8] * 10 + i32[9]
+    del d, i32
+    month_ok = (month >= 1) & (month <= 12)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    last = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
+    real = digits & month_ok & (day >= 1) & (day <= last)
+    # days from the civil date (H. Hinnant's algorithm), vectorized; int32 holds +-5.8M years
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    count = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    ok = real & (count >= _DAY_MIN) & (count <= _DAY_MAX)
+    plain[rows] = ok
+    days[rows] = np.where(ok, count, 0)
+    return plain, days
+
+
+def _dates_from_arrow_text(parts: _Parts, series: pd.Series) -> None:
+    """Dates from Arrow text: plain ``YYYY-MM-DD`` read from the bytes, anything else as before.
+
+    pandas parses ISO text element by element (seconds for ten million dates); the plain cells
+    are decoded straight from the Arrow buffers (:func:`_iso_days`). Only the cells that are not
+    plain in-range dates (blanks, other ISO forms, offsets, impossible dates) go through
+    :func:`_from_text`, which judges them.
+    """
     arrow = series.array.__arrow_array__()
-
-    def mask(array) -> np.ndarray:
-        return array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
-
-    plain = mask(pc.match_substring_regex(arrow, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
-    parsed = pc.strptime(arrow, format="%Y-%m-%d", unit="s", error_is_null=True)
-    fast = plain & mask(
-        pc.and_(
-            pc.greater_equal(parsed, pa.scalar(DATE_MIN.to_pydatetime(), pa.timestamp("s"))),
-            pc.less_equal(parsed, pa.scalar(DATE_MAX.to_pydatetime(), pa.timestamp("s"))),
-        )
-    )
-    # strptime rolls an impossible day over (2024-02-30 -> 2024-03-01, the 1st to 3rd of the
-    # next month): those dates must print back exactly as they were written
-    suspect = np.flatnonzero(fast & mask(pc.less_equal(pc.day(parsed), 3)))
-    if len(suspect):
-        taken = pa.array(suspect)
-        written = pc.take(arrow, taken)
-        same = mask(pc.equal(pc.take(parsed, taken).cast(pa.date32()).cast(written.type), written))
-        fast[suspect[~same]] = False
+    chunks = arrow.chunks if hasattr(arrow, "chunks") else [arrow]
+    decoded = [_iso_days(chunk) for chunk in chunks if len(chunk)]
+    fast = np.concatenate([plain for plain, _ in decoded]) if decoded else np.zeros(0, dtype=bool)
     if fast.any():
-        values = parsed.to_numpy(zero_copy_only=False)  # datetime64[s]: every year fits
-        parts.values[fast] = values[fast].astype("datetime64[ns]")
-        del values
+        days = np.concatenate([days for _, days in decoded])
+        # nanoseconds by one multiplication (in range by construction); NaT where not plain
+        nat = np.datetime64("NaT", "ns").astype(np.int64)
+        parts.values = np.where(fast, days * 86_400_000_000_000, nat).view("datetime64[ns]")
+        del days
     null = arrow.is_null().to_numpy(zero_copy_only=False).astype(bool, copy=False)
     parts.null |= null
     rest = np.flatnonzero(~fast & ~null)

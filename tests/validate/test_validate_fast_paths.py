@@ -32,6 +32,23 @@ def test_arrow_date_path_agrees_with_the_object_path(values):
         assert (getattr(fast, mask) == getattr(slow, mask)).all(), mask
 
 
+@given(st.lists(st.one_of(st.none(), DATES), max_size=30), st.integers(0, 30), st.sampled_from(["string", "large_string"]))
+def test_arrow_dates_in_sliced_chunks_agree_with_the_object_path(values, cut, text_type):
+    """As read from a database: several chunks, the first sliced (the dropped probe row)."""
+    import pyarrow as pa
+
+    kind = getattr(pa, text_type)()
+    head = pa.array(["probe", *values[:cut]], type=kind).slice(1)
+    tail = pa.array(values[cut:], type=kind)
+    arrow = pa.chunked_array([head, tail], type=kind)
+    series = pd.Series(pd.arrays.ArrowStringArray(arrow)).astype("str")
+    fast = coerce(series, "date")
+    slow = coerce(pd.Series(values, dtype=object), "date")
+    assert fast.values.equals(slow.values)
+    for mask in ("null", "bad", "too_large", "late"):
+        assert (getattr(fast, mask) == getattr(slow, mask)).all(), mask
+
+
 KEYS = st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "A1", "A2", "A10", "a1", "é"]), st.text(max_size=4)))
 
 

@@ -1,0 +1,137 @@
+"""Reading ahead while validating: same report as reading first, largest table first, bounded."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from engine.demo import generate_demo_tables
+from engine.pipeline._ingest import ReadAhead, ingest, read_and_validate
+from engine.storage import Database
+from engine.validate import validate_tables
+
+AS_OF = "2026-10-01"
+
+
+class _Source:
+    """Fake tables whose reads take time and record which thread did them, and when."""
+
+    def __init__(self, sizes: dict[str, int], seconds: float = 0.02, fail: str | None = None):
+        self.sizes = sizes
+        self.seconds = seconds
+        self.fail = fail
+        self.lock = threading.Lock()
+        self.log: list[tuple[str, str]] = []
+        self.running = 0
+        self.most_running = 0
+
+    def read(self, name: str) -> pd.DataFrame:
+        with self.lock:
+            self.log.append((name, threading.current_thread().name))
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+        try:
+            time.sleep(self.seconds * (3 if self.sizes[name] >= 1000 else 1))
+            if name == self.fail:
+                raise OSError(f"disk error reading {name}")
+            return pd.DataFrame({"x": range(self.sizes[name])})
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_every_table_is_read_once_and_handed_over_whole():
+    source = _Source({"a": 3, "b": 5000, "c": 7, "d": 11})
+    with ReadAhead(source.read, list(source.sizes), size=source.sizes.__getitem__) as reader:
+        got = {name: len(reader.take(name)) for name in source.sizes}
+    assert got == source.sizes
+    assert sorted(name for name, _ in source.log) == sorted(source.sizes)
+
+
+def test_the_largest_table_is_read_first_in_the_background():
+    source = _Source({"parent": 10, "child": 5000, "other": 20})
+    with ReadAhead(source.read, list(source.sizes), size=source.sizes.__getitem__) as reader:
+        time.sleep(0.01)  # the background thread sizes the tables and starts the largest
+        for name in source.sizes:
+            reader.take(name)
+    assert reader.readers["child"] == "background"
+    assert reader.readers["parent"] == "caller"  # never waited behind the big read
+
+
+def test_no_more_than_ahead_tables_are_held_for_the_caller():
+    sizes = {f"t{i}": 10 for i in range(8)}
+    source = _Source(sizes, seconds=0.005)
+    with ReadAhead(source.read, list(sizes), size=sizes.__getitem__, ahead=2) as reader:
+        time.sleep(0.2)  # plenty of time to read everything, were it not bounded
+        assert sum(who == "kam-read-ahead" for _, who in source.log) == 2
+        for name in sizes:
+            reader.take(name)
+    assert len(source.log) == 8
+
+
+def test_a_failed_background_read_is_raised_to_the_caller():
+    source = _Source({"small": 1, "big": 5000}, fail="big")
+    with ReadAhead(source.read, ["small", "big"], size=source.sizes.__getitem__) as reader:
+        reader.take("small")
+        with pytest.raises(OSError, match="disk error reading big"):
+            reader.take("big")
+
+
+def test_a_table_is_taken_once():
+    source = _Source({"a": 1})
+    with ReadAhead(source.read, ["a"]) as reader:
+        reader.take("a")
+        with pytest.raises(ValueError, match="already taken"):
+            reader.take("a")
+        with pytest.raises(KeyError, match="not one of the tables"):
+            reader.take("zzz")
+
+
+def test_failed_sizing_falls_back_to_the_callers_order():
+    source = _Source({"a": 1, "b": 2})
+
+    def size(name):
+        raise OSError("no COUNT(*) here")
+
+    with ReadAhead(source.read, ["a", "b"], size=size) as reader:
+        assert [len(reader.take(name)) for name in ["a", "b"]] == [1, 2]
+    assert isinstance(reader.sizing_error, OSError)
+
+
+def test_closing_early_stops_reading_ahead():
+    sizes = {f"t{i}": 10 for i in range(6)}
+    source = _Source(sizes, seconds=0.02)
+    with ReadAhead(source.read, list(sizes), ahead=1) as reader:
+        reader.take("t0")
+    time.sleep(0.1)
+    assert len(source.log) <= 3  # t0 (taken), at most one more in flight, nothing after close
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    tables = generate_demo_tables(accounts=400, seed=5)
+    tables["orders"].loc[tables["orders"].index[:3], "amount"] = -1.0  # quarantined
+    db = Database(tmp_path_factory.mktemp("ingest") / "demo.sqlite")
+    db.write_source_tables(tables)
+    yield db
+    db.dispose()
+
+
+def test_read_ahead_gives_the_report_of_reading_first(database):
+    ahead = read_and_validate(database, as_of=AS_OF, columns={"visits": ["account_id", "visit_date"]})
+    first = validate_tables(database.read_tables(), as_of=AS_OF, source=database.display_url,
+                            columns={"visits": ["account_id", "visit_date"]})
+    pd.testing.assert_frame_equal(ahead.report.failures, first.failures)
+    pd.testing.assert_frame_equal(ahead.report.counts, first.counts)
+    for name, frame in first.valid.items():
+        pd.testing.assert_frame_equal(ahead.report.valid[name], frame)
+    assert (ahead.report.counts.loc["orders", "quarantined"]) >= 3
+    assert set(ahead.seconds) == {"load", "validate"} and min(ahead.seconds.values()) >= 0
+
+
+def test_ingest_keeps_every_column(database):
+    ingested = ingest(database, as_of=AS_OF)
+    assert list(ingested.tables["visits"].columns) == list(database.contract["visits"].column_names)
