@@ -232,7 +232,7 @@ def read_and_validate(
     present = db.table_names()
     names = [name for name in db.contract.table_names if name in present]
     started = time.perf_counter()
-    with ReadAhead(db.read_table, names, size=db.count_rows, ahead=ahead) as reader:
+    with ReadAhead(db.read_table, names, size=db.estimate_rows, ahead=ahead) as reader:
         loaders = {name: (lambda name=name: reader.take(name)) for name in names}
         report = validate_tables(loaders, as_of=as_of, source=db.display_url, columns=columns)
         del loaders

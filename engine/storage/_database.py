@@ -134,6 +134,15 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _adbc_errors() -> tuple[type[BaseException], ...]:
+    """Exception classes of the ADBC driver manager (the SQLite fast path), when installed."""
+    try:
+        import adbc_driver_manager
+    except ImportError:
+        return ()
+    return (adbc_driver_manager.Error,)
+
+
 def _check_identifier(name: str, what: str) -> str:
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
         raise ConfigError(
@@ -437,6 +446,29 @@ class Database:
         table = self._quote(self._table(name))
         with self._session(f"count rows of {name}") as session:
             return int(session.execute(f"SELECT COUNT(*) FROM {table}")[0][0])
+
+    def estimate_rows(self, name: str) -> int:
+        """About how many rows table ``name`` has, without scanning it (to plan reads).
+
+        SQLite: the largest rowid (exact unless rows were deleted); PostgreSQL: the planner's
+        estimate (``pg_class.reltuples``) once the table has been analysed. Otherwise, and
+        for tables without rowids, the exact :meth:`count_rows`.
+        """
+        table = self._quote(self._table(name))
+        with self._session(f"estimate the rows of {name}") as session:
+            try:
+                if self.dialect == "sqlite":
+                    found = session.execute(f"SELECT MAX(rowid) FROM {table}")[0][0]
+                elif self.dialect == "postgresql":
+                    found = session.execute(
+                        "SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)", {"name": table}
+                    )
+                    found = found[0][0] if found and found[0][0] is not None and found[0][0] >= 0 else None
+                else:
+                    found = None
+            except _driver_errors() + _adbc_errors():  # a WITHOUT ROWID table: count instead
+                found = None
+        return int(found) if found is not None else self.count_rows(name)
 
     def max_value(self, name: str, column: str) -> Any:
         """The largest non-null value of ``column`` in table ``name`` (None when there is none)."""

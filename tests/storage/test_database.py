@@ -83,6 +83,25 @@ def test_mixed_types_fall_back_to_the_general_reader(database):
     assert back["units"].tolist()[1] == "twelve"
 
 
+def test_estimated_rows_match_the_count_on_a_fresh_table(database):
+    database.write_source_tables({"reps": _reps(7), "orders": _orders()})
+    # SQLite: the largest rowid; PostgreSQL: the count until ANALYZE gives the planner a figure
+    assert database.estimate_rows("reps") == database.count_rows("reps") == 7
+    assert database.estimate_rows("orders") == 3
+
+
+def test_estimated_rows_of_a_table_without_rowid_are_counted(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "norowid.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE reps (rep_id TEXT PRIMARY KEY, name TEXT) WITHOUT ROWID")
+        conn.executemany("INSERT INTO reps VALUES (?, ?)", [("R1", "a"), ("R2", "b")])
+    for fast in (True, False):
+        with Database(path, fast_sqlite=fast) as db:
+            assert db.estimate_rows("reps") == 2
+
+
 def test_failed_source_write_leaves_previous_tables(database):
     database.write_source_tables({"reps": _reps(), "orders": _orders()})
     bad = _orders()
