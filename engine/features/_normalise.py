@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from engine._errors import DataError
 
-__all__ = ["NULL_DAY", "as_of_day", "day_numbers", "day_to_timestamp", "encode_keys", "encode_many", "key_array", "table", "arrow_to_numpy", "typed_frame"]
+__all__ = ["NULL_DAY", "as_of_day", "day_numbers", "day_to_timestamp", "duplicate_keys", "encode_keys", "encode_many", "key_array", "table", "arrow_to_numpy", "typed_frame"]
 
 #: Day number used for a null date: later than any real as-of day.
 NULL_DAY = np.int64(1) << np.int64(40)
@@ -174,7 +174,7 @@ def encode_many(columns: dict[str, pd.Series], keys: pa.Array | pa.ChunkedArray)
     slices = [values.slice(start, size) for start in range(0, total, size)]
 
     def lookup(part: pa.ChunkedArray) -> np.ndarray:
-        found = pc.index_in(part, value_set=value_set)
+        found = pc.index_in(part, value_set=value_set, skip_nulls=True)  # a null key matches nothing
         return np.asarray(arrow_to_numpy(pc.fill_null(found, -1)), dtype=np.int64)
 
     if workers == 1:
@@ -187,6 +187,27 @@ def encode_many(columns: dict[str, pd.Series], keys: pa.Array | pa.ChunkedArray)
         out[name] = positions[start : start + length]
         start += length
     return out
+
+
+def duplicate_keys(values: pd.Series, limit: int = 5) -> list:
+    """Up to ``limit`` non-null values that occur more than once in ``values`` (none: []).
+
+    Keys in strictly increasing order (as read by primary key) are settled by comparing
+    neighbours, without hashing.
+
+    Examples
+    --------
+    >>> duplicate_keys(pd.Series(["A1", "A2", "A3"])), duplicate_keys(pd.Series(["A2", "A1", "A2", None, None]))
+    ([], ['A2'])
+    """
+    present = values.dropna()
+    if len(present) < 2:
+        return []
+    array = _large_strings(_arrow(present.astype("str")))
+    if pc.all(pc.greater(array[1:], array[:-1])).as_py() is not False:
+        return []
+    counts = present.value_counts()
+    return counts.index[counts.to_numpy() > 1][:limit].tolist()
 
 
 def key_array(values: pd.Series) -> pa.Array | pa.ChunkedArray:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine._errors import ColumnMismatchError, RuleFileError
-from engine.features._normalise import encode_keys, key_array
+from engine._errors import ColumnMismatchError, DataError, RuleFileError
+from engine.features._normalise import duplicate_keys, encode_keys, key_array
 from engine.rules import RuleSet, load_rules
 
 __all__ = [
@@ -298,6 +298,9 @@ def assignment_routes(routes: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> 
     ColumnMismatchError
         ``routes`` lacks ``opportunity_id`` / ``route``, or a table lacks a needed column, or a
         routed opportunity is not in ``tables["opportunities"]``.
+    DataError
+        An ``opportunity_id`` or ``account_id`` occurs on several rows (validated tables never
+        have that).
     """
     for name in ("opportunity_id", "route"):
         if name not in routes.columns:
@@ -311,6 +314,13 @@ def assignment_routes(routes: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> 
             raise ColumnMismatchError(f"table {table!r} lacks column(s) {missing} needed for assignment")
     opportunities = tables["opportunities"]
     customers = tables["customers"]
+    for table, frame, key in (("opportunities", opportunities, "opportunity_id"), ("customers", customers, "account_id")):
+        repeated = duplicate_keys(frame[key])
+        if repeated:
+            raise DataError(
+                f"assignment needs one {table} row per {key}; got {key} {repeated} on several rows. "
+                f"Pass validated tables (engine.validate.validate_tables quarantines duplicate keys)."
+            )
     # Arrow hash lookups on the key columns: no Python string per row (a million accounts'
     # ids as objects would cost ~250 MB and a second)
     where = encode_keys(routes["opportunity_id"].astype("str"), key_array(opportunities["opportunity_id"].astype("str")))

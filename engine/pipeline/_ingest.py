@@ -65,6 +65,13 @@ class ReadAhead:
     size : callable, optional
         ``size(name) -> int`` (rows); without it the tables are read in the caller's order.
     ahead : int, default READ_AHEAD
+        0 reads nothing in the background: the caller reads every table itself (for a
+        database only one thread can see, such as an in-memory SQLite database).
+
+    Notes
+    -----
+    The background thread starts at the first :meth:`take`, so a caller that fails while
+    checking its arguments never waits for a read it did not need.
 
     Examples
     --------
@@ -85,7 +92,7 @@ class ReadAhead:
         self._read = read
         self._names = list(names)
         self._size = size
-        self._ahead = max(1, int(ahead))
+        self._ahead = max(0, int(ahead))
         self._cond = threading.Condition()
         self._state = {name: "pending" for name in self._names}  # -> reading | read | claimed | taken
         self._frames: dict[str, pd.DataFrame] = {}
@@ -98,8 +105,7 @@ class ReadAhead:
         #: why sizing the tables failed, if it did (then they are read in the caller's order;
         #: reading them reports any real problem)
         self.sizing_error: Exception | None = None
-        self._thread = threading.Thread(target=self._run, name="kam-read-ahead", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> ReadAhead:
         return self
@@ -112,8 +118,14 @@ class ReadAhead:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         self._frames.clear()
+
+    def _start(self) -> None:
+        if self._thread is None and self._ahead > 0 and self._names:
+            self._thread = threading.Thread(target=self._run, name="kam-read-ahead", daemon=True)
+            self._thread.start()
 
     def _order(self) -> list[str]:
         if self._size is None or not self._names:
@@ -150,14 +162,16 @@ class ReadAhead:
                 frame = self._read(name)
             except BaseException as exc:  # handed to the caller when it takes the table
                 with self._cond:
-                    self._errors[name] = exc
-                    self._state[name] = "read"
+                    if self._state[name] == "reading":
+                        self._errors[name] = exc
+                        self._state[name] = "read"
                     self._cond.notify_all()
                 continue
             with self._cond:
-                self._frames[name] = frame
-                self._state[name] = "read"
-                self.readers[name] = "background"
+                if self._state[name] == "reading":  # not abandoned by an interrupted take()
+                    self._frames[name] = frame
+                    self._state[name] = "read"
+                    self.readers[name] = "background"
                 self._cond.notify_all()
             del frame
 
@@ -170,10 +184,13 @@ class ReadAhead:
         Raises whatever reading it raised.
         """
         with self._cond:
+            if self._stopped:
+                raise ValueError(f"the reader is closed; table {name!r} cannot be taken any more")
             if name not in self._state:
                 raise KeyError(f"{name!r} is not one of the tables to read: {self._names}")
             if self._state[name] in ("claimed", "taken"):
                 raise ValueError(f"table {name!r} was already taken; each table is read once")
+        self._start()
         started = time.perf_counter()
         try:
             with self._cond:
@@ -221,7 +238,9 @@ def read_and_validate(
         Columns the valid frames keep (every column is still validated); see
         :func:`engine.validate.validate_tables`.
     ahead : int, default READ_AHEAD
-        Raw tables the background reader may hold ahead of validation.
+        Raw tables the background reader may hold ahead of validation; 0 (forced for a
+        database other threads cannot see, see ``Database.reads_in_parallel``) reads them
+        one by one in this thread.
 
     Returns
     -------
@@ -231,6 +250,8 @@ def read_and_validate(
     """
     present = db.table_names()
     names = [name for name in db.contract.table_names if name in present]
+    if not db.reads_in_parallel:
+        ahead = 0
     started = time.perf_counter()
     with ReadAhead(db.read_table, names, size=db.estimate_rows, ahead=ahead) as reader:
         loaders = {name: (lambda name=name: reader.take(name)) for name in names}

@@ -308,6 +308,19 @@ class Database:
         return self.url.get_backend_name()
 
     @property
+    def reads_in_parallel(self) -> bool:
+        """Whether two threads may read at once and see the same data.
+
+        False for an in-memory SQLite database: each thread's connection would open a new,
+        empty database. Every file or server database can be read from several threads
+        (each read opens its own connection).
+        """
+        if self.dialect != "sqlite":
+            return True
+        database = self.url.database or ""
+        return database not in ("", ":memory:") and "mode=memory" not in str(self.url)
+
+    @property
     def engine(self):
         """The SQLAlchemy engine, created on first use."""
         if self._engine is None:
@@ -450,9 +463,9 @@ class Database:
     def estimate_rows(self, name: str) -> int:
         """About how many rows table ``name`` has, without scanning it (to plan reads).
 
-        SQLite: the largest rowid (exact unless rows were deleted); PostgreSQL: the planner's
-        estimate (``pg_class.reltuples``) once the table has been analysed. Otherwise, and
-        for tables without rowids, the exact :meth:`count_rows`.
+        SQLite: the largest rowid (exact unless rows were deleted or rowids were chosen
+        sparse); PostgreSQL: the planner's estimate (``pg_class.reltuples``) once the table has
+        been analysed. Otherwise, and for tables without rowids, the exact :meth:`count_rows`.
         """
         table = self._quote(self._table(name))
         with self._session(f"estimate the rows of {name}") as session:
@@ -668,8 +681,8 @@ class Database:
 
     def _sql_type_for(self, series: pd.Series) -> str:
         dtype = series.dtype
-        if isinstance(dtype, pd.CategoricalDtype):  # stored as its values
-            dtype = dtype.categories.dtype
+        if isinstance(dtype, pd.CategoricalDtype):  # stored as its values; no category: text
+            dtype = dtype.categories.dtype if len(dtype.categories) else np.dtype(object)
         if pd.api.types.is_bool_dtype(dtype):
             return "BOOLEAN"
         if pd.api.types.is_integer_dtype(dtype):
@@ -788,15 +801,17 @@ def _column_to_arrow(series: pd.Series, logical_type: str | None):
     import pyarrow as pa
 
     if isinstance(series.dtype, pd.CategoricalDtype):
-        # decoded in Arrow (the codes index the categories): no Python object per row
-        try:
-            decoded = pa.array(series, from_pandas=True).dictionary_decode()
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # categories of mixed Python types
-            decoded = None
-        if decoded is not None and (
-            pa.types.is_string(decoded.type) or pa.types.is_large_string(decoded.type) or pa.types.is_null(decoded.type)
-        ):
-            return decoded.cast(pa.string())  # text categories, or no category at all (every value null)
+        if logical_type in (None, "string", "enum"):
+            # decoded in Arrow (the codes index the categories): no Python object per row
+            try:
+                decoded = pa.array(series, from_pandas=True).dictionary_decode()
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # categories of mixed Python types
+                decoded = None
+            if decoded is not None and (
+                pa.types.is_string(decoded.type) or pa.types.is_large_string(decoded.type)
+                or len(series.cat.categories) == 0
+            ):
+                return decoded.cast(pa.string())  # text categories, or none at all (every value null)
         categories = series.cat.categories
         if series.isna().any() and pd.api.types.is_bool_dtype(categories.dtype):
             series = series.astype("boolean")  # nullable: a missing value stays missing
@@ -812,6 +827,7 @@ def _column_to_arrow(series: pd.Series, logical_type: str | None):
         arr = series.to_numpy(dtype="float64", na_value=np.nan)
         _refuse_infinity(series.name, arr)
         if logical_type == "integer":
+            _refuse_fraction(series.name, arr)
             return pa.array(arr, mask=np.isnan(arr)).cast(pa.int64())
         return pa.array(arr, mask=np.isnan(arr))
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
@@ -847,6 +863,16 @@ def _refuse_infinity(name: Any, arr: np.ndarray) -> None:
         )
 
 
+def _refuse_fraction(name: Any, arr: np.ndarray) -> None:
+    fraction = ~np.isnan(arr) & (arr != np.round(arr))
+    if fraction.any():
+        position = int(np.flatnonzero(fraction)[0])
+        raise StorageError(
+            f"column {name!r} is a whole-number column; got {float(arr[position])!r} at row {position}. "
+            "Round the values (or validate the table first: engine.validate quarantines them)."
+        )
+
+
 def _column_to_python(series: pd.Series, logical_type: str | None) -> list:
     """Convert a column to a list of plain Python values with ``None`` for nulls.
 
@@ -863,6 +889,7 @@ def _column_to_python(series: pd.Series, logical_type: str | None) -> list:
         arr = series.to_numpy(dtype="float64", na_value=np.nan)
         _refuse_infinity(series.name, arr)
         if logical_type == "integer":
+            _refuse_fraction(series.name, arr)
             return [None if math.isnan(v) else int(v) for v in arr.tolist()]
         return [None if v != v else v for v in arr.tolist()]
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):

@@ -505,6 +505,7 @@ def _blank_text(series: pd.Series) -> np.ndarray:
     return blank.fill_null(True).to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
+_DATE_BLOCK = 262_144
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 _DAY_MIN = int((DATE_MIN - pd.Timestamp("1970-01-01")).days)
 _DAY_MAX = int((DATE_MAX - pd.Timestamp("1970-01-01")).days)
@@ -568,7 +569,9 @@ def _dates_from_arrow_text(parts: _Parts, series: pd.Series) -> None:
     """
     arrow = series.array.__arrow_array__()
     chunks = arrow.chunks if hasattr(arrow, "chunks") else [arrow]
-    decoded = [_iso_days(chunk) for chunk in chunks if len(chunk)]
+    # blocks of at most _DATE_BLOCK cells: the byte matrix and its integer columns stay small
+    blocks = [chunk.slice(start, _DATE_BLOCK) for chunk in chunks for start in range(0, len(chunk), _DATE_BLOCK)]
+    decoded = [_iso_days(block) for block in blocks]
     fast = np.concatenate([plain for plain, _ in decoded]) if decoded else np.zeros(0, dtype=bool)
     if fast.any():
         days = np.concatenate([days for _, days in decoded])

@@ -65,9 +65,10 @@ def test_no_more_than_ahead_tables_are_held_for_the_caller():
     sizes = {f"t{i}": 10 for i in range(8)}
     source = _Source(sizes, seconds=0.005)
     with ReadAhead(source.read, list(sizes), size=sizes.__getitem__, ahead=2) as reader:
+        reader.take("t0")
         time.sleep(0.2)  # plenty of time to read everything, were it not bounded
-        assert sum(who == "kam-read-ahead" for _, who in source.log) == 2
-        for name in sizes:
+        assert sorted(name for name, _ in source.log if name != "t0") == ["t1", "t2"]
+        for name in list(sizes)[1:]:
             reader.take(name)
     assert len(source.log) == 8
 
@@ -135,3 +136,45 @@ def test_read_ahead_gives_the_report_of_reading_first(database):
 def test_ingest_keeps_every_column(database):
     ingested = ingest(database, as_of=AS_OF)
     assert list(ingested.tables["visits"].columns) == list(database.contract["visits"].column_names)
+
+
+def test_nothing_is_read_before_the_first_take():
+    source = _Source({"a": 1, "big": 5000})
+    with ReadAhead(source.read, ["a", "big"], size=source.sizes.__getitem__):
+        time.sleep(0.05)
+        assert source.log == []  # a caller failing on its own arguments never waits for a read
+
+
+def test_ahead_zero_reads_everything_in_the_caller():
+    source = _Source({"a": 1, "big": 5000})
+    with ReadAhead(source.read, ["a", "big"], size=source.sizes.__getitem__, ahead=0) as reader:
+        assert [len(reader.take(name)) for name in ["a", "big"]] == [1, 5000]
+    assert reader.readers == {"a": "caller", "big": "caller"}
+
+
+def test_a_closed_reader_refuses_to_hand_out_tables():
+    source = _Source({"a": 1, "b": 2})
+    reader = ReadAhead(source.read, ["a", "b"])
+    reader.take("a")
+    reader.close()
+    with pytest.raises(ValueError, match="closed"):
+        reader.take("b")
+
+
+def test_bad_arguments_fail_before_any_read(database, monkeypatch):
+    reads = []
+    monkeypatch.setattr(database, "read_table", lambda name, columns=None: reads.append(name))
+    with pytest.raises(Exception, match="as_of"):
+        read_and_validate(database, as_of="not a date")
+    assert reads == []
+
+
+def test_an_in_memory_database_is_read_by_one_thread():
+    db = Database("sqlite://")
+    try:
+        assert not db.reads_in_parallel
+        db.write_source_tables(generate_demo_tables(accounts=50, seed=1))
+        ingested = ingest(db, as_of=AS_OF)
+        assert len(ingested.tables["customers"]) == 50 and len(ingested.tables["orders"]) > 0
+    finally:
+        db.dispose()

@@ -159,6 +159,26 @@ def test_categorical_results_are_written_as_their_values(database):
     assert pd.isna(back["visits"][0]) and back["visits"][1:].astype(int).tolist() == [4, 5]
 
 
+def test_categorical_source_columns_follow_their_contract_type(database):
+    orders = _orders().head(2)
+    orders["order_date"] = pd.Categorical(["2025-01-31T10:30:00", "2025-02-01"])  # dates, as text
+    orders["product_line"] = pd.Categorical(["desktop", None])
+    orders["channel"] = pd.Categorical([None, None])  # no category at all
+    database.write_source_tables({"orders": orders})
+    back = database.read_table("orders")
+    dates = pd.to_datetime(back["order_date"].astype(object), format="ISO8601")
+    assert dates.dt.strftime("%Y-%m-%d").tolist() == ["2025-01-31", "2025-02-01"]
+    assert back["product_line"].tolist()[0] == "desktop" and pd.isna(back["product_line"][1])
+    assert back["channel"].isna().all()
+
+
+def test_a_fraction_in_a_whole_number_column_is_refused(database):
+    orders = _orders()
+    orders["units"] = [10.0, 1.5, 0.0]
+    with pytest.raises(StorageError, match=r"'units' is a whole-number column; got 1.5 at row 1"):
+        database.write_source_tables({"orders": orders})
+
+
 def test_latest_run_and_retention(database):
     for k in range(1, 5):
         database.write_run(f"run-{k}", _scores(f"run-{k}", k), keep_runs=2)
