@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine._domain import INDUSTRIES, OPPORTUNITY_SOURCES, PARTNER_TIERS, REGIONS, TICKET_KINDS, TICKET_SEVERITIES
+from engine._domain import INDUSTRIES, OPPORTUNITY_SOURCES, PARTNER_TIERS, REGIONS
 from engine.demo import _params as P
 from engine.demo._org import INSIDE, OUTSIDE, Accounts, Calendar, Org, make_calendar
 

@@ -537,7 +537,7 @@ class _Checker:
                     f"the functions are: {', '.join(FUNCTIONS)}"
                 )
             if len(node.args) != 1 or not isinstance(node.args[0], _Name):
-                raise RuleTypeError(f"days_since takes one date input, e.g. days_since(last_visit)")
+                raise RuleTypeError("days_since takes one date input, e.g. days_since(last_visit)")
             arg, arg_type = self.value(node.args[0])
             if not isinstance(arg, Field) or arg_type != "date":
                 raise RuleTypeError(

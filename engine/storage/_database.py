@@ -529,7 +529,7 @@ class Database:
         import adbc_driver_manager
 
         with self._session(f"read table {name}") as session:
-            declared = dict(session.execute(f"SELECT name, type FROM pragma_table_info(:name)", {"name": name}))
+            declared = dict(session.execute("SELECT name, type FROM pragma_table_info(:name)", {"name": name}))
             probe = ", ".join(
                 f"{_PROBE_VALUES.get(str(declared.get(c, 'TEXT')).upper(), 'NULL')} AS {self._quote(c)}" for c in columns
             )

@@ -207,15 +207,15 @@ def test_durable_engine_survives_more_records_than_durable_states():
 # --- the file ------------------------------------------------------------------------------
 def test_hash_ignores_whitespace_and_comments_but_not_content():
     a = ruleset(RULES_XY)
-    b = RuleSet.from_text("# a comment\n" + textwrap.dedent(f"""
+    b = RuleSet.from_text("# a comment\n" + textwrap.dedent("""
         name:    t
         version: 1
-        inputs: {{x: number, n: integer, s: string, e: {{type: enum, values: [a, b]}}, f: boolean, d: date}}
-        outputs: {{out: string}}
+        inputs: {x: number, n: integer, s: string, e: {type: enum, values: [a, b]}, f: boolean, d: date}
+        outputs: {out: string}
         hit_policy: first
         rules:
-          - {{id: big, when: "x>=10", then: {{out: big}}, because: large x}}   # spacing differs
-          - {{id: any, when: "(x > 0)", then: {{out: any}}, because: positive x}}
+          - {id: big, when: "x>=10", then: {out: big}, because: large x}   # spacing differs
+          - {id: any, when: "(x > 0)", then: {out: any}, because: positive x}
         """))
     assert a.hash == b.hash
     c = ruleset(RULES_XY.replace("x >= 10", "x >= 11"))

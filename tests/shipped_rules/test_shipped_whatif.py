@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from engine._errors import RuleFileError
