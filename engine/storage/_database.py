@@ -20,7 +20,9 @@ Design
 from __future__ import annotations
 
 import math
+import os
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,6 +134,74 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
     except ImportError:
         pass
     return tuple(errors)
+
+
+class _SqliteGuard:
+    """Sessions of one SQLite library at a time on one file, within this process.
+
+    The ADBC driver carries its own copy of SQLite; SQLAlchemy's pysqlite uses the system's.
+    SQLite's file locks are POSIX advisory locks, which belong to the process: two copies of
+    the library in one process do not see each other's locks (a reader of one copy reads
+    pages the other copy is writing: "database disk image is malformed"), and closing a file
+    handle in one copy drops the locks the other holds (https://sqlite.org/howtocorrupt.html,
+    section 2.2.1). So, per file, sessions of the same library run together (ADBC's parallel
+    reads) and sessions of the other library wait until they are done. Other processes are
+    unaffected: each of them sees this process's locks.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._library: str | None = None
+        self._active = 0
+        self._holders: dict[int, str] = {}
+
+    @contextmanager
+    def hold(self, library: str):
+        me = threading.get_ident()
+        with self._cond:
+            held = self._holders.get(me)
+            if held is not None and held != library:
+                raise RuntimeError(
+                    f"a {library} session was opened inside a {held} session on the same SQLite file; "
+                    "open one after the other"
+                )
+            while self._active and self._library != library:
+                self._cond.wait()
+            self._library = library
+            self._active += 1
+            nested = held is not None
+            self._holders[me] = library
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                if not nested:
+                    del self._holders[me]
+                if self._active == 0:
+                    self._library = None
+                self._cond.notify_all()
+
+
+#: One guard per SQLite file, for the whole process (POSIX locks are per process).
+_SQLITE_GUARDS: dict[str, _SqliteGuard] = {}
+_SQLITE_GUARDS_LOCK = threading.Lock()
+
+
+def _sqlite_file(url) -> str | None:
+    """The real path of a SQLite file URL; None for an in-memory database."""
+    database = url.database or ""
+    if database in ("", ":memory:") or "mode=memory" in str(url):
+        return None
+    return os.path.realpath(Path(database).expanduser())
+
+
+def _sqlite_guard(url) -> _SqliteGuard | None:
+    path = _sqlite_file(url)
+    if path is None:
+        return None
+    with _SQLITE_GUARDS_LOCK:
+        return _SQLITE_GUARDS.setdefault(path, _SqliteGuard())
 
 
 def _adbc_errors() -> tuple[type[BaseException], ...]:
@@ -315,10 +385,7 @@ class Database:
         empty database. Every file or server database can be read from several threads
         (each read opens its own connection).
         """
-        if self.dialect != "sqlite":
-            return True
-        database = self.url.database or ""
-        return database not in ("", ":memory:") and "mode=memory" not in str(self.url)
+        return self.dialect != "sqlite" or _sqlite_file(self.url) is not None
 
     @property
     def engine(self):
@@ -327,7 +394,14 @@ class Database:
             from sqlalchemy import create_engine, event
 
             self._ensure_sqlite_folder()
-            engine = create_engine(self.url)
+            if self.dialect == "sqlite" and _sqlite_file(self.url) is not None:
+                # no idle pooled connections: a pysqlite file handle closed later, while an
+                # ADBC session holds locks, would release those locks (see _SqliteGuard)
+                from sqlalchemy.pool import NullPool
+
+                engine = create_engine(self.url, poolclass=NullPool)
+            else:
+                engine = create_engine(self.url)
             if self.dialect == "sqlite":
                 # pysqlite does not open a transaction before DDL; take control of BEGIN so that
                 # a whole write (DDL included) is one atomic transaction.
@@ -376,6 +450,17 @@ class Database:
     def _session(self, action: str, *, write: bool = False, fast: bool | None = None):
         """Open a session (one transaction when ``write``); translate driver errors."""
         use_fast = self._fast if fast is None else (fast and self._fast)
+        guard = _sqlite_guard(self.url) if self.dialect == "sqlite" else None
+        if guard is None:
+            with self._open_session(action, write=write, use_fast=use_fast) as session:
+                yield session
+            return
+        with guard.hold("adbc" if use_fast else "pysqlite"):
+            with self._open_session(action, write=write, use_fast=use_fast) as session:
+                yield session
+
+    @contextmanager
+    def _open_session(self, action: str, *, write: bool, use_fast: bool):
         if use_fast:
             import adbc_driver_manager
             import adbc_driver_sqlite.dbapi as adbc

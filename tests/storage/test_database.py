@@ -301,3 +301,53 @@ def test_missing_table_is_a_storage_error(database):
         database.read_table("tickets")
     with pytest.raises(StorageError, match="kam score"):
         database.read_results("account_scores")
+
+
+def test_sqlite_sessions_of_two_libraries_never_overlap_on_one_file():
+    """ADBC's SQLite and pysqlite in one process do not see each other's locks: the guard
+    runs their sessions one library at a time, and the same library's side by side."""
+    import time
+
+    from engine.storage._database import _SqliteGuard
+
+    guard = _SqliteGuard()
+    inside: list[str] = []
+    overlaps: list[tuple[str, ...]] = []
+    lock = threading.Lock()
+
+    def session(library: str) -> None:
+        with guard.hold(library):
+            with lock:
+                inside.append(library)
+                overlaps.append(tuple(sorted(inside)))
+            time.sleep(0.02)
+            with lock:
+                inside.remove(library)
+
+    threads = [threading.Thread(target=session, args=(lib,)) for lib in ["adbc", "pysqlite"] * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(len(set(seen)) == 1 for seen in overlaps)  # never both libraries at once
+    assert any(len(seen) > 1 for seen in overlaps)  # the same library does run side by side
+
+
+def test_a_session_of_the_other_library_inside_a_session_is_refused():
+    from engine.storage._database import _SqliteGuard
+
+    guard = _SqliteGuard()
+    with guard.hold("adbc"):
+        with guard.hold("adbc"):  # the same library nests
+            pass
+        with pytest.raises(RuntimeError, match="pysqlite session was opened inside a adbc session"):
+            with guard.hold("pysqlite"):
+                pass
+    with guard.hold("pysqlite"):  # released: the other library may go now
+        pass
+
+
+def test_sqlite_engines_keep_no_idle_connections(tmp_path):
+    with Database(tmp_path / "kam.sqlite", fast_sqlite=False) as db:
+        db.write_source_tables({"reps": _reps()})
+        assert db.engine.pool.status().startswith("NullPool")
