@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         peak_text = f"{peaks[stage]:,.0f} MB" if stage in peaks else ""
         print(f"{stage:<10} {seconds:8.2f} {seconds / total:6.1%} {peak_text:>20}")
     other = total - sum(result.seconds.values())
-    print(f"{'(other)':<10} {other:8.2f} {other / total:6.1%}   models/rules loading, partitioning, reference")
+    print(f"{'(other)':<10} {other:8.2f} {other / total:6.1%}   models/rules loading, run bookkeeping")
     print(f"{'total':<10} {total:8.2f}" + (f"   target <= {target:.0f} s: {'OK' if total <= target else 'MISSED'}"
                                             if target else ""))
     peak = rss_self + (rss_children if args.backend == "dask" else 0.0)

@@ -32,7 +32,12 @@ from engine.validate import ValidationReport, rejects_frame, validate_tables
 __all__ = ["ScoreResult", "score", "score_frame", "score_tables", "score_partition", "combine_partitions", "STAGES"]
 
 #: The stages of a run, in order (their wall times are recorded in ``runs``).
-STAGES = ("load", "validate", "features", "tiers", "churn", "priority", "routes", "assign", "win", "write")
+#: ``partition`` is the time of the row-wise backend outside the partitions' own stages: the
+#: cross-account reference statistics, the partition plan and cutting the tables (with Dask
+#: also scheduling and transfers, less whatever overlapped the workers' summed stage times).
+STAGES = (
+    "load", "validate", "partition", "features", "tiers", "churn", "priority", "routes", "assign", "win", "write",
+)
 
 #: How many of the highest value-at-risk accounts get their top reasons by default. Reasons
 #: cost a perturbed prediction per feature per account (see engine.models.explain), so the
@@ -314,9 +319,12 @@ def score_tables(
     rules = dict(rules) if rules is not None else load_default_rules()
     models = dict(models) if models is not None else _load_models(artifacts_dir)
     stages = stages or _Stages(None)
+    started = time.perf_counter()
     parts = run_partitions(
         tables, as_of=as_of, rules=rules, models=models, backend=backend, scheduler=scheduler, partitions=partitions
     )
+    inside = sum(sum(part["seconds"].values()) for part in parts)
+    stages.seconds["partition"] = max(0.0, time.perf_counter() - started - inside)
     return combine_partitions(
         parts, tables, models=models, rules=rules, reasons_for=reasons_for, top_reasons=top_reasons, stages=stages
     )

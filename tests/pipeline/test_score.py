@@ -45,7 +45,7 @@ def test_run_scores_every_account_and_routes_every_open_lead(demo_db, demo_table
     runs = demo_db.read_results("runs", run_id=result.run_id)
     assert int(runs["accounts_scored"].iloc[0]) == len(scores)
     assert json.loads(runs["tier_counts"].iloc[0]) == scores["tier"].value_counts().to_dict()
-    assert set(json.loads(runs["stage_seconds"].iloc[0])) >= {"load", "validate", "features", "tiers", "assign"}
+    assert set(json.loads(runs["stage_seconds"].iloc[0])) >= {"load", "validate", "partition", "features", "tiers", "assign"}
     assert set(result.seconds) >= {"load", "validate", "features", "tiers", "churn", "routes", "win", "write"}
 
 
