@@ -121,6 +121,15 @@ def database(tmp_path_factory):
     db.dispose()
 
 
+def test_read_ahead_gives_the_report_of_reading_first_on_every_backend(demo_db):
+    """SQLite and PostgreSQL: the background reader and the caller read side by side."""
+    ahead = read_and_validate(demo_db, as_of=AS_OF)
+    first = validate_tables(demo_db.read_tables(), as_of=AS_OF, source=demo_db.display_url)
+    pd.testing.assert_frame_equal(ahead.report.counts, first.counts)
+    for name, frame in first.valid.items():
+        pd.testing.assert_frame_equal(ahead.report.valid[name], frame)
+
+
 def test_read_ahead_gives_the_report_of_reading_first(database):
     ahead = read_and_validate(database, as_of=AS_OF, columns={"visits": ["account_id", "visit_date"]})
     first = validate_tables(database.read_tables(), as_of=AS_OF, source=database.display_url,
