@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine._errors import DataError
+from engine._keys import strictly_increasing
 
 __all__ = ["NULL_DAY", "as_of_day", "day_numbers", "day_to_timestamp", "duplicate_keys", "encode_keys", "encode_many", "key_array", "table", "arrow_to_numpy", "typed_frame"]
 
@@ -192,8 +193,7 @@ def encode_many(columns: dict[str, pd.Series], keys: pa.Array | pa.ChunkedArray)
 def duplicate_keys(values: pd.Series, limit: int = 5) -> list:
     """Up to ``limit`` non-null values that occur more than once in ``values`` (none: []).
 
-    Keys in strictly increasing order (as read by primary key) are settled by comparing
-    neighbours, without hashing.
+    Keys in strictly increasing order are settled without hashing (``strictly_increasing``).
 
     Examples
     --------
@@ -203,8 +203,7 @@ def duplicate_keys(values: pd.Series, limit: int = 5) -> list:
     present = values.dropna()
     if len(present) < 2:
         return []
-    array = _large_strings(_arrow(present.astype("str")))
-    if pc.all(pc.greater(array[1:], array[:-1])).as_py() is not False:
+    if strictly_increasing(_large_strings(_arrow(present.astype("str")))):
         return []
     counts = present.value_counts()
     return counts.index[counts.to_numpy() > 1][:limit].tolist()

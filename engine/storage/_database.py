@@ -421,8 +421,9 @@ class Database:
         return self._engine
 
     def _ensure_sqlite_folder(self) -> None:
-        if self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:"):
-            Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_file(self.url) if self.dialect == "sqlite" else None
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
