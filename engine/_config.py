@@ -127,6 +127,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("models.dir", "path", None, "Folder of published models (model cards and artifacts).", env="KAM_MODELS_DIR"),
     Setting("rules.dir", "path", None, "Folder of rule files (tiers.yaml, routing.yaml, ...).", env="KAM_RULES_DIR"),
+    Setting("score.max_quarantined", "float", 0.05,
+            "Largest share of any one input table's rows a run may quarantine; above it the run fails "
+            "(exit 4) and writes nothing.", minimum=0.0, maximum=1.0),
     Setting("log.level", "choice", "WARNING", "Least severe log records shown.",
             choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
     Setting("log.format", "choice", "text", "text for people, json for a log collector (one object a line).",

@@ -36,6 +36,9 @@ __all__ = [
     "NotFittedError",
     "ArtifactIntegrityError",
     "MissingDependencyError",
+    "KamWarning",
+    "RunHealthWarning",
+    "StaleDataWarning",
     "EXIT_CODES",
     "exit_code_for",
 ]
@@ -142,6 +145,24 @@ class ArtifactIntegrityError(ModelError):
 
 class MissingDependencyError(KamError, ImportError):
     """An optional dependency is not installed. The message gives the ``pip install`` line."""
+
+
+# --- warnings ----------------------------------------------------------------------------------
+class KamWarning(UserWarning):
+    """Something a caller should know although the operation went through.
+
+    The library raises these with :func:`warnings.warn`; the ``kam`` command prints them as
+    ``warning: ...`` on standard error and logs them. Filter them like any Python warning
+    (``warnings.simplefilter("error", KamWarning)`` turns them into errors).
+    """
+
+
+class RunHealthWarning(KamWarning):
+    """A run produced an empty result, or quarantined most of its input."""
+
+
+class StaleDataWarning(KamWarning):
+    """The as-of date is far from the newest data (the data stopped arriving, or the date is wrong)."""
 
 
 #: Exit status of the ``kam`` command for each error family (most specific first).

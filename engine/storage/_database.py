@@ -70,21 +70,72 @@ SQL_TYPES: dict[str, str] = {
 
 
 def mask_url(url: Any) -> str:
-    """Return ``url`` as text with any password replaced by ``***``.
+    """Return ``url`` as text with every credential in it replaced by ``***``.
+
+    Masks the ``user:password@`` part and ``password=``/``token=``-style query parameters.
 
     Examples
     --------
     >>> mask_url("postgresql://kam:s3cret@db.example:5432/sales")
     'postgresql://kam:***@db.example:5432/sales'
+    >>> mask_url("postgresql://kam@db.example/sales?password=s3cret")
+    'postgresql://kam@db.example/sales?password=***'
     >>> mask_url("sqlite:///demo.sqlite")
     'sqlite:///demo.sqlite'
     """
     from sqlalchemy.engine import make_url
 
+    from engine._log import redact
+
     try:
-        return make_url(str(url)).render_as_string(hide_password=True)
+        parsed = make_url(str(url))
+        return redact(parsed.render_as_string(hide_password=True), [parsed.password] if parsed.password else [])
     except Exception:  # not parseable as a URL: mask anything that looks like user:password@
-        return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", str(url))
+        return redact(re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", str(url)))
+
+
+#: pip line for each database driver module SQLAlchemy may ask for (import name -> what to install).
+_DRIVER_PACKAGES: dict[str, str] = {
+    "psycopg": "pip install 'kam-engine[postgres]'",
+    "psycopg2": "pip install psycopg2-binary",
+    "asyncpg": "pip install asyncpg",
+    "pg8000": "pip install pg8000",
+    "MySQLdb": "pip install mysqlclient",
+    "pymysql": "pip install PyMySQL",
+    "mysql": "pip install mysql-connector-python",
+    "mariadb": "pip install mariadb",
+    "pyodbc": "pip install pyodbc",
+    "pymssql": "pip install pymssql",
+    "oracledb": "pip install oracledb",
+    "cx_Oracle": "pip install cx-Oracle",
+}
+
+# user:password@host with no scheme: a URL whose "postgresql://" was forgotten, not a file path.
+_SCHEMELESS_CREDENTIALS = re.compile(r"^[^/\\:@\s]+:[^@\s]*@[^@\s]+$")
+_SQLITE_READONLY_QUERY = {"mode": "ro", "immutable": "1"}
+
+
+def _check_driver(url) -> None:
+    """Load the dialect and its driver now, so a missing one is a clear error, not a traceback."""
+    from sqlalchemy.exc import NoSuchModuleError
+
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError(
+            f"database URL {mask_url(url)!r}: kam does not know the database kind {url.drivername!r}. "
+            "Expected e.g. 'postgresql://user@host/db', 'sqlite:///kam.sqlite' or a SQLite file path."
+        ) from None
+    importer = getattr(dialect, "import_dbapi", None) or getattr(dialect, "dbapi", None)
+    try:
+        importer()
+    except ImportError as exc:
+        module = (exc.name or "").split(".")[0]
+        line = _DRIVER_PACKAGES.get(module, f"pip install {module}" if module else "pip install the driver")
+        raise MissingDependencyError(
+            f"database URL {mask_url(url)!r} needs the {url.get_backend_name()} driver "
+            f"{module or url.get_driver_name()!r}, which is not installed. Install with: {line}"
+        ) from exc
 
 
 def _normalise_url(target: Any):
@@ -94,6 +145,13 @@ def _normalise_url(target: Any):
     if isinstance(target, URL):
         url = target
     elif isinstance(target, Path) or (isinstance(target, str) and "://" not in target):
+        text = str(target)
+        if isinstance(target, str) and _SCHEMELESS_CREDENTIALS.match(text.strip()):
+            raise ConfigError(
+                f"database {mask_url('x://' + text)[4:]!r} looks like a server URL without its scheme "
+                "(user:password@host/db); a plain path means a SQLite file. Fix: start it with the "
+                "database kind, e.g. 'postgresql://user@host/db', and give the password with KAM_DB_PASSWORD."
+            )
         path = Path(target).expanduser()
         url = make_url(f"sqlite:///{path}")
     elif isinstance(target, str):
@@ -117,7 +175,27 @@ def _normalise_url(target: Any):
             raise MissingDependencyError(
                 "PostgreSQL support needs psycopg 3. Install with: pip install 'kam-engine[postgres]'"
             ) from exc
+    elif url.get_backend_name() != "sqlite":
+        _check_driver(url)
     return url
+
+
+def _sqlite_readonly_in_url(url) -> tuple[Any, bool]:
+    """``url`` without SQLite's ``mode=ro``/``immutable=1``/``uri`` query, and whether it asked for read-only.
+
+    kam opens SQLite files itself (both drivers, see :class:`_SqliteGuard`), so the request is
+    carried as a flag rather than left in a query string one of the drivers would ignore.
+    """
+    query = dict(url.query)
+    if str(query.get("mode", "")).lower() == "memory":
+        return url, False
+    readonly = any(str(query.get(key, "")).lower() == value for key, value in _SQLITE_READONLY_QUERY.items())
+    database = url.database or ""
+    if database.startswith("file:"):  # sqlite:///file:path?mode=ro&uri=true
+        database = database[len("file:"):]
+    for key in ("mode", "immutable", "uri"):
+        query.pop(key, None)
+    return url.set(database=database, query=query), readonly
 
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
@@ -211,6 +289,24 @@ def _adbc_errors() -> tuple[type[BaseException], ...]:
     except ImportError:
         return ()
     return (adbc_driver_manager.Error,)
+
+
+def _rollback_quietly(session_or_transaction, action: str) -> None:
+    """Roll back after a failure without letting a failed rollback replace the real error.
+
+    On a full disk or a file that became read-only, the ROLLBACK can fail too; the database
+    then rolls back on its own when the connection closes (SQLite: from the journal on next
+    open). The error that made the write fail is the one worth reporting.
+    """
+    try:
+        if hasattr(session_or_transaction, "cursor"):
+            session_or_transaction.cursor.execute("ROLLBACK")
+        else:
+            session_or_transaction.rollback()
+    except Exception as exc:  # noqa: BLE001 - logged; the original error is re-raised by the caller
+        from engine._log import get_logger, redact
+
+        get_logger("storage").warning("rollback after a failed %s also failed: %s", action, redact(str(exc)))
 
 
 def _check_identifier(name: str, what: str) -> str:
@@ -334,6 +430,13 @@ class Database:
     fast_sqlite : bool, default True
         Use ADBC for bulk reads and writes of a SQLite file. Off, everything goes through
         SQLAlchemy (the tests run both ways).
+    readonly : bool, default False
+        Open for reading only: every write is refused with a :class:`StorageError`, and a SQLite
+        file is opened read-only by the drivers too (nothing is created, not even a journal).
+        Also switched on by ``?mode=ro`` or ``?immutable=1`` in a SQLite URL.
+    create : bool, default True
+        Whether a SQLite file that does not exist may be created. With ``False`` (and always
+        when read-only) a missing file is a :class:`StorageError` naming the path.
 
     Examples
     --------
@@ -352,8 +455,24 @@ class Database:
         contract: Contract = CUSTOMER_DATABASE,
         extra_tables: Sequence[str] = (),
         fast_sqlite: bool = True,
+        readonly: bool = False,
+        create: bool = True,
     ):
-        self.url = _normalise_url(target)
+        url = _normalise_url(target)
+        asked_readonly = False
+        if url.get_backend_name() == "sqlite":
+            url, asked_readonly = _sqlite_readonly_in_url(url)
+        self.url = url
+        self.readonly = bool(readonly) or asked_readonly
+        self.create = bool(create) and not self.readonly
+        path = _sqlite_file(url) if self.dialect == "sqlite" else None
+        if path is not None and not self.create and not Path(path).is_file():
+            what = "is not a file" if Path(path).exists() else "does not exist"
+            raise StorageError(
+                f"SQLite database {str(url.database)!r} {what} (resolved to {path}); this command reads an "
+                "existing database and creates none. Fix: check the path given with --db, KAM_DB_URL or "
+                "database.url, or create a demo database first with `kam demo-db PATH`."
+            )
         self.contract = contract
         self._allowed = set(contract.table_names) | set(RESULT_TABLES)
         self._allowed |= {_check_identifier(t, "table name") for t in extra_tables}
@@ -369,8 +488,19 @@ class Database:
     # --- connection --------------------------------------------------------------------------
     @property
     def display_url(self) -> str:
-        """The connection URL with its password masked: safe for logs and errors."""
-        return self.url.render_as_string(hide_password=True)
+        """The connection URL with every credential masked: safe for logs and errors."""
+        return mask_url(self.url)
+
+    @property
+    def display_name(self) -> str:
+        """The database without any URL: ``sqlite file 'x.sqlite'`` or ``postgresql database 'sales' on host``.
+
+        What kam writes into tables (never a URL, even masked).
+        """
+        if self.dialect == "sqlite":
+            return f"sqlite file {self.url.database!r}" if self.url.database else "in-memory sqlite database"
+        host = f" on {self.url.host}" if self.url.host else ""
+        return f"{self.dialect} database {self.url.database!r}{host}"
 
     @property
     def dialect(self) -> str:
@@ -399,7 +529,13 @@ class Database:
                 # ADBC session holds locks, would release those locks (see _SqliteGuard)
                 from sqlalchemy.pool import NullPool
 
-                engine = create_engine(self.url, poolclass=NullPool)
+                options: dict[str, Any] = {}
+                if self.readonly or not self.create:
+                    import sqlite3
+
+                    uri = self._sqlite_uri()
+                    options["creator"] = lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+                engine = create_engine(self.url, poolclass=NullPool, **options)
             else:
                 engine = create_engine(self.url)
             if self.dialect == "sqlite":
@@ -409,7 +545,8 @@ class Database:
                 def _on_connect(dbapi_connection, _record):
                     dbapi_connection.isolation_level = None
                     cursor = dbapi_connection.cursor()
-                    cursor.execute("PRAGMA journal_mode=WAL")
+                    if not self.readonly:
+                        cursor.execute("PRAGMA journal_mode=WAL")
                     cursor.execute("PRAGMA busy_timeout=30000")
                     cursor.close()
 
@@ -422,8 +559,15 @@ class Database:
 
     def _ensure_sqlite_folder(self) -> None:
         path = _sqlite_file(self.url) if self.dialect == "sqlite" else None
-        if path is not None:
+        if path is not None and self.create:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def _sqlite_uri(self) -> str:
+        """``file:`` URI of the SQLite file: read-only, or read-write without creating it."""
+        from urllib.parse import quote
+
+        mode = "ro" if self.readonly else ("rwc" if self.create else "rw")
+        return f"file:{quote(str(Path(self.url.database).expanduser()))}?mode={mode}"
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -441,15 +585,21 @@ class Database:
         return f"Database({self.display_url!r})"
 
     def _storage_error(self, action: str, exc: BaseException, write: bool) -> StorageError:
+        from engine._log import redact
+
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else ""
-        if self.url.password:
-            detail = detail.replace(self.url.password, "***")
+        detail = redact(detail, [self.url.password] if self.url.password else [])
         suffix = " Nothing was written; the previous results are intact." if write else ""
         return StorageError(f"could not {action} on {self.display_url}: {type(exc).__name__}: {detail}.{suffix}")
 
     @contextmanager
     def _session(self, action: str, *, write: bool = False, fast: bool | None = None):
         """Open a session (one transaction when ``write``); translate driver errors."""
+        if write and self.readonly:
+            raise StorageError(
+                f"could not {action} on {self.display_url}: the database was opened read-only "
+                "(by the command, or mode=ro / immutable=1 in the URL). Nothing was written."
+            )
         use_fast = self._fast if fast is None else (fast and self._fast)
         guard = _sqlite_guard(self.url) if self.dialect == "sqlite" else None
         if guard is None:
@@ -473,10 +623,12 @@ class Database:
             try:
                 # autocommit, with the transaction managed here: SQLite refuses the WAL pragma
                 # inside the transaction ADBC would otherwise open implicitly.
-                conn = adbc.connect(str(Path(self.url.database).expanduser()), autocommit=True)
+                target = str(Path(self.url.database).expanduser()) if self.create else self._sqlite_uri()
+                conn = adbc.connect(target, autocommit=True)
                 session = _AdbcSession(self, conn)
                 session.execute("PRAGMA busy_timeout=30000")
-                session.execute("PRAGMA journal_mode=WAL")
+                if not self.readonly:
+                    session.execute("PRAGMA journal_mode=WAL")
                 if write:
                     session.execute("BEGIN IMMEDIATE")
                     began = True
@@ -486,11 +638,11 @@ class Database:
                     began = False
             except adbc_driver_manager.Error as exc:
                 if began:
-                    session.cursor.execute("ROLLBACK")
+                    _rollback_quietly(session, action)
                 raise self._storage_error(action, exc, write) from exc
             except BaseException:
                 if began:
-                    session.cursor.execute("ROLLBACK")
+                    _rollback_quietly(session, action)
                 raise
             finally:
                 if session is not None:
@@ -500,8 +652,14 @@ class Database:
             return
         try:
             if write:
-                with self.engine.begin() as conn:
-                    yield _AlchemySession(self, conn)
+                with self.engine.connect() as conn:
+                    transaction = conn.begin()
+                    try:
+                        yield _AlchemySession(self, conn)
+                    except BaseException:
+                        _rollback_quietly(transaction, action)
+                        raise
+                    transaction.commit()
             else:
                 with self.engine.connect() as conn:
                     yield _AlchemySession(self, conn)
