@@ -20,11 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine._errors import ConfigError, ModelError
+from engine._errors import DataError, ModelError
+from engine._log import get_logger
+from engine._progress import task
 from engine.features import build_account_features, build_opportunity_features
 from engine.models import DEFAULT_ARTIFACT_DIR, expected_deal_value, load_model, priority_rank, value_at_risk
 from engine.pipeline._backends import run_partitions
+from engine.pipeline._asof import resolve_as_of
 from engine.pipeline._decide import assign_opportunities, load_default_rules, route_opportunities, tier_accounts
+from engine.pipeline._health import DEFAULT_MAX_QUARANTINED, check_run_health, warn_run_health
 from engine.pipeline._ingest import read_and_validate
 from engine.storage import Database
 from engine.validate import ValidationReport, rejects_frame, validate_tables
@@ -43,6 +47,8 @@ STAGES = (
 #: cost a perturbed prediction per feature per account (see engine.models.explain), so the
 #: nightly run explains the accounts someone will act on; raise it with ``reasons_for``.
 DEFAULT_REASONS_FOR = 1_000
+
+_log = get_logger("score")
 
 
 @dataclass(frozen=True)
@@ -81,30 +87,22 @@ class ScoreResult:
 
 
 class _Stages:
-    """Times each stage and reports progress (a callback gets ``(stage, state)``)."""
+    """Times each stage, shows it as a progress task, and calls the optional ``(stage, state)`` callback."""
 
     def __init__(self, progress: Callable[[str, str], None] | None):
         self.seconds: dict[str, float] = {}
         self.progress = progress
 
     @contextmanager
-    def stage(self, name: str):
+    def stage(self, name: str, description: str | None = None):
         if self.progress is not None:
             self.progress(name, "start")
         started = time.perf_counter()
-        yield
+        with task(description or f"scoring: {name}"):
+            yield
         self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
         if self.progress is not None:
             self.progress(name, "done")
-
-
-def _as_date(value) -> Any:
-    if value is None:
-        return pd.Timestamp.now(tz="UTC").date()
-    try:
-        return pd.Timestamp(value).date()
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"as_of must be a date like 2026-10-01; got {value!r}.") from exc
 
 
 def _load_models(artifacts_dir: str | Path) -> dict[str, Any]:
@@ -118,6 +116,7 @@ def _load_models(artifacts_dir: str | Path) -> dict[str, Any]:
                 f"`kam train {kind} --db URL --artifacts {artifacts_dir}`."
             )
         models[kind] = load_model(path)
+        _log.info("%s model: %s (sha256 %s)", kind, path, _model_sha(models[kind])[:12] or "unknown")
     return models
 
 
@@ -315,14 +314,16 @@ def score_tables(
     meta : dict
         Rule-set and model hashes.
     """
-    as_of = _as_date(as_of)
+    as_of = resolve_as_of(as_of, tables, warn=False)
     rules = dict(rules) if rules is not None else load_default_rules()
     models = dict(models) if models is not None else _load_models(artifacts_dir)
     stages = stages or _Stages(None)
     started = time.perf_counter()
-    parts = run_partitions(
-        tables, as_of=as_of, rules=rules, models=models, backend=backend, scheduler=scheduler, partitions=partitions
-    )
+    with task(f"scoring: features, tiers, churn, routes, win ({backend})"):
+        parts = run_partitions(
+            tables, as_of=as_of, rules=rules, models=models, backend=backend, scheduler=scheduler,
+            partitions=partitions,
+        )
     inside = sum(sum(part["seconds"].values()) for part in parts)
     stages.seconds["partition"] = max(0.0, time.perf_counter() - started - inside)
     return combine_partitions(
@@ -369,6 +370,7 @@ def score(
     backend: str = "local",
     scheduler: str | None = None,
     partitions: int | None = None,
+    max_quarantined: float | None = DEFAULT_MAX_QUARANTINED,
 ) -> ScoreResult:
     """Score a whole customer database and write the results of the run atomically.
 
@@ -377,7 +379,9 @@ def score(
     db : Database, URL or path
         The customer database (results are written to the same database).
     as_of : date-like, optional
-        The run's date; features use only rows dated before it (default: today).
+        The run's date; features use only rows dated before it. Default: the day after the
+        newest event in the data (see :func:`engine.pipeline._asof.resolve_as_of`); a
+        :class:`~engine._errors.StaleDataWarning` when that is weeks before today.
     rules_dir : path, optional
         Folder with ``tiers.yaml`` and ``routing.yaml`` (default: the shipped rules).
     artifacts_dir : path, default "models/artifacts"
@@ -401,20 +405,45 @@ def score(
         Address of a Dask scheduler (``tcp://host:8786``); default a LocalCluster.
     partitions : int, optional
         Number of account partitions (default chosen by the backend).
+    max_quarantined : float or None, default 0.05
+        Largest share of any one input table's rows that may be quarantined; above it the run
+        fails before writing (see :func:`engine.pipeline._health.check_run_health`). ``None``
+        switches the share check off.
 
     Returns
     -------
     ScoreResult
+
+    Raises
+    ------
+    DataError
+        A contract table is missing, too many rows were quarantined, or no account is left to
+        score. Nothing is written; the previous results are intact.
+    StorageError
+        The database cannot be read or written (a SQLite file that does not exist is never
+        created).
     """
     owns_db = not isinstance(db, Database)
-    database = Database(db) if owns_db else db
+    # Scoring reads an existing database: a mistyped SQLite path must fail, never create a file.
+    database = Database(db, create=False, readonly=dry_run) if owns_db else db
     try:
+        run_started = time.perf_counter()
+        _log.info("scoring %s (backend %s%s)", database.display_url, backend, ", dry run" if dry_run else "")
         stages = _Stages(progress)
-        as_of_date = _as_date(as_of)
         started = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        rules = load_default_rules(rules_dir)
-        models = _load_models(artifacts_dir)
+        with task("scoring: loading rules and models"):
+            rules = load_default_rules(rules_dir)
+            models = _load_models(artifacts_dir)
+        _log.info("rules: tiers %s, routing %s", rules["tiers"].hash[:12], rules["routing"].hash[:12])
+        as_of_date = resolve_as_of(as_of, database)
         report = _read_and_validate(database, as_of_date, stages)
+        check_run_health(report, max_quarantined, source=database.display_name)
+        customers = report.valid.get("customers")
+        if customers is None or len(customers) == 0:
+            raise DataError(
+                f"expected at least one valid customer to score in {database.display_name}; got none "
+                f"({_customer_counts(report)}). Nothing was written; the previous results are intact."
+            )
         scores, routed, conflicts, meta = score_tables(
             report.valid,
             as_of=as_of_date,
@@ -427,24 +456,66 @@ def score(
             partitions=partitions,
         )
         run_id = run_id or _default_run_id(as_of_date, meta)
-        with stages.stage("write"):
+        _log_decisions(scores, routed, conflicts)
+        with stages.stage("write", "writing results" if not dry_run else "dry run: nothing written"):
             result = _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts, stages)
             if not dry_run:
+                rejects = _without_urls(rejects_frame(report, run_id), database)
                 database.write_run(
                     run_id,
                     {
                         "runs": pd.DataFrame([{k: v for k, v in result.run.items() if k != "run_id"}]),
                         "account_scores": result.account_scores,
                         "opportunity_routes": result.opportunity_routes,
-                        "rejects": rejects_frame(report, run_id),
+                        "rejects": rejects,
                     },
                     keep_runs=keep_runs,
                 )
         result.run["stage_seconds"] = json.dumps({k: round(v, 3) for k, v in stages.seconds.items()})
+        _log.info(
+            "run %s as of %s: %s %d account scores, %d opportunity routes, %d rejects in %.1f s",
+            run_id, as_of_date, "wrote" if not dry_run else "computed (dry run)", len(scores), len(routed),
+            len(report.failures), time.perf_counter() - run_started,
+        )
         return dataclasses.replace(result, written=not dry_run, seconds=dict(stages.seconds))
     finally:
         if owns_db:
             database.dispose()
+
+
+def _customer_counts(report: ValidationReport) -> str:
+    if "customers" not in report.counts.index:
+        return "no customers table"
+    row = report.counts.loc["customers"]
+    return f"{int(row['rows']):,} customers in, {int(row['quarantined']):,} quarantined"
+
+
+def _log_decisions(scores: pd.DataFrame, routed: pd.DataFrame, conflicts: pd.DataFrame) -> None:
+    """One INFO line per decision stage: how many of each outcome (never one line per row)."""
+    if not _log.isEnabledFor(20):  # logging.INFO: the counts below cost a few group-bys
+        return
+    tiers = scores["tier"].astype(object).fillna("(none)").value_counts().sort_index().to_dict()
+    _log.info("tiers decided for %d accounts: %s", len(scores), tiers)
+    _log.info("churn: mean probability %.3f, value at risk %.0f CNY in total",
+              float(scores["churn_probability"].mean()) if len(scores) else 0.0,
+              float(scores["value_at_risk"].sum()) if len(scores) else 0.0)
+    routes = routed["route"].astype(object).fillna("(none)").value_counts().sort_index().to_dict()
+    assigned = int((routed["assignment_status"] == "assigned").sum()) if "assignment_status" in routed else 0
+    _log.info("routes decided for %d open opportunities: %s; %d assigned; %d ownership conflicts",
+              len(routed), routes, assigned, len(conflicts))
+
+
+def _without_urls(frame: pd.DataFrame, database: Database) -> pd.DataFrame:
+    """``frame`` with the database's URL (any form) replaced by its name: kam never writes a URL into a table."""
+    forms = {database.url.render_as_string(hide_password=False), database.display_url,
+             database.url.render_as_string(hide_password=True)}
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
+            values = frame[column]
+            for form in forms:
+                values = values.str.replace(form, database.display_name, regex=False)
+            frame[column] = values
+    return frame
 
 
 def _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts, stages) -> ScoreResult:
@@ -481,8 +552,16 @@ def _read_and_validate(database: Database, as_of_date, stages: _Stages) -> Valid
     if stages.progress is not None:
         stages.progress("load", "start")
         stages.progress("validate", "start")
-    ingested = read_and_validate(database, as_of=as_of_date, columns=FEATURE_COLUMNS)
+    with task(f"reading and validating {database.display_name}"):
+        ingested = read_and_validate(database, as_of=as_of_date, columns=FEATURE_COLUMNS)
     stages.seconds = {**ingested.seconds, **stages.seconds}
+    counts = ingested.report.counts
+    _log.info(
+        "read %d rows from %d tables (%s); %d quarantined, %d failures",
+        int(counts["rows"].sum()), len(counts),
+        ", ".join(f"{table} {int(row['rows'])}" for table, row in counts.iterrows()),
+        ingested.report.n_quarantined, len(ingested.report.failures),
+    )
     if stages.progress is not None:
         stages.progress("validate", "done")
         stages.progress("load", "done")
@@ -512,13 +591,21 @@ def score_frame(
         validation as missing (``missing_table``) and counts as empty.
     backend, scheduler, partitions
         As for :func:`score`.
+
+    Warns
+    -----
+    RunHealthWarning
+        A contract table was left out, most rows of a table were quarantined, or no account
+        was scored.
+    StaleDataWarning
+        The as-of date is weeks away from the newest event in the frames.
     """
     if isinstance(tables, pd.DataFrame):
         tables = {"customers": tables, **other_tables}
     elif other_tables:
         tables = {**tables, **other_tables}
     stages = _Stages(None)
-    as_of_date = _as_date(as_of)
+    as_of_date = resolve_as_of(as_of, tables)
     started = pd.Timestamp.now(tz="UTC").tz_localize(None)
     with stages.stage("validate"):
         report = validate_tables(dict(tables), as_of=as_of_date, source="in-memory frames")
@@ -534,4 +621,5 @@ def score_frame(
         partitions=partitions,
     )
     run_id = run_id or _default_run_id(as_of_date, meta)
+    warn_run_health(report, len(scores))
     return _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts, stages)

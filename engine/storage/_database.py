@@ -733,6 +733,40 @@ class Database:
         with self._session(f"read the newest {column} of {name}") as session:
             return session.execute(f"SELECT MAX({self._quote(column)}) FROM {table}")[0][0]
 
+    def newest_date(self, name: str, column: str, *, not_after) -> Any:
+        """The latest well-formed date of ``column`` in table ``name`` on or before ``not_after``.
+
+        Cells that are not ISO dates (SQLite lets any cell hold anything) and dates after
+        ``not_after`` (a typo such as 2062 for 2026) are skipped, so one bad cell cannot move
+        the default as-of date. Returns a ``datetime.date`` or None when there is none.
+        """
+        import datetime as dt
+
+        table = self._quote(self._table(name))
+        quoted = self._quote(column)
+        limit = pd.Timestamp(not_after).date()
+        with self._session(f"read the newest {column} of {name}") as session:
+            if self.dialect == "sqlite":
+                found = session.execute(
+                    f"SELECT MAX(substr({quoted}, 1, 10)) FROM {table} WHERE typeof({quoted}) = 'text' "
+                    f"AND {quoted} GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]*' "
+                    f"AND substr({quoted}, 1, 10) <= :limit",
+                    {"limit": limit.isoformat()},
+                )[0][0]
+            else:
+                found = session.execute(f"SELECT MAX({quoted}) FROM {table} WHERE {quoted} <= :limit",
+                                        {"limit": limit})[0][0]
+        if found is None:
+            return None
+        if isinstance(found, dt.datetime):
+            return found.date()
+        if isinstance(found, dt.date):
+            return found
+        try:
+            return dt.date.fromisoformat(str(found)[:10])
+        except ValueError:
+            return None
+
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Read a whole table into a DataFrame, as stored (no type coercion).
 
