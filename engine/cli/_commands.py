@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from engine._log import LOG_FORMATS, LOG_LEVELS, get_logger
+from engine.cli._context import Backend, ModelKind, choice, configured, open_database, path_setting, state
 from engine.cli._output import console, error_console
 
 __all__ = ["register"]
 
 DEFAULT_DEMO_DB = Path("kam-demo.sqlite")
+DEFAULT_MODELS_DIR = Path("models/artifacts")
+KINDS = [kind.value for kind in ModelKind]
+BACKENDS = [backend.value for backend in Backend]
+DB_HELP_READ = ("Database URL or SQLite path, read only (default: KAM_DB_URL or database.url in kam.toml; "
+                "a password belongs in KAM_DB_PASSWORD).")
+AS_OF_HELP = ("The run's date (ISO, e.g. 2026-10-01). Default: the day after the newest event in the data, "
+              "with a warning when that is weeks before today.")
+
+_log = get_logger("cli")
 
 
 def _parse_date(value: Optional[str], option: str) -> Optional[dt.date]:
@@ -32,31 +44,42 @@ def demo_db(
     end_date: Annotated[Optional[str], typer.Option(help="Last day of history (ISO date).")] = None,
 ) -> None:
     """Write a realistic demo customer database (SQLite) following docs/demo-data.md."""
-    from engine.demo import DEMO_END_DATE, generate_demo_database
+    from engine.cli._progress import show_progress
+    from engine.pipeline._demo import create_demo_database
 
-    end = _parse_date(end_date, "--end-date") or DEMO_END_DATE
-    summary = generate_demo_database(path, accounts=accounts, seed=seed, end_date=end)
+    end = _parse_date(end_date, "--end-date")
+    with show_progress():
+        summary = create_demo_database(path, accounts=accounts, seed=seed, end_date=end)
     out = console()
     counts = ", ".join(f"{name} {rows:,}" for name, rows in summary.row_counts.items())
     out.print(f"wrote {summary.url} in {summary.seconds:.1f} s: {counts}")
 
 
 def validate(
-    db: Annotated[str, typer.Option(help="Database URL or SQLite path.")],
-    as_of: Annotated[Optional[str], typer.Option(help="Judge future dates against this date (default today).")] = None,
+    db: Annotated[Optional[str], typer.Option(help=DB_HELP_READ)] = None,
+    as_of: Annotated[Optional[str], typer.Option(help=AS_OF_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     show: Annotated[int, typer.Option(min=0, help="How many failures to list.")] = 20,
 ) -> int:
-    """Validate a customer database against the data contract; exit 4 if any row fails."""
+    """Validate a customer database against the data contract; exit 4 if any row fails. Writes nothing."""
+    from engine._progress import task
+    from engine.cli._progress import show_progress
     from engine.pipeline import ingest
-    from engine.storage import Database
+    from engine.pipeline._asof import resolve_as_of
 
-    with Database(db) as database:
-        ingested = ingest(database, as_of=_parse_date(as_of, "--as-of"))
+    started = time.perf_counter()
+    with show_progress(enabled=not as_json), open_database(db, access="read") as database:
+        day = resolve_as_of(_parse_date(as_of, "--as-of"), database)
+        with task(f"validating {database.display_name} as of {day}"):
+            ingested = ingest(database, as_of=day)
     report = ingested.report
+    _log.info("validated %d rows in %d tables as of %s: %d quarantined, %d failures in %.1f s",
+              int(report.counts["rows"].sum()), len(report.counts), day, report.n_quarantined,
+              len(report.failures), time.perf_counter() - started)
     if as_json:
         payload = {
             "ok": report.ok,
+            "as_of": day.isoformat(),
             "counts": report.counts.reset_index().to_dict("records"),
             "failures": report.failures.head(show).astype(str).to_dict("records"),
         }
@@ -100,32 +123,47 @@ def demo(
     beside the database), scores every account and routes every open opportunity, writes the
     results to the database and prints the summary.
     """
-    from engine.cli._summary import print_summary, progress_reporter
+    from engine.cli._progress import show_progress
+    from engine.cli._summary import print_summary
     from engine.pipeline import run_demo
 
     out = console()
-    with progress_reporter() as progress:
-        result = run_demo(db, accounts=accounts, seed=seed, out=out, progress=progress)
+    with show_progress():
+        result = run_demo(db, accounts=accounts, seed=seed, out=out)
     print_summary(result, out)
     return 0
 
 
 def train(
-    kind: Annotated[str, typer.Argument(help="churn or win.")],
-    db: Annotated[str, typer.Option(help="Database URL or SQLite path.")],
+    kind: Annotated[str, typer.Argument(help="The model to train.", **choice(KINDS))],
+    db: Annotated[Optional[str], typer.Option(help=DB_HELP_READ)] = None,
     spec: Annotated[Optional[Path], typer.Option(help="Model spec (default: the shipped models/<kind>.yaml).")] = None,
-    artifacts: Annotated[Path, typer.Option(help="Folder of the current model and its card.")] = Path("models/artifacts"),
+    artifacts: Annotated[
+        Optional[Path], typer.Option(help="Folder of the current model and its card (default: models.dir, else models/artifacts).")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Publish even if worse than the current model.")] = False,
-    as_of: Annotated[Optional[str], typer.Option(help="Validate input dates against this date (default today).")] = None,
+    as_of: Annotated[Optional[str], typer.Option(help=AS_OF_HELP)] = None,
 ) -> int:
-    """Train a churn or win model, validate it out of time, and publish it if it is good enough."""
-    from engine.pipeline import ingest, train_model
-    from engine.pipeline._train import describe_metrics
-    from engine.storage import Database
+    """Train a churn or win model, validate it out of time, and publish it if it is good enough.
 
-    with Database(db) as database:
-        ingested = ingest(database, as_of=_parse_date(as_of, "--as-of"))
-    result = train_model(ingested.tables, kind, spec=spec, artifacts_dir=artifacts, force=force)
+    Reads the database (never writes to it); writes the model and its card to the artifacts folder.
+    """
+    from engine._progress import task
+    from engine.cli._progress import show_progress
+    from engine.pipeline import ingest, train_model
+    from engine.pipeline._asof import resolve_as_of
+    from engine.pipeline._train import describe_metrics
+
+    folder = path_setting(artifacts, "models.dir", DEFAULT_MODELS_DIR)
+    with show_progress():
+        with open_database(db, access="read") as database:
+            day = resolve_as_of(_parse_date(as_of, "--as-of"), database)
+            with task(f"reading and validating {database.display_name}"):
+                ingested = ingest(database, as_of=day)
+        with task(f"training the {kind} model"):
+            result = train_model(ingested.tables, kind, spec=spec, artifacts_dir=folder, force=force)
+    _log.info("trained %s on %d rows: %s; %s", kind, result.rows["train"], describe_metrics(result.metrics),
+              result.decision.reason)
     out = console()
     out.print(
         f"{kind}: trained on {result.rows['train']:,} rows, validated on {result.rows['validation']:,} "
@@ -138,42 +176,108 @@ def train(
 
 
 def score(
-    db: Annotated[str, typer.Option(help="Database URL or SQLite path (results are written there too).")],
-    as_of: Annotated[Optional[str], typer.Option(help="Run date (ISO); features use rows before it. Default today.")] = None,
-    rules: Annotated[Optional[Path], typer.Option(help="Folder with tiers.yaml and routing.yaml.")] = None,
-    models: Annotated[Path, typer.Option(help="Folder with the current churn and win models.")] = Path("models/artifacts"),
+    db: Annotated[Optional[str], typer.Option(help="Database URL or SQLite path; results are written there too "
+                                                   "(default: KAM_DB_URL or database.url in kam.toml).")] = None,
+    as_of: Annotated[Optional[str], typer.Option(help=AS_OF_HELP)] = None,
+    rules: Annotated[Optional[Path], typer.Option(help="Folder with tiers.yaml and routing.yaml (default: rules.dir, else the shipped rules).")] = None,
+    models: Annotated[Optional[Path], typer.Option(help="Folder with the current churn and win models (default: models.dir, else models/artifacts).")] = None,
     run_id: Annotated[Optional[str], typer.Option(help="Run id (default: as-of date + digest of rules and models).")] = None,
     keep_runs: Annotated[int, typer.Option(min=1, help="Keep the results of the newest N runs.")] = 30,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute everything, write nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute everything, write nothing (opens the database read-only).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary (for schedulers).")] = False,
-    backend: Annotated[str, typer.Option(help="local, or dask (partitioned over a Dask cluster).")] = "local",
+    backend: Annotated[str, typer.Option(help="Where the row-wise stages run: local, or dask (partitioned over a Dask cluster).", **choice(BACKENDS))] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a LocalCluster).")] = None,
     partitions: Annotated[Optional[int], typer.Option(min=1, help="Account partitions, whole territories each (default: 1 up to 100k accounts, else one per ~150k).")] = None,
     reasons_for: Annotated[int, typer.Option(min=0, help="Top reasons for the N accounts with the highest value at risk.")] = 1_000,
+    max_quarantined: Annotated[Optional[float], typer.Option(
+        min=0.0, max=1.0, metavar="SHARE",
+        help="Fail the run (exit 4, nothing written) when more than this share of any input table is quarantined "
+             "(default: score.max_quarantined, 0.05).")] = None,
 ) -> int:
     """Score the whole customer database: tiers, churn risk, priority, routes, assignees, win chances."""
-    from engine.cli._summary import print_summary, progress_reporter, summary_dict
+    from engine.cli._progress import show_progress
+    from engine.cli._summary import print_summary, summary_dict
     from engine.pipeline import score as run_score
 
-    with progress_reporter(enabled=not as_json) as progress:
+    limit = float(configured(max_quarantined, "score.max_quarantined", 0.05))
+    with show_progress(enabled=not as_json), open_database(db, access="read" if dry_run else "write") as database:
         result = run_score(
-            db,
+            database,
             as_of=_parse_date(as_of, "--as-of"),
-            rules_dir=rules,
-            artifacts_dir=models,
+            rules_dir=configured(rules, "rules.dir"),
+            artifacts_dir=path_setting(models, "models.dir", DEFAULT_MODELS_DIR),
             run_id=run_id,
             keep_runs=keep_runs,
             dry_run=dry_run,
-            progress=progress,
             backend=backend,
             scheduler=scheduler,
             partitions=partitions,
             reasons_for=reasons_for,
+            max_quarantined=limit,
         )
     if as_json:
         console().print_json(json.dumps(summary_dict(result), default=str))
     else:
         print_summary(result, console())
+    return 0
+
+
+def runs(
+    db: Annotated[Optional[str], typer.Option(help=DB_HELP_READ)] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show the newest N runs.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the runs as a JSON list.")] = False,
+) -> int:
+    """List the scoring runs kept in the database, newest first. Writes nothing."""
+    from engine.cli._results import print_runs, runs_records
+
+    with open_database(db, access="read") as database:
+        records = runs_records(database, limit)
+        where = database.display_url
+    if as_json:
+        console().print_json(json.dumps(records, default=str))
+    else:
+        print_runs(records, where, console())
+    return 0
+
+
+def show_account(
+    account_id: Annotated[str, typer.Argument(help="The account, e.g. KA-000123.")],
+    db: Annotated[Optional[str], typer.Option(help=DB_HELP_READ)] = None,
+    run_id: Annotated[Optional[str], typer.Option(help="A given run (default: the latest; see `kam runs`).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the account as JSON.")] = False,
+) -> int:
+    """Show one account's latest scores: tier and why, churn risk, value at risk, reasons, open leads."""
+    from engine.cli._results import account_record, print_account
+
+    with open_database(db, access="read") as database:
+        record = account_record(database, account_id, run_id)
+    if as_json:
+        console().print_json(json.dumps(record, default=str))
+    else:
+        print_account(record, console())
+    return 0
+
+
+def config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the settings as JSON.")] = False,
+) -> int:
+    """Show the effective settings, where each came from (default, file, env, flag), secrets masked."""
+    cli_state = state()
+    rows = cli_state.config.describe()
+    if as_json:
+        payload = {"file": str(cli_state.config.file) if cli_state.config.file else None, "settings": rows}
+        console().print_json(json.dumps(payload, default=str))
+        return 0
+    from rich.table import Table
+
+    out = console()
+    out.print(f"config file: {cli_state.config.file or '(none)'}")
+    table = Table(title="settings", title_justify="left")
+    for column in ("setting", "value", "source", "environment variable"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], "" if row["value"] is None else str(row["value"]), row["source"], row["env"])
+    out.print(table)
     return 0
 
 
@@ -185,29 +289,67 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _root(
+    config_file: Annotated[Optional[Path], typer.Option(
+        "--config", metavar="FILE", help="TOML settings file (default: $KAM_CONFIG, else ./kam.toml if present).")] = None,
+    log_level: Annotated[Optional[str], typer.Option(
+        help="Least severe log records shown on standard error (default: log.level, WARNING).",
+        **choice(LOG_LEVELS, case_sensitive=False))] = None,
+    log_format: Annotated[Optional[str], typer.Option(
+        help="text for people, json for a log collector (default: log.format, text).", **choice(LOG_FORMATS))] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """kam: tiers, routes and scores key accounts; warns before they churn."""
+    from engine._config import load_config
+    from engine._log import configure_logging
+    from engine.cli._context import CliState
+
+    ctx = _current_context()
+    loaded = load_config(config_file, overrides={"log.level": log_level, "log.format": log_format})
+    # engine.cli.main passes its own CliState as obj, to mask secrets in errors after the command ends
+    cli_state = ctx.obj if isinstance(ctx.obj, CliState) else CliState(loaded)
+    cli_state.config = loaded
+    cli_state.secrets.extend(s for s in loaded.secrets() if s not in cli_state.secrets)
+    cli_state.log_level = loaded.get("log.level")
+    cli_state.log_format = loaded.get("log.format")
+
+    def reconfigure(_secret: str | None = None) -> None:
+        configure_logging(cli_state.log_level, cli_state.log_format, secrets=cli_state.secrets)
+
+    cli_state.on_secret = reconfigure
+    reconfigure()
+    ctx.obj = cli_state
+    _log.debug("configuration: file %s", loaded.file or "(none)")
+
+
+def _current_context():
+    from typer._click.globals import get_current_context  # typer ships its own click
+
+    return get_current_context()
+
+
 def register(app: typer.Typer) -> None:
     """Add every command to ``app``."""
-
-    @app.callback()
-    def _root(
-        version: Annotated[
-            bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
-        ] = False,
-    ) -> None:
-        """kam: tiers, routes and scores key accounts; warns before they churn."""
-
+    app.callback()(_root)
     app.command("demo")(demo)
     app.command("demo-db")(demo_db)
     app.command("validate")(validate)
     app.command("train")(train)
     app.command("score")(score)
+    app.command("runs")(runs)
+    app.command("config")(config)
+
+    show = typer.Typer(help="Show results: one account's latest scores and reasons.", no_args_is_help=True)
+    show.command("account")(show_account)
+    app.add_typer(show, name="show")
 
     from engine.cli import _rules_cmd, _whatif_cmd
 
     rules = typer.Typer(
         help="Rule files: check them before they run; see what a change would do.",
         no_args_is_help=True,
-        add_completion=False,
     )
     rules.command("check")(_rules_cmd.check)
     rules.command("diff")(_whatif_cmd.rules_diff)

@@ -48,8 +48,9 @@ def check(
 
     if not paths:
         from engine._paths import default_rules_dir
+        from engine.cli._context import configured
 
-        paths = [default_rules_dir()]
+        paths = [Path(configured(None, "rules.dir", default_rules_dir()))]
     findings = check_rules(paths, as_of=as_of)
     out = console()
     if as_json:
@@ -57,7 +58,9 @@ def check(
     else:
         for f in findings:
             colour = "red" if f.severity == "error" else "yellow"
-            out.print(f"[{colour}]{f}[/]" if out.is_terminal else str(f), markup=out.is_terminal, highlight=False)
+            from rich.text import Text
+
+            out.print(Text(str(f), style=colour), highlight=False)  # a Text: never parsed as markup
         errors = sum(f.severity == "error" for f in findings)
         warnings = len(findings) - errors
         out.print(f"{errors} error(s), {warnings} warning(s)", markup=False)

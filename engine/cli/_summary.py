@@ -1,16 +1,13 @@
-"""The one-screen summary of a scoring run, its JSON form, and per-stage progress."""
+"""The one-screen summary of a scoring run and its JSON form (progress: engine.cli._progress)."""
 
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 
-from engine.cli._output import is_interactive
-
-__all__ = ["print_summary", "summary_dict", "progress_reporter"]
+__all__ = ["print_summary", "summary_dict"]
 
 
 def summary_dict(result) -> dict[str, Any]:
@@ -85,23 +82,3 @@ def print_summary(result, out) -> None:
     out.print(risk)
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in data["stage_seconds"].items())
     out.print(f"stages: {timing}")
-
-
-@contextmanager
-def progress_reporter(enabled: bool = True):
-    """Yield a ``progress(stage, state)`` callback: a spinner per stage on a terminal, else None."""
-    if not enabled or not is_interactive():
-        yield None
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=False) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, state: str) -> None:
-            if state == "start":
-                tasks[stage] = bar.add_task(stage, total=1)
-            else:
-                bar.update(tasks[stage], completed=1)
-
-        yield progress

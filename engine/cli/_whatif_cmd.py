@@ -23,9 +23,10 @@ GROUPS_SHOWN = 15
 def rules_diff(
     old: Annotated[Path, typer.Argument(help="The rule file in force, e.g. rules/tiers.yaml.")],
     new: Annotated[Path, typer.Argument(help="The changed version of the same rule file.")],
-    db: Annotated[str, typer.Option(help="Database URL or SQLite path to evaluate over (read only).")],
+    db: Annotated[Optional[str], typer.Option(help="Database URL or SQLite path to evaluate over, read only "
+                                                   "(default: KAM_DB_URL or database.url in kam.toml).")] = None,
     as_of: Annotated[
-        Optional[str], typer.Option(help="Evaluation date YYYY-MM-DD (default: the day after the newest date in the data).")
+        Optional[str], typer.Option(help="Evaluation date YYYY-MM-DD (default: the day after the newest event in the data).")
     ] = None,
     examples: Annotated[int, typer.Option(min=0, help="Example records shown per kind of change.")] = 5,
     json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
@@ -34,10 +35,13 @@ def rules_diff(
 
     Prints how many accounts change tier and how many open opportunities change route, by region
     and industry, with example records and the rules responsible. When tiers change, routes are
-    derived again from the new tiers. Nothing is written. Exit 0; 3 when a rule file is wrong;
-    4 when the data is unusable; 5 when the database cannot be read.
+    derived again from the new tiers. Nothing is written (the database is opened read-only).
+    Exit 0; 3 when a rule file is wrong; 4 when the data is unusable; 5 when the database cannot
+    be read.
     """
+    from engine.cli._context import configured, open_database
     from engine.cli._output import console
+    from engine.cli._progress import show_progress
     from engine.pipeline._whatif import rules_whatif
 
     day = None
@@ -46,7 +50,8 @@ def rules_diff(
             day = dt.date.fromisoformat(as_of)
         except ValueError:
             raise typer.BadParameter(f"expected an ISO date like 2026-10-01; got {as_of!r}.", param_hint="--as-of") from None
-    report = rules_whatif(db, old, new, as_of=day, examples=examples)
+    with show_progress(enabled=not json), open_database(db, access="read") as database:
+        report = rules_whatif(database, old, new, as_of=day, examples=examples, rules_dir=configured(None, "rules.dir"))
     out = console()
     if json:
         out.print_json(_json.dumps(report.to_dict(examples), default=str))
@@ -55,17 +60,32 @@ def rules_diff(
     return 0
 
 
+def _bold(text: str):
+    """``text`` in bold on a terminal, plain elsewhere; never parsed as markup (file names may hold [brackets])."""
+    from rich.text import Text
+
+    return Text(text, style="bold")
+
+
+def _line(*parts):
+    from rich.text import Text
+
+    return Text.assemble(*[part if not isinstance(part, str) else Text(part) for part in parts])
+
+
 def _print_report(out, report, examples: int) -> None:
-    out.print(f"[bold]{report.kind} what-if[/] as of {report.as_of.isoformat()}: {report.old_file} -> {report.new_file}")
+    out.print(_line(_bold(f"{report.kind} what-if"),
+                    f" as of {report.as_of.isoformat()}: {report.old_file} -> {report.new_file}"))
     if report.accounts is not None:
         acc = report.accounts
         out.print(f"  rule set hash {acc.old_hash[:12]} -> {acc.new_hash[:12]}")
-        out.print(f"  [bold]{acc.changed:,}[/] of {acc.rows:,} accounts change tier ({_share(acc.changed, acc.rows)})")
+        out.print(_line("  ", _bold(f"{acc.changed:,}"),
+                        f" of {acc.rows:,} accounts change tier ({_share(acc.changed, acc.rows)})"))
     routes = report.routes
     if report.accounts is None:
         out.print(f"  rule set hash {routes.old_hash[:12]} -> {routes.new_hash[:12]}")
-    out.print(f"  [bold]{routes.changed:,}[/] of {routes.rows:,} open opportunities change route "
-              f"({_share(routes.changed, routes.rows)})")
+    out.print(_line("  ", _bold(f"{routes.changed:,}"),
+                    f" of {routes.rows:,} open opportunities change route ({_share(routes.changed, routes.rows)})"))
     if report.accounts is not None:
         _print_part(out, "accounts", report.accounts, examples,
                     example_columns=("account_id", "region", "industry", "old_tier", "new_tier", "old_rule_id",
@@ -81,6 +101,7 @@ def _share(part: int, whole: int) -> str:
 
 def _table(title: str, frame, columns=None, limit: int | None = None):
     from rich.table import Table
+    from rich.text import Text
 
     columns = [c for c in (columns or frame.columns) if c in frame.columns]
     table = Table(title=title, title_justify="left")
@@ -89,7 +110,7 @@ def _table(title: str, frame, columns=None, limit: int | None = None):
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
     rows = frame if limit is None else frame.head(limit)
     for _, row in rows.iterrows():
-        table.add_row(*[_cell(row[c]) for c in columns])
+        table.add_row(*[Text(_cell(row[c])) for c in columns])
     return table
 
 

@@ -136,25 +136,24 @@ def _as_ruleset(value) -> RuleSet:
     return loaded
 
 
-def _load_tables(db_or_tables, as_of) -> dict[str, pd.DataFrame]:
-    if isinstance(db_or_tables, dict):
-        return db_or_tables
+def _load_tables(db_or_tables, as_of) -> tuple[dict[str, pd.DataFrame], dt.date]:
+    """The validated tables and the as-of date (the shared default rule when ``as_of`` is None)."""
+    from engine._progress import task
+    from engine.pipeline._asof import resolve_as_of
     from engine.pipeline._ingest import ingest
     from engine.storage import Database
 
+    if isinstance(db_or_tables, dict):
+        return db_or_tables, resolve_as_of(as_of, db_or_tables)
     if isinstance(db_or_tables, Database):
-        return ingest(db_or_tables, as_of=as_of).tables
-    with Database(str(db_or_tables)) as database:
-        return ingest(database, as_of=as_of).tables
-
-
-def _data_as_of(tables: dict[str, pd.DataFrame]) -> dt.date:
-    from engine.features import data_end_date
-
-    end = data_end_date(tables)
-    if end is None:
-        return dt.date.today()
-    return (pd.Timestamp(end) + pd.Timedelta(days=1)).date()
+        day = resolve_as_of(as_of, db_or_tables)
+        with task(f"reading and validating {db_or_tables.display_name}"):
+            return ingest(db_or_tables, as_of=day).tables, day
+    # read only: a what-if never writes, and a mistyped SQLite path must not create a file
+    with Database(db_or_tables, readonly=True) as database:
+        day = resolve_as_of(as_of, database)
+        with task(f"reading and validating {database.display_name}"):
+            return ingest(database, as_of=day).tables, day
 
 
 def rules_whatif(db_or_tables, old_path, new_path, *, as_of=None, examples: int = 5,
@@ -170,8 +169,9 @@ def rules_whatif(db_or_tables, old_path, new_path, *, as_of=None, examples: int 
     old_path, new_path : str, Path or RuleSet
         Two versions of ``rules/tiers.yaml`` or two of ``rules/routing.yaml``.
     as_of : date or str, optional
-        Evaluation date. Default: the day after the newest date in the data (the day the data
-        was extracted), so a copy of last month's database gives last month's answer.
+        Evaluation date. Default: the day after the newest event in the data (the rule every
+        command shares, :func:`engine.pipeline._asof.resolve_as_of`), so a copy of last month's
+        database gives last month's answer.
     examples : int
         Example records kept per transition.
     rules_dir : str or Path, optional
@@ -193,8 +193,7 @@ def rules_whatif(db_or_tables, old_path, new_path, *, as_of=None, examples: int 
         raise RuleFileError(
             f"cannot compare a {kind} rule set ({old.spec.file}) with a {new_kind} rule set ({new.spec.file}); "
             "pass two versions of the same file", file=new.spec.file)
-    tables = _load_tables(db_or_tables, as_of)
-    day = dt.date.fromisoformat(str(as_of)[:10]) if as_of is not None else _data_as_of(tables)
+    tables, day = _load_tables(db_or_tables, as_of)
 
     from engine.features import build_account_features, build_opportunity_features
 

@@ -984,23 +984,32 @@ class Database:
         runs = self.list_runs()
         return None if runs.empty else str(runs["run_id"].iloc[0])
 
-    def read_results(self, name: str, run_id: str | None = None) -> pd.DataFrame:
+    def read_results(self, name: str, run_id: str | None = None, *, account_id: str | None = None) -> pd.DataFrame:
         """Read one run's rows of result table ``name`` (the latest run when ``run_id`` is None).
 
         The latest run is the newest in ``runs`` by ``started_at``; when there is no ``runs``
-        table, all rows are returned.
+        table, all rows are returned. ``account_id`` keeps the rows of one account (a bound
+        parameter; the table must have an ``account_id`` column).
         """
         quoted = self._quote(self._table(name))
         if name not in self.table_names():
             raise StorageError(f"result table {name!r} does not exist in {self.display_url}. Run `kam score` first.")
         if run_id is None and name != "runs":
             run_id = self.latest_run_id()
+        conditions, params = [], {}
+        if run_id is not None:
+            conditions.append('"run_id" = :run_id')
+            params["run_id"] = run_id
+        if account_id is not None:
+            conditions.append('"account_id" = :account_id')
+            params["account_id"] = str(account_id)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         with self._session(f"read results from {name}", fast=False) as session:
-            if run_id is None:
+            if not params:
                 return session.read(f"SELECT * FROM {quoted}")
             from sqlalchemy import text
 
-            result = session.conn.execute(text(f'SELECT * FROM {quoted} WHERE "run_id" = :run_id'), {"run_id": run_id})
+            result = session.conn.execute(text(f"SELECT * FROM {quoted}{where}"), params)
             return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()), coerce_float=True)
 
 
