@@ -150,6 +150,8 @@ def _run(argv: Sequence[str] | None) -> int:
                          obj=cli_state)
         except typer.Exit as exc:
             code = exc.exit_code
+            if code == EXIT_INTERRUPTED or signals.received is not None:  # typer turns Ctrl-C into Exit(130)
+                return _stopped(signals.received or signal.SIGINT, error)
         except ClickException as exc:
             exc.show()
             code = exc.exit_code
@@ -173,6 +175,8 @@ def _run(argv: Sequence[str] | None) -> int:
             return _unexpected(exc, cli_state.secrets)
         else:
             code = result if isinstance(result, int) else 0
+            if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130), which click returns
+                return _stopped(signals.received or signal.SIGINT, error)
     if signals.received is not None and code not in (0, EXIT_INTERRUPTED, EXIT_TERMINATED):
         return _stopped(signals.received, error)
     return code

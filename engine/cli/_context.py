@@ -113,7 +113,7 @@ def configured(flag: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
-def resolve_database_url(flag: str | None) -> Any:
+def resolve_database_url(flag: str | None, cli_state: CliState | None = None) -> Any:
     """The database to open: ``--db``, else ``database.url`` (``KAM_DB_URL`` or kam.toml).
 
     ``database.password`` (``KAM_DB_PASSWORD``) is put into a server URL that carries no
@@ -123,7 +123,7 @@ def resolve_database_url(flag: str | None) -> Any:
     """
     from engine._log import redact
 
-    current = state()
+    current = cli_state or state()
     config = current.config
     url = flag if flag is not None else config.get("database.url")
     if url is None or not str(url).strip():

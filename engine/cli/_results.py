@@ -62,7 +62,7 @@ def print_runs(records: list[dict[str, Any]], where: str, out) -> None:
     table = Table(title=f"runs in {where} (newest first)", title_justify="left")
     for column, justify in (("run id", "left"), ("as of", "left"), ("accounts", "right"),
                             ("quarantined", "right"), ("tiers", "left")):
-        table.add_column(column, justify=justify, overflow="fold")
+        table.add_column(column, justify=justify, overflow="fold", no_wrap=column == "run id")
     for run in records:
         tiers = run.get("tier_counts") or {}
         table.add_row(
