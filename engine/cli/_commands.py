@@ -65,7 +65,7 @@ def validate(
     from engine._progress import task
     from engine.cli._progress import show_progress
     from engine.pipeline import ingest
-    from engine.pipeline._asof import resolve_as_of
+    from engine.pipeline._asof import resolve_as_of, warn_if_stale
 
     started = time.perf_counter()
     with show_progress(enabled=not as_json), open_database(db, access="read") as database:
@@ -73,6 +73,8 @@ def validate(
         with task(f"validating {database.display_name} as of {day}"):
             ingested = ingest(database, as_of=day)
     report = ingested.report
+    if as_of is not None:
+        warn_if_stale(day, report.valid)
     _log.info("validated %d rows in %d tables as of %s: %d quarantined, %d failures in %.1f s",
               int(report.counts["rows"].sum()), len(report.counts), day, report.n_quarantined,
               len(report.failures), time.perf_counter() - started)
@@ -151,7 +153,7 @@ def train(
     from engine._progress import task
     from engine.cli._progress import show_progress
     from engine.pipeline import ingest, train_model
-    from engine.pipeline._asof import resolve_as_of
+    from engine.pipeline._asof import resolve_as_of, warn_if_stale
     from engine.pipeline._train import describe_metrics
 
     folder = path_setting(artifacts, "models.dir", DEFAULT_MODELS_DIR)
@@ -160,6 +162,8 @@ def train(
             day = resolve_as_of(_parse_date(as_of, "--as-of"), database)
             with task(f"reading and validating {database.display_name}"):
                 ingested = ingest(database, as_of=day)
+        if as_of is not None:
+            warn_if_stale(day, ingested.tables)
         with task(f"training the {kind} model"):
             result = train_model(ingested.tables, kind, spec=spec, artifacts_dir=folder, force=force)
     _log.info("trained %s on %d rows: %s; %s", kind, result.rows["train"], describe_metrics(result.metrics),

@@ -13,6 +13,10 @@ a date after it as ``future_date``. When none is given:
 
 An explicit as-of date more than :data:`STALE_AFTER_DAYS` days after the newest event is
 warned about too: every activity feature would see weeks of nothing, and churn looks higher.
+
+Cost: the default asks the database for the newest date of each event column (one ``MAX``
+scan each, about 1 s at 200,000 accounts on SQLite). An explicit date costs no query: its
+staleness is judged on the tables once they are read (:func:`warn_if_stale`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,14 @@ from engine._errors import ConfigError, StaleDataWarning
 from engine._log import get_logger
 from engine.contract import CUSTOMER_DATABASE, Contract
 
-__all__ = ["STALE_AFTER_DAYS", "default_as_of", "event_date_columns", "newest_event_date", "resolve_as_of"]
+__all__ = [
+    "STALE_AFTER_DAYS",
+    "default_as_of",
+    "event_date_columns",
+    "newest_event_date",
+    "resolve_as_of",
+    "warn_if_stale",
+]
 
 #: Days between the newest event in the data and the as-of date (or today) before kam warns.
 #: Two weeks: longer than a holiday week without orders, shorter than a load job broken unnoticed.
@@ -117,15 +128,19 @@ def resolve_as_of(as_of: Any, source: Any, *, today: dt.date | None = None, warn
         For tests; default today (UTC).
     warn : bool, default True
         Emit :class:`StaleDataWarning` when the data is older than :data:`STALE_AFTER_DAYS` days.
+        For an explicit ``as_of`` and a database source, nothing is queried: call
+        :func:`warn_if_stale` with the tables once read.
 
     Raises
     ------
     ConfigError
         ``as_of`` is not a date.
     """
+    from engine.storage import Database
+
     today = today or _today()
-    newest = newest_event_date(source, today=today)
     if as_of is None:
+        newest = newest_event_date(source, today=today)
         chosen = newest + dt.timedelta(days=1) if newest is not None else today
         _log.info("as-of date %s: the day after the newest event in the data (%s)", chosen, newest or "none; today")
         if warn and newest is not None and (today - newest).days > STALE_AFTER_DAYS:
@@ -136,13 +151,24 @@ def resolve_as_of(as_of: Any, source: Any, *, today: dt.date | None = None, warn
             ), stacklevel=2)
         return chosen
     chosen = _parse(as_of)
-    if warn and newest is not None and (chosen - newest).days > STALE_AFTER_DAYS:
+    if warn and not isinstance(source, Database):
+        warn_if_stale(chosen, source, today=today, stacklevel=3)
+    return chosen
+
+
+def warn_if_stale(as_of: dt.date, tables: Mapping[str, pd.DataFrame], *, today: dt.date | None = None,
+                  stacklevel: int = 2) -> None:
+    """Warn (:class:`StaleDataWarning`) when an explicit ``as_of`` is weeks after the newest event in ``tables``.
+
+    Called with the tables a run has read (no database query), so an explicit date costs nothing.
+    """
+    newest = newest_event_date(tables, today=today)
+    if newest is not None and (as_of - newest).days > STALE_AFTER_DAYS:
         warnings.warn(StaleDataWarning(
-            f"the as-of date {chosen} is {(chosen - newest).days} days after the newest event in the data "
+            f"the as-of date {as_of} is {(as_of - newest).days} days after the newest event in the data "
             f"({newest}): activity features will see that many days of nothing and churn will look higher. "
             "Load newer data, or leave out --as-of to use the day after the newest event."
-        ), stacklevel=2)
-    return chosen
+        ), stacklevel=stacklevel)
 
 
 def _parse(value: Any) -> dt.date:

@@ -26,7 +26,7 @@ from engine._progress import task
 from engine.features import build_account_features, build_opportunity_features
 from engine.models import DEFAULT_ARTIFACT_DIR, expected_deal_value, load_model, priority_rank, value_at_risk
 from engine.pipeline._backends import run_partitions
-from engine.pipeline._asof import resolve_as_of
+from engine.pipeline._asof import resolve_as_of, warn_if_stale
 from engine.pipeline._decide import assign_opportunities, load_default_rules, route_opportunities, tier_accounts
 from engine.pipeline._health import DEFAULT_MAX_QUARANTINED, check_run_health, warn_run_health
 from engine.pipeline._ingest import read_and_validate
@@ -437,6 +437,8 @@ def score(
         _log.info("rules: tiers %s, routing %s", rules["tiers"].hash[:12], rules["routing"].hash[:12])
         as_of_date = resolve_as_of(as_of, database)
         report = _read_and_validate(database, as_of_date, stages)
+        if as_of is not None:
+            warn_if_stale(as_of_date, report.valid)
         check_run_health(report, max_quarantined, source=database.display_name)
         customers = report.valid.get("customers")
         if customers is None or len(customers) == 0:

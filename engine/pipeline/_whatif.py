@@ -139,21 +139,25 @@ def _as_ruleset(value) -> RuleSet:
 def _load_tables(db_or_tables, as_of) -> tuple[dict[str, pd.DataFrame], dt.date]:
     """The validated tables and the as-of date (the shared default rule when ``as_of`` is None)."""
     from engine._progress import task
-    from engine.pipeline._asof import resolve_as_of
+    from engine.pipeline._asof import resolve_as_of, warn_if_stale
     from engine.pipeline._ingest import ingest
     from engine.storage import Database
 
     if isinstance(db_or_tables, dict):
         return db_or_tables, resolve_as_of(as_of, db_or_tables)
-    if isinstance(db_or_tables, Database):
-        day = resolve_as_of(as_of, db_or_tables)
-        with task(f"reading and validating {db_or_tables.display_name}"):
-            return ingest(db_or_tables, as_of=day).tables, day
-    # read only: a what-if never writes, and a mistyped SQLite path must not create a file
-    with Database(db_or_tables, readonly=True) as database:
+    def read(database):
         day = resolve_as_of(as_of, database)
         with task(f"reading and validating {database.display_name}"):
-            return ingest(database, as_of=day).tables, day
+            tables = ingest(database, as_of=day).tables
+        if as_of is not None:
+            warn_if_stale(day, tables)
+        return tables, day
+
+    if isinstance(db_or_tables, Database):
+        return read(db_or_tables)
+    # read only: a what-if never writes, and a mistyped SQLite path must not create a file
+    with Database(db_or_tables, readonly=True) as database:
+        return read(database)
 
 
 def rules_whatif(db_or_tables, old_path, new_path, *, as_of=None, examples: int = 5,

@@ -129,6 +129,12 @@ def test_score_without_as_of_uses_the_day_after_the_newest_data_and_warns_when_s
     assert "warning: the newest event in the data is from 2026-09-30" in captured.err
 
 
+def test_an_explicit_as_of_weeks_after_the_newest_data_warns(scored, capsys):
+    path, _ = scored
+    assert main(["validate", "--db", str(path), "--as-of", "2026-12-31"]) == 0
+    assert "warning: the as-of date 2026-12-31 is 92 days after the newest event" in capsys.readouterr().err
+
+
 def test_rules_diff_and_score_share_the_default_as_of(scored, capsys, monkeypatch):
     path, _ = scored
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
