@@ -169,14 +169,14 @@ def _normalise_url(target: Any):
         )
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
-    if url.drivername.startswith("postgresql"):
+    if url.drivername == "postgresql+psycopg":
         try:
             import psycopg  # noqa: F401
         except ImportError as exc:
             raise MissingDependencyError(
                 "PostgreSQL support needs psycopg 3. Install with: pip install 'kam-engine[postgres]'"
             ) from exc
-    elif url.get_backend_name() != "sqlite":
+    elif url.drivername not in ("sqlite", "sqlite+pysqlite"):
         _check_driver(url)
     return url
 

@@ -244,9 +244,12 @@ def test_shell_completion_is_on(capsys):
     ("mysql+pymysql://kam:pw@localhost/sales", "pip install PyMySQL"),
     ("mssql+pyodbc://kam:pw@localhost/sales", "pip install pyodbc"),
     ("oracle+oracledb://kam:pw@localhost/sales", "pip install oracledb"),
+    ("postgresql+psycopg2://kam:pw@localhost/sales", "pip install psycopg2-binary"),
+    ("postgresql+asyncpg://kam:pw@localhost/sales", "pip install asyncpg"),
 ])
 def test_every_missing_driver_exits_7_with_its_pip_line(url, package, capsys):
-    module = {"mysqlclient": "MySQLdb", "PyMySQL": "pymysql", "pyodbc": "pyodbc", "oracledb": "oracledb"}[package.split()[-1]]
+    module = {"mysqlclient": "MySQLdb", "PyMySQL": "pymysql", "pyodbc": "pyodbc", "oracledb": "oracledb",
+              "psycopg2-binary": "psycopg2", "asyncpg": "asyncpg"}[package.split()[-1]]
     try:
         __import__(module)
         pytest.skip(f"{module} is installed here")

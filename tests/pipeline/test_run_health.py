@@ -70,3 +70,21 @@ def test_score_never_creates_a_missing_sqlite_file(artifacts, tmp_path):
     with pytest.raises(StorageError, match="does not exist"):
         score(tmp_path / "nosuch.sqlite", as_of=AS_OF, artifacts_dir=artifacts)
     assert not (tmp_path / "nosuch.sqlite").exists()
+
+
+def test_no_database_url_is_ever_written_into_a_table():
+    import pandas as pd
+
+    from engine.pipeline._score import _without_urls
+
+    db = Database("postgresql://kam:Hunter22@db.internal:5432/sales?sslmode=require")
+    rejects = pd.DataFrame({
+        "message": [f"expected a table 'tickets' in {db.display_url}; got none",
+                    f"raw {db.url.render_as_string(hide_password=False)}", "no url here"],
+        "row_number": [1, 2, 3],
+    })
+    cleaned = _without_urls(rejects, db)
+    text = " ".join(cleaned["message"])
+    assert "://" not in text and "Hunter22" not in text
+    assert "postgresql database 'sales' on db.internal" in text and "no url here" in text
+    db.dispose()
