@@ -108,6 +108,7 @@ def test_kam_demo_runs_end_to_end(tmp_path, capsys):
     for expected in ("creating demo database", "training the churn model", "training the win model",
                      "ROC AUC", "tiers", "routes", "assigned", "value at risk by region"):
         assert expected in out, expected
+    assert "published as the first churn model" in out and "no current" not in out
     assert (tmp_path / "demo-models" / "churn.joblib").exists()
     # A second run reuses the database and the models and replaces the same run.
     assert main(["demo", "--db", str(db)]) == 0

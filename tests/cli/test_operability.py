@@ -390,6 +390,25 @@ def test_score_logs_every_stage_with_counts_as_json(scored_copy, capsys):
         assert expected in messages, expected
 
 
+def test_validate_logs_what_it_read(scored, capsys):
+    path, _ = scored
+    assert main(["--log-level", "INFO", "validate", "--db", str(path), "--as-of", AS_OF]) == 0
+    err = capsys.readouterr().err
+    assert "INFO kam.cli: validated" in err and "0 quarantined" in err
+    assert re.search(r"INFO kam.progress: validating sqlite file .* done in", err)
+
+
+@pytest.mark.parametrize("command, shown", [
+    (["demo-db", "{tmp}/tiny.sqlite", "--accounts", "60"], "creating the demo database (60 accounts)"),
+    (["validate", "--db", "{db}", "--as-of", AS_OF], "validating sqlite file"),
+    (["score", "--db", "{copy}", "--models", "{models}", "--as-of", "2026-10-02"], "scoring: priority"),
+])
+def test_progress_is_shown_on_a_terminal_for_every_command(command, shown, scored, scored_copy, kam_env, tmp_path):
+    values = {"tmp": str(tmp_path), "db": str(scored[0]), "copy": str(scored_copy[0]), "models": str(scored[1])}
+    text = _pty_output(kam_command() + [part.format(**values) for part in command], kam_env, tmp_path)
+    assert shown in text, text
+
+
 # --- results people can use --------------------------------------------------------------------------
 def test_kam_runs_lists_runs_newest_first(scored, capsys):
     path, _ = scored
