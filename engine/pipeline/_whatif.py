@@ -139,18 +139,18 @@ def _as_ruleset(value) -> RuleSet:
 def _load_tables(db_or_tables, as_of) -> tuple[dict[str, pd.DataFrame], dt.date]:
     """The validated tables and the as-of date (the shared default rule when ``as_of`` is None)."""
     from engine._progress import task
-    from engine.pipeline._asof import resolve_as_of, warn_if_stale
+    from engine.pipeline._asof import resolve_as_of
     from engine.pipeline._ingest import ingest
     from engine.storage import Database
 
+    # A what-if is often run on a copy of an old database ("last month's answer"): its default
+    # as-of is the shared rule, without the stale-data warning meant for runs that publish.
     if isinstance(db_or_tables, dict):
-        return db_or_tables, resolve_as_of(as_of, db_or_tables)
+        return db_or_tables, resolve_as_of(as_of, db_or_tables, warn=False)
     def read(database):
-        day = resolve_as_of(as_of, database)
+        day = resolve_as_of(as_of, database, warn=False)
         with task(f"reading and validating {database.display_name}"):
             tables = ingest(database, as_of=day).tables
-        if as_of is not None:
-            warn_if_stale(day, tables)
         return tables, day
 
     if isinstance(db_or_tables, Database):
