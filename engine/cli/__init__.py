@@ -119,10 +119,27 @@ def _quiet_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``kam`` with ``argv`` (default: ``sys.argv[1:]``) and exit with a documented status."""
-    code = _run(argv)
+    try:
+        code = _run(argv)
+    finally:
+        _restore_logging()
     if argv is None:
         sys.exit(code)
     return code
+
+
+def _restore_logging() -> None:
+    """Remove the handler the command installed, so a caller in the same process (a test, an
+    application calling ``main``) gets the ``kam`` logger back as it was."""
+    import logging
+
+    from engine._log import _HANDLER_MARK, get_logger
+
+    logger = get_logger()
+    for handler in [h for h in logger.handlers if getattr(h, _HANDLER_MARK, False)]:
+        logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
 
 
 def _run(argv: Sequence[str] | None) -> int:
