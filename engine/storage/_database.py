@@ -530,6 +530,39 @@ class Database:
         with self._session("list tables") as session:
             return session.table_names()
 
+    def relation_names(self) -> dict[str, str]:
+        """Tables and views present, as stored: name -> ``"table"`` or ``"view"``.
+
+        Source tables may be views (a view is how a database exposes its own schema under the
+        contract's names); result tables are always tables.
+        """
+        with self._session("list tables and views") as session:
+            if isinstance(session, _AdbcSession):
+                rows = session.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')")
+                return {str(name): str(kind) for name, kind in rows}
+            from sqlalchemy import inspect
+
+            inspector = inspect(session.conn)
+            found = {name: "table" for name in inspector.get_table_names()}
+            found.update({name: "view" for name in inspector.get_view_names()})
+            return found
+
+    def stored_name(self, name: str, relations: Mapping[str, str] | None = None) -> str | None:
+        """The table or view that a query for ``name`` reads, as stored; None when there is none.
+
+        SQLite compares names without regard to letter case (``SELECT ... FROM orders`` reads
+        a table created as ``ORDERS``, and the two cannot coexist); every other database keeps
+        them apart, so only the exact name counts.
+        """
+        relations = self.relation_names() if relations is None else relations
+        if name in relations:
+            return name
+        if self.dialect == "sqlite":
+            same = [found for found in relations if found.lower() == name.lower()]
+            if len(same) == 1:
+                return same[0]
+        return None
+
     def has_table(self, name: str) -> bool:
         """True when ``name`` (an allowed table) exists in the database."""
         return self._table(name) in self.table_names()
@@ -590,7 +623,7 @@ class Database:
             Columns to read (checked as identifiers); all when omitted.
         """
         self._table(name)
-        if name not in self.table_names():
+        if self.stored_name(name) is None:
             raise StorageError(f"table {name!r} does not exist in {self.display_url}.")
         stored = self.columns(name)
         wanted = list(stored if columns is None else columns)
