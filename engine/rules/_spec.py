@@ -28,6 +28,7 @@ __all__ = [
     "OutputSpec",
     "RuleSpec",
     "RuleSetSpec",
+    "Acknowledgement",
     "DEFAULT_RULE_ID",
     "HIT_POLICIES",
     "fill_because",
@@ -81,6 +82,23 @@ class RuleSpec:
     priority: int | None
     line: int | None
     index: int
+    because_template: str = ""  # as written, before its {parameter} placeholders are filled
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """An intended ``kam rules check`` warning, declared in the rule file with its reason.
+
+    A finding is acknowledged when its code is ``code`` and it concerns ``rule``,
+    ``parameter`` and ``number`` (each only when given).
+    """
+
+    code: str
+    reason: str
+    rule: str | None = None
+    parameter: str | None = None
+    number: str | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,8 @@ class RuleSetSpec:
     file: str | None = None
     lines: dict[tuple, int] = field(default_factory=dict, compare=False, repr=False)
     hash: str = ""
+    default_because_template: str | None = None
+    acknowledge: tuple[Acknowledgement, ...] = ()
 
 
 def rule_file_schema() -> dict:
@@ -391,19 +411,28 @@ def _build(data: dict, lines: dict, file: str | None) -> RuleSetSpec:
             raise type(exc)(f"rule {rid!r}: {exc.message}", file=file, line=_line_for(lines, path + ("when",))) from exc
         then = _check_then(raw["then"], outputs, lines, path + ("then",), file, f"rule {rid!r}")
         because = fill_because(raw["because"], parameters, f"rule {rid!r}", lines, path + ("because",), file)
-        rules.append(RuleSpec(rid, when, canonical, condition, then, because, raw.get("priority"), _line_for(lines, path), i))
+        rules.append(RuleSpec(rid, when, canonical, condition, then, because, raw.get("priority"), _line_for(lines, path), i,
+                              raw["because"]))
 
-    default_then = default_because = None
+    default_then = default_because = default_template = None
     if data.get("default") is not None:
         default_then = _check_then(data["default"]["then"], outputs, lines, ("default", "then"), file, "default")
-        default_because = data["default"].get("because") or "no rule matched; the rule set's default applies"
-        default_because = fill_because(default_because, parameters, "default", lines, ("default", "because"), file)
+        default_template = data["default"].get("because") or "no rule matched; the rule set's default applies"
+        default_because = fill_because(default_template, parameters, "default", lines, ("default", "because"), file)
+    acknowledge = tuple(
+        Acknowledgement(
+            code=entry["code"], reason=entry["reason"], rule=entry.get("rule"), parameter=entry.get("parameter"),
+            number=None if entry.get("number") is None else str(entry["number"]),
+            line=_line_for(lines, ("acknowledge", k)),
+        )
+        for k, entry in enumerate(data.get("acknowledge") or ())
+    )
 
     spec = RuleSetSpec(
         name=data["name"], version=str(data["version"]), hit_policy=policy, inputs=inputs,
         outputs=outputs, parameters=parameters, rules=tuple(rules), default_then=default_then,
         default_because=default_because, description=data.get("description", ""), file=file,
-        lines=lines,
+        lines=lines, default_because_template=default_template, acknowledge=acknowledge,
     )
     return _with_hash(spec)
 
