@@ -24,11 +24,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine._log import get_logger
+
 __all__ = ["suspect_columns", "split_select", "assemble_split", "decode_rows", "SPLIT_PROBE_KIND"]
 
 #: Storage-class codes of :func:`split_select` (the probe row has ``SPLIT_PROBE_KIND``).
 _NULL, _INTEGER, _REAL, _TEXT, _BLOB = 0, 1, 2, 3, 4
 SPLIT_PROBE_KIND = -1
+
+_log = get_logger("storage")
 
 #: Text cells decoded per Arrow cast when reassembling (a failing block is decoded cell by cell).
 _DECODE_BLOCK = 65_536
@@ -89,6 +93,11 @@ def suspect_columns(table, declared: Mapping[str, str]) -> list[str]:
         elif pa.types.is_large_string(column.type) or pa.types.is_string(column.type):
             if not _valid_utf8(column):
                 suspects.append(name)
+    if suspects:
+        _log.info(
+            "re-reading column(s) %s cell by cell: they hold cells of another type than declared, or text "
+            "that is not UTF-8 (validation rejects those rows alone)", ", ".join(suspects),
+        )
     return suspects
 
 

@@ -33,8 +33,8 @@ import pandas as pd
 
 from engine._errors import ConfigError, MissingDependencyError, StorageError
 from engine._memory import give_back_memory
-from engine.storage import _cells
 from engine.contract import CUSTOMER_DATABASE, Contract, Table
+from engine.storage import _cells
 
 __all__ = ["Database", "RESULT_TABLES", "mask_url", "SQL_TYPES"]
 
@@ -662,7 +662,7 @@ class Database:
         with self._session(f"read table {name}") as session:
             declared = dict(session.execute("SELECT name, type FROM pragma_table_info(:name)", {"name": name}))
             declared = {c: str(declared.get(c) or "") for c in columns}
-            session.execute("BEGIN")
+            session.execute("BEGIN")  # one snapshot for the table and any column read again
             try:
                 try:
                     table = self._fetch_fast(session, name, columns, declared)
@@ -683,8 +683,13 @@ class Database:
                         suspects += _cells.suspect_columns(single, declared)
                         table = single if table is None else table.append_column(column, single[column])
                 redone = {c: self._read_split(session, name, c) for c in suspects}
-            finally:
-                session.execute("COMMIT")
+            except BaseException:
+                try:
+                    session.cursor.execute("ROLLBACK")
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    pass
+                raise
+            session.execute("COMMIT")
         if table is None:
             frame = pd.DataFrame(index=pd.RangeIndex(len(next(iter(redone.values())))))
         else:
