@@ -294,6 +294,11 @@ def read_and_validate(
     Ingested
         ``seconds["load"]`` is the time validation spent reading or waiting for a read;
         ``seconds["validate"]`` the rest.
+
+    Raises
+    ------
+    DataError
+        A contract table is missing (see :func:`source_tables`); nothing is read.
     """
     names = source_tables(db)
     if not db.reads_in_parallel:
