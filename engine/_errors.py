@@ -60,14 +60,20 @@ class SpecError(KamError, ValueError):
         The file the spec came from.
     line : int, optional
         1-based line in ``file`` where the problem is, when known.
+    column : int, optional
+        1-based column on ``line``, when known (shown as ``file:line:column:``).
     """
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None):
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 column: int | None = None):
         self.file = file
         self.line = line
+        self.column = column
         where = ""
         if file is not None:
-            where = f"{file}:{line}: " if line is not None else f"{file}: "
+            where = f"{file}: "
+            if line is not None:
+                where = f"{file}:{line}:{column}: " if column is not None else f"{file}:{line}: "
         super().__init__(f"{where}{message}")
         self.message = message
 

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from engine._errors import DataError
 from engine._keys import strictly_increasing
+from engine.validate import date_hint, parse_iso_days
 
 __all__ = ["NULL_DAY", "as_of_day", "day_numbers", "day_to_timestamp", "duplicate_keys", "encode_keys", "encode_many", "key_array", "table", "arrow_to_numpy", "typed_frame"]
 
@@ -111,18 +112,19 @@ def day_numbers(values: pd.Series, *, where: str = "a date column") -> np.ndarra
     if pa.types.is_null(array.type):
         return np.full(len(series), NULL_DAY, dtype=np.int64)
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        try:
-            array = pc.cast(array, pa.date32())
-        except pa.ArrowInvalid:
-            # not plain YYYY-MM-DD (a time part, an offset): let pandas read full ISO 8601
-            try:
-                parsed = pd.to_datetime(series, format="ISO8601")
-            except (ValueError, TypeError) as error:
-                raise DataError(
-                    f"expected ISO dates (YYYY-MM-DD) in {where}; got values pandas cannot parse "
-                    f"({error}); fix the values or pass datetime64 columns"
-                ) from error
-            return day_numbers(parsed, where=where)
+        # the strict ISO reader validation uses: 2023/10/13, 20231013 and 2023-10 are not dates
+        days, ok, blank = parse_iso_days(array)
+        wrong = ~ok & ~blank
+        if wrong.any():
+            shown = series.iloc[np.flatnonzero(wrong)[:3]].tolist()
+            hint = date_hint(shown[0])
+            raise DataError(
+                f"expected ISO dates (YYYY-MM-DD, or a datetime YYYY-MM-DDTHH:MM[:SS]) in {where}; got "
+                f"{int(wrong.sum())} other value(s) such as {shown}; "
+                + (f"{hint}, " if hint else "")
+                + "or validate the tables first (engine.validate.validate_tables quarantines such rows)"
+            )
+        return np.where(ok, days, NULL_DAY)
     elif pa.types.is_timestamp(array.type):
         if array.type.tz is not None:
             return day_numbers(pd.to_datetime(series), where=where)

@@ -312,13 +312,51 @@ def _major_minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def verify_artifact(card: ModelCard) -> Path:
-    """Check the artifact's sha256 and library versions against its card; return its path."""
-    artifact = card.path.parent / card.artifact
-    if not artifact.exists():
+def artifact_path(card: ModelCard) -> Path:
+    """The artifact a card names, which must be a regular file inside the card's folder.
+
+    The card's ``artifact`` field is a file name written by :func:`save_model`. A card edited to
+    point elsewhere (``../../x.joblib``, an absolute path, a symlink out of the folder) would
+    have kam unpickle, that is run, a file nobody checked into the models folder; it is refused
+    before anything is read.
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        The name escapes the folder, or the file is missing or is not a regular file.
+    """
+    folder = card.path.parent
+    name = str(card.artifact)
+    relative = Path(name)
+    if not name or relative.is_absolute() or ".." in relative.parts or "\\" in name or "\x00" in name:
+        raise ArtifactIntegrityError(
+            f"The model card {card.path} names the artifact {name!r}; expected a file name inside "
+            f"{folder} (no absolute path, no '..'). The card was edited; it was not loaded. "
+            "Retrain the model (kam train) or restore the original card."
+        )
+    artifact = folder / relative
+    try:
+        resolved = artifact.resolve(strict=True)
+    except (OSError, RuntimeError):
         raise ArtifactIntegrityError(
             f"The artifact {artifact} named by the card {card.path} is missing. Retrain the model."
+        ) from None
+    if not resolved.is_relative_to(folder.resolve()):
+        raise ArtifactIntegrityError(
+            f"The artifact {artifact} named by the card {card.path} leads out of {folder} (to {resolved}); "
+            "it was not loaded. Keep artifacts as plain files in the models folder."
         )
+    if not resolved.is_file():
+        raise ArtifactIntegrityError(
+            f"The artifact {artifact} named by the card {card.path} is not a regular file; it was not "
+            "loaded. Retrain the model (kam train) or restore the .joblib file."
+        )
+    return artifact
+
+
+def verify_artifact(card: ModelCard) -> Path:
+    """Check the artifact's place, sha256 and library versions against its card; return its path."""
+    artifact = artifact_path(card)
     actual = _sha256(artifact)
     if actual != card.sha256:
         raise ArtifactIntegrityError(
@@ -342,7 +380,7 @@ def verify_artifact(card: ModelCard) -> Path:
     return artifact
 
 
-def load_model(path: str | Path):
+def load_model(path: str | Path, kind: str | None = None):
     """Load a trained model after checking it against its model card.
 
     The sha256 of the ``.joblib`` file and the scikit-learn (major.minor), numpy and pandas
@@ -357,15 +395,34 @@ def load_model(path: str | Path):
     ----------
     path : path
         The ``.joblib`` file, its ``.card.json``, or a directory holding exactly one card.
+    kind : {"churn", "win"}, optional
+        The kind of model the caller needs. When omitted, a file named ``churn.joblib`` or
+        ``win.joblib`` (the slots ``kam score`` reads) must hold a model of that kind.
 
     Raises
     ------
     ArtifactIntegrityError
-        The card is missing, the sha256 differs, or the library versions differ.
+        The card is missing, names a file outside its folder or not a regular file, the sha256
+        differs, the library versions differ, or the file cannot be unpickled (truncated).
+    ModelError
+        The model is of another kind than the one asked for (a win model in the churn slot).
     """
     card = read_card(path)
+    slot = Path(path).name[: -len(".joblib")] if str(path).endswith(".joblib") else None
+    wanted = kind if kind is not None else (slot if slot in ("churn", "win") else None)
+    if wanted is not None and card.kind != wanted:
+        raise ModelError(
+            f"{card.path} is a {card.kind!r} model; expected a {wanted!r} model here. Put the {card.kind} "
+            f"model in its own slot ({card.kind}.joblib) and train a {wanted} model: `kam train {wanted}`."
+        )
     artifact = verify_artifact(card)
-    model = joblib.load(artifact)
+    try:
+        model = joblib.load(artifact)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means a damaged file
+        raise ArtifactIntegrityError(
+            f"The artifact {artifact} cannot be loaded ({type(error).__name__}: {error}); it is truncated "
+            "or damaged. Retrain the model (kam train) or restore the original file."
+        ) from error
     from engine.models._base import AutoClassifier
 
     if not isinstance(model, AutoClassifier):

@@ -16,10 +16,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from engine._errors import DataError
+from engine._log import get_logger
 from engine.storage import Database
 from engine.validate import ValidationReport, validate_tables
 
-__all__ = ["Ingested", "ingest", "read_and_validate", "ReadAhead"]
+__all__ = ["Ingested", "ingest", "read_and_validate", "source_tables", "ReadAhead"]
+
+_log = get_logger("ingest")
 
 #: Tables the background reader may hold that validation has not taken yet.
 READ_AHEAD = 3
@@ -217,6 +221,49 @@ class ReadAhead:
             self.load_seconds += time.perf_counter() - started
 
 
+def source_tables(db: Database) -> list[str]:
+    """The contract tables of ``db``, in contract order; raise when one is missing.
+
+    A contract table may be a table or a view (a view is how a database offers its own
+    schema under the contract's names); either is read the same way, and a view is logged.
+    Letter case follows the database: SQLite ignores it in names (a table created as
+    ``ORDERS`` *is* ``orders`` to every query, and SQLite cannot rename one to the other), so it
+    is read, with a log line; PostgreSQL and the others keep ``Orders`` and ``orders`` apart, so
+    a table present only under another case is refused rather than guessed.
+
+    Raises
+    ------
+    DataError
+        Naming every missing table and its fix (load it, rename it, or create a view under the
+        contract's name), so that a run never goes on with a table silently left out.
+    """
+    relations = db.relation_names()
+    problems = []
+    for name in db.contract.table_names:
+        stored = db.stored_name(name, relations)
+        if stored is not None:
+            kind = relations[stored]
+            if stored != name or kind == "view":
+                _log.info("reading contract table %r from the %s %r", name, kind, stored)
+            continue
+        other_case = sorted(found for found in relations if found.lower() == name.lower())
+        if other_case:
+            problems.append(
+                f"{name!r} is present only as {other_case[0]!r} (a {relations[other_case[0]]} under another letter "
+                f"case, a different name in this database); rename it "
+                f"(ALTER TABLE \"{other_case[0]}\" RENAME TO {name}) or create a view named {name}"
+            )
+        else:
+            problems.append(f"{name!r} is missing; load it, or create a view named {name} over the table that holds it")
+    if problems:
+        raise DataError(
+            f"expected every contract table in {db.display_url}; got {len(problems)} missing: "
+            + "; ".join(problems)
+            + ". Nothing was read. See docs/data-model.md for the tables and their columns."
+        )
+    return list(db.contract.table_names)
+
+
 def read_and_validate(
     db: Database,
     *,
@@ -247,9 +294,13 @@ def read_and_validate(
     Ingested
         ``seconds["load"]`` is the time validation spent reading or waiting for a read;
         ``seconds["validate"]`` the rest.
+
+    Raises
+    ------
+    DataError
+        A contract table is missing (see :func:`source_tables`); nothing is read.
     """
-    present = db.table_names()
-    names = [name for name in db.contract.table_names if name in present]
+    names = source_tables(db)
     if not db.reads_in_parallel:
         ahead = 0
     started = time.perf_counter()
@@ -264,8 +315,8 @@ def read_and_validate(
 def ingest(db: Database, *, as_of=None) -> Ingested:
     """Read every contract table of ``db`` and validate it as of ``as_of`` (default today).
 
-    A table absent from the database is reported by validation (``missing_table``) rather than
-    raised here, so one run lists every problem at once. Every column is kept (training and
-    what-if analyses read them); ``kam score`` keeps fewer (see :func:`read_and_validate`).
+    A contract table absent from the database raises :class:`~engine.DataError` (see
+    :func:`source_tables`). Every column is kept (training and what-if analyses read them);
+    ``kam score`` keeps fewer (see :func:`read_and_validate`).
     """
     return read_and_validate(db, as_of=as_of)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import RuleSyntaxError, RuleTypeError, SpecError
+from engine.rules._authoring import apply_acknowledgements, authoring_findings
 from engine.rules._expr import And, BinOp, Cmp, Match, Num, Or, Str, fields_of
 from engine.rules._spec import RuleSetSpec, load_spec
 from engine.rules._typed import as_of_date, prepare_frame
@@ -40,6 +41,10 @@ CHECK_CODES = {
     "gap-null": ("warning", "no rule matches a record with some null input, and there is no default"),
     "unreachable-rule": ("warning", "hit policy first: an earlier rule takes every record this rule matches"),
     "never-matches": ("warning", "the rule matches no record of the boundary grid"),
+    "unused-parameter": ("warning", "a parameter that no condition and no because text uses"),
+    "hard-coded-number": ("warning", "a because text writes out a parameter's value instead of quoting {parameter}"),
+    "stale-number": ("warning", "a because text states a number that equals no parameter and no literal of its condition"),
+    "unused-acknowledgement": ("warning", "an acknowledge: entry that matches no finding any more"),
 }
 MAX_GRID = 60_000
 
@@ -59,6 +64,12 @@ class Finding:
     message : str
     counterexample : dict or None
         A record (input -> value) that shows the problem, verified by the vectorized engine.
+    column : int or None
+        1-based column (YAML syntax errors).
+    subject : str or None
+        What the finding is about besides the rule: a parameter name or a number as written.
+    acknowledged : str or None
+        The reason given in the file's ``acknowledge:`` list, when the finding is acknowledged.
     """
 
     severity: str
@@ -68,6 +79,9 @@ class Finding:
     rule_id: str | None
     message: str
     counterexample: dict | None = None
+    column: int | None = None
+    subject: str | None = None
+    acknowledged: str | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -76,7 +90,7 @@ class Finding:
         return d
 
     def __str__(self) -> str:
-        where = f"{self.file or '<text>'}:{self.line or 0}"
+        where = f"{self.file or '<text>'}:{self.line or 0}" + (f":{self.column}" if self.column else "")
         extra = f" (e.g. {self.to_dict()['counterexample']})" if self.counterexample else ""
         return f"{where}: {self.severity} {self.code} {self.message}{extra}"
 
@@ -114,10 +128,10 @@ def _spec_finding(exc: SpecError, file: str) -> Finding:
     rule_id = None
     if exc.message.startswith("rule '"):
         rule_id = exc.message.split("'")[1]
-    return Finding("error", code, exc.file or file, exc.line, rule_id, exc.message)
+    return Finding("error", code, exc.file or file, exc.line, rule_id, exc.message, column=getattr(exc, "column", None))
 
 
-def check_rules(paths, as_of=None) -> list[Finding]:
+def check_rules(paths, as_of=None, *, acknowledged: bool = False) -> list[Finding]:
     """Check rule files; return every finding (empty list = clean).
 
     Parameters
@@ -126,16 +140,20 @@ def check_rules(paths, as_of=None) -> list[Finding]:
         Rule files and/or directories of ``*.yaml`` files.
     as_of : date, optional
         The as-of date used to turn day counts into example dates (default: today).
+    acknowledged : bool, default False
+        Also return the warnings the files acknowledge (``acknowledge:``), last, with their
+        ``acknowledged`` reason set; by default they are left out, so ``--strict`` passes.
 
     Returns
     -------
     list of Finding
-        Errors first, then warnings, in file and line order.
+        Errors first, then warnings, in file and line order (then acknowledged ones).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     day = as_of_date(as_of)
     findings: list[Finding] = []
+    accepted: list[Finding] = []
     for file in _files(paths):
         if file.is_dir():
             findings.append(Finding("error", "schema", str(file), None, None,
@@ -146,9 +164,12 @@ def check_rules(paths, as_of=None) -> list[Finding]:
         except SpecError as exc:
             findings.append(_spec_finding(exc, str(file)))
             continue
-        findings.extend(check_spec(spec, day))
-    findings.sort(key=lambda f: (f.severity != "error", f.file or "", f.line or 0, f.code))
-    return findings
+        found, intended = apply_acknowledgements(spec, check_spec(spec, day) + authoring_findings(spec), CHECK_CODES)
+        findings.extend(found)
+        accepted.extend(intended)
+    order = lambda f: (f.severity != "error", f.file or "", f.line or 0, f.code)  # noqa: E731
+    findings.sort(key=order)
+    return findings + (sorted(accepted, key=order) if acknowledged else [])
 
 
 def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:

@@ -155,7 +155,7 @@ def build_frame(spec: RuleSetSpec, index: pd.Index, status: np.ndarray, winner: 
     for name, out in spec.outputs.items():
         table = [r.then[name] for r in spec.rules] + [
             spec.default_then[name] if spec.default_then is not None else None]
-        cols[name] = _output_column(out.type, table, code)
+        cols[name] = _output_column(out.type, table, code, out.values)
     rule_ids = [r.id for r in spec.rules] + [DEFAULT_RULE_ID]
     becauses = [r.because for r in spec.rules] + [spec.default_because or ""]
     cols["rule_id"] = _categorical(code, rule_ids)
@@ -166,7 +166,7 @@ def build_frame(spec: RuleSetSpec, index: pd.Index, status: np.ndarray, winner: 
     return pd.DataFrame(cols, index=index)
 
 
-def _output_column(typ: str, table: list, code: np.ndarray):
+def _output_column(typ: str, table: list, code: np.ndarray, declared: tuple | None = None):
     if typ == "number":
         arr = np.array([np.nan if v is None else v for v in table] + [np.nan], dtype=np.float64)
         return arr[code]
@@ -178,9 +178,11 @@ def _output_column(typ: str, table: list, code: np.ndarray):
         vals = np.array([bool(v) if v is not None else False for v in table] + [False], dtype=bool)
         mask = np.array([v is None for v in table] + [True], dtype=bool)
         return pd.arrays.BooleanArray(vals[code], mask[code])
-    # string / enum: categories in first-appearance order of the rule table
-    cats: list = []
-    pos: dict = {}
+    # enum: the declared values, in the declared order (A, B, C), whether or not a rule uses
+    # each one, so that sorting, grouping and plots follow the rule file; string: the values
+    # in first-appearance order of the rule table
+    cats: list = list(declared) if typ == "enum" and declared else []
+    pos: dict = {v: i for i, v in enumerate(cats)}
     remap_list = []
     for v in table:
         if v is None:

@@ -10,6 +10,8 @@ import difflib
 import hashlib
 import json
 import math
+import os
+import stat
 import string
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,6 +28,7 @@ __all__ = [
     "OutputSpec",
     "RuleSpec",
     "RuleSetSpec",
+    "Acknowledgement",
     "DEFAULT_RULE_ID",
     "HIT_POLICIES",
     "fill_because",
@@ -39,7 +42,12 @@ HIT_POLICIES = ("first", "priority", "unique", "collect")
 INPUT_TYPES = ("number", "integer", "string", "enum", "boolean", "date")
 #: Prefix reserved for the engines' own fields.
 RESERVED_PREFIX = "kam__"
+#: Limits a rule file cannot exceed (see ``_RuleLoader`` and ``read_rule_bytes``).
 MAX_FILE_BYTES = 2_000_000
+MAX_ALIASES = 100
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+MAX_INTEGER_DIGITS = 19
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,23 @@ class RuleSpec:
     priority: int | None
     line: int | None
     index: int
+    because_template: str = ""  # as written, before its {parameter} placeholders are filled
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """An intended ``kam rules check`` warning, declared in the rule file with its reason.
+
+    A finding is acknowledged when its code is ``code`` and it concerns ``rule``,
+    ``parameter`` and ``number`` (each only when given).
+    """
+
+    code: str
+    reason: str
+    rule: str | None = None
+    parameter: str | None = None
+    number: str | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,8 @@ class RuleSetSpec:
     file: str | None = None
     lines: dict[tuple, int] = field(default_factory=dict, compare=False, repr=False)
     hash: str = ""
+    default_because_template: str | None = None
+    acknowledge: tuple[Acknowledgement, ...] = ()
 
 
 def rule_file_schema() -> dict:
@@ -121,18 +148,106 @@ def _line_map(node, path: tuple, out: dict, file: str | None) -> None:
             _line_map(item, path + (i,), out, file)
 
 
+class _YamlLimit(Exception):
+    """A rule file exceeds a size limit of :class:`_RuleLoader` (reported as RuleFileError)."""
+
+    def __init__(self, message: str, mark=None):
+        super().__init__(message)
+        self.mark = mark
+
+
+class _RuleLoader(yaml.SafeLoader):
+    """Safe YAML with limits a hostile rule file cannot get past.
+
+    * at most :data:`MAX_ALIASES` alias uses (``*name``), and at most :data:`MAX_NODES` nodes
+      once the aliases are expanded: a few kilobytes of nested aliases (a "billion laughs"
+      file) would otherwise expand to gigabytes when the data is walked;
+    * nesting at most :data:`MAX_DEPTH` deep (the composer recurses; deeper input would end
+      in a RecursionError);
+    * integers of at most :data:`MAX_INTEGER_DIGITS` digits (Python refuses to convert more
+      than 4,300 with a ValueError, and the engines hold 64-bit numbers anyway).
+    """
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _YamlLimit(
+                    f"more than {MAX_ALIASES} YAML aliases (*name); a rule file needs few; repeat the values instead",
+                    self.peek_event().start_mark,
+                )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _YamlLimit(f"YAML nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node):
+        digits = sum(ch.isdigit() for ch in str(node.value))
+        if digits > MAX_INTEGER_DIGITS:
+            raise _YamlLimit(
+                f"integer of {digits} digits; numbers in a rule file have at most {MAX_INTEGER_DIGITS} digits "
+                "(64-bit); write a float such as 1e30 if you mean a huge bound",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+
+_RuleLoader.add_constructor("tag:yaml.org,2002:int", _RuleLoader.construct_yaml_int)
+
+
+def _expanded_size(node, budget: list[int], seen_depth: int = 0) -> None:
+    """Count nodes with aliases expanded; raise once the budget is spent (no recursion limit hit:
+    depth is already bounded by the loader)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _YamlLimit(f"the YAML expands to more than {MAX_NODES:,} values through its aliases", node.start_mark)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            _expanded_size(key_node, budget)
+            _expanded_size(value_node, budget)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _expanded_size(item, budget)
+
+
+def _yaml_error(exc: yaml.YAMLError, file: str | None) -> RuleFileError:
+    """A YAML error with the file, line and column of the problem (PyYAML says ``<unicode string>``)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    column = mark.column + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return RuleFileError(
+            f"not a safe YAML rule file: {context + ' ' if context else ''}{problem}. Rule files are plain YAML "
+            "(no tags such as !!python/object)", file=file, line=line, column=column,
+        )
+    detail = f"{problem} ({context})" if context else problem
+    return RuleFileError(f"YAML syntax error: {detail}", file=file, line=line, column=column)
+
+
 def _read_yaml(text: str, file: str | None) -> tuple[Any, dict]:
-    loader = yaml.SafeLoader(text)  # one pass: the node tree (for lines) and the data from it
+    loader = _RuleLoader(text)  # one pass: the node tree (for lines) and the data from it
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _expanded_size(node, [MAX_NODES])
         data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else None
+    except _YamlLimit as exc:
+        mark = exc.mark
         raise RuleFileError(
-            f"not a safe YAML rule file: {exc}. Rule files are plain YAML (no tags such as "
-            "!!python/object)", file=file, line=line,
-        ) from exc
+            str(exc), file=file, line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None
+        ) from None
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file) from exc
     finally:
         loader.dispose()
     lines: dict = {}
@@ -162,17 +277,57 @@ def load_spec(path: str | Path) -> RuleSetSpec:
         A condition does not parse or type-check (with file, line and rule id).
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RuleFileError(f"cannot read rule file: {exc}", file=str(path)) from exc
-    if len(raw) > MAX_FILE_BYTES:
-        raise RuleFileError(f"rule file is larger than {MAX_FILE_BYTES} bytes", file=str(path))
+    raw = read_rule_bytes(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RuleFileError(f"rule file is not UTF-8: {exc}", file=str(path)) from exc
     return parse_spec(text, file=str(path))
+
+
+def read_rule_bytes(path: Path) -> bytes:
+    """The bytes of a rule file: a regular file (after symlinks) of at most ``MAX_FILE_BYTES``.
+
+    A FIFO would block the read forever and ``/dev/zero`` never ends, so anything but a
+    regular file is refused before a byte is read (the file is opened non-blocking and checked
+    on the open descriptor, so it cannot be swapped in between), and the read stops one byte
+    past the limit whatever the file claims its size is.
+
+    Raises
+    ------
+    RuleFileError
+        Missing or unreadable, not a regular file, or too large.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise RuleFileError(f"cannot read rule file: {exc.strerror or exc}", file=str(path)) from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else (
+                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+            raise RuleFileError(
+                f"expected a regular rule file; got {kind}"
+                + (f" (the path is a symlink to {os.path.realpath(path)})" if os.path.islink(path) else "")
+                + "; point kam at the .yaml file itself", file=str(path),
+            )
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise RuleFileError(f"cannot read rule file: {exc.strerror or exc}", file=str(path)) from exc
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_BYTES:
+        raise RuleFileError(
+            f"rule file is larger than {MAX_FILE_BYTES:,} bytes; a rule file is a few kilobytes, split it", file=str(path)
+        )
+    return b"".join(chunks)
 
 
 def parse_spec(text: str, file: str | None = None) -> RuleSetSpec:
@@ -256,19 +411,28 @@ def _build(data: dict, lines: dict, file: str | None) -> RuleSetSpec:
             raise type(exc)(f"rule {rid!r}: {exc.message}", file=file, line=_line_for(lines, path + ("when",))) from exc
         then = _check_then(raw["then"], outputs, lines, path + ("then",), file, f"rule {rid!r}")
         because = fill_because(raw["because"], parameters, f"rule {rid!r}", lines, path + ("because",), file)
-        rules.append(RuleSpec(rid, when, canonical, condition, then, because, raw.get("priority"), _line_for(lines, path), i))
+        rules.append(RuleSpec(rid, when, canonical, condition, then, because, raw.get("priority"), _line_for(lines, path), i,
+                              raw["because"]))
 
-    default_then = default_because = None
+    default_then = default_because = default_template = None
     if data.get("default") is not None:
         default_then = _check_then(data["default"]["then"], outputs, lines, ("default", "then"), file, "default")
-        default_because = data["default"].get("because") or "no rule matched; the rule set's default applies"
-        default_because = fill_because(default_because, parameters, "default", lines, ("default", "because"), file)
+        default_template = data["default"].get("because") or "no rule matched; the rule set's default applies"
+        default_because = fill_because(default_template, parameters, "default", lines, ("default", "because"), file)
+    acknowledge = tuple(
+        Acknowledgement(
+            code=entry["code"], reason=entry["reason"], rule=entry.get("rule"), parameter=entry.get("parameter"),
+            number=None if entry.get("number") is None else str(entry["number"]),
+            line=_line_for(lines, ("acknowledge", k)),
+        )
+        for k, entry in enumerate(data.get("acknowledge") or ())
+    )
 
     spec = RuleSetSpec(
         name=data["name"], version=str(data["version"]), hit_policy=policy, inputs=inputs,
         outputs=outputs, parameters=parameters, rules=tuple(rules), default_then=default_then,
         default_because=default_because, description=data.get("description", ""), file=file,
-        lines=lines,
+        lines=lines, default_because_template=default_template, acknowledge=acknowledge,
     )
     return _with_hash(spec)
 

@@ -34,6 +34,7 @@ import pandas as pd
 from engine._errors import ConfigError, MissingDependencyError, StorageError
 from engine._memory import give_back_memory
 from engine.contract import CUSTOMER_DATABASE, Contract, Table
+from engine.storage import _cells
 
 __all__ = ["Database", "RESULT_TABLES", "mask_url", "SQL_TYPES"]
 
@@ -688,6 +689,39 @@ class Database:
         with self._session("list tables") as session:
             return session.table_names()
 
+    def relation_names(self) -> dict[str, str]:
+        """Tables and views present, as stored: name -> ``"table"`` or ``"view"``.
+
+        Source tables may be views (a view is how a database exposes its own schema under the
+        contract's names); result tables are always tables.
+        """
+        with self._session("list tables and views") as session:
+            if isinstance(session, _AdbcSession):
+                rows = session.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')")
+                return {str(name): str(kind) for name, kind in rows}
+            from sqlalchemy import inspect
+
+            inspector = inspect(session.conn)
+            found = {name: "table" for name in inspector.get_table_names()}
+            found.update({name: "view" for name in inspector.get_view_names()})
+            return found
+
+    def stored_name(self, name: str, relations: Mapping[str, str] | None = None) -> str | None:
+        """The table or view that a query for ``name`` reads, as stored; None when there is none.
+
+        SQLite compares names without regard to letter case (``SELECT ... FROM orders`` reads
+        a table created as ``ORDERS``, and the two cannot coexist); every other database keeps
+        them apart, so only the exact name counts.
+        """
+        relations = self.relation_names() if relations is None else relations
+        if name in relations:
+            return name
+        if self.dialect == "sqlite":
+            same = [found for found in relations if found.lower() == name.lower()]
+            if len(same) == 1:
+                return same[0]
+        return None
+
     def has_table(self, name: str) -> bool:
         """True when ``name`` (an allowed table) exists in the database."""
         return self._table(name) in self.table_names()
@@ -787,7 +821,7 @@ class Database:
             Columns to read (checked as identifiers); all when omitted.
         """
         self._table(name)
-        if name not in self.table_names():
+        if self.stored_name(name) is None:
             raise StorageError(f"table {name!r} does not exist in {self.display_url}.")
         stored = self.columns(name)
         wanted = list(stored if columns is None else columns)
@@ -796,41 +830,86 @@ class Database:
             raise ConfigError(f"table {name!r} has no column(s) {unknown}; it has {stored}.")
         select = ", ".join(self._quote(c) for c in wanted)
         if self._fast:
-            frame = self._read_fast(name, wanted)
-            if frame is not None:
-                return frame
+            return self._read_fast(name, wanted)
         with self._session(f"read table {name}", fast=False) as session:
-            return session.read(f"SELECT {select} FROM {self._quote(name)}")
+            try:
+                return session.read(f"SELECT {select} FROM {self._quote(name)}")
+            except _driver_errors() as exc:
+                if self.dialect != "sqlite" or "decode" not in str(exc).lower():
+                    raise
+            # text that is not UTF-8: read it as bytes and decode here, cell by cell
+            pairs = ", ".join(
+                f"typeof({q}), CASE WHEN typeof({q}) = 'text' THEN CAST({q} AS BLOB) ELSE {q} END"
+                for q in (self._quote(c) for c in wanted)
+            )
+            return _cells.decode_rows(session.execute(f"SELECT {pairs} FROM {self._quote(name)}"), wanted)
 
-    def _read_fast(self, name: str, columns: list[str]) -> pd.DataFrame | None:
-        """Read through ADBC; None when a column holds mixed types (then SQLAlchemy reads it).
+    def _read_fast(self, name: str, columns: list[str]) -> pd.DataFrame:
+        """Read through ADBC; a column holding cells of another type is read again on its own.
 
         ADBC infers each column's Arrow type from the first rows it sees, so a column whose first
         values are NULL would be typed wrongly. A typed probe row (placeholder values of each
-        declared type, marked and dropped) fixes the types; SQLite's dynamic typing can still put
-        a text in an integer column, which ADBC refuses, and then the general path is used.
+        declared type, marked and dropped) fixes the types. SQLite's dynamic typing can still put
+        a BLOB or a text in a number column (the driver then widens the whole column, rounding
+        every number) or store text that is not UTF-8: such a column, and only it, is read again
+        split by storage class (:mod:`engine.storage._cells`), so validation rejects the bad
+        cells row by row. Both reads share one transaction, hence one snapshot of the table.
         """
         import adbc_driver_manager
 
         with self._session(f"read table {name}") as session:
             declared = dict(session.execute("SELECT name, type FROM pragma_table_info(:name)", {"name": name}))
-            probe = ", ".join(
-                f"{_PROBE_VALUES.get(str(declared.get(c, 'TEXT')).upper(), 'NULL')} AS {self._quote(c)}" for c in columns
-            )
-            select = ", ".join(self._quote(c) for c in columns)
-            sql = (
-                f"SELECT 0 AS __kam_probe, {probe} UNION ALL "
-                f"SELECT 1, {select} FROM {self._quote(name)}"
-            )
+            declared = {c: str(declared.get(c) or "") for c in columns}
+            session.execute("BEGIN")  # one snapshot for the table and any column read again
             try:
-                session.cursor.adbc_statement.set_options(**{_ADBC_BATCH_ROWS: str(_READ_BATCH_ROWS)})
-                session.cursor.execute(sql)
-                columns_read = _read_columns(session.cursor.fetch_record_batch())
-            except (adbc_driver_manager.Error, OSError) as exc:
-                if "type mismatch" in str(exc).lower():
-                    return None
+                try:
+                    table = self._fetch_fast(session, name, columns, declared)
+                    suspects = _cells.suspect_columns(table, declared)
+                except (adbc_driver_manager.Error, OSError) as exc:
+                    if "type mismatch" not in str(exc).lower():
+                        raise
+                    # the driver refused a widening mid-read: read column by column instead
+                    table, suspects = None, []
+                    for column in columns:
+                        try:
+                            single = self._fetch_fast(session, name, [column], declared)
+                        except (adbc_driver_manager.Error, OSError) as single_exc:
+                            if "type mismatch" not in str(single_exc).lower():
+                                raise
+                            suspects.append(column)
+                            continue
+                        suspects += _cells.suspect_columns(single, declared)
+                        table = single if table is None else table.append_column(column, single[column])
+                redone = {c: self._read_split(session, name, c) for c in suspects}
+            except BaseException:
+                try:
+                    session.cursor.execute("ROLLBACK")
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    pass
                 raise
-        return _arrow_to_pandas(_drop_probe(_combine_columns(columns_read)))
+            session.execute("COMMIT")
+        if table is None:
+            frame = pd.DataFrame(index=pd.RangeIndex(len(next(iter(redone.values())))))
+        else:
+            frame = _arrow_to_pandas(table.drop_columns([c for c in suspects if c in table.column_names]))
+        for column in suspects:
+            frame[column] = redone[column].to_numpy() if redone[column].dtype == object else redone[column]
+        return frame[columns] if list(frame.columns) != columns else frame
+
+    def _fetch_fast(self, session, name: str, columns: list[str], declared: Mapping[str, str]):
+        """The Arrow table of ``columns`` of ``name`` read by ADBC, typed by a dropped probe row."""
+        probe = ", ".join(f"{_PROBE_VALUES.get(declared[c].upper(), 'NULL')} AS {self._quote(c)}" for c in columns)
+        select = ", ".join(self._quote(c) for c in columns)
+        sql = f"SELECT 0 AS __kam_probe, {probe} UNION ALL SELECT 1, {select} FROM {self._quote(name)}"
+        session.cursor.adbc_statement.set_options(**{_ADBC_BATCH_ROWS: str(_READ_BATCH_ROWS)})
+        session.cursor.execute(sql)
+        return _drop_probe(_combine_columns(_read_columns(session.cursor.fetch_record_batch())))
+
+    def _read_split(self, session, name: str, column: str) -> pd.Series:
+        """Column ``column`` of ``name`` read cell by cell (see :mod:`engine.storage._cells`)."""
+        session.cursor.adbc_statement.set_options(**{_ADBC_BATCH_ROWS: str(_READ_BATCH_ROWS)})
+        session.cursor.execute(_cells.split_select(self._quote(column), self._quote(name)))
+        return _cells.assemble_split(session.cursor.fetch_arrow_table())
 
     def iter_table(
         self, name: str, *, columns: Sequence[str] | None = None, chunksize: int = 500_000

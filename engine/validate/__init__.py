@@ -11,6 +11,7 @@ failing rows (quarantine) and hands on the valid rows coerced to their logical t
 See ``docs/data-model.md`` for the tables, the reason codes and how quarantine works.
 """
 
+from engine.validate._dates import date_hint, parse_iso_days
 from engine.validate._executor import validate_tables
 from engine.validate._reasons import REASONS, Reason
 from engine.validate._rejects import REJECTS_COLUMNS, rejects_frame
@@ -25,4 +26,6 @@ __all__ = [
     "FAILURE_COLUMNS",
     "COUNT_COLUMNS",
     "REJECTS_COLUMNS",
+    "parse_iso_days",
+    "date_hint",
 ]

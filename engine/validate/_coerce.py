@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.validate._dates import parse_iso_days
+
 __all__ = ["Coerced", "coerce", "EXPECTED", "DATE_MIN", "DATE_MAX"]
 
 #: How each logical type is described in a ``wrong_type`` message ("expected ...").
@@ -39,7 +41,6 @@ DATE_MAX = pd.Timestamp("2262-04-11")
 _INT64_LIMIT = 2.0**63  # floats at or beyond this do not fit in int64
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
-_TZ_SUFFIX = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
 
 # element kinds of an object column
 _NULL, _STR, _BOOL, _INT, _FLOAT, _DATE, _DECIMAL, _OTHER = range(8)
@@ -203,23 +204,30 @@ def _from_text(parts: _Parts, pos: np.ndarray, text: pd.Series) -> None:
 
 
 def _dates_from_text(parts: _Parts, pos: np.ndarray, stripped: pd.Series, null: np.ndarray) -> None:
-    # keep the wall-clock calendar date: an offset is dropped, not converted to UTC
-    wall = stripped.str.replace(_TZ_SUFFIX, "", regex=True).where(~null, None)
-    try:
-        parsed = pd.to_datetime(wall, format="ISO8601", errors="coerce")
-    except (ValueError, OverflowError):
-        parsed = pd.Series([_parse_one(v) for v in wall.to_numpy(dtype=object, na_value=None)], dtype=object)
-        parsed = pd.to_datetime(parsed, errors="coerce")
-    _dates_from_datetimes(parts, pos, parsed, null)
+    import pyarrow as pa
+
+    text = pa.array(stripped.where(~null, None).to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    _fill_iso_days(parts, pos, text, null)
 
 
-def _parse_one(value):
-    if value is None:
-        return None
-    try:
-        return pd.to_datetime(value, format="ISO8601")
-    except (ValueError, OverflowError):
-        return None
+def _fill_iso_days(parts: _Parts, pos: np.ndarray, text, null: np.ndarray | None = None) -> None:
+    """Parse Arrow text with the strict ISO reader (:func:`parse_iso_days`) into ``parts``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    days, ok, blank = parse_iso_days(text)
+    null = blank if null is None else (null | blank)
+    unread = np.flatnonzero(~ok & ~null)
+    if len(unread):  # the literal "NaT" (how pandas writes a missing date) is a null, not a wrong date
+        words = pc.utf8_lower(pc.utf8_trim_whitespace(pc.take(text, pa.array(unread))))
+        null[unread[pc.equal(words, "nat").fill_null(False).to_numpy(zero_copy_only=False)]] = True
+    late = ok & (days > _DAY_MAX)
+    too_large = late | (ok & (days < _DAY_MIN))
+    usable = ok & ~too_large
+    nat = np.datetime64("NaT", "ns").astype(np.int64)
+    out = np.where(usable, days * 86_400_000_000_000, nat).view("datetime64[ns]")
+    parts.late[pos] = late
+    parts.fill(pos, out, null=null, bad=~ok & ~null, too_large=too_large)
 
 
 def _dates_from_datetimes(parts: _Parts, pos: np.ndarray, parsed: pd.Series, null: np.ndarray) -> None:
@@ -505,85 +513,13 @@ def _blank_text(series: pd.Series) -> np.ndarray:
     return blank.fill_null(True).to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
-_DATE_BLOCK = 262_144
-_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 _DAY_MIN = int((DATE_MIN - pd.Timestamp("1970-01-01")).days)
 _DAY_MAX = int((DATE_MAX - pd.Timestamp("1970-01-01")).days)
 
 
-def _iso_days(chunk) -> tuple[np.ndarray, np.ndarray]:
-    """Days since 1970-01-01 of the plain ``YYYY-MM-DD`` cells of an Arrow text chunk.
-
-    Returns ``(plain, days)``: ``plain`` marks the cells that are ten characters, digits and
-    dashes in the ISO places, a real calendar date and within the datetime64[ns] range;
-    ``days`` holds their day numbers (0 elsewhere). The cells are read as a ten-byte matrix
-    (one pass over the bytes, integer arithmetic), so ten million dates take a fraction of a
-    second; every other cell is left to the general parser.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    n = len(chunk)
-    plain = np.zeros(n, dtype=bool)
-    days = np.zeros(n, dtype=np.int64)
-    ten = pc.equal(pc.binary_length(chunk), 10).fill_null(False).to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(ten)
-    if len(rows) == 0:
-        return plain, days
-    cells = chunk if len(rows) == n else chunk.filter(pa.array(ten))  # every cell 10 bytes: contiguous
-    width = np.int64 if pa.types.is_large_string(cells.type) or pa.types.is_large_binary(cells.type) else np.int32
-    first = int(np.frombuffer(cells.buffers()[1], dtype=width)[cells.offset])
-    b = np.frombuffer(cells.buffers()[2], dtype=np.uint8)[first : first + 10 * len(cells)].reshape(-1, 10)
-    d = [b[:, k] - np.uint8(48) for k in range(10)]  # strided views; non-digits wrap to >= 208
-    digits = (b[:, 4] == 45) & (b[:, 7] == 45)
-    for k in (0, 1, 2, 3, 5, 6, 8, 9):
-        digits &= d[k] <= 9
-    i32 = [v.astype(np.int32) for v in d]
-    year = i32[0] * 1000 + i32[1] * 100 + i32[2] * 10 + i32[3]
-    month = i32[5] * 10 + i32[6]
-    day = i32[8] * 10 + i32[9]
-    del d, i32
-    month_ok = (month >= 1) & (month <= 12)
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    last = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
-    real = digits & month_ok & (day >= 1) & (day <= last)
-    # days from the civil date (H. Hinnant's algorithm), vectorized; int32 holds +-5.8M years
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    count = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    ok = real & (count >= _DAY_MIN) & (count <= _DAY_MAX)
-    plain[rows] = ok
-    days[rows] = np.where(ok, count, 0)
-    return plain, days
-
-
 def _dates_from_arrow_text(parts: _Parts, series: pd.Series) -> None:
-    """Dates from Arrow text: plain ``YYYY-MM-DD`` read from the bytes, anything else as before.
-
-    pandas parses ISO text element by element (seconds for ten million dates); the plain cells
-    are decoded straight from the Arrow buffers (:func:`_iso_days`). Only the cells that are not
-    plain in-range dates (blanks, other ISO forms, offsets, impossible dates) go through
-    :func:`_from_text`, which judges them.
-    """
-    arrow = series.array.__arrow_array__()
-    chunks = arrow.chunks if hasattr(arrow, "chunks") else [arrow]
-    # blocks of at most _DATE_BLOCK cells: the byte matrix and its integer columns stay small
-    blocks = [chunk.slice(start, _DATE_BLOCK) for chunk in chunks for start in range(0, len(chunk), _DATE_BLOCK)]
-    decoded = [_iso_days(block) for block in blocks]
-    fast = np.concatenate([plain for plain, _ in decoded]) if decoded else np.zeros(0, dtype=bool)
-    if fast.any():
-        days = np.concatenate([days for _, days in decoded])
-        # nanoseconds by one multiplication (in range by construction); NaT where not plain
-        nat = np.datetime64("NaT", "ns").astype(np.int64)
-        parts.values = np.where(fast, days * 86_400_000_000_000, nat).view("datetime64[ns]")
-        del days
-    null = arrow.is_null().to_numpy(zero_copy_only=False).astype(bool, copy=False)
-    parts.null |= null
-    rest = np.flatnonzero(~fast & ~null)
-    if len(rest):
-        _from_text(parts, rest, series.iloc[rest])
+    """Dates from Arrow text, read in place by the strict ISO reader (no copy through Python)."""
+    _fill_iso_days(parts, np.arange(len(series)), series.array.__arrow_array__())
 
 
 def _all_text(series: pd.Series) -> bool:

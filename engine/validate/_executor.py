@@ -27,6 +27,7 @@ from engine._keys import strictly_increasing
 from engine._memory import give_back_memory
 from engine.contract import CUSTOMER_DATABASE, Column, Contract, Table
 from engine.validate._coerce import DATE_MAX, DATE_MIN, EXPECTED, Coerced, coerce
+from engine.validate._dates import date_hint
 from engine.validate._reasons import REASONS
 from engine.validate._report import COUNT_COLUMNS, FAILURE_COLUMNS, ValidationReport
 
@@ -111,6 +112,9 @@ def _show(value) -> str:
         text = repr(value)
     if len(text) > _VALUE_WIDTH:
         text = text[: _VALUE_WIDTH - 1] + "…"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        # how SQLite hands over a BLOB cell, or a text cell that is not valid UTF-8
+        text += " (bytes: a BLOB, or text that is not valid UTF-8)"
     return text
 
 
@@ -287,12 +291,19 @@ class _Run:
         if key is None:
             return
         empty = key.null | key.failed
-        rows = np.flatnonzero(empty)
+        rows = np.flatnonzero(key.null)
         shown = self._raw(state, name, rows)
         self._fail(
             state, rows, name, "empty_key", shown,
             [f"expected a non-empty {name}; got {s}" for s in shown],
             f"give every {state.table.name} row its own {name}",
+        )
+        rows = np.flatnonzero(key.failed & ~key.null)  # a BLOB, or text that is not UTF-8
+        shown = self._raw(state, name, rows)
+        self._fail(
+            state, rows, name, "wrong_type", shown,
+            [f"expected {name} as text; got {s}" for s in shown],
+            f"write every {name} as plain UTF-8 text",
         )
         texts = key.values
         dup = _duplicated(texts) & ~empty
@@ -328,8 +339,11 @@ class _Run:
                 )
             rows = np.flatnonzero(c.bad)
             shown = self._raw(state, name, rows)
-            self._fail(state, rows, name, "wrong_type", shown,
-                       [f"expected {EXPECTED[column.type]}; got {s}" for s in shown], _type_hint(column))
+            messages = [f"expected {EXPECTED[column.type]}; got {s}" for s in shown]
+            if column.type == "date" and len(rows):  # say how to write this one (2023/10/13 -> 2023-10-13)
+                fixes = [date_hint(v) for v in state.raw[name].iloc[rows].to_numpy(dtype=object)]
+                messages = [f"{m} ({fix})" if fix else m for m, fix in zip(messages, fixes)]
+            self._fail(state, rows, name, "wrong_type", shown, messages, _type_hint(column))
             # a date past what kam can hold is certainly in the future: say that, where it matters
             late = c.late if (column.type == "date" and column.not_future) else np.zeros(state.n, dtype=bool)
             rows = np.flatnonzero(c.too_large & ~late)

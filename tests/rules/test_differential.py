@@ -24,7 +24,7 @@ AS_OF = dt.date(2024, 6, 30)
 NUMERIC = ["n0", "n1", "n2", "i0"]
 NUM_LITERALS = ["0", "1", "-1", "2.5", "10", "0.1", "0.3", "100000", "1e-05", "1e15", "3"]
 STRINGS = ["", "ab", "abc", "b", "Bank of X", "ACME Ltd", "x.y", "ä"]
-PATTERNS = ["ab.*", "[A-Z]+ Ltd", "(ab|b)c?", "a{1,2}b", ".*[.].*", "Bank.*"]
+PATTERNS = ["ab.*", "[A-Z]+ Ltd", "(ab|b)c?", "a{1,2}b", ".*[.].*", "Bank.*", "(.+)+x", "(a|ab)*c", "ä.?"]
 ENUM = ["a", "b", "c"]
 
 HEADER = """

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from engine import ConfigError
 from engine.validate import validate_tables
-from engine.validate import _coerce
 from engine.validate._coerce import coerce
 from engine.validate._executor import _duplicated
 
@@ -43,12 +42,7 @@ def test_arrow_dates_in_sliced_chunks_agree_with_the_object_path(values, cut, te
     tail = pa.array(values[cut:], type=kind)
     arrow = pa.chunked_array([head, tail], type=kind)
     series = pd.Series(pd.arrays.ArrowStringArray(arrow)).astype("str")
-    block = _coerce._DATE_BLOCK
-    try:
-        _coerce._DATE_BLOCK = 4  # several blocks per chunk, as ten million dates are
-        fast = coerce(series, "date")
-    finally:
-        _coerce._DATE_BLOCK = block
+    fast = coerce(series, "date")
     slow = coerce(pd.Series(values, dtype=object), "date")
     assert fast.values.equals(slow.values)
     for mask in ("null", "bad", "too_large", "late"):
