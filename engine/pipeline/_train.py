@@ -15,6 +15,7 @@ from engine._paths import default_models_dir
 from engine.features import build_churn_training_frame, build_win_training_frame, data_end_date
 from engine.models import (
     DEFAULT_ARTIFACT_DIR,
+    ForwardGroupSplit,
     ModelCard,
     ModelSpec,
     PublishDecision,
@@ -116,16 +117,29 @@ def train_model(
     X = X[spec.select_features(X.columns)]
     seconds["features"] = time.perf_counter() - started
 
-    # Churn labels look horizon_days ahead: a training row whose label window reaches into the
-    # validation period would let the model see the future it is judged on, so such rows are
-    # left out (a gap of one horizon). Win labels are outcomes of deals already open at the
-    # as-of date, so they need no gap.
-    gap = spec.horizon_days if kind == "churn" else 0
-    split = time_split(meta, "as_of", validation_start, horizon_days=gap)
-    X_train, y_train = X.loc[split.train], y.loc[split.train]
+    # Labels look horizon_days past the as-of date (a win label: the deal's outcome, closed
+    # within the horizon), so a training row whose window reaches into the validation period
+    # would let the model see the future it is judged on: such rows are left out (a gap of
+    # one horizon). A deal in the validation window is left out of training altogether.
+    group_column = "account_id" if kind == "churn" else "opportunity_id"
+    split = time_split(meta, "as_of", validation_start, horizon_days=spec.horizon_days)
+    train_mask = split.train
+    if kind == "win":
+        train_mask = train_mask & ~meta[group_column].isin(meta.loc[split.validation, group_column]).to_numpy()
+    X_train, y_train = X.loc[train_mask], y.loc[train_mask]
     X_valid, y_valid = X.loc[split.validation], y.loc[split.validation]
+    model = spec.build_estimator()
+    cv = model.get_params()["cv"]
+    if cv == "auto" or isinstance(cv, int):
+        # Select and calibrate the way the model is used: forward in time with the same gap,
+        # never with one account (deal) on both sides of a fold. Not the deals' close dates:
+        # the latest as-of dates would then hold only the deals that closed fast.
+        model.set_params(cv=ForwardGroupSplit(meta.loc[train_mask, "as_of"].to_numpy(),
+                                              n_splits=3 if cv == "auto" else int(cv),
+                                              gap_days=spec.horizon_days,
+                                              group_parts=None if kind == "churn" else 1))
     tick = time.perf_counter()
-    model = spec.build_estimator().fit(X_train, y_train)
+    model.fit(X_train, y_train, groups=meta.loc[train_mask, group_column].to_numpy())
     seconds["fit"] = time.perf_counter() - tick
     tick = time.perf_counter()
     metrics = evaluate(y_valid.to_numpy(), model.predict_proba(X_valid)[:, 1])
@@ -134,7 +148,7 @@ def train_model(
     artifacts_dir = Path(artifacts_dir)
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%f")
     candidate_dir = artifacts_dir / "candidates" / f"{spec.name}-{stamp}"
-    used = set(pd.to_datetime(meta.loc[split.train, "as_of"]).unique())
+    used = set(pd.to_datetime(meta.loc[train_mask, "as_of"]).unique())
     train_dates = [d for d in dates if d in used]
     valid_dates = [d for d in dates if d >= validation_start]
     card = save_model(
