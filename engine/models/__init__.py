@@ -20,7 +20,7 @@ from engine.models._artifacts import (
 )
 from engine.models._base import AutoClassifier, ChurnModel, NotFittedError, WinModel
 from engine.models._candidates import CANDIDATE_FAMILIES, DEFAULT_CANDIDATES
-from engine.models._explain import explain, generic_reason
+from engine.models._explain import explain, generic_reason, reasons_list
 from engine.models._metrics import (
     TimeSplit,
     evaluate,
@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_CANDIDATES",
     "explain",
     "generic_reason",
+    "reasons_list",
     "evaluate",
     "expected_calibration_error",
     "top_decile_lift",

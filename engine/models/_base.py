@@ -316,8 +316,38 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         validated_y = y_codes[calibration.validated]
         self.calibration_method_ = self._calibration_method(scores, validated_y, calibration.segments)
         self.calibrator_ = _make_calibrator(self.calibration_method_, scores, validated_y)
+        self.recalibration_ = None
+        recent = getattr(self.cv, "recent_rows", None)
+        if self.calibrator_ is not None and recent is not None:
+            self._recalibrate_recent(scores, validated_y, recent(calibration.validated))
         self.n_train_rows_ = len(frame)
         return self
+
+    def _recalibrate_recent(self, scores: np.ndarray, codes: np.ndarray, recent: np.ndarray) -> None:
+        """Shift the calibrated log-odds to the most recent window's rate, if it drifted.
+
+        Only when the window's observed rate differs from the calibrated mean there by more
+        than three standard errors (binomial); the shift is one constant on the log-odds, so
+        ranking is untouched. Recorded in ``recalibration_``.
+        """
+        if not recent.any():
+            return
+        p = np.clip(_apply_calibrator(self.calibrator_, scores[recent]), 1e-6, 1 - 1e-6)
+        observed, expected = float(codes[recent].mean()), float(p.mean())
+        standard_error = np.sqrt(max(expected * (1 - expected), 1e-6) / recent.sum())
+        self.recalibration_ = {"recent_rows": int(recent.sum()), "recent_rate": observed,
+                               "calibrated_mean": expected, "shift": 0.0}
+        if abs(observed - expected) <= 3 * standard_error:
+            return
+        logit, shift = _logit(p), 0.0
+        for _ in range(50):  # Newton steps: mean of sigmoid(logit + shift) = observed
+            q = 1 / (1 + np.exp(-(logit + shift)))
+            step = (q.mean() - observed) / max((q * (1 - q)).mean(), 1e-9)
+            shift -= step
+            if abs(step) < 1e-10:
+                break
+        self.recalibration_["shift"] = float(shift)
+        self.calibrator_ = ShiftedCalibrator(self.calibrator_, float(shift))
 
     def _encode_target(self, y, n_rows: int) -> np.ndarray:
         y_array = np.asarray(y)
@@ -573,6 +603,18 @@ class CenteredIsotonic:
         return np.interp(np.asarray(scores, dtype=float), self.centres_, self.levels_)
 
 
+class ShiftedCalibrator:
+    """A calibrator followed by a constant shift of the log-odds (recent-window recalibration)."""
+
+    def __init__(self, base, shift: float):
+        self.base = base
+        self.shift = shift
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        p = _apply_calibrator(self.base, raw)
+        return 1.0 / (1.0 + np.exp(-(_logit(p) + self.shift)))
+
+
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
@@ -589,7 +631,7 @@ def _make_calibrator(method: str, scores: np.ndarray, codes: np.ndarray):
 def _apply_calibrator(calibrator, raw: np.ndarray) -> np.ndarray:
     if calibrator is None:
         return raw
-    if isinstance(calibrator, CenteredIsotonic):
+    if isinstance(calibrator, (CenteredIsotonic, ShiftedCalibrator)):
         return calibrator.predict(raw)
     return calibrator.predict_proba(_logit(raw)[:, None])[:, 1]
 

@@ -58,7 +58,7 @@ DEFAULT_CANDIDATES: dict[str, list[dict[str, Any]]] = {
     ],
     "hist_gradient_boosting": [
         {},
-        {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 15, "min_samples_leaf": 40,
+        {"learning_rate": 0.1, "max_iter": 150, "max_leaf_nodes": 15, "min_samples_leaf": 40,
          "l2_regularization": 1.0, "early_stopping": True},
     ],
 }

@@ -54,6 +54,10 @@ class ForwardGroupSplit:
         Distinct as-of dates per validation block.
     group_parts : int, optional
         Parts the groups are dealt into (default ``n_splits``); 1 validates every group.
+    calibration_parts : int, default=3
+        Parts of the groups for the calibration folds (:meth:`calibration_split`).
+    recent_dates : int, default=3
+        The latest dates whose base rate the calibration is checked against (:meth:`recent_rows`).
     min_train_dates : int, default=1
         Distinct training dates the first fold needs at least.
     random_state : int or None, default=0
@@ -69,8 +73,11 @@ class ForwardGroupSplit:
     """
 
     def __init__(self, dates, n_splits: int = 3, *, gap_days: int = 0, label_dates=None,
-                 block_dates: int = 1, group_parts: int | None = None, min_train_dates: int = 1,
-                 random_state: int | None = 0):
+                 block_dates: int = 1, group_parts: int | None = None, calibration_parts: int = 3,
+                 recent_dates: int = 3,
+                 min_train_dates: int = 1, random_state: int | None = 0):
+        self.calibration_parts = calibration_parts
+        self.recent_dates = recent_dates
         self.dates = dates
         self.n_splits = n_splits
         self.block_dates = block_dates
@@ -167,7 +174,7 @@ class ForwardGroupSplit:
     def calibration_split(self, X, y=None, groups=None):
         """Yield ``(train, validation)`` folds to fit the calibrator on: grouped, whole history.
 
-        The groups (or rows) are dealt into ``n_splits`` parts; fold ``k`` validates on part
+        The groups (or rows) are dealt into ``calibration_parts`` parts; fold ``k`` validates on part
         ``k`` at every date and trains on the other parts. A calibrator must learn on scores
         as sharp as the published model's: the forward folds train on a fraction of the
         history (the first on a few dates), and calibrating the final model with their
@@ -179,12 +186,22 @@ class ForwardGroupSplit:
         days = self._days()
         rng = np.random.default_rng(self.random_state)
         if groups is None:
-            part = rng.permutation(len(days)) % self.n_splits
+            part = rng.permutation(len(days)) % self.calibration_parts
         else:
             codes, uniques = pd.factorize(pd.Series(np.asarray(groups)), use_na_sentinel=False)
-            part = (rng.permutation(len(uniques)) % self.n_splits)[codes]
-        for k in range(self.n_splits):
+            part = (rng.permutation(len(uniques)) % self.calibration_parts)[codes]
+        for k in range(self.calibration_parts):
             yield np.flatnonzero(part != k), np.flatnonzero(part == k)
+
+    def recent_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Mask of ``rows`` (indices into the split X) dated in the latest ``recent_dates`` dates.
+
+        :class:`~engine.models.AutoClassifier` re-levels its calibration on them when the
+        base rate there drifted from the whole history's (see ``recalibration_``).
+        """
+        days = self._days()
+        latest = np.unique(days)[-max(1, int(self.recent_dates)):]
+        return np.isin(days[np.asarray(rows)], latest)
 
     def describe(self) -> dict[str, Any]:
         """The scheme in plain data, for the model card."""

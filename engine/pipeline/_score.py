@@ -136,13 +136,18 @@ def _predict(model, frame: pd.DataFrame) -> np.ndarray:
 
 
 def _reasons(model, subset: pd.DataFrame, top: int) -> np.ndarray:
-    """Top reasons (a JSON list of sentences) for each row of ``subset``, in its order."""
+    """Top reasons that raise the risk (a JSON list of sentences) for each row of ``subset``.
+
+    Read one back as a list with ``engine.models.reasons_list``; the factors that lower the
+    risk are on request: ``model.explain(X, direction="both")``.
+    """
     out = np.full(len(subset), None, dtype=object)
     if len(subset) == 0:
         return out
     names = [str(c) for c in model.feature_names_in_]
     subset = subset[[c for c in names if c in subset.columns]].reset_index(drop=True)
-    explained = model.explain(subset, top=top)
+    out[:] = "[]"  # explained: an account where nothing raises the risk has no reasons
+    explained = model.explain(subset, top=top, direction="raises")
     texts = explained.sort_values(["row", "rank"]).groupby("row", sort=False)["text"].agg(list)
     positions = subset.index.get_indexer(texts.index)
     out[positions] = [json.dumps(sentences, ensure_ascii=False) for sentences in texts]

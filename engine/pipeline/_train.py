@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from engine._errors import ConfigError
+from engine._errors import ConfigError, InsufficientDataError
+from engine._log import get_logger
 from engine._paths import default_models_dir
 from engine.features import build_churn_training_frame, build_win_training_frame, data_end_date
 from engine.models import (
@@ -30,6 +32,8 @@ from engine.models import (
 __all__ = ["TrainResult", "train_model", "KINDS"]
 
 KINDS = ("churn", "win")
+
+_log = get_logger("train")
 
 
 @dataclass(frozen=True)
@@ -126,18 +130,35 @@ def train_model(
     train_mask = split.train
     if kind == "win":
         train_mask = train_mask & ~meta[group_column].isin(meta.loc[split.validation, group_column]).to_numpy()
+    if spec.max_rows is not None and train_mask.sum() > spec.max_rows:
+        # A seeded random sample of the account-dates: the monthly snapshots repeat each account.
+        rng = np.random.default_rng(0)
+        keep = rng.choice(np.flatnonzero(train_mask), size=spec.max_rows, replace=False)
+        train_mask = np.zeros(len(train_mask), dtype=bool)
+        train_mask[keep] = True
     X_train, y_train = X.loc[train_mask], y.loc[train_mask]
     X_valid, y_valid = X.loc[split.validation], y.loc[split.validation]
     model = spec.build_estimator()
     cv = model.get_params()["cv"]
     if cv == "auto" or isinstance(cv, int):
-        # Select and calibrate the way the model is used: forward in time with the same gap,
-        # never with one account (deal) on both sides of a fold. Not the deals' close dates:
-        # the latest as-of dates would then hold only the deals that closed fast.
-        model.set_params(cv=ForwardGroupSplit(meta.loc[train_mask, "as_of"].to_numpy(),
-                                              n_splits=3 if cv == "auto" else int(cv),
-                                              gap_days=spec.horizon_days,
-                                              group_parts=None if kind == "churn" else 1))
+        # Select and calibrate the way the model is used: forward in time, never with one
+        # account (deal) on both sides of a fold. Churn folds keep the one-horizon gap. Win
+        # folds drop every deal they validate on from training, which removes the label
+        # overlap; a 180-day gap on top left the first folds one to three dates of ~1,200
+        # deals, and selection scored 0.620 against 0.653 out of time (no gap: 0.634).
+        # Not the deals' close dates either: the latest dates would hold only fast closers.
+        forward = ForwardGroupSplit(meta.loc[train_mask, "as_of"].to_numpy(),
+                                    n_splits=3 if cv == "auto" else int(cv),
+                                    gap_days=spec.horizon_days if kind == "churn" else 0,
+                                    group_parts=None if kind == "churn" else 1)
+        try:
+            forward.blocks()
+            model.set_params(cv=forward)
+        except InsufficientDataError as error:
+            # Too short a history for forward folds: grouped K-fold still keeps each account
+            # (deal) on one side; the card records the scheme and the log says why.
+            _log.warning("training %s: %s Selecting on grouped K-fold instead.", kind, error)
+            model.set_params(cv=forward.n_splits if forward.n_splits >= 2 else 2)
     tick = time.perf_counter()
     model.fit(X_train, y_train, groups=meta.loc[train_mask, group_column].to_numpy())
     seconds["fit"] = time.perf_counter() - tick
@@ -159,6 +180,19 @@ def train_model(
         data_fingerprint(X, y),
         (train_dates[0].date(), train_dates[-1].date()),
         validation_window=(valid_dates[0].date(), valid_dates[-1].date()),
+        validation={
+            "selection": dict(model.cv_scheme_),
+            "group_by": group_column,
+            "calibration": model.cv_scheme_.get("calibration", "the selection folds")
+            + (f"; recalibrated to the latest dates' rate (log-odds shift {model.recalibration_['shift']:+.3f})"
+               if (model.recalibration_ or {}).get("shift") else "")
+            + f" ({model.calibration_method_}, {model.n_calibration_rows_:,} scores)",
+            "out_of_time": f"trained on as-of dates {train_dates[0].date()} to {train_dates[-1].date()} "
+            f"(labels ending before {validation_start.date()}), scored on {valid_dates[0].date()} to "
+            f"{valid_dates[-1].date()}" + ("; deals open in that window left out of training" if kind == "win" else ""),
+            "selection_roc_auc": model.selection_score_,
+            "out_of_time_roc_auc": metrics["roc_auc"],
+        },
     )
     decision = publish(
         card, artifacts_dir, metric=spec.publish_metric, tolerance=spec.publish_tolerance, force=force
