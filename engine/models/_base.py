@@ -331,7 +331,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         ranking is untouched. Recorded in ``recalibration_``.
         """
         if not recent.any():
-            return
+            return  # not asked for (recent_dates=None) or no recent rows
         p = np.clip(_apply_calibrator(self.calibrator_, scores[recent]), 1e-6, 1 - 1e-6)
         observed, expected = float(codes[recent].mean()), float(p.mean())
         standard_error = np.sqrt(max(expected * (1 - expected), 1e-6) / recent.sum())
