@@ -216,7 +216,7 @@ def _validation_markdown(validation: dict[str, Any], metrics: dict[str, Any],
         out.append(f"| chosen candidate | {chosen:.4f} | {oot:.4f} | {oot - chosen:+.4f} |")
     if oracle:
         out += ["", "## Against the ceiling (the simulator's true probabilities)", "",
-                "| metric | model | oracle | model as share of oracle |", "|---|---|---|---|"]
+                "| metric | model | oracle | model / oracle |", "|---|---|---|---|"]
         for key in ("roc_auc", "brier"):
             if key in oracle.get("metrics", {}):
                 out.append(f"| {key} | {metrics.get(key, float('nan')):.4f} | "

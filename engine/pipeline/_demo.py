@@ -41,11 +41,15 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
 
     say = out.print if out is not None else (lambda *a, **k: None)
     path = Path(path)
+    oracle = None
     if not path.exists():
         say(f"creating demo database {path} ({accounts:,} accounts, seed {seed}) ...")
         summary = generate_demo_database(path, accounts=accounts, seed=seed, end_date=DEMO_END_DATE)
         rows = sum(summary.row_counts.values())
         say(f"  {rows:,} rows in {len(summary.row_counts)} tables, {summary.seconds:.1f} s")
+        from engine.demo._oracle import demo_oracle  # the ceiling, for the model cards
+
+        oracle = demo_oracle(accounts, seed, DEMO_END_DATE)
     artifacts = demo_artifacts_dir(path)
     with Database(path) as db:
         as_of = _data_as_of(db)
@@ -54,7 +58,7 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
             ingested = ingest(db, as_of=as_of)
             for kind in missing:
                 say(f"training the {kind} model on the demo data ...")
-                trained = train_model(ingested.tables, kind, artifacts_dir=artifacts)
+                trained = train_model(ingested.tables, kind, artifacts_dir=artifacts, oracle=oracle)
                 say(
                     f"  {kind}: {trained.card.selected_candidate}, {trained.rows['train']:,} training rows, "
                     f"{trained.seconds['total']:.1f} s; out-of-time validation: {describe_metrics(trained.metrics)}"
