@@ -31,8 +31,13 @@ from engine.models._metrics import (
 )
 from engine.models._priority import expected_deal_value, priority_rank, value_at_risk
 from engine.models._publish import PublishDecision, publish
+from engine.models._spec import (
+    PUBLISH_METRICS,
+    TARGET_DEFINITIONS,
+    ModelSpec,
+    load_model_spec,
+)
 from engine.models._splits import ForwardGroupSplit
-from engine.models._spec import PUBLISH_METRICS, TARGET_DEFINITIONS, ModelSpec, load_model_spec
 
 __all__ = [
     "AutoClassifier",

@@ -23,7 +23,11 @@ from threadpoolctl import threadpool_limits
 from engine import _errors
 from engine._errors import DataError, InsufficientDataError
 from engine._progress import task
-from engine.models._candidates import MAX_ONEHOT_CATEGORIES, build_candidate, expand_candidates
+from engine.models._candidates import (
+    MAX_ONEHOT_CATEGORIES,
+    build_candidate,
+    expand_candidates,
+)
 from engine.models._columns import (
     BOOLEAN,
     CATEGORICAL,
@@ -283,7 +287,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         candidates = expand_candidates(self.candidates)
         results, oof, members = score_candidates(
             candidates, internal, y_codes, folds, column_groups, blend=self.blend,
-            random_state=self.random_state, label=f"training {type(self).__name__}")
+            random_state=self.random_state, label=f"training {type(self).__name__}",
+            n_workers=_fit_workers(self.n_jobs))
         # Highest mean fold AUC wins; ties keep the earlier (simpler) candidate.
         best = results.iloc[int(np.argmax(results["roc_auc_mean"].to_numpy()))]
         self.cv_results_ = results
@@ -311,7 +316,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         else:
             scores = fold_predictions([members[label] for label in parts], internal, y_codes,
                                       calibration, column_groups, random_state=self.random_state,
-                                      label=f"training {type(self).__name__}: calibration folds")
+                                      label=f"training {type(self).__name__}: calibration folds",
+                                      n_workers=_fit_workers(self.n_jobs))
         self.n_calibration_rows_ = len(scores)
         validated_y = y_codes[calibration.validated]
         self.calibration_method_ = self._calibration_method(scores, validated_y, calibration.segments)
@@ -654,6 +660,14 @@ def _scoring_threads(n_jobs: int | str | None, n_rows: int) -> int:
     if n_jobs == "auto":
         return 1 if n_rows < AUTO_THREADS_MIN_ROWS else (os.cpu_count() or 1)
     if n_jobs is None:
+        return os.cpu_count() or 1
+    return int(n_jobs)
+
+
+def _fit_workers(n_jobs: int | str | None) -> int:
+    """Fold fits run at once: one per core under "auto" and None, else ``n_jobs``."""
+    _check_n_jobs(n_jobs)
+    if n_jobs in ("auto", None):
         return os.cpu_count() or 1
     return int(n_jobs)
 

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import DataError
-
 from engine.models._columns import BOOLEAN, CATEGORICAL, DATETIME
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import log_loss, roc_auc_score
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import (
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    train_test_split,
+)
+from threadpoolctl import threadpool_limits
 
 from engine._errors import InsufficientDataError
 from engine._progress import task
@@ -157,34 +163,45 @@ def _fold_scores(y: np.ndarray, folds: Folds, pred: np.ndarray) -> tuple[list[fl
 
 def score_candidates(candidates, internal: pd.DataFrame, y: np.ndarray, folds: Folds,
                      column_groups: dict[str, list[str]], *, blend: bool,
-                     random_state: int | None, label: str = "training"
+                     random_state: int | None, label: str = "training", n_workers: int = 1
                      ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, Any]]:
     """Fit every candidate on every fold; return the results, validation scores and members.
 
     The validation scores of a candidate are its predictions on :attr:`Folds.validated`.
     ``members`` maps each label to ``(family, params)``, or a blend to its member labels.
-    Progress is reported per candidate and fold through :func:`engine._progress.task`.
+    Progress is reported per candidate and fold through :func:`engine._progress.task`. The
+    fold fits run on ``n_workers`` threads (scikit-learn's fitting releases the GIL; each fit
+    keeps one OpenMP thread); ``fit_seconds`` adds up each candidate's fold fits.
     """
     n_fit_rows = min(len(tr) for tr, _ in folds.pairs)
     validated = folds.validated
+    segments = folds.segments
+    jobs = [(name, family, params, k) for name, family, params in candidates
+            for k in range(len(folds.pairs))]
+
+    def fit_fold(job):
+        name, family, params, k = job
+        train, valid = folds.pairs[k]
+        start = time.perf_counter()
+        pipe = build_candidate(family, params, **column_groups, n_fit_rows=n_fit_rows,
+                               random_state=random_state)
+        pipe.fit(internal.iloc[train], y[train])
+        return pipe.predict_proba(internal.iloc[valid])[:, 1], time.perf_counter() - start
+
+    predictions = {name: np.empty(len(validated)) for name, _, _ in candidates}
+    seconds = dict.fromkeys(predictions, 0.0)
+    with task(f"{label}: candidates x folds", total=len(jobs)) as progress:
+        for (name, _, _, k), (pred, took) in _run(fit_fold, jobs, n_workers):
+            predictions[name][segments[k]] = pred
+            seconds[name] += took
+            progress.advance(description=f"{label}: {name}, fold {k + 1}/{len(folds.pairs)}")
     rows, scores = [], {}
-    with task(f"{label}: candidates x folds", total=len(candidates) * len(folds.pairs)) as progress:
-        for name, family, params in candidates:
-            start = time.perf_counter()
-            pred = np.empty(len(validated))
-            for k, (segment, (train, valid)) in enumerate(zip(folds.segments, folds.pairs), start=1):
-                progress.describe(f"{label}: {name}, fold {k}/{len(folds.pairs)}")
-                pipe = build_candidate(family, params, **column_groups, n_fit_rows=n_fit_rows,
-                                       random_state=random_state)
-                pipe.fit(internal.iloc[train], y[train])
-                pred[segment] = pipe.predict_proba(internal.iloc[valid])[:, 1]
-                progress.advance()
-            aucs, losses = _fold_scores(y, folds, pred)
-            scores[name] = pred
-            rows.append({"candidate": name, "family": family, "params": dict(params),
-                         "roc_auc_mean": float(np.mean(aucs)), "roc_auc_std": float(np.std(aucs)),
-                         "log_loss_mean": float(np.mean(losses)),
-                         "fit_seconds": time.perf_counter() - start})
+    for name, family, params in candidates:
+        aucs, losses = _fold_scores(y, folds, predictions[name])
+        scores[name] = predictions[name]
+        rows.append({"candidate": name, "family": family, "params": dict(params),
+                     "roc_auc_mean": float(np.mean(aucs)), "roc_auc_std": float(np.std(aucs)),
+                     "log_loss_mean": float(np.mean(losses)), "fit_seconds": seconds[name]})
     results = pd.DataFrame(rows)
     members: dict[str, Any] = {name: (family, params) for name, family, params in candidates}
     best_by_family = (results.sort_values("roc_auc_mean", ascending=False, kind="stable")
@@ -207,16 +224,39 @@ def score_candidates(candidates, internal: pd.DataFrame, y: np.ndarray, folds: F
 
 def fold_predictions(parts: list[tuple[str, dict]], internal: pd.DataFrame, y: np.ndarray,
                      folds: Folds, column_groups: dict[str, list[str]], *,
-                     random_state: int | None, label: str) -> np.ndarray:
+                     random_state: int | None, label: str, n_workers: int = 1) -> np.ndarray:
     """Validation predictions of one model (the mean of ``parts``' probabilities) on ``folds``."""
     n_fit_rows = min(len(tr) for tr, _ in folds.pairs)
     pred = np.zeros(len(folds.validated))
-    with task(label, total=len(folds.pairs) * len(parts)) as progress:
-        for segment, (train, valid) in zip(folds.segments, folds.pairs):
-            for family, params in parts:
-                pipe = build_candidate(family, params, **column_groups, n_fit_rows=n_fit_rows,
-                                       random_state=random_state)
-                pipe.fit(internal.iloc[train], y[train])
-                pred[segment] += pipe.predict_proba(internal.iloc[valid])[:, 1] / len(parts)
-                progress.advance()
+    segments = folds.segments
+    jobs = [(k, family, params) for k in range(len(folds.pairs)) for family, params in parts]
+
+    def fit_fold(job):
+        k, family, params = job
+        train, valid = folds.pairs[k]
+        pipe = build_candidate(family, params, **column_groups, n_fit_rows=n_fit_rows,
+                               random_state=random_state)
+        pipe.fit(internal.iloc[train], y[train])
+        return pipe.predict_proba(internal.iloc[valid])[:, 1]
+
+    with task(label, total=len(jobs)) as progress:
+        for (k, _, _), fold_pred in _run(fit_fold, jobs, n_workers):
+            pred[segments[k]] += fold_pred / len(parts)
+            progress.advance()
     return pred
+
+
+def _run(function, jobs: list, n_workers: int):
+    """Yield ``(job, function(job))`` in job order, on up to ``n_workers`` threads."""
+    if n_workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield job, function(job)
+        return
+    def one_thread(job):
+        # OpenMP's thread count is per calling thread: a new thread would start with one per
+        # core and two fits would then fight over the cores at every tree.
+        with threadpool_limits(limits=1):
+            return function(job)
+
+    with ThreadPoolExecutor(max_workers=min(n_workers, len(jobs))) as pool:
+        yield from zip(jobs, pool.map(one_thread, jobs))

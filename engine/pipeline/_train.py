@@ -14,13 +14,18 @@ import pandas as pd
 from engine._errors import ConfigError, InsufficientDataError
 from engine._log import get_logger
 from engine._paths import default_models_dir
-from engine.features import build_churn_training_frame, build_win_training_frame, data_end_date
+from engine.features import (
+    build_churn_training_frame,
+    build_win_training_frame,
+    data_end_date,
+)
 from engine.models import (
     DEFAULT_ARTIFACT_DIR,
     ForwardGroupSplit,
     ModelCard,
     ModelSpec,
     PublishDecision,
+    TimeSplit,
     data_fingerprint,
     evaluate,
     load_model_spec,
@@ -29,7 +34,7 @@ from engine.models import (
     time_split,
 )
 
-__all__ = ["TrainResult", "train_model", "KINDS"]
+__all__ = ["TrainResult", "train_model", "training_rows", "KINDS", "GROUP_COLUMNS"]
 
 KINDS = ("churn", "win")
 
@@ -62,6 +67,33 @@ class TrainResult:
     metrics: dict[str, float]
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+#: What a training row is grouped by: no account (deal) is on both sides of a fold.
+GROUP_COLUMNS = {"churn": "account_id", "win": "opportunity_id"}
+
+
+def training_rows(kind: str, spec: ModelSpec, meta: pd.DataFrame, validation_start) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks of the training and the out-of-time validation rows of a training frame.
+
+    Validation: the last ``validation_periods`` as-of dates. Training: the earlier rows whose
+    label window (``horizon_days``; a win label is the deal's outcome, closed within the
+    horizon) ends before validation starts - otherwise the model would see the future it is
+    judged on (a gap of one horizon); for win, no deal of the validation window; and at most
+    ``spec.max_rows`` of them (a seeded random sample of the account-dates: monthly snapshots
+    repeat each account).
+    """
+    split = time_split(meta, "as_of", validation_start, horizon_days=spec.horizon_days)
+    train_mask = split.train
+    if kind == "win":
+        column = GROUP_COLUMNS[kind]
+        train_mask = train_mask & ~meta[column].isin(meta.loc[split.validation, column]).to_numpy()
+    if spec.max_rows is not None and train_mask.sum() > spec.max_rows:
+        rng = np.random.default_rng(0)
+        keep = rng.choice(np.flatnonzero(train_mask), size=spec.max_rows, replace=False)
+        train_mask = np.zeros(len(train_mask), dtype=bool)
+        train_mask[keep] = True
+    return train_mask, split.validation
 
 
 def _spec_for(kind: str, spec: ModelSpec | str | Path | None) -> ModelSpec:
@@ -127,21 +159,9 @@ def train_model(
     X = X[spec.select_features(X.columns)]
     seconds["features"] = time.perf_counter() - started
 
-    # Labels look horizon_days past the as-of date (a win label: the deal's outcome, closed
-    # within the horizon), so a training row whose window reaches into the validation period
-    # would let the model see the future it is judged on: such rows are left out (a gap of
-    # one horizon). A deal in the validation window is left out of training altogether.
-    group_column = "account_id" if kind == "churn" else "opportunity_id"
-    split = time_split(meta, "as_of", validation_start, horizon_days=spec.horizon_days)
-    train_mask = split.train
-    if kind == "win":
-        train_mask = train_mask & ~meta[group_column].isin(meta.loc[split.validation, group_column]).to_numpy()
-    if spec.max_rows is not None and train_mask.sum() > spec.max_rows:
-        # A seeded random sample of the account-dates: the monthly snapshots repeat each account.
-        rng = np.random.default_rng(0)
-        keep = rng.choice(np.flatnonzero(train_mask), size=spec.max_rows, replace=False)
-        train_mask = np.zeros(len(train_mask), dtype=bool)
-        train_mask[keep] = True
+    group_column = GROUP_COLUMNS[kind]
+    train_mask, validation_mask = training_rows(kind, spec, meta, validation_start)
+    split = TimeSplit(train=train_mask, validation=validation_mask)
     X_train, y_train = X.loc[train_mask], y.loc[train_mask]
     X_valid, y_valid = X.loc[split.validation], y.loc[split.validation]
     model = spec.build_estimator()
