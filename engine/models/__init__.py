@@ -20,6 +20,7 @@ from engine.models._artifacts import (
 )
 from engine.models._base import AutoClassifier, ChurnModel, NotFittedError, WinModel
 from engine.models._candidates import CANDIDATE_FAMILIES, DEFAULT_CANDIDATES
+from engine.models._drift import DriftCheck, drift_report, training_distribution
 from engine.models._explain import explain, generic_reason, reasons_list
 from engine.models._metrics import (
     TimeSplit,
@@ -49,6 +50,9 @@ __all__ = [
     "explain",
     "generic_reason",
     "reasons_list",
+    "DriftCheck",
+    "drift_report",
+    "training_distribution",
     "evaluate",
     "expected_calibration_error",
     "top_decile_lift",

@@ -22,7 +22,7 @@ import pandas as pd
 
 from engine._errors import ConfigError, ModelError
 from engine.features import build_account_features, build_opportunity_features
-from engine.models import DEFAULT_ARTIFACT_DIR, expected_deal_value, load_model, priority_rank, value_at_risk
+from engine.models import DEFAULT_ARTIFACT_DIR, drift_report, expected_deal_value, load_model, priority_rank, value_at_risk
 from engine.pipeline._backends import run_partitions
 from engine.pipeline._decide import assign_opportunities, load_default_rules, route_opportunities, tier_accounts
 from engine.pipeline._ingest import read_and_validate
@@ -77,6 +77,8 @@ class ScoreResult:
     run: dict[str, Any]
     validation: ValidationReport | None = None
     written: bool = False
+    #: PSI of every model input and score against the training distribution (``model_drift``).
+    model_drift: pd.DataFrame | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -282,6 +284,10 @@ def combine_partitions(
     routed["win_probability"] = win
     routed["expected_deal_value"] = expected_deal_value(routed["win_probability"], routed["est_amount"]).to_numpy()
     routed["win_model_sha256"] = _model_sha(models["win"])
+    # Inputs and scores against each model card's training distribution (PSI); see _result.
+    scores.attrs["model_drift"] = drift_report(models, {
+        "churn": [(p["accounts"], p["churn"]) for p in parts],
+        "win": [(p["opportunities"], p["win"]) for p in parts]})
     meta = {
         "tier_ruleset_hash": rules["tiers"].hash,
         "routing_ruleset_hash": rules["routing"].hash,
@@ -442,6 +448,7 @@ def score(
                         "account_scores": result.account_scores,
                         "opportunity_routes": result.opportunity_routes,
                         "rejects": rejects_frame(report, run_id),
+                        **({"model_drift": result.model_drift} if result.model_drift is not None else {}),
                     },
                     keep_runs=keep_runs,
                 )
@@ -454,6 +461,7 @@ def score(
 
 def _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts, stages) -> ScoreResult:
     """Stamp the rows with the run id and build the ``runs`` row and the result (not written)."""
+    drift = scores.attrs.pop("model_drift", None)
     scores.insert(0, "run_id", run_id)
     routed.insert(0, "run_id", run_id)
     finished = pd.Timestamp.now(tz="UTC").tz_localize(None)
@@ -468,6 +476,7 @@ def _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts
         validation=report,
         written=False,
         seconds=dict(stages.seconds),
+        model_drift=None if drift is None else drift.assign(run_id=run_id),
     )
 
 

@@ -33,6 +33,7 @@ from engine.models import (
     save_model,
     time_split,
 )
+from engine.models._drift import training_distribution
 
 __all__ = ["TrainResult", "train_model", "training_rows", "KINDS", "GROUP_COLUMNS"]
 
@@ -204,6 +205,9 @@ def train_model(
                        "share": {"roc_auc": ours["roc_auc"] / best["roc_auc"], "brier": ours["brier"] / best["brier"]},
                        "note": "share = model / oracle: ROC AUC at most 1 (1 = the ceiling); Brier at least 1"}
         seconds["oracle"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    distribution = training_distribution(model, X_train, model.predict_proba(X_train)[:, 1])
+    seconds["distribution"] = time.perf_counter() - tick
     artifacts_dir = Path(artifacts_dir)
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%f")
     candidate_dir = artifacts_dir / "candidates" / f"{spec.name}-{stamp}"
@@ -232,6 +236,7 @@ def train_model(
             "out_of_time_roc_auc": metrics["roc_auc"],
         },
         oracle=oracle_card,
+        training_distribution=distribution,
     )
     decision = publish(
         card, artifacts_dir, metric=spec.publish_metric, tolerance=spec.publish_tolerance, force=force
