@@ -13,9 +13,6 @@ import numpy as np
 import pandas as pd
 import sklearn.exceptions
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 from threadpoolctl import threadpool_limits
@@ -23,6 +20,14 @@ from threadpoolctl import threadpool_limits
 from engine import _errors
 from engine._errors import DataError, InsufficientDataError
 from engine._progress import task
+from engine.models._calibration import (  # noqa: F401  (CenteredIsotonic: old pickles)
+    CenteredIsotonic,
+    ShiftedCalibrator,
+    _apply_calibrator,
+    _make_calibrator,
+    choose_calibration,
+    recalibrate_recent,
+)
 from engine.models._candidates import (
     MAX_ONEHOT_CATEGORIES,
     build_candidate,
@@ -79,10 +84,11 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
 
     ``fit`` types every column (numeric, boolean, datetime, categorical), drops identifier-like
     and constant columns (see ``dropped_columns_``), turns datetimes into days before the latest
-    training date, scores every candidate pipeline by stratified K-fold ROC AUC on the training
-    data, optionally adds the average of the best logistic and the best boosting candidate
-    ("blend"), refits the winner on all rows and calibrates its probabilities on the out-of-fold
-    predictions of the same folds (isotonic with enough data, else sigmoid).
+    training date, scores every candidate pipeline by its mean fold ROC AUC on the folds of
+    ``cv`` (stratified K-fold, grouped when ``fit`` gets ``groups``, or any scikit-learn
+    splitter), optionally adds the average of the best logistic and the best boosting candidate
+    ("blend"), refits the winner on all rows and calibrates its probabilities on out-of-fold
+    predictions (isotonic with enough data, else sigmoid).
 
     Parameters
     ----------
@@ -139,6 +145,14 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         Datetime column -> the training date its "days before" are counted from.
     cv_results_ : pandas.DataFrame
         One row per candidate: mean and std of fold ROC AUC, fold log loss, fit seconds.
+    selection_score_ : float
+        The chosen candidate's mean fold ROC AUC.
+    cv_scheme_ : dict
+        How the folds were made (scheme, number, grouping, gap), for the model card.
+    n_calibration_rows_ : int
+        Out-of-fold scores the calibrator was fitted on.
+    recalibration_ : dict or None
+        The recent-window check and its log-odds shift (``ForwardGroupSplit(recent_dates=...)``).
     selected_candidate_ : str
     calibration_method_ : str
     typical_values_ : dict
@@ -330,30 +344,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _recalibrate_recent(self, scores: np.ndarray, codes: np.ndarray, recent: np.ndarray) -> None:
-        """Shift the calibrated log-odds to the most recent window's rate, if it drifted.
-
-        Only when the window's observed rate differs from the calibrated mean there by more
-        than three standard errors (binomial); the shift is one constant on the log-odds, so
-        ranking is untouched. Recorded in ``recalibration_``.
-        """
-        if not recent.any():
-            return  # not asked for (recent_dates=None) or no recent rows
-        p = np.clip(_apply_calibrator(self.calibrator_, scores[recent]), 1e-6, 1 - 1e-6)
-        observed, expected = float(codes[recent].mean()), float(p.mean())
-        standard_error = np.sqrt(max(expected * (1 - expected), 1e-6) / recent.sum())
-        self.recalibration_ = {"recent_rows": int(recent.sum()), "recent_rate": observed,
-                               "calibrated_mean": expected, "shift": 0.0}
-        if abs(observed - expected) <= 3 * standard_error:
-            return
-        logit, shift = _logit(p), 0.0
-        for _ in range(50):  # Newton steps: mean of sigmoid(logit + shift) = observed
-            q = 1 / (1 + np.exp(-(logit + shift)))
-            step = (q.mean() - observed) / max((q * (1 - q)).mean(), 1e-9)
-            shift -= step
-            if abs(step) < 1e-10:
-                break
-        self.recalibration_["shift"] = float(shift)
-        self.calibrator_ = ShiftedCalibrator(self.calibrator_, float(shift))
+        """Re-level the calibration to the recent window's rate if it drifted (see
+        :func:`engine.models._calibration.recalibrate_recent`)."""
+        self.calibrator_, self.recalibration_ = recalibrate_recent(self.calibrator_, scores, codes, recent)
 
     def _encode_target(self, y, n_rows: int) -> np.ndarray:
         y_array = np.asarray(y)
@@ -447,28 +440,10 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         return typical
 
     def _calibration_method(self, oof: np.ndarray, codes: np.ndarray, segments) -> str:
-        if self.calibration not in ("auto", "isotonic", "sigmoid", "none"):
-            raise ValueError(
-                "calibration must be one of 'auto', 'isotonic', 'sigmoid', 'none'; got "
-                f"{self.calibration!r}."
-            )
-        if self.calibration != "auto":
-            return self.calibration
-        counts = np.bincount(codes, minlength=2)
-        if len(codes) < 2000 or counts.min() < 200 or len(segments) < 2:
-            return "sigmoid"
-        # Enough data for isotonic: keep it only if it beats sigmoid out of sample, scored by
-        # cross-fitting both calibrators on the out-of-fold scores of the same folds.
-        losses = {}
-        for method in ("sigmoid", "isotonic"):
-            calibrated = np.empty(len(codes))
-            for segment in segments:
-                others = np.setdiff1d(np.arange(len(codes)), segment)
-                calibrator = _make_calibrator(method, oof[others], codes[others])
-                calibrated[segment] = _apply_calibrator(calibrator, oof[segment])
-            losses[method] = log_loss(codes, np.clip(calibrated, 1e-6, 1 - 1e-6), labels=[0, 1])
-        self.calibration_log_loss_ = losses
-        return "isotonic" if losses["isotonic"] < losses["sigmoid"] else "sigmoid"
+        method, losses = choose_calibration(self.calibration, oof, codes, segments)
+        if losses:
+            self.calibration_log_loss_ = losses
+        return method
 
 
     # -- predict --------------------------------------------------------------------------------
@@ -584,62 +559,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         return explain(self, X, top=top, direction=direction)
 
 
-class CenteredIsotonic:
-    """Isotonic calibration made strictly increasing (centred isotonic regression).
-
-    Plain isotonic regression is a step function: many records share one probability and a
-    small change of a feature often moves nothing, which makes reasons useless. Here the pooled
-    blocks of the isotonic fit are replaced by points at each block's mean score, joined by
-    straight lines (Oron & Flournoy, 2017, "Centered isotonic regression"); outside the first
-    and last block the end values hold. Probabilities stay calibrated block by block.
-    """
-
-    def fit(self, scores: np.ndarray, y: np.ndarray) -> CenteredIsotonic:
-        scores = np.asarray(scores, dtype=float)
-        fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
-            scores, y).predict(scores)
-        levels, block = np.unique(fitted, return_inverse=True)
-        centres = np.bincount(block, weights=scores) / np.bincount(block)
-        order = np.argsort(centres, kind="stable")
-        self.centres_ = centres[order]
-        self.levels_ = levels[order]
-        return self
-
-    def predict(self, scores: np.ndarray) -> np.ndarray:
-        return np.interp(np.asarray(scores, dtype=float), self.centres_, self.levels_)
-
-
-class ShiftedCalibrator:
-    """A calibrator followed by a constant shift of the log-odds (recent-window recalibration)."""
-
-    def __init__(self, base, shift: float):
-        self.base = base
-        self.shift = shift
-
-    def predict(self, raw: np.ndarray) -> np.ndarray:
-        p = _apply_calibrator(self.base, raw)
-        return 1.0 / (1.0 + np.exp(-(_logit(p) + self.shift)))
-
-
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _make_calibrator(method: str, scores: np.ndarray, codes: np.ndarray):
-    if method == "isotonic":
-        return CenteredIsotonic().fit(scores, codes)
-    if method == "sigmoid":
-        # Platt scaling on the log-odds of the out-of-fold probabilities.
-        return LogisticRegression(C=1e4, max_iter=1000).fit(_logit(scores)[:, None], codes)
-    return None
-
-
-def _apply_calibrator(calibrator, raw: np.ndarray) -> np.ndarray:
-    if calibrator is None:
-        return raw
-    if isinstance(calibrator, (CenteredIsotonic, ShiftedCalibrator)):
-        return calibrator.predict(raw)
-    return calibrator.predict_proba(_logit(raw)[:, None])[:, 1]
 
 
 #: With n_jobs="auto", scoring uses every core from this many rows on (below, one thread:
@@ -677,11 +598,6 @@ def _thread_limits(n_jobs: int | str | None):
     # badly so on a busy machine (measured 10x slower on 2,400 rows with 2 cores).
     _check_n_jobs(n_jobs)
     return threadpool_limits(limits=1 if n_jobs == "auto" else n_jobs)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
 
 
 class ChurnModel(AutoClassifier):
