@@ -87,8 +87,8 @@ def print_summary(result, out) -> None:
     if drift is not None and len(drift):
         due = drift[drift["status"] == "retrain"]
         for model, rows in due.groupby("model", sort=True):
-            out.print(f"[yellow]warning: retrain the {model} model - inputs moved since training "
-                      f"(PSI > 0.25): {', '.join(rows['feature'].head(5))}[/yellow]")
+            out.print(f"[yellow]warning: the {model} model is due for retraining - its inputs have "
+                      f"drifted (PSI > 0.25): {', '.join(rows['feature'].head(5))}[/yellow]")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in data["stage_seconds"].items())
     out.print(f"stages: {timing}")
 

@@ -24,6 +24,7 @@ __all__ = [
     "CHURN_FEATURE_COLUMNS",
     "WIN_FEATURE_COLUMNS",
     "data_end_date",
+    "churn_eligible",
 ]
 
 #: Model inputs of the churn model (the ``X`` of :func:`build_churn_training_frame`).
@@ -123,6 +124,18 @@ def data_end_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
     return None if latest < 0 else day_to_timestamp(latest)
 
 
+def churn_eligible(accounts: pd.DataFrame) -> np.ndarray:
+    """Mask of the accounts a churn label is defined for at the features' as-of date.
+
+    Created before the as-of date, with at least one order in the 12 months before it: a
+    customer who had already stopped buying cannot churn again. The training frame holds
+    these rows only; the drift check compares scoring rows of the same kind.
+    """
+    created = accounts["created_before_as_of"].to_numpy(dtype=bool, na_value=False) \
+        if "created_before_as_of" in accounts.columns else np.ones(len(accounts), dtype=bool)
+    return created & (accounts["orders_12m"].to_numpy(dtype=float, na_value=0.0) > 0)
+
+
 def _as_of_days(as_of_dates: Iterable[Any]) -> list[int]:
     if isinstance(as_of_dates, (str, pd.Timestamp)) or not isinstance(as_of_dates, Iterable):
         as_of_dates = [as_of_dates]
@@ -199,7 +212,7 @@ def build_churn_training_frame(
     features, labels, metas = [], [], []
     for day in days:
         accounts = build_account_features(tables, day_to_timestamp(day))
-        eligible = np.flatnonzero(accounts["created_before_as_of"].to_numpy() & (accounts["orders_12m"].to_numpy() > 0))
+        eligible = np.flatnonzero(churn_eligible(accounts))
         window = (order_codes >= 0) & (order_days >= day) & (order_days < day + horizon)
         bought = np.bincount(order_codes[window], minlength=len(accounts)) > 0
         features.append(accounts.iloc[eligible][list(CHURN_FEATURE_COLUMNS)])

@@ -20,12 +20,16 @@ import pandas as pd
 
 from engine.models._columns import BOOLEAN, CATEGORICAL, to_internal_matrix
 
-__all__ = ["training_distribution", "DriftCheck", "drift_report", "psi", "PSI_SHIFTED", "PSI_RETRAIN", "SCORE"]
+__all__ = ["training_distribution", "DriftCheck", "drift_report", "psi", "PSI_SHIFTED", "PSI_RETRAIN", "SCORE",
+           "MIN_ROWS_PER_BIN"]
 
 #: PSI from which a distribution counts as shifted, and from which the model should be retrained.
 PSI_SHIFTED, PSI_RETRAIN = 0.10, 0.25
 #: The name of the score's row in a drift report.
 SCORE = "(score)"
+#: Fewer scored rows than this per bin give no verdict (status ``few rows``): sampling noise
+#: alone puts PSI near (bins - 1) / rows, e.g. 0.1 for 11 bins and 100 rows.
+MIN_ROWS_PER_BIN = 50
 _FLOOR = 1e-4  # share given to an empty bin, so the logarithm stays finite
 _MAX_VALUES = 30  # categories tracked one by one; the rest share one bin
 
@@ -142,16 +146,21 @@ class DriftCheck:
     def report(self, model_name: str) -> pd.DataFrame:
         """One row per input and one for the score: ``model``, ``feature``, ``psi``, ``status``.
 
-        ``status``: ``stable`` (PSI < 0.10), ``shifted`` (< 0.25) or ``retrain``.
+        ``status``: ``stable`` (PSI < 0.10), ``shifted`` (< 0.25) or ``retrain``; ``few rows``
+        when fewer than 50 rows per bin were scored (no verdict).
         """
         rows = []
         items = [*((name, counts, self.distribution["features"][name]["shares"])
                    for name, counts in self.counts.items()),
                  (SCORE, self.score_counts, self.distribution["score"]["shares"])]
         for name, counts, expected in items:
-            actual = counts / max(counts.sum(), 1.0)
+            # Half a row in every bin (Jeffreys): an empty bin of a small run is not "never".
+            actual = (counts + 0.5) / (counts.sum() + 0.5 * len(counts))
             value = psi(expected, actual) if self.rows else float("nan")
-            status = ("stable" if value < PSI_SHIFTED else "shifted" if value < PSI_RETRAIN else "retrain")
+            if self.rows < MIN_ROWS_PER_BIN * len(counts):
+                status = "few rows"
+            else:
+                status = "stable" if value < PSI_SHIFTED else "shifted" if value < PSI_RETRAIN else "retrain"
             rows.append({"model": model_name, "feature": name, "psi": value, "status": status,
                          "rows": self.rows, "training_rows": int(self.distribution.get("rows", 0))})
         frame = pd.DataFrame(rows)

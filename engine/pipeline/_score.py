@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import ConfigError, ModelError
-from engine.features import build_account_features, build_opportunity_features
+from engine.features import build_account_features, build_opportunity_features, churn_eligible
 from engine.models import DEFAULT_ARTIFACT_DIR, drift_report, expected_deal_value, load_model, priority_rank, value_at_risk
 from engine.pipeline._backends import run_partitions
 from engine.pipeline._decide import assign_opportunities, load_default_rules, route_opportunities, tier_accounts
@@ -67,6 +67,9 @@ class ScoreResult:
         What validation found (``rejects`` are built from it).
     written : bool
         False for a dry run.
+    model_drift : pandas.DataFrame or None
+        PSI of every model input and score against the model card's training distribution
+        (also written to the ``model_drift`` table; see docs/models.md, "Drift").
     """
 
     run_id: str
@@ -284,9 +287,11 @@ def combine_partitions(
     routed["win_probability"] = win
     routed["expected_deal_value"] = expected_deal_value(routed["win_probability"], routed["est_amount"]).to_numpy()
     routed["win_model_sha256"] = _model_sha(models["win"])
-    # Inputs and scores against each model card's training distribution (PSI); see _result.
+    # Inputs and scores against each model card's training distribution (PSI), on the rows
+    # the model was trained on the like of (churn: active customers); see _result.
+    eligible = [churn_eligible(p["accounts"]) for p in parts]
     scores.attrs["model_drift"] = drift_report(models, {
-        "churn": [(p["accounts"], p["churn"]) for p in parts],
+        "churn": [(p["accounts"][e], np.asarray(p["churn"])[e]) for p, e in zip(parts, eligible)],
         "win": [(p["opportunities"], p["win"]) for p in parts]})
     meta = {
         "tier_ruleset_hash": rules["tiers"].hash,
