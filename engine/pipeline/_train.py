@@ -206,7 +206,9 @@ def train_model(
                        "note": "share = model / oracle: ROC AUC at most 1 (1 = the ceiling); Brier at least 1"}
         seconds["oracle"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    distribution = training_distribution(model, X_train, model.predict_proba(X_train)[:, 1])
+    # The bins need deciles, not every row: 20,000 rows pin a decile to about +-0.2 percentiles.
+    sample = X_train.sample(n=min(len(X_train), 20_000), random_state=0)
+    distribution = training_distribution(model, sample, model.predict_proba(sample)[:, 1])
     seconds["distribution"] = time.perf_counter() - tick
     artifacts_dir = Path(artifacts_dir)
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%f")
