@@ -80,5 +80,11 @@ def print_summary(result, out) -> None:
     for region, value in data["value_at_risk_top_regions"].items():
         risk.add_row(region, f"{value:,.0f}")
     out.print(risk)
+    drift = getattr(result, "model_drift", None)
+    if drift is not None and len(drift):
+        due = drift[drift["status"] == "retrain"]
+        for model, rows in due.groupby("model", sort=True):
+            out.print(f"[yellow]warning: the {model} model is due for retraining - its inputs have "
+                      f"drifted (PSI > 0.25): {', '.join(rows['feature'].head(5))}[/yellow]")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in data["stage_seconds"].items())
     out.print(f"stages: {timing}")

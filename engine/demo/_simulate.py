@@ -6,6 +6,7 @@ few unique closing months of a month's deals). See ``docs/demo-data.md`` for the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -165,9 +166,23 @@ class Events:
 
 
 def simulate(
-    rng: np.random.Generator, acc: Accounts, org: Org, cal: Calendar, burn_in: int = P.BURN_IN_MONTHS
+    rng: np.random.Generator,
+    acc: Accounts,
+    org: Org,
+    cal: Calendar,
+    burn_in: int = P.BURN_IN_MONTHS,
+    *,
+    fork: tuple[int, np.random.Generator] | None = None,
+    observe_rates: Callable[[int, np.ndarray], None] | None = None,
 ) -> Events:
-    """Simulate ``burn_in`` unrecorded months (so signals reach their steady level), then ``cal``."""
+    """Simulate ``burn_in`` unrecorded months (so signals reach their steady level), then ``cal``.
+
+    ``fork=(month, rng)`` draws every month from recorded month ``month`` on from ``rng``
+    instead: the history before it is the same, the future a fresh draw (how
+    ``engine.demo._oracle`` re-simulates a horizon). ``observe_rates(month, rate)`` receives
+    each recorded month's expected order count per account (0 once churned). Neither draws a
+    random number, so without a fork the output is the same.
+    """
     n = acc.count
     months = cal.months
     full = make_calendar(np.datetime64(cal.end_day, "D"), months + burn_in)
@@ -280,6 +295,8 @@ def simulate(
     for j in range(full.months):
         m = j - burn_in  # month of the recorded window; negative during burn-in
         record = m >= 0
+        if fork is not None and m == fork[0]:
+            rng = fork[1]
         d0 = int(full.month_start[j])
         nd = int(full.month_days[j])
         exists = created_index <= m
@@ -446,6 +463,7 @@ def simulate(
                 competitor_name=rng.integers(0, len(P.COMPETITORS), k).astype(np.int8),
                 won=won,
                 planned_close=close,
+                win_logit=logit,
             )
         if who.size:
             lost = ~won & (close <= end_day)
@@ -469,6 +487,8 @@ def simulate(
                 * active
             )
             _orders(orders, rng, m, rate, pressure_state)
+            if observe_rates is not None:
+                observe_rates(m, rate)
 
         # 8. the churn hazard, from the signals accumulated so far.
         months_since = (d0 + nd - last_visit_day) / DAYS_PER_MONTH
@@ -548,6 +568,7 @@ def simulate(
                 "competitor_name": i8,
                 "won": bool,
                 "planned_close": i64,
+                "win_logit": f64,
             }
         ),
         orders=orders.done({"account": np.int32, "month": i8, "pressure": bool}),

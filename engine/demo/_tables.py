@@ -165,8 +165,11 @@ class World:
     rng_names: np.random.Generator
 
 
-def simulate_world(accounts: int, seed: int, end_date) -> World:
-    """Run the organisation and the month-by-month simulation for ``(accounts, seed, end_date)``."""
+def simulate_world(accounts: int, seed: int, end_date, **hooks) -> World:
+    """Run the organisation and the month-by-month simulation for ``(accounts, seed, end_date)``.
+
+    ``hooks`` (``fork``, ``observe_rates``) go to :func:`engine.demo._simulate.simulate`.
+    """
     _check_arguments(accounts, seed)
     end = _as_end_date(end_date)
     streams = np.random.SeedSequence([int(seed), int(accounts), int(end.astype(np.int64))]).spawn(5)
@@ -174,7 +177,7 @@ def simulate_world(accounts: int, seed: int, end_date) -> World:
     cal = make_calendar(end)
     acc = make_accounts(rng_accounts, int(accounts), cal)
     org = make_org(rng_org, acc)
-    events = simulate(rng_sim, acc, org, cal)
+    events = simulate(rng_sim, acc, org, cal, **hooks)
     return World(cal, acc, org, events, rng_rows, rng_names)
 
 

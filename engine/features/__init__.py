@@ -18,6 +18,7 @@ from engine.features._training import (
     WIN_FEATURE_COLUMNS,
     build_churn_training_frame,
     build_win_training_frame,
+    churn_eligible,
     data_end_date,
 )
 from engine.features._transactions import TRANSACTION_FEATURES, churn_labels, from_transactions
@@ -37,6 +38,7 @@ __all__ = [
     "build_churn_training_frame",
     "build_opportunity_features",
     "build_win_training_frame",
+    "churn_eligible",
     "churn_labels",
     "data_end_date",
     "describe",

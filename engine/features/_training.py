@@ -24,6 +24,7 @@ __all__ = [
     "CHURN_FEATURE_COLUMNS",
     "WIN_FEATURE_COLUMNS",
     "data_end_date",
+    "churn_eligible",
 ]
 
 #: Model inputs of the churn model (the ``X`` of :func:`build_churn_training_frame`).
@@ -123,6 +124,18 @@ def data_end_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
     return None if latest < 0 else day_to_timestamp(latest)
 
 
+def churn_eligible(accounts: pd.DataFrame) -> np.ndarray:
+    """Mask of the accounts a churn label is defined for at the features' as-of date.
+
+    Created before the as-of date, with at least one order in the 12 months before it: a
+    customer who had already stopped buying cannot churn again. The training frame holds
+    these rows only; the drift check compares scoring rows of the same kind.
+    """
+    created = accounts["created_before_as_of"].to_numpy(dtype=bool, na_value=False) \
+        if "created_before_as_of" in accounts.columns else np.ones(len(accounts), dtype=bool)
+    return created & (accounts["orders_12m"].to_numpy(dtype=float, na_value=0.0) > 0)
+
+
 def _as_of_days(as_of_dates: Iterable[Any]) -> list[int]:
     if isinstance(as_of_dates, (str, pd.Timestamp)) or not isinstance(as_of_dates, Iterable):
         as_of_dates = [as_of_dates]
@@ -171,7 +184,8 @@ def build_churn_training_frame(
     y : pandas.Series
         int64 0/1 named ``churned``, aligned with ``X``.
     meta : pandas.DataFrame
-        ``account_id`` and ``as_of`` per row, for time-based splits and grouping.
+        ``account_id``, ``as_of`` and ``label_date`` (``as_of + horizon_days``: the day the
+        label is known) per row, for time-based splits and grouping.
 
     Raises
     ------
@@ -198,7 +212,7 @@ def build_churn_training_frame(
     features, labels, metas = [], [], []
     for day in days:
         accounts = build_account_features(tables, day_to_timestamp(day))
-        eligible = np.flatnonzero(accounts["created_before_as_of"].to_numpy() & (accounts["orders_12m"].to_numpy() > 0))
+        eligible = np.flatnonzero(churn_eligible(accounts))
         window = (order_codes >= 0) & (order_days >= day) & (order_days < day + horizon)
         bought = np.bincount(order_codes[window], minlength=len(accounts)) > 0
         features.append(accounts.iloc[eligible][list(CHURN_FEATURE_COLUMNS)])
@@ -208,12 +222,13 @@ def build_churn_training_frame(
                 {
                     "account_id": accounts["account_id"].iloc[eligible].reset_index(drop=True),
                     "as_of": pd.Series([day_to_timestamp(day)] * len(eligible), dtype="datetime64[ns]"),
+                    "label_date": pd.Series([day_to_timestamp(day + horizon)] * len(eligible), dtype="datetime64[ns]"),
                 }
             )
         )
     X = _frame(features, CHURN_FEATURE_COLUMNS)
     y = pd.concat(labels, ignore_index=True).rename("churned") if labels else pd.Series([], dtype="int64")
-    meta = _frame(metas, ("account_id", "as_of"))
+    meta = _frame(metas, ("account_id", "as_of", "label_date"))
     return X, y, meta
 
 
@@ -235,12 +250,19 @@ def build_win_training_frame(
     y : pandas.Series
         int64 0/1 named ``won``.
     meta : pandas.DataFrame
-        ``opportunity_id``, ``account_id`` and ``as_of`` per row.
+        ``opportunity_id``, ``account_id``, ``as_of`` and ``label_date`` (the deal's
+        ``closed_date``: the day its outcome was known) per row.
     """
     days = _as_of_days(as_of_dates)
     opportunities = table(tables, "opportunities", ("opportunity_id", "outcome"))
     won_ids = opportunities["opportunity_id"][_equals(opportunities["outcome"], "won")]
     lost_ids = opportunities["opportunity_id"][_equals(opportunities["outcome"], "lost")]
+    closed_on = pd.Series(
+        pd.to_datetime(opportunities["closed_date"]).to_numpy() if "closed_date" in opportunities.columns
+        else np.full(len(opportunities), np.datetime64("NaT"), dtype="datetime64[ns]"),
+        index=opportunities["opportunity_id"].to_numpy(),
+    )
+    closed_on = closed_on[~closed_on.index.duplicated()]
     features, labels, metas = [], [], []
     for day in days:
         at = day_to_timestamp(day)
@@ -256,10 +278,12 @@ def build_win_training_frame(
                     "opportunity_id": ids.iloc[decided].reset_index(drop=True),
                     "account_id": frame["account_id"].iloc[decided].reset_index(drop=True),
                     "as_of": pd.Series([at] * len(decided), dtype="datetime64[ns]"),
+                    "label_date": pd.Series(closed_on.reindex(ids.iloc[decided].to_numpy()).to_numpy(),
+                                            dtype="datetime64[ns]"),
                 }
             )
         )
     X = _frame(features, WIN_FEATURE_COLUMNS)
     y = pd.concat(labels, ignore_index=True).rename("won") if labels else pd.Series([], dtype="int64")
-    meta = _frame(metas, ("opportunity_id", "account_id", "as_of"))
+    meta = _frame(metas, ("opportunity_id", "account_id", "as_of", "label_date"))
     return X, y, meta

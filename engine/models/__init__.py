@@ -20,7 +20,8 @@ from engine.models._artifacts import (
 )
 from engine.models._base import AutoClassifier, ChurnModel, NotFittedError, WinModel
 from engine.models._candidates import CANDIDATE_FAMILIES, DEFAULT_CANDIDATES
-from engine.models._explain import explain, generic_reason
+from engine.models._drift import DriftCheck, drift_report, training_distribution
+from engine.models._explain import explain, generic_reason, reasons_list
 from engine.models._metrics import (
     TimeSplit,
     evaluate,
@@ -31,7 +32,13 @@ from engine.models._metrics import (
 )
 from engine.models._priority import expected_deal_value, priority_rank, value_at_risk
 from engine.models._publish import PublishDecision, publish
-from engine.models._spec import PUBLISH_METRICS, TARGET_DEFINITIONS, ModelSpec, load_model_spec
+from engine.models._spec import (
+    PUBLISH_METRICS,
+    TARGET_DEFINITIONS,
+    ModelSpec,
+    load_model_spec,
+)
+from engine.models._splits import ForwardGroupSplit
 
 __all__ = [
     "AutoClassifier",
@@ -42,11 +49,16 @@ __all__ = [
     "DEFAULT_CANDIDATES",
     "explain",
     "generic_reason",
+    "reasons_list",
+    "DriftCheck",
+    "drift_report",
+    "training_distribution",
     "evaluate",
     "expected_calibration_error",
     "top_decile_lift",
     "top_decile_capture",
     "time_split",
+    "ForwardGroupSplit",
     "TimeSplit",
     "ModelSpec",
     "load_model_spec",

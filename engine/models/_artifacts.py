@@ -151,6 +151,15 @@ class ModelCard:
     n_train_rows: int
     target: dict[str, Any]
     publish: dict[str, Any]
+    #: How candidates were selected and calibrated (the split scheme) and the selection score
+    #: next to the out-of-time score; ``{}`` on cards written before it existed.
+    validation: dict[str, Any] = field(default_factory=dict)
+    #: Out-of-time metrics of a model that knows the simulator's true probabilities, and each
+    #: metric as a share of it (demo data only; ``{}`` otherwise).
+    oracle: dict[str, Any] = field(default_factory=dict)
+    #: Training distribution of every model input and of the score (bin edges and shares), for
+    #: the drift check at scoring.
+    training_distribution: dict[str, Any] = field(default_factory=dict)
     card_version: int = CARD_VERSION
     path: Path | None = field(default=None, compare=False, repr=False)
 
@@ -175,7 +184,9 @@ class ModelCard:
                "", "## Metrics (validation window)", "", "| metric | value |", "|---|---|"]
         for key, value in self.metrics.items():
             out.append(f"| {key} | {value:.4f} |" if isinstance(value, float) else f"| {key} | {value} |")
-        out += ["", "## Candidates (cross-validation on the training data)", "",
+        if self.validation:
+            out += _validation_markdown(self.validation, self.metrics, self.oracle)
+        out += ["", "## Candidates (selection folds on the training data)", "",
                 "| candidate | ROC AUC mean | ROC AUC std | log loss |", "|---|---|---|---|"]
         for row in self.cv_results:
             out.append(f"| `{row['candidate']}` | {row['roc_auc_mean']:.4f} | "
@@ -188,6 +199,29 @@ class ModelCard:
         out += [f"- {k} {v}" for k, v in self.library_versions.items()]
         out += ["", "Loading runs code from the joblib file: load only artifacts you trust.", ""]
         return "\n".join(out)
+
+
+def _validation_markdown(validation: dict[str, Any], metrics: dict[str, Any],
+                         oracle: dict[str, Any]) -> list[str]:
+    selection = validation.get("selection", {})
+    out = ["", "## Validation scheme", "",
+           f"- selection: {selection.get('scheme')}; {selection.get('n_splits')} folds"
+           + (f", gap {selection['gap']}" if selection.get("gap") else "")
+           + ("; grouped by " + str(validation.get("group_by")) if validation.get("group_by") else ""),
+           f"- calibration: {validation.get('calibration', selection.get('calibration', 'the selection folds'))}",
+           f"- out of time: {validation.get('out_of_time', 'n/a')}", "",
+           "| ROC AUC | selection (mean of folds) | out of time | difference |", "|---|---|---|---|"]
+    chosen, oot = validation.get("selection_roc_auc"), metrics.get("roc_auc")
+    if isinstance(chosen, float) and isinstance(oot, float):
+        out.append(f"| chosen candidate | {chosen:.4f} | {oot:.4f} | {oot - chosen:+.4f} |")
+    if oracle:
+        out += ["", "## Against the ceiling (the simulator's true probabilities)", "",
+                "| metric | model | oracle | model / oracle |", "|---|---|---|---|"]
+        for key in ("roc_auc", "brier"):
+            if key in oracle.get("metrics", {}):
+                out.append(f"| {key} | {metrics.get(key, float('nan')):.4f} | "
+                           f"{oracle['metrics'][key]:.4f} | {oracle['share'][key]:.1%} |")
+    return out
 
 
 def _fmt_window(window) -> str:
@@ -219,7 +253,8 @@ def read_card(path: str | Path) -> ModelCard:
     except json.JSONDecodeError as error:
         raise ArtifactIntegrityError(f"The model card {path} is not valid JSON ({error}); retrain.") from error
     known = set(ModelCard.__dataclass_fields__) - {"path"}
-    missing = sorted(known - set(data) - {"card_version"})
+    optional = {"card_version", "validation", "oracle", "training_distribution"}
+    missing = sorted(known - set(data) - optional)
     if missing:
         raise ArtifactIntegrityError(f"The model card {path} lacks {missing}; retrain the model.")
     card = ModelCard(**{k: v for k, v in data.items() if k in known})
@@ -237,6 +272,9 @@ def save_model(
     *,
     validation_window=None,
     name: str | None = None,
+    validation: Mapping[str, Any] | None = None,
+    oracle: Mapping[str, Any] | None = None,
+    training_distribution: Mapping[str, Any] | None = None,
 ) -> ModelCard:
     """Write ``<name>.joblib``, ``<name>.card.json`` and ``<name>.card.md`` and return the card.
 
@@ -257,6 +295,12 @@ def save_model(
         models only on the same validation window.
     name : str, optional
         Artifact name when there is no spec (default: the model kind).
+    validation : mapping, optional
+        The split scheme and scores; default: the model's own (``cv_scheme_``, selection score).
+    oracle : mapping, optional
+        The oracle's out-of-time metrics and the model's share of them (demo data).
+    training_distribution : mapping, optional
+        Binned training distribution of the inputs and the score (for the drift check).
     """
     from engine.models._base import AutoClassifier, ChurnModel
 
@@ -300,6 +344,11 @@ def save_model(
                 if spec is not None else {}),
         publish=({"metric": spec.publish_metric, "tolerance": spec.publish_tolerance}
                  if spec is not None else {}),
+        validation=_jsonable(dict(validation) if validation is not None else {
+            "selection": dict(getattr(model, "cv_scheme_", {})),
+            "selection_roc_auc": getattr(model, "selection_score_", None)}),
+        oracle=_jsonable(dict(oracle or {})),
+        training_distribution=_jsonable(dict(training_distribution or {})),
     )
     card_path = directory / f"{name}.card.json"
     card_path.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8")

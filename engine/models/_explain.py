@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from engine._errors import DataError
 from engine.models._columns import BOOLEAN, CATEGORICAL, DATETIME
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,6 +44,38 @@ def _fmt(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.4g}" if abs(value) < 1e6 else f"{float(value):,.0f}"
     return str(value)
+
+
+def reasons_list(value: Any) -> list[str]:
+    """The reasons of one record as a list of sentences.
+
+    ``account_scores.top_reasons`` is stored as JSON text (a list of sentences, the reasons
+    that raise the risk, strongest first) so every database keeps it; this reads it back.
+    Null (an account that was not explained) gives an empty list; a list is returned as is.
+
+    Examples
+    --------
+    >>> reasons_list('["4 complaints in the last 90 days (typical 1), raises churn risk"]')
+    ['4 complaints in the last 90 days (typical 1), raises churn risk']
+    >>> reasons_list(None)
+    []
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return []
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(v) for v in value]
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise DataError(
+                f"top_reasons: expected a JSON list of sentences; got {value[:80]!r} ({error.msg}). "
+                "Fix: read the column written by kam score, or pass a list."
+            ) from error
+        if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
+            return parsed
+    raise DataError(f"top_reasons: expected a JSON list of sentences; got {value!r}. Fix: read "
+                    "the column written by kam score, or pass a list.")
 
 
 def generic_reason(feature: str, value: Any, typical: Any, direction: str, outcome: str) -> str:

@@ -24,11 +24,13 @@ Every evaluator reproduces the pipeline's probabilities up to floating-point noi
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import sklearn
 from scipy.special import expit
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
@@ -398,8 +400,42 @@ def compile_pipeline(pipe: Pipeline, columns: list[str], categories: dict[str, i
         with the pipeline itself).
     """
     model = pipe.steps[-1][1]
-    if type(model).__name__ == "LogisticRegression":
-        return _compile_logistic(pipe, columns, categories)
-    if type(model).__name__ == "HistGradientBoostingClassifier":
-        return _compile_boosting(pipe, columns, categories)
+    compilers = {"LogisticRegression": _compile_logistic, "HistGradientBoostingClassifier": _compile_boosting}
+    compiler = compilers.get(type(model).__name__)
+    if compiler is None:
+        return None
+    try:
+        scorer = compiler(pipe, columns, categories)
+        if scorer is None:
+            return None
+        probe = _probe_matrix(columns, categories)
+        expected = pipe.predict_proba(pd.DataFrame(probe, columns=columns))[:, 1]
+        if np.allclose(scorer.predict_positive(probe, 1), expected, rtol=0.0, atol=1e-9):
+            return scorer
+        reason = "its probabilities differ from the pipeline's on a probe of edge values"
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as error:
+        reason = f"{type(error).__name__}: {error}"
+    warnings.warn(
+        f"kam's fast scorer does not understand this scikit-learn {sklearn.__version__} "
+        f"{type(model).__name__} ({reason}); scoring with the pipeline's own predict_proba "
+        "instead (same probabilities, slower). Fix: install a scikit-learn version in the "
+        "range pyproject.toml supports, or report the version.",
+        FastPathWarning, stacklevel=3)
     return None
+
+
+class FastPathWarning(UserWarning):
+    """The fast scorer fell back to scikit-learn's ``predict_proba`` (internals changed)."""
+
+
+def _probe_matrix(columns: list[str], categories: dict[str, int]) -> np.ndarray:
+    """A few rows of edge values per column: missing, zero, negative, large; unseen categories."""
+    numeric = np.array([np.nan, 0.0, 1.0, -1.0, 0.5, 12.0, 3e3, -4e5, 1e9])
+    probe = np.empty((len(numeric), len(columns)))
+    for j, name in enumerate(columns):
+        if name in categories:
+            n = max(int(categories[name]), 1)
+            probe[:, j] = [np.nan, -1.0, *[(k * (j + 1)) % n for k in range(len(numeric) - 2)]]
+        else:
+            probe[:, j] = np.roll(numeric, j)
+    return probe

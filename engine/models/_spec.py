@@ -44,6 +44,7 @@ _SCHEMA: dict[str, Any] = {
     "training": {
         "as_of": {"frequency": str, "periods": int},
         "validation_periods": int,
+        "max_rows": int,
     },
     "features": {"include": (str, list), "exclude": list},
     "model": {
@@ -77,6 +78,9 @@ class ModelSpec:
         ``horizon_days`` before the end of the data so every label is fully observed.
     validation_periods : int
         The last as-of dates held out for validation (time-based split).
+    max_rows : int or None
+        Train on a random sample of this many training rows (account x as-of date) at most.
+        Monthly snapshots repeat each account; a sample loses little and saves time.
     include, exclude : "all" or list, list
         Feature columns to use.
     model : dict
@@ -94,6 +98,7 @@ class ModelSpec:
     as_of_frequency: str = "monthly"
     as_of_periods: int = 18
     validation_periods: int = 3
+    max_rows: int | None = None
     description: str = ""
     include: str | tuple[str, ...] = "all"
     exclude: tuple[str, ...] = ()
@@ -278,6 +283,9 @@ def load_model_spec(path: str | Path) -> ModelSpec:
         fail(("training", "validation_periods"),
              f"'training.validation_periods' must be >= 1 and less than as_of.periods ({periods}); "
              f"got {validation}")
+    max_rows = training.get("max_rows")
+    if max_rows is not None and max_rows < 100:
+        fail(("training", "max_rows"), f"'training.max_rows' must be at least 100; got {max_rows}")
 
     features = data.get("features", {})
     include = features.get("include", "all")
@@ -304,7 +312,7 @@ def load_model_spec(path: str | Path) -> ModelSpec:
     return ModelSpec(
         name=data["name"], kind=kind, target_definition=definition,
         horizon_days=int(target["horizon_days"]), as_of_frequency=frequency, as_of_periods=periods,
-        validation_periods=validation, description=data.get("description", ""),
+        validation_periods=validation, max_rows=max_rows, description=data.get("description", ""),
         include=include if include == "all" else tuple(include),
         exclude=tuple(features.get("exclude", [])), model=model,
         publish_metric=metric, publish_tolerance=tolerance, source=str(path),

@@ -48,11 +48,16 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
     """
     say = out.print if out is not None else (lambda *a, **k: None)
     path = Path(path)
+    oracle = None
     if not path.exists():
         say(f"creating demo database {path} ({accounts:,} accounts, seed {seed}) ...")
         summary = create_demo_database(path, accounts=accounts, seed=seed)
         rows = sum(summary.row_counts.values())
         say(f"  {rows:,} rows in {len(summary.row_counts)} tables, {summary.seconds:.1f} s")
+        from engine.demo import DEMO_END_DATE
+        from engine.demo._oracle import demo_oracle  # the ceiling, for the model cards
+
+        oracle = demo_oracle(accounts, seed, DEMO_END_DATE)
     artifacts = demo_artifacts_dir(path)
     with Database(path, create=False) as db:
         # The demo data ends on a fixed day in the past by design: its "today" is the day after
@@ -65,7 +70,7 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
             for kind in missing:
                 say(f"training the {kind} model on the demo data ...")
                 with task(f"training the {kind} model"):
-                    trained = train_model(ingested.tables, kind, artifacts_dir=artifacts)
+                    trained = train_model(ingested.tables, kind, artifacts_dir=artifacts, oracle=oracle)
                 say(
                     f"  {kind}: {trained.card.selected_candidate}, {trained.rows['train']:,} training rows, "
                     f"{trained.seconds['total']:.1f} s; out-of-time validation: {describe_metrics(trained.metrics)}"

@@ -23,8 +23,8 @@ import pandas as pd
 from engine._errors import DataError, ModelError
 from engine._log import get_logger
 from engine._progress import task
-from engine.features import build_account_features, build_opportunity_features
-from engine.models import DEFAULT_ARTIFACT_DIR, expected_deal_value, load_model, priority_rank, value_at_risk
+from engine.features import build_account_features, build_opportunity_features, churn_eligible
+from engine.models import DEFAULT_ARTIFACT_DIR, drift_report, expected_deal_value, load_model, priority_rank, value_at_risk
 from engine.pipeline._backends import run_partitions
 from engine.pipeline._asof import resolve_as_of, warn_if_stale
 from engine.pipeline._decide import assign_opportunities, load_default_rules, route_opportunities, tier_accounts
@@ -73,6 +73,9 @@ class ScoreResult:
         What validation found (``rejects`` are built from it).
     written : bool
         False for a dry run.
+    model_drift : pandas.DataFrame or None
+        PSI of every model input and score against the model card's training distribution
+        (also written to the ``model_drift`` table; see docs/models.md, "Drift").
     """
 
     run_id: str
@@ -83,6 +86,8 @@ class ScoreResult:
     run: dict[str, Any]
     validation: ValidationReport | None = None
     written: bool = False
+    #: PSI of every model input and score against the training distribution (``model_drift``).
+    model_drift: pd.DataFrame | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -135,13 +140,18 @@ def _predict(model, frame: pd.DataFrame) -> np.ndarray:
 
 
 def _reasons(model, subset: pd.DataFrame, top: int) -> np.ndarray:
-    """Top reasons (a JSON list of sentences) for each row of ``subset``, in its order."""
+    """Top reasons that raise the risk (a JSON list of sentences) for each row of ``subset``.
+
+    Read one back as a list with ``engine.models.reasons_list``; the factors that lower the
+    risk are on request: ``model.explain(X, direction="both")``.
+    """
     out = np.full(len(subset), None, dtype=object)
     if len(subset) == 0:
         return out
     names = [str(c) for c in model.feature_names_in_]
     subset = subset[[c for c in names if c in subset.columns]].reset_index(drop=True)
-    explained = model.explain(subset, top=top)
+    out[:] = "[]"  # explained: an account where nothing raises the risk has no reasons
+    explained = model.explain(subset, top=top, direction="raises")
     texts = explained.sort_values(["row", "rank"]).groupby("row", sort=False)["text"].agg(list)
     positions = subset.index.get_indexer(texts.index)
     out[positions] = [json.dumps(sentences, ensure_ascii=False) for sentences in texts]
@@ -276,6 +286,12 @@ def combine_partitions(
     routed["win_probability"] = win
     routed["expected_deal_value"] = expected_deal_value(routed["win_probability"], routed["est_amount"]).to_numpy()
     routed["win_model_sha256"] = _model_sha(models["win"])
+    # Inputs and scores against each model card's training distribution (PSI), on the rows
+    # the model was trained on the like of (churn: active customers); see _result.
+    eligible = [churn_eligible(p["accounts"]) for p in parts]
+    scores.attrs["model_drift"] = drift_report(models, {
+        "churn": [(p["accounts"][e], np.asarray(p["churn"])[e]) for p, e in zip(parts, eligible)],
+        "win": [(p["opportunities"], p["win"]) for p in parts]})
     meta = {
         "tier_ruleset_hash": rules["tiers"].hash,
         "routing_ruleset_hash": rules["routing"].hash,
@@ -470,6 +486,7 @@ def score(
                         "account_scores": result.account_scores,
                         "opportunity_routes": result.opportunity_routes,
                         "rejects": rejects,
+                        **({"model_drift": result.model_drift} if result.model_drift is not None else {}),
                     },
                     keep_runs=keep_runs,
                 )
@@ -522,6 +539,7 @@ def _without_urls(frame: pd.DataFrame, database: Database) -> pd.DataFrame:
 
 def _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts, stages) -> ScoreResult:
     """Stamp the rows with the run id and build the ``runs`` row and the result (not written)."""
+    drift = scores.attrs.pop("model_drift", None)
     scores.insert(0, "run_id", run_id)
     routed.insert(0, "run_id", run_id)
     finished = pd.Timestamp.now(tz="UTC").tz_localize(None)
@@ -536,6 +554,7 @@ def _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts
         validation=report,
         written=False,
         seconds=dict(stages.seconds),
+        model_drift=None if drift is None else drift.assign(run_id=run_id),
     )
 
 

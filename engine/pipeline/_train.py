@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from engine._errors import ConfigError
+from engine._errors import ConfigError, InsufficientDataError
+from engine._log import get_logger
 from engine._paths import default_models_dir
-from engine.features import build_churn_training_frame, build_win_training_frame, data_end_date
+from engine.features import (
+    build_churn_training_frame,
+    build_win_training_frame,
+    data_end_date,
+)
 from engine.models import (
     DEFAULT_ARTIFACT_DIR,
+    ForwardGroupSplit,
     ModelCard,
     ModelSpec,
     PublishDecision,
+    TimeSplit,
     data_fingerprint,
     evaluate,
     load_model_spec,
@@ -25,10 +33,13 @@ from engine.models import (
     save_model,
     time_split,
 )
+from engine.models._drift import training_distribution
 
-__all__ = ["TrainResult", "train_model", "KINDS"]
+__all__ = ["TrainResult", "train_model", "training_rows", "KINDS", "GROUP_COLUMNS"]
 
 KINDS = ("churn", "win")
+
+_log = get_logger("train")
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,33 @@ class TrainResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+#: What a training row is grouped by: no account (deal) is on both sides of a fold.
+GROUP_COLUMNS = {"churn": "account_id", "win": "opportunity_id"}
+
+
+def training_rows(kind: str, spec: ModelSpec, meta: pd.DataFrame, validation_start) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks of the training and the out-of-time validation rows of a training frame.
+
+    Validation: the last ``validation_periods`` as-of dates. Training: the earlier rows whose
+    label window (``horizon_days``; a win label is the deal's outcome, closed within the
+    horizon) ends before validation starts - otherwise the model would see the future it is
+    judged on (a gap of one horizon); for win, no deal of the validation window; and at most
+    ``spec.max_rows`` of them (a seeded random sample of the account-dates: monthly snapshots
+    repeat each account).
+    """
+    split = time_split(meta, "as_of", validation_start, horizon_days=spec.horizon_days)
+    train_mask = split.train
+    if kind == "win":
+        column = GROUP_COLUMNS[kind]
+        train_mask = train_mask & ~meta[column].isin(meta.loc[split.validation, column]).to_numpy()
+    if spec.max_rows is not None and train_mask.sum() > spec.max_rows:
+        rng = np.random.default_rng(0)
+        keep = rng.choice(np.flatnonzero(train_mask), size=spec.max_rows, replace=False)
+        train_mask = np.zeros(len(train_mask), dtype=bool)
+        train_mask[keep] = True
+    return train_mask, split.validation
+
+
 def _spec_for(kind: str, spec: ModelSpec | str | Path | None) -> ModelSpec:
     if kind not in KINDS:
         raise ConfigError(f"model kind must be one of {list(KINDS)}; got {kind!r}.")
@@ -78,6 +116,7 @@ def train_model(
     spec: ModelSpec | str | Path | None = None,
     artifacts_dir: str | Path = DEFAULT_ARTIFACT_DIR,
     force: bool = False,
+    oracle: Callable[[str, pd.DataFrame, Mapping[str, pd.DataFrame]], np.ndarray] | None = None,
 ) -> TrainResult:
     """Train, validate out of time, save and (if good enough) publish a churn or win model.
 
@@ -99,6 +138,11 @@ def train_model(
         The current model lives here; candidates go to ``<artifacts_dir>/candidates/``.
     force : bool, default False
         Publish even when the candidate is worse than the current model.
+    oracle : callable, optional
+        ``(kind, validation_meta, tables) -> true probabilities`` of the validation rows, for
+        simulated data whose generating probabilities are known (the demo:
+        ``engine.demo._oracle.demo_oracle``). The card then reports the model's out-of-time
+        ROC AUC and Brier score as a share of the oracle's.
     """
     spec = _spec_for(kind, spec)
     seconds: dict[str, float] = {}
@@ -116,25 +160,60 @@ def train_model(
     X = X[spec.select_features(X.columns)]
     seconds["features"] = time.perf_counter() - started
 
-    # Churn labels look horizon_days ahead: a training row whose label window reaches into the
-    # validation period would let the model see the future it is judged on, so such rows are
-    # left out (a gap of one horizon). Win labels are outcomes of deals already open at the
-    # as-of date, so they need no gap.
-    gap = spec.horizon_days if kind == "churn" else 0
-    split = time_split(meta, "as_of", validation_start, horizon_days=gap)
-    X_train, y_train = X.loc[split.train], y.loc[split.train]
+    group_column = GROUP_COLUMNS[kind]
+    train_mask, validation_mask = training_rows(kind, spec, meta, validation_start)
+    split = TimeSplit(train=train_mask, validation=validation_mask)
+    X_train, y_train = X.loc[train_mask], y.loc[train_mask]
     X_valid, y_valid = X.loc[split.validation], y.loc[split.validation]
+    model = spec.build_estimator()
+    cv = model.get_params()["cv"]
+    if cv == "auto" or isinstance(cv, int):
+        # Select and calibrate the way the model is used: forward in time, never with one
+        # account (deal) on both sides of a fold. Churn folds keep the one-horizon gap. Win
+        # folds drop every deal they validate on from training, which removes the label
+        # overlap; a 180-day gap on top left the first folds one to three dates of ~1,200
+        # deals, and selection scored 0.620 against 0.653 out of time (no gap: 0.634).
+        # Not the deals' close dates either: the latest dates would hold only fast closers.
+        forward = ForwardGroupSplit(meta.loc[train_mask, "as_of"].to_numpy(),
+                                    n_splits=3 if cv == "auto" else int(cv),
+                                    gap_days=spec.horizon_days if kind == "churn" else 0,
+                                    group_parts=None if kind == "churn" else 1)
+        try:
+            forward.blocks()
+            model.set_params(cv=forward)
+        except InsufficientDataError as error:
+            # Too short a history for forward folds: grouped K-fold still keeps each account
+            # (deal) on one side; the card records the scheme and the log says why.
+            _log.warning("training %s: %s Selecting on grouped K-fold instead.", kind, error)
+            model.set_params(cv=forward.n_splits if forward.n_splits >= 2 else 2)
     tick = time.perf_counter()
-    model = spec.build_estimator().fit(X_train, y_train)
+    model.fit(X_train, y_train, groups=meta.loc[train_mask, group_column].to_numpy())
     seconds["fit"] = time.perf_counter() - tick
     tick = time.perf_counter()
     metrics = evaluate(y_valid.to_numpy(), model.predict_proba(X_valid)[:, 1])
     seconds["validate"] = time.perf_counter() - tick
 
+    oracle_card = None
+    if oracle is not None:
+        tick = time.perf_counter()
+        truth = np.asarray(oracle(kind, meta.loc[split.validation].reset_index(drop=True), tables), dtype=float)
+        known = np.isfinite(truth)
+        best = evaluate(y_valid.to_numpy()[known], truth[known])
+        ours = evaluate(y_valid.to_numpy()[known], model.predict_proba(X_valid[known])[:, 1]) \
+            if not known.all() else metrics
+        oracle_card = {"rows": int(known.sum()), "metrics": {k: best[k] for k in ("roc_auc", "brier", "ece")},
+                       "share": {"roc_auc": ours["roc_auc"] / best["roc_auc"], "brier": ours["brier"] / best["brier"]},
+                       "note": "share = model / oracle: ROC AUC at most 1 (1 = the ceiling); Brier at least 1"}
+        seconds["oracle"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    # The bins need deciles, not every row: 20,000 rows pin a decile to about +-0.2 percentiles.
+    sample = X_train.sample(n=min(len(X_train), 20_000), random_state=0)
+    distribution = training_distribution(model, sample, model.predict_proba(sample)[:, 1])
+    seconds["distribution"] = time.perf_counter() - tick
     artifacts_dir = Path(artifacts_dir)
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%f")
     candidate_dir = artifacts_dir / "candidates" / f"{spec.name}-{stamp}"
-    used = set(pd.to_datetime(meta.loc[split.train, "as_of"]).unique())
+    used = set(pd.to_datetime(meta.loc[train_mask, "as_of"]).unique())
     train_dates = [d for d in dates if d in used]
     valid_dates = [d for d in dates if d >= validation_start]
     card = save_model(
@@ -145,6 +224,21 @@ def train_model(
         data_fingerprint(X, y),
         (train_dates[0].date(), train_dates[-1].date()),
         validation_window=(valid_dates[0].date(), valid_dates[-1].date()),
+        validation={
+            "selection": dict(model.cv_scheme_),
+            "group_by": group_column,
+            "calibration": model.cv_scheme_.get("calibration", "the selection folds")
+            + (f"; recalibrated to the latest dates' rate (log-odds shift {model.recalibration_['shift']:+.3f})"
+               if (model.recalibration_ or {}).get("shift") else "")
+            + f" ({model.calibration_method_}, {model.n_calibration_rows_:,} scores)",
+            "out_of_time": f"trained on as-of dates {train_dates[0].date()} to {train_dates[-1].date()} "
+            f"(labels ending before {validation_start.date()}), scored on {valid_dates[0].date()} to "
+            f"{valid_dates[-1].date()}" + ("; deals open in that window left out of training" if kind == "win" else ""),
+            "selection_roc_auc": model.selection_score_,
+            "out_of_time_roc_auc": metrics["roc_auc"],
+        },
+        oracle=oracle_card,
+        training_distribution=distribution,
     )
     decision = publish(
         card, artifacts_dir, metric=spec.publish_metric, tolerance=spec.publish_tolerance, force=force

@@ -54,6 +54,7 @@ RESULT_TABLES: dict[str, str] = {
     "opportunity_routes": "run_id",
     "rejects": "run_id",
     "alerts": "run_id",
+    "model_drift": "run_id",
 }
 
 _ISO_DAY = re.compile(r"^\d{4}-[01]\d-[0-3]\d$")

@@ -177,3 +177,42 @@ def test_n_jobs_auto_and_validation():
         _scoring_threads(0, 10)
     with pytest.raises(ValueError, match="n_jobs"):
         ChurnModel(n_jobs="many").fit(*_frame(200, seed=1))
+
+
+def test_changed_internals_fall_back_to_predict_proba_with_a_warning(mixed_data, monkeypatch):
+    """A scikit-learn whose fitted internals differ must not change a probability."""
+    from engine.models import _fast
+    from engine.models._fast import FastPathWarning
+
+    X, y = mixed_data
+    boosting = ChurnModel(candidates={"hist_gradient_boosting": [{"max_iter": 20}]}, cv=2).fit(X, y)
+    expected = boosting.predict_proba(X.iloc[:200])
+
+    def broken(pipe, columns, categories):  # as if an attribute were renamed upstream
+        raise AttributeError("'HistGradientBoostingClassifier' object has no attribute '_predictors'")
+
+    monkeypatch.setattr(_fast, "_compile_boosting", broken)
+    with pytest.warns(FastPathWarning, match="predict_proba"):
+        got = boosting.predict_proba(X.iloc[:200])
+    assert np.allclose(got, expected, atol=1e-12)
+
+
+def test_fast_scorer_that_disagrees_with_the_pipeline_is_not_used(fitted_churn, mixed_data, monkeypatch):
+    """Internals that still load but mean something else are caught by the probe."""
+    from engine.models import _fast
+    from engine.models._fast import FastPathWarning
+
+    X, _ = mixed_data
+    expected = fitted_churn.predict_proba(X.iloc[:200])
+    real = _fast._compile_logistic
+
+    def shifted(pipe, columns, categories):
+        scorer = real(pipe, columns, categories)
+        original = scorer.predict_positive
+        scorer.predict_positive = lambda matrix, n_threads=1: original(matrix, n_threads) * 0.99
+        return scorer
+
+    monkeypatch.setattr(_fast, "_compile_logistic", shifted)
+    with pytest.warns(FastPathWarning, match="differ from the pipeline"):
+        got = fitted_churn.predict_proba(X.iloc[:200])
+    assert np.allclose(got, expected, atol=1e-12)

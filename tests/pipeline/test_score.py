@@ -11,6 +11,7 @@ import pytest
 
 from engine import ModelError
 from engine.cli import main
+from engine.models import reasons_list
 from engine.pipeline import score, score_frame
 from engine.storage import Database
 from engine.validate import validate_tables
@@ -39,7 +40,10 @@ def test_run_scores_every_account_and_routes_every_open_lead(demo_db, demo_table
     explained = scores["top_reasons"].notna()
     assert explained.sum() == min(1_000, len(scores))  # the default: the 1,000 highest value at risk
     assert scores.loc[explained, "value_at_risk"].min() >= scores.loc[~explained, "value_at_risk"].max()
-    assert all(len(json.loads(r)) >= 1 for r in scores.loc[explained, "top_reasons"])
+    # Reasons are the factors that raise the risk ("[]": nothing raises it), strongest first.
+    reasons = [reasons_list(r) for r in scores.loc[explained, "top_reasons"]]
+    assert sum(len(r) >= 1 for r in reasons) >= 0.5 * len(reasons)
+    assert all(sentence.endswith("raises churn risk") for r in reasons for sentence in r)
     written = demo_db.read_results("account_scores")
     assert len(written) == len(scores) and set(written["run_id"]) == {result.run_id}
     runs = demo_db.read_results("runs", run_id=result.run_id)

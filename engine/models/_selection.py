@@ -1,0 +1,262 @@
+"""Candidate selection: the folds (any scikit-learn splitter), fold scores, the blend.
+
+:class:`~engine.models.AutoClassifier` calls :func:`resolve_folds` and then
+:func:`score_candidates`; both are plain functions of the data so they can be tested alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.model_selection import (
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    train_test_split,
+)
+from threadpoolctl import threadpool_limits
+
+from engine._errors import InsufficientDataError
+from engine._progress import task
+from engine.models._candidates import build_candidate
+
+__all__ = ["Folds", "resolve_folds", "score_candidates", "check_cv", "calibration_folds",
+           "fold_predictions"]
+
+
+@dataclass(frozen=True)
+class Folds:
+    """Train/validation index pairs into the training frame, and how they were made."""
+
+    pairs: list[tuple[np.ndarray, np.ndarray]]
+    scheme: dict[str, Any]
+    n_rows: int
+
+    @property
+    def validated(self) -> np.ndarray:
+        """Row indices of every validation fold, concatenated in fold order."""
+        return np.concatenate([valid for _, valid in self.pairs])
+
+    @property
+    def segments(self) -> list[np.ndarray]:
+        """Positions in :attr:`validated` of each fold's validation rows."""
+        bounds = np.cumsum([0] + [len(valid) for _, valid in self.pairs])
+        return [np.arange(bounds[i], bounds[i + 1]) for i in range(len(self.pairs))]
+
+
+def check_cv(cv) -> None:
+    """Refuse a ``cv`` that is not "auto", an integer >= 2, a splitter or a list of folds."""
+    if isinstance(cv, str):
+        if cv == "auto":
+            return
+    elif isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
+        if cv >= 2:
+            return
+    elif hasattr(cv, "split") or (isinstance(cv, Iterable) and not isinstance(cv, (str, bytes))):
+        return
+    raise ValueError(
+        "cv must be 'auto', an integer >= 2, a scikit-learn splitter (an object with "
+        f"split(X, y, groups), e.g. GroupKFold(3) or engine.models.ForwardGroupSplit) or a list "
+        f"of (train_indices, validation_indices) pairs; got {cv!r}."
+    )
+
+
+def resolve_folds(cv, X: pd.DataFrame, y: np.ndarray, groups, *, max_rows: int | None,
+                  random_state: int | None) -> Folds:
+    """The selection folds of ``X``, ``y`` (positions into them), each with both classes.
+
+    ``cv="auto"`` or an integer: stratified K-fold (5 folds up to 50,000 rows, else 3), grouped
+    (``StratifiedGroupKFold``) when ``groups`` are given. A splitter gets ``X``, ``y`` and
+    ``groups`` as in scikit-learn. Above ``max_rows`` rows a stratified sample of that size
+    takes part (fold scores are precise long before that); folds keep only sampled rows.
+    """
+    check_cv(cv)
+    n = len(y)
+    if groups is not None and len(groups) != n:
+        raise ValueError(f"groups has {len(groups)} entries but X has {n} rows; pass one group per row.")
+    keep = None
+    if max_rows is not None and n > max_rows:
+        keep, _ = train_test_split(np.arange(n), train_size=max_rows, stratify=y,
+                                   random_state=random_state)
+        keep = np.sort(keep)
+    if isinstance(cv, str) or isinstance(cv, (int, np.integer)):
+        rows = np.arange(n) if keep is None else keep
+        n_splits = (5 if len(rows) <= 50_000 else 3) if cv == "auto" else int(cv)
+        # Every fold needs both classes: never more folds than rows of the smaller class.
+        n_splits = max(2, min(n_splits, int(np.bincount(y[rows], minlength=2).min())))
+        if groups is None:
+            splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+            local = splitter.split(rows, y[rows])
+            scheme = {"scheme": "stratified K-fold, shuffled", "n_splits": n_splits}
+        else:
+            splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+            local = splitter.split(rows, y[rows], np.asarray(groups)[rows])
+            scheme = {"scheme": "stratified group K-fold, shuffled", "n_splits": n_splits,
+                      "grouped": True}
+        pairs = [(rows[tr], rows[va]) for tr, va in local]
+    else:
+        if hasattr(cv, "split"):
+            pairs = [(np.asarray(tr), np.asarray(va)) for tr, va in cv.split(X, y, groups)]
+            scheme = cv.describe() if hasattr(cv, "describe") else {"scheme": repr(cv)}
+        else:
+            pairs = [(np.asarray(tr), np.asarray(va)) for tr, va in cv]
+            scheme = {"scheme": "given folds"}
+        scheme = {**scheme, "n_splits": len(pairs), "grouped": groups is not None}
+        if keep is not None:
+            sampled = np.zeros(n, dtype=bool)
+            sampled[keep] = True
+            pairs = [(tr[sampled[tr]], va[sampled[va]]) for tr, va in pairs]
+    if not pairs:
+        raise ValueError(f"cv={cv!r} gave no folds; expected at least one (train, validation) pair.")
+    for k, (train, valid) in enumerate(pairs, start=1):
+        for side, idx in (("training", train), ("validation", valid)):
+            counts = np.bincount(y[idx], minlength=2) if len(idx) else np.zeros(2, dtype=int)
+            if counts.min() == 0:
+                raise InsufficientDataError(
+                    f"Selection fold {k} of {len(pairs)} ({scheme.get('scheme')}) has {len(idx)} "
+                    f"{side} rows with {counts[0]} of one class and {counts[1]} of the other; "
+                    "expected both classes on both sides. Fix: more as-of dates or rows, or fewer "
+                    "splits."
+                )
+    scheme["selection_rows"] = int(n if keep is None else len(keep))
+    return Folds(pairs=pairs, scheme=scheme, n_rows=n)
+
+
+def calibration_folds(cv, X: pd.DataFrame, y: np.ndarray, groups, selection: Folds, *,
+                      max_rows: int | None, random_state: int | None) -> Folds | None:
+    """Folds to fit the calibrator on when they differ from the selection folds, else None.
+
+    A splitter with a ``calibration_split`` method (:class:`~engine.models.ForwardGroupSplit`)
+    gives them; training sides above ``max_rows`` rows are sampled down to it.
+    """
+    if not hasattr(cv, "calibration_split"):
+        return None
+    rng = np.random.default_rng(random_state)
+    pairs = []
+    for train, valid in cv.calibration_split(X, y, groups):
+        if max_rows is not None and len(train) > max_rows:
+            train = np.sort(rng.choice(train, size=max_rows, replace=False))
+        pairs.append((np.asarray(train), np.asarray(valid)))
+    for k, (train, valid) in enumerate(pairs, start=1):
+        if min(np.bincount(y[train], minlength=2).min(), np.bincount(y[valid], minlength=2).min()) == 0:
+            raise InsufficientDataError(
+                f"Calibration fold {k} of {len(pairs)} lacks one class on one side ({len(train)} "
+                f"training, {len(valid)} validation rows); expected both classes. Fix: more rows "
+                "in the latest as-of dates, or calibration='none'."
+            )
+    return Folds(pairs=pairs, scheme={"scheme": "calibration folds"}, n_rows=len(y))
+
+
+def _fold_scores(y: np.ndarray, folds: Folds, pred: np.ndarray) -> tuple[list[float], list[float]]:
+    aucs, losses = [], []
+    for segment, (_, valid) in zip(folds.segments, folds.pairs):
+        aucs.append(roc_auc_score(y[valid], pred[segment]))
+        losses.append(log_loss(y[valid], np.clip(pred[segment], 1e-15, 1 - 1e-15), labels=[0, 1]))
+    return aucs, losses
+
+
+def score_candidates(candidates, internal: pd.DataFrame, y: np.ndarray, folds: Folds,
+                     column_groups: dict[str, list[str]], *, blend: bool,
+                     random_state: int | None, label: str = "training", n_workers: int = 1
+                     ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, Any]]:
+    """Fit every candidate on every fold; return the results, validation scores and members.
+
+    The validation scores of a candidate are its predictions on :attr:`Folds.validated`.
+    ``members`` maps each label to ``(family, params)``, or a blend to its member labels.
+    Progress is reported per candidate and fold through :func:`engine._progress.task`. The
+    fold fits run on ``n_workers`` threads (scikit-learn's fitting releases the GIL; each fit
+    keeps one OpenMP thread); ``fit_seconds`` adds up each candidate's fold fits.
+    """
+    n_fit_rows = min(len(tr) for tr, _ in folds.pairs)
+    validated = folds.validated
+    segments = folds.segments
+    jobs = [(name, family, params, k) for name, family, params in candidates
+            for k in range(len(folds.pairs))]
+
+    def fit_fold(job):
+        name, family, params, k = job
+        train, valid = folds.pairs[k]
+        start = time.perf_counter()
+        pipe = build_candidate(family, params, **column_groups, n_fit_rows=n_fit_rows,
+                               random_state=random_state)
+        pipe.fit(internal.iloc[train], y[train])
+        return pipe.predict_proba(internal.iloc[valid])[:, 1], time.perf_counter() - start
+
+    predictions = {name: np.empty(len(validated)) for name, _, _ in candidates}
+    seconds = dict.fromkeys(predictions, 0.0)
+    with task(f"{label}: candidates x folds", total=len(jobs)) as progress:
+        for (name, _, _, k), (pred, took) in _run(fit_fold, jobs, n_workers):
+            predictions[name][segments[k]] = pred
+            seconds[name] += took
+            progress.advance(description=f"{label}: {name}, fold {k + 1}/{len(folds.pairs)}")
+    rows, scores = [], {}
+    for name, family, params in candidates:
+        aucs, losses = _fold_scores(y, folds, predictions[name])
+        scores[name] = predictions[name]
+        rows.append({"candidate": name, "family": family, "params": dict(params),
+                     "roc_auc_mean": float(np.mean(aucs)), "roc_auc_std": float(np.std(aucs)),
+                     "log_loss_mean": float(np.mean(losses)), "fit_seconds": seconds[name]})
+    results = pd.DataFrame(rows)
+    members: dict[str, Any] = {name: (family, params) for name, family, params in candidates}
+    best_by_family = (results.sort_values("roc_auc_mean", ascending=False, kind="stable")
+                      .groupby("family", sort=False).head(1))
+    if blend and best_by_family["family"].nunique() == 2:
+        pair = list(best_by_family["candidate"])
+        pred = np.mean([scores[p] for p in pair], axis=0)
+        aucs, losses = _fold_scores(y, folds, pred)
+        name = "blend(" + " + ".join(pair) + ")"
+        scores[name] = pred
+        members[name] = pair
+        results = pd.concat([results, pd.DataFrame([{
+            "candidate": name, "family": "blend", "params": {"members": pair},
+            "roc_auc_mean": float(np.mean(aucs)), "roc_auc_std": float(np.std(aucs)),
+            "log_loss_mean": float(np.mean(losses)),
+            "fit_seconds": float(results.set_index("candidate").loc[pair, "fit_seconds"].sum()),
+        }])], ignore_index=True)
+    return results, scores, members
+
+
+def fold_predictions(parts: list[tuple[str, dict]], internal: pd.DataFrame, y: np.ndarray,
+                     folds: Folds, column_groups: dict[str, list[str]], *,
+                     random_state: int | None, label: str, n_workers: int = 1) -> np.ndarray:
+    """Validation predictions of one model (the mean of ``parts``' probabilities) on ``folds``."""
+    n_fit_rows = min(len(tr) for tr, _ in folds.pairs)
+    pred = np.zeros(len(folds.validated))
+    segments = folds.segments
+    jobs = [(k, family, params) for k in range(len(folds.pairs)) for family, params in parts]
+
+    def fit_fold(job):
+        k, family, params = job
+        train, valid = folds.pairs[k]
+        pipe = build_candidate(family, params, **column_groups, n_fit_rows=n_fit_rows,
+                               random_state=random_state)
+        pipe.fit(internal.iloc[train], y[train])
+        return pipe.predict_proba(internal.iloc[valid])[:, 1]
+
+    with task(label, total=len(jobs)) as progress:
+        for (k, _, _), fold_pred in _run(fit_fold, jobs, n_workers):
+            pred[segments[k]] += fold_pred / len(parts)
+            progress.advance()
+    return pred
+
+
+def _run(function, jobs: list, n_workers: int):
+    """Yield ``(job, function(job))`` in job order, on up to ``n_workers`` threads."""
+    if n_workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield job, function(job)
+        return
+    def one_thread(job):
+        # OpenMP's thread count is per calling thread: a new thread would start with one per
+        # core and two fits would then fight over the cores at every tree.
+        with threadpool_limits(limits=1):
+            return function(job)
+
+    with ThreadPoolExecutor(max_workers=min(n_workers, len(jobs))) as pool:
+        yield from zip(jobs, pool.map(one_thread, jobs))

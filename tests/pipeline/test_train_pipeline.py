@@ -1,0 +1,56 @@
+"""kam train: forward grouped selection recorded in the card, the oracle share, the drift bins."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from engine.demo import DEMO_END_DATE
+from engine.demo._oracle import demo_oracle
+from engine.pipeline import train_model
+from engine.validate import validate_tables
+from tests.pipeline.conftest import AS_OF, SMALL_MODEL, small_spec
+
+
+@pytest.fixture(scope="module")
+def valid_tables(demo_tables):
+    return validate_tables(demo_tables, as_of=AS_OF).valid
+
+
+def test_card_records_forward_grouped_selection_next_to_out_of_time(valid_tables, tmp_path):
+    spec = dataclasses.replace(small_spec("churn"), as_of_periods=16, validation_periods=2)
+    result = train_model(valid_tables, "churn", spec=spec, artifacts_dir=tmp_path)
+    validation = result.card.validation
+    assert validation["selection"]["scheme"].startswith("forward in time")
+    assert validation["selection"]["n_splits"] == SMALL_MODEL["cv"]
+    assert validation["group_by"] == "account_id"
+    assert validation["out_of_time_roc_auc"] == result.metrics["roc_auc"]
+    assert 0.5 < validation["selection_roc_auc"] < 1.0
+    text = result.card.to_markdown()
+    assert "selection (mean of folds)" in text and "out of time" in text
+    distribution = result.card.training_distribution
+    assert set(distribution["features"]) == {f["name"] for f in result.card.features}
+    assert abs(sum(distribution["score"]["shares"]) - 1.0) < 1e-9
+
+
+def test_short_history_falls_back_to_grouped_folds_with_a_warning(valid_tables, tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="kam.train"):
+        result = train_model(valid_tables, "churn", spec=small_spec("churn"), artifacts_dir=tmp_path)
+    assert "grouped K-fold instead" in caplog.text
+    assert result.card.validation["selection"]["scheme"] == "stratified group K-fold, shuffled"
+
+
+def test_win_card_reports_the_share_of_the_oracle(valid_tables, tmp_path):
+    """The demo's exact win oracle: a model cannot beat the simulator's own probabilities."""
+    spec = dataclasses.replace(small_spec("win"), as_of_periods=16, validation_periods=2)
+    oracle = demo_oracle(1200, 5, DEMO_END_DATE)
+    result = train_model(valid_tables, "win", spec=spec, artifacts_dir=tmp_path, oracle=oracle)
+    card = result.card.oracle
+    assert card["rows"] == result.rows["validation"]
+    assert card["metrics"]["roc_auc"] > result.metrics["roc_auc"]
+    assert np.isclose(card["share"]["roc_auc"], result.metrics["roc_auc"] / card["metrics"]["roc_auc"])
+    assert card["share"]["brier"] >= 1.0
+    assert result.card.validation["group_by"] == "opportunity_id"
+    assert "model / oracle" in result.card.to_markdown()
