@@ -52,8 +52,8 @@ RESULT_TABLES: dict[str, str] = {
     "account_scores": "run_id",
     "opportunity_routes": "run_id",
     "rejects": "run_id",
-    "alerts": "run_id",
 }
+# (The alert tables are kam's state across runs, not per-run results: engine/storage/_alerts.py.)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _STAGING_SUFFIX = "__kam_staging"
