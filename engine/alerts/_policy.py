@@ -50,15 +50,15 @@ def load_alert_rules(path: str | Path | None = None):
                             "--rules FOLDER with an alerts.yaml, or restore the shipped file.", file=str(path))
     ruleset = load_rules(path)
     for name, kind in REQUIRED_OUTPUTS.items():
-        declared = ruleset.outputs.get(name)
+        declared = ruleset.spec.outputs.get(name)
         if declared is None or declared.type != kind:
             got = "missing" if declared is None else declared.type
             raise RuleFileError(f"alert policies need the output {name!r} of type {kind}; got {got}. Fix: declare "
                                 f"'{name}' under outputs (see rules/alerts.yaml).", file=str(path))
-    unknown = set(ruleset.outputs["severity"].values or ()) - set(SEVERITY_RANK)
+    unknown = set(ruleset.spec.outputs["severity"].values or ()) - set(SEVERITY_RANK)
     if unknown:
         raise RuleFileError(f"severities must be among {list(SEVERITY_RANK)}; got {sorted(unknown)}.", file=str(path))
-    unknown_actions = set(ruleset.outputs["action"].values or ()) - set(ACTION_TEXT)
+    unknown_actions = set(ruleset.spec.outputs["action"].values or ()) - set(ACTION_TEXT)
     if unknown_actions:
         raise RuleFileError(f"actions must be among {sorted(ACTION_TEXT)}; got {sorted(unknown_actions)}. Fix: use "
                             "one of the recommended actions of docs/alerts.md.", file=str(path))

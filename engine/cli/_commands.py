@@ -212,3 +212,7 @@ def register(app: typer.Typer) -> None:
     rules.command("check")(_rules_cmd.check)
     rules.command("diff")(_whatif_cmd.rules_diff)
     app.add_typer(rules, name="rules")
+
+    from engine.cli import _alerts_cmd
+
+    app.add_typer(_alerts_cmd.app, name="alerts")

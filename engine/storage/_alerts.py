@@ -251,6 +251,15 @@ class AlertStore:
             self._insert(session, "alert_endpoints", pd.DataFrame([{
                 "channel": channel, "endpoint": endpoint, "disabled_at": now_text(), "reason": reason}]))
 
+    def enable_endpoint(self, channel: str, endpoint: str) -> None:
+        """Re-enable an endpoint; digests held back on its channel are due again at once."""
+        with self._write(f"re-enable a {channel} endpoint") as session:
+            self._ensure(session)
+            session.execute('DELETE FROM "alert_endpoints" WHERE "channel" = :c AND "endpoint" = :e',
+                            {"c": channel, "e": endpoint})
+            session.execute("UPDATE \"alert_deliveries\" SET \"next_attempt_at\" = '' "
+                            "WHERE \"channel\" = :c AND \"status\" = 'retry'", {"c": channel})
+
     def disabled(self, channel: str, endpoint: str) -> str | None:
         """Why ``endpoint`` is disabled, or None when it is not."""
         rows = self.read("alert_endpoints", '"channel" = :c AND "endpoint" = :e', {"c": channel, "e": endpoint})
