@@ -46,6 +46,9 @@ _STARTS = {"customers": "created_date", "orders": "order_date", "tickets": "open
 _ENDS = {"tickets": ("closed_date",), "contacts": ("active_to", "last_visit_date"), "ownership": ("end_date",),
          "opportunities": ("closed_date",)}
 _WEEKS_PER_MONTH = 365.25 / 12 / 7
+#: The trade-off table varies these policy parameters, one at a time.
+DEFAULT_VARY = {"churn_probability_threshold": (0.35, 0.45, 0.55, 0.65, 0.75, 0.85),
+                "a_visit_gap_days": (90, 120, 150, 180, 240, 365)}
 
 
 def cut_tables(tables: Mapping[str, pd.DataFrame], cut: Any) -> dict[str, pd.DataFrame]:
@@ -101,6 +104,17 @@ def tables_churn_dates(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
         return pd.Series(dtype="datetime64[ns]", name="churn_date")
     last = pd.to_datetime(orders["order_date"]).groupby(orders["account_id"].astype(str)).max()
     return (last.reindex(gone).dropna() + pd.Timedelta(days=1)).rename("churn_date")
+
+
+def _check_demo_truth(tables: Mapping[str, pd.DataFrame], churn: pd.Series) -> None:
+    """Refuse simulator churn dates that do not belong to this database (another seed or end date)."""
+    orders = tables.get("orders")
+    last = pd.to_datetime(orders["order_date"]).groupby(orders["account_id"].astype(str)).max()
+    late = (last.reindex(churn.index) >= churn).sum()
+    if late:
+        raise ConfigError(f"truth='demo' does not fit this database: {int(late):,} accounts ordered on or after their "
+                          "simulated churn date. Fix: use the database `kam demo-db` writes with seed 0 and the "
+                          "default end date, or --truth tables.")
 
 
 @dataclass(frozen=True)
@@ -292,7 +306,7 @@ def backtest(
     months: int = 12,
     rules: Any = None,
     truth: str | pd.Series = "tables",
-    thresholds: Sequence[float] = (0.35, 0.45, 0.55, 0.65, 0.75, 0.85),
+    vary: Mapping[str, Sequence[float]] | None = None,
     model_spec: Any = None,
 ) -> BacktestResult:
     """Replay the alert policies monthly over the last ``months`` months of ``tables``.
@@ -307,8 +321,9 @@ def backtest(
         The alert policies (default: the shipped ``rules/alerts.yaml``).
     truth : {"tables", "demo"} or pandas.Series
         Where the churn dates come from (see the module docstring), or account id -> churn date.
-    thresholds : sequence of float
-        Values of ``churn_probability_threshold`` for the trade-off table.
+    vary : mapping of str to values, optional
+        Parameters of the policies to vary one at a time for the trade-off table (default: the
+        churn-probability threshold and the A-account visit gap, the two main thresholds).
     """
     from engine.features import data_end_date
     from engine.models import load_model
@@ -336,6 +351,7 @@ def backtest(
         churn, source = pd.to_datetime(truth), "given"
     elif truth == "demo":
         churn, source = demo_churn_dates(len(tables["customers"])), "demo simulator"
+        _check_demo_truth(tables, churn)
     elif truth == "tables":
         churn, source = tables_churn_dates(tables), "status and last order"
     else:
@@ -344,13 +360,18 @@ def backtest(
     shipped = _figures("shipped policies", told, snaps, churn, repeats)
     naive = _figures("naive p > 0.5 every run", _naive(snaps), snaps, churn, 0)
     tradeoff = []
-    for value in thresholds:
-        variant = _with_parameter(ruleset, "churn_probability_threshold", float(value))
-        t_told, t_repeats, _ = _replay(snaps, variant)
-        f = _figures(f"threshold {value}", t_told, snaps, churn, t_repeats)
-        tradeoff.append({"churn_probability_threshold": value, "new_alerts": f.new_alerts,
-                         "recall_of_lost_value": round(f.recall_of_lost_value, 4), "precision": round(f.precision, 4),
-                         "median_lead_days": f.median_lead_days, "per_rep_week_p95": round(f.per_rep_week_p95, 3)})
+    vary = vary if vary is not None else DEFAULT_VARY
+    for name, values in vary.items():
+        if name not in ruleset.spec.parameters:
+            raise ConfigError(f"cannot vary {name!r}: not a parameter of the alert policies "
+                              f"({', '.join(ruleset.spec.parameters)}).")
+        for value in values:
+            variant = _with_parameter(ruleset, name, value)
+            t_told, t_repeats, _ = _replay(snaps, variant)
+            f = _figures(f"{name} {value}", t_told, snaps, churn, t_repeats)
+            tradeoff.append({"parameter": name, "value": value, "new_alerts": f.new_alerts,
+                             "recall_of_lost_value": round(f.recall_of_lost_value, 4), "precision": round(f.precision, 4),
+                             "median_lead_days": f.median_lead_days, "per_rep_week_p95": round(f.per_rep_week_p95, 3)})
     by_kind = {str(k): int(v) for k, v in told["kind"].value_counts().sort_index().items()}
     return BacktestResult(
         dates=[d.date().isoformat() for d in dates], train_cut=cut.date().isoformat(), truth=source,
@@ -382,8 +403,9 @@ def render_backtest(result: BacktestResult) -> str:
     lines += [f"{a:{width}}  {b:>22}  {c:>22}" for a, b, c in rows]
     lines.append("targets: " + "; ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in result.targets().items()))
     lines.append("alerts by kind: " + ", ".join(f"{k} {v:,}" for k, v in result.by_kind.items()))
-    lines.append("trade-off (churn_probability_threshold -> new alerts, recall of lost value, precision, lead, p95/week):")
+    lines.append("trade-off (one parameter varied, the others as shipped):")
     for t in result.tradeoff:
-        lines.append(f"  {t['churn_probability_threshold']:.2f}: {t['new_alerts']:,} alerts, recall {t['recall_of_lost_value']:.1%}, "
-                     f"precision {t['precision']:.1%}, lead {t['median_lead_days']:.0f} d, p95 {t['per_rep_week_p95']:.2f}/week")
+        lines.append(f"  {t['parameter']} = {t['value']}: {t['new_alerts']:,} new alerts, recall of lost value "
+                     f"{t['recall_of_lost_value']:.1%}, precision {t['precision']:.1%}, lead {t['median_lead_days']:.0f} d, "
+                     f"p95 {t['per_rep_week_p95']:.2f}/rep/week")
     return "\n".join(lines)

@@ -121,13 +121,23 @@ def lifecycle_rules():
     return RuleSet.from_text(text, file="engine/alerts/lifecycle.yaml")
 
 
-def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
-    """Whole days from ``earlier`` to ``later`` as float64, NaN where either is missing."""
-    return ((later - earlier) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
+def _day_numbers(values: Any) -> np.ndarray:
+    """Dates (date objects, datetime64, ISO text) -> float day numbers since 1970-01-01, NaN when missing."""
+    arr = np.asarray(values)
+    if not np.issubdtype(arr.dtype, np.datetime64):
+        arr = pd.to_datetime(pd.Index(arr, dtype=object), errors="raise").tz_localize(None).to_numpy()
+    days = arr.astype("datetime64[D]")
+    out = days.astype("int64").astype("float64")
+    out[np.isnat(days)] = np.nan
+    return out
 
 
-def _dates(series: Any, index) -> pd.Series:
-    return pd.to_datetime(pd.Series(series, index=index), errors="raise").dt.normalize().astype("datetime64[ns]")
+def _as_dates(days: np.ndarray) -> np.ndarray:
+    """Float day numbers -> datetime64[ns] (NaT for NaN)."""
+    out = np.full(len(days), np.datetime64("NaT"), dtype="datetime64[ns]")
+    known = ~np.isnan(days)
+    out[known] = days[known].astype("int64").astype("datetime64[D]").astype("datetime64[ns]")
+    return out
 
 
 def derive_inputs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -137,27 +147,28 @@ def derive_inputs(frame: pd.DataFrame) -> pd.DataFrame:
     on ``observe``: ``hit_runs`` counts consecutive runs on which the condition held (this one
     included), ``clear_runs`` consecutive runs on which it did not.
     """
-    out = pd.DataFrame(index=frame.index)
-    observe = frame["action"].to_numpy() == "observe"
-    holds = frame["holds"].fillna(False).to_numpy(dtype=bool)
+    action = frame["action"].astype(str).to_numpy()
+    observe = action == "observe"
+    holds = frame["holds"].fillna(False).to_numpy(dtype=bool) & observe
     hit = frame["hit_runs"].to_numpy(dtype="int64")
     clear = frame["clear_runs"].to_numpy(dtype="int64")
-    out["action"] = frame["action"].astype(str)
-    out["state"] = frame["state"].astype(str)
-    out["holds"] = holds & observe
-    out["hit_runs"] = np.where(observe, np.where(holds, hit + 1, 0), hit).astype("int64")
-    out["clear_runs"] = np.where(observe, np.where(holds, 0, clear + 1), clear).astype("int64")
-    out["for_runs"] = frame["for_runs"].fillna(1).to_numpy(dtype="int64")
-    ranks = frame["severity"].map(SEVERITY_RANK).fillna(0).to_numpy(dtype="int64")
-    out["severity_rank"] = np.where(out["holds"].to_numpy(), ranks, 0).astype("int64")
-    out["notified_rank"] = frame["notified_rank"].to_numpy(dtype="int64")
-    on = _dates(frame["on"], frame.index)
-    out["days_since_notified"] = _days(on, _dates(frame["last_notified_on"], frame.index))
-    out["cooldown_days"] = frame["cooldown_days"].fillna(0).to_numpy(dtype="int64")
-    out["days_since_opened"] = _days(on, _dates(frame["opened_on"], frame.index))
-    # a snooze lasts up to and including its `until` day
-    out["snooze_days_left"] = _days(_dates(frame["snoozed_until"], frame.index), on) + 1.0
-    return out
+    ranks = np.array([SEVERITY_RANK.get(v, 0) if isinstance(v, str) else 0 for v in frame["severity"]], dtype="int64")
+    on = _day_numbers(frame["on"])
+    return pd.DataFrame({
+        "action": action,
+        "state": frame["state"].astype(str).to_numpy(),
+        "holds": holds,
+        "hit_runs": np.where(observe, np.where(holds, hit + 1, 0), hit).astype("int64"),
+        "clear_runs": np.where(observe, np.where(holds, 0, clear + 1), clear).astype("int64"),
+        "for_runs": frame["for_runs"].fillna(1).to_numpy(dtype="int64"),
+        "severity_rank": np.where(holds, ranks, 0).astype("int64"),
+        "notified_rank": frame["notified_rank"].to_numpy(dtype="int64"),
+        "days_since_notified": on - _day_numbers(frame["last_notified_on"]),
+        "cooldown_days": frame["cooldown_days"].fillna(0).to_numpy(dtype="int64"),
+        "days_since_opened": on - _day_numbers(frame["opened_on"]),
+        # a snooze lasts up to and including its `until` day
+        "snooze_days_left": _day_numbers(frame["snoozed_until"]) - on + 1.0,
+    }, index=frame.index)
 
 
 def apply_decisions(frame: pd.DataFrame, inputs: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
@@ -166,36 +177,41 @@ def apply_decisions(frame: pd.DataFrame, inputs: pd.DataFrame, decisions: pd.Dat
     Returns a frame aligned to ``frame`` with :data:`STATE_COLUMNS` (the new state) and
     ``from_state``, ``notify``, ``suppressed``, ``refused``, ``rule_id``, ``because``.
     """
-    if (decisions["status"].astype(str) == "error").any():
-        bad = decisions.loc[decisions["status"].astype(str) == "error", "reason"].astype(str).iloc[0]
+    status = decisions["status"].astype(str).to_numpy()
+    if (status == "error").any():
+        bad = str(decisions["reason"].to_numpy()[status == "error"][0])
         raise DataError(f"the alert lifecycle could not decide a transition: {bad}. Fix: check the state "
                         "columns of the alerts table (state, counters, dates).")
-    out = pd.DataFrame(index=frame.index)
     before = frame["state"].astype(str).to_numpy()
     nxt = decisions["next_state"].astype(object).to_numpy()
     after = np.where(pd.isna(nxt), before, nxt).astype(object)
     notify = decisions["notify"].astype(str).to_numpy()
-    on = _dates(frame["on"], frame.index)
+    suppressed = decisions["suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    action = frame["action"].astype(str).to_numpy()
+    on = _day_numbers(frame["on"])
     entered_open = (after == "open") & ~np.isin(before, ACTIVE_STATES)
     told = notify != "none"
-    action = frame["action"].astype(str).to_numpy()
-    out["state"] = after
-    out["hit_runs"] = np.where(action == "resolve", 0, inputs["hit_runs"].to_numpy()).astype("int64")
-    out["clear_runs"] = inputs["clear_runs"].to_numpy(dtype="int64")
-    out["notified_rank"] = np.where(told, inputs["severity_rank"].to_numpy(), frame["notified_rank"].to_numpy(dtype="int64")).astype("int64")
-    out["notified_rank"] = np.where(np.isin(after, ("inactive", "resolved")), 0, out["notified_rank"]).astype("int64")
-    out["last_notified_on"] = _dates(frame["last_notified_on"], frame.index).where(notify != "opened", on)
-    out["opened_on"] = _dates(frame["opened_on"], frame.index).where(~entered_open, on)
-    until = _dates(frame["until"], frame.index) if "until" in frame else pd.Series(pd.NaT, index=frame.index)
-    snoozed = _dates(frame["snoozed_until"], frame.index).where(action != "snooze", until)
-    out["snoozed_until"] = snoozed.where(after == "snoozed", pd.NaT)
-    out["from_state"] = before
-    out["notify"] = notify
-    out["suppressed"] = decisions["suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    out["refused"] = decisions["refused"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    out["rule_id"] = decisions["rule_id"].astype(str).to_numpy()
-    out["because"] = decisions["because"].astype(str).to_numpy()
-    return out
+    # a repeat held back by the cooldown counts as told at its severity: the recipients heard of
+    # the key within the cooldown, so only a later rise in severity is news
+    rank = np.where(told | suppressed, inputs["severity_rank"].to_numpy(), frame["notified_rank"].to_numpy(dtype="int64"))
+    rank = np.where(np.isin(after, ("inactive", "resolved")), 0, rank).astype("int64")
+    until = _day_numbers(frame["until"]) if "until" in frame else np.full(len(frame), np.nan)
+    snoozed = np.where(action == "snooze", until, _day_numbers(frame["snoozed_until"]))
+    return pd.DataFrame({
+        "state": after,
+        "hit_runs": np.where(action == "resolve", 0, inputs["hit_runs"].to_numpy()).astype("int64"),
+        "clear_runs": inputs["clear_runs"].to_numpy(dtype="int64"),
+        "notified_rank": rank,
+        "last_notified_on": _as_dates(np.where(notify == "opened", on, _day_numbers(frame["last_notified_on"]))),
+        "opened_on": _as_dates(np.where(entered_open, on, _day_numbers(frame["opened_on"]))),
+        "snoozed_until": _as_dates(np.where(after == "snoozed", snoozed, np.nan)),
+        "from_state": before,
+        "notify": notify,
+        "suppressed": suppressed,
+        "refused": decisions["refused"].astype("boolean").fillna(False).to_numpy(dtype=bool),
+        "rule_id": decisions["rule_id"].astype(str).to_numpy(),
+        "because": decisions["because"].astype(str).to_numpy(),
+    }, index=frame.index)
 
 
 def _check_frame(frame: pd.DataFrame) -> None:

@@ -210,3 +210,28 @@ def resolve(key: Annotated[str, typer.Argument(help="Alert key ACCOUNT:KIND.")],
 
 def _blank(value) -> str:
     return "" if value is None or value != value else str(value)
+
+
+@app.command("backtest")
+def backtest_cmd(
+    db: _Db,
+    months: Annotated[int, typer.Option(min=2, max=60, help="Monthly as-of dates to replay (the last N months).")] = 12,
+    rules: Annotated[Optional[Path], typer.Option(help="alerts.yaml or a folder holding it (default: the shipped rules/).")] = None,
+    truth: Annotated[str, typer.Option(help="Churn dates from 'tables' (status and last order) or 'demo' (the demo simulator).")] = "tables",
+    as_json: _Json = False,
+) -> None:
+    """Replay the alert policies monthly against what happened next (the churn model is trained before the first date)."""
+    from engine.alerts._backtest import backtest, render_backtest
+    from engine.pipeline import ingest
+    from engine.storage import Database
+
+    if truth not in ("tables", "demo"):
+        raise typer.BadParameter(f"expected tables or demo; got {truth!r}.", param_hint="--truth")
+    with Database(db) as database:
+        tables = ingest(database).tables
+    result = backtest(tables, months=months, rules=rules, truth=truth)
+    out = console()
+    if as_json:
+        out.print_json(json.dumps(result.to_dict(), default=str))
+    else:
+        out.print(render_backtest(result), markup=False, highlight=False)
