@@ -57,6 +57,7 @@ __all__ = [
     "evaluate_run",
     "idempotency_key",
     "lifecycle_rules",
+    "evaluate_and_write_jsonl",
     "list_alerts",
     "load_alert_rules",
     "on_event",
@@ -98,3 +99,10 @@ def list_alerts(db, *, active_only: bool = False, rep: str | None = None) -> pd.
             database.dispose()
     frame["value_at_risk"] = pd.to_numeric(frame["value_at_risk"], errors="coerce")
     return frame.sort_values(["value_at_risk", "alert_key"], ascending=[False, True], na_position="last").reset_index(drop=True)
+
+
+def evaluate_and_write_jsonl(db, run_id: str, path) -> tuple[AlertRunSummary, SendSummary]:
+    """Evaluate a scoring run's alerts and append its digests to a JSON Lines file (``kam demo``)."""
+    summary = evaluate_run(db, run_id)
+    sent = send_outbox(db, JsonLinesChannel(path))
+    return summary, sent

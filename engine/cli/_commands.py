@@ -150,6 +150,7 @@ def score(
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a LocalCluster).")] = None,
     partitions: Annotated[Optional[int], typer.Option(min=1, help="Account partitions, whole territories each (default: 1 up to 100k accounts, else one per ~150k).")] = None,
     reasons_for: Annotated[int, typer.Option(min=0, help="Top reasons for the N accounts with the highest value at risk.")] = 1_000,
+    alerts: Annotated[bool, typer.Option("--alerts", help="Then evaluate the early-warning alerts of the run (kam alerts evaluate).")] = False,
 ) -> int:
     """Score the whole customer database: tiers, churn risk, priority, routes, assignees, win chances."""
     from engine.cli._summary import print_summary, progress_reporter, summary_dict
@@ -170,10 +171,22 @@ def score(
             partitions=partitions,
             reasons_for=reasons_for,
         )
+    evaluated = None
+    if alerts and result.written:
+        from engine.alerts import evaluate_run
+
+        evaluated = evaluate_run(db, result.run_id)
     if as_json:
-        console().print_json(json.dumps(summary_dict(result), default=str))
+        payload = summary_dict(result)
+        if evaluated is not None:
+            payload["alerts"] = evaluated.to_dict()
+        console().print_json(json.dumps(payload, default=str))
     else:
         print_summary(result, console())
+        if evaluated is not None:
+            from engine.cli._alerts_cmd import print_evaluation
+
+            print_evaluation(evaluated)
     return 0
 
 

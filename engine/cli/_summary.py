@@ -38,6 +38,7 @@ def summary_dict(result) -> dict[str, Any]:
         "value_at_risk_top_regions": {str(k): float(v) for k, v in by_region.items()},
         "expected_deal_value_total": float(routes["expected_deal_value"].sum()) if len(routes) else 0.0,
         "stage_seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+        **({"alerts": result.alerts.to_dict()} if getattr(result, "alerts", None) is not None else {}),
     }
 
 
@@ -85,6 +86,11 @@ def print_summary(result, out) -> None:
     out.print(risk)
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in data["stage_seconds"].items())
     out.print(f"stages: {timing}")
+    if getattr(result, "alerts", None) is not None:  # kam demo: the early-warning summary
+        from engine.cli._alerts_cmd import print_evaluation
+
+        print_evaluation(result.alerts)
+        out.print(f"alert digests: {result.alerts_sent.sent:,} written to {result.alerts_path}")
 
 
 @contextmanager

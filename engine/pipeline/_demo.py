@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.pipeline._ingest import ingest
 from engine.pipeline._score import ScoreResult, score
@@ -61,7 +64,26 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
                 )
                 say(f"  {trained.decision.reason}")
         say(f"scoring {path} as of {as_of.isoformat()} ...")
-        return score(db, as_of=as_of, artifacts_dir=artifacts, progress=progress)
+        result = score(db, as_of=as_of, artifacts_dir=artifacts, progress=progress)
+        return _with_alerts(db, result, path.with_name(path.stem + "-alerts.jsonl"))
+
+
+@dataclass(frozen=True)
+class DemoResult(ScoreResult):
+    """A scoring run of the demo with its early-warning alerts (``alerts``: what was evaluated and
+    sent; ``alerts_path``: the JSON Lines file the digests were written to)."""
+
+    alerts: Any = None
+    alerts_sent: Any = None
+    alerts_path: Path | None = None
+
+
+def _with_alerts(db: Database, result: ScoreResult, jsonl: Path) -> DemoResult:
+    from engine.alerts import evaluate_and_write_jsonl
+
+    summary, sent = evaluate_and_write_jsonl(db, result.run_id, jsonl)
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    return DemoResult(**fields, alerts=summary, alerts_sent=sent, alerts_path=jsonl)
 
 
 def _data_as_of(db: Database):
