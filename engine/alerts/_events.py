@@ -86,7 +86,8 @@ def on_event(db: Database | str, account_id: str, signals: Mapping[str, Any], *,
         The account; its tier, owners and scores come from the newest scoring run.
     signals : mapping
         Policy inputs known now (``{"days_since_key_contact_left": 0, "coverage_levels": 1}``);
-        inputs not given are taken from the newest run's scores where it has them, else null.
+        inputs not given are taken from the newest run's scores where it has them (``status``
+        from ``customers``), else null.
     event_id : str
         The event's own id (e.g. the CRM change id): the same id twice changes nothing.
     on : date-like, optional
@@ -124,6 +125,10 @@ def _on_event(db: Database, account_id, signals, event_id, on, rules) -> list[Ev
         raise DataError(f"event {event_id!r}: account {account_id!r} is not in the newest scoring run. Fix: check "
                         "the account id, or score the database first.")
     context = mine.iloc[0].to_dict()
+    if "status" not in signals and "status" not in context and db.has_table("customers"):
+        customers = db.read_table("customers", ["account_id", "status"])
+        status = customers.loc[customers["account_id"].astype(str) == account_id, "status"]
+        context["status"] = str(status.iloc[0]) if len(status) else None
     record = {name: signals.get(name, context.get(name)) for name in ruleset.inputs}
     record = {k: (None if v is not None and not isinstance(v, str) and pd.isna(v) else v) for k, v in record.items()}
     decision = ruleset.decide(record, as_of=day, backend="durable")

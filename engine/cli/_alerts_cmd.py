@@ -63,8 +63,8 @@ def print_evaluation(summary, as_json: bool = False) -> None:
     out.print(
         f"alerts: run {summary.run_id} as of {summary.as_of}: {summary.opened:,} opened, {summary.escalated:,} "
         f"escalated, {summary.suppressed:,} repeats suppressed, {summary.resolved:,} resolved; "
-        f"{summary.alerts_active:,} active; {summary.notifications:,} digests to "
-        + (", ".join(f"{n:,} {kind}s" for kind, n in summary.recipients.items()) or "nobody")
+        f"{summary.alerts_active:,} active; {summary.notifications:,} digests (recipients: "
+        + (", ".join(f"{kind} {n:,}" for kind, n in summary.recipients.items()) or "none") + ")"
     )
     if summary.by_kind_severity:
         from rich.table import Table
