@@ -286,7 +286,15 @@ def _evaluate(db: Database, run_id, rules, tables, backend, started) -> AlertRun
     run = {"run_id": run_id, "as_of": as_of.isoformat(), "evaluated_at": now, "ruleset_hash": ruleset.hash,
            "keys": len(new), "opened": summary.opened, "escalated": summary.escalated,
            "suppressed": summary.suppressed, "resolved": summary.resolved, "notifications": len(digests)}
-    if not store.commit_run(run, new, events, digests):
+    try:
+        committed = store.commit_run(run, new, events, digests)
+    except StorageError:
+        # a concurrent evaluation of the same run committed first (the run marker's primary key
+        # refused ours, and our transaction rolled back): nothing changed here
+        if store.evaluated_run(run_id) is None:
+            raise
+        committed = False
+    if not committed:
         return AlertRunSummary(run_id, as_of, False, seconds=time.perf_counter() - started)
     log.info("alerts of run %s as of %s: %d matched, %d opened, %d escalated, %d suppressed, %d resolved, %d digests",
              run_id, as_of, len(matches), summary.opened, summary.escalated, summary.suppressed, summary.resolved,

@@ -91,8 +91,10 @@ class WebhookReceiver:
 class SmtpReceiver:
     """aiosmtpd on 127.0.0.1: records messages; ``script(n)`` may answer an SMTP error instead."""
 
-    def __init__(self, script: Callable[[int], str | None] | None = None):
+    def __init__(self, script: Callable[[int], str | None] | None = None, *, tls_context=None,
+                 logins: dict[str, str] | None = None):
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
 
         self.messages: list = []
         self.calls = 0
@@ -115,7 +117,20 @@ class SmtpReceiver:
         with socket.socket() as probe:  # aiosmtpd needs a real port number to check it started
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.logins: list[str] = []
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            ok = logins is not None and logins.get(auth_data.login.decode()) == auth_data.password.decode()
+            if ok:
+                receiver.logins.append(auth_data.login.decode())
+            return AuthResult(success=ok)
+
+        extra = {}
+        if tls_context is not None:
+            extra.update(tls_context=tls_context, require_starttls=True)
+        if logins is not None:
+            extra.update(authenticator=authenticate, auth_required=True)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **extra)
 
     def __enter__(self) -> SmtpReceiver:
         self.controller.start()

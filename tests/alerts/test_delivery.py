@@ -147,3 +147,33 @@ def test_email_settings_are_checked():
         SmtpChannel("127.0.0.1", 25, "alerts@kam.example", "nobody@example.com")
     with pytest.raises(ConfigError, match="KAM_ALERTS_SMTP_PASSWORD"):
         SmtpChannel("127.0.0.1", 25, "alerts@kam.example", "{id}@x", user="kam")
+
+
+def test_email_over_starttls_with_login(outbox, tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a throwaway certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    client_tls = ssl.create_default_context(cafile=str(cert))
+    db, ids = outbox
+    password = "s3cret-smtp-pass"
+    with SmtpReceiver(tls_context=server_tls, logins={"kam": password}) as peer:
+        channel = SmtpChannel("127.0.0.1", peer.port, "alerts@kam.example", "{id}@sales.example", starttls=True,
+                              user="kam", password=password, ssl_context=client_tls, timeout=5)
+        summary = send_outbox(db, channel, retry=FAST, limit=2, secrets=(password,))
+        wrong = SmtpChannel("127.0.0.1", peer.port, "alerts@kam.example", "{id}@sales.example", starttls=True,
+                            user="kam", password="wrong-" + password, ssl_context=client_tls, timeout=5)
+        refused = send_outbox(db, wrong, retry=FAST, limit=1, secrets=("wrong-" + password,), sleep=lambda s: None)
+    assert summary.sent == 2 and peer.logins == ["kam", "kam"]
+    assert refused.failed == 1  # 535 authentication failed: a 5xx, not retried
+    dump = json.dumps(AlertStore(db).read("alert_attempts").astype(str).to_dict("records"))
+    assert password not in dump
+    assert "password" not in repr(channel).lower() and password not in repr(channel)
