@@ -13,8 +13,22 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.alerts._deliver import CHANNELS, DeliveryError, JsonLinesChannel, Outcome, RetryPolicy, SendSummary, send_outbox
-from engine.alerts._digest import build_digests, idempotency_key, render_html, render_slack, render_text
+from engine.alerts._deliver import (
+    CHANNELS,
+    DeliveryError,
+    JsonLinesChannel,
+    Outcome,
+    RetryPolicy,
+    SendSummary,
+    send_outbox,
+)
+from engine.alerts._digest import (
+    build_digests,
+    idempotency_key,
+    render_html,
+    render_slack,
+    render_text,
+)
 from engine.alerts._evaluate import AlertRunSummary, advance, evaluate_run
 from engine.alerts._events import EventResult, act, on_event
 from engine.alerts._lifecycle import (
@@ -53,11 +67,11 @@ __all__ = [
     "advance",
     "build_digests",
     "build_signals",
+    "evaluate_and_write_jsonl",
     "evaluate_policies",
     "evaluate_run",
     "idempotency_key",
     "lifecycle_rules",
-    "evaluate_and_write_jsonl",
     "list_alerts",
     "load_alert_rules",
     "on_event",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from pathlib import Path
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,7 +214,7 @@ def _snapshots(tables, dates, model, tier_rules) -> list[_Snapshot]:
 def _with_parameter(ruleset, name: str, value: float):
     from engine.rules import RuleSet
 
-    text = open(ruleset.spec.file, encoding="utf-8").read() if ruleset.spec.file else None
+    text = Path(ruleset.spec.file).read_text(encoding="utf-8") if ruleset.spec.file else None
     if text is None:
         raise ConfigError("the alert rule set has no file to vary the threshold of.")
     data = yaml.safe_load(text)
@@ -288,7 +289,7 @@ def _figures(policy: str, told: pd.DataFrame, snaps: Sequence[_Snapshot], churn:
     per_run = per_run.reindex(grid, fill_value=0).to_numpy(dtype="float64")
     per_week = per_run / _WEEKS_PER_MONTH
     return PolicyFigures(
-        policy=policy, new_alerts=int(len(told)), alerted_accounts=int(len(alerted)), churners=int(len(churners)),
+        policy=policy, new_alerts=len(told), alerted_accounts=len(alerted), churners=len(churners),
         caught_churners=int(caught.sum()), lost_value=float(value.sum()), caught_value=float(value[caught].sum()),
         recall_of_lost_value=float(value[caught].sum() / value.sum()) if value.sum() > 0 else float("nan"),
         precision=float(hits.mean()) if len(alerted) else float("nan"),

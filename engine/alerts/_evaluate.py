@@ -26,7 +26,7 @@ from engine.alerts._signals import build_signals
 from engine.storage import ALERT_TABLES, AlertStore, Database
 from engine.storage._alerts import now_text
 
-__all__ = ["AlertRunSummary", "advance", "evaluate_run", "empty_states"]
+__all__ = ["AlertRunSummary", "advance", "empty_states", "evaluate_run"]
 
 log = get_logger("alerts")
 
@@ -118,7 +118,9 @@ def advance(states: pd.DataFrame, matches: pd.DataFrame, signals: pd.DataFrame, 
     day = pd.Timestamp(as_of).normalize()
     matches = matches.assign(alert_key=_key(matches["account_id"], matches["kind"])).set_index("alert_key")
     old = states.set_index(states["alert_key"].astype(str)) if len(states) else empty_states().set_index("alert_key")
-    live = old.index[old["state"].astype(str) != "inactive"] if len(old) else old.index
+    # keys that can change without matching: pending (clears), open/escalated/acknowledged/snoozed
+    # (clear runs, escalation, snooze end). An inactive or resolved key only changes when it matches.
+    live = old.index[~old["state"].astype(str).isin(["inactive", "resolved"])] if len(old) else old.index
     keys = matches.index.union(live)
     frame = pd.DataFrame(index=keys)
     frame["state"] = old["state"].reindex(keys).fillna("inactive").astype(str)

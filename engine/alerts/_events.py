@@ -25,7 +25,13 @@ import pandas as pd
 
 from engine._errors import DataError
 from engine.alerts._digest import build_digests
-from engine.alerts._lifecycle import AlertState, AlertStateError, Effect, Event, transition
+from engine.alerts._lifecycle import (
+    AlertState,
+    AlertStateError,
+    Effect,
+    Event,
+    transition,
+)
 from engine.alerts._policy import load_alert_rules
 from engine.storage import AlertStore, Database
 from engine.storage._alerts import now_text

@@ -13,7 +13,6 @@ Answers: 2xx sent; 4xx (and connection errors, timeouts) retried; 5xx failed.
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 from typing import Any
@@ -106,7 +105,7 @@ class SmtpChannel:
             return self._by_code(max(codes) if codes else 550, f"recipient refused: {exc.recipients}")
         except smtplib.SMTPResponseException as exc:
             return self._by_code(exc.smtp_code, f"SMTP {exc.smtp_code} {exc.smtp_error!r}")
-        except (smtplib.SMTPException, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+        except (smtplib.SMTPException, TimeoutError, ConnectionError, OSError) as exc:
             return Outcome("retry", None, f"{type(exc).__name__}: {exc}")
         if refused:
             code, text = next(iter(refused.values()))

@@ -20,7 +20,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -142,6 +141,6 @@ class WebhookChannel:
             if code in (408, 429) or code >= 500:
                 return Outcome("retry", code, text, wait)
             return Outcome("failed", code, text)
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             return Outcome("retry", None, f"{type(exc).__name__}: {reason}")

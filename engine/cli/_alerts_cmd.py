@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,10 +25,10 @@ app = typer.Typer(
 
 _Db = Annotated[str, typer.Option(help="Database URL or SQLite path (the one `kam score` wrote to).")]
 _Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-_Config = Annotated[Optional[Path], typer.Option(help="Config file (default: KAM_CONFIG or ./kam.toml).")]
+_Config = Annotated[Path | None, typer.Option(help="Config file (default: KAM_CONFIG or ./kam.toml).")]
 
 
-def _date(value: Optional[str], option: str) -> Optional[dt.date]:
+def _date(value: str | None, option: str) -> dt.date | None:
     if value is None:
         return None
     try:
@@ -40,8 +40,8 @@ def _date(value: Optional[str], option: str) -> Optional[dt.date]:
 @app.command("evaluate")
 def evaluate(
     db: _Db,
-    run: Annotated[Optional[str], typer.Option(help="Scoring run id (default: the newest).")] = None,
-    rules: Annotated[Optional[Path], typer.Option(help="alerts.yaml or a folder holding it (default: the shipped rules/).")] = None,
+    run: Annotated[str | None, typer.Option(help="Scoring run id (default: the newest).")] = None,
+    rules: Annotated[Path | None, typer.Option(help="alerts.yaml or a folder holding it (default: the shipped rules/).")] = None,
     as_json: _Json = False,
 ) -> None:
     """Evaluate the alert policies on a scoring run: new states, events and digests in one transaction."""
@@ -79,7 +79,7 @@ def print_evaluation(summary, as_json: bool = False) -> None:
         out.print(table)
 
 
-def _channel(channel: str, config, path: Optional[Path]):
+def _channel(channel: str, config, path: Path | None):
     from engine._errors import ConfigError
     from engine.alerts import JsonLinesChannel
 
@@ -116,8 +116,8 @@ def _channel(channel: str, config, path: Optional[Path]):
 def send(
     db: _Db,
     channel: Annotated[str, typer.Option(help="jsonl (a file), stdout, webhook or email.")] = "jsonl",
-    path: Annotated[Optional[Path], typer.Option(help="File for the jsonl channel (default: alerts.jsonl.path).")] = None,
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Send at most N digests.")] = None,
+    path: Annotated[Path | None, typer.Option(help="File for the jsonl channel (default: alerts.jsonl.path).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Send at most N digests.")] = None,
     enable_endpoint: Annotated[bool, typer.Option("--enable-endpoint", help="Re-enable an endpoint disabled by a 410.")] = False,
     config: _Config = None,
     as_json: _Json = False,
@@ -151,7 +151,7 @@ def send(
 def list_(
     db: _Db,
     open_only: Annotated[bool, typer.Option("--open", help="Only open, escalated, acknowledged or snoozed alerts.")] = False,
-    rep: Annotated[Optional[str], typer.Option(help="Only accounts this rep owns.")] = None,
+    rep: Annotated[str | None, typer.Option(help="Only accounts this rep owns.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 50,
     as_json: _Json = False,
 ) -> None:
@@ -216,7 +216,7 @@ def _blank(value) -> str:
 def backtest_cmd(
     db: _Db,
     months: Annotated[int, typer.Option(min=2, max=60, help="Monthly as-of dates to replay (the last N months).")] = 12,
-    rules: Annotated[Optional[Path], typer.Option(help="alerts.yaml or a folder holding it (default: the shipped rules/).")] = None,
+    rules: Annotated[Path | None, typer.Option(help="alerts.yaml or a folder holding it (default: the shipped rules/).")] = None,
     truth: Annotated[str, typer.Option(help="Churn dates from 'tables' (status and last order) or 'demo' (the demo simulator).")] = "tables",
     as_json: _Json = False,
 ) -> None:

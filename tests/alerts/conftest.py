@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 
-import pandas as pd
 import pytest
 
 from engine.storage import Database

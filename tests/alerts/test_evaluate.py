@@ -7,12 +7,11 @@ import json
 
 import pandas as pd
 import pytest
+from alerts_factories import AS_OF, write_scoring_run
 
 from engine._errors import StorageError
 from engine.alerts import AlertStateError, act, evaluate_run, list_alerts
 from engine.storage import AlertStore
-
-from alerts_factories import AS_OF, write_scoring_run
 
 DAY = dt.timedelta(days=1)
 

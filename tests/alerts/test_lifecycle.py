@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine._paths import default_rules_dir
-from engine.alerts import ACTIVE_STATES, AlertState, AlertStateError, Event, lifecycle_rules, transition, transition_frame
+from engine.alerts import (
+    ACTIVE_STATES,
+    AlertState,
+    AlertStateError,
+    Event,
+    lifecycle_rules,
+    transition,
+    transition_frame,
+)
 from engine.alerts._lifecycle import STATE_COLUMNS
 from engine.rules import check_rules
 
@@ -63,7 +71,7 @@ def test_durable_and_vectorized_give_the_same_transitions(history, policy):
     assert durable == vectorized
 
 
-@settings(max_examples=25)
+@settings(max_examples=15)
 @given(st.lists(st.tuples(histories, policies), min_size=1, max_size=6), st.integers(0, 10))
 def test_a_whole_run_in_one_frame_equals_one_event_at_a_time(keys, step):
     """transition_frame over many keys (vectorized) equals transition per key (durable_rules)."""
