@@ -196,3 +196,16 @@ def test_snooze_until_a_date_then_told_again():
 def test_actions_that_do_not_fit_are_refused_with_a_reason(action, state):
     with pytest.raises(AlertStateError, match=f"cannot {action} an alert that is {state}"):
         transition(AlertState(state=state), Event(action, START, until=START))
+
+
+def test_more_keys_than_durable_rules_holds_states():
+    """durable_rules holds at most 1,024 states per host; alert state lives in kam's table, so
+    2,000 keys decided by durable_rules in one go give the vectorized answer."""
+    n = 2_000
+    frame = pd.DataFrame({
+        "state": ["inactive", "pending", "open", "acknowledged"] * (n // 4), "hit_runs": [0, 1, 1, 3] * (n // 4),
+        "clear_runs": 0, "notified_rank": [0, 0, 2, 2] * (n // 4), "last_notified_on": pd.NaT, "opened_on": pd.NaT,
+        "snoozed_until": pd.NaT, "action": "observe", "on": pd.Timestamp(START), "holds": [True, True, True, False] * (n // 4),
+        "severity": "high", "for_runs": 2, "cooldown_days": 30, "until": pd.NaT,
+    })
+    pd.testing.assert_frame_equal(transition_frame(frame, backend="durable"), transition_frame(frame))
