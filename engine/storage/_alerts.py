@@ -94,6 +94,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _typed(value: Any, sql_type: str) -> Any:
+    """A value as its column's type: whole numbers for BIGINT (a float 2.0 read back is 2), text for TEXT."""
+    if value is None:
+        return None
+    if sql_type == _I:
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError(f"expected a whole number, got {value!r}")
+            return int(value)
+        return int(value)
+    if sql_type == _F:
+        return float(value)
+    return value if isinstance(value, str) else str(value)
+
+
 class AlertStore:
     """The alert tables of one database.
 
@@ -148,7 +165,8 @@ class AlertStore:
         columns = list(ALERT_TABLES[table])
         missing = [c for c in columns if c not in frame.columns]
         frame = frame.assign(**{c: None for c in missing})[columns]
-        plain = pd.DataFrame({c: [_plain(v) for v in frame[c].tolist()] for c in columns}, dtype=object)
+        types = ALERT_TABLES[table]
+        plain = pd.DataFrame({c: [_typed(_plain(v), types[c]) for v in frame[c].tolist()] for c in columns}, dtype=object)
         session.insert(table, plain, columns, {})
 
     def _delete_keys(self, session, table: str, column: str, keys: list[str]) -> None:
