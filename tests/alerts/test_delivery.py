@@ -149,7 +149,20 @@ def test_email_settings_are_checked():
         SmtpChannel("127.0.0.1", 25, "alerts@kam.example", "{id}@x", user="kam")
 
 
-def test_email_over_starttls_with_login(outbox, tmp_path):
+@pytest.fixture
+def sqlite_outbox(tmp_path, world):
+    """An outbox on one SQLite file (for channel tests that do not depend on the database)."""
+    from engine.storage import Database
+
+    db = Database(tmp_path / "outbox.sqlite")
+    risky = sorted(world["customers"]["account_id"].astype(str))[:3]
+    for i in range(2):
+        evaluate_run(db, write_scoring_run(db, world, AS_OF.replace(day=1 + i), risky), tables=world)
+    yield db, AlertStore(db).read("alert_outbox")["notification_id"].tolist()
+    db.dispose()
+
+
+def test_email_over_starttls_with_login(sqlite_outbox, tmp_path):
     import shutil
     import ssl
     import subprocess
@@ -163,7 +176,7 @@ def test_email_over_starttls_with_login(outbox, tmp_path):
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
     client_tls = ssl.create_default_context(cafile=str(cert))
-    db, ids = outbox
+    db, _ = sqlite_outbox
     password = "s3cret-smtp-pass"
     with SmtpReceiver(tls_context=server_tls, logins={"kam": password}) as peer:
         channel = SmtpChannel("127.0.0.1", peer.port, "alerts@kam.example", "{id}@sales.example", starttls=True,
