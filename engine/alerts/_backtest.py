@@ -114,8 +114,8 @@ def _check_demo_truth(tables: Mapping[str, pd.DataFrame], churn: pd.Series) -> N
     late = (last.reindex(churn.index) >= churn).sum()
     if late:
         raise ConfigError(f"truth='demo' does not fit this database: {int(late):,} accounts ordered on or after their "
-                          "simulated churn date. Fix: use the database `kam demo-db` writes with seed 0 and the "
-                          "default end date, or --truth tables.")
+                          "simulated churn date. Fix: give the seed the demo database was generated with (default 0) and "
+                          "keep its default end date, or use --truth tables.")
 
 
 @dataclass(frozen=True)
@@ -309,6 +309,7 @@ def backtest(
     truth: str | pd.Series = "tables",
     vary: Mapping[str, Sequence[float]] | None = None,
     model_spec: Any = None,
+    demo_seed: int = 0,
 ) -> BacktestResult:
     """Replay the alert policies monthly over the last ``months`` months of ``tables``.
 
@@ -322,6 +323,8 @@ def backtest(
         The alert policies (default: the shipped ``rules/alerts.yaml``).
     truth : {"tables", "demo"} or pandas.Series
         Where the churn dates come from (see the module docstring), or account id -> churn date.
+    demo_seed : int
+        With ``truth="demo"``: the seed the demo database was generated with.
     vary : mapping of str to values, optional
         Parameters of the policies to vary one at a time for the trade-off table (default: the
         churn-probability threshold and the A-account visit gap, the two main thresholds).
@@ -351,7 +354,7 @@ def backtest(
     if isinstance(truth, pd.Series):
         churn, source = pd.to_datetime(truth), "given"
     elif truth == "demo":
-        churn, source = demo_churn_dates(len(tables["customers"])), "demo simulator"
+        churn, source = demo_churn_dates(len(tables["customers"]), demo_seed), f"demo simulator (seed {demo_seed})"
         _check_demo_truth(tables, churn)
     elif truth == "tables":
         churn, source = tables_churn_dates(tables), "status and last order"

@@ -218,6 +218,7 @@ def backtest_cmd(
     months: Annotated[int, typer.Option(min=2, max=60, help="Monthly as-of dates to replay (the last N months).")] = 12,
     rules: Annotated[Path | None, typer.Option(help="alerts.yaml or a folder holding it (default: the shipped rules/).")] = None,
     truth: Annotated[str, typer.Option(help="Churn dates from 'tables' (status and last order) or 'demo' (the demo simulator).")] = "tables",
+    seed: Annotated[int, typer.Option(help="With --truth demo: the seed the demo database was generated with.")] = 0,
     as_json: _Json = False,
 ) -> None:
     """Replay the alert policies monthly against what happened next (the churn model is trained before the first date)."""
@@ -229,7 +230,7 @@ def backtest_cmd(
         raise typer.BadParameter(f"expected tables or demo; got {truth!r}.", param_hint="--truth")
     with Database(db) as database:
         tables = ingest(database).tables
-    result = backtest(tables, months=months, rules=rules, truth=truth)
+    result = backtest(tables, months=months, rules=rules, truth=truth, demo_seed=seed)
     out = console()
     if as_json:
         out.print_json(json.dumps(result.to_dict(), default=str))
