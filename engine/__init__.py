@@ -58,6 +58,11 @@ _LAZY: dict[str, str] = {
     "score": "engine.pipeline",
     "score_frame": "engine.pipeline",
     "ScoreResult": "engine.pipeline",
+    # early warning
+    "evaluate_run": "engine.alerts",
+    "send_outbox": "engine.alerts",
+    "on_event": "engine.alerts",
+    "list_alerts": "engine.alerts",
 }
 
 __all__ = sorted([*_error_names, *_LAZY, "__version__"])
@@ -77,6 +82,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from engine.alerts import evaluate_run, list_alerts, on_event, send_outbox
     from engine.assign import AssignmentResult, assign, assign_with_report
     from engine.contract import CUSTOMER_DATABASE
     from engine.demo import generate_demo_database, generate_demo_tables

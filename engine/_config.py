@@ -134,6 +134,27 @@ SETTINGS: tuple[Setting, ...] = (
             choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
     Setting("log.format", "choice", "text", "text for people, json for a log collector (one object a line).",
             choices=("text", "json")),
+    # --- alert delivery (engine.alerts, docs/alerts.md) ---
+    Setting("alerts.jsonl.path", "path", None, "File the jsonl alert channel appends digests to (one JSON object a line)."),
+    Setting("alerts.webhook.url", "str", None, "Endpoint the webhook alert channel POSTs signed digests to."),
+    Setting("alerts.webhook.secret", "str", None, "Standard Webhooks signing secret (whsec_ + base64) for alerts.webhook.url.",
+            secret=True),
+    Setting("alerts.webhook.timeout", "float", 10.0, "Seconds to wait for the webhook endpoint (connect and each read).",
+            minimum=0.1, maximum=300),
+    Setting("alerts.webhook.slack", "bool", False, "Send a Slack-compatible body (text + blocks) with the digest under kam."),
+    Setting("alerts.smtp.host", "str", None, "SMTP server for the email alert channel."),
+    Setting("alerts.smtp.port", "int", 25, "SMTP server port.", minimum=1, maximum=65535),
+    Setting("alerts.smtp.starttls", "bool", False, "Upgrade the SMTP connection with STARTTLS."),
+    Setting("alerts.smtp.user", "str", None, "SMTP login user (login only when set)."),
+    Setting("alerts.smtp.password", "str", None, "SMTP login password.", secret=True),
+    Setting("alerts.smtp.timeout", "float", 10.0, "Seconds per SMTP connection and command.", minimum=0.1, maximum=300),
+    Setting("alerts.email.sender", "str", None, "From address of alert e-mails."),
+    Setting("alerts.email.address_template", "str", None,
+            "Recipient address from the recipient's id and type, e.g. {id}@sales.example.com."),
+    Setting("alerts.send.max_attempts", "int", 5, "Attempts per digest and channel before it is recorded as failed.",
+            minimum=1, maximum=100),
+    Setting("alerts.send.backoff_seconds", "float", 1.0, "First retry delay; doubled each attempt, with full jitter.",
+            minimum=0.0, maximum=3600),
 )
 
 

@@ -197,6 +197,7 @@ def score(
         min=0.0, max=1.0, metavar="SHARE",
         help="Fail the run (exit 4, nothing written) when more than this share of any input table is quarantined "
              "(default: score.max_quarantined, 0.05).")] = None,
+    alerts: Annotated[bool, typer.Option("--alerts", help="Then evaluate the early-warning alerts of the run (kam alerts evaluate).")] = False,
 ) -> int:
     """Score the whole customer database: tiers, churn risk, priority, routes, assignees, win chances."""
     from engine.cli._progress import show_progress
@@ -219,10 +220,22 @@ def score(
             reasons_for=reasons_for,
             max_quarantined=limit,
         )
+    evaluated = None
+    if alerts and result.written:
+        from engine.alerts import evaluate_run
+
+        evaluated = evaluate_run(db, result.run_id)
     if as_json:
-        console().print_json(json.dumps(summary_dict(result), default=str))
+        payload = summary_dict(result)
+        if evaluated is not None:
+            payload["alerts"] = evaluated.to_dict()
+        console().print_json(json.dumps(payload, default=str))
     else:
         print_summary(result, console())
+        if evaluated is not None:
+            from engine.cli._alerts_cmd import print_evaluation
+
+            print_evaluation(evaluated)
     return 0
 
 
@@ -358,3 +371,7 @@ def register(app: typer.Typer) -> None:
     rules.command("check")(_rules_cmd.check)
     rules.command("diff")(_whatif_cmd.rules_diff)
     app.add_typer(rules, name="rules")
+
+    from engine.cli import _alerts_cmd
+
+    app.add_typer(_alerts_cmd.app, name="alerts")

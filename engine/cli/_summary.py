@@ -35,6 +35,7 @@ def summary_dict(result) -> dict[str, Any]:
         "value_at_risk_top_regions": {str(k): float(v) for k, v in by_region.items()},
         "expected_deal_value_total": float(routes["expected_deal_value"].sum()) if len(routes) else 0.0,
         "stage_seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+        **({"alerts": result.alerts.to_dict()} if getattr(result, "alerts", None) is not None else {}),
     }
 
 
@@ -84,7 +85,12 @@ def print_summary(result, out) -> None:
     if drift is not None and len(drift):
         due = drift[drift["status"] == "retrain"]
         for model, rows in due.groupby("model", sort=True):
-            out.print(f"[yellow]warning: the {model} model is due for retraining - its inputs have "
-                      f"drifted (PSI > 0.25): {', '.join(rows['feature'].head(5))}[/yellow]")
+            out.print(f"warning: the {model} model is due for retraining - its inputs have "
+                      f"drifted (PSI > 0.25): {', '.join(rows['feature'].head(5))}")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in data["stage_seconds"].items())
     out.print(f"stages: {timing}")
+    if getattr(result, "alerts", None) is not None:  # kam demo: the early-warning summary
+        from engine.cli._alerts_cmd import print_evaluation
+
+        print_evaluation(result.alerts)
+        out.print(f"alert digests: {result.alerts_sent.sent:,} written to {result.alerts_path}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine._log import get_logger
 from engine._progress import task
@@ -77,7 +80,26 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
                 )
                 say(f"  {_publish_sentence(kind, trained.decision, artifacts)}")
         say(f"scoring {path} as of {as_of.isoformat()} ...")
-        return score(db, as_of=as_of, artifacts_dir=artifacts, progress=progress)
+        result = score(db, as_of=as_of, artifacts_dir=artifacts, progress=progress)
+        return _with_alerts(db, result, path.with_name(path.stem + "-alerts.jsonl"))
+
+
+@dataclass(frozen=True)
+class DemoResult(ScoreResult):
+    """A scoring run of the demo with its early-warning alerts (``alerts``: what was evaluated and
+    sent; ``alerts_path``: the JSON Lines file the digests were written to)."""
+
+    alerts: Any = None
+    alerts_sent: Any = None
+    alerts_path: Path | None = None
+
+
+def _with_alerts(db: Database, result: ScoreResult, jsonl: Path) -> DemoResult:
+    from engine.alerts import evaluate_and_write_jsonl
+
+    summary, sent = evaluate_and_write_jsonl(db, result.run_id, jsonl)
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    return DemoResult(**fields, alerts=summary, alerts_sent=sent, alerts_path=jsonl)
 
 
 def create_demo_database(path, *, accounts: int, seed: int, end_date=None):

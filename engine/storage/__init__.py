@@ -3,6 +3,7 @@
 This is the only package that talks to SQLAlchemy and the database drivers.
 """
 
+from engine.storage._alerts import ALERT_TABLES, AlertStore
 from engine.storage._database import RESULT_TABLES, SQL_TYPES, Database, mask_url
 
-__all__ = ["Database", "RESULT_TABLES", "SQL_TYPES", "mask_url"]
+__all__ = ["ALERT_TABLES", "AlertStore", "Database", "RESULT_TABLES", "SQL_TYPES", "mask_url"]

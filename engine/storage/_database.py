@@ -53,9 +53,9 @@ RESULT_TABLES: dict[str, str] = {
     "account_scores": "run_id",
     "opportunity_routes": "run_id",
     "rejects": "run_id",
-    "alerts": "run_id",
     "model_drift": "run_id",
 }
+# (The alert tables are kam's state across runs, not per-run results: engine/storage/_alerts.py.)
 
 _ISO_DAY = re.compile(r"^\d{4}-[01]\d-[0-3]\d$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
