@@ -58,6 +58,8 @@ _LAZY: dict[str, str] = {
     "score": "engine.pipeline",
     "score_frame": "engine.pipeline",
     "ScoreResult": "engine.pipeline",
+    # the run report
+    "report": "engine.report",
 }
 
 __all__ = sorted([*_error_names, *_LAZY, "__version__"])

@@ -792,23 +792,38 @@ class Database:
         runs = self.list_runs()
         return None if runs.empty else str(runs["run_id"].iloc[0])
 
-    def read_results(self, name: str, run_id: str | None = None) -> pd.DataFrame:
+    def read_results(
+        self,
+        name: str,
+        run_id: str | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        missing_ok: bool = False,
+    ) -> pd.DataFrame:
         """Read one run's rows of result table ``name`` (the latest run when ``run_id`` is None).
 
         The latest run is the newest in ``runs`` by ``started_at``; when there is no ``runs``
-        table, all rows are returned.
+        table, all rows are returned. ``columns`` reads only those (an unknown one is an error,
+        or is left out with ``missing_ok``, for runs written before a column was added).
         """
         quoted = self._quote(self._table(name))
         if name not in self.table_names():
             raise StorageError(f"result table {name!r} does not exist in {self.display_url}. Run `kam score` first.")
+        select = "*"
+        if columns is not None:
+            stored = self.columns(name)
+            unknown = [c for c in columns if c not in stored]
+            if unknown and not missing_ok:
+                raise ConfigError(f"result table {name!r} has no column(s) {unknown}; it has {stored}.")
+            select = ", ".join(self._quote(c) for c in columns if c in stored)
         if run_id is None and name != "runs":
             run_id = self.latest_run_id()
         with self._session(f"read results from {name}", fast=False) as session:
             if run_id is None:
-                return session.read(f"SELECT * FROM {quoted}")
+                return session.read(f"SELECT {select} FROM {quoted}")
             from sqlalchemy import text
 
-            result = session.conn.execute(text(f'SELECT * FROM {quoted} WHERE "run_id" = :run_id'), {"run_id": run_id})
+            result = session.conn.execute(text(f'SELECT {select} FROM {quoted} WHERE "run_id" = :run_id'), {"run_id": run_id})
             return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()), coerce_float=True)
 
 
