@@ -107,6 +107,9 @@ def demo(
     with progress_reporter() as progress:
         result = run_demo(db, accounts=accounts, seed=seed, out=out, progress=progress)
     print_summary(result, out)
+    from engine.cli._report_cmd import write_demo_report
+
+    write_demo_report(db, out, run_id=result.run_id)
     return 0
 
 
@@ -212,3 +215,7 @@ def register(app: typer.Typer) -> None:
     rules.command("check")(_rules_cmd.check)
     rules.command("diff")(_whatif_cmd.rules_diff)
     app.add_typer(rules, name="rules")
+
+    from engine.cli import _report_cmd
+
+    app.command("report")(_report_cmd.report)

@@ -64,6 +64,12 @@ def report(
         artifacts_dir = DEFAULT_ARTIFACT_DIR if Path(DEFAULT_ARTIFACT_DIR).is_dir() else None
     owns = not isinstance(db, Database)
     database = Database(db) if owns else db
+    file = database.url.database if database.dialect == "sqlite" else None
+    if file and file != ":memory:" and not file.startswith("file:") and not Path(file).expanduser().exists():
+        raise StorageError(
+            f"no database at {file}: expected the SQLite file a scoring run wrote to. "
+            "Fix: check the path, or run `kam demo` / `kam score --db URL` first."
+        )
     try:
         with task("report: reading the run"):
             inputs = read_inputs(database, run_id=run_id, compare=compare, artifacts_dir=artifacts_dir,

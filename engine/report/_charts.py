@@ -74,7 +74,8 @@ def _to_svg(fig, key: str, title: str, description: str) -> str:
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": key}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        # Laid out by tight_layout already: no bbox_inches="tight" (it draws the figure twice).
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
@@ -126,8 +127,15 @@ def tier_pyramid(tiers: dict[str, Any]) -> Chart:
     measure = "12-month revenue" if tiers["revenue_recorded"] else "revenue (not recorded in this run)"
     fig, (left, right) = _figure(7.5, 2.8, ncols=2, sharey=True)
     colours = [TIER_COLOURS.get(n, PALETTE[3]) for n in names]
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     left.barh(names, accounts, color=colours)
     left.invert_xaxis()
+    left.xaxis.set_major_locator(MaxNLocator(3))
+    right.xaxis.set_major_locator(MaxNLocator(3))
+    left.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    left.margins(x=0.35)
+    right.margins(x=0.35)
     left.set_xlabel("accounts")
     left.set_ylabel("tier")
     left.set_title("Accounts per tier")
@@ -138,7 +146,7 @@ def tier_pyramid(tiers: dict[str, Any]) -> Chart:
     for ax, values, fmt in ((left, accounts, lambda v: f"{v:,}"), (right, revenue, _money)):
         for y, v in enumerate(values):
             ax.annotate(fmt(v), (v, y), xytext=(3 if ax is right else -3, 0), textcoords="offset points",
-                        ha="left" if ax is right else "right", va="center", fontsize=8)
+                        ha="left" if ax is right else "right", va="center", fontsize=8, in_layout=False)
     fig.tight_layout()
     title = "Tier pyramid: accounts and 12-month revenue per tier"
     parts = [f"tier {r['tier']}: {r['accounts']:,} accounts ({(r['account_share'] or 0):.1%}), "
@@ -158,15 +166,14 @@ def pareto(tiers: dict[str, Any]) -> Chart:
     ax.plot([0, 100], [0, 100], color="#777777", linestyle=":", linewidth=1, label="equal shares")
     top20 = curve["top20_revenue_share"]
     if top20 is not None:
-        ax.plot([20], [top20 * 100], marker="o", color=PALETTE[5], markersize=7)
         ax.axvline(20, color=PALETTE[5], linestyle="--", linewidth=1)
-        ax.annotate(f"top 20% of accounts: {top20:.0%} of {measure}", (20, top20 * 100), xytext=(8, -14),
-                    textcoords="offset points", fontsize=8)
+        ax.plot([20], [top20 * 100], marker="o", color=PALETTE[5], markersize=7,
+                label=f"20/80 point: top 20% of accounts hold {top20:.0%}")
     for80 = curve["accounts_for_80"]
     if for80 is not None:
         ax.axhline(80, color=PALETTE[1], linestyle="--", linewidth=1)
-        ax.annotate(f"80% of {measure} from {for80:.0%} of accounts", (for80 * 100, 80), xytext=(8, 6),
-                    textcoords="offset points", fontsize=8)
+        ax.plot([for80 * 100], [80], marker="s", color=PALETTE[1], markersize=6,
+                label=f"80% of it from the top {for80:.0%} of accounts")
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 101)
     ax.set_xlabel("share of accounts, largest first (%)")
@@ -203,7 +210,9 @@ def _heat(ax, matrix, rows, columns, fmt, cmap=HEAT_MAP, centre: bool = False):
             value = data[i, j]
             shade = float(norm(value)) if np.isfinite(value) else 0.0
             dark = shade > 0.75 if centre else shade < 0.55
-            ax.text(j + 0.5, i + 0.5, fmt(value), ha="center", va="center", fontsize=7,
+            # Cell labels stay inside their cells: leaving them out of the layout spares
+            # measuring hundreds of texts again and again.
+            ax.text(j + 0.5, i + 0.5, fmt(value), ha="center", va="center", fontsize=7, in_layout=False,
                     color="white" if dark or (centre and shade < 0.25) else "black")
     ax.spines[:].set_visible(False)
     return image
@@ -225,27 +234,34 @@ def tier_moves(moves: dict[str, Any]) -> Chart:
                  _to_svg(fig, "chart-tier-moves", title, description))
 
 
-def territories(terr: dict[str, Any]) -> Chart:
-    panels = [("accounts", "Accounts", lambda v: f"{v:,.0f}"),
-              ("revenue", "12-month revenue (CNY)", lambda v: _money(v).replace("CNY ", "")),
-              ("value_at_risk", "Value at risk (CNY)", lambda v: _money(v).replace("CNY ", ""))]
-    width = max(7.0, 0.55 * len(terr["industries"]) * 3)
-    fig, axes = _figure(width, 0.42 * len(terr["regions"]) + 2.2, ncols=3, sharey=True)
-    for ax, (key, label, fmt) in zip(axes, panels):
-        _heat(ax, terr[key], terr["regions"], terr["industries"], fmt)
-        ax.set_title(label)
-        ax.set_xlabel("industry")
-    axes[0].set_ylabel("region")
-    for ax in axes[1:]:
-        ax.tick_params(labelleft=False)
+TERRITORY_MEASURES = {
+    "value_at_risk": ("value at risk", "CNY"),
+    "accounts": ("accounts", "accounts"),
+    "revenue": ("12-month revenue", "CNY"),
+}
+
+
+def territories(terr: dict[str, Any], measure: str) -> Chart:
+    """One heat map of region x industry for ``measure`` (accounts, revenue or value_at_risk)."""
+    name, unit = TERRITORY_MEASURES[measure]
+    fmt = (lambda v: f"{v:,.0f}") if unit == "accounts" else (lambda v: _money(v).replace("CNY ", ""))
+    fig, ax = _figure(0.42 * len(terr["industries"]) + 2.8, 0.24 * len(terr["regions"]) + 1.8)
+    image = _heat(ax, terr[measure], terr["regions"], terr["industries"], fmt)
+    fig.colorbar(image, ax=ax, label=f"{name} ({unit})", shrink=0.8,
+                 format=__import__("matplotlib.ticker", fromlist=["FuncFormatter"]).FuncFormatter(lambda v, _: fmt(v)))
+    ax.set_xlabel("industry")
+    ax.set_ylabel("region")
+    title = f"{name.capitalize()} by region and industry"
+    ax.set_title(title)
     fig.tight_layout()
-    title = "Territories: accounts, revenue and value at risk by region and industry"
-    top = "; ".join(f"{_label(t['region'])} / {_label(t['industry'])}: {_money(t['value_at_risk'])}" for t in terr["top"][:5])
-    description = (f"Three heat maps over {len(terr['regions'])} regions (rows) and {len(terr['industries'])} "
-                   f"industries (columns): accounts, 12-month revenue and value at risk; darker is less. "
-                   f"Territories with the most value at risk: {top}.")
-    return Chart("chart-territories", title, "industry", "region", description,
-                 _to_svg(fig, "chart-territories", title, description))
+    data = np.asarray(terr[measure], dtype=float)
+    flat = np.argsort(-data, axis=None)[:5]
+    cells = "; ".join(f"{_label(terr['regions'][i // data.shape[1]])} / {_label(terr['industries'][i % data.shape[1]])}: "
+                      f"{fmt(data.flat[i])}" for i in flat)
+    description = (f"Heat map of {name} over {len(terr['regions'])} regions (rows) and {len(terr['industries'])} "
+                   f"industries (columns); lighter is more. Total {fmt(float(data.sum()))}. Largest cells: {cells}.")
+    key = f"chart-territory-{measure.replace('_', '-')}"
+    return Chart(key, title, "industry", "region", description, _to_svg(fig, key, title, description))
 
 
 def territory_change(terr: dict[str, Any], compared_with: str) -> Chart:
@@ -279,7 +295,7 @@ def routes(routes_: dict[str, Any]) -> Chart:
     ax.bar(names, assigned, color=PALETTE[0], label="assigned")
     ax.bar(names, leads - assigned, bottom=assigned, color=PALETTE[1], label="unassigned")
     for x, total in enumerate(leads):
-        ax.annotate(f"{total:,}", (x, total), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
+        ax.annotate(f"{total:,}", (x, total), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8, in_layout=False)
     ax.set_xlabel("route")
     ax.set_ylabel("open leads")
     title = "Open leads by route, assigned and unassigned"
@@ -297,7 +313,7 @@ def load(load_: dict[str, Any]) -> Chart:
     colours = [PALETTE[4], PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[5]]
     ax.bar([b["band"] for b in bands], [b["reps"] for b in bands], color=colours[: len(bands)])
     for x, b in enumerate(bands):
-        ax.annotate(f"{b['reps']:,}", (x, b["reps"]), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
+        ax.annotate(f"{b['reps']:,}", (x, b["reps"]), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8, in_layout=False)
     ax.set_xlabel("leads assigned this run as a share of the rep's capacity")
     ax.set_ylabel("active reps")
     title = "Load per rep against capacity"
@@ -492,7 +508,8 @@ def render_charts(numbers: dict[str, Any]) -> dict[str, Chart]:
         charts["pareto"] = pareto(numbers["tiers"])
         if numbers["tiers"]["moves"] is not None:
             charts["tier_moves"] = tier_moves(numbers["tiers"]["moves"])
-        charts["territories"] = territories(numbers["territories"])
+        for measure in TERRITORY_MEASURES:
+            charts[f"territory_{measure}"] = territories(numbers["territories"], measure)
         if numbers["territories"]["change_value_at_risk"] is not None:
             charts["territory_change"] = territory_change(numbers["territories"], compared)
         if numbers["routes"]["rows"]:

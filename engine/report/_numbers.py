@@ -26,7 +26,7 @@ PARETO_POINTS = 201
 #: Bins of the churn-probability distributions (equal width on [0, 1]).
 PROBABILITY_BINS = 20
 #: Rows of the "top accounts by value at risk" table and of the per-rep tables.
-TOP_ACCOUNTS = 25
+TOP_ACCOUNTS = 20
 TOP_REPS = 15
 #: Alert states that count as open (Alertmanager's "firing", acknowledged or snoozed included).
 OPEN_ALERT_STATES = ("open", "escalated", "acknowledged", "snoozed")
@@ -54,9 +54,23 @@ def _num(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _text(frame: pd.DataFrame, column: str, missing: str = "(none)") -> pd.Series:
+    """A text column as a categorical with ``missing`` for nulls (fast to group and compare)."""
     if column not in frame.columns:
-        return pd.Series(missing, index=frame.index, dtype=object)
-    return frame[column].astype(object).where(frame[column].notna(), missing).astype(str)
+        return pd.Series(pd.Categorical([missing] * len(frame)), index=frame.index)
+    values = frame[column]
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("category")
+    if values.isna().any():
+        if missing not in values.cat.categories:
+            values = values.cat.add_categories([missing])
+        values = values.fillna(missing)
+    return values
+
+
+def _counts(values: pd.Series) -> pd.Series:
+    """Value counts without the categories that do not occur, largest first."""
+    counts = values.value_counts()
+    return counts[counts > 0]
 
 
 def _delta(now: float | None, before: float | None) -> float | None:
@@ -86,7 +100,7 @@ def _headline(cur: RunData, prev: RunData | None, alerts: dict[str, Any]) -> dic
     by_reason = []
     if len(rejects):
         rows = rejects.assign(reason=_text(rejects, "reason"), table_name=_text(rejects, "table_name"))
-        grouped = rows.groupby(["table_name", "reason"]).agg(
+        grouped = rows.groupby(["table_name", "reason"], observed=True).agg(
             failures=("reason", "size"), rows=("row_number", "nunique")
         ).reset_index().sort_values(["rows", "table_name"], ascending=[False, True])
         by_reason = [
@@ -111,7 +125,7 @@ def _tier_table(run: RunData) -> dict[str, dict[str, float]]:
     tiers = _text(accounts, "tier")
     revenue = _num(accounts, "revenue_12m").fillna(0.0)
     frame = pd.DataFrame({"tier": tiers, "revenue": revenue, "var": _num(accounts, "value_at_risk").fillna(0.0)})
-    grouped = frame.groupby("tier").agg(accounts=("tier", "size"), revenue=("revenue", "sum"), risk=("var", "sum"))
+    grouped = frame.groupby("tier", observed=True).agg(accounts=("tier", "size"), revenue=("revenue", "sum"), risk=("var", "sum"))
     return {str(t): {"accounts": int(r.accounts), "revenue": float(r.revenue), "value_at_risk": float(r.risk)}
             for t, r in grouped.iterrows()}
 
@@ -137,6 +151,31 @@ def _pareto(revenue: np.ndarray) -> dict[str, Any]:
     }
 
 
+def _moves_table(before: pd.DataFrame, now: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Accounts by tier before (rows, with "(new)") and now (columns, with "(gone)").
+
+    Matched by account id through a hash index and counted with one bincount: a million
+    accounts take a fraction of a second (a merge and a crosstab take several).
+    """
+    labels_from, labels_to = [*order, "(new)"], [*order, "(gone)"]
+    index = pd.Index(before["account_id"].astype(str).to_numpy())
+    position = index.get_indexer(now["account_id"].astype(str).to_numpy())
+    code_before = pd.Categorical(_text(before, "tier").astype(str), categories=order).codes
+    code_now = pd.Categorical(_text(now, "tier").astype(str), categories=order).codes
+    new = len(order)
+    from_code = np.where(position >= 0, code_before[np.clip(position, 0, None)], new)
+    k = len(labels_to)
+    counts = np.bincount(from_code * k + code_now, minlength=len(labels_from) * k).reshape(len(labels_from), k)
+    gone = np.ones(len(index), dtype=bool)
+    gone[position[position >= 0]] = False
+    counts[:, -1] = 0
+    counts[: len(order), -1] = np.bincount(code_before[gone], minlength=len(order))[: len(order)]
+    table = pd.DataFrame(counts, index=labels_from, columns=labels_to)
+    keep_rows = [label for label in labels_from if label in order or table.loc[label].sum() > 0]
+    keep_columns = [label for label in labels_to if label in order or table[label].sum() > 0]
+    return table.loc[keep_rows, keep_columns]
+
+
 def _tiers(cur: RunData, prev: RunData | None) -> dict[str, Any]:
     now = _tier_table(cur)
     before = _tier_table(prev) if prev is not None else {}
@@ -158,16 +197,8 @@ def _tiers(cur: RunData, prev: RunData | None) -> dict[str, Any]:
     has_revenue = "revenue_12m" in cur.accounts.columns
     moves = None
     if prev is not None:
-        joined = pd.merge(
-            prev.accounts[["account_id", "tier"]], cur.accounts[["account_id", "tier"]],
-            on="account_id", how="outer", suffixes=("_before", "_now"),
-        )
-        before_tier = _text(joined, "tier_before", "(new)").where(joined["tier_before"].notna(), "(new)")
-        now_tier = _text(joined, "tier_now", "(gone)").where(joined["tier_now"].notna(), "(gone)")
-        table = pd.crosstab(before_tier, now_tier)
-        labels_from = [t for t in (*order, "(new)") if t in table.index]
-        labels_to = [t for t in (*order, "(gone)") if t in table.columns]
-        table = table.reindex(index=labels_from, columns=labels_to, fill_value=0)
+        table = _moves_table(prev.accounts, cur.accounts, order)
+        labels_from, labels_to = list(table.index), list(table.columns)
         moved = [
             {"from": f, "to": t, "accounts": int(table.loc[f, t])}
             for f in labels_from for t in labels_to if f != t and int(table.loc[f, t]) > 0
@@ -198,7 +229,7 @@ def _territory_frame(run: RunData) -> pd.DataFrame:
         "region": _text(accounts, "region"), "industry": _text(accounts, "industry"),
         "revenue": _num(accounts, "revenue_12m").fillna(0.0), "var": _num(accounts, "value_at_risk").fillna(0.0),
     })
-    return frame.groupby(["region", "industry"]).agg(
+    return frame.groupby(["region", "industry"], observed=True).agg(
         accounts=("region", "size"), revenue=("revenue", "sum"), value_at_risk=("var", "sum")
     )
 
@@ -245,7 +276,7 @@ def _route_counts(run: RunData) -> pd.DataFrame:
         "amount": _num(routes, "est_amount").fillna(0.0),
         "edv": _num(routes, "expected_deal_value").fillna(0.0),
     })
-    return frame.groupby("route").agg(leads=("route", "size"), assigned=("assigned", "sum"),
+    return frame.groupby("route", observed=True).agg(leads=("route", "size"), assigned=("assigned", "sum"),
                                       amount=("amount", "sum"), expected=("edv", "sum"))
 
 
@@ -261,9 +292,9 @@ def _routes(cur: RunData, prev: RunData | None, reps: pd.DataFrame | None) -> di
     routes = cur.routes
     status = _text(routes, "assignment_status")
     unassigned = routes.loc[status != "assigned"]
-    reason_counts = _text(unassigned, "status_reason").value_counts()
+    reason_counts = _counts(_text(unassigned, "status_reason"))
     previous_reasons = (
-        _text(prev.routes.loc[_text(prev.routes, "assignment_status") != "assigned"], "status_reason").value_counts()
+        _counts(_text(prev.routes.loc[_text(prev.routes, "assignment_status") != "assigned"], "status_reason"))
         if prev is not None else None
     )
     reasons = [{
@@ -272,7 +303,7 @@ def _routes(cur: RunData, prev: RunData | None, reps: pd.DataFrame | None) -> di
         "change": None if previous_reasons is None else int(count) - int(previous_reasons.get(reason, 0)),
     } for reason, count in reason_counts.items()]
     conflicts = routes.loc[_text(routes, "status_reason") == "ownership_conflict"]
-    conflict_regions = _text(conflicts, "region").value_counts()
+    conflict_regions = _counts(_text(conflicts, "region"))
     return {
         "rows": rows,
         "total_leads": int(len(routes)),
@@ -293,13 +324,13 @@ def _load(run: RunData, reps: pd.DataFrame | None) -> dict[str, Any]:
         return {"available": False, "note": "the reps table (with capacity) is not in this database."}
     routes = run.routes
     to_reps = routes.loc[_text(routes, "assignee_type") == "rep"]
-    load = _text(to_reps, "assignee_id").value_counts()
+    load = _counts(_text(to_reps, "assignee_id"))
     people = reps.assign(rep_id=reps["rep_id"].astype(str))
     if "active" in people.columns:
         people = people.loc[people["active"].astype(str).str.lower().isin(("true", "1", "1.0"))]
     people = people.assign(
         capacity=pd.to_numeric(people["capacity"], errors="coerce").fillna(0).astype(float),
-        load=people["rep_id"].map(load).fillna(0).astype(float),
+        load=people["rep_id"].map(dict(zip(load.index.astype(str), load.to_numpy()))).fillna(0).astype(float),
     )
     ratio = np.where(people["capacity"] > 0, people["load"] / people["capacity"].where(people["capacity"] > 0, 1), np.inf)
     bands = []
@@ -348,11 +379,17 @@ def _reasons(value: Any) -> list[str]:
 def _risk(cur: RunData, prev: RunData | None, actions: dict[str, str]) -> dict[str, Any]:
     accounts = cur.accounts
     var = _num(accounts, "value_at_risk")
-    top = accounts.assign(_var=var.fillna(-1)).sort_values(["_var", "account_id"], ascending=[False, True]).head(TOP_ACCOUNTS)
-    previous_var = (
-        pd.Series(_num(prev.accounts, "value_at_risk").to_numpy(), index=prev.accounts["account_id"].astype(str))
-        if prev is not None else None
-    )
+    values = var.fillna(-1).to_numpy()
+    # The few largest first (argpartition), then a stable order among them (ties by account id).
+    keep = min(len(values), TOP_ACCOUNTS * 4)
+    candidates = np.argpartition(-values, keep - 1)[:keep] if keep else np.arange(0)
+    top = accounts.iloc[candidates].assign(_var=values[candidates])
+    top = top.sort_values(["_var", "account_id"], ascending=[False, True]).head(TOP_ACCOUNTS)
+    previous_var = None
+    if prev is not None:
+        found = pd.Index(prev.accounts["account_id"].astype(str).to_numpy()).get_indexer(top["account_id"].astype(str))
+        before_values = _num(prev.accounts, "value_at_risk").to_numpy()
+        previous_var = {a: (float(before_values[i]) if i >= 0 else None) for a, i in zip(top["account_id"].astype(str), found)}
     top_rows = []
     for r in top.to_dict("records"):
         account_id = str(r["account_id"])
@@ -371,8 +408,9 @@ def _risk(cur: RunData, prev: RunData | None, actions: dict[str, str]) -> dict[s
         })
 
     def by(column: str, run: RunData) -> pd.Series:
-        return pd.Series(_num(run.accounts, "value_at_risk").fillna(0.0).to_numpy(),
-                         index=_text(run.accounts, column, "(no owner)")).groupby(level=0).sum()
+        frame = pd.DataFrame({"key": _text(run.accounts, column, "(no owner)"),
+                              "var": _num(run.accounts, "value_at_risk").fillna(0.0)})
+        return frame.groupby("key", observed=True)["var"].sum()
 
     region_now = by("region", cur).sort_values(ascending=False)
     region_before = by("region", prev) if prev is not None else None
@@ -391,7 +429,7 @@ def _risk(cur: RunData, prev: RunData | None, actions: dict[str, str]) -> dict[s
             "median": _f(values.median()) if len(values) else None,
             "mean": _f(values.mean()) if len(values) else None,
         }
-    owned = _text(accounts, "owner_rep_id", "(no owner)")
+    owned = _counts(_text(accounts, "owner_rep_id", "(no owner)"))
     return {
         "total_value_at_risk": total,
         "top": top_rows,
@@ -403,7 +441,7 @@ def _risk(cur: RunData, prev: RunData | None, actions: dict[str, str]) -> dict[s
         ],
         "by_rep": [
             {"rep_id": str(k), "value_at_risk": float(v), "share": _share(float(v), total),
-             "accounts": int((owned == k).sum())}
+             "accounts": int(owned.get(k, 0))}
             for k, v in rep_now.head(TOP_REPS).items()
         ],
         "reps_with_risk": int((rep_now > 0).sum()),
@@ -456,7 +494,7 @@ def _alerts(inputs: ReportInputs) -> dict[str, Any]:
         "kinds": kinds,
         "severities": severities,
         "counts": table.to_numpy().astype(int).tolist(),
-        "by_state": {str(k): int(v) for k, v in states.value_counts().sort_index().items()},
+        "by_state": {str(k): int(v) for k, v in _counts(states).sort_index().items()},
         "this_run": this_run,
         "note": None if evaluated else "the alert state has not been evaluated on this run; states shown are the latest.",
     }
@@ -498,22 +536,22 @@ def _plans(inputs: ReportInputs) -> dict[str, Any]:
         return {"available": False, "note": "not available for this run: no call plan was made from this run."}
     planned = plans.loc[_text(plans, "status") == "planned"]
     accounts = inputs.current.accounts
-    region = pd.Series(_text(accounts, "region").to_numpy(), index=accounts["account_id"].astype(str))
+    region = pd.Series(_text(accounts, "region").astype(str).to_numpy(), index=accounts["account_id"].astype(str))
     region = region[~region.index.duplicated()]
-    var_all = pd.Series(_num(accounts, "value_at_risk").fillna(0.0).to_numpy(), index=_text(accounts, "region"))
-    var_region = var_all.groupby(level=0).sum()
+    var_all = pd.DataFrame({"region": _text(accounts, "region"), "var": _num(accounts, "value_at_risk").fillna(0.0)})
+    var_region = var_all.groupby("region", observed=True)["var"].sum()
     planned_accounts = planned.drop_duplicates("account_id") if "account_id" in planned.columns else planned
     planned_region = planned_accounts["account_id"].astype(str).map(region).fillna("(unknown)")
     planned_var = pd.Series(_num(planned_accounts, "value_at_risk").fillna(0.0).to_numpy(), index=planned_region.to_numpy())
     covered = planned_var.groupby(level=0).sum()
     lines = pd.Series(1, index=planned_region.to_numpy()).groupby(level=0).sum()
     people = planned.groupby(["assignee_type", "assignee_id"]).ngroups if {"assignee_type", "assignee_id"} <= set(planned.columns) else None
-    total_var = float(var_all.sum())
+    total_var = float(var_all["var"].sum())
     weeks = sorted(_text(plans, "week").unique()) if "week" in plans.columns else []
     return {
         "available": True,
         "weeks": weeks,
-        "lines_by_status": {str(k): int(v) for k, v in _text(plans, "status").value_counts().items()},
+        "lines_by_status": {str(k): int(v) for k, v in _counts(_text(plans, "status")).items()},
         "planned_lines": int(len(planned)),
         "people": people,
         "value_at_risk_covered": float(covered.sum()),
@@ -628,11 +666,11 @@ def _rules(inputs: ReportInputs) -> list[dict[str, Any]]:
         file_hash = ruleset.hash if ruleset is not None else None
         rule_ids = _text(frame, rule_column, "(no rule)")
         status = _text(frame, status_column, "(none)")
-        counts = rule_ids.value_counts()
+        counts = _counts(rule_ids)
         previous_counts = None
         if inputs.previous is not None:
             before_frame = inputs.previous.accounts if name == "tiers" else inputs.previous.routes
-            previous_counts = _text(before_frame, rule_column, "(no rule)").value_counts()
+            previous_counts = _counts(_text(before_frame, rule_column, "(no rule)"))
         declared = [r.id for r in ruleset.spec.rules] if ruleset is not None else []
         order = declared + sorted(set(counts.index) - set(declared))
         total = int(len(frame))
@@ -646,7 +684,7 @@ def _rules(inputs: ReportInputs) -> list[dict[str, Any]]:
             "name": name,
             "rows": rows,
             "decisions": total,
-            "by_status": {str(k): int(v) for k, v in status.value_counts().sort_index().items()},
+            "by_status": {str(k): int(v) for k, v in _counts(status).sort_index().items()},
             "never_fired": [rid for rid in declared if counts.get(rid, 0) == 0] if same else None,
             "version": ruleset.version if ruleset is not None and same else None,
             "run_hash": run_hash,

@@ -28,15 +28,21 @@ _log = get_logger("report")
 #: a million of them would cost seconds to read and the page never shows them one per account).
 ACCOUNT_COLUMNS = (
     "account_id", "name", "region", "industry", "owner_rep_id", "owner_partner_id", "tier",
-    "tier_rule_id", "tier_status", "tier_ruleset_hash", "churn_probability", "revenue_12m",
+    "tier_rule_id", "tier_status", "churn_probability", "revenue_12m",
     "expected_margin_12m", "value_at_risk", "top_reasons",
 )
 ROUTE_COLUMNS = (
     "opportunity_id", "account_id", "region", "industry", "est_amount", "route", "route_rule_id",
-    "route_status", "route_ruleset_hash", "assignee_type", "assignee_id", "assignment_status",
+    "route_status", "assignee_type", "assignee_id", "assignment_status",
     "status_reason", "win_probability", "expected_deal_value",
 )
 REJECT_COLUMNS = ("table_name", "row_number", "reason")
+#: Text columns the report groups and counts by: categoricals once at read, cheap afterwards.
+CATEGORICAL = (
+    "region", "industry", "owner_rep_id", "owner_partner_id", "tier", "tier_rule_id", "tier_status", "route",
+    "route_rule_id", "route_status", "assignee_type", "assignee_id", "assignment_status", "status_reason",
+    "table_name", "reason",
+)
 
 #: Tables written by later stages (alerts, call plans): read only when they exist.
 OPTIONAL_TABLES = ("alerts", "alert_events", "alert_runs", "call_plans")
@@ -137,12 +143,17 @@ def _read_run(db: Database, runs: pd.DataFrame, run_id: str) -> RunData:
         db.read_results("rejects", run_id=run_id, columns=REJECT_COLUMNS, missing_ok=True)
         if db.has_table("rejects") else pd.DataFrame(columns=list(REJECT_COLUMNS))
     )
+    accounts, routes, rejects = (_categorise(frame) for frame in (accounts, routes, rejects))
     if accounts.empty:
         raise StorageError(
             f"run {run_id!r} in {db.display_url} has no rows in account_scores: there is nothing to "
             "report. Fix: run `kam score` again, or pick another run with --run."
         )
     return RunData(run=_decode_run(row.iloc[0]), accounts=accounts, routes=routes, rejects=rejects)
+
+
+def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(**{c: frame[c].astype("category") for c in CATEGORICAL if c in frame.columns})
 
 
 def _optional_tables(db: Database) -> dict[str, pd.DataFrame | None]:

@@ -604,7 +604,9 @@ class Database:
         with self._session(f"read table {name}", fast=False) as session:
             return session.read(f"SELECT {select} FROM {self._quote(name)}")
 
-    def _read_fast(self, name: str, columns: list[str]) -> pd.DataFrame | None:
+    def _read_fast(
+        self, name: str, columns: list[str], where: tuple[str, tuple] | None = None
+    ) -> pd.DataFrame | None:
         """Read through ADBC; None when a column holds mixed types (then SQLAlchemy reads it).
 
         ADBC infers each column's Arrow type from the first rows it sees, so a column whose first
@@ -624,9 +626,11 @@ class Database:
                 f"SELECT 0 AS __kam_probe, {probe} UNION ALL "
                 f"SELECT 1, {select} FROM {self._quote(name)}"
             )
+            if where is not None:  # a condition with ? placeholders and its values
+                sql += f" WHERE {where[0]}"
             try:
                 session.cursor.adbc_statement.set_options(**{_ADBC_BATCH_ROWS: str(_READ_BATCH_ROWS)})
-                session.cursor.execute(sql)
+                session.cursor.execute(sql, parameters=where[1] if where is not None else None)
                 columns_read = _read_columns(session.cursor.fetch_record_batch())
             except (adbc_driver_manager.Error, OSError) as exc:
                 if "type mismatch" in str(exc).lower():
@@ -818,6 +822,11 @@ class Database:
             select = ", ".join(self._quote(c) for c in columns if c in stored)
         if run_id is None and name != "runs":
             run_id = self.latest_run_id()
+        if self._fast and run_id is not None and select != "*":
+            # A run of a million accounts: ADBC reads it as Arrow in a fraction of the time.
+            frame = self._read_fast(name, [c for c in columns if c in stored], where=('"run_id" = ?', (run_id,)))
+            if frame is not None:
+                return frame
         with self._session(f"read results from {name}", fast=False) as session:
             if run_id is None:
                 return session.read(f"SELECT {select} FROM {quoted}")
