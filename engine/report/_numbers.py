@@ -470,8 +470,8 @@ def _alerts(inputs: ReportInputs) -> dict[str, Any]:
     if events is not None and {"run_id", "to_state"} <= set(events.columns):
         mine = events.loc[events["run_id"].astype(str) == run_id]
         evaluated = len(mine) > 0
-        moved_to = _text(mine, "to_state")
-        changed = _text(mine, "from_state") != moved_to if "from_state" in mine.columns else True
+        moved_to = _text(mine, "to_state").astype(str).to_numpy()
+        changed = (_text(mine, "from_state").astype(str).to_numpy() != moved_to) if "from_state" in mine.columns else True
         this_run = {
             "opened": int(((moved_to == "open") & changed).sum()),
             "escalated": int(((moved_to == "escalated") & changed).sum()),
