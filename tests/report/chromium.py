@@ -140,6 +140,7 @@ def open_page(
     screenshot: bool = True,
     full_page: bool = False,
     mobile: bool = False,
+    media: str | None = None,
 ) -> PageVisit:
     """Open ``path`` in headless Chromium, evaluate ``script``, take a screenshot, close.
 
@@ -155,6 +156,8 @@ def open_page(
         Screenshot the whole page rather than the viewport.
     mobile : bool
         Emulate a phone (device scale 2, mobile viewport).
+    media : str, optional
+        Emulate a CSS media type (``"print"``) before ``script`` runs.
     """
     binary = chromium_binary()
     if binary is None:
@@ -206,6 +209,8 @@ def open_page(
         }, sid)
         session.call("Page.navigate", {"url": page_url}, sid)
         session.wait_for("Page.loadEventFired")
+        if media is not None:
+            session.call("Emulation.setEmulatedMedia", {"media": media}, sid)
         result = session.call("Runtime.evaluate", {"expression": script, "returnByValue": True}, sid)
         if "exceptionDetails" in result:
             raise RuntimeError(f"script failed: {result['exceptionDetails']}")
