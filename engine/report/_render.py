@@ -64,7 +64,8 @@ def format_cny(value: Any, signed: bool = False, compact: bool = False) -> str:
         for limit, suffix in ((1e9, " bn"), (1e6, " m"), (1e3, " k")):
             if amount >= limit:
                 return f"{sign}CNY {amount / limit:,.2f}{suffix}"
-    return f"{sign}CNY {amount:,.0f}"
+    shown = f"{amount:,.0f}"
+    return f"{sign if shown != '0' else ''}CNY {shown}"
 
 
 def format_percent(value: Any, digits: int = 1, signed: bool = False, points: bool = False) -> str:
