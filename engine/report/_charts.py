@@ -219,7 +219,7 @@ def _heat(ax, matrix, rows, columns, fmt, cmap=HEAT_MAP, centre: bool = False):
 
 
 def tier_moves(moves: dict[str, Any]) -> Chart:
-    fig, ax = _figure(4.8, 3.4)
+    fig, ax = _figure(4.4, 3.0)
     image = _heat(ax, moves["counts"], moves["from"], moves["to"], lambda v: f"{v:,.0f}")
     fig.colorbar(image, ax=ax, label="accounts", shrink=0.8)
     ax.set_xlabel("tier in this run")
@@ -265,8 +265,7 @@ def territories(terr: dict[str, Any], measure: str) -> Chart:
 
 
 def territory_change(terr: dict[str, Any], compared_with: str) -> Chart:
-    width = max(6.0, 0.6 * len(terr["industries"]) + 2)
-    fig, ax = _figure(width, 0.42 * len(terr["regions"]) + 2.2)
+    fig, ax = _figure(0.42 * len(terr["industries"]) + 2.8, 0.24 * len(terr["regions"]) + 1.8)
     image = _heat(ax, terr["change_value_at_risk"], terr["regions"], terr["industries"],
                   lambda v: _money(v).replace("CNY ", ""), cmap=DIVERGING, centre=True)
     fig.colorbar(image, ax=ax, label="change in value at risk (CNY)", shrink=0.8)
