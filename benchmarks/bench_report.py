@@ -88,8 +88,9 @@ def main() -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     # Import matplotlib and the report once before timing: a report in a fresh process pays
     # it once (about 0.5 s), which the first repeat would otherwise include.
-    import engine.report._charts  # noqa: F401
     import matplotlib.figure  # noqa: F401
+
+    import engine.report._charts  # noqa: F401
 
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
     print(f"{'database':<22} {'accounts':>10} {'read s':>8} {'numbers s':>10} {'render s':>9} {'total s':>8} "

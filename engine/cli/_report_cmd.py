@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from engine.cli._output import console
 
-__all__ = ["report", "demo_report_path", "write_demo_report"]
+__all__ = ["demo_report_path", "report", "write_demo_report"]
 
 
 def report(
     db: Annotated[str, typer.Option(help="Database URL or SQLite path the scoring run wrote to.")],
     out: Annotated[Path, typer.Option(help="HTML file to write (replaced atomically).")] = Path("report.html"),
-    run: Annotated[Optional[str], typer.Option("--run", help="Run to report (default: the newest).")] = None,
-    compare: Annotated[Optional[str], typer.Option(help="Run to compare with (default: the run before --run).")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Run to report (default: the newest).")] = None,
+    compare: Annotated[str | None, typer.Option(help="Run to compare with (default: the run before --run).")] = None,
     no_compare: Annotated[bool, typer.Option("--no-compare", help="Show no changes against another run.")] = False,
-    models: Annotated[Optional[Path], typer.Option(help="Folder of the model cards (default: models/artifacts).")] = None,
-    rules: Annotated[Optional[Path], typer.Option(help="Folder of the rule files (default: the shipped rules).")] = None,
+    models: Annotated[Path | None, typer.Option(help="Folder of the model cards (default: models/artifacts).")] = None,
+    rules: Annotated[Path | None, typer.Option(help="Folder of the rule files (default: the shipped rules).")] = None,
 ) -> int:
     """Write the run report: one HTML page with every section and chart, readable offline."""
     from engine.report import report as build_report

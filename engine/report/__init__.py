@@ -16,7 +16,7 @@ from engine.report._numbers import report_numbers
 from engine.report._read import ReportInputs, RunData, read_inputs
 from engine.report._render import SECTIONS, render_report
 
-__all__ = ["ReportInputs", "RunData", "SECTIONS", "read_inputs", "render_report", "report", "report_numbers"]
+__all__ = ["SECTIONS", "ReportInputs", "RunData", "read_inputs", "render_report", "report", "report_numbers"]
 
 
 class _CallablePackage(types.ModuleType):

@@ -6,7 +6,6 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from engine._errors import ConfigError, StorageError
 from engine._log import get_logger

@@ -20,7 +20,7 @@ from engine._errors import ConfigError, StorageError
 from engine._log import get_logger
 from engine.storage import Database
 
-__all__ = ["RunData", "ReportInputs", "read_inputs", "OPTIONAL_TABLES"]
+__all__ = ["OPTIONAL_TABLES", "ReportInputs", "RunData", "read_inputs"]
 
 _log = get_logger("report")
 

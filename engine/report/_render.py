@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.report._charts import render_charts
 
-__all__ = ["render_report", "SECTIONS", "format_number", "format_cny", "format_percent"]
+__all__ = ["SECTIONS", "format_cny", "format_number", "format_percent", "render_report"]
 
 #: The page's sections, in order: (id, heading).
 SECTIONS = (

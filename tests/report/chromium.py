@@ -11,6 +11,7 @@ even if interception missed something, nothing would leave the machine.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -227,10 +228,11 @@ def open_page(
         return visit
     finally:
         if session is not None:
-            try:
+            import websocket
+
+            # The browser may already be gone: it is waited for, or killed, below.
+            with contextlib.suppress(RuntimeError, TimeoutError, OSError, websocket.WebSocketException):
                 session.call("Browser.close", timeout=10)
-            except Exception:  # noqa: BLE001 - the browser may already be gone; it is killed below
-                pass
             session.close()
         try:
             process.wait(timeout=10)

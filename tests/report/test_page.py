@@ -90,7 +90,7 @@ def test_page_is_self_contained(page):
     links = _Links()
     links.feed(html)
     assert "script" not in links.tags and "link" not in links.tags and "iframe" not in links.tags
-    outside = [r for r in links.references if not (r.startswith("#") or r.startswith("data:"))]
+    outside = [r for r in links.references if not r.startswith(("#", "data:"))]
     assert outside == [], f"the page refers outside itself: {outside[:5]}"
     assert not re.search(r"url\((?!#|data:)", html), "CSS or SVG loads a URL"
     assert "default-src 'none'" in html  # the CSP forbids any fetch the page might attempt
