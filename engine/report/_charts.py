@@ -420,7 +420,7 @@ def model_curves(model: dict[str, Any]) -> Chart:
     """ROC, cumulative gains and calibration panels from the card (as far as the card stores them)."""
     card = model["card"]
     kind = model["kind"]
-    fig, axes = _figure(8.4, 2.9, ncols=3)
+    fig, axes = _figure(10.4, 2.9, ncols=4)
     notes = []
     roc, gains, calibration = card["roc"], card["gains"], card["calibration_curve"]
     ax = axes[0]
@@ -460,11 +460,28 @@ def model_curves(model: dict[str, Any]) -> Chart:
     ax.set_title("Calibration")
     ax.set_xlabel("predicted probability")
     ax.set_ylabel("observed rate")
-    for ax in axes:
+    for ax in axes[:3]:
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
+    ax = axes[3]
+    counts = np.asarray(model["scores"]["histogram"], dtype=float)
+    edges = np.linspace(0, 1, len(counts) + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    if counts.sum():
+        ax.plot(centres, counts / counts.sum() * 100, color=PALETTE[0], marker="o", markersize=3, label="this run")
+    drift = model.get("score_drift")
+    if drift and drift.get("histogram_before"):
+        before = np.asarray(drift["histogram_before"], dtype=float)
+        if before.sum():
+            ax.plot(centres, before / before.sum() * 100, color=PALETTE[1], linestyle="--", label="comparison run")
+        notes.append(f"score distribution against the comparison run (PSI {drift['psi'] or 0:.3f})")
+    ax.legend(frameon=False, fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_title("Scores this run")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("share of rows (%)")
     fig.tight_layout()
-    title = f"{kind.capitalize()} model: ROC, cumulative gains and calibration (validation window)"
+    title = f"{kind.capitalize()} model: ROC, cumulative gains and calibration (validation window), and this run's scores"
     metrics = card["metrics"]
     description = (f"{kind} model out-of-time validation on {metrics.get('n', 0):,} rows: ROC AUC "
                    f"{metrics.get('roc_auc', float('nan')):.3f}, top-decile capture "

@@ -40,7 +40,6 @@ PROBABILITY_BINS = 20
 # --- alerts and plans ----------------------------------------------------------------------------
 def alert_numbers(inputs: ReportInputs) -> dict[str, Any]:
     alerts = inputs.optional.get("alerts")
-    events = inputs.optional.get("alert_events")
     run_id = inputs.current.run_id
     if alerts is None or not {"state", "kind"} <= set(alerts.columns):
         return {"available": False, "open_total": None,
@@ -51,26 +50,8 @@ def alert_numbers(inputs: ReportInputs) -> dict[str, Any]:
     severity = _text(open_alerts, "severity", "(none)")
     severities = [s for s in SEVERITIES if (severity == s).any()] + sorted(set(severity) - set(SEVERITIES))
     table = pd.crosstab(_text(open_alerts, "kind"), severity).reindex(index=kinds, columns=severities, fill_value=0)
-    this_run = {"opened": None, "escalated": None, "resolved": None}
-    evaluated = False
-    if events is not None and {"run_id", "to_state"} <= set(events.columns):
-        mine = events.loc[events["run_id"].astype(str) == run_id]
-        evaluated = len(mine) > 0
-        moved_to = _text(mine, "to_state").astype(str).to_numpy()
-        changed = (_text(mine, "from_state").astype(str).to_numpy() != moved_to) if "from_state" in mine.columns else True
-        this_run = {
-            "opened": int(((moved_to == "open") & changed).sum()),
-            "escalated": int(((moved_to == "escalated") & changed).sum()),
-            "resolved": int(((moved_to == "resolved") & changed).sum()),
-        }
-    runs = inputs.optional.get("alert_runs")
-    if runs is not None and "run_id" in runs.columns:
-        mine = runs.loc[runs["run_id"].astype(str) == run_id]
-        if len(mine):
-            evaluated = True
-            for key in this_run:
-                if key in mine.columns and this_run[key] is None:
-                    this_run[key] = int(pd.to_numeric(mine[key], errors="coerce").fillna(0).iloc[0])
+    this_run, evaluated = _transitions(inputs, run_id)
+    previous = _transitions(inputs, inputs.previous.run_id)[0] if inputs.previous is not None else None
     var = _num(open_alerts, "value_at_risk")
     return {
         "available": True,
@@ -82,8 +63,35 @@ def alert_numbers(inputs: ReportInputs) -> dict[str, Any]:
         "counts": table.to_numpy().astype(int).tolist(),
         "by_state": {str(k): int(v) for k, v in _counts(states).sort_index().items()},
         "this_run": this_run,
+        "previous_run": previous,
         "note": None if evaluated else "the alert state has not been evaluated on this run; states shown are the latest.",
     }
+
+
+def _transitions(inputs: ReportInputs, run_id: str) -> tuple[dict[str, int | None], bool]:
+    """Alerts opened, escalated and resolved by a run (from its events, else ``alert_runs``)."""
+    counts: dict[str, int | None] = {"opened": None, "escalated": None, "resolved": None}
+    evaluated = False
+    events = inputs.optional.get("alert_events")
+    if events is not None and {"run_id", "to_state"} <= set(events.columns):
+        mine = events.loc[events["run_id"].astype(str) == run_id]
+        evaluated = len(mine) > 0
+        moved_to = _text(mine, "to_state").astype(str).to_numpy()
+        changed = (_text(mine, "from_state").astype(str).to_numpy() != moved_to) if "from_state" in mine.columns else True
+        counts = {
+            "opened": int(((moved_to == "open") & changed).sum()),
+            "escalated": int(((moved_to == "escalated") & changed).sum()),
+            "resolved": int(((moved_to == "resolved") & changed).sum()),
+        }
+    runs = inputs.optional.get("alert_runs")
+    if runs is not None and "run_id" in runs.columns:
+        mine = runs.loc[runs["run_id"].astype(str) == run_id]
+        if len(mine):
+            evaluated = True
+            for key in counts:
+                if key in mine.columns and counts[key] is None:
+                    counts[key] = int(pd.to_numeric(mine[key], errors="coerce").fillna(0).iloc[0])
+    return counts, evaluated
 
 
 def action_of_accounts(inputs: ReportInputs) -> dict[str, str]:
@@ -116,12 +124,23 @@ def plan_numbers(inputs: ReportInputs) -> dict[str, Any]:
     if plans is None or "status" not in plans.columns:
         return {"available": False,
                 "note": "not available for this run: the database has no call plans (run `kam plan`)."}
+    every = plans
     if "run_id" in plans.columns:
         plans = plans.loc[plans["run_id"].astype(str) == inputs.current.run_id]
     if plans.empty:
         return {"available": False, "note": "not available for this run: no call plan was made from this run."}
+    figures = _plan_figures(plans, inputs.current.accounts)
+    previous = None
+    if inputs.previous is not None and "run_id" in every.columns:
+        before = every.loc[every["run_id"].astype(str) == inputs.previous.run_id]
+        if len(before):
+            old = _plan_figures(before, inputs.previous.accounts)
+            previous = {k: old[k] for k in ("planned_lines", "value_at_risk_covered", "coverage")}
+    return {**figures, "previous": previous}
+
+
+def _plan_figures(plans: pd.DataFrame, accounts: pd.DataFrame) -> dict[str, Any]:
     planned = plans.loc[_text(plans, "status") == "planned"]
-    accounts = inputs.current.accounts
     region = pd.Series(_text(accounts, "region").astype(str).to_numpy(), index=accounts["account_id"].astype(str))
     region = region[~region.index.duplicated()]
     var_all = pd.DataFrame({"region": _text(accounts, "region"), "var": _num(accounts, "value_at_risk").fillna(0.0)})
@@ -201,6 +220,7 @@ def model_numbers(inputs: ReportInputs) -> list[dict[str, Any]]:
             entry["score_drift"] = {
                 "compared_with": inputs.previous.run_id,
                 "psi": _psi(hist_before, hist_now),
+                "histogram_before": hist_before,
                 "mean_before": _f(before.mean()) if len(before) else None,
                 "same_model": sha == str(inputs.previous.run.get(f"{kind}_model_sha256") or ""),
             }

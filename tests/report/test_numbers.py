@@ -230,10 +230,16 @@ def _add_alerts_and_plans(path, run_id, accounts: pd.DataFrame) -> None:
 
 
 def test_alerts_and_plans_are_counted_when_their_tables_exist(scored_copy, report_models):
-    path, (_, now) = scored_copy
+    path, (before, now) = scored_copy
     db = Database(path)
     accounts = db.read_results("account_scores", run_id=now)
     _add_alerts_and_plans(path, now, accounts)
+    writer = Database(path, extra_tables=["call_plans"])
+    writer.write_run(before, {"call_plans": pd.DataFrame({
+        "week": "2026-W36", "assignee_type": "rep", "assignee_id": "R1", "status": "planned",
+        "account_id": accounts["account_id"].head(3), "value_at_risk": [1.0, 2.0, 3.0],
+    })})
+    writer.dispose()
     try:
         numbers = report_numbers(read_inputs(db, artifacts_dir=report_models))
     finally:
@@ -249,6 +255,8 @@ def test_alerts_and_plans_are_counted_when_their_tables_exist(scored_copy, repor
     planned_var = accounts.sort_values("value_at_risk", ascending=False).head(6)["value_at_risk"].to_numpy()[[0, 1, 2, 5]]
     assert plans["value_at_risk_covered"] == pytest.approx(planned_var.sum())
     assert plans["coverage"] == pytest.approx(planned_var.sum() / accounts["value_at_risk"].sum())
+    assert plans["previous"]["planned_lines"] == 3 and plans["previous"]["value_at_risk_covered"] == 6.0
+    assert alerts["previous_run"] == {"opened": 0, "escalated": 0, "resolved": 0}
     top = {t["account_id"]: t["action"] for t in numbers["risk"]["top"]}
     assert top[accounts.sort_values("value_at_risk", ascending=False)["account_id"].iloc[0]] == "senior executive visit"
 
