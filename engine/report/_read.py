@@ -156,16 +156,37 @@ def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].astype("category") for c in CATEGORICAL if c in frame.columns})
 
 
-def _optional_tables(db: Database) -> dict[str, pd.DataFrame | None]:
+#: The columns of the optional tables the report uses (the others are never read).
+OPTIONAL_COLUMNS = {
+    "alerts": ("alert_key", "account_id", "kind", "state", "severity", "action", "value_at_risk"),
+    "alert_events": ("run_id", "alert_key", "from_state", "to_state"),
+    "alert_runs": ("run_id", "opened", "escalated", "resolved"),
+    "call_plans": ("run_id", "week", "assignee_type", "assignee_id", "status", "account_id", "value_at_risk",
+                   "recommended_action"),
+}
+#: Tables with one set of rows per run: only the reported and the comparison run are read.
+_PER_RUN = ("alert_events", "call_plans")
+
+
+def _optional_tables(db: Database, run_ids: list[str]) -> dict[str, pd.DataFrame | None]:
     present = db.table_names()
     wanted = [name for name in OPTIONAL_TABLES if name in present]
     if not wanted:
         return dict.fromkeys(OPTIONAL_TABLES)
     # The alert and plan tables may not be in this kam's allow-list of result tables (they
     # are added by later stages); name them explicitly to read them.
-    reader = Database(db.url, extra_tables=wanted, fast_sqlite=False)
+    reader = Database(db.url, extra_tables=wanted)
     try:
-        return {name: (reader.read_table(name) if name in wanted else None) for name in OPTIONAL_TABLES}
+        out: dict[str, pd.DataFrame | None] = dict.fromkeys(OPTIONAL_TABLES)
+        for name in wanted:
+            stored = reader.columns(name)
+            columns = [c for c in OPTIONAL_COLUMNS[name] if c in stored]
+            if name in _PER_RUN and "run_id" in stored:
+                parts = [reader.read_results(name, run_id=run, columns=columns) for run in run_ids]
+                out[name] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+            else:
+                out[name] = reader.read_table(name, columns=columns)
+        return out
     finally:
         reader.dispose()
 
@@ -270,7 +291,7 @@ def read_inputs(
         runs=runs,
         reps=_people(db, "reps"),
         partners=_people(db, "partners"),
-        optional=_optional_tables(db),
+        optional=_optional_tables(db, [current.run_id] + ([previous.run_id] if previous is not None else [])),
         cards=cards,
         card_notes=notes,
         rulesets=rulesets,
