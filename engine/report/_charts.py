@@ -191,7 +191,7 @@ def pareto(tiers: dict[str, Any]) -> Chart:
                  _to_svg(fig, "chart-pareto", title, description))
 
 
-def _heat(ax, matrix, rows, columns, fmt, cmap=HEAT_MAP, centre: bool = False):
+def _heat(ax, matrix, rows, columns, fmt, cmap=HEAT_MAP, centre: bool = False, labels: bool = True):
     data = np.asarray(matrix, dtype=float)
     # Vector cells (pcolormesh), not an embedded bitmap: sharp at any zoom and on paper.
     limits = {}
@@ -205,7 +205,7 @@ def _heat(ax, matrix, rows, columns, fmt, cmap=HEAT_MAP, centre: bool = False):
     ax.set_yticks(np.arange(len(rows)) + 0.5, [_label(r) for r in rows])
     ax.tick_params(length=0)
     norm = image.norm
-    for i in range(data.shape[0]):
+    for i in range(data.shape[0] if labels else 0):
         for j in range(data.shape[1]):
             value = data[i, j]
             shade = float(norm(value)) if np.isfinite(value) else 0.0
@@ -246,7 +246,9 @@ def territories(terr: dict[str, Any], measure: str) -> Chart:
     name, unit = TERRITORY_MEASURES[measure]
     fmt = (lambda v: f"{v:,.0f}") if unit == "accounts" else (lambda v: _money(v).replace("CNY ", ""))
     fig, ax = _figure(0.42 * len(terr["industries"]) + 2.8, 0.24 * len(terr["regions"]) + 1.8)
-    image = _heat(ax, terr[measure], terr["regions"], terr["industries"], fmt)
+    # Figures in the cells of the main map only: hundreds of texts per map are most of the
+    # drawing time, and the accounts and revenue maps are read by their colours.
+    image = _heat(ax, terr[measure], terr["regions"], terr["industries"], fmt, labels=measure == "value_at_risk")
     fig.colorbar(image, ax=ax, label=f"{name} ({unit})", shrink=0.8,
                  format=__import__("matplotlib.ticker", fromlist=["FuncFormatter"]).FuncFormatter(lambda v, _: fmt(v)))
     ax.set_xlabel("industry")
@@ -267,7 +269,7 @@ def territories(terr: dict[str, Any], measure: str) -> Chart:
 def territory_change(terr: dict[str, Any], compared_with: str) -> Chart:
     fig, ax = _figure(0.42 * len(terr["industries"]) + 2.8, 0.24 * len(terr["regions"]) + 1.8)
     image = _heat(ax, terr["change_value_at_risk"], terr["regions"], terr["industries"],
-                  lambda v: _money(v).replace("CNY ", ""), cmap=DIVERGING, centre=True)
+                  lambda v: _money(v).replace("CNY ", ""), cmap=DIVERGING, centre=True, labels=False)
     fig.colorbar(image, ax=ax, label="change in value at risk (CNY)", shrink=0.8)
     ax.set_xlabel("industry")
     ax.set_ylabel("region")
