@@ -295,3 +295,21 @@ def test_a_missing_database_file_is_an_error_not_an_empty_report(tmp_path):
     with pytest.raises(StorageError, match="no database at"):
         engine.report(missing)
     assert not missing.exists()
+
+
+def test_a_run_written_before_revenue_was_recorded_is_reported_on_margin(scored_copy, report_models):
+    import sqlite3
+
+    path, _ = scored_copy
+    with sqlite3.connect(path) as conn:
+        conn.execute('ALTER TABLE account_scores DROP COLUMN "revenue_12m"')
+    db = Database(path)
+    try:
+        numbers = report_numbers(read_inputs(db, artifacts_dir=report_models))
+    finally:
+        db.dispose()
+    tiers = numbers["tiers"]
+    assert tiers["revenue_recorded"] is False and tiers["pareto_measure"] == "12-month margin"
+    assert tiers["pareto"]["revenue_share"][-1] == pytest.approx(1.0)
+    html = engine.report(path, artifacts_dir=report_models)
+    assert "did not record 12-month revenue" in html
