@@ -22,7 +22,7 @@ __all__ = ["PALETTE", "Chart", "render_charts"]
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 TIER_COLOURS = {"A": "#0072B2", "B": "#E69F00", "C": "#009E73"}
 HEAT_MAP = "cividis"
-DIVERGING = "PuOr_r"  # orange-purple: safe for red-green deficiencies
+DIVERGING = "PuOr_r"  # purple (fall) to orange (rise): safe for red-green deficiencies
 
 
 @dataclass(frozen=True)
@@ -280,7 +280,7 @@ def territory_change(terr: dict[str, Any], compared_with: str) -> Chart:
     i, j = np.unravel_index(np.nanargmax(data), data.shape)
     k, m = np.unravel_index(np.nanargmin(data), data.shape)
     description = (f"Value at risk now minus value at risk in run {compared_with}, per region and industry; "
-                   f"purple is a rise, orange a fall. Largest rise: {_label(terr['regions'][i])} / "
+                   f"orange is a rise, purple a fall. Largest rise: {_label(terr['regions'][i])} / "
                    f"{_label(terr['industries'][j])} ({_money(data[i, j])}); largest fall: "
                    f"{_label(terr['regions'][k])} / {_label(terr['industries'][m])} ({_money(data[k, m])}).")
     return Chart("chart-territory-change", title, "industry", "region", description,
