@@ -63,6 +63,8 @@ _LAZY: dict[str, str] = {
     "send_outbox": "engine.alerts",
     "on_event": "engine.alerts",
     "list_alerts": "engine.alerts",
+    # the run report
+    "report": "engine.report",
 }
 
 __all__ = sorted([*_error_names, *_LAZY, "__version__"])
@@ -95,6 +97,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from engine.models import ChurnModel, WinModel, load_model, load_model_spec, publish, save_model
     from engine.pipeline import ScoreResult, ingest, score, score_frame, train_model
+    from engine.report import report
     from engine.rules import Decision, RuleSet, check_rules, diff_rulesets, load_rules
     from engine.storage import Database
     from engine.validate import ValidationReport, rejects_frame, validate_tables

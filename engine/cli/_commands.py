@@ -133,6 +133,9 @@ def demo(
     with show_progress():
         result = run_demo(db, accounts=accounts, seed=seed, out=out)
     print_summary(result, out)
+    from engine.cli._report_cmd import write_demo_report
+
+    write_demo_report(db, out, run_id=result.run_id)
     return 0
 
 
@@ -375,3 +378,6 @@ def register(app: typer.Typer) -> None:
     from engine.cli import _alerts_cmd
 
     app.add_typer(_alerts_cmd.app, name="alerts")
+    from engine.cli import _report_cmd
+
+    app.command("report")(_report_cmd.report)

@@ -255,6 +255,9 @@ def combine_partitions(
         )
         del tiers
         scores["churn_probability"] = np.concatenate([np.asarray(p["churn"], dtype=float) for p in parts])[order]
+        # The report's tier pyramid and Pareto curve are in revenue, which needs no order scan then.
+        revenue = np.concatenate([frame["revenue_12m"].to_numpy(dtype=float, na_value=np.nan) for frame in frames])
+        scores["revenue_12m"] = revenue[order]
         margin = np.concatenate([frame["margin_12m"].to_numpy(dtype=float, na_value=np.nan) for frame in frames])
         scores["expected_margin_12m"] = pd.Series(margin[order]).clip(lower=0).to_numpy()
         scores["value_at_risk"] = value_at_risk(scores["churn_probability"], scores["expected_margin_12m"]).to_numpy()

@@ -845,8 +845,10 @@ class Database:
             )
             return _cells.decode_rows(session.execute(f"SELECT {pairs} FROM {self._quote(name)}"), wanted)
 
-    def _read_fast(self, name: str, columns: list[str]) -> pd.DataFrame:
+    def _read_fast(self, name: str, columns: list[str], where: tuple[str, tuple] | None = None) -> pd.DataFrame:
         """Read through ADBC; a column holding cells of another type is read again on its own.
+
+        ``where`` is an optional condition with ``?`` placeholders and its values (one run's rows).
 
         ADBC infers each column's Arrow type from the first rows it sees, so a column whose first
         values are NULL would be typed wrongly. A typed probe row (placeholder values of each
@@ -864,7 +866,7 @@ class Database:
             session.execute("BEGIN")  # one snapshot for the table and any column read again
             try:
                 try:
-                    table = self._fetch_fast(session, name, columns, declared)
+                    table = self._fetch_fast(session, name, columns, declared, where)
                     suspects = _cells.suspect_columns(table, declared)
                 except (adbc_driver_manager.Error, OSError) as exc:
                     if "type mismatch" not in str(exc).lower():
@@ -873,7 +875,7 @@ class Database:
                     table, suspects = None, []
                     for column in columns:
                         try:
-                            single = self._fetch_fast(session, name, [column], declared)
+                            single = self._fetch_fast(session, name, [column], declared, where)
                         except (adbc_driver_manager.Error, OSError) as single_exc:
                             if "type mismatch" not in str(single_exc).lower():
                                 raise
@@ -881,7 +883,7 @@ class Database:
                             continue
                         suspects += _cells.suspect_columns(single, declared)
                         table = single if table is None else table.append_column(column, single[column])
-                redone = {c: self._read_split(session, name, c) for c in suspects}
+                redone = {c: self._read_split(session, name, c, where) for c in suspects}
             except BaseException:
                 try:
                     session.cursor.execute("ROLLBACK")
@@ -897,19 +899,24 @@ class Database:
             frame[column] = redone[column].to_numpy() if redone[column].dtype == object else redone[column]
         return frame[columns] if list(frame.columns) != columns else frame
 
-    def _fetch_fast(self, session, name: str, columns: list[str], declared: Mapping[str, str]):
+    def _fetch_fast(self, session, name: str, columns: list[str], declared: Mapping[str, str], where=None):
         """The Arrow table of ``columns`` of ``name`` read by ADBC, typed by a dropped probe row."""
         probe = ", ".join(f"{_PROBE_VALUES.get(declared[c].upper(), 'NULL')} AS {self._quote(c)}" for c in columns)
         select = ", ".join(self._quote(c) for c in columns)
         sql = f"SELECT 0 AS __kam_probe, {probe} UNION ALL SELECT 1, {select} FROM {self._quote(name)}"
+        if where is not None:  # applies to the table's SELECT, not the probe row
+            sql += f" WHERE {where[0]}"
         session.cursor.adbc_statement.set_options(**{_ADBC_BATCH_ROWS: str(_READ_BATCH_ROWS)})
-        session.cursor.execute(sql)
+        session.cursor.execute(sql, parameters=where[1] if where is not None else None)
         return _drop_probe(_combine_columns(_read_columns(session.cursor.fetch_record_batch())))
 
-    def _read_split(self, session, name: str, column: str) -> pd.Series:
+    def _read_split(self, session, name: str, column: str, where=None) -> pd.Series:
         """Column ``column`` of ``name`` read cell by cell (see :mod:`engine.storage._cells`)."""
+        sql = _cells.split_select(self._quote(column), self._quote(name))
+        if where is not None:
+            sql += f" WHERE {where[0]}"
         session.cursor.adbc_statement.set_options(**{_ADBC_BATCH_ROWS: str(_READ_BATCH_ROWS)})
-        session.cursor.execute(_cells.split_select(self._quote(column), self._quote(name)))
+        session.cursor.execute(sql, parameters=where[1] if where is not None else None)
         return _cells.assemble_split(session.cursor.fetch_arrow_table())
 
     def iter_table(
@@ -1070,18 +1077,38 @@ class Database:
         runs = self.list_runs()
         return None if runs.empty else str(runs["run_id"].iloc[0])
 
-    def read_results(self, name: str, run_id: str | None = None, *, account_id: str | None = None) -> pd.DataFrame:
+    def read_results(
+        self,
+        name: str,
+        run_id: str | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        missing_ok: bool = False,
+        account_id: str | None = None,
+    ) -> pd.DataFrame:
         """Read one run's rows of result table ``name`` (the latest run when ``run_id`` is None).
 
         The latest run is the newest in ``runs`` by ``started_at``; when there is no ``runs``
-        table, all rows are returned. ``account_id`` keeps the rows of one account (a bound
-        parameter; the table must have an ``account_id`` column).
+        table, all rows are returned. ``columns`` reads only those (an unknown one is an error,
+        or is left out with ``missing_ok``, for runs written before a column was added).
+        ``account_id`` keeps the rows of one account (a bound parameter; the table must have an
+        ``account_id`` column).
         """
         quoted = self._quote(self._table(name))
         if name not in self.table_names():
             raise StorageError(f"result table {name!r} does not exist in {self.display_url}. Run `kam score` first.")
+        select = "*"
+        if columns is not None:
+            stored = self.columns(name)
+            unknown = [c for c in columns if c not in stored]
+            if unknown and not missing_ok:
+                raise ConfigError(f"result table {name!r} has no column(s) {unknown}; it has {stored}.")
+            select = ", ".join(self._quote(c) for c in columns if c in stored)
         if run_id is None and name != "runs":
             run_id = self.latest_run_id()
+        if self._fast and run_id is not None and account_id is None and select != "*":
+            # A run of a million accounts: ADBC reads it as Arrow in a fraction of the time.
+            return self._read_fast(name, [c for c in columns if c in stored], where=('"run_id" = ?', (run_id,)))
         conditions, params = [], {}
         if run_id is not None:
             conditions.append('"run_id" = :run_id')
@@ -1092,10 +1119,10 @@ class Database:
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         with self._session(f"read results from {name}", fast=False) as session:
             if not params:
-                return session.read(f"SELECT * FROM {quoted}")
+                return session.read(f"SELECT {select} FROM {quoted}")
             from sqlalchemy import text
 
-            result = session.conn.execute(text(f"SELECT * FROM {quoted}{where}"), params)
+            result = session.conn.execute(text(f"SELECT {select} FROM {quoted}{where}"), params)
             return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()), coerce_float=True)
 
 

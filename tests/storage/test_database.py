@@ -351,3 +351,19 @@ def test_sqlite_engines_keep_no_idle_connections(tmp_path):
     with Database(tmp_path / "kam.sqlite", fast_sqlite=False) as db:
         db.write_source_tables({"reps": _reps()})
         assert db.engine.pool.status().startswith("NullPool")
+
+
+def test_read_results_reads_only_the_columns_asked_for_of_one_run(database):
+    """The report reads a million-account run this way (ADBC on SQLite, same rows everywhere)."""
+    first = pd.DataFrame({"account_id": ["A1", "A2"], "tier": [None, "B"], "value_at_risk": [1.5, None]})
+    database.write_run("run-1", {"account_scores": first})
+    database.write_run("run-2", {"account_scores": first.assign(tier=["C", "C"], value_at_risk=[2.0, 3.0])})
+    frame = database.read_results("account_scores", run_id="run-1", columns=["account_id", "tier", "value_at_risk"])
+    assert list(frame.columns) == ["account_id", "tier", "value_at_risk"]
+    assert frame["account_id"].tolist() == ["A1", "A2"]
+    assert frame["tier"].isna().tolist() == [True, False] and frame["tier"].iloc[1] == "B"
+    assert frame["value_at_risk"].iloc[0] == 1.5 and pd.isna(frame["value_at_risk"].iloc[1])
+    with pytest.raises(ConfigError, match="no column"):
+        database.read_results("account_scores", run_id="run-1", columns=["account_id", "revenue_12m"])
+    older = database.read_results("account_scores", run_id="run-2", columns=["tier", "revenue_12m"], missing_ok=True)
+    assert list(older.columns) == ["tier"] and older["tier"].tolist() == ["C", "C"]
