@@ -53,6 +53,7 @@ RESULT_TABLES: dict[str, str] = {
     "opportunity_routes": "run_id",
     "rejects": "run_id",
     "alerts": "run_id",
+    "call_plans": "run_id",
 }
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
