@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -67,14 +67,14 @@ def print_plan(summary: dict, out) -> None:
 
 def plan(
     db: Annotated[str, typer.Option(help="Database URL or SQLite path holding a `kam score` run (the plan is written there).")],
-    week: Annotated[Optional[str], typer.Option(help="ISO week to plan, YYYY-Www (default: the week after the run's as-of date).")] = None,
-    run: Annotated[Optional[str], typer.Option("--run", help="Scoring run to plan from (default: the newest).")] = None,
-    rules: Annotated[Optional[Path], typer.Option(help="Plan rule file or folder with plan.yaml (default: the shipped rules/plan.yaml).")] = None,
+    week: Annotated[str | None, typer.Option(help="ISO week to plan, YYYY-Www (default: the week after the run's as-of date).")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Scoring run to plan from (default: the newest).")] = None,
+    rules: Annotated[Path | None, typer.Option(help="Plan rule file or folder with plan.yaml (default: the shipped rules/plan.yaml).")] = None,
     holdout: Annotated[float, typer.Option(min=0.0, max=0.99, help="Share of eligible accounts left out of every plan, recorded, to measure the uplift later.")] = 0.0,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the holdout (the same seed holds out the same accounts every week).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    person: Annotated[Optional[str], typer.Option(help="Print this rep's or partner's list (text) for the weekly meeting.")] = None,
-    export: Annotated[Optional[Path], typer.Option(help="Folder for plan.csv and one <id>.txt / <id>.csv per person.")] = None,
+    person: Annotated[str | None, typer.Option(help="Print this rep's or partner's list (text) for the weekly meeting.")] = None,
+    export: Annotated[Path | None, typer.Option(help="Folder for plan.csv and one <id>.txt / <id>.csv per person.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan, but write nothing to the database.")] = False,
 ) -> int:
     """Plan next week's visits and calls for every active rep and partner, within capacity.

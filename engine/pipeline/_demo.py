@@ -9,7 +9,7 @@ from engine.pipeline._score import ScoreResult, score
 from engine.pipeline._train import describe_metrics, train_model
 from engine.storage import Database
 
-__all__ = ["run_demo", "demo_artifacts_dir"]
+__all__ = ["demo_artifacts_dir", "run_demo"]
 
 
 def demo_artifacts_dir(path: Path) -> Path:

@@ -6,9 +6,21 @@ from the database, plans and writes ``call_plans``. Capacities, cadences and wei
 parameters of ``rules/plan.yaml`` (see ``docs/plan.md``).
 """
 
-from engine.plan._plan import PLAN_COLUMNS, PLAN_STATUSES, PlanResult, holdout_mask, plan_week
+from engine.plan._plan import (
+    PLAN_COLUMNS,
+    PLAN_STATUSES,
+    PlanResult,
+    holdout_mask,
+    plan_week,
+)
 from engine.plan._run import plan, read_plan
-from engine.plan._spec import PlanParameters, load_plan_rules, parse_week, week_after, week_label
+from engine.plan._spec import (
+    PlanParameters,
+    load_plan_rules,
+    parse_week,
+    week_after,
+    week_label,
+)
 
 __all__ = [
     "PLAN_COLUMNS",

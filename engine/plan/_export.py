@@ -10,7 +10,7 @@ import pandas as pd
 
 from engine._errors import ConfigError, StorageError
 
-__all__ = ["person_text", "write_exports", "EXPORT_COLUMNS"]
+__all__ = ["EXPORT_COLUMNS", "person_text", "write_exports"]
 
 #: Columns of the CSV exports, in order (a subset of the plan's columns that a person reads).
 EXPORT_COLUMNS = (

@@ -21,7 +21,7 @@ from engine._log import get_logger
 from engine.plan._spec import PlanParameters, load_plan_rules, week_label
 from engine.rules import RuleSet
 
-__all__ = ["PlanResult", "plan_week", "PLAN_COLUMNS", "PLAN_STATUSES", "holdout_mask"]
+__all__ = ["PLAN_COLUMNS", "PLAN_STATUSES", "PlanResult", "holdout_mask", "plan_week"]
 
 _log = get_logger("plan")
 
@@ -443,7 +443,7 @@ def _counts(lines: pd.DataFrame, frame: pd.DataFrame, eligible: np.ndarray, assi
     due = frame["cadence_due"].to_numpy() & assignable & ~frame["held"].to_numpy()
     return {
         "eligible_accounts": int(eligible.sum()),
-        "planned": int(len(planned)),
+        "planned": len(planned),
         "capacity_short": int((status == "capacity_short").sum()),
         "holdout": int((status == "holdout").sum()),
         "unplanned": int((status == "unplanned").sum()),

@@ -13,7 +13,7 @@ from engine.plan._plan import PlanResult, plan_week
 from engine.plan._spec import parse_week, week_after
 from engine.storage import Database
 
-__all__ = ["plan", "read_plan", "CALL_PLANS"]
+__all__ = ["CALL_PLANS", "plan", "read_plan"]
 
 _log = get_logger("plan")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from engine._errors import ConfigError, RuleFileError
 from engine.rules import RuleSet, load_rules
 
-__all__ = ["PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label", "PLAN_INPUTS", "PLAN_OUTPUTS"]
+__all__ = ["PLAN_INPUTS", "PLAN_OUTPUTS", "PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label"]
 
 #: Inputs and outputs the plan's rule file must declare (the planner builds and reads them).
 PLAN_INPUTS = ("tier", "owner_role", "has_active_partner", "last_contact")
@@ -70,7 +70,7 @@ class PlanParameters:
         return {"A": self.a_cadence_days, "B": self.b_cadence_days}.get(str(tier), self.c_cadence_days)
 
     @classmethod
-    def from_ruleset(cls, ruleset: RuleSet, file: str | None = None) -> "PlanParameters":
+    def from_ruleset(cls, ruleset: RuleSet, file: str | None = None) -> PlanParameters:
         """Read and check the parameters of a plan rule set.
 
         Raises

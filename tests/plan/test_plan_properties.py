@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from engine._errors import ConfigError, DataError
 from engine._paths import default_rules_dir
-from engine.plan import holdout_mask, load_plan_rules, plan_week
+from engine.plan import holdout_mask, plan_week
 from engine.rules import RuleSet
 
 WEEK = dt.date(2026, 10, 5)

@@ -19,7 +19,7 @@ def test_plan_writes_call_plans_once_per_run(plan_db):
     stored = read_plan(plan_db)
     assert len(stored) == len(result.lines) > 0
     assert set(stored["run_id"]) == {RUN_ID}
-    run_again, again = plan(plan_db, holdout_share=0.2, seed=1)
+    _, again = plan(plan_db, holdout_share=0.2, seed=1)
     stored = read_plan(plan_db, run_id=RUN_ID)
     assert len(stored) == len(again.lines)  # replaced, never duplicated
     assert (stored["status"] == "holdout").sum() == again.counts["holdout"] > 0
@@ -82,7 +82,7 @@ def test_kam_plan_cli(plan_db, tmp_path, capsys):
     person = summary["top_lines"][0]["assignee_id"]
     assert main(["plan", "--db", str(url), "--person", person, "--week", "2026-W42"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith(f"Call plan 2026-W42 for ") and "Why:" in text and "Do:" in text
+    assert text.startswith("Call plan 2026-W42 for ") and "Why:" in text and "Do:" in text
     assert main(["plan", "--db", str(url), "--person", "NOBODY"]) == 3
     assert main(["plan", "--db", str(url), "--week", "2026-W60"]) == 3
     assert main(["plan", "--db", str(url), "--holdout", "1.5"]) == 2
