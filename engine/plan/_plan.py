@@ -220,6 +220,37 @@ def _recommended(row: dict, alert_action: Any) -> str:
     return words + (": " + "; ".join(extra) if extra else "") + "."
 
 
+def decide_lists(
+    accounts: pd.DataFrame, reps: pd.DataFrame, partners: pd.DataFrame, *, week_start: dt.date,
+    last_contact: np.ndarray, ruleset: RuleSet,
+) -> pd.DataFrame:
+    """Evaluate the plan rules: whose list each account belongs on, its action, its cadence.
+
+    ``owner_role`` is the owner rep's role when that rep is active (null otherwise) and
+    ``has_active_partner`` says whether the owning partner is on the programme; the result is the
+    rule set's result frame (``plan_for``, ``action``, ``cadence_due``, ``rule_id``,
+    ``because``, ...) aligned to ``accounts``.
+    """
+    rep_ids = reps["rep_id"].astype(object)
+    rep_role = pd.Series(reps["role"].astype(object).to_numpy(), index=rep_ids)
+    rep_active = pd.Series(reps["active"].fillna(False).astype(bool).to_numpy(), index=rep_ids)
+    partner_active = pd.Series(
+        partners["active"].fillna(False).astype(bool).to_numpy(), index=partners["partner_id"].astype(object)
+    )
+    owner = accounts["owner_rep_id"].astype(object).to_numpy()
+    partner = accounts["owner_partner_id"].astype(object).to_numpy()
+    owner_ok = rep_active.reindex(owner).fillna(False).to_numpy(dtype=bool)
+    role = np.where(owner_ok, rep_role.reindex(owner).to_numpy(), None)
+    role = np.where(pd.Series(role).isin(["outside", "inside"]).to_numpy(), role, None)
+    decide = pd.DataFrame({
+        "tier": accounts["tier"].astype(object).to_numpy(),
+        "owner_role": role,
+        "has_active_partner": partner_active.reindex(partner).fillna(False).to_numpy(dtype=bool),
+        "last_contact": last_contact,
+    })
+    return ruleset.evaluate(decide, as_of=week_start)
+
+
 def plan_week(
     accounts: pd.DataFrame,
     reps: pd.DataFrame,
@@ -294,29 +325,15 @@ def plan_week(
     frame = pd.DataFrame({"account_id": ids.to_numpy()})
     index = pd.Index(frame["account_id"])
     status = accounts["status"].astype(object).to_numpy() if "status" in accounts.columns else np.full(len(frame), None)
-    rep_role = pd.Series(reps["role"].astype(object).to_numpy(), index=reps["rep_id"].astype(object))
-    rep_active = pd.Series(reps["active"].fillna(False).astype(bool).to_numpy(), index=reps["rep_id"].astype(object))
-    partner_active = pd.Series(
-        partners["active"].fillna(False).astype(bool).to_numpy(), index=partners["partner_id"].astype(object)
-    )
-    owner = accounts["owner_rep_id"].astype(object).to_numpy()
-    partner = accounts["owner_partner_id"].astype(object).to_numpy()
-    owner_ok = rep_active.reindex(owner).fillna(False).to_numpy(dtype=bool)
-    role = np.where(owner_ok, rep_role.reindex(owner).to_numpy(), None)
-    role = np.where(pd.Series(role).isin(["outside", "inside"]).to_numpy(), role, None)
     contact = (
         pd.to_datetime(last_contact.reindex(index), errors="coerce").to_numpy()
         if last_contact is not None
         else np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
     )
     tier = accounts["tier"].astype(object).to_numpy()
-    decide = pd.DataFrame({
-        "tier": tier,
-        "owner_role": role,
-        "has_active_partner": partner_active.reindex(partner).fillna(False).to_numpy(dtype=bool),
-        "last_contact": contact,
-    })
-    decided = ruleset.evaluate(decide, as_of=week_start)
+    decided = decide_lists(accounts, reps, partners, week_start=week_start, last_contact=contact, ruleset=ruleset)
+    owner = accounts["owner_rep_id"].astype(object).to_numpy()
+    partner = accounts["owner_partner_id"].astype(object).to_numpy()
 
     day = np.datetime64(week_start, "D")
     days = (day - contact.astype("datetime64[D]")).astype("timedelta64[D]").astype(float)
