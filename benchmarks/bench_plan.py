@@ -54,7 +54,7 @@ def scaled_rules(scale: float) -> RuleSet:
     _, params = load_plan_rules()
     for key in _CAPACITY_KEYS:
         value = getattr(params, key)
-        text = text.replace(f"{key}: {value}\n", f"{key}: {int(round(value * scale))}\n")
+        text = text.replace(f"{key}: {value}\n", f"{key}: {round(value * scale)}\n")
     rules = RuleSet.from_text(text)
     rules.text = text  # kept for the cadence-free variant
     return rules

@@ -60,7 +60,7 @@ def test_deterministic_for_a_seed(world):
 
 
 def test_status_quo_churn_continues_the_history_rate(world):
-    sim, lost = _run(world, lambda sim: None)
+    _, lost = _run(world, lambda sim: None)
     alive = int(world.events.final_state["alive"].sum())
     history = int((world.events.churn_month >= 30).sum())  # the last 6 recorded months
     assert 0.6 * history <= lost <= 1.5 * history, (lost, history, alive)
