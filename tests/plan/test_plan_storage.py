@@ -87,3 +87,13 @@ def test_kam_plan_cli(plan_db, tmp_path, capsys):
     assert main(["plan", "--db", str(url), "--week", "2026-W60"]) == 3
     assert main(["plan", "--db", str(url), "--holdout", "1.5"]) == 2
     assert main(["plan", "--db", str(tmp_path / "empty.sqlite")]) == 5
+
+
+def test_kam_demo_plans_the_week_after_its_run(plan_db):
+    from engine.pipeline._demo import _demo_plan
+
+    said = []
+    _demo_plan(plan_db, RUN_ID, said.append)
+    (line,) = said
+    assert line.startswith("call plan 2026-W41: ") and "cadence obligations" in line
+    assert set(read_plan(plan_db)["run_id"]) == {RUN_ID}
