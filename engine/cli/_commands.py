@@ -201,7 +201,9 @@ def register(app: typer.Typer) -> None:
     app.command("validate")(validate)
     app.command("train")(train)
     app.command("score")(score)
-    app.command("plan")(__import__("engine.cli._plan_cmd", fromlist=["plan"]).plan)
+    from engine.cli import _plan_cmd
+
+    app.command("plan")(_plan_cmd.plan)
 
     from engine.cli import _rules_cmd, _whatif_cmd
 

@@ -57,6 +57,12 @@ def scoring_run(tables: dict[str, pd.DataFrame], seed: int = 7) -> dict[str, pd.
 
 
 @pytest.fixture(scope="session")
+def run_id() -> str:
+    """The id of the scoring run in ``plan_db``."""
+    return RUN_ID
+
+
+@pytest.fixture(scope="session")
 def plan_tables():
     """Demo tables of 600 accounts (with departed owners' books and partners)."""
     return generate_demo_tables(accounts=600, seed=3)

@@ -6,21 +6,20 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import RUN_ID
 
 from engine._errors import DataError, RuleFileError, StorageError
 from engine.cli import main
 from engine.plan import plan, read_plan
 
 
-def test_plan_writes_call_plans_once_per_run(plan_db):
-    run_id, result = plan(plan_db)
-    assert run_id == RUN_ID and result.week == "2026-W41"
+def test_plan_writes_call_plans_once_per_run(plan_db, run_id):
+    planned_run, result = plan(plan_db)
+    assert planned_run == run_id and result.week == "2026-W41"
     stored = read_plan(plan_db)
     assert len(stored) == len(result.lines) > 0
-    assert set(stored["run_id"]) == {RUN_ID}
+    assert set(stored["run_id"]) == {run_id}
     _, again = plan(plan_db, holdout_share=0.2, seed=1)
-    stored = read_plan(plan_db, run_id=RUN_ID)
+    stored = read_plan(plan_db, run_id=run_id)
     assert len(stored) == len(again.lines)  # replaced, never duplicated
     assert (stored["status"] == "holdout").sum() == again.counts["holdout"] > 0
     assert stored["holdout_share"].eq(0.2).all() and stored["holdout_seed"].eq(1).all()
@@ -29,10 +28,10 @@ def test_plan_writes_call_plans_once_per_run(plan_db):
     assert planned.groupby("assignee_id").size().max() <= 25
 
 
-def test_the_plan_reads_open_alerts_when_the_table_exists(plan_db):
+def test_the_plan_reads_open_alerts_when_the_table_exists(plan_db, run_id):
     scores = plan_db.read_results("account_scores")
     account = scores.sort_values("value_at_risk").iloc[-1]["account_id"]
-    plan_db.write_run(RUN_ID, {"alerts": pd.DataFrame({
+    plan_db.write_run(run_id, {"alerts": pd.DataFrame({
         "account_id": [account], "state": ["firing"], "recommended_action": ["Escalate the open complaint"]})})
     _, result = plan(plan_db)
     line = result.lines.set_index("account_id").loc[account]
@@ -89,11 +88,11 @@ def test_kam_plan_cli(plan_db, tmp_path, capsys):
     assert main(["plan", "--db", str(tmp_path / "empty.sqlite")]) == 5
 
 
-def test_kam_demo_plans_the_week_after_its_run(plan_db):
+def test_kam_demo_plans_the_week_after_its_run(plan_db, run_id):
     from engine.pipeline._demo import _demo_plan
 
     said = []
-    _demo_plan(plan_db, RUN_ID, said.append)
+    _demo_plan(plan_db, run_id, said.append)
     (line,) = said
     assert line.startswith("call plan 2026-W41: ") and "cadence obligations" in line
-    assert set(read_plan(plan_db)["run_id"]) == {RUN_ID}
+    assert set(read_plan(plan_db)["run_id"]) == {run_id}
