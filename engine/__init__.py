@@ -65,6 +65,9 @@ _LAZY: dict[str, str] = {
     "list_alerts": "engine.alerts",
     # the run report
     "report": "engine.report",
+    # the weekly call plan
+    "plan_week": "engine.plan",
+    "PlanResult": "engine.plan",
 }
 
 __all__ = sorted([*_error_names, *_LAZY, "__version__"])
@@ -98,6 +101,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from engine.models import ChurnModel, WinModel, load_model, load_model_spec, publish, save_model
     from engine.pipeline import ScoreResult, ingest, score, score_frame, train_model
     from engine.report import report
+    from engine.plan import PlanResult, plan_week
     from engine.rules import Decision, RuleSet, check_rules, diff_rulesets, load_rules
     from engine.storage import Database
     from engine.validate import ValidationReport, rejects_frame, validate_tables

@@ -365,6 +365,10 @@ def register(app: typer.Typer) -> None:
     show.command("account")(show_account)
     app.add_typer(show, name="show")
 
+    from engine.cli import _plan_cmd
+
+    app.command("plan")(_plan_cmd.plan)
+
     from engine.cli import _rules_cmd, _whatif_cmd
 
     rules = typer.Typer(
@@ -378,6 +382,7 @@ def register(app: typer.Typer) -> None:
     from engine.cli import _alerts_cmd
 
     app.add_typer(_alerts_cmd.app, name="alerts")
+
     from engine.cli import _report_cmd
 
     app.command("report")(_report_cmd.report)

@@ -163,6 +163,8 @@ class Events:
     churn_month: np.ndarray  # -1 = retained
     departed_owner_reps: np.ndarray  # rep numbers that left without their book being reassigned
     role: np.ndarray  # per account, OUTSIDE / INSIDE
+    #: The latent and observed state at the end date (engine.demo._forward continues from it).
+    final_state: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def simulate(
@@ -548,7 +550,18 @@ def simulate(
         "left_day": np.concatenate(rep_left_day),
         "occupant_now": occupant,
     }
+    # The world as it stands at the end date, for the forward simulation (no random draw here,
+    # so the generated tables are unchanged).
+    final_state = {
+        "alive": alive, "slot_of": slot_of, "occupant": occupant, "rep_diligence": rep_diligence,
+        "contact_id": contact_id, "had_level": had_level, "trouble_state": trouble_state,
+        "pressure_state": pressure_state, "engagement": engagement, "frailty": frailty, "size_term": size_term,
+        "s_trouble": s_trouble, "s_key_single": s_key_single, "s_key_multi": s_key_multi,
+        "s_turnover": s_turnover, "s_lost": s_lost, "last_visit_day": last_visit_day, "attention": attention,
+        "slowness": slowness, "price_sensitivity": price_sensitivity, "partner_tier": partner_tier,
+    }
     return Events(
+        final_state=final_state,
         reps=reps,
         ownership=ownership.done({"account": i64, "rep": i64, "start": i64, "end": i64}),
         contacts=contacts.done({"contact": i64, "account": i64, "level": i8, "start": i64, "end": i64}),

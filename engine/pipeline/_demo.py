@@ -16,7 +16,7 @@ from engine.pipeline._score import ScoreResult, score
 from engine.pipeline._train import describe_metrics, train_model
 from engine.storage import Database
 
-__all__ = ["run_demo", "demo_artifacts_dir", "create_demo_database"]
+__all__ = ["create_demo_database", "demo_artifacts_dir", "run_demo"]
 
 _log = get_logger("demo")
 
@@ -81,7 +81,23 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
                 say(f"  {_publish_sentence(kind, trained.decision, artifacts)}")
         say(f"scoring {path} as of {as_of.isoformat()} ...")
         result = score(db, as_of=as_of, artifacts_dir=artifacts, progress=progress)
-        return _with_alerts(db, result, path.with_name(path.stem + "-alerts.jsonl"))
+        result = _with_alerts(db, result, path.with_name(path.stem + "-alerts.jsonl"))
+        _demo_plan(db, result.run_id, say)  # after the alerts: plan lines carry the open alert
+        return result
+
+
+def _demo_plan(db: Database, run_id: str, say) -> None:
+    """Plan next week from the run and say what the plan holds (docs/plan.md)."""
+    from engine.plan import plan
+
+    _, planned = plan(db, run_id=run_id)
+    c = planned.counts
+    share = c["value_at_risk_planned"] / c["value_at_risk_total"] if c["value_at_risk_total"] else 0.0
+    say(
+        f"call plan {planned.week}: {c['planned']:,} visits and calls for {c['people_planned']:,} reps and partners; "
+        f"cadence obligations {c['obligations_met']:,} of {c['obligations_due']:,} met; {share:.0%} of the value at "
+        f"risk is on a plan (`kam plan --db {db.display_url} --person ID` prints one person's list)"
+    )
 
 
 @dataclass(frozen=True)

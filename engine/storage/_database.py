@@ -54,6 +54,7 @@ RESULT_TABLES: dict[str, str] = {
     "opportunity_routes": "run_id",
     "rejects": "run_id",
     "model_drift": "run_id",
+    "call_plans": "run_id",
 }
 # (The alert tables are kam's state across runs, not per-run results: engine/storage/_alerts.py.)
 

@@ -34,7 +34,7 @@ def test_the_accepted_gap_is_the_unknown_tier_without_owner(shipped_rules):
 
 
 def test_the_shipped_rule_sets_are_tiers_and_routing(shipped_rules):
-    assert set(shipped_rules) == {"tiers", "routing", "alerts"}  # alerts: tests/alerts/test_policies.py
+    assert set(shipped_rules) == {"tiers", "routing", "alerts", "plan"}  # alerts: docs/alerts.md, plan: docs/plan.md
     assert shipped_rules["tiers"].hit_policy == "first"
     assert shipped_rules["routing"].hit_policy == "first"
     assert shipped_rules["tiers"].spec.default_then == {"tier": "C", "management_mode": "bookkeeping", "serving_role": "inside"}

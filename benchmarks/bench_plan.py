@@ -1,0 +1,256 @@
+"""Does the weekly call plan save customers? A simulation over 26 weeks, re-planned weekly.
+
+For each seed: build the demo database, train kam's models and score it (``run_demo``), then
+continue the simulated world forward from the as-of date (``engine.demo._forward``) for
+``--weeks`` weeks under each policy, all with the same forward seed (common random numbers):
+
+* ``status_quo`` - no plan: the simulator's own visiting goes on;
+* ``naive``      - each person's list (same lists and capacities as kam's plan) worked round robin,
+                   biggest 12-month revenue first;
+* ``kam``        - ``engine.plan_week`` every week: cadence obligations, then the expected value
+                   of a contact from kam's churn scores of the as-of run (not re-scored during the
+                   26 weeks) and the last-contact dates, which move with the plan's own contacts;
+* ``kam_value_only`` - the same, with the tier cadences switched off (every cadence 10,000 days):
+                   what the cadence promise costs or saves in this simulator;
+* ``oracle``     - same lists and capacities, ranked by the true reduction of churn probability a
+                   contact brings over the next 13 weeks (the simulator's hazards) x margin.
+
+Prints, per capacity scale: accounts lost and margin lost to churn (mean and standard deviation
+over seeds), the share of value at risk the plans touched, and kam's saving over naive as a share
+of the oracle's saving over naive (per seed, then mean and spread).
+
+    python benchmarks/bench_plan.py --accounts 20000 --seeds 0 1 2 3 4 --weeks 26 --scales 1 0.25 0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.demo import DEMO_END_DATE
+from engine.demo._forward import ForwardSimulation
+from engine.demo._ids import format_ids, id_width
+from engine.demo._org import OUTSIDE
+from engine.demo._tables import simulate_world
+from engine.plan import load_plan_rules, plan_week
+from engine.plan._plan import decide_lists
+from engine.rules import RuleSet
+
+POLICIES = ("status_quo", "naive", "kam", "kam_value_only", "oracle")
+_CAPACITY_KEYS = ("field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week")
+
+
+def scaled_rules(scale: float) -> RuleSet:
+    """The shipped plan rules with every weekly capacity multiplied by ``scale`` (rounded)."""
+    from engine._paths import default_rules_dir
+
+    text = (default_rules_dir() / "plan.yaml").read_text("utf-8")
+    _, params = load_plan_rules()
+    for key in _CAPACITY_KEYS:
+        value = getattr(params, key)
+        text = text.replace(f"{key}: {value}\n", f"{key}: {round(value * scale)}\n")
+    rules = RuleSet.from_text(text)
+    rules.text = text  # kept for the cadence-free variant
+    return rules
+
+
+def _no_cadence_text(text: str) -> str:
+    """Plan rule text with every tier cadence set to 10,000 days: no obligations, ranking by value only."""
+    _, params = load_plan_rules()
+    for key in ("a_cadence_days", "b_cadence_days", "c_cadence_days"):
+        text = text.replace(f"{key}: {getattr(params, key)}\n", f"{key}: 10000\n")
+    return text
+
+
+def kam_run(workdir: Path, accounts: int, seed: int) -> dict[str, pd.DataFrame]:
+    """kam's scoring run on the demo database of ``seed`` (built, trained and scored once, then reused)."""
+    from engine.pipeline import run_demo
+    from engine.storage import Database
+
+    path = workdir / f"demo-{accounts}-{seed}.sqlite"
+    with Database(path) as db:
+        has_run = path.exists() and "account_scores" in db.table_names()
+    if not has_run:
+        started = time.perf_counter()
+        run_demo(path, accounts=accounts, seed=seed)
+        print(f"  seed {seed}: demo database built, models trained, scored in {time.perf_counter() - started:.0f} s",
+              flush=True)
+    with Database(path) as db:
+        scores = db.read_results("account_scores")
+        routes = db.read_results("opportunity_routes")
+        orders = db.read_table("orders", columns=["account_id", "order_date", "amount"])
+    recent = orders[pd.to_datetime(orders["order_date"]) > pd.Timestamp(DEMO_END_DATE) - pd.Timedelta(days=365)]
+    revenue = recent.groupby(recent["account_id"].astype(object))["amount"].sum()
+    return {"scores": scores, "routes": routes, "revenue_12m": revenue}
+
+
+class Views:
+    """What a planner sees of the forward world each week, in the database's ids."""
+
+    def __init__(self, sim: ForwardSimulation, run: dict, rules: RuleSet):
+        n = sim.n
+        self.sim = sim
+        self.rules = rules
+        self.value_only_rules = RuleSet.from_text(_no_cadence_text(rules.text))
+        _, self.params = load_plan_rules(rules)
+        self.ids = pd.Index(np.asarray(format_ids("A", width=id_width(n, 7), count=n), dtype=object), name="account_id")
+        scores = run["scores"].assign(account_id=run["scores"]["account_id"].astype(object)).set_index("account_id")
+        self.scores = scores.reindex(self.ids)
+        if self.scores["tier"].isna().any():
+            raise SystemExit("the scoring run does not cover the simulated accounts; delete the work folder and rerun")
+        self.margin = self.scores["expected_margin_12m"].fillna(0.0).clip(lower=0).to_numpy()
+        self.revenue = run["revenue_12m"].reindex(self.ids, fill_value=0.0).to_numpy()
+        self.routes = run["routes"]
+        self.partner_ids = np.array([f"P{i}" for i in range(sim.org.partners)], dtype=object)
+        self.partners = pd.DataFrame({"partner_id": self.partner_ids, "active": sim.org.partner_active})
+        self.last_pick = np.full(n, -1, dtype=np.int64)
+
+    def frames(self):
+        sim = self.sim
+        owner = sim.owner_rep()
+        in_post = sim.active_reps()
+        slot_of_rep = {}
+        for slot, rep in enumerate(sim.occupant):
+            slot_of_rep[int(rep)] = slot
+        roles = np.where(sim.org.slot_role[[slot_of_rep[int(r)] for r in in_post]] == OUTSIDE, "outside", "inside")
+        reps = pd.DataFrame({"rep_id": [f"R{int(r)}" for r in in_post], "role": roles, "active": True})
+        accounts = self.scores.reset_index()[["account_id", "name", "tier", "churn_probability",
+                                              "expected_margin_12m", "value_at_risk"]].copy()
+        accounts["owner_rep_id"] = np.array([f"R{int(r)}" for r in owner], dtype=object)
+        accounts["owner_partner_id"] = self.partner_ids[sim.org.owner_partner]
+        accounts["status"] = np.where(sim.alive, "active", "closed")
+        last = pd.Series(pd.to_datetime(sim.last_visit_day, unit="D").to_numpy(), index=self.ids)
+        return accounts, reps, last
+
+    def _top(self, lists: pd.DataFrame, score: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+        """Account positions of the top ``capacity`` of every person's list by ``score`` (then ``tiebreak``)."""
+        frame = lists.assign(score=score, tiebreak=tiebreak, position=np.arange(len(lists)))
+        frame = frame[frame["eligible"]]
+        frame = frame.sort_values(["plan_for", "assignee", "score", "tiebreak"], ascending=[True, True, False, False])
+        rank = frame.groupby(["plan_for", "assignee"], sort=False).cumcount().to_numpy()
+        capacity = frame["plan_for"].map(self.params.capacity).to_numpy()
+        return frame["position"].to_numpy()[rank < capacity]
+
+    def lists(self) -> pd.DataFrame:
+        accounts, reps, last = self.frames()
+        decided = decide_lists(accounts, reps, self.partners, week_start=self.sim.week_start,
+                               last_contact=last.to_numpy(), ruleset=self.rules)
+        plan_for = decided["plan_for"].astype(object).to_numpy()
+        assignee = np.where(plan_for == "partner", accounts["owner_partner_id"], accounts["owner_rep_id"])
+        eligible = self.sim.alive & np.isin(plan_for, ["field_rep", "inside_rep", "partner"])
+        return pd.DataFrame({"plan_for": plan_for, "assignee": assignee, "eligible": eligible})
+
+    def contacts(self, policy: str) -> np.ndarray | None:
+        if policy == "status_quo":
+            return None
+        if policy in ("kam", "kam_value_only"):
+            accounts, reps, last = self.frames()
+            rules = self.rules if policy == "kam" else self.value_only_rules
+            result = plan_week(accounts, reps, self.partners, week_start=self.sim.week_start, last_contact=last,
+                               opportunities=self.routes, rules=rules, explain=False)
+            return self.ids.get_indexer(result.planned()["account_id"])
+        lists = self.lists()
+        if policy == "naive":  # round robin through the list, biggest 12-month revenue first
+            chosen = self._top(lists, -self.last_pick.astype(float), self.revenue)
+            self.last_pick[chosen] = self.sim.week
+            return chosen
+        saving = self.sim.contact_saving() * self.margin  # oracle: true hazards
+        return self._top(lists, saving, self.revenue)
+
+
+def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forward_seed: int) -> dict:
+    sim = ForwardSimulation(world, seed=forward_seed)
+    views = Views(sim, run, rules)
+    alive0 = sim.alive.copy()
+    base = sim.base_logit()
+    hazard = sim.weekly_hazard(base + 1.4 * sim.neglect(sim.last_visit_day, sim.day + 7))
+    value_at_risk = views.margin * (1.0 - (1.0 - hazard) ** weeks) * alive0  # true, at the start
+    touched = np.zeros(sim.n, dtype=bool)
+    started = time.perf_counter()
+    for _ in range(weeks):
+        contacts = views.contacts(policy)
+        outcome = sim.step(contacts)
+        touched[outcome.contacted] = True
+    lost = alive0 & (sim.churn_week >= 0)
+    return {
+        "accounts_lost": int(lost.sum()),
+        "margin_lost": float(views.margin[lost].sum()),
+        "value_at_risk_touched": float(value_at_risk[touched].sum() / value_at_risk.sum()),
+        "contacts": int(sim.contacts_made.sum()),
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=20_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--weeks", type=int, default=26)
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.25, 0.1])
+    parser.add_argument("--workdir", type=Path, default=Path("bench-plan-work"))
+    parser.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"bench_plan: {args.accounts:,} accounts, seeds {args.seeds}, {args.weeks} weeks, capacity scales "
+          f"{args.scales}; load average at start {os.getloadavg()[0]:.1f} (shared machine)", flush=True)
+    rows = []
+    for seed in args.seeds:
+        run = kam_run(args.workdir, args.accounts, seed)
+        world = simulate_world(args.accounts, seed, DEMO_END_DATE)
+        for scale in args.scales:
+            rules = scaled_rules(scale)
+            for policy in POLICIES:
+                figures = run_policy(world, run, policy, rules, args.weeks, forward_seed=1000 + seed)
+                rows.append({"seed": seed, "scale": scale, "policy": policy, **figures})
+                print(f"  seed {seed} scale {scale:g} {policy:>10}: lost {figures['accounts_lost']:,} accounts, "
+                      f"{figures['margin_lost'] / 1e6:,.1f} M CNY margin; touched {figures['value_at_risk_touched']:.0%} "
+                      f"of value at risk; {figures['contacts']:,} contacts; {figures['seconds']:.0f} s", flush=True)
+    frame = pd.DataFrame(rows)
+    report(frame, args)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1), "utf-8")
+    return 0
+
+
+def report(frame: pd.DataFrame, args) -> None:
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}; {len(args.seeds)} seeds; mean ± sd over seeds")
+    for scale, part in frame.groupby("scale", sort=False):
+        _, params = load_plan_rules(scaled_rules(scale))
+        print(f"\ncapacity x{scale:g}: field {params.field_visits_per_week}, inside {params.inside_calls_per_week}, "
+              f"partner {params.partner_calls_per_week} contacts a week")
+        print(f"  {'policy':>10} | {'accounts lost':>15} | {'margin lost (M CNY)':>20} | {'VaR touched':>11} | contacts")
+        for policy in POLICIES:
+            p = part[part["policy"] == policy]
+            print(f"  {policy:>10} | {p['accounts_lost'].mean():8,.0f} ± {p['accounts_lost'].std():4.0f} | "
+                  f"{p['margin_lost'].mean() / 1e6:12.1f} ± {p['margin_lost'].std() / 1e6:5.1f} | "
+                  f"{p['value_at_risk_touched'].mean():10.0%} | {p['contacts'].mean():,.0f}")
+        wide = part.pivot(index="seed", columns="policy", values="margin_lost")
+        kam_saving = wide["naive"] - wide["kam"]
+        oracle_saving = wide["naive"] - wide["oracle"]
+        ratio = kam_saving / oracle_saving.where(oracle_saving != 0)
+        print(f"  margin saved over naive (M CNY): kam {kam_saving.mean() / 1e6:.1f} ± {kam_saving.std() / 1e6:.1f}, "
+              f"oracle {oracle_saving.mean() / 1e6:.1f} ± {oracle_saving.std() / 1e6:.1f}")
+        if oracle_saving.mean() > max(oracle_saving.std(), 0.0) and oracle_saving.sum() > 0:
+            print(f"  kam's saving / oracle's saving, per seed: {', '.join(f'{r:.0%}' for r in ratio)}; "
+                  f"mean {ratio.mean():.0%}, pooled {kam_saving.sum() / oracle_saving.sum():.0%}")
+        else:
+            print("  the oracle's saving over naive is within the seed spread: the ratio is not meaningful here")
+        goal = (oracle_saving.sum() > 0 and kam_saving.sum() >= 0.8 * oracle_saving.sum()
+                and kam_saving.mean() > kam_saving.std())
+        print(f"  goal (kam >= 80% of the oracle's margin saving over naive, beyond the seed spread): "
+              f"{'met' if goal else 'NOT met'}")
+        lost = part.pivot(index="seed", columns="policy", values="accounts_lost")
+        print(f"  accounts saved over naive: kam {(lost['naive'] - lost['kam']).mean():.0f} ± "
+              f"{(lost['naive'] - lost['kam']).std():.0f}, oracle {(lost['naive'] - lost['oracle']).mean():.0f} ± "
+              f"{(lost['naive'] - lost['oracle']).std():.0f}; over the status quo: kam "
+              f"{(lost['status_quo'] - lost['kam']).mean():.0f} ± {(lost['status_quo'] - lost['kam']).std():.0f}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

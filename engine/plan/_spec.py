@@ -1,0 +1,202 @@
+"""The plan's rule set and parameters (``rules/plan.yaml``) and the ISO week it plans for.
+
+The rule file is ordinary kam rule language (checked by ``kam rules check``): its rules decide
+whose list an account belongs on and whether its tier's cadence is due; its parameters carry the
+weekly capacities, the cadences and the weights of the expected value of a contact. This module
+reads and checks those parameters once, when the file is loaded, so a typo or a negative
+capacity fails before any data is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine._errors import ConfigError, RuleFileError
+from engine.rules import RuleSet, load_rules
+
+__all__ = ["PLAN_INPUTS", "PLAN_OUTPUTS", "PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label"]
+
+#: Inputs and outputs the plan's rule file must declare (the planner builds and reads them).
+PLAN_INPUTS = ("tier", "owner_role", "has_active_partner", "last_contact")
+PLAN_OUTPUTS = {
+    "plan_for": ("field_rep", "inside_rep", "partner", "nobody"),
+    "action": None,
+    "cadence_due": None,
+}
+
+_WEEK = re.compile(r"^(?P<year>\d{4})-W(?P<week>\d{2})$")
+
+
+@dataclass(frozen=True)
+class PlanParameters:
+    """Capacities, cadences and weights of the weekly plan (the rule file's ``parameters``).
+
+    Attributes
+    ----------
+    field_visits_per_week, inside_calls_per_week, partner_calls_per_week : int
+        Weekly capacity of one field rep, one inside rep and one partner, in contacts.
+    a_cadence_days, b_cadence_days, c_cadence_days : int
+        Days without a contact after which the tier's cadence is due.
+    weight_value_at_risk, weight_open_alert, weight_open_opportunity : float
+        Weights of the three parts of the expected value of a contact.
+    max_cadences_counted : float
+        Cap on the cadences elapsed since the last contact that scale the value at risk.
+    """
+
+    field_visits_per_week: int
+    inside_calls_per_week: int
+    partner_calls_per_week: int
+    a_cadence_days: int
+    b_cadence_days: int
+    c_cadence_days: int
+    weight_value_at_risk: float
+    max_cadences_counted: float
+    weight_open_alert: float
+    weight_open_opportunity: float
+
+    def capacity(self, plan_for: str) -> int:
+        """Weekly capacity of one person of list ``plan_for`` (field_rep, inside_rep, partner)."""
+        return {
+            "field_rep": self.field_visits_per_week,
+            "inside_rep": self.inside_calls_per_week,
+            "partner": self.partner_calls_per_week,
+        }.get(plan_for, 0)
+
+    def cadence_days(self, tier: str | None) -> int:
+        """Cadence of ``tier`` in days (an undecided tier gets the C cadence)."""
+        return {"A": self.a_cadence_days, "B": self.b_cadence_days}.get(str(tier), self.c_cadence_days)
+
+    @classmethod
+    def from_ruleset(cls, ruleset: RuleSet, file: str | None = None) -> PlanParameters:
+        """Read and check the parameters of a plan rule set.
+
+        Raises
+        ------
+        RuleFileError
+            A parameter is missing or out of range (the message names the file, the parameter,
+            what was expected and what arrived).
+        """
+        params = ruleset.spec.parameters
+        values = {}
+        integers = ("field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week",
+                    "a_cadence_days", "b_cadence_days", "c_cadence_days")
+        for name in cls.__dataclass_fields__:
+            if name not in params:
+                raise RuleFileError(
+                    f"plan rule set {ruleset.name!r} lacks the parameter {name!r}; expected a number under "
+                    f"'parameters:' (see rules/plan.yaml shipped with kam); add `{name}: ...`.",
+                    file=file,
+                )
+            value = params[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise RuleFileError(
+                    f"parameter {name!r} must be a number; got {value!r}. Fix: write a number, e.g. `{name}: 12`.",
+                    file=file,
+                )
+            if name in integers and (value != int(value) or value < (0 if name.endswith("week") else 1)):
+                low = 0 if name.endswith("week") else 1
+                raise RuleFileError(
+                    f"parameter {name!r} must be a whole number >= {low}; got {value!r}.", file=file
+                )
+            if value < 0:
+                raise RuleFileError(f"parameter {name!r} must be >= 0; got {value!r}.", file=file)
+            values[name] = int(value) if name in integers else float(value)
+        return cls(**values)
+
+
+def load_plan_rules(path: str | Path | RuleSet | None = None) -> tuple[RuleSet, PlanParameters]:
+    """Load the plan rule set (default: the shipped ``rules/plan.yaml``) and its parameters.
+
+    Parameters
+    ----------
+    path : str, Path or RuleSet, optional
+        A rule file, a folder holding ``plan.yaml``, or an already loaded rule set.
+
+    Returns
+    -------
+    (RuleSet, PlanParameters)
+
+    Raises
+    ------
+    RuleFileError
+        The file is missing, does not declare the planner's inputs and outputs, or a parameter
+        is missing or out of range.
+
+    Examples
+    --------
+    >>> rules, params = load_plan_rules()
+    >>> params.field_visits_per_week, params.a_cadence_days
+    (12, 30)
+    """
+    file = None
+    if isinstance(path, RuleSet):
+        ruleset = path
+    else:
+        if path is None:
+            from engine._paths import default_rules_dir
+
+            path = default_rules_dir() / "plan.yaml"
+        path = Path(path)
+        if path.is_dir():
+            path = path / "plan.yaml"
+        if not path.exists():
+            raise RuleFileError(
+                f"plan rule file {path} does not exist; expected a rule file like the shipped rules/plan.yaml. "
+                "Fix: pass --rules with an existing file or folder.",
+                file=str(path),
+            )
+        file = str(path)
+        ruleset = load_rules(path)
+    missing = [name for name in PLAN_INPUTS if name not in ruleset.inputs]
+    missing += [name for name in PLAN_OUTPUTS if name not in ruleset.outputs]
+    if missing:
+        raise RuleFileError(
+            f"plan rule set {ruleset.name!r} must declare the inputs {list(PLAN_INPUTS)} and the outputs "
+            f"{list(PLAN_OUTPUTS)}; missing {missing}. Fix: start from the shipped rules/plan.yaml.",
+            file=file,
+        )
+    plan_for = ruleset.outputs["plan_for"]
+    values = tuple(getattr(plan_for, "values", None) or ())
+    unknown = sorted(set(values) - set(PLAN_OUTPUTS["plan_for"]))
+    if unknown:
+        raise RuleFileError(
+            f"output 'plan_for' may only take {list(PLAN_OUTPUTS['plan_for'])}; got also {unknown}.", file=file
+        )
+    return ruleset, PlanParameters.from_ruleset(ruleset, file)
+
+
+def parse_week(text: str) -> dt.date:
+    """The Monday of ISO week ``YYYY-Www``.
+
+    Examples
+    --------
+    >>> parse_week("2026-W41")
+    datetime.date(2026, 10, 5)
+    """
+    match = _WEEK.match(str(text).strip())
+    if not match:
+        raise ConfigError(f"week must look like 2026-W41 (ISO year, 'W', two-digit week); got {text!r}.")
+    try:
+        return dt.date.fromisocalendar(int(match["year"]), int(match["week"]), 1)
+    except ValueError as exc:
+        raise ConfigError(f"week {text!r} does not exist: {exc}. Fix: an ISO week between W01 and W52/W53.") from exc
+
+
+def week_after(day: dt.date) -> dt.date:
+    """The Monday of the ISO week after the one holding ``day``: 'next week' seen from ``day``.
+
+    Examples
+    --------
+    >>> week_after(dt.date(2026, 10, 1))
+    datetime.date(2026, 10, 5)
+    """
+    return day - dt.timedelta(days=day.weekday()) + dt.timedelta(days=7)
+
+
+def week_label(monday: dt.date) -> str:
+    """``YYYY-Www`` of the ISO week starting on ``monday``."""
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"

@@ -1,0 +1,98 @@
+"""`plan` on a database (SQLite and PostgreSQL): writes call_plans atomically and idempotently."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from engine._errors import DataError, RuleFileError, StorageError
+from engine.cli import main
+from engine.plan import plan, read_plan
+
+
+def test_plan_writes_call_plans_once_per_run(plan_db, run_id):
+    planned_run, result = plan(plan_db)
+    assert planned_run == run_id and result.week == "2026-W41"
+    stored = read_plan(plan_db)
+    assert len(stored) == len(result.lines) > 0
+    assert set(stored["run_id"]) == {run_id}
+    _, again = plan(plan_db, holdout_share=0.2, seed=1)
+    stored = read_plan(plan_db, run_id=run_id)
+    assert len(stored) == len(again.lines)  # replaced, never duplicated
+    assert (stored["status"] == "holdout").sum() == again.counts["holdout"] > 0
+    assert stored["holdout_share"].eq(0.2).all() and stored["holdout_seed"].eq(1).all()
+    planned = stored[stored["status"] == "planned"]
+    assert not stored["account_id"].duplicated().any()
+    assert planned.groupby("assignee_id").size().max() <= 25
+
+
+def test_the_plan_reads_open_alerts_when_the_table_exists(plan_db, run_id):
+    scores = plan_db.read_results("account_scores")
+    account = scores.sort_values("value_at_risk").iloc[-1]["account_id"]
+    plan_db.write_run(run_id, {"alerts": pd.DataFrame({
+        "account_id": [account], "state": ["firing"], "recommended_action": ["Escalate the open complaint"]})})
+    _, result = plan(plan_db)
+    line = result.lines.set_index("account_id").loc[account]
+    assert line["open_alerts"] == 1
+    assert "Escalate the open complaint" in line["recommended_action"]
+
+
+def test_departed_owners_accounts_go_to_the_partner_or_are_reported(plan_db, plan_tables):
+    tables = {name: frame.copy() for name, frame in plan_tables.items()}
+    leaver = tables["customers"]["owner_rep_id"].value_counts().index[0]
+    tables["reps"].loc[tables["reps"]["rep_id"] == leaver, "active"] = False
+    orphaned = set(tables["customers"].loc[tables["customers"]["owner_rep_id"] == leaver, "account_id"])
+    plan_db.write_source_tables(tables)
+    _, result = plan(plan_db, write=False)
+    lines = result.lines.set_index("account_id")
+    assert leaver not in set(lines["assignee_id"])
+    theirs = lines.loc[lines.index.intersection(sorted(orphaned))]
+    assert len(theirs) > 0
+    assert set(theirs["plan_rule_id"]) <= {"partner_only", "b_partner", "b_partner_due", "default"}
+    assert set(theirs["assignee_type"].dropna()) <= {"partner"}
+
+
+def test_an_empty_run_and_a_missing_run_are_errors(plan_db, tmp_path):
+    plan_db.write_run("empty-run", {"account_scores": pd.DataFrame({"account_id": pd.Series([], dtype=object)})})
+    with pytest.raises(DataError, match="no rows in account_scores"):
+        plan(plan_db, run_id="empty-run")
+    with pytest.raises(StorageError, match="no scoring run"):
+        plan(str(tmp_path / "none.sqlite"))
+
+
+def test_a_bad_rule_file_fails_before_anything_is_written(plan_db, tmp_path):
+    bad = tmp_path / "plan.yaml"
+    bad.write_text("name: plan\n", "utf-8")
+    with pytest.raises(RuleFileError):
+        plan(plan_db, rules=bad)
+    assert "call_plans" not in plan_db.table_names()
+
+
+def test_kam_plan_cli(plan_db, tmp_path, capsys):
+    url = plan_db.url.render_as_string(hide_password=False)
+    assert main(["plan", "--db", str(url), "--json", "--export", str(tmp_path / "out")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["written"] and summary["planned"] > 0 and summary["week"] == "2026-W41"
+    assert summary["obligations_met"] + summary["capacity_short"] == summary["obligations_due"]
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "plan.csv" in files and any(f.endswith(".txt") for f in files)
+    person = summary["top_lines"][0]["assignee_id"]
+    assert main(["plan", "--db", str(url), "--person", person, "--week", "2026-W42"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Call plan 2026-W42 for ") and "Why:" in text and "Do:" in text
+    assert main(["plan", "--db", str(url), "--person", "NOBODY"]) == 3
+    assert main(["plan", "--db", str(url), "--week", "2026-W60"]) == 3
+    assert main(["plan", "--db", str(url), "--holdout", "1.5"]) == 2
+    assert main(["plan", "--db", str(tmp_path / "empty.sqlite")]) == 5
+
+
+def test_kam_demo_plans_the_week_after_its_run(plan_db, run_id):
+    from engine.pipeline._demo import _demo_plan
+
+    said = []
+    _demo_plan(plan_db, run_id, said.append)
+    (line,) = said
+    assert line.startswith("call plan 2026-W41: ") and "cadence obligations" in line
+    assert set(read_plan(plan_db)["run_id"]) == {run_id}
