@@ -23,9 +23,10 @@ app = typer.Typer(
     add_completion=False,
 )
 
-_Db = Annotated[str, typer.Option(help="Database URL or SQLite path (the one `kam score` wrote to).")]
+_Db = Annotated[
+    str | None, typer.Option(help="Database URL or SQLite path (the one `kam score` wrote to; default KAM_DB_URL / database.url).")
+]
 _Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-_Config = Annotated[Path | None, typer.Option(help="Config file (default: KAM_CONFIG or ./kam.toml).")]
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -39,15 +40,17 @@ def _date(value: str | None, option: str) -> dt.date | None:
 
 @app.command("evaluate")
 def evaluate(
-    db: _Db,
+    db: _Db = None,
     run: Annotated[str | None, typer.Option(help="Scoring run id (default: the newest).")] = None,
     rules: Annotated[Path | None, typer.Option(help="alerts.yaml or a folder holding it (default: the shipped rules/).")] = None,
     as_json: _Json = False,
 ) -> None:
     """Evaluate the alert policies on a scoring run: new states, events and digests in one transaction."""
     from engine.alerts import evaluate_run
+    from engine.cli._context import open_database
 
-    summary = evaluate_run(db, run, rules=rules)
+    with open_database(db, access="write") as database:
+        summary = evaluate_run(database, run, rules=rules)
     print_evaluation(summary, as_json)
 
 
@@ -114,23 +117,22 @@ def _channel(channel: str, config, path: Path | None):
 
 @app.command("send")
 def send(
-    db: _Db,
+    db: _Db = None,
     channel: Annotated[str, typer.Option(help="jsonl (a file), stdout, webhook or email.")] = "jsonl",
     path: Annotated[Path | None, typer.Option(help="File for the jsonl channel (default: alerts.jsonl.path).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Send at most N digests.")] = None,
     enable_endpoint: Annotated[bool, typer.Option("--enable-endpoint", help="Re-enable an endpoint disabled by a 410.")] = False,
-    config: _Config = None,
     as_json: _Json = False,
 ) -> None:
     """Deliver the outbox's due digests on one channel (at least once, same idempotency key on retries)."""
-    from engine._config import load_config
     from engine.alerts import DeliveryError, RetryPolicy, send_outbox
-    from engine.storage import AlertStore, Database
+    from engine.cli._context import open_database, state
+    from engine.storage import AlertStore
 
-    cfg = load_config(config)
+    cfg = state().config  # the global --config, KAM_... variables and kam.toml
     target = _channel(channel, cfg, path)
     retry = RetryPolicy(max_attempts=cfg.get("alerts.send.max_attempts"), base_seconds=cfg.get("alerts.send.backoff_seconds"))
-    with Database(db) as database:
+    with open_database(db, access="write") as database:
         if enable_endpoint:
             AlertStore(database).enable_endpoint(target.name, target.endpoint)
         summary = send_outbox(database, target, retry=retry, secrets=tuple(cfg.secrets()))
@@ -149,7 +151,7 @@ def send(
 
 @app.command("list")
 def list_(
-    db: _Db,
+    db: _Db = None,
     open_only: Annotated[bool, typer.Option("--open", help="Only open, escalated, acknowledged or snoozed alerts.")] = False,
     rep: Annotated[str | None, typer.Option(help="Only accounts this rep owns.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 50,
@@ -157,8 +159,10 @@ def list_(
 ) -> None:
     """List alerts, highest value at risk first."""
     from engine.alerts import list_alerts
+    from engine.cli._context import open_database
 
-    frame = list_alerts(db, active_only=open_only, rep=rep)
+    with open_database(db, access="write") as database:  # SQLite state reads take the write lock (docs/alerts.md)
+        frame = list_alerts(database, active_only=open_only, rep=rep)
     columns = ["alert_key", "state", "severity", "tier", "owner_rep_id", "churn_probability", "value_at_risk",
                "opened_on", "snoozed_until", "because"]
     out = console()
@@ -179,15 +183,17 @@ def list_(
     out.print(table)
 
 
-def _act(db: str, key: str, action: str, until=None) -> None:
+def _act(db: str | None, key: str, action: str, until=None) -> None:
     from engine.alerts import act
+    from engine.cli._context import open_database
 
-    effect = act(db, key, action, until=until)
+    with open_database(db, access="write") as database:
+        effect = act(database, key, action, until=until)
     console().print(f"{key}: {effect.from_state} -> {effect.to_state} ({effect.because})")
 
 
 @app.command("ack")
-def ack(key: Annotated[str, typer.Argument(help="Alert key ACCOUNT:KIND (see `kam alerts list`).")], db: _Db) -> None:
+def ack(key: Annotated[str, typer.Argument(help="Alert key ACCOUNT:KIND (see `kam alerts list`).")], db: _Db = None) -> None:
     """Acknowledge an alert: it is no longer escalated for being unacknowledged."""
     _act(db, key, "ack")
 
@@ -195,15 +201,15 @@ def ack(key: Annotated[str, typer.Argument(help="Alert key ACCOUNT:KIND (see `ka
 @app.command("snooze")
 def snooze(
     key: Annotated[str, typer.Argument(help="Alert key ACCOUNT:KIND.")],
-    db: _Db,
     until: Annotated[str, typer.Option(help="Last day of the snooze (ISO date).")],
+    db: _Db = None,
 ) -> None:
     """Snooze an alert until a date (inclusive): nothing is sent for it until then."""
     _act(db, key, "snooze", _date(until, "--until"))
 
 
 @app.command("resolve")
-def resolve(key: Annotated[str, typer.Argument(help="Alert key ACCOUNT:KIND.")], db: _Db) -> None:
+def resolve(key: Annotated[str, typer.Argument(help="Alert key ACCOUNT:KIND.")], db: _Db = None) -> None:
     """Resolve an alert by hand; it opens again only if its condition holds again."""
     _act(db, key, "resolve")
 
@@ -214,7 +220,7 @@ def _blank(value) -> str:
 
 @app.command("backtest")
 def backtest_cmd(
-    db: _Db,
+    db: _Db = None,
     months: Annotated[int, typer.Option(min=2, max=60, help="Monthly as-of dates to replay (the last N months).")] = 12,
     rules: Annotated[Path | None, typer.Option(help="alerts.yaml or a folder holding it (default: the shipped rules/).")] = None,
     truth: Annotated[str, typer.Option(help="Churn dates from 'tables' (status and last order) or 'demo' (the demo simulator).")] = "tables",
@@ -223,12 +229,12 @@ def backtest_cmd(
 ) -> None:
     """Replay the alert policies monthly against what happened next (the churn model is trained before the first date)."""
     from engine.alerts._backtest import backtest, render_backtest
+    from engine.cli._context import open_database
     from engine.pipeline import ingest
-    from engine.storage import Database
 
     if truth not in ("tables", "demo"):
         raise typer.BadParameter(f"expected tables or demo; got {truth!r}.", param_hint="--truth")
-    with Database(db) as database:
+    with open_database(db, access="read") as database:
         tables = ingest(database).tables
     result = backtest(tables, months=months, rules=rules, truth=truth, demo_seed=seed)
     out = console()

@@ -66,7 +66,7 @@ def print_plan(summary: dict, out) -> None:
 
 
 def plan(
-    db: Annotated[str, typer.Option(help="Database URL or SQLite path holding a `kam score` run (the plan is written there).")],
+    db: Annotated[str | None, typer.Option(help="Database URL or SQLite path holding a `kam score` run (the plan is written there; default KAM_DB_URL / database.url).")] = None,
     week: Annotated[str | None, typer.Option(help="ISO week to plan, YYYY-Www (default: the week after the run's as-of date).")] = None,
     run: Annotated[str | None, typer.Option("--run", help="Scoring run to plan from (default: the newest).")] = None,
     rules: Annotated[Path | None, typer.Option(help="Plan rule file or folder with plan.yaml (default: the shipped rules/plan.yaml).")] = None,
@@ -85,12 +85,14 @@ def plan(
     rule file is wrong; 4 when the run has no accounts; 5 when there is no run or the database
     cannot be read or written.
     """
+    from engine.cli._context import configured, open_database
     from engine.cli._output import console
     from engine.plan import plan as run_plan
     from engine.plan._export import person_text, write_exports
 
-    run_id, result = run_plan(db, week=week, run_id=run, rules=rules, holdout_share=holdout, seed=seed,
-                              write=not dry_run)
+    with open_database(db, access="read" if dry_run else "write") as database:
+        run_id, result = run_plan(database, week=week, run_id=run, rules=rules or configured(None, "rules.dir"),
+                                  holdout_share=holdout, seed=seed, write=not dry_run)
     out = console()
     summary = plan_summary(run_id, result, written=not dry_run)
     if export is not None:

@@ -14,7 +14,7 @@ __all__ = ["demo_report_path", "report", "write_demo_report"]
 
 
 def report(
-    db: Annotated[str, typer.Option(help="Database URL or SQLite path the scoring run wrote to.")],
+    db: Annotated[str | None, typer.Option(help="Database URL or SQLite path the scoring run wrote to (default KAM_DB_URL / database.url).")] = None,
     out: Annotated[Path, typer.Option(help="HTML file to write (replaced atomically).")] = Path("report.html"),
     run: Annotated[str | None, typer.Option("--run", help="Run to report (default: the newest).")] = None,
     compare: Annotated[str | None, typer.Option(help="Run to compare with (default: the run before --run).")] = None,
@@ -27,11 +27,14 @@ def report(
 
     if no_compare and compare is not None:
         raise typer.BadParameter("give either --compare RUN_ID or --no-compare, not both.", param_hint="--compare")
+    from engine.cli._context import configured, open_database
+
     started = time.perf_counter()
-    html = build_report(
-        db, run_id=run, compare=False if no_compare else (compare if compare is not None else True),
-        out=out, artifacts_dir=models, rules_dir=rules,
-    )
+    with open_database(db, access="read") as database:
+        html = build_report(
+            database, run_id=run, compare=False if no_compare else (compare if compare is not None else True),
+            out=out, artifacts_dir=configured(models, "models.dir"), rules_dir=configured(rules, "rules.dir"),
+        )
     size = len(html.encode("utf-8"))
     console().print(f"wrote the report {out} ({size / 1024:,.0f} KiB) in {time.perf_counter() - started:.1f} s")
     return 0

@@ -21,7 +21,7 @@ SMALL_MODEL = {
 
 @pytest.fixture(scope="session")
 def scored(tmp_path_factory):
-    """``(database path, models folder)``: 400 demo accounts, both models trained, one run written."""
+    """``(database path, models folder)``: 600 demo accounts, both models trained, one run written."""
     from engine.cli import main
     from engine.models import load_model_spec
     from engine.pipeline import ingest, train_model
@@ -30,7 +30,7 @@ def scored(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scored")
     path = folder / "demo.sqlite"
     models = folder / "models"
-    assert main(["demo-db", str(path), "--accounts", "400", "--seed", "3"]) == 0
+    assert main(["demo-db", str(path), "--accounts", "600", "--seed", "3"]) == 0
     with Database(path, readonly=True) as db:
         tables = ingest(db, as_of=AS_OF).tables
     for kind in ("churn", "win"):

@@ -53,16 +53,37 @@ def _runs(path: Path) -> list[tuple]:
     ["rules", "diff", "rules/tiers.yaml", "rules/tiers.yaml"],
     ["runs"],
     ["show", "account", "A0000001"],
+    ["alerts", "evaluate"],
+    ["alerts", "list"],
+    ["alerts", "send", "--channel", "stdout"],
+    ["alerts", "ack", "A0000001:churn_risk"],
+    ["alerts", "backtest"],
+    ["plan"],
+    ["plan", "--dry-run"],
+    ["report", "--out", "OUT"],
 ])
 def test_mistyped_sqlite_path_exits_5_and_creates_no_file(command, scored, tmp_path, capsys, monkeypatch):
     _, models = scored
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     missing = tmp_path / "sub" / "nosuch.sqlite"
-    args = [str(models) if a == "MODELS" else a for a in command] + ["--db", str(missing)]
+    swap = {"MODELS": str(models), "OUT": str(tmp_path / "report.html")}
+    args = [swap.get(a, a) for a in command] + ["--db", str(missing)]
     assert main(args) == 5
     err = capsys.readouterr().err
     assert "nosuch.sqlite" in err and "does not exist" in err and "kam demo-db" in err
     assert not missing.exists() and not missing.parent.exists()
+    assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("command", [["alerts", "list", "--json"], ["plan", "--dry-run", "--json"], ["report", "--out", "OUT"]])
+def test_feature_commands_take_the_database_from_kam_db_url(command, scored_copy, tmp_path, monkeypatch, capsys):
+    path, _ = scored_copy
+    monkeypatch.setenv("KAM_DB_URL", str(path))
+    out = tmp_path / "report.html"
+    assert main([str(out) if a == "OUT" else a for a in command]) == 0
+    assert "no database given" not in capsys.readouterr().err
+    if "report" in command:
+        assert out.stat().st_size > 10_000
 
 
 def test_mode_ro_in_sqlite_url_is_honoured_and_nothing_is_written(scored_copy, capsys):
