@@ -161,7 +161,7 @@ def list_(
     from engine.alerts import list_alerts
     from engine.cli._context import open_database
 
-    with open_database(db, access="write") as database:  # SQLite state reads take the write lock (docs/alerts.md)
+    with open_database(db, access="read") as database:
         frame = list_alerts(database, active_only=open_only, rep=rep)
     columns = ["alert_key", "state", "severity", "tier", "owner_rep_id", "churn_probability", "value_at_risk",
                "opened_on", "snoozed_until", "because"]

@@ -115,9 +115,24 @@ def account_record(database, account_id: str, run_id: str | None = None) -> dict
     return {
         "run": {"run_id": run.get("run_id"), "as_of": run.get("as_of")},
         "account": account,
-        "top_reasons": list(reasons) if reasons else [],
+        # None: not computed for this account (only the --reasons-for highest value at risk get them);
+        # []: computed, and nothing raises its risk above the typical account's.
+        "top_reasons": None if reasons is None else list(reasons),
         "opportunities": opportunities,
+        "alerts": _account_alerts(database, account_id),
     }
+
+
+_ALERT_COLUMNS = ("alert_key", "kind", "state", "severity", "action", "because", "opened_on", "snoozed_until")
+
+
+def _account_alerts(database, account_id: str) -> list[dict[str, Any]]:
+    """The account's alerts that are not resolved (open, escalated, acknowledged, snoozed, pending)."""
+    from engine.storage import AlertStore
+
+    alerts = AlertStore(database).read("alerts", '"account_id" = :account_id', {"account_id": str(account_id)})
+    alerts = alerts[alerts["state"].astype(str) != "resolved"]
+    return [{c: _plain(r[c]) for c in _ALERT_COLUMNS} for _, r in alerts.iterrows()]
 
 
 def print_account(record: dict[str, Any], out) -> None:
@@ -137,12 +152,18 @@ def print_account(record: dict[str, Any], out) -> None:
         if churn is not None and risk is not None else "  churn: not scored"
     )
     if record["top_reasons"]:
-        out.print("  top reasons:")
+        out.print("  what raises the churn risk:")
         for reason in record["top_reasons"]:
             out.print(f"    - {reason}")
-    else:
-        out.print("  top reasons: not computed for this account (only the --reasons-for accounts with the "
+    elif record["top_reasons"] is None:
+        out.print("  reasons: not computed for this account (only the --reasons-for accounts with the "
                   "highest value at risk get them)")
+    else:
+        out.print("  reasons: nothing raises this account's churn risk above the typical account's")
+    for alert in record.get("alerts", []):
+        out.print(f"  alert {alert['kind']} ({alert['severity']}, {alert['state']}"
+                  + (f" until {alert['snoozed_until']}" if alert.get("snoozed_until") else "")
+                  + f"): {alert['because']} Recommended: {alert['action']}.")
     if not record["opportunities"]:
         out.print("  no open opportunities")
         return

@@ -306,7 +306,7 @@ def read_and_validate(
     started = time.perf_counter()
     with ReadAhead(db.read_table, names, size=db.estimate_rows, ahead=ahead) as reader:
         loaders = {name: (lambda name=name: reader.take(name)) for name in names}
-        report = validate_tables(loaders, as_of=as_of, source=db.display_url, columns=columns)
+        report = validate_tables(loaders, as_of=as_of, source=db.display_name, columns=columns)
         del loaders
     total = time.perf_counter() - started
     return Ingested(report=report, seconds={"load": reader.load_seconds, "validate": total - reader.load_seconds})

@@ -120,7 +120,7 @@ def _load_models(artifacts_dir: str | Path) -> dict[str, Any]:
                 f"no trained {kind} model at {path}. Train one first: "
                 f"`kam train {kind} --db URL --artifacts {artifacts_dir}`."
             )
-        models[kind] = load_model(path)
+        models[kind] = load_model(path, kind=kind)
         _log.info("%s model: %s (sha256 %s)", kind, path, _model_sha(models[kind])[:12] or "unknown")
     return models
 

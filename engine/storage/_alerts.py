@@ -177,8 +177,9 @@ class AlertStore:
         """Rows of one alert table (all columns), optionally filtered with bound parameters."""
         if table not in ALERT_TABLES:
             raise KeyError(table)
-        with self._write(f"read {table}") as session:
-            self._ensure(session)
+        if not self._ready and table not in self.db.table_names():
+            return self._frame([], table)  # nothing evaluated yet: no table, nothing to create on a read
+        with self.db._session(f"read {table}", fast=False) as session:  # a read: works on a read-only database
             return self._select(session, table, where, params, order)
 
     # --- a run ------------------------------------------------------------------------------

@@ -437,7 +437,7 @@ def test_kam_runs_lists_runs_newest_first(scored, capsys):
     assert "2026-10-01" in capsys.readouterr().out
     assert main(["runs", "--db", str(path), "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
-    assert runs[0]["accounts_scored"] == 400 and isinstance(runs[0]["tier_counts"], dict)
+    assert runs[0]["accounts_scored"] == 600 and isinstance(runs[0]["tier_counts"], dict)
 
 
 def test_kam_show_account_gives_latest_scores_and_reasons(scored, capsys):
@@ -453,6 +453,25 @@ def test_kam_show_account_gives_latest_scores_and_reasons(scored, capsys):
     assert main(["show", "account", riskiest["account_id"], "--db", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"tier {riskiest['tier']}" in out and record["top_reasons"][0] in out
+
+
+def test_kam_show_account_lists_its_unresolved_alerts_from_a_read_only_database(scored_copy, capsys):
+    path, _ = scored_copy
+    assert main(["alerts", "evaluate", "--db", str(path), "--json"]) == 0
+    capsys.readouterr()
+    from engine.storage import AlertStore
+
+    with Database(path, readonly=True) as db:
+        alerts = AlertStore(db).read("alerts")
+    live = alerts[alerts["state"] != "resolved"]
+    assert not live.empty, "the demo run should raise at least one alert"
+    account = str(live["account_id"].iloc[0])
+    assert main(["show", "account", account, "--db", f"sqlite:///{path}?mode=ro", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert {a["alert_key"] for a in record["alerts"]} == set(live.loc[live["account_id"] == account, "alert_key"])
+    assert main(["show", "account", account, "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "alert " in out and "Recommended:" in out
 
 
 def test_kam_show_unknown_account_is_a_usage_error(scored, capsys):

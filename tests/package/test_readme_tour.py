@@ -33,7 +33,7 @@ def test_the_tour_covers_the_commands_it_should():
     commands = " ".join(tour_lines())
     for expected in ("kam demo", "kam validate", "kam rules check", "kam rules diff", "kam train churn",
                      "--artifacts kam-demo-models", "KAM_DB_URL", "kam score", "--backend dask", "kam runs",
-                     "kam show account"):
+                     "kam show account", "kam alerts evaluate", "kam alerts list", "kam plan", "kam report"):
         assert expected in commands, expected
 
 
@@ -68,3 +68,5 @@ def test_every_command_of_the_readme_tour_runs_in_order(tmp_path):
     assert used == card["sha256"]
     assert "published" in done.stdout or "at least as good" in done.stdout
     assert "A0000001" in done.stdout and "accounts change tier" in done.stdout
+    assert "call plan" in done.stdout or "planned" in done.stdout
+    assert (tmp_path / "kam-demo-report.html").stat().st_size > 10_000
