@@ -6,13 +6,13 @@ Secrets (webhook secret, SMTP password) are read from the environment or the con
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from engine.cli._commands import _parse_date
 from engine.cli._output import console
 
 __all__ = ["app"]
@@ -27,15 +27,6 @@ _Db = Annotated[
     str | None, typer.Option(help="Database URL or SQLite path (the one `kam score` wrote to; default KAM_DB_URL / database.url).")
 ]
 _Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected an ISO date like 2026-12-31; got {value!r}.", param_hint=option) from None
 
 
 @app.command("evaluate")
@@ -205,7 +196,7 @@ def snooze(
     db: _Db = None,
 ) -> None:
     """Snooze an alert until a date (inclusive): nothing is sent for it until then."""
-    _act(db, key, "snooze", _date(until, "--until"))
+    _act(db, key, "snooze", _parse_date(until, "--until"))
 
 
 @app.command("resolve")
