@@ -516,15 +516,18 @@ def model_drift(kind: str, drift: dict[str, Any]) -> Chart:
     for limit, text in ((0.10, "shifted"), (0.25, "retrain")):
         ax.axvline(limit, color="#555555", linestyle=":", linewidth=1)
         ax.text(limit, len(rows) - 0.4, f" {text}", fontsize=7, va="bottom", color="#555555")
-    ax.set_yticks(y, [f"{_label(r['feature'])} ({r['status']})" for r in rows])
+    def name(row: dict[str, Any]) -> str:
+        return "the score" if row is drift["score"] else _label(row["feature"])
+
+    ax.set_yticks(y, [f"{name(r)} ({r['status']})" for r in rows])
     ax.set_xlim(0, max(0.3, max(psi, default=0) * 1.1))
     ax.set_xlabel("population stability index against training")
     ax.set_ylabel("model input")
-    title = f"{kind.capitalize()} model: drift since training, the inputs that moved most"
-    ax.set_title(title)
+    title = f"{kind.capitalize()} model: drift since training"
+    ax.set_title(title, loc="left")
     fig.tight_layout()
     described = "; ".join(
-        f"{_label(r['feature'])} {r['psi'] if r['psi'] is not None else float('nan'):.3f} ({r['status']}"
+        f"{name(r)} {r['psi'] if r['psi'] is not None else float('nan'):.3f} ({r['status']}"
         + (f", {r['change']:+.3f} since the comparison run" if r["change"] is not None else "") + ")"
         for r in reversed(rows))
     description = (f"Verdict for the {kind} model: {drift['verdict_text']}. Population stability index of "
