@@ -29,6 +29,7 @@ from engine.models._metrics import (
     time_split,
     top_decile_capture,
     top_decile_lift,
+    validation_curves,
 )
 from engine.models._priority import expected_deal_value, priority_rank, value_at_risk
 from engine.models._publish import PublishDecision, publish
@@ -54,6 +55,7 @@ __all__ = [
     "drift_report",
     "training_distribution",
     "evaluate",
+    "validation_curves",
     "expected_calibration_error",
     "top_decile_lift",
     "top_decile_capture",

@@ -160,6 +160,10 @@ class ModelCard:
     #: Training distribution of every model input and of the score (bin edges and shares), for
     #: the drift check at scoring.
     training_distribution: dict[str, Any] = field(default_factory=dict)
+    #: Out-of-time validation curves, each a few dozen points (``validation_curves``):
+    #: ``roc`` (``fpr``, ``tpr``), ``gains`` (``share``, ``captured``) and ``calibration``
+    #: (``predicted``, ``observed``, ``count`` per quantile bin); ``{}`` on older cards.
+    curves: dict[str, Any] = field(default_factory=dict)
     card_version: int = CARD_VERSION
     path: Path | None = field(default=None, compare=False, repr=False)
 
@@ -186,6 +190,13 @@ class ModelCard:
             out.append(f"| {key} | {value:.4f} |" if isinstance(value, float) else f"| {key} | {value} |")
         if self.validation:
             out += _validation_markdown(self.validation, self.metrics, self.oracle)
+        calibration = self.curves.get("calibration") if self.curves else None
+        if calibration:
+            out += ["", "## Calibration (validation window, quantile bins)", "",
+                    "| rows | mean predicted | observed rate |", "|---|---|---|"]
+            out += [f"| {n} | {p:.4f} | {o:.4f} |" for n, p, o in
+                    zip(calibration.get("count") or ["?"] * len(calibration["predicted"]),
+                        calibration["predicted"], calibration["observed"])]
         out += ["", "## Candidates (selection folds on the training data)", "",
                 "| candidate | ROC AUC mean | ROC AUC std | log loss |", "|---|---|---|---|"]
         for row in self.cv_results:
@@ -253,7 +264,7 @@ def read_card(path: str | Path) -> ModelCard:
     except json.JSONDecodeError as error:
         raise ArtifactIntegrityError(f"The model card {path} is not valid JSON ({error}); retrain.") from error
     known = set(ModelCard.__dataclass_fields__) - {"path"}
-    optional = {"card_version", "validation", "oracle", "training_distribution"}
+    optional = {"card_version", "validation", "oracle", "training_distribution", "curves"}
     missing = sorted(known - set(data) - optional)
     if missing:
         raise ArtifactIntegrityError(f"The model card {path} lacks {missing}; retrain the model.")
@@ -275,6 +286,7 @@ def save_model(
     validation: Mapping[str, Any] | None = None,
     oracle: Mapping[str, Any] | None = None,
     training_distribution: Mapping[str, Any] | None = None,
+    curves: Mapping[str, Any] | None = None,
 ) -> ModelCard:
     """Write ``<name>.joblib``, ``<name>.card.json`` and ``<name>.card.md`` and return the card.
 
@@ -301,6 +313,9 @@ def save_model(
         The oracle's out-of-time metrics and the model's share of them (demo data).
     training_distribution : mapping, optional
         Binned training distribution of the inputs and the score (for the drift check).
+    curves : mapping, optional
+        ROC, cumulative gains and calibration curves on the validation window, from
+        :func:`engine.models.validation_curves`.
     """
     from engine.models._base import AutoClassifier, ChurnModel
 
@@ -349,6 +364,7 @@ def save_model(
             "selection_roc_auc": getattr(model, "selection_score_", None)}),
         oracle=_jsonable(dict(oracle or {})),
         training_distribution=_jsonable(dict(training_distribution or {})),
+        curves=_jsonable(dict(curves or {})),
     )
     card_path = directory / f"{name}.card.json"
     card_path.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8")

@@ -13,6 +13,11 @@
 
 The top decile is the ``ceil(n / 10)`` highest probabilities; ties are broken by position
 (stable sort), so the figures are deterministic.
+
+``validation_curves`` gives the curves behind those figures, downsampled to a fixed size (a
+model card stores them; the run report draws them): the ROC curve (at most 101 of its
+vertices), the cumulative gains curve on a 101-point grid of the share of rows, and the
+calibration curve over 10 quantile bins of the probabilities with the rows in each.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
 
 from engine._errors import DataError, InsufficientDataError
 
 __all__ = [
     "evaluate",
+    "validation_curves",
+    "CURVE_POINTS",
+    "CALIBRATION_BINS",
     "expected_calibration_error",
     "top_decile_lift",
     "top_decile_capture",
@@ -130,6 +138,88 @@ def evaluate(y_true, proba) -> dict[str, float]:
         "ece": expected_calibration_error(y, p),
         "lift_top_decile": top_decile_lift(y, p),
         "capture_top_decile": top_decile_capture(y, p),
+    }
+
+
+#: Points kept of the ROC and cumulative gains curves: smooth to the eye, never one per row.
+CURVE_POINTS = 101
+#: Quantile bins of the calibration curve (about as many rows in each).
+CALIBRATION_BINS = 10
+
+
+def _thin(x: np.ndarray, y: np.ndarray, points: int) -> np.ndarray:
+    """Indices of at most ``points`` vertices of the path (x, y), evenly spaced along its length.
+
+    The first and the last vertex are always kept; the ones kept are vertices of the path, so a
+    monotone path stays monotone and its end points stay exact.
+    """
+    if len(x) <= points:
+        return np.arange(len(x))
+    length = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
+    targets = np.linspace(0.0, length[-1], points)
+    picked = np.minimum(np.searchsorted(length, targets, side="left"), len(x) - 1)
+    return np.unique(np.concatenate([[0], picked, [len(x) - 1]]))
+
+
+def validation_curves(y_true, proba, *, points: int = CURVE_POINTS,
+                      bins: int = CALIBRATION_BINS) -> dict[str, dict[str, list[float]]]:
+    """ROC, cumulative gains and calibration curves, each of a fixed, small size.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+    proba : array-like
+        Predicted probabilities of the positive class.
+    points : int, default=101
+        At most this many points of the ROC curve (its vertices, evenly spaced along the curve,
+        from (0, 0) to (1, 1)) and exactly this many of the gains curve (share of rows
+        ``0, 1/(points-1), ..., 1``, highest score first, ties broken by position as for the
+        top decile: the point at 0.1 is ``capture_top_decile``).
+    bins : int, default=10
+        Quantile bins of the probabilities for the calibration curve (fewer when many rows share
+        a probability, e.g. isotonic plateaus); empty bins are left out.
+
+    Returns
+    -------
+    dict
+        ``{"roc": {"fpr", "tpr"}, "gains": {"share", "captured"},
+        "calibration": {"predicted", "observed", "count"}}``; lists of floats (counts as ints).
+
+    Examples
+    --------
+    >>> curves = validation_curves([0, 1, 0, 1, 1, 0, 0, 0, 1, 0], [.1, .8, .3, .7, .6, .2, .1, .4, .9, .2])
+    >>> curves["roc"]["fpr"][0], curves["roc"]["tpr"][-1], curves["gains"]["captured"][-1]
+    (0.0, 1.0, 1.0)
+    >>> sum(curves["calibration"]["count"])
+    10
+    """
+    y, p = _check(y_true, proba)
+    if not 0 < y.sum() < len(y):
+        raise InsufficientDataError(
+            f"Curves need both outcomes; got {int(y.sum())} positives in {len(y)} rows. "
+            "Widen the validation window."
+        )
+    if points < 2 or bins < 1:
+        raise ValueError(f"validation_curves needs points >= 2 and bins >= 1; got points={points}, bins={bins}.")
+    fpr, tpr, _ = roc_curve(y, p, drop_intermediate=True)
+    keep = _thin(fpr, tpr, points)
+    n = len(y)
+    found = np.concatenate([[0], np.cumsum(y[np.argsort(-p, kind="stable")])])
+    steps = np.arange(points)
+    # ceil(i * n / (points - 1)) rows in integers: the 0.1 point is exactly the top decile.
+    rows = (steps * n + points - 2) // (points - 1)
+    edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)[1:-1]))
+    which = np.searchsorted(edges, p, side="right")
+    count = np.bincount(which, minlength=len(edges) + 1)
+    used = count > 0
+    predicted = np.bincount(which, weights=p, minlength=len(edges) + 1)[used] / count[used]
+    observed = np.bincount(which, weights=y, minlength=len(edges) + 1)[used] / count[used]
+    return {
+        "roc": {"fpr": fpr[keep].round(6).tolist(), "tpr": tpr[keep].round(6).tolist()},
+        "gains": {"share": (steps / (points - 1)).round(6).tolist(),
+                  "captured": (found[rows] / y.sum()).round(6).tolist()},
+        "calibration": {"predicted": predicted.round(6).tolist(), "observed": observed.round(6).tolist(),
+                        "count": count[used].astype(int).tolist()},
     }
 
 

@@ -32,6 +32,7 @@ from engine.models import (
     publish,
     save_model,
     time_split,
+    validation_curves,
 )
 from engine.models._drift import training_distribution
 
@@ -190,7 +191,9 @@ def train_model(
     model.fit(X_train, y_train, groups=meta.loc[train_mask, group_column].to_numpy())
     seconds["fit"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    metrics = evaluate(y_valid.to_numpy(), model.predict_proba(X_valid)[:, 1])
+    valid_proba = model.predict_proba(X_valid)[:, 1]
+    metrics = evaluate(y_valid.to_numpy(), valid_proba)
+    curves = validation_curves(y_valid.to_numpy(), valid_proba)
     seconds["validate"] = time.perf_counter() - tick
 
     oracle_card = None
@@ -239,6 +242,7 @@ def train_model(
         },
         oracle=oracle_card,
         training_distribution=distribution,
+        curves=curves,
     )
     decision = publish(
         card, artifacts_dir, metric=spec.publish_metric, tolerance=spec.publish_tolerance, force=force

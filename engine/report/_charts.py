@@ -453,7 +453,11 @@ def model_curves(model: dict[str, Any]) -> Chart:
     ax.plot([0, 1], [0, 1], color="#777777", linestyle=":", linewidth=1)
     if calibration and "predicted" in calibration and "observed" in calibration:
         ax.plot(calibration["predicted"], calibration["observed"], color=PALETTE[0], marker="o", linewidth=2)
-        notes.append("calibration curve")
+        counts = calibration.get("count") or []
+        notes.append(f"calibration curve over {len(calibration['predicted'])} quantile bins"
+                     + (f" of about {int(round(np.mean(counts))):,} rows each" if counts else "") + ": "
+                     + ", ".join(f"predicted {p:.0%} observed {o:.0%}"
+                                 for p, o in zip(calibration["predicted"], calibration["observed"])))
     else:
         ece = card["metrics"].get("ece")
         ax.text(0.5, 0.5, (f"ECE {ece:.3f}\n" if isinstance(ece, (int, float)) else "") + "(curve not in the card)",
@@ -491,6 +495,47 @@ def model_curves(model: dict[str, Any]) -> Chart:
                    f"Shown: {'; '.join(notes)}.")
     key = f"chart-model-{kind}"
     return Chart(key, title, "see panels", "see panels", description, _to_svg(fig, key, title, description))
+
+
+#: Bar colour of each drift status (Okabe-Ito; the status is also written on the bar's label).
+DRIFT_COLOURS = {"stable": PALETTE[0], "shifted": PALETTE[1], "retrain": PALETTE[5], "few rows": "#999999"}
+
+
+def model_drift(kind: str, drift: dict[str, Any]) -> Chart:
+    """PSI against the training distribution of the score and the inputs that moved most."""
+    rows = ([drift["score"]] if drift["score"] else []) + drift["top"]
+    rows = list(reversed(rows))
+    fig, ax = _figure(6.5, 0.3 * len(rows) + 1.5)
+    y = np.arange(len(rows))
+    psi = [r["psi"] or 0.0 for r in rows]
+    ax.barh(y, psi, color=[DRIFT_COLOURS.get(r["status"], "#999999") for r in rows], height=0.6)
+    if any(r["previous_psi"] is not None for r in rows):
+        ax.scatter([r["previous_psi"] if r["previous_psi"] is not None else np.nan for r in rows], y,
+                   marker="|", s=160, color=PALETTE[7], label="comparison run", zorder=3)
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
+    for limit, text in ((0.10, "shifted"), (0.25, "retrain")):
+        ax.axvline(limit, color="#555555", linestyle=":", linewidth=1)
+        ax.text(limit, len(rows) - 0.4, f" {text}", fontsize=7, va="bottom", color="#555555")
+    def name(row: dict[str, Any]) -> str:
+        return "the score" if row is drift["score"] else _label(row["feature"])
+
+    ax.set_yticks(y, [f"{name(r)} ({r['status']})" for r in rows])
+    ax.set_xlim(0, max(0.3, max(psi, default=0) * 1.1))
+    ax.set_xlabel("population stability index against training")
+    ax.set_ylabel("model input")
+    title = f"{kind.capitalize()} model: drift since training"
+    ax.set_title(title, loc="left")
+    fig.tight_layout()
+    described = "; ".join(
+        f"{name(r)} {r['psi'] if r['psi'] is not None else float('nan'):.3f} ({r['status']}"
+        + (f", {r['change']:+.3f} since the comparison run" if r["change"] is not None else "") + ")"
+        for r in reversed(rows))
+    description = (f"Verdict for the {kind} model: {drift['verdict_text']}. Population stability index of "
+                   f"{drift['inputs_checked']:,} inputs and the score against the training distribution "
+                   f"(0.10 shifted, 0.25 retrain), the highest first: {described}.")
+    key = f"chart-drift-{kind}"
+    return Chart(key, title, "population stability index", "model input", description,
+                 _to_svg(fig, key, title, description))
 
 
 def stages(manifest: dict[str, Any]) -> Chart:
@@ -543,6 +588,8 @@ def render_charts(numbers: dict[str, Any]) -> dict[str, Chart]:
         for model in numbers["models"]:
             if model["card"] is not None:
                 charts[f"model_{model['kind']}"] = model_curves(model)
+            if model["drift"]["available"]:
+                charts[f"drift_{model['kind']}"] = model_drift(model["kind"], model["drift"])
         if numbers["manifest"]["stages"]:
             charts["stages"] = stages(numbers["manifest"])
     return charts

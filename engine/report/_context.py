@@ -24,6 +24,7 @@ __all__ = [
     "SEVERITIES",
     "action_of_accounts",
     "alert_numbers",
+    "drift_numbers",
     "manifest_numbers",
     "model_numbers",
     "plan_numbers",
@@ -35,6 +36,16 @@ OPEN_ALERT_STATES = ("open", "escalated", "acknowledged", "snoozed")
 SEVERITIES = ("high", "medium", "low")
 #: Bins of the score distributions compared between runs (equal width on [0, 1]).
 PROBABILITY_BINS = 20
+#: Inputs shown per model in "drift since training": those with the highest PSI.
+DRIFT_TOP = 8
+#: The retrain verdict of a model from the statuses of its drift rows (worst first).
+DRIFT_VERDICTS = {
+    "retrain": "retrain: an input or the score has moved so far from training (PSI of 0.25 or more) "
+               "that the model should be retrained",
+    "shifted": "watch: some inputs have shifted since training (PSI 0.10 to 0.25); no retraining needed yet",
+    "stable": "stable: every input and the score are distributed as in training (PSI below 0.10)",
+    "few rows": "no verdict: too few rows were scored to tell drift from sampling noise",
+}
 
 
 # --- alerts and plans ----------------------------------------------------------------------------
@@ -195,6 +206,67 @@ def _psi(before: list[int], after: list[int]) -> float | None:
     return float(np.sum((b - a) * np.log(b / a)))
 
 
+def _drift_rows(table: pd.DataFrame, run_id: str, kind: str) -> pd.DataFrame:
+    mine = table.loc[(table["run_id"].astype(str) == run_id) & (table["model"].astype(str) == kind)]
+    return mine.assign(psi=_num(mine, "psi"), status=mine["status"].astype(str), feature=mine["feature"].astype(str))
+
+
+def _verdict(rows: pd.DataFrame) -> str:
+    statuses = set(rows["status"])
+    return next((v for v in ("retrain", "shifted", "stable") if v in statuses), "few rows")
+
+
+def drift_numbers(inputs: ReportInputs, kind: str) -> dict[str, Any]:
+    """Drift since training of one model in the run (the ``model_drift`` rows), and its change.
+
+    Per model: the :data:`DRIFT_TOP` inputs with the highest population stability index (PSI)
+    against the training distribution in the model card, the score's PSI, the count of inputs
+    per status and the retrain verdict (the worst status); with a comparison run, each PSI's
+    change and the comparison run's verdict.
+    """
+    from engine.models._drift import SCORE
+
+    table = inputs.optional.get("model_drift")
+    if table is None or not {"run_id", "model", "feature", "psi", "status"} <= set(table.columns):
+        return {"available": False, "note": "not available for this run: the database has no drift table "
+                "(`model_drift`; scoring runs write it since kam checks drift against the training distribution)."}
+    rows = _drift_rows(table, inputs.current.run_id, kind)
+    if rows.empty:
+        return {"available": False, "note": f"not available for this run: it recorded no drift for the {kind} model "
+                "(the run predates drift checks, or the model card holds no training distribution)."}
+    before = None
+    if inputs.previous is not None:
+        old = _drift_rows(table, inputs.previous.run_id, kind)
+        before = old if len(old) else None
+    old_psi = dict(zip(before["feature"], before["psi"])) if before is not None else {}
+
+    def row(r) -> dict[str, Any]:
+        psi = _f(r.psi)
+        return {"feature": r.feature, "psi": psi, "status": r.status,
+                "previous_psi": _f(old_psi.get(r.feature)) if before is not None else None,
+                "change": _delta(psi, _f(old_psi.get(r.feature))) if before is not None else None}
+
+    score = rows.loc[rows["feature"] == SCORE]
+    features = rows.loc[rows["feature"] != SCORE].sort_values(["psi", "feature"], ascending=[False, True],
+                                                              na_position="last", kind="stable")
+    verdict = _verdict(rows)
+    return {
+        "available": True,
+        "verdict": verdict,
+        "verdict_text": DRIFT_VERDICTS[verdict],
+        "inputs_checked": len(features),
+        "by_status": {str(k): int(v) for k, v in features["status"].value_counts().sort_index().items()},
+        "due": sorted(rows.loc[rows["status"] == "retrain", "feature"].tolist())[:DRIFT_TOP],
+        "top": [row(r) for r in features.head(DRIFT_TOP).itertuples()],
+        "score": row(next(score.itertuples())) if len(score) else None,
+        "scored_rows": int(_num(rows, "rows").max()) if "rows" in rows.columns and _num(rows, "rows").notna().any() else None,
+        "training_rows": (int(_num(rows, "training_rows").max())
+                          if "training_rows" in rows.columns and _num(rows, "training_rows").notna().any() else None),
+        "previous_verdict": _verdict(before) if before is not None else None,
+        "compared_with": inputs.previous.run_id if before is not None else None,
+    }
+
+
 def model_numbers(inputs: ReportInputs) -> list[dict[str, Any]]:
     out = []
     run = inputs.current.run
@@ -228,6 +300,7 @@ def model_numbers(inputs: ReportInputs) -> list[dict[str, Any]]:
             entry["score_drift"] = None
         drift = run.get("drift")
         entry["recorded_drift"] = drift.get(kind) if isinstance(drift, dict) and isinstance(drift.get(kind), dict) else None
+        entry["drift"] = drift_numbers(inputs, kind)
         if card is not None:
             metrics = card.get("metrics") or {}
             capture = _f(metrics.get("capture_top_decile"))

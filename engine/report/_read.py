@@ -2,7 +2,8 @@
 
 The report reads results and never writes. The per-run tables (``runs``, ``account_scores``,
 ``opportunity_routes``, ``rejects``) must be there; the tables of later stages (``alerts``,
-``alert_events``, ``alert_runs``, ``call_plans``) and the model cards are read when present and
+``alert_events``, ``alert_runs``, ``call_plans``), the drift against the training distribution
+(``model_drift``, written by scoring runs since drift checks exist) and the model cards are read when present and
 with the columns they have, and are ``None`` otherwise, so the page can say "not available for
 this run" instead of inventing anything.
 """
@@ -44,8 +45,9 @@ CATEGORICAL = (
     "table_name", "reason",
 )
 
-#: Tables written by later stages (alerts, call plans): read only when they exist.
-OPTIONAL_TABLES = ("alerts", "alert_events", "alert_runs", "call_plans")
+#: Tables written by later stages (alerts, call plans) or by newer scoring runs (drift): read
+#: only when they exist.
+OPTIONAL_TABLES = ("alerts", "alert_events", "alert_runs", "call_plans", "model_drift")
 
 
 @dataclass(frozen=True)
@@ -163,9 +165,10 @@ OPTIONAL_COLUMNS = {
     "alert_runs": ("run_id", "opened", "escalated", "resolved"),
     "call_plans": ("run_id", "week", "assignee_type", "assignee_id", "status", "account_id", "value_at_risk",
                    "recommended_action"),
+    "model_drift": ("run_id", "model", "feature", "psi", "status", "rows", "training_rows"),
 }
 #: Tables with one set of rows per run: only the reported and the comparison run are read.
-_PER_RUN = ("alert_events", "call_plans")
+_PER_RUN = ("alert_events", "call_plans", "model_drift")
 
 
 def _optional_tables(db: Database, run_ids: list[str]) -> dict[str, pd.DataFrame | None]:

@@ -9,7 +9,14 @@ import pytest
 
 import engine
 from engine._paths import default_models_dir
-from engine.models import data_fingerprint, load_model, load_model_spec, read_card, save_model
+from engine.models import (
+    data_fingerprint,
+    load_model,
+    load_model_spec,
+    read_card,
+    save_model,
+    validation_curves,
+)
 
 
 @pytest.fixture
@@ -70,6 +77,29 @@ def test_missing_card_is_refused(saved):
     (directory / "churn.card.json").unlink()
     with pytest.raises(engine.ArtifactIntegrityError, match="No model card"):
         load_model(directory / "churn.joblib")
+
+
+def test_card_round_trips_the_validation_curves(tmp_path, fitted_churn, mixed_data):
+    X, y = mixed_data
+    curves = validation_curves(y, fitted_churn.predict_proba(X)[:, 1])
+    card = save_model(fitted_churn, tmp_path, None, {"roc_auc": 0.81}, data_fingerprint(X, y), curves=curves)
+    again = read_card(tmp_path / "churn.card.json")
+    assert again.curves == curves and again == card
+    assert json.loads((tmp_path / "churn.card.json").read_text())["curves"]["gains"]["share"][10] == 0.1
+    assert "## Calibration (validation window, quantile bins)" in card.to_markdown()
+
+
+def test_a_card_written_before_curves_existed_still_loads(saved):
+    card, directory = saved
+    path = directory / "churn.card.json"
+    data = json.loads(path.read_text())
+    for newer in ("curves", "training_distribution", "oracle", "validation"):
+        data.pop(newer)
+    path.write_text(json.dumps(data))
+    old = read_card(path)
+    assert old.curves == {} and old.sha256 == card.sha256
+    assert "Calibration (validation window" not in old.to_markdown()
+    assert load_model(directory / "churn.joblib").card_.curves == {}
 
 
 def test_read_card_matches_saved(saved):

@@ -7,9 +7,18 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.metrics import auc, roc_auc_score
 
 import engine
-from engine.models import evaluate, expected_calibration_error, time_split, top_decile_capture, top_decile_lift
+from engine.models import (
+    evaluate,
+    expected_calibration_error,
+    time_split,
+    top_decile_capture,
+    top_decile_lift,
+    validation_curves,
+)
+from engine.models._metrics import CALIBRATION_BINS, CURVE_POINTS
 
 
 def test_evaluate_known_values():
@@ -48,6 +57,51 @@ def test_bad_inputs():
         evaluate([0, 1], [0.5, 1.5])
     with pytest.raises(engine.InsufficientDataError):
         evaluate([0, 0], [0.5, 0.5])
+
+
+def _nondecreasing(values) -> bool:
+    return bool(np.all(np.diff(np.asarray(values, dtype=float)) >= 0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.floats(0, 1)), min_size=2, max_size=400))
+def test_curves_are_monotone_bounded_and_small(pairs):
+    y = np.array([int(a) for a, _ in pairs])
+    p = np.array([b for _, b in pairs])
+    if not 0 < y.sum() < len(y):
+        with pytest.raises(engine.InsufficientDataError):
+            validation_curves(y, p)
+        return
+    curves = validation_curves(y, p)
+    roc, gains, calibration = curves["roc"], curves["gains"], curves["calibration"]
+    assert len(roc["fpr"]) == len(roc["tpr"]) <= CURVE_POINTS
+    assert (roc["fpr"][0], roc["tpr"][0], roc["fpr"][-1], roc["tpr"][-1]) == (0.0, 0.0, 1.0, 1.0)
+    assert _nondecreasing(roc["fpr"]) and _nondecreasing(roc["tpr"])
+    assert len(gains["share"]) == len(gains["captured"]) == CURVE_POINTS
+    assert (gains["share"][0], gains["captured"][0], gains["share"][-1], gains["captured"][-1]) == (0.0, 0.0, 1.0, 1.0)
+    assert _nondecreasing(gains["share"]) and _nondecreasing(gains["captured"])
+    assert gains["captured"][10] == pytest.approx(top_decile_capture(y, p), abs=1e-6)
+    assert 1 <= len(calibration["count"]) <= CALIBRATION_BINS and sum(calibration["count"]) == len(y)
+    assert _nondecreasing(calibration["predicted"])
+    assert all(0 <= v <= 1 for v in calibration["predicted"] + calibration["observed"])
+
+
+def test_curves_of_many_rows_are_downsampled_and_match_the_metrics():
+    rng = np.random.default_rng(3)
+    p = rng.random(50_000)
+    y = (rng.random(50_000) < p).astype(int)
+    curves = validation_curves(y, p)
+    assert len(curves["roc"]["fpr"]) <= CURVE_POINTS  # never one point per row
+    # The thinned ROC keeps its area: trapezoids over the kept vertices.
+    area = auc(curves["roc"]["fpr"], curves["roc"]["tpr"])
+    assert area == pytest.approx(roc_auc_score(y, p), abs=0.002)
+    calibration = curves["calibration"]
+    assert calibration["count"] == [5_000] * CALIBRATION_BINS  # quantile bins: equal rows
+    # Calibrated scores: each bin's observed rate is its mean probability, within noise.
+    assert np.max(np.abs(np.subtract(calibration["predicted"], calibration["observed"]))) < 0.03
+    # Rows in the bins weight ECE-like gaps; a plateau of equal scores is one bin, not ten.
+    plateau = validation_curves([0, 1] * 50, [0.3] * 100)["calibration"]
+    assert plateau == {"predicted": [0.3], "observed": [0.5], "count": [100]}
 
 
 def test_time_split_leaves_out_rows_whose_label_reaches_validation():

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from sklearn.metrics import auc
 
 from engine.demo import DEMO_END_DATE
 from engine.demo._oracle import demo_oracle
@@ -33,6 +34,12 @@ def test_card_records_forward_grouped_selection_next_to_out_of_time(valid_tables
     distribution = result.card.training_distribution
     assert set(distribution["features"]) == {f["name"] for f in result.card.features}
     assert abs(sum(distribution["score"]["shares"]) - 1.0) < 1e-9
+    # The out-of-time curves behind the metrics, small whatever the validation rows.
+    curves = result.card.curves
+    assert len(curves["roc"]["fpr"]) <= 101 and len(curves["gains"]["share"]) == 101
+    assert auc(curves["roc"]["fpr"], curves["roc"]["tpr"]) == pytest.approx(result.metrics["roc_auc"], abs=0.01)
+    assert curves["gains"]["captured"][10] == pytest.approx(result.metrics["capture_top_decile"], abs=1e-6)
+    assert sum(curves["calibration"]["count"]) == result.rows["validation"] == result.metrics["n"]
 
 
 def test_short_history_falls_back_to_grouped_folds_with_a_warning(valid_tables, tmp_path, caplog):

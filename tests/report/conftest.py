@@ -48,7 +48,9 @@ def _scored(target: str, tables, models) -> list[str]:
     db = Database(target)
     try:
         db.write_source_tables(tables)
-        return [score(db, as_of=as_of, artifacts_dir=models).run_id for as_of in AS_OF]
+        # The small demo quarantines about 17% of its visits (orphans of the accounts it keeps):
+        # the report is tested here, not the run-health gate (tests/pipeline/test_run_health.py).
+        return [score(db, as_of=as_of, artifacts_dir=models, max_quarantined=None).run_id for as_of in AS_OF]
     finally:
         db.dispose()
 

@@ -13,6 +13,8 @@ import pytest
 import engine
 from engine._errors import ConfigError, StorageError
 from engine.report import read_inputs, report_numbers
+from engine.report._charts import render_charts
+from engine.report._context import DRIFT_TOP
 from engine.report._numbers import PARETO_POINTS, TOP_ACCOUNTS
 from engine.storage import Database
 
@@ -175,7 +177,11 @@ def test_model_cards_are_matched_to_the_run_by_sha256(numbers, report_models, tm
     churn = next(m for m in numbers["models"] if m["kind"] == "churn")
     card = json.loads((report_models / "churn.card.json").read_text())
     assert churn["card"]["metrics"]["roc_auc"] == pytest.approx(card["metrics"]["roc_auc"])
-    assert churn["card"]["gains"]["captured"][1] == pytest.approx(card["metrics"]["capture_top_decile"])
+    # The card stores the out-of-time curves: the report takes them as they are.
+    assert churn["card"]["roc"] == card["curves"]["roc"]
+    assert churn["card"]["gains"] == card["curves"]["gains"] and "partial" not in churn["card"]["gains"]
+    assert churn["card"]["gains"]["captured"][10] == pytest.approx(card["metrics"]["capture_top_decile"], abs=1e-6)
+    assert churn["card"]["calibration_curve"] == card["curves"]["calibration"]
     assert churn["score_drift"]["psi"] >= 0
     other = tmp_path / "other"
     shutil.copytree(report_models, other)
@@ -313,3 +319,115 @@ def test_a_run_written_before_revenue_was_recorded_is_reported_on_margin(scored_
     assert tiers["pareto"]["revenue_share"][-1] == pytest.approx(1.0)
     html = engine.report(path, artifacts_dir=report_models)
     assert "did not record 12-month revenue" in html
+
+
+def _model(numbers, kind):
+    return next(m for m in numbers["models"] if m["kind"] == kind)
+
+
+def test_model_curves_are_drawn_from_the_card_and_stated_missing_on_an_older_card(numbers, report_models, tmp_path,
+                                                                                     scored_sqlite):
+    charts = render_charts(numbers)
+    for kind in ("churn", "win"):
+        described = charts[f"model_{kind}"].description
+        assert "ROC curve with AUC" in described and "calibration curve over" in described
+        assert "not the curve" not in described and "top-decile point" not in described
+    old = tmp_path / "old-cards"
+    shutil.copytree(report_models, old)
+    card = json.loads((old / "churn.card.json").read_text())
+    card.pop("curves")
+    (old / "churn.card.json").write_text(json.dumps(card))
+    path, _ = scored_sqlite
+    db = Database(path)
+    try:
+        before_curves = report_numbers(read_inputs(db, artifacts_dir=old))
+    finally:
+        db.dispose()
+    churn = _model(before_curves, "churn")["card"]
+    assert churn["roc"] is None and churn["calibration_curve"] is None
+    assert churn["gains"]["partial"] and churn["gains"]["captured"][1] == pytest.approx(card["metrics"]["capture_top_decile"])
+    described = render_charts(before_curves)["model_churn"].description
+    assert "the card stores the ROC AUC but not the curve" in described
+
+
+def test_drift_since_training_is_read_from_the_run_with_its_change(numbers, scored_sqlite):
+    path, (before, now) = scored_sqlite
+    db = Database(path, fast_sqlite=False)
+    try:
+        stored = db.read_table("model_drift")
+    finally:
+        db.dispose()
+    assert set(stored["run_id"]) == {before, now}
+    for kind in ("churn", "win"):
+        drift = _model(numbers, kind)["drift"]
+        mine = stored.loc[(stored["run_id"] == now) & (stored["model"] == kind)]
+        then = stored.loc[(stored["run_id"] == before) & (stored["model"] == kind)].set_index("feature")["psi"]
+        inputs = mine.loc[mine["feature"] != "(score)"].sort_values(["psi", "feature"], ascending=[False, True])
+        assert drift["available"] and drift["inputs_checked"] == len(inputs)
+        assert [r["feature"] for r in drift["top"]] == inputs["feature"].head(DRIFT_TOP).tolist()
+        assert [r["psi"] for r in drift["top"]] == pytest.approx(inputs["psi"].head(DRIFT_TOP).tolist())
+        for row in drift["top"] + [drift["score"]]:
+            assert row["previous_psi"] == pytest.approx(then[row["feature"]])
+            assert row["change"] == pytest.approx(row["psi"] - then[row["feature"]])
+        assert drift["score"]["feature"] == "(score)"
+        assert sum(drift["by_status"].values()) == len(inputs)
+        statuses = set(mine["status"])
+        worst = next(v for v in ("retrain", "shifted", "stable", "few rows") if v in statuses)
+        assert drift["verdict"] == worst and drift["verdict_text"].startswith(("retrain", "watch", "stable", "no verdict"))
+        assert drift["due"] == sorted(mine.loc[mine["status"] == "retrain", "feature"])[:DRIFT_TOP]
+        assert drift["compared_with"] == before and drift["previous_verdict"] is not None
+        chart = render_charts(numbers)[f"drift_{kind}"]
+        assert drift["verdict_text"] in chart.description and drift["top"][0]["feature"].replace("_", " ") in chart.description
+
+
+def test_drift_verdict_follows_the_worst_status(scored_copy, report_models):
+    path, (_, now) = scored_copy
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE model_drift SET status = 'stable' WHERE run_id = ?", (now,))
+        conn.execute("UPDATE model_drift SET status = 'retrain', psi = 0.9 WHERE run_id = ? AND model = 'win' "
+                     "AND feature = (SELECT feature FROM model_drift WHERE run_id = ? AND model = 'win' "
+                     "AND feature <> '(score)' ORDER BY feature LIMIT 1)", (now, now))
+        conn.execute("DELETE FROM model_drift WHERE run_id <> ?", (now,))
+    db = Database(path)
+    try:
+        numbers = report_numbers(read_inputs(db, artifacts_dir=report_models))
+    finally:
+        db.dispose()
+    churn, win = _model(numbers, "churn")["drift"], _model(numbers, "win")["drift"]
+    assert churn["verdict"] == "stable" and churn["due"] == []
+    assert win["verdict"] == "retrain" and len(win["due"]) == 1 and win["top"][0]["psi"] == pytest.approx(0.9)
+    assert win["top"][0]["feature"] == win["due"][0]
+    # The comparison run recorded no drift: no change is invented.
+    assert win["previous_verdict"] is None and all(r["change"] is None for r in win["top"])
+    html = engine.report(path, artifacts_dir=report_models)
+    assert 'data-drift-verdict="retrain"' in html and "recorded no drift for this model" in html
+
+
+def test_drift_is_not_available_for_a_database_without_the_table(scored_copy, report_models):
+    import sqlite3
+
+    path, (_, now) = scored_copy
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM model_drift WHERE run_id = ? AND model = 'win'", (now,))
+    db = Database(path)
+    try:
+        partial = report_numbers(read_inputs(db, artifacts_dir=report_models))
+    finally:
+        db.dispose()
+    assert _model(partial, "churn")["drift"]["available"]
+    win = _model(partial, "win")["drift"]
+    assert not win["available"] and "recorded no drift for the win model" in win["note"]
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE model_drift")
+    db = Database(path)
+    try:
+        older = report_numbers(read_inputs(db, artifacts_dir=report_models))
+    finally:
+        db.dispose()
+    assert all(not m["drift"]["available"] and "not available for this run" in m["drift"]["note"]
+               for m in older["models"])
+    assert not any(key.startswith("drift_") for key in render_charts(older))
+    html = engine.report(path, artifacts_dir=report_models)
+    assert "Drift since training: not available for this run" in html and "data-drift=" not in html

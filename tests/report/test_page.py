@@ -37,6 +37,9 @@ PAGE_SCRIPT = """JSON.stringify({
             width: box.width, height: box.height};
   }),
   unavailable: [...document.querySelectorAll('[data-unavailable]')].map(p => p.textContent),
+  drift: [...document.querySelectorAll('table[data-drift]')].map(t => ({
+    model: t.dataset.drift, rows: t.querySelectorAll('tbody tr').length,
+    verdict: t.closest('section').querySelector('[data-drift-verdict]') !== null})),
   overflow: document.documentElement.scrollWidth - window.innerWidth,
   tocShown: getComputedStyle(document.querySelector('nav.toc')).display !== 'none',
   title: document.title
@@ -102,7 +105,7 @@ def test_every_chart_has_a_title_axis_labels_and_a_text_alternative(page):
     charts = render_charts(numbers)
     expected = {"tier_pyramid", "pareto", "tier_moves", "territory_value_at_risk", "territory_accounts",
                 "territory_revenue", "territory_change", "routes", "load", "risk_region", "churn_distribution",
-                "model_churn", "model_win", "stages"}
+                "model_churn", "model_win", "drift_churn", "drift_win", "stages"}
     assert expected <= set(charts)
     for chart in charts.values():
         assert chart.title and chart.x_label and chart.y_label and len(chart.description) > 40
@@ -149,12 +152,16 @@ def _check_visit(visit, html_path, numbers, *, expect_charts):
         assert chart["width"] > 100 and chart["height"] > 50, f"{chart['key']} is not drawn"
         assert chart["axisText"] >= 3, f"{chart['key']} has no labels"
     assert numbers["meta"]["run_id"] in seen["title"]
+    drifting = [m for m in numbers["models"] if m["drift"]["available"]]
+    assert [d["model"] for d in seen["drift"]] == [m["kind"] for m in drifting], "a drift table per model"
+    for shown, model in zip(seen["drift"], drifting):
+        assert shown["verdict"] and shown["rows"] == len(model["drift"]["top"]) + (model["drift"]["score"] is not None)
     return seen
 
 
 BASE_CHARTS = {"tier_pyramid", "pareto", "tier_moves", "territory_value_at_risk", "territory_change",
                "territory_accounts", "territory_revenue", "routes", "load", "risk_region",
-               "churn_distribution", "model_churn", "model_win", "stages"}
+               "churn_distribution", "model_churn", "model_win", "drift_churn", "drift_win", "stages"}
 
 
 @pytest.mark.slow
