@@ -18,10 +18,15 @@ import pandas as pd
 
 from engine._errors import DataError
 from engine._log import get_logger
+from engine.alerts import ACTIVE_STATES
 from engine.plan._spec import PlanParameters, load_plan_rules, week_label
 from engine.rules import RuleSet
 
-__all__ = ["PLAN_COLUMNS", "PLAN_STATUSES", "PlanResult", "holdout_mask", "plan_week"]
+__all__ = ["PLANNED_ALERT_STATES", "PLAN_COLUMNS", "PLAN_STATUSES", "PlanResult", "holdout_mask", "plan_week"]
+
+#: Alert states a plan line counts as open: people act on them (a snoozed alert was deferred by a
+#: person until a date; a pending one has told nobody yet).
+PLANNED_ALERT_STATES = tuple(state for state in ACTIVE_STATES if state != "snoozed")
 
 _log = get_logger("plan")
 
@@ -147,7 +152,7 @@ def _open_alerts(alerts: pd.DataFrame | None, index: pd.Index) -> tuple[pd.Serie
     for state_column in ("state", "status"):
         if state_column in alerts.columns:
             state = alerts[state_column].astype(object).astype(str).str.lower()
-            open_rows = alerts[state.isin(["firing", "pending", "open", "active", "new"])]
+            open_rows = alerts[state.isin(PLANNED_ALERT_STATES)]
             break
     open_rows = open_rows[open_rows["account_id"].notna()]
     if open_rows.empty:

@@ -9,7 +9,7 @@ import pandas as pd
 from engine._errors import DataError, StorageError
 from engine._log import get_logger
 from engine._progress import task
-from engine.plan._plan import PlanResult, plan_week
+from engine.plan._plan import PLANNED_ALERT_STATES, PlanResult, plan_week
 from engine.plan._spec import parse_week, week_after
 from engine.storage import Database
 
@@ -43,25 +43,19 @@ def _last_contact(database: Database) -> pd.Series:
     return days.groupby(visits["account_id"].astype(object)).max()
 
 
-def _alerts(database: Database, run_id: str) -> pd.DataFrame | None:
-    """Open alerts, when an ``alerts`` table exists: this run's rows if it has some, else the newest run's.
+def _alerts(database: Database) -> pd.DataFrame | None:
+    """The alerts people are expected to act on, from the early-warning state (docs/alerts.md).
 
-    The alerting stage owns the table; the plan reads it defensively (any column it does not know
-    is ignored, a table without ``account_id`` counts as no alerts).
+    Open, escalated and acknowledged alerts count; pending ones have told nobody yet, snoozed ones
+    were deferred by a person until a date, resolved ones are over. ``None`` before any alert
+    was evaluated.
     """
+    from engine.storage import AlertStore
+
     if "alerts" not in database.table_names():
         return None
-    try:
-        alerts = database.read_results("alerts", run_id=run_id)
-        if alerts.empty:
-            alerts = database.read_results("alerts", run_id=None)
-    except StorageError as exc:
-        _log.warning("could not read the alerts table, planning without alerts: %s", exc)
-        return None
-    if "account_id" not in alerts.columns:
-        _log.warning("the alerts table has no account_id column; planning without alerts")
-        return None
-    return alerts
+    alerts = AlertStore(database).read("alerts")
+    return alerts[alerts["state"].astype(str).isin(PLANNED_ALERT_STATES)].reset_index(drop=True)
 
 
 def plan(
@@ -123,7 +117,7 @@ def plan(
             partners = database.read_table("partners", columns=["partner_id", "active"])
             customers = database.read_table("customers", columns=["account_id", "status"])
             last_contact = _last_contact(database)
-            alerts = _alerts(database, run_id)
+            alerts = _alerts(database)
         status = customers.set_index(customers["account_id"].astype(object))["status"].astype(object)
         scores = scores.assign(status=status.reindex(scores["account_id"].astype(object)).to_numpy())
         if week is None:

@@ -175,7 +175,7 @@ def test_db_from_config_file(scored, tmp_path, capsys):
     config = tmp_path / "kam.toml"
     config.write_text(f'[database]\nurl = "{path}"\n')
     assert main(["--config", str(config), "runs", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["accounts_scored"] == 400
+    assert json.loads(capsys.readouterr().out)[0]["accounts_scored"] == 600
 
 
 def test_no_database_anywhere_is_a_usage_error(monkeypatch, tmp_path, capsys):
@@ -389,7 +389,7 @@ def test_rules_diff_markup_never_leaks_in_a_pty_or_a_pipe(scored, kam_env, tmp_p
     for text in (piped.stdout, _pty_output(argv, kam_env, tmp_path)):
         assert "tiers what-if as of 2026-10-01" in text
         assert "tiers [copy].yaml" in text
-        assert re.search(r"\d+ of 400 accounts change tier", text), text
+        assert re.search(r"\d+ of 600 accounts change tier", text), text
         assert "[bold]" not in text and "[/]" not in text
 
 
@@ -406,8 +406,8 @@ def test_score_logs_every_stage_with_counts_as_json(scored_copy, capsys):
     records = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     messages = " | ".join(r["message"] for r in records)
     assert {r["level"] for r in records} >= {"INFO"}
-    for expected in ("scoring", "read ", "rows from", "tiers decided for 400 accounts", "routes decided",
-                     "scoring: priority: done in", "writing results: done in", "wrote 400 account scores"):
+    for expected in ("scoring", "read ", "rows from", "tiers decided for 600 accounts", "routes decided",
+                     "scoring: priority: done in", "writing results: done in", "wrote 600 account scores"):
         assert expected in messages, expected
 
 

@@ -10,6 +10,7 @@ import pytest
 from engine._errors import DataError, RuleFileError, StorageError
 from engine.cli import main
 from engine.plan import plan, read_plan
+from engine.storage import AlertStore
 
 
 def test_plan_writes_call_plans_once_per_run(plan_db, run_id):
@@ -31,12 +32,20 @@ def test_plan_writes_call_plans_once_per_run(plan_db, run_id):
 def test_the_plan_reads_open_alerts_when_the_table_exists(plan_db, run_id):
     scores = plan_db.read_results("account_scores")
     account = scores.sort_values("value_at_risk").iloc[-1]["account_id"]
-    plan_db.write_run(run_id, {"alerts": pd.DataFrame({
-        "account_id": [account], "state": ["firing"], "recommended_action": ["Escalate the open complaint"]})})
+    others = scores.sort_values("value_at_risk")["account_id"].iloc[:3].tolist()
+    states = pd.DataFrame({
+        "alert_key": [f"{account}:complaints_unresolved", *(f"{a}:churn_risk" for a in others)],
+        "account_id": [account, *others], "kind": ["complaints_unresolved", *["churn_risk"] * 3],
+        "state": ["escalated", "snoozed", "pending", "resolved"],
+        "action": ["Escalate the open complaint", "x", "x", "x"],
+    })
+    AlertStore(plan_db).commit_run({"run_id": run_id, "as_of": "2026-10-01"}, states, pd.DataFrame(), pd.DataFrame())
     _, result = plan(plan_db)
-    line = result.lines.set_index("account_id").loc[account]
-    assert line["open_alerts"] == 1
-    assert "Escalate the open complaint" in line["recommended_action"]
+    lines = result.lines.set_index("account_id")
+    assert lines.loc[account, "open_alerts"] == 1
+    assert "Escalate the open complaint" in lines.loc[account, "recommended_action"]
+    # snoozed, pending and resolved alerts are not open work for next week
+    assert (lines.loc[lines.index.intersection(others), "open_alerts"] == 0).all()
 
 
 def test_departed_owners_accounts_go_to_the_partner_or_are_reported(plan_db, plan_tables):
