@@ -188,7 +188,7 @@ def test_alerts_and_deals_raise_the_expected_value_and_show_in_the_line():
     })
     reps = pd.DataFrame({"rep_id": ["R1"], "role": ["inside"], "active": [True]})
     partners = pd.DataFrame({"partner_id": ["P1"], "active": [True]})
-    alerts = pd.DataFrame({"account_id": ["A2", "A2", "A1"], "state": ["firing", "resolved", "resolved"],
+    alerts = pd.DataFrame({"account_id": ["A2", "A2", "A1"], "state": ["escalated", "resolved", "snoozed"],
                            "recommended_action": ["Call the new decision maker", "x", "y"]})
     deals = pd.DataFrame({"account_id": ["A1"], "expected_deal_value": [30_000.0]})
     last = pd.Series(pd.to_datetime(["2026-09-01", "2026-09-01"]), index=["A1", "A2"])
