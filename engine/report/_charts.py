@@ -455,7 +455,7 @@ def model_curves(model: dict[str, Any]) -> Chart:
         ax.plot(calibration["predicted"], calibration["observed"], color=PALETTE[0], marker="o", linewidth=2)
         counts = calibration.get("count") or []
         notes.append(f"calibration curve over {len(calibration['predicted'])} quantile bins"
-                     + (f" of about {int(round(np.mean(counts))):,} rows each" if counts else "") + ": "
+                     + (f" of about {round(float(np.mean(counts))):,} rows each" if counts else "") + ": "
                      + ", ".join(f"predicted {p:.0%} observed {o:.0%}"
                                  for p, o in zip(calibration["predicted"], calibration["observed"])))
     else:
