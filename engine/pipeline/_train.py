@@ -40,6 +40,9 @@ __all__ = ["TrainResult", "train_model", "training_rows", "KINDS", "GROUP_COLUMN
 
 KINDS = ("churn", "win")
 
+#: Fewest rows the drift reference (training distribution in the card) is taken from.
+_MIN_REFERENCE_ROWS = 2_000
+
 _log = get_logger("train")
 
 
@@ -209,8 +212,16 @@ def train_model(
                        "note": "share = model / oracle: ROC AUC at most 1 (1 = the ceiling); Brier at least 1"}
         seconds["oracle"] = time.perf_counter() - tick
     tick = time.perf_counter()
+    # Drift is measured against the population the model was published for: the accounts (or
+    # deals) of the newest as-of dates, not the whole history, whose early dates see truncated
+    # windows (a 36-month frequency two years into the data) and would make every first run say
+    # "retrain". The newest as-of date alone when it holds enough rows, else the validation window.
     # The bins need deciles, not every row: 20,000 rows pin a decile to about +-0.2 percentiles.
-    sample = X_train.sample(n=min(len(X_train), 20_000), random_state=0)
+    valid_dates = pd.to_datetime(meta.loc[split.validation, "as_of"]).to_numpy()
+    reference = X_valid[valid_dates == valid_dates.max()] if len(valid_dates) else X_train
+    if len(reference) < _MIN_REFERENCE_ROWS:
+        reference = X_valid if len(X_valid) >= _MIN_REFERENCE_ROWS else X_train
+    sample = reference.sample(n=min(len(reference), 20_000), random_state=0)
     distribution = training_distribution(model, sample, model.predict_proba(sample)[:, 1])
     seconds["distribution"] = time.perf_counter() - tick
     artifacts_dir = Path(artifacts_dir)
