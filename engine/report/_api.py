@@ -97,6 +97,11 @@ def _write(path: Path, html: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(html)
+        # mkstemp makes the file private (0600); a report is meant to be shared like any file
+        # the user writes, so it gets the permissions the umask gives a new file.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except OSError as exc:
         raise StorageError(f"could not write the report to {path}: {exc}. Fix: choose a writable place.") from exc

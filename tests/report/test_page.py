@@ -120,6 +120,9 @@ def test_library_returns_the_page_and_writes_it(scored_sqlite, report_models, tm
     out = tmp_path / "report.html"
     html = engine.report(path, out=out, artifacts_dir=report_models)
     assert out.read_text(encoding="utf-8") == html
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # shareable like any file, not mkstemp's 0600
     assert f"Run <code>{now}</code>" in html and before in html
     alone = engine.report(path, compare=False, artifacts_dir=report_models)
     assert "no comparison run" in alone and "Tier moves need" not in html
