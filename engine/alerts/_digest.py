@@ -112,13 +112,13 @@ def build_digests(notified: pd.DataFrame, reps: pd.DataFrame | None, run_id: str
     recipients: dict[tuple[str, str], list[dict]] = {}
     for row in notified.to_dict("records"):
         item = _item(row)
-        rep = row.get("owner_rep_id")
+        rep = _present(row.get("owner_rep_id"))
         if rep:
             recipients.setdefault(("rep", str(rep)), []).append(item)
             manager = managers.get(str(rep))
             if manager and (item["severity"] == "high" or item["notification"] == "escalated"):
                 recipients.setdefault(("manager", manager), []).append(item)
-        partner = row.get("owner_partner_id")
+        partner = _present(row.get("owner_partner_id"))
         if partner and row.get("serving_role") not in (None, "outside"):
             recipients.setdefault(("partner", str(partner)), []).append(item)
     rows = []
@@ -212,3 +212,11 @@ def render_slack(payload: Mapping[str, Any]) -> dict[str, Any]:
             f"churn {_pct(item['churn_probability'])}, value at risk {'n/a' if var is None else f'{var:,.0f}'} CNY\n"
             f"{item['because']}\n_{item['action_text']}_")}})
     return {"text": render_text(payload), "blocks": blocks}
+
+
+def _present(value) -> str | None:
+    """A recipient id as text, or None for a missing one (None, NaN, NA, empty)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    return text or None

@@ -186,7 +186,13 @@ def advance(states: pd.DataFrame, matches: pd.DataFrame, signals: pd.DataFrame, 
     notified["notify"] = stepped.loc[told, "notify"].to_numpy()
     extra = [c for c in signals.columns if c not in notified.columns or c in _CONTEXT]
     sig = context[[c for c in extra if c != "account_id"]]
-    notified = notified.drop(columns=[c for c in _CONTEXT if c in notified.columns]).join(sig, on="account_id")
+    stored = notified[[c for c in _CONTEXT if c in notified.columns]]
+    notified = notified.drop(columns=list(stored.columns)).join(sig, on="account_id")
+    # An account missing from this run (its row quarantined) keeps the owners stored with its alert:
+    # an escalation must still reach its rep and manager, never a recipient called "nan".
+    for column in stored.columns:
+        current = notified[column] if column in notified.columns else pd.Series(None, index=notified.index, dtype=object)
+        notified[column] = current.where(current.notna(), stored[column])
     return new.reset_index(drop=True), events.reset_index(drop=True), notified.reset_index(drop=True)
 
 

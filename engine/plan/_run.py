@@ -35,12 +35,26 @@ def _run_as_of(database: Database, run_id: str) -> dt.date | None:
     return pd.Timestamp(str(row["as_of"].iloc[0])).date()
 
 
-def _last_contact(database: Database) -> pd.Series:
+def _last_contact(database: Database, as_of: dt.date | None) -> pd.Series:
+    """Each account's latest visit before the run's as-of date.
+
+    Dates are read with validation's strict ISO parser: a malformed or future-dated visit (one
+    that validation quarantines, e.g. 2062 for 2026) never counts as a contact, and planning from
+    an older run never sees the visits made after it.
+    """
+    import pyarrow as pa
+
+    from engine.validate import parse_iso_days
+
     visits = database.read_table("visits", columns=["account_id", "visit_date"])
     if visits.empty:
         return pd.Series(dtype="datetime64[ns]")
-    days = pd.to_datetime(visits["visit_date"], errors="coerce")
-    return days.groupby(visits["account_id"].astype(object)).max()
+    days, ok, _ = parse_iso_days(pa.array(visits["visit_date"].astype(object).where(visits["visit_date"].notna(), None)
+                                          .map(lambda v: v if v is None else str(v)), type=pa.large_string()))
+    if as_of is not None:
+        ok &= days < (as_of - dt.date(1970, 1, 1)).days
+    kept = pd.Series(pd.to_datetime(days[ok], unit="D"), index=visits["account_id"].astype(object)[ok].to_numpy())
+    return kept.groupby(level=0).max()
 
 
 def _alerts(database: Database) -> pd.DataFrame | None:
@@ -116,7 +130,7 @@ def plan(
             reps = database.read_table("reps", columns=["rep_id", "role", "active"])
             partners = database.read_table("partners", columns=["partner_id", "active"])
             customers = database.read_table("customers", columns=["account_id", "status"])
-            last_contact = _last_contact(database)
+            last_contact = _last_contact(database, _run_as_of(database, run_id))
             alerts = _alerts(database)
         status = customers.set_index(customers["account_id"].astype(object))["status"].astype(object)
         scores = scores.assign(status=status.reindex(scores["account_id"].astype(object)).to_numpy())

@@ -178,7 +178,7 @@ def _optional_tables(db: Database, run_ids: list[str]) -> dict[str, pd.DataFrame
         return dict.fromkeys(OPTIONAL_TABLES)
     # The alert and plan tables may not be in this kam's allow-list of result tables (they
     # are added by later stages); name them explicitly to read them.
-    reader = Database(db.url, extra_tables=wanted)
+    reader = Database(db.url, extra_tables=wanted, readonly=db.readonly, create=False)
     try:
         out: dict[str, pd.DataFrame | None] = dict.fromkeys(OPTIONAL_TABLES)
         for name in wanted:

@@ -105,3 +105,19 @@ def test_kam_demo_plans_the_week_after_its_run(plan_db, run_id):
     (line,) = said
     assert line.startswith("call plan 2026-W41: ") and "cadence obligations" in line
     assert set(read_plan(plan_db)["run_id"]) == {run_id}
+
+
+def test_a_future_dated_visit_is_never_the_last_contact(plan_db, plan_tables):
+    """A visit validation quarantines (dated 2062 for 2026) must not reset the account's cadence."""
+    _, before = plan(plan_db, write=False)
+    lines = before.lines.set_index("account_id")
+    account = lines["days_since_contact"].dropna().sort_values().index[-1]
+    visits = plan_tables["visits"]
+    one = visits[visits["account_id"] == account].head(1)
+    assert len(one) == 1
+    extra = one.assign(visit_id="V-FUTURE", visit_date="2062-01-05")
+    tables = {name: frame.copy() for name, frame in plan_tables.items()}
+    tables["visits"] = pd.concat([visits, extra], ignore_index=True)
+    plan_db.write_source_tables(tables)
+    _, after = plan(plan_db, write=False)
+    assert after.lines.set_index("account_id").loc[account, "days_since_contact"] == lines.loc[account, "days_since_contact"]
