@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -286,6 +286,7 @@ def _evaluate(db: Database, run_id, rules, tables, backend, started) -> AlertRun
     features = build_account_features(tables, as_of)
     signals = build_signals(scores, features, tables, as_of, _previous_scores(db, runs, as_of))
     matches = evaluate_policies(signals, ruleset, as_of, backend=backend)
+    version = store.state_version()  # before the states: a change after this refuses the commit
     states = store.read("alerts")
     now = now_text()
     new, events, notified = advance(states, matches, signals, as_of, run_id, backend=backend, now=now)
@@ -295,7 +296,7 @@ def _evaluate(db: Database, run_id, rules, tables, backend, started) -> AlertRun
            "keys": len(new), "opened": summary.opened, "escalated": summary.escalated,
            "suppressed": summary.suppressed, "resolved": summary.resolved, "notifications": len(digests)}
     try:
-        committed = store.commit_run(run, new, events, digests)
+        committed = store.commit_run(run, new, events, digests, read_version=version)
     except StorageError:
         # a concurrent evaluation of the same run committed first (the run marker's primary key
         # refused ours, and our transaction rolled back): nothing changed here

@@ -189,7 +189,9 @@ def apply_decisions(frame: pd.DataFrame, inputs: pd.DataFrame, decisions: pd.Dat
     suppressed = decisions["suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     action = frame["action"].astype(str).to_numpy()
     on = _day_numbers(frame["on"])
-    entered_open = (after == "open") & ~np.isin(before, ACTIVE_STATES)
+    # A snooze that ends opens the alert again as news: people get the full acknowledgement time
+    # from that day (they had acknowledged it, or chose to defer it), not from the first opening.
+    entered_open = (after == "open") & (~np.isin(before, ACTIVE_STATES) | (before == "snoozed"))
     told = notify != "none"
     # a repeat held back by the cooldown counts as told at its severity: the recipients heard of
     # the key within the cooldown, so only a later rise in severity is news

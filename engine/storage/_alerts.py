@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine._errors import StorageError
 from engine.storage._database import Database
 
 __all__ = ["ALERT_TABLES", "AlertStore"]
@@ -193,18 +194,51 @@ class AlertStore:
         rows = self.read("alert_runs", order='"as_of" DESC, "evaluated_at" DESC')
         return None if rows.empty else rows.iloc[0].to_dict()
 
+    def state_version(self) -> tuple[int, str]:
+        """``(number of alert events, newest event time)``: changes whenever any alert changes.
+
+        Every change of state (a run, an ack, a snooze, a resolve, a live event) records an event,
+        so an evaluation that read the states at one version commits only if it is still current.
+        """
+        if not self._ready and "alert_events" not in self.db.table_names():
+            return (0, "")
+        with self.db._session("read the alert state version", fast=False) as session:
+            return self._version(session)
+
+    @staticmethod
+    def _version(session) -> tuple[int, str]:
+        ((count, newest),) = session.execute('SELECT COUNT(*), MAX("recorded_at") FROM "alert_events"')
+        return int(count or 0), str(newest or "")
+
     def commit_run(self, run: Mapping[str, Any], states: pd.DataFrame, events: pd.DataFrame,
-                   outbox: pd.DataFrame) -> bool:
+                   outbox: pd.DataFrame, *, read_version: tuple[int, str] | None = None) -> bool:
         """Write one evaluated run atomically: new states, events, outbox rows and the run marker.
 
         Returns False (and writes nothing) when the run was already committed: evaluating the
-        same run again changes nothing, even when two evaluations race.
+        same run again changes nothing, even when two evaluations race. With ``read_version``
+        (:meth:`state_version` taken before the states were read), a change of any alert in the
+        meantime - a person's ack, snooze or resolve, a live event, another run - refuses the
+        commit with a :class:`StorageError` instead of overwriting it; so does a newer run
+        committed meanwhile.
         """
         with self._write(f"write the alerts of run {run['run_id']!r}") as session:
             self._ensure(session)
             done = session.execute('SELECT "run_id" FROM "alert_runs" WHERE "run_id" = :run_id', {"run_id": run["run_id"]})
             if done:
                 return False
+            if read_version is not None and self._version(session) != tuple(read_version):
+                raise StorageError(
+                    f"the alerts changed while run {run['run_id']!r} was being evaluated (a person's ack, snooze or "
+                    "resolve, a live event, or another run was recorded); nothing was written, so that change is "
+                    "kept. Fix: run `kam alerts evaluate` again."
+                )
+            newer = session.execute('SELECT "run_id", "as_of" FROM "alert_runs" WHERE "as_of" > :as_of',
+                                    {"as_of": str(run["as_of"])})
+            if newer:
+                raise StorageError(
+                    f"run {newer[0][0]!r} as of {newer[0][1]} was evaluated while run {run['run_id']!r} (as of "
+                    f"{run['as_of']}) was; alerts move forward in time, so nothing was written for the older run."
+                )
             if not states.empty:
                 self._delete_keys(session, "alerts", "alert_key", states["alert_key"].astype(str).tolist())
                 self._insert(session, "alerts", states)

@@ -148,3 +148,35 @@ def test_durable_and_vectorized_evaluate_a_run_identically(tmp_path, world):
         db.dispose()
     pd.testing.assert_frame_equal(results[0][0], results[1][0])
     pd.testing.assert_frame_equal(results[0][1], results[1][1])
+
+
+def _state_row(key: str, state: str) -> pd.DataFrame:
+    return pd.DataFrame({"alert_key": [key], "account_id": [key.split(":")[0]], "kind": ["churn_risk"], "state": [state]})
+
+
+def _event_row(key: str, to_state: str, event_id: str) -> pd.DataFrame:
+    return pd.DataFrame({"event_id": [event_id], "alert_key": [key], "to_state": [to_state],
+                         "recorded_at": [f"2026-10-0{len(event_id)}T00:00:00"]})
+
+
+def test_an_evaluation_never_overwrites_a_change_made_while_it_ran(tmp_path):
+    from engine._errors import StorageError
+    from engine.storage import AlertStore, Database
+
+    with Database(tmp_path / "alerts.sqlite") as db:
+        store = AlertStore(db)
+        store.ensure_tables()
+        read_at = store.state_version()
+        # a person acknowledges A1 while the run is being evaluated
+        store.commit_change(_state_row("A1:churn_risk", "acknowledged"), _event_row("A1:churn_risk", "acknowledged", "e1"))
+        with pytest.raises(StorageError, match="changed while run 'r2' was being evaluated"):
+            store.commit_run({"run_id": "r2", "as_of": "2026-10-01"}, _state_row("A1:churn_risk", "open"),
+                             _event_row("A1:churn_risk", "open", "e22"), pd.DataFrame(), read_version=read_at)
+        assert store.read("alerts")["state"].tolist() == ["acknowledged"]
+        assert store.read("alert_runs").empty
+        # read again, the run commits; an older run after it is refused
+        assert store.commit_run({"run_id": "r2", "as_of": "2026-10-01"}, pd.DataFrame(), pd.DataFrame(),
+                                pd.DataFrame(), read_version=store.state_version())
+        with pytest.raises(StorageError, match="alerts move forward in time"):
+            store.commit_run({"run_id": "r1", "as_of": "2026-09-01"}, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+                             read_version=store.state_version())

@@ -192,6 +192,20 @@ def test_snooze_until_a_date_then_told_again():
     assert (back.state, e.notify) == ("open", "opened")
 
 
+@pytest.mark.parametrize("backend", ["durable", "vectorized"])
+def test_acknowledged_then_snoozed_is_not_escalated_as_unacknowledged_when_the_snooze_ends(backend):
+    s, _ = transition(AlertState(), Event("observe", START, True, "medium", 1, 30), backend)
+    s, _ = transition(s, Event("ack", START + dt.timedelta(days=1)), backend)
+    s, _ = transition(s, Event("snooze", START + dt.timedelta(days=1), until=START + dt.timedelta(days=30)), backend)
+    back, e = transition(s, Event("observe", START + dt.timedelta(days=31), True, "medium", 1, 30), backend)
+    assert back.state == "open"
+    nxt, e = transition(back, Event("observe", START + dt.timedelta(days=32), True, "medium", 1, 30), backend)
+    assert (nxt.state, e.notify) == ("open", "none")  # not "escalated: nobody acknowledged it"
+    late = START + dt.timedelta(days=31 + ESCALATE_AFTER)
+    due, e = transition(nxt, Event("observe", late, True, "medium", 1, 30), backend)
+    assert (due.state, e.notify) == ("escalated", "escalated")  # the clock restarted when the snooze ended
+
+
 @pytest.mark.parametrize("action,state", [("ack", "pending"), ("snooze", "inactive"), ("resolve", "resolved")])
 def test_actions_that_do_not_fit_are_refused_with_a_reason(action, state):
     with pytest.raises(AlertStateError, match=f"cannot {action} an alert that is {state}"):
