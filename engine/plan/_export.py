@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import textwrap
 from pathlib import Path
@@ -18,7 +19,7 @@ EXPORT_COLUMNS = (
     "recommended_action", "why", "cadence_due", "days_since_contact", "value_at_risk", "open_alerts",
     "expected_deal_value", "expected_value", "copied_rep_id",
 )
-_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_SAFE = re.compile(r"[^\w.-]")  # letters of any script, digits, _ . - ; everything else becomes _
 
 
 def person_text(lines: pd.DataFrame, assignee_id: str, width: int = 100) -> str:
@@ -60,12 +61,20 @@ def person_text(lines: pd.DataFrame, assignee_id: str, width: int = 100) -> str:
     return "\n".join(out) + "\n"
 
 
-def _name(value) -> str:
-    return _SAFE.sub("_", str(value)) or "_"
+def _name(kind, value) -> str:
+    """``<type>-<id>``, with a short hash of the id when characters had to be replaced (two ids
+    that differ only in such characters must never share a file)."""
+    text = str(value)
+    safe = _SAFE.sub("_", text).lstrip(".") or "_"
+    if safe != text:
+        safe += "-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return f"{kind}-{safe}"
 
 
 def write_exports(lines: pd.DataFrame, folder: str | Path) -> list[Path]:
-    """Write ``plan.csv`` (every line) and, per person, ``<id>.txt`` and ``<id>.csv`` into ``folder``.
+    """Write ``plan.csv`` (every line) and, per person, ``<type>-<id>.txt`` and ``.csv`` into ``folder``.
+
+    ``<type>`` is ``rep`` or ``partner``, so a rep and a partner with the same id get a file each.
 
     Returns the paths written. Raises :class:`~engine.StorageError` when the folder cannot be
     written.
@@ -79,10 +88,11 @@ def write_exports(lines: pd.DataFrame, folder: str | Path) -> list[Path]:
         lines[columns].to_csv(path, index=False)
         written.append(path)
         people = lines[lines["status"].isin(["planned", "capacity_short"])]
-        for person, mine in people.groupby("assignee_id", sort=True):
-            stem = _name(person)
+        for (kind, person), mine in people.groupby(["assignee_type", "assignee_id"], sort=True):
+            stem = _name(kind, person)
             mine[columns].sort_values(["status", "rank"]).to_csv(folder / f"{stem}.csv", index=False)
-            (folder / f"{stem}.txt").write_text(person_text(lines, str(person)), encoding="utf-8")
+            theirs = lines[lines["assignee_type"].astype(object) == kind]
+            (folder / f"{stem}.txt").write_text(person_text(theirs, str(person)), encoding="utf-8")
             written += [folder / f"{stem}.csv", folder / f"{stem}.txt"]
     except OSError as exc:
         raise StorageError(f"could not write the plan exports to {folder}: {exc}. Fix: pass a writable folder.") from exc

@@ -121,3 +121,23 @@ def test_a_future_dated_visit_is_never_the_last_contact(plan_db, plan_tables):
     plan_db.write_source_tables(tables)
     _, after = plan(plan_db, write=False)
     assert after.lines.set_index("account_id").loc[account, "days_since_contact"] == lines.loc[account, "days_since_contact"]
+
+
+def test_exports_never_overwrite_one_persons_list_with_anothers(tmp_path):
+    from engine.plan._export import write_exports
+
+    from engine.plan._plan import PLAN_COLUMNS
+
+    lines = pd.DataFrame({c: [None] * 4 for c in PLAN_COLUMNS}).assign(**{
+        "assignee_type": ["rep", "partner", "rep", "rep"], "assignee_role": ["outside", "partner", "inside", "inside"],
+        "assignee_id": ["P7", "P7", "王伟", "李娜"],  # a rep and a partner share an id; two names of one length
+        "status": ["planned"] * 4, "rank": [1, 1, 1, 1], "account_id": ["A1", "A2", "A3", "A4"],
+        "tier": ["A"] * 4, "action": ["onsite_visit"] * 4, "recommended_action": ["Visit"] * 4, "why": ["w"] * 4,
+        "expected_value": [1.0] * 4, "week": ["2026-W41"] * 4, "week_start": ["2026-10-05"] * 4,
+        "account_name": ["n"] * 4,
+    })
+    written = write_exports(lines, tmp_path)
+    stems = {p.stem for p in written if p.suffix == ".csv" and p.name != "plan.csv"}
+    assert stems == {"rep-P7", "partner-P7", "rep-王伟", "rep-李娜"}
+    assert pd.read_csv(tmp_path / "partner-P7.csv")["account_id"].tolist() == ["A2"]
+    assert pd.read_csv(tmp_path / "rep-P7.csv")["account_id"].tolist() == ["A1"]
