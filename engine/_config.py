@@ -136,7 +136,9 @@ SETTINGS: tuple[Setting, ...] = (
             choices=("text", "json")),
     # --- alert delivery (engine.alerts, docs/alerts.md) ---
     Setting("alerts.jsonl.path", "path", None, "File the jsonl alert channel appends digests to (one JSON object a line)."),
-    Setting("alerts.webhook.url", "str", None, "Endpoint the webhook alert channel POSTs signed digests to."),
+    Setting("alerts.webhook.url", "str", None,
+            "Endpoint the webhook alert channel POSTs signed digests to (a secret: some such URLs are the credential).",
+            secret=True),
     Setting("alerts.webhook.secret", "str", None, "Standard Webhooks signing secret (whsec_ + base64) for alerts.webhook.url.",
             secret=True),
     Setting("alerts.webhook.timeout", "float", 10.0, "Seconds to wait for the webhook endpoint (connect and each read).",

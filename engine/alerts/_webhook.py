@@ -97,17 +97,18 @@ class WebhookChannel:
 
     def __init__(self, url: str, secret: str, *, timeout: float = 10.0, slack: bool = False):
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"the webhook URL must start with http:// or https://; got {url!r}. Fix: set "
+            shown = url.split("://", 1)[0] + "://..." if isinstance(url, str) and "://" in url else type(url).__name__
+            raise ConfigError(f"the webhook URL must start with http:// or https://; got {shown}. Fix: set "
                               "alerts.webhook.url (KAM_ALERTS_WEBHOOK_URL).")
         signing_key(secret)  # refuse a bad secret before anything is sent
         self.url = url
-        self.endpoint = url
+        self.endpoint = endpoint_label(url)
         self._secret = secret
         self.timeout = float(timeout)
         self.slack = slack
 
-    def __repr__(self) -> str:  # never show the secret
-        return f"WebhookChannel({self.url!r})"
+    def __repr__(self) -> str:  # never show the secret, nor the URL (a Slack-style URL is a credential)
+        return f"WebhookChannel({self.endpoint!r})"
 
     def body(self, payload: dict[str, Any]) -> bytes:
         """The request body of a digest."""
@@ -144,3 +145,22 @@ class WebhookChannel:
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             return Outcome("retry", None, f"{type(exc).__name__}: {reason}")
+
+
+def endpoint_label(url: str) -> str:
+    """How an endpoint is named in tables, errors and logs: scheme, host and a hash of the URL.
+
+    Some webhook URLs are themselves the credential (an incoming-webhook URL whose path is the
+    token), so the path never leaves the configuration; the hash still tells two endpoints apart.
+
+    Examples
+    --------
+    >>> endpoint_label("https://hooks.example.com/services/T0/B0/secret")[:33]
+    'https://hooks.example.com #sha256'
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port} #sha256:{hashlib.sha256(url.encode('utf-8')).hexdigest()[:12]}"
