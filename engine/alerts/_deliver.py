@@ -53,7 +53,9 @@ class Outcome:
     """The result of one attempt.
 
     ``status``: ``sent``; ``retry`` (temporary: try again); ``failed`` (permanent); ``gone``
-    (the endpoint says it no longer exists: disable it).
+    (the endpoint says it no longer exists: disable it); ``refused`` (the receiver refuses kam's
+    credentials - a wrong password or a rotated secret: every digest would fail alike, so the
+    batch stops and the digests stay due until the setting is fixed).
     """
 
     status: str
@@ -97,11 +99,13 @@ class SendSummary:
     retry_later: int = 0
     attempts: int = 0
     disabled: str | None = None
+    refused: str | None = None
     failures: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"channel": self.channel, "sent": self.sent, "failed": self.failed, "retry_later": self.retry_later,
-                "attempts": self.attempts, "disabled": self.disabled, "failures": self.failures[:20]}
+                "attempts": self.attempts, "disabled": self.disabled, "refused": self.refused,
+                "failures": self.failures[:20]}
 
 
 class JsonLinesChannel:
@@ -207,6 +211,13 @@ def send_outbox(
                     summary.disabled = why
                     summary.failures.append(f"{row.notification_id}: endpoint gone ({outcome.status_code})")
                     log.warning("%s endpoint disabled: %s", channel.name, why)
+                    return summary
+                if outcome.status == "refused":
+                    store.record_attempt(row.notification_id, channel.name, attempt, "retry", next_attempt_at=at)
+                    why = f"{channel.name} refused kam's credentials ({outcome.status_code}) at {at}: {detail}"
+                    summary.refused = why
+                    summary.failures.append(f"{row.notification_id}: credentials refused ({outcome.status_code})")
+                    log.error("%s; stopped: every digest is still due. Fix the channel's credentials and send again.", why)
                     return summary
                 if outcome.status == "retry" and made < retry.max_attempts:
                     wait = retry.delay(made, outcome.retry_after, rng)

@@ -114,6 +114,8 @@ class SmtpChannel:
 
     @staticmethod
     def _by_code(code: int, detail: str) -> Outcome:
+        if code in (530, 534, 535, 538):  # authentication required / refused: kam's settings, not the digest
+            return Outcome("refused", code, detail)
         if 400 <= code < 500:
             return Outcome("retry", code, detail)
         return Outcome("failed", code, detail)

@@ -139,6 +139,8 @@ class WebhookChannel:
             exc.close()
             if code == 410:
                 return Outcome("gone", code, text)
+            if code in (401, 403, 407):  # the receiver refuses kam's credentials: a setting, not the digest
+                return Outcome("refused", code, text)
             if code in (408, 429) or code >= 500:
                 return Outcome("retry", code, text, wait)
             return Outcome("failed", code, text)

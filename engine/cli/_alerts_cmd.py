@@ -134,6 +134,10 @@ def send(
         else:
             out.print(f"{summary.channel}: {summary.sent:,} sent, {summary.failed:,} failed, {summary.attempts:,} attempts"
                       + (f"; endpoint disabled ({summary.disabled})" if summary.disabled else ""))
+    if summary.refused:
+        raise DeliveryError(f"{summary.refused}. Nothing more was sent; every digest is still due. Fix the channel's "
+                            "credentials (KAM_ALERTS_SMTP_PASSWORD, KAM_ALERTS_WEBHOOK_SECRET or the config file) and "
+                            "run `kam alerts send` again.")
     if summary.failed or summary.disabled:
         raise DeliveryError(f"{summary.failed + (1 if summary.disabled else 0)} digest(s) not delivered on "
                             f"{summary.channel}: " + "; ".join(summary.failures[:5])

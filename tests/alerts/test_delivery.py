@@ -89,6 +89,19 @@ def test_webhook_410_disables_the_endpoint_and_stops(outbox):
     assert again.sent == len(ids)
 
 
+@pytest.mark.parametrize("code", [401, 403])
+def test_refused_credentials_stop_the_batch_and_lose_no_digest(outbox, code):
+    """A rotated secret must not mark the whole night's digests failed: they stay due."""
+    db, ids = outbox
+    with WebhookReceiver(lambda n: (code, {}, 0.0)) as peer:
+        channel = WebhookChannel(peer.url, SECRET)
+        refused = send_outbox(db, channel, retry=FAST)
+        assert refused.refused and refused.failed == 0 and len(peer.requests) == 1
+        peer.script = lambda n: (200, {}, 0.0)
+        fixed = send_outbox(db, channel, retry=FAST)
+    assert fixed.sent == len(ids)
+
+
 def test_webhook_other_4xx_fails_at_once_and_secret_never_recorded(outbox):
     db, ids = outbox
     with WebhookReceiver(lambda n: (400, {}, 0.0)) as peer:
@@ -193,3 +206,8 @@ def test_email_over_starttls_with_login(sqlite_outbox, tmp_path):
     dump = json.dumps(AlertStore(db).read("alert_attempts").astype(str).to_dict("records"))
     assert password not in dump
     assert "password" not in repr(channel).lower() and password not in repr(channel)
+
+
+@pytest.mark.parametrize("code,status", [(535, "refused"), (530, "refused"), (451, "retry"), (554, "failed")])
+def test_smtp_answers_map_to_outcomes(code, status):
+    assert SmtpChannel._by_code(code, "x").status == status
