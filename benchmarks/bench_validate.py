@@ -10,11 +10,18 @@ byte-matrix decoder it replaced (kept below only for this comparison), clean and
 cells, and prints the medians of 5 alternating runs.
 """
 
-import os, statistics, sys, time
-import numpy as np, pandas as pd
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "tests" / "validate"))
-from contract_data import valid_tables, AS_OF
-from engine.validate import validate_tables, parse_iso_days
+from contract_data import AS_OF, valid_tables
+
+from engine.validate import parse_iso_days, validate_tables
 from engine.validate._coerce import DATE_MAX, DATE_MIN
 
 # --- the hand-written decoder removed from engine/validate/_coerce.py (for comparison only) ---
@@ -99,8 +106,12 @@ def compare_dates(n: int, repeats: int = 5) -> None:
     for label, data in (("clean", clean), ("1% bad", dirty)):
         times = {"Arrow cast (parse_iso_days)": [], "hand-written decoder (removed)": []}
         for _ in range(repeats):  # alternate, so that load on the shared machine hits both alike
-            t = time.perf_counter(); parse_iso_days(data); times["Arrow cast (parse_iso_days)"].append(time.perf_counter() - t)
-            t = time.perf_counter(); _old_decoder(data); times["hand-written decoder (removed)"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            parse_iso_days(data)
+            times["Arrow cast (parse_iso_days)"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            _old_decoder(data)
+            times["hand-written decoder (removed)"].append(time.perf_counter() - t)
         medians = {k: statistics.median(v) for k, v in times.items()}
         new, old_ = medians.values()
         print(f"  {label:7s}: " + "; ".join(f"{k} median {v:.3f}s" for k, v in medians.items()) + f"; ratio new/old {new / old_:.2f}")
@@ -138,7 +149,9 @@ print(f"{N} orders ({'ISO-string dates' if as_strings else 'datetime64'}): valid
 # 1% hostile: text in a number column (object column), unknown accounts, negative units
 bad = rng.random(N) < 0.01
 o = orders.copy()
-amount_obj = o["amount"].astype(object); amount_obj[bad] = "abc"; o["amount"] = amount_obj
+amount_obj = o["amount"].astype(object)
+amount_obj[bad] = "abc"
+o["amount"] = amount_obj
 o.loc[np.roll(bad, 1), "account_id"] = "NOPE"
 o.loc[np.roll(bad, 2), "units"] = -1
 t = time.perf_counter()

@@ -145,12 +145,12 @@ def _restore_logging() -> None:
 def _run(argv: Sequence[str] | None) -> int:
     import typer
 
+    # typer ships its own click; its usage errors derive from ClickException there.
+    from typer._click.exceptions import ClickException
+
     from engine._errors import KamError, exit_code_for
     from engine.cli._context import CliState
     from engine.cli._output import error as print_error
-
-    # typer ships its own click; its usage errors derive from ClickException there.
-    from typer._click.exceptions import ClickException
 
     app = _build_app()
     signals = _Signals()

@@ -11,7 +11,15 @@ from typing import Annotated, Optional
 import typer
 
 from engine._log import LOG_FORMATS, LOG_LEVELS, get_logger
-from engine.cli._context import Backend, ModelKind, choice, configured, open_database, path_setting, state
+from engine.cli._context import (
+    Backend,
+    ModelKind,
+    choice,
+    configured,
+    open_database,
+    path_setting,
+    state,
+)
 from engine.cli._output import console, error_console
 
 __all__ = ["register"]

@@ -11,7 +11,14 @@ import pyarrow.compute as pc
 
 from engine.features._accounts import _arrow, _equals, _named, _numbers, build_account_features
 from engine.features._aggregate import ratio
-from engine.features._normalise import as_of_day, day_numbers, encode_keys, key_array, table, typed_frame
+from engine.features._normalise import (
+    as_of_day,
+    day_numbers,
+    encode_keys,
+    key_array,
+    table,
+    typed_frame,
+)
 
 if TYPE_CHECKING:
     from engine.features._reference import FeatureReference

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from engine._errors import ConfigError
-from engine.alerts._backtest import _check_demo_truth, _figures, _Snapshot, cut_tables, demo_churn_dates
+from engine.alerts._backtest import (
+    _check_demo_truth,
+    _figures,
+    _Snapshot,
+    cut_tables,
+    demo_churn_dates,
+)
 
 
 def test_the_cut_keeps_only_what_was_known_before_it(world):

@@ -76,7 +76,7 @@ def test_durable_and_vectorized_give_the_same_transitions(history, policy):
 def test_a_whole_run_in_one_frame_equals_one_event_at_a_time(keys, step):
     """transition_frame over many keys (vectorized) equals transition per key (durable_rules)."""
     rows, expected = [], []
-    for k, (history, (for_runs, cooldown)) in enumerate(keys):
+    for history, (for_runs, cooldown) in keys:
         played = _play(history[:-1], for_runs, cooldown, backend="vectorized")
         state = played[-1][1] if played else AlertState()
         day = (played[-1][0] if played else START) + dt.timedelta(days=step)
@@ -114,7 +114,7 @@ def test_no_key_is_told_opened_twice_within_its_cooldown(history, policy):
 @given(histories, policies)
 def test_nothing_is_sent_while_snoozed_and_no_alert_before_its_runs(history, policy):
     for_runs = policy[0]
-    for day, state, effect, event in _play(history, *policy, "vectorized"):
+    for _day, state, effect, event in _play(history, *policy, "vectorized"):
         if effect is None:
             continue
         if effect.from_state == "snoozed" and state.state == "snoozed":

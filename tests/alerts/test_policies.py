@@ -81,7 +81,10 @@ def test_a_rule_file_without_the_alert_outputs_is_refused(tmp_path):
         load_alert_rules(tmp_path / "missing")
 
 
-maybe_null = lambda s: st.one_of(st.none(), s)
+def maybe_null(s):
+    return st.one_of(st.none(), s)
+
+
 numbers = st.floats(-1e7, 1e7, allow_nan=False, allow_infinity=False)
 rows = st.fixed_dictionaries({
     "status": st.sampled_from(["active", "dormant", "closed"]),

@@ -339,8 +339,8 @@ def test_stop_signals_exit_cleanly_with_previous_results_intact(signal_number, c
 
 def test_interrupt_reported_by_the_driver_as_its_own_error_still_exits_130(scored, monkeypatch, capsys):
     """ADBC turns Ctrl-C during a statement into NOT_IMPLEMENTED (cancel unsupported): still 130."""
-    from engine._errors import StorageError
     import engine.pipeline
+    from engine._errors import StorageError
 
     def interrupted_write(*args, **kwargs):
         try:

@@ -10,7 +10,12 @@ import pytest
 
 from engine._errors import ConfigError
 from engine.contract import CUSTOMER_DATABASE
-from engine.demo import DEMO_END_DATE, generate_demo_database, generate_demo_tables, top_revenue_share
+from engine.demo import (
+    DEMO_END_DATE,
+    generate_demo_database,
+    generate_demo_tables,
+    top_revenue_share,
+)
 from engine.demo._tables import simulate_world
 from engine.validate import validate_tables
 

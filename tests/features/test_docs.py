@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.features import ACCOUNT_FEATURE_COLUMNS, OPPORTUNITY_FEATURE_COLUMNS, TRANSACTION_FEATURES
+from engine.features import (
+    ACCOUNT_FEATURE_COLUMNS,
+    OPPORTUNITY_FEATURE_COLUMNS,
+    TRANSACTION_FEATURES,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "features.md"
 PRODUCED = sorted(set(ACCOUNT_FEATURE_COLUMNS) | set(OPPORTUNITY_FEATURE_COLUMNS) | set(TRANSACTION_FEATURES))

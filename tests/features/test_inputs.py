@@ -12,7 +12,11 @@ from pandas.testing import assert_frame_equal
 from test_account_examples import AS_OF, tables
 
 from engine._errors import DataError
-from engine.features import ACCOUNT_FEATURE_COLUMNS, build_account_features, build_opportunity_features
+from engine.features import (
+    ACCOUNT_FEATURE_COLUMNS,
+    build_account_features,
+    build_opportunity_features,
+)
 from engine.features._normalise import NULL_DAY, as_of_day, day_numbers
 
 EXPECTED = build_account_features(tables("iso"), AS_OF)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from contract_data import AS_OF, valid_tables
 
 
