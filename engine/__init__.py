@@ -100,8 +100,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from engine.models import ChurnModel, WinModel, load_model, load_model_spec, publish, save_model
     from engine.pipeline import ScoreResult, ingest, score, score_frame, train_model
-    from engine.report import report
     from engine.plan import PlanResult, plan_week
+    from engine.report import report
     from engine.rules import Decision, RuleSet, check_rules, diff_rulesets, load_rules
     from engine.storage import Database
     from engine.validate import ValidationReport, rejects_frame, validate_tables

@@ -77,7 +77,7 @@ def churn_oracle(accounts: int, seed: int, end_date, as_of_dates: Iterable[Any],
         for r in range(replicates):
             exposure = np.zeros(accounts)
 
-            def observe(m: int, rate: np.ndarray, exposure=exposure) -> None:
+            def observe(m: int, rate: np.ndarray, exposure=exposure, months=months, share=share) -> None:
                 if m in months:
                     exposure += rate * share[m]
 

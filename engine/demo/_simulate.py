@@ -304,7 +304,7 @@ def simulate(
         exists = created_index <= m
         active = alive & exists
 
-        def day_in_month(size: int) -> np.ndarray:
+        def day_in_month(size: int, d0: int = d0, nd: int = nd, rng: np.random.Generator = rng) -> np.ndarray:
             return d0 + np.floor(rng.random(size) * nd).astype(np.int64)
 
         # 1. rep turnover: a leaver's whole book moves to the new hire in the same position.

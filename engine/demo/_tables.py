@@ -27,8 +27,25 @@ from engine._domain import (
 from engine._errors import ConfigError
 from engine.demo import _params as P
 from engine.demo._ids import fixed_width_series, format_ids, id_width, to_str_series
-from engine.demo._org import INSIDE, OUTSIDE, Accounts, Calendar, Org, make_accounts, make_calendar, make_org
-from engine.demo._simulate import PROSPECT_SOURCE_SHARES, Events, _shares, pick, sigmoid, simulate, win_logit
+from engine.demo._org import (
+    INSIDE,
+    OUTSIDE,
+    Accounts,
+    Calendar,
+    Org,
+    make_accounts,
+    make_calendar,
+    make_org,
+)
+from engine.demo._simulate import (
+    PROSPECT_SOURCE_SHARES,
+    Events,
+    _shares,
+    pick,
+    sigmoid,
+    simulate,
+    win_logit,
+)
 
 __all__ = ["generate_demo_tables", "top_revenue_share", "MAX_ACCOUNTS"]
 

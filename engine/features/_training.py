@@ -15,8 +15,20 @@ import pandas as pd
 
 from engine._errors import ConfigError, DataError
 from engine.features._accounts import _equals, build_account_features
-from engine.features._normalise import NULL_DAY, as_of_day, day_numbers, day_to_timestamp, encode_keys, key_array, table
-from engine.features._opportunities import LINKED_ACCOUNT_FEATURES, build_opportunity_features, linked_name
+from engine.features._normalise import (
+    NULL_DAY,
+    as_of_day,
+    day_numbers,
+    day_to_timestamp,
+    encode_keys,
+    key_array,
+    table,
+)
+from engine.features._opportunities import (
+    LINKED_ACCOUNT_FEATURES,
+    build_opportunity_features,
+    linked_name,
+)
 
 __all__ = [
     "build_churn_training_frame",

@@ -64,7 +64,7 @@ def _check(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
     if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
         raise DataError("Expected probabilities in [0, 1] without NaN; got values outside it.")
     values = set(np.unique(y).tolist())
-    if not values <= {0, 1, True, False}:
+    if not values <= {0, 1}:
         raise DataError(f"Expected y_true of 0/1 labels; got values {sorted(values)[:5]}.")
     return y.astype(int), p
 

@@ -202,7 +202,7 @@ def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:
                     j = int(np.flatnonzero(matrix[i])[0])
                     winner = int(np.flatnonzero(matrix[:, j])[0])
                     record = example(j)
-                    if _verify(spec, record, as_of, lambda r: r["rule_id"] == rules[winner].id):
+                    if _verify(spec, record, as_of, lambda r, winner=winner: r["rule_id"] == rules[winner].id):
                         findings.append(Finding(
                             "warning", "unreachable-rule", spec.file, rule.line, rule.id,
                             f"rule {rule.id!r} is shadowed: on every boundary record it matches, an earlier rule "

@@ -13,8 +13,30 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.rules._expr import And, BinOp, Bool, Cmp, Const, Field, IsNull, Known, Match, Num, Or, Str
-from engine.rules._result import DECIDED, DEFAULT, ERROR, NO_RULE_MATCHED, UNMATCHED, build_frame, tie_reason, unique_reason
+from engine.rules._expr import (
+    And,
+    BinOp,
+    Bool,
+    Cmp,
+    Const,
+    Field,
+    IsNull,
+    Known,
+    Match,
+    Num,
+    Or,
+    Str,
+)
+from engine.rules._result import (
+    DECIDED,
+    DEFAULT,
+    ERROR,
+    NO_RULE_MATCHED,
+    UNMATCHED,
+    build_frame,
+    tie_reason,
+    unique_reason,
+)
 from engine.rules._spec import RuleSetSpec
 from engine.rules._typed import Prepared, prepare_frame
 

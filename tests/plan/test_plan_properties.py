@@ -78,7 +78,7 @@ def test_capacity_is_never_exceeded_and_ranks_are_one_to_n(book):
     result = _plan(book)
     planned = result.planned()
     capacity = {"outside": 2, "inside": 3, "partner": 1}
-    for (role, person), lines in planned.groupby(["assignee_role", "assignee_id"]):
+    for (role, _person), lines in planned.groupby(["assignee_role", "assignee_id"]):
         assert len(lines) <= capacity[role]
         assert sorted(lines["rank"]) == list(range(1, len(lines) + 1))
 

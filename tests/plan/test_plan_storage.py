@@ -125,7 +125,6 @@ def test_a_future_dated_visit_is_never_the_last_contact(plan_db, plan_tables):
 
 def test_exports_never_overwrite_one_persons_list_with_anothers(tmp_path):
     from engine.plan._export import write_exports
-
     from engine.plan._plan import PLAN_COLUMNS
 
     lines = pd.DataFrame({c: [None] * 4 for c in PLAN_COLUMNS}).assign(**{

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine._errors import ColumnMismatchError, RuleEvaluationError, RuleFileError, RuleSyntaxError, RuleTypeError
+from engine._errors import (
+    ColumnMismatchError,
+    RuleEvaluationError,
+    RuleFileError,
+    RuleSyntaxError,
+    RuleTypeError,
+)
 from engine.rules import RuleSet, load_rules, rule_file_schema
 
 AS_OF = dt.date(2024, 6, 30)

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.pipeline._decide import ROUTE_COLUMNS, TIER_COLUMNS, assign_opportunities, route_opportunities, tier_accounts
+from engine.pipeline._decide import (
+    ROUTE_COLUMNS,
+    TIER_COLUMNS,
+    assign_opportunities,
+    route_opportunities,
+    tier_accounts,
+)
 
 AS_OF = dt.date(2026, 10, 1)
 

@@ -7,7 +7,12 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from engine.pipeline._decide import assign_opportunities, route_opportunities, routing_frame, tier_accounts
+from engine.pipeline._decide import (
+    assign_opportunities,
+    route_opportunities,
+    routing_frame,
+    tier_accounts,
+)
 
 AS_OF = dt.date(2026, 10, 1)
 BACKENDS = ["vectorized", "durable"]
