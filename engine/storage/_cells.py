@@ -26,7 +26,7 @@ import pandas as pd
 
 from engine._log import get_logger
 
-__all__ = ["suspect_columns", "split_select", "assemble_split", "decode_rows", "SPLIT_PROBE_KIND"]
+__all__ = ["suspect_columns", "split_select", "assemble_split", "decode_rows", "text_or_bytes", "SPLIT_PROBE_KIND"]
 
 #: Storage-class codes of :func:`split_select` (the probe row has ``SPLIT_PROBE_KIND``).
 _NULL, _INTEGER, _REAL, _TEXT, _BLOB = 0, 1, 2, 3, 4
@@ -202,3 +202,22 @@ def decode_rows(rows: Sequence[tuple], columns: Sequence[str]) -> pd.DataFrame:
             values.append(value)
         data[name] = values
     return pd.DataFrame(data, columns=list(columns), dtype=object) if rows else pd.DataFrame(columns=list(columns))
+
+
+def text_or_bytes(raw: bytes) -> str | bytes:
+    r"""A ``sqlite3`` ``text_factory``: the text decoded as UTF-8, or its bytes where it is not UTF-8.
+
+    The same rule as :func:`decode_rows`, for a read streamed row by row through the driver
+    (``Database.iter_table``), where the table cannot be read a second time.
+
+    Examples
+    --------
+    >>> text_or_bytes("Zürich".encode())
+    'Zürich'
+    >>> text_or_bytes(b"Z\xfcrich")
+    b'Z\xfcrich'
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw

@@ -1,4 +1,10 @@
-"""Database access: the only module that talks to SQLAlchemy and the database drivers.
+"""Database access: the :class:`Database` facade over SQLAlchemy and the database drivers.
+
+The storage package is the only one that talks to SQLAlchemy and the drivers. Its modules:
+``_urls`` (paths and URLs, masking, drivers), ``_sessions`` (connections, transactions, the
+SQLite guard, the ADBC fast path), ``_convert`` (values between pandas, Arrow and the drivers),
+``_results`` (kam's per-run result tables), ``_cells`` (SQLite cells that do not fit their
+column) and ``_alerts`` (alert state across runs); this module holds the facade.
 
 Design
 ------
@@ -19,33 +25,29 @@ Design
 
 from __future__ import annotations
 
-import math
-import os
 import re
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from engine._errors import ConfigError, MissingDependencyError, StorageError
-from engine._memory import give_back_memory
+from engine._errors import ConfigError, StorageError
 from engine.contract import CUSTOMER_DATABASE, Contract, Table
-from engine.storage import _cells
+from engine.storage import _cells, _results
+from engine.storage._sessions import (
+    AdbcSession,
+    AlchemySession,
+    adbc_errors,
+    check_identifier,
+    driver_errors,
+    open_session,
+    sqlite_guard,
+)
+from engine.storage._urls import mask_url, normalise_url, sqlite_file, sqlite_readonly_in_url
 
 __all__ = ["Database", "RESULT_TABLES", "mask_url", "SQL_TYPES"]
-
-#: Placeholder value of each SQL type for the typed first row of a fast SQLite read (see _read_fast).
-_PROBE_VALUES = {"TEXT": "''", "DATE": "''", "TIMESTAMP": "''", "BIGINT": "0", "BOOLEAN": "0", "REAL": "0.5", "DOUBLE PRECISION": "0.5"}
-
-#: ADBC SQLite statement option: rows per Arrow record batch (the driver's default is 1,024,
-#: which gives ten thousand chunks per column for ten million rows, slow for every later take).
-_ADBC_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
-_READ_BATCH_ROWS = 65_536
-_COMPACT_BATCHES = 16
 
 #: Tables kam writes its results to, keyed by name, with the column that identifies a run.
 RESULT_TABLES: dict[str, str] = {
@@ -59,7 +61,6 @@ RESULT_TABLES: dict[str, str] = {
 # (The alert tables are kam's state across runs, not per-run results: engine/storage/_alerts.py.)
 
 _ISO_DAY = re.compile(r"^\d{4}-[01]\d-[0-3]\d$")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _STAGING_SUFFIX = "__kam_staging"
 
 #: Logical contract type -> portable SQL type name used in DDL.
@@ -72,351 +73,6 @@ SQL_TYPES: dict[str, str] = {
     "date": "DATE",
 }
 
-
-def mask_url(url: Any) -> str:
-    """Return ``url`` as text with every credential in it replaced by ``***``.
-
-    Masks the ``user:password@`` part and ``password=``/``token=``-style query parameters.
-
-    Examples
-    --------
-    >>> mask_url("postgresql://kam:s3cret@db.example:5432/sales")
-    'postgresql://kam:***@db.example:5432/sales'
-    >>> mask_url("postgresql://kam@db.example/sales?password=s3cret")
-    'postgresql://kam@db.example/sales?password=***'
-    >>> mask_url("sqlite:///demo.sqlite")
-    'sqlite:///demo.sqlite'
-    """
-    from sqlalchemy.engine import make_url
-
-    from engine._log import redact
-
-    try:
-        parsed = make_url(str(url))
-        return redact(parsed.render_as_string(hide_password=True), [parsed.password] if parsed.password else [])
-    except Exception:  # not parseable as a URL: mask anything that looks like user:password@
-        return redact(re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", str(url)))
-
-
-#: pip line for each database driver module SQLAlchemy may ask for (import name -> what to install).
-_DRIVER_PACKAGES: dict[str, str] = {
-    "psycopg": "pip install 'kam-engine[postgres]'",
-    "psycopg2": "pip install psycopg2-binary",
-    "asyncpg": "pip install asyncpg",
-    "pg8000": "pip install pg8000",
-    "MySQLdb": "pip install mysqlclient",
-    "pymysql": "pip install PyMySQL",
-    "mysql": "pip install mysql-connector-python",
-    "mariadb": "pip install mariadb",
-    "pyodbc": "pip install pyodbc",
-    "pymssql": "pip install pymssql",
-    "oracledb": "pip install oracledb",
-    "cx_Oracle": "pip install cx-Oracle",
-}
-
-# user:password@host with no scheme: a URL whose "postgresql://" was forgotten, not a file path.
-_SCHEMELESS_CREDENTIALS = re.compile(r"^[^/\\:@\s]+:[^@\s]*@[^@\s]+$")
-_SQLITE_READONLY_QUERY = {"mode": "ro", "immutable": "1"}
-
-
-def _check_driver(url) -> None:
-    """Load the dialect and its driver now, so a missing one is a clear error, not a traceback."""
-    from sqlalchemy.exc import NoSuchModuleError
-
-    try:
-        dialect = url.get_dialect()
-    except NoSuchModuleError:
-        raise ConfigError(
-            f"database URL {mask_url(url)!r}: kam does not know the database kind {url.drivername!r}. "
-            "Expected e.g. 'postgresql://user@host/db', 'sqlite:///kam.sqlite' or a SQLite file path."
-        ) from None
-    importer = getattr(dialect, "import_dbapi", None) or getattr(dialect, "dbapi", None)
-    try:
-        importer()
-    except ImportError as exc:
-        module = (exc.name or "").split(".")[0]
-        line = _DRIVER_PACKAGES.get(module, f"pip install {module}" if module else "pip install the driver")
-        raise MissingDependencyError(
-            f"database URL {mask_url(url)!r} needs the {url.get_backend_name()} driver "
-            f"{module or url.get_driver_name()!r}, which is not installed. Install with: {line}"
-        ) from exc
-
-
-def _normalise_url(target: Any):
-    """Turn a path or URL into a SQLAlchemy URL object, choosing psycopg 3 for PostgreSQL."""
-    from sqlalchemy.engine import URL, make_url
-
-    if isinstance(target, URL):
-        url = target
-    elif isinstance(target, Path) or (isinstance(target, str) and "://" not in target):
-        text = str(target)
-        if isinstance(target, str) and _SCHEMELESS_CREDENTIALS.match(text.strip()):
-            raise ConfigError(
-                f"database {mask_url('x://' + text)[4:]!r} looks like a server URL without its scheme "
-                "(user:password@host/db); a plain path means a SQLite file. Fix: start it with the "
-                "database kind, e.g. 'postgresql://user@host/db', and give the password with KAM_DB_PASSWORD."
-            )
-        path = Path(target).expanduser()
-        url = make_url(f"sqlite:///{path}")
-    elif isinstance(target, str):
-        try:
-            url = make_url(target)
-        except Exception as exc:
-            raise ConfigError(
-                f"database URL {mask_url(target)!r} is not a valid SQLAlchemy URL. Expected e.g. "
-                "'sqlite:///kam.sqlite' or 'postgresql://user@host/db', or a file path for SQLite."
-            ) from exc
-    else:
-        raise ConfigError(
-            f"database must be a path, a URL string or a SQLAlchemy URL; got {type(target).__name__}."
-        )
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    if url.drivername == "postgresql+psycopg":
-        try:
-            import psycopg  # noqa: F401
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "PostgreSQL support needs psycopg 3. Install with: pip install 'kam-engine[postgres]'"
-            ) from exc
-    elif url.drivername not in ("sqlite", "sqlite+pysqlite"):
-        _check_driver(url)
-    return url
-
-
-def _sqlite_readonly_in_url(url) -> tuple[Any, bool]:
-    """``url`` without SQLite's ``mode=ro``/``immutable=1``/``uri`` query, and whether it asked for read-only.
-
-    kam opens SQLite files itself (both drivers, see :class:`_SqliteGuard`), so the request is
-    carried as a flag rather than left in a query string one of the drivers would ignore.
-    """
-    query = dict(url.query)
-    if str(query.get("mode", "")).lower() == "memory":
-        return url, False
-    readonly = any(str(query.get(key, "")).lower() == value for key, value in _SQLITE_READONLY_QUERY.items())
-    database = url.database or ""
-    if database.startswith("file:"):  # sqlite:///file:path?mode=ro&uri=true
-        database = database[len("file:"):]
-    for key in ("mode", "immutable", "uri"):
-        query.pop(key, None)
-    return url.set(database=database, query=query), readonly
-
-
-def _driver_errors() -> tuple[type[BaseException], ...]:
-    """Exception classes of SQLAlchemy and the drivers used underneath it (COPY, executemany)."""
-    import sqlite3
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    errors: list[type[BaseException]] = [SQLAlchemyError, sqlite3.Error]
-    try:
-        import psycopg
-
-        errors.append(psycopg.Error)
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
-class _SqliteGuard:
-    """Sessions of one SQLite library at a time on one file, within this process.
-
-    The ADBC driver carries its own copy of SQLite; SQLAlchemy's pysqlite uses the system's.
-    SQLite's file locks are POSIX advisory locks, which belong to the process: two copies of
-    the library in one process do not see each other's locks (a reader of one copy reads
-    pages the other copy is writing: "database disk image is malformed"), and closing a file
-    handle in one copy drops the locks the other holds (https://sqlite.org/howtocorrupt.html,
-    section 2.2.1). So, per file, sessions of the same library run together (ADBC's parallel
-    reads) and sessions of the other library wait until they are done. Other processes are
-    unaffected: each of them sees this process's locks.
-    """
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._library: str | None = None
-        self._active = 0
-        self._holders: dict[int, str] = {}
-
-    @contextmanager
-    def hold(self, library: str):
-        me = threading.get_ident()
-        with self._cond:
-            held = self._holders.get(me)
-            if held is not None and held != library:
-                raise RuntimeError(
-                    f"a {library} session was opened inside a {held} session on the same SQLite file; "
-                    "open one after the other"
-                )
-            while self._active and self._library != library:
-                self._cond.wait()
-            self._library = library
-            self._active += 1
-            nested = held is not None
-            self._holders[me] = library
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._active -= 1
-                if not nested:
-                    del self._holders[me]
-                if self._active == 0:
-                    self._library = None
-                self._cond.notify_all()
-
-
-#: One guard per SQLite file, for the whole process (POSIX locks are per process).
-_SQLITE_GUARDS: dict[str, _SqliteGuard] = {}
-_SQLITE_GUARDS_LOCK = threading.Lock()
-
-
-def _sqlite_file(url) -> str | None:
-    """The real path of a SQLite file URL; None for an in-memory database."""
-    database = url.database or ""
-    if database in ("", ":memory:") or "mode=memory" in str(url):
-        return None
-    return os.path.realpath(Path(database).expanduser())
-
-
-def _sqlite_guard(url) -> _SqliteGuard | None:
-    path = _sqlite_file(url)
-    if path is None:
-        return None
-    with _SQLITE_GUARDS_LOCK:
-        return _SQLITE_GUARDS.setdefault(path, _SqliteGuard())
-
-
-def _adbc_errors() -> tuple[type[BaseException], ...]:
-    """Exception classes of the ADBC driver manager (the SQLite fast path), when installed."""
-    try:
-        import adbc_driver_manager
-    except ImportError:
-        return ()
-    return (adbc_driver_manager.Error,)
-
-
-def _rollback_quietly(session_or_transaction, action: str) -> None:
-    """Roll back after a failure without letting a failed rollback replace the real error.
-
-    On a full disk or a file that became read-only, the ROLLBACK can fail too; the database
-    then rolls back on its own when the connection closes (SQLite: from the journal on next
-    open). The error that made the write fail is the one worth reporting.
-    """
-    try:
-        if hasattr(session_or_transaction, "cursor"):
-            session_or_transaction.cursor.execute("ROLLBACK")
-        else:
-            session_or_transaction.rollback()
-    except Exception as exc:  # noqa: BLE001 - logged; the original error is re-raised by the caller
-        from engine._log import get_logger, redact
-
-        get_logger("storage").warning("rollback after a failed %s also failed: %s", action, redact(str(exc)))
-
-
-def _check_identifier(name: str, what: str) -> str:
-    if not isinstance(name, str) or not _IDENTIFIER.match(name):
-        raise ConfigError(
-            f"{what} {name!r} is not a plain identifier. Expected letters, digits and underscores, "
-            "starting with a letter or underscore, at most 63 characters."
-        )
-    return name
-
-
-class _AlchemySession:
-    """A transaction on a SQLAlchemy connection (every dialect)."""
-
-    def __init__(self, db: Database, conn):
-        self.db = db
-        self.conn = conn
-
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
-        from sqlalchemy import bindparam, text
-
-        statement = text(sql)
-        if params:
-            for key, value in params.items():
-                if isinstance(value, (list, tuple)):
-                    statement = statement.bindparams(bindparam(key, expanding=True))
-        result = self.conn.execute(statement, dict(params or {}))
-        return [tuple(row) for row in result.fetchall()] if result.returns_rows else []
-
-    def table_names(self) -> set[str]:
-        from sqlalchemy import inspect
-
-        return set(inspect(self.conn).get_table_names())
-
-    def columns(self, name: str) -> list[str]:
-        from sqlalchemy import inspect
-
-        return [c["name"] for c in inspect(self.conn).get_columns(name)]
-
-    def insert(self, name: str, frame: pd.DataFrame, columns: list[str], types: Mapping[str, str]) -> None:
-        rows = list(zip(*[_column_to_python(frame[c], types.get(c)) for c in columns]))
-        quoted_cols = ", ".join(self.db._quote(c) for c in columns)
-        if self.db.dialect == "postgresql":
-            dbapi = self.conn.connection.driver_connection
-            with dbapi.cursor() as cursor:
-                with cursor.copy(f"COPY {self.db._quote(name)} ({quoted_cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-        elif self.db.engine.dialect.paramstyle == "qmark":
-            placeholders = ", ".join(["?"] * len(columns))
-            self.conn.exec_driver_sql(f"INSERT INTO {self.db._quote(name)} ({quoted_cols}) VALUES ({placeholders})", rows)
-        else:
-            from sqlalchemy import column, insert, table
-
-            statement = insert(table(name, *[column(c) for c in columns]))
-            self.conn.execute(statement, [dict(zip(columns, row)) for row in rows])
-
-    def read(self, sql: str) -> pd.DataFrame:
-        from sqlalchemy import text
-
-        result = self.conn.execute(text(sql))
-        return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()), coerce_float=True)
-
-
-class _AdbcSession:
-    """A transaction on an ADBC SQLite connection: the fast path for SQLite files."""
-
-    def __init__(self, db: Database, conn):
-        self.db = db
-        self.conn = conn
-        self.cursor = conn.cursor()
-
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
-        positional: list[Any] = []
-
-        def bind(match: re.Match) -> str:
-            value = (params or {})[match.group(1)]
-            if isinstance(value, (list, tuple)):
-                positional.extend(value)
-                return "(" + ", ".join("?" * len(value)) + ")" if value else "(NULL)"
-            positional.append(value)
-            return "?"
-
-        sql = re.sub(r":([A-Za-z_][A-Za-z0-9_]*)", bind, sql)
-        self.cursor.execute(sql, parameters=tuple(positional) if positional else None)
-        try:
-            return [tuple(r) for r in self.cursor.fetchall()]
-        except Exception:  # statements without a result set
-            return []
-
-    def table_names(self) -> set[str]:
-        rows = self.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return {r[0] for r in rows}
-
-    def columns(self, name: str) -> list[str]:
-        return [r[0] for r in self.execute("SELECT name FROM pragma_table_info(:name)", {"name": name})]
-
-    def insert(self, name: str, frame: pd.DataFrame, columns: list[str], types: Mapping[str, str]) -> None:
-        import pyarrow as pa
-
-        arrays = {c: _column_to_arrow(frame[c], types.get(c)) for c in columns}
-        self.cursor.adbc_ingest(name, pa.table(arrays), mode="append")
-
-    def read(self, sql: str) -> pd.DataFrame:
-        self.cursor.execute(sql)
-        return _arrow_to_pandas(self.cursor.fetch_arrow_table())
 
 
 class Database:
@@ -462,14 +118,14 @@ class Database:
         readonly: bool = False,
         create: bool = True,
     ):
-        url = _normalise_url(target)
+        url = normalise_url(target)
         asked_readonly = False
         if url.get_backend_name() == "sqlite":
-            url, asked_readonly = _sqlite_readonly_in_url(url)
+            url, asked_readonly = sqlite_readonly_in_url(url)
         self.url = url
         self.readonly = bool(readonly) or asked_readonly
         self.create = bool(create) and not self.readonly
-        path = _sqlite_file(url) if self.dialect == "sqlite" else None
+        path = sqlite_file(url) if self.dialect == "sqlite" else None
         if path is not None and not self.create and not Path(path).is_file():
             what = "is not a file" if Path(path).exists() else "does not exist"
             raise StorageError(
@@ -479,7 +135,7 @@ class Database:
             )
         self.contract = contract
         self._allowed = set(contract.table_names) | set(RESULT_TABLES)
-        self._allowed |= {_check_identifier(t, "table name") for t in extra_tables}
+        self._allowed |= {check_identifier(t, "table name") for t in extra_tables}
         self._engine = None
         self._fast = bool(fast_sqlite) and self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:")
         if self._fast:
@@ -519,7 +175,7 @@ class Database:
         empty database. Every file or server database can be read from several threads
         (each read opens its own connection).
         """
-        return self.dialect != "sqlite" or _sqlite_file(self.url) is not None
+        return self.dialect != "sqlite" or sqlite_file(self.url) is not None
 
     @property
     def engine(self):
@@ -528,7 +184,7 @@ class Database:
             from sqlalchemy import create_engine, event
 
             self._ensure_sqlite_folder()
-            if self.dialect == "sqlite" and _sqlite_file(self.url) is not None:
+            if self.dialect == "sqlite" and sqlite_file(self.url) is not None:
                 # no idle pooled connections: a pysqlite file handle closed later, while an
                 # ADBC session holds locks, would release those locks (see _SqliteGuard)
                 from sqlalchemy.pool import NullPool
@@ -562,7 +218,7 @@ class Database:
         return self._engine
 
     def _ensure_sqlite_folder(self) -> None:
-        path = _sqlite_file(self.url) if self.dialect == "sqlite" else None
+        path = sqlite_file(self.url) if self.dialect == "sqlite" else None
         if path is not None and self.create:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
@@ -597,7 +253,9 @@ class Database:
         return StorageError(f"could not {action} on {self.display_url}: {type(exc).__name__}: {detail}.{suffix}")
 
     @contextmanager
-    def _session(self, action: str, *, write: bool = False, fast: bool | None = None):
+    def _session(
+        self, action: str, *, write: bool = False, fast: bool | None = None
+    ) -> Iterator[AdbcSession | AlchemySession]:
         """Open a session (one transaction when ``write``); translate driver errors."""
         if write and self.readonly:
             raise StorageError(
@@ -605,74 +263,18 @@ class Database:
                 "(by the command, or mode=ro / immutable=1 in the URL). Nothing was written."
             )
         use_fast = self._fast if fast is None else (fast and self._fast)
-        guard = _sqlite_guard(self.url) if self.dialect == "sqlite" else None
+        guard = sqlite_guard(self.url) if self.dialect == "sqlite" else None
         if guard is None:
-            with self._open_session(action, write=write, use_fast=use_fast) as session:
+            with open_session(self, action, write=write, fast=use_fast) as session:
                 yield session
             return
         with guard.hold("adbc" if use_fast else "pysqlite"):
-            with self._open_session(action, write=write, use_fast=use_fast) as session:
+            with open_session(self, action, write=write, fast=use_fast) as session:
                 yield session
-
-    @contextmanager
-    def _open_session(self, action: str, *, write: bool, use_fast: bool):
-        if use_fast:
-            import adbc_driver_manager
-            import adbc_driver_sqlite.dbapi as adbc
-
-            self._ensure_sqlite_folder()
-            conn = None
-            session = None
-            began = False
-            try:
-                # autocommit, with the transaction managed here: SQLite refuses the WAL pragma
-                # inside the transaction ADBC would otherwise open implicitly.
-                target = str(Path(self.url.database).expanduser()) if self.create else self._sqlite_uri()
-                conn = adbc.connect(target, autocommit=True)
-                session = _AdbcSession(self, conn)
-                session.execute("PRAGMA busy_timeout=30000")
-                if not self.readonly:
-                    session.execute("PRAGMA journal_mode=WAL")
-                if write:
-                    session.execute("BEGIN IMMEDIATE")
-                    began = True
-                yield session
-                if write:
-                    session.execute("COMMIT")
-                    began = False
-            except adbc_driver_manager.Error as exc:
-                if began:
-                    _rollback_quietly(session, action)
-                raise self._storage_error(action, exc, write) from exc
-            except BaseException:
-                if began:
-                    _rollback_quietly(session, action)
-                raise
-            finally:
-                if session is not None:
-                    session.cursor.close()
-                if conn is not None:
-                    conn.close()
-            return
-        try:
-            if write:
-                with self.engine.connect() as conn:
-                    transaction = conn.begin()
-                    try:
-                        yield _AlchemySession(self, conn)
-                    except BaseException:
-                        _rollback_quietly(transaction, action)
-                        raise
-                    transaction.commit()
-            else:
-                with self.engine.connect() as conn:
-                    yield _AlchemySession(self, conn)
-        except _driver_errors() as exc:
-            raise self._storage_error(action, exc, write) from exc
 
     # --- names -------------------------------------------------------------------------------
     def _table(self, name: str) -> str:
-        _check_identifier(name, "table name")
+        check_identifier(name, "table name")
         if name not in self._allowed:
             import difflib
 
@@ -684,7 +286,7 @@ class Database:
         return name
 
     def _quote(self, name: str) -> str:
-        return '"' + _check_identifier(name, "identifier") + '"'
+        return '"' + check_identifier(name, "identifier") + '"'
 
     def table_names(self) -> set[str]:
         """Names of the tables present in the database."""
@@ -698,7 +300,7 @@ class Database:
         contract's names); result tables are always tables.
         """
         with self._session("list tables and views") as session:
-            if isinstance(session, _AdbcSession):
+            if isinstance(session, AdbcSession):
                 rows = session.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')")
                 return {str(name): str(kind) for name, kind in rows}
             from sqlalchemy import inspect
@@ -760,7 +362,7 @@ class Database:
                     found = found[0][0] if found and found[0][0] is not None and found[0][0] >= 0 else None
                 else:
                     found = None
-            except _driver_errors() + _adbc_errors():  # a WITHOUT ROWID table: count instead
+            except driver_errors() + adbc_errors():  # a WITHOUT ROWID table: count instead
                 found = None
         return int(found) if found is not None else self.count_rows(name)
 
@@ -832,11 +434,13 @@ class Database:
             raise ConfigError(f"table {name!r} has no column(s) {unknown}; it has {stored}.")
         select = ", ".join(self._quote(c) for c in wanted)
         if self._fast:
-            return self._read_fast(name, wanted)
+            with self._session(f"read table {name}") as session:
+                assert isinstance(session, AdbcSession)
+                return session.read_typed(name, wanted)
         with self._session(f"read table {name}", fast=False) as session:
             try:
                 return session.read(f"SELECT {select} FROM {self._quote(name)}")
-            except _driver_errors() as exc:
+            except driver_errors() as exc:
                 if self.dialect != "sqlite" or "decode" not in str(exc).lower():
                     raise
             # text that is not UTF-8: read it as bytes and decode here, cell by cell
@@ -846,90 +450,47 @@ class Database:
             )
             return _cells.decode_rows(session.execute(f"SELECT {pairs} FROM {self._quote(name)}"), wanted)
 
-    def _read_fast(self, name: str, columns: list[str], where: tuple[str, tuple] | None = None) -> pd.DataFrame:
-        """Read through ADBC; a column holding cells of another type is read again on its own.
-
-        ``where`` is an optional condition with ``?`` placeholders and its values (one run's rows).
-
-        ADBC infers each column's Arrow type from the first rows it sees, so a column whose first
-        values are NULL would be typed wrongly. A typed probe row (placeholder values of each
-        declared type, marked and dropped) fixes the types. SQLite's dynamic typing can still put
-        a BLOB or a text in a number column (the driver then widens the whole column, rounding
-        every number) or store text that is not UTF-8: such a column, and only it, is read again
-        split by storage class (:mod:`engine.storage._cells`), so validation rejects the bad
-        cells row by row. Both reads share one transaction, hence one snapshot of the table.
-        """
-        import adbc_driver_manager
-
-        with self._session(f"read table {name}") as session:
-            declared = dict(session.execute("SELECT name, type FROM pragma_table_info(:name)", {"name": name}))
-            declared = {c: str(declared.get(c) or "") for c in columns}
-            session.execute("BEGIN")  # one snapshot for the table and any column read again
-            try:
-                try:
-                    table = self._fetch_fast(session, name, columns, declared, where)
-                    suspects = _cells.suspect_columns(table, declared)
-                except (adbc_driver_manager.Error, OSError) as exc:
-                    if "type mismatch" not in str(exc).lower():
-                        raise
-                    # the driver refused a widening mid-read: read column by column instead
-                    table, suspects = None, []
-                    for column in columns:
-                        try:
-                            single = self._fetch_fast(session, name, [column], declared, where)
-                        except (adbc_driver_manager.Error, OSError) as single_exc:
-                            if "type mismatch" not in str(single_exc).lower():
-                                raise
-                            suspects.append(column)
-                            continue
-                        suspects += _cells.suspect_columns(single, declared)
-                        table = single if table is None else table.append_column(column, single[column])
-                redone = {c: self._read_split(session, name, c, where) for c in suspects}
-            except BaseException:
-                try:
-                    session.cursor.execute("ROLLBACK")
-                except Exception:  # noqa: BLE001 - the first error is the one to report
-                    pass
-                raise
-            session.execute("COMMIT")
-        if table is None:
-            frame = pd.DataFrame(index=pd.RangeIndex(len(next(iter(redone.values())))))
-        else:
-            frame = _arrow_to_pandas(table.drop_columns([c for c in suspects if c in table.column_names]))
-        for column in suspects:
-            frame[column] = redone[column].to_numpy() if redone[column].dtype == object else redone[column]
-        return frame[columns] if list(frame.columns) != columns else frame
-
-    def _fetch_fast(self, session, name: str, columns: list[str], declared: Mapping[str, str], where=None):
-        """The Arrow table of ``columns`` of ``name`` read by ADBC, typed by a dropped probe row."""
-        probe = ", ".join(f"{_PROBE_VALUES.get(declared[c].upper(), 'NULL')} AS {self._quote(c)}" for c in columns)
-        select = ", ".join(self._quote(c) for c in columns)
-        sql = f"SELECT 0 AS __kam_probe, {probe} UNION ALL SELECT 1, {select} FROM {self._quote(name)}"
-        if where is not None:  # applies to the table's SELECT, not the probe row
-            sql += f" WHERE {where[0]}"
-        session.cursor.adbc_statement.set_options(**{_ADBC_BATCH_ROWS: str(_READ_BATCH_ROWS)})
-        session.cursor.execute(sql, parameters=where[1] if where is not None else None)
-        return _drop_probe(_combine_columns(_read_columns(session.cursor.fetch_record_batch())))
-
-    def _read_split(self, session, name: str, column: str, where=None) -> pd.Series:
-        """Column ``column`` of ``name`` read cell by cell (see :mod:`engine.storage._cells`)."""
-        sql = _cells.split_select(self._quote(column), self._quote(name))
-        if where is not None:
-            sql += f" WHERE {where[0]}"
-        session.cursor.adbc_statement.set_options(**{_ADBC_BATCH_ROWS: str(_READ_BATCH_ROWS)})
-        session.cursor.execute(sql, parameters=where[1] if where is not None else None)
-        return _cells.assemble_split(session.cursor.fetch_arrow_table())
-
     def iter_table(
         self, name: str, *, columns: Sequence[str] | None = None, chunksize: int = 500_000
     ) -> Iterator[pd.DataFrame]:
-        """Yield table ``name`` in chunks of at most ``chunksize`` rows (at least one chunk)."""
-        frame = self.read_table(name, columns)
-        if frame.empty:
-            yield frame
-            return
-        for start in range(0, len(frame), chunksize):
-            yield frame.iloc[start : start + chunksize].reset_index(drop=True)
+        """Yield table ``name`` in chunks of at most ``chunksize`` rows (at least one chunk), as stored.
+
+        The rows are fetched from the driver chunk by chunk (a server-side cursor on PostgreSQL,
+        the statement stepped as it goes on SQLite), so memory holds about one chunk, whatever
+        the size of the table; :meth:`read_table` is the faster way to read a table that fits.
+        One read, one snapshot: the session stays open until the last chunk is taken or the
+        generator is closed. On SQLite, a text cell that is not UTF-8 comes back as ``bytes``
+        (validation rejects its row), as :meth:`read_table` does.
+
+        Parameters
+        ----------
+        name : str
+            An allowed table name.
+        columns : sequence of str, optional
+            Columns to read (checked against the table); all when omitted.
+        chunksize : int, default 500,000
+            Rows per chunk (at least 1).
+        """
+        if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
+            raise ConfigError(f"chunksize must be a whole number >= 1; got {chunksize!r}.")
+        self._table(name)
+        if self.stored_name(name) is None:
+            raise StorageError(f"table {name!r} does not exist in {self.display_url}.")
+        stored = self.columns(name)
+        wanted = list(stored if columns is None else columns)
+        unknown = [c for c in wanted if c not in stored]
+        if unknown:
+            raise ConfigError(f"table {name!r} has no column(s) {unknown}; it has {stored}.")
+        select = ", ".join(self._quote(c) for c in wanted)
+        with self._session(f"read table {name} in chunks", fast=False) as session:
+            assert isinstance(session, AlchemySession)
+            if self.dialect == "sqlite":
+                session.conn.connection.driver_connection.text_factory = _cells.text_or_bytes
+            try:
+                yield from session.stream(f"SELECT {select} FROM {self._quote(name)}", chunksize)
+            finally:
+                if self.dialect == "sqlite":
+                    session.conn.connection.driver_connection.text_factory = str
 
     def read_tables(self, names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
         """Read several source tables (all contract tables present, by default)."""
@@ -1009,69 +570,11 @@ class Database:
         keep_runs : int, optional
             How many runs to keep (at least 1); all when omitted.
         """
-        if keep_runs is not None and (isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1):
-            raise ConfigError(f"keep_runs must be a whole number >= 1; got {keep_runs!r}.")
-        prepared = {}
-        for name, frame in tables.items():
-            self._table(name)
-            frame = frame.drop(columns=["run_id"], errors="ignore")
-            frame.insert(0, "run_id", run_id)
-            for column in frame.columns:
-                _check_identifier(str(column), f"column name in {name}")
-            prepared[name] = frame
-        with self._session(f"write results of run {run_id!r}", write=True) as session:
-            existing = session.table_names()
-            for name, frame in prepared.items():
-                quoted = self._quote(name)
-                if name not in existing:
-                    cols = ", ".join(f"{self._quote(c)} {self._sql_type_for(frame[c])}" for c in frame.columns)
-                    session.execute(f"CREATE TABLE {quoted} ({cols})")
-                    session.execute(f"CREATE INDEX {self._quote(name + '_run_id_idx')} ON {quoted} (\"run_id\")")
-                else:
-                    present = set(session.columns(name))
-                    for column in frame.columns:
-                        if column not in present:
-                            session.execute(
-                                f"ALTER TABLE {quoted} ADD COLUMN {self._quote(column)} {self._sql_type_for(frame[column])}"
-                            )
-                session.execute(f'DELETE FROM {quoted} WHERE "run_id" = :run_id', {"run_id": run_id})
-                if len(frame):
-                    session.insert(name, frame, list(frame.columns), {})
-            if keep_runs is not None:
-                self._prune_runs(session, keep_runs, existing | set(prepared))
-
-    def _prune_runs(self, session, keep_runs: int, tables: set[str]) -> None:
-        if "runs" not in tables:
-            return
-        order = '"started_at" DESC, "run_id" DESC' if "started_at" in session.columns("runs") else '"run_id" DESC'
-        ordered = [r[0] for r in session.execute(f'SELECT "run_id" FROM "runs" ORDER BY {order}')]
-        stale = ordered[keep_runs:]
-        if not stale:
-            return
-        for name in sorted(t for t in tables if t in RESULT_TABLES):
-            session.execute(f'DELETE FROM {self._quote(name)} WHERE "run_id" IN :stale', {"stale": stale})
-
-    def _sql_type_for(self, series: pd.Series) -> str:
-        dtype = series.dtype
-        if isinstance(dtype, pd.CategoricalDtype):  # stored as its values; no category: text
-            dtype = dtype.categories.dtype if len(dtype.categories) else np.dtype(object)
-        if pd.api.types.is_bool_dtype(dtype):
-            return "BOOLEAN"
-        if pd.api.types.is_integer_dtype(dtype):
-            return "BIGINT"
-        if pd.api.types.is_float_dtype(dtype):
-            return "REAL" if self.dialect == "sqlite" else "DOUBLE PRECISION"
-        if pd.api.types.is_datetime64_any_dtype(dtype):
-            return "TIMESTAMP"
-        return "TEXT"
+        _results.write_run(self, run_id, tables, keep_runs=keep_runs, result_tables=tuple(RESULT_TABLES))
 
     def list_runs(self) -> pd.DataFrame:
         """The ``runs`` table, newest first (empty when kam has not written any run)."""
-        if "runs" not in self.table_names():
-            return pd.DataFrame()
-        with self._session("read runs") as session:
-            order = '"started_at" DESC, "run_id" DESC' if "started_at" in session.columns("runs") else '"run_id" DESC'
-            return session.read(f'SELECT * FROM "runs" ORDER BY {order}')
+        return _results.list_runs(self)
 
     def latest_run_id(self) -> str | None:
         """Identifier of the newest run, or None when there is none."""
@@ -1095,222 +598,6 @@ class Database:
         ``account_id`` keeps the rows of one account (a bound parameter; the table must have an
         ``account_id`` column).
         """
-        quoted = self._quote(self._table(name))
-        if name not in self.table_names():
-            raise StorageError(f"result table {name!r} does not exist in {self.display_url}. Run `kam score` first.")
-        select = "*"
-        if columns is not None:
-            stored = self.columns(name)
-            unknown = [c for c in columns if c not in stored]
-            if unknown and not missing_ok:
-                raise ConfigError(f"result table {name!r} has no column(s) {unknown}; it has {stored}.")
-            select = ", ".join(self._quote(c) for c in columns if c in stored)
-        if run_id is None and name != "runs":
-            run_id = self.latest_run_id()
-        if self._fast and run_id is not None and account_id is None and select != "*":
-            # A run of a million accounts: ADBC reads it as Arrow in a fraction of the time.
-            return self._read_fast(name, [c for c in columns if c in stored], where=('"run_id" = ?', (run_id,)))
-        conditions, params = [], {}
-        if run_id is not None:
-            conditions.append('"run_id" = :run_id')
-            params["run_id"] = run_id
-        if account_id is not None:
-            conditions.append('"account_id" = :account_id')
-            params["account_id"] = str(account_id)
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        with self._session(f"read results from {name}", fast=False) as session:
-            if not params:
-                return session.read(f"SELECT {select} FROM {quoted}")
-            from sqlalchemy import text
-
-            result = session.conn.execute(text(f"SELECT {select} FROM {quoted}{where}"), params)
-            return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()), coerce_float=True)
-
-
-def _read_columns(reader) -> dict[str, list]:
-    """Drain a record-batch reader into per-column lists of compact arrays, text as ``large_string``.
-
-    The driver's batches grow their buffers by doubling (up to twice the data) and share them
-    with a cast; every ``_COMPACT_BATCHES`` batches the pending ones are concatenated into one
-    exact-size chunk per column (pandas' ``str`` dtype holds ``large_string``) and released,
-    so memory holds the data read so far plus a few batches, never the driver's copy of all.
-    """
-    import pyarrow as pa
-
-    columns: dict[str, list] = {field.name: [] for field in reader.schema}
-    pending: dict[str, list] = {field.name: [] for field in reader.schema}
-
-    def compact() -> None:
-        for name, chunks in pending.items():
-            if chunks:
-                columns[name].append(pa.concat_arrays(chunks))
-                chunks.clear()
-        give_back_memory()
-
-    for number, batch in enumerate(reader, start=1):
-        for field, array in zip(batch.schema, batch.columns):
-            if pa.types.is_string(field.type):
-                array = array.cast(pa.large_string())
-            pending[field.name].append(array)
-        del batch, array
-        if number % _COMPACT_BATCHES == 0:
-            compact()
-    compact()
-    return columns
-
-
-def _combine_columns(columns: dict[str, list]):
-    """A table of the compacted chunks (about a million rows each: no further copy)."""
-    import pyarrow as pa
-
-    # emptied as it goes: the table must own the chunks so that to_pandas can free them
-    return pa.table({name: pa.chunked_array(columns.pop(name)) for name in list(columns)})
-
-
-def _drop_probe(table):
-    """``table`` without the typed probe row of :meth:`Database._read_fast`.
-
-    SQLite returns the first arm of the ``UNION ALL`` first, so the probe is row 0 and a
-    zero-copy slice drops it; a filter (a full copy of the table) is only the fallback.
-    """
-    import pyarrow.compute as pc
-
-    marks = table["__kam_probe"]
-    if len(table) and marks[0].as_py() == 0 and pc.sum(marks).as_py() == len(table) - 1:
-        table = table.slice(1)
-    else:
-        table = table.filter(pc.equal(marks, 1))
-    return table.drop_columns(["__kam_probe"])
-
-
-def _arrow_to_pandas(table) -> pd.DataFrame:
-    """Arrow table -> DataFrame without holding both copies of the numeric columns at once.
-
-    ``self_destruct`` frees each Arrow column as soon as it is converted, and ``split_blocks``
-    skips consolidating numeric columns into one 2-D block (a second copy). Text columns stay in
-    Arrow memory (pandas' ``str`` dtype). Memory the Arrow allocator no longer uses is handed
-    back to the system, so the rest of the run (numpy) can reuse it.
-    """
-    frame = table.to_pandas(self_destruct=True, split_blocks=True)
-    del table
-    give_back_memory()
-    return frame
-
-
-def _column_to_arrow(series: pd.Series, logical_type: str | None):
-    """Convert a column to an Arrow array for ADBC ingestion (dates as ISO text, no infinities)."""
-    import pyarrow as pa
-
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        if logical_type in (None, "string", "enum"):
-            # decoded in Arrow (the codes index the categories): no Python object per row
-            try:
-                decoded = pa.array(series, from_pandas=True).dictionary_decode()
-            except (pa.ArrowInvalid, pa.ArrowTypeError):  # categories of mixed Python types
-                decoded = None
-            if decoded is not None and (
-                pa.types.is_string(decoded.type) or pa.types.is_large_string(decoded.type)
-                or len(series.cat.categories) == 0
-            ):
-                return decoded.cast(pa.string())  # text categories, or none at all (every value null)
-        categories = series.cat.categories
-        if series.isna().any() and pd.api.types.is_bool_dtype(categories.dtype):
-            series = series.astype("boolean")  # nullable: a missing value stays missing
-        elif series.isna().any() and pd.api.types.is_integer_dtype(categories.dtype):
-            series = series.astype("Int64")
-        else:
-            series = series.astype(categories.dtype if categories.dtype != object else object)
-    if logical_type == "date" or pd.api.types.is_datetime64_any_dtype(series.dtype):
-        # Arrow's date -> text cast is ~4x faster than numpy's datetime_as_string.
-        unit = "datetime64[D]" if logical_type == "date" else "datetime64[s]"
-        return pa.array(_as_datetime(series).to_numpy(dtype=unit), from_pandas=True).cast(pa.string())
-    if pd.api.types.is_float_dtype(series.dtype):
-        arr = series.to_numpy(dtype="float64", na_value=np.nan)
-        _refuse_infinity(series.name, arr)
-        if logical_type == "integer":
-            _refuse_fraction(series.name, arr)
-            return pa.array(arr, mask=np.isnan(arr)).cast(pa.int64())
-        return pa.array(arr, mask=np.isnan(arr))
-    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
-        mask = series.isna().to_numpy()
-        filled = series.astype("float64").fillna(0) if mask.any() else series
-        return pa.array(filled.to_numpy().astype("int64"), mask=mask if mask.any() else None)
-    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
-        return pa.array(series, from_pandas=True, type=pa.string())
-    values = _column_to_python(series, logical_type)
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # Mixed Python types (a text among integers): send text and let SQLite's column
-        # affinity store numbers as numbers; validation later reports the text as wrong_type.
-        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
-
-
-def _as_datetime(series: pd.Series) -> pd.Series:
-    values = series if pd.api.types.is_datetime64_any_dtype(series.dtype) else pd.to_datetime(
-        series, errors="raise", format="ISO8601"
-    )
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    return values
-
-
-def _refuse_infinity(name: Any, arr: np.ndarray) -> None:
-    if np.isinf(arr).any():
-        position = int(np.flatnonzero(np.isinf(arr))[0])
-        raise StorageError(
-            f"column {name!r} holds an infinity at row {position}; kam stores finite numbers only. "
-            "Quarantine the row or replace the value before writing."
+        return _results.read_results(
+            self, name, run_id, columns=columns, missing_ok=missing_ok, account_id=account_id
         )
-
-
-def _refuse_fraction(name: Any, arr: np.ndarray) -> None:
-    fraction = ~np.isnan(arr) & (arr != np.round(arr))
-    if fraction.any():
-        position = int(np.flatnonzero(fraction)[0])
-        raise StorageError(
-            f"column {name!r} is a whole-number column; got {float(arr[position])!r} at row {position}. "
-            "Round the values (or validate the table first: engine.validate quarantines them)."
-        )
-
-
-def _column_to_python(series: pd.Series, logical_type: str | None) -> list:
-    """Convert a column to a list of plain Python values with ``None`` for nulls.
-
-    Dates become ISO ``YYYY-MM-DD`` strings (contract dates) or ISO timestamps. NaN becomes
-    ``None``; an infinity is refused, since no column of kam's should hold one.
-    """
-    if logical_type == "date" or pd.api.types.is_datetime64_any_dtype(series.dtype):
-        arr = _as_datetime(series).to_numpy(dtype="datetime64[us]")
-        text_values = np.datetime_as_string(arr, unit="D" if logical_type == "date" else "s")
-        out = text_values.astype(object)
-        out[np.isnat(arr)] = None
-        return out.tolist()
-    if pd.api.types.is_float_dtype(series.dtype):
-        arr = series.to_numpy(dtype="float64", na_value=np.nan)
-        _refuse_infinity(series.name, arr)
-        if logical_type == "integer":
-            _refuse_fraction(series.name, arr)
-            return [None if math.isnan(v) else int(v) for v in arr.tolist()]
-        return [None if v != v else v for v in arr.tolist()]
-    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
-        return series.astype(object).where(series.notna(), None).tolist()
-    values = series.astype(object).where(series.notna(), None).tolist()
-    return [_plain(v) for v in values]
-
-
-def _plain(value: Any) -> Any:
-    """Turn numpy scalars and containers into values a DB-API driver accepts."""
-    if isinstance(value, float) and math.isinf(value):
-        raise StorageError("a value is infinite; kam stores finite numbers only.")
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (list, tuple, dict)):
-        import json
-
-        return json.dumps(value, default=str, ensure_ascii=False)
-    return str(value)

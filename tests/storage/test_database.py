@@ -308,9 +308,9 @@ def test_sqlite_sessions_of_two_libraries_never_overlap_on_one_file():
     runs their sessions one library at a time, and the same library's side by side."""
     import time
 
-    from engine.storage._database import _SqliteGuard
+    from engine.storage._sessions import SqliteGuard
 
-    guard = _SqliteGuard()
+    guard = SqliteGuard()
     inside: list[str] = []
     overlaps: list[tuple[str, ...]] = []
     lock = threading.Lock()
@@ -334,9 +334,9 @@ def test_sqlite_sessions_of_two_libraries_never_overlap_on_one_file():
 
 
 def test_a_session_of_the_other_library_inside_a_session_is_refused():
-    from engine.storage._database import _SqliteGuard
+    from engine.storage._sessions import SqliteGuard
 
-    guard = _SqliteGuard()
+    guard = SqliteGuard()
     with guard.hold("adbc"):
         with guard.hold("adbc"):  # the same library nests
             pass

@@ -9,7 +9,7 @@ import pytest
 
 from engine._errors import StorageError
 from engine.storage import Database
-from engine.storage import _database as storage
+from engine.storage import _sessions as storage
 
 
 def _write(db: Database, run_id: str, rows: int = 3) -> None:
@@ -50,16 +50,16 @@ def test_failed_rollback_never_hides_the_real_error(fast, tmp_path, monkeypatch)
                     raise error("IO: disk I/O error during rollback")
                 return result
 
-        real_init = storage._AdbcSession.__init__
+        real_init = storage.AdbcSession.__init__
 
-        def init(self, db, conn):
-            real_init(self, db, conn)
+        def init(self, *args, **kwargs):
+            real_init(self, *args, **kwargs)
             self.cursor = RollbackFails(self.cursor)
 
-        monkeypatch.setattr(storage._AdbcSession, "insert", disk_full_adbc)
-        monkeypatch.setattr(storage._AdbcSession, "__init__", init)
+        monkeypatch.setattr(storage.AdbcSession, "insert", disk_full_adbc)
+        monkeypatch.setattr(storage.AdbcSession, "__init__", init)
     else:
-        monkeypatch.setattr(storage._AlchemySession, "insert", disk_full)
+        monkeypatch.setattr(storage.AlchemySession, "insert", disk_full)
         from sqlalchemy.engine import RootTransaction
 
         real_rollback = RootTransaction.rollback
