@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from engine import ConfigError
 from engine.validate import validate_tables
 from engine.validate._coerce import coerce
-from engine.validate._executor import _duplicated
+from engine.validate._arrays import duplicated as _duplicated
 
 DATES = st.one_of(
     st.dates().map(str),
