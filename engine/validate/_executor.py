@@ -14,7 +14,6 @@ table is done, its valid and quarantined frames are built and its raw input and 
 columns are released; only the key columns that later tables reference are kept.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
