@@ -1,4 +1,10 @@
-"""Session-wide test configuration: deterministic Hypothesis profiles.
+"""Session-wide test configuration: deterministic Hypothesis profiles, a throwaway PostgreSQL.
+
+Convention for shared test code: a factory or helper that several test modules need is a
+fixture (a fixture may return a function), defined in the nearest conftest.py that covers them.
+Test modules import only from ``engine`` and third-party packages, never from a conftest or
+another test module: there is no ``tests`` package to import from, and a ``tests`` package that
+some installed distribution ships would shadow ours.
 
 Hypothesis runs derandomized everywhere (the same examples every run, no flaky seeds). The
 ``ci`` profile is loaded when the ``CI`` environment variable is set; ``dev`` otherwise. Pick one
@@ -101,3 +107,26 @@ def postgres_url():
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def new_postgres_database(postgres_url):
+    """Factory: ``make(prefix)`` creates a new, empty database on the session's server; its URL.
+
+    Every PostgreSQL-backed fixture starts from a fresh database this way (names are
+    ``<prefix>_<n>``, unique within the session), so no test sees another's tables.
+    """
+    import itertools
+
+    import psycopg
+
+    numbers = itertools.count()
+
+    def make(prefix: str = "kam_test") -> str:
+        name = f"{prefix}_{next(numbers)}"
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+    return make

@@ -48,7 +48,7 @@ class Chart:
     svg: str
 
 
-def _style() -> dict[str, Any]:
+def _style() -> Any:  # matplotlib types rc keys as a Literal of every setting
     return {
         "svg.fonttype": "none",  # text stays text: a fraction of the size of glyph outlines
         "font.family": "sans-serif",

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -46,6 +46,9 @@ from engine.storage._sessions import (
     sqlite_guard,
 )
 from engine.storage._urls import mask_url, normalise_url, sqlite_file, sqlite_readonly_in_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["Database", "RESULT_TABLES", "mask_url", "SQL_TYPES"]
 
@@ -136,7 +139,7 @@ class Database:
         self.contract = contract
         self._allowed = set(contract.table_names) | set(RESULT_TABLES)
         self._allowed |= {check_identifier(t, "table name") for t in extra_tables}
-        self._engine = None
+        self._engine: Engine | None = None
         self._fast = bool(fast_sqlite) and self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:")
         if self._fast:
             try:
@@ -227,7 +230,7 @@ class Database:
         from urllib.parse import quote
 
         mode = "ro" if self.readonly else ("rwc" if self.create else "rw")
-        return f"file:{quote(str(Path(self.url.database).expanduser()))}?mode={mode}"
+        return f"file:{quote(str(Path(self.url.database or '').expanduser()))}?mode={mode}"
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import ConfigError, StorageError
-from engine.storage._sessions import check_identifier
+from engine.storage._sessions import AdbcSession, check_identifier
 
 if TYPE_CHECKING:
     from engine.storage._database import Database
@@ -114,18 +114,21 @@ def read_results(
     if name not in db.table_names():
         raise StorageError(f"result table {name!r} does not exist in {db.display_url}. Run `kam score` first.")
     select = "*"
+    wanted: list[str] = []
     if columns is not None:
         stored = db.columns(name)
         unknown = [c for c in columns if c not in stored]
         if unknown and not missing_ok:
             raise ConfigError(f"result table {name!r} has no column(s) {unknown}; it has {stored}.")
-        select = ", ".join(db._quote(c) for c in columns if c in stored)
+        wanted = [c for c in columns if c in stored]
+        select = ", ".join(db._quote(c) for c in wanted)
     if run_id is None and name != "runs":
         run_id = db.latest_run_id()
     if db._fast and run_id is not None and account_id is None and select != "*":
         # A run of a million accounts: ADBC reads it as Arrow in a fraction of the time.
         with db._session(f"read results from {name}") as session:
-            return session.read_typed(name, [c for c in columns if c in stored], where=('"run_id" = ?', (run_id,)))
+            if isinstance(session, AdbcSession):  # (a fast database opens ADBC sessions)
+                return session.read_typed(name, wanted, where=('"run_id" = ?', (run_id,)))
     conditions, params = [], {}
     if run_id is not None:
         conditions.append('"run_id" = :run_id')

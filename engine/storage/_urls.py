@@ -79,6 +79,8 @@ def _check_driver(url: URL) -> None:
             "Expected e.g. 'postgresql://user@host/db', 'sqlite:///kam.sqlite' or a SQLite file path."
         ) from None
     importer = getattr(dialect, "import_dbapi", None) or getattr(dialect, "dbapi", None)
+    if importer is None:  # a dialect that loads its driver some other way: nothing to check here
+        return
     try:
         importer()
     except ImportError as exc:

@@ -11,6 +11,7 @@ import difflib
 import gc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,8 @@ from engine.validate._dates import date_hint
 from engine.validate._report import COUNT_COLUMNS, ValidationReport
 
 __all__ = ["Run", "did_you_mean"]
+
+_T = TypeVar("_T")
 
 _MULTI_SEPARATOR = ";"
 _COLLECT_ROWS = 1_000_000  # tables at least this long are followed by a garbage collection
@@ -46,6 +49,13 @@ def did_you_mean(value: str, choices) -> str:
     """``"did you mean 'x'? "`` for the nearest of ``choices`` to ``value``, or ``""``."""
     best = _suggest(value, choices)
     return f"did you mean {best!r}? " if best is not None else ""
+
+
+def _given(value: _T | None) -> _T:
+    """``value``, which is set at this point of a table's validation (None would be a bug here)."""
+    if value is None:
+        raise AssertionError("a table's state was used before it was set or after it was released")
+    return value
 
 
 # --- per-table state ---------------------------------------------------------------------------
@@ -170,13 +180,13 @@ class Run:
         rows = np.flatnonzero(mask_or_rows) if mask_or_rows.dtype == bool else mask_or_rows
         if len(rows) == 0:
             return
-        state.failing[rows] = True
+        _given(state.failing)[rows] = True
         self.failures.add(state.table.name, rows, self._key_texts(state, rows), column, reason, values, messages, hints)
 
     def _raw(self, state: _TableState, column: str, rows: np.ndarray) -> list[str]:
         if len(rows) == 0:
             return []
-        return shows(state.raw[column].iloc[rows].to_numpy(dtype=object))
+        return shows(_given(state.raw)[column].iloc[rows].to_numpy(dtype=object))
 
     # ---- checks ----
     def _check_missing_columns(self, state: _TableState, frame: pd.DataFrame) -> None:
@@ -250,7 +260,7 @@ class Run:
             shown = self._raw(state, name, rows)
             messages = [f"expected {EXPECTED[column.type]}; got {s}" for s in shown]
             if column.type == "date" and len(rows):  # say how to write this one (2023/10/13 -> 2023-10-13)
-                fixes = [date_hint(v) for v in state.raw[name].iloc[rows].to_numpy(dtype=object)]
+                fixes = [date_hint(v) for v in _given(state.raw)[name].iloc[rows].to_numpy(dtype=object)]
                 messages = [f"{m} ({fix})" if fix else m for m, fix in zip(messages, fixes)]
             self._fail(state, rows, name, "wrong_type", shown, messages, _type_hint(column))
             # a date past what kam can hold is certainly in the future: say that, where it matters
@@ -319,7 +329,7 @@ class Run:
         elif column.minimum is not None:
             expected = f"a value >= {_num(column.minimum)}"
         else:
-            expected = f"a value <= {_num(column.maximum)}"
+            expected = f"a value <= {_num(_given(column.maximum))}"
         negative = below & (column.minimum == 0)
         rows = np.flatnonzero(negative)
         shown = self._raw(state, column.name, rows)
@@ -370,7 +380,7 @@ class Run:
             rows = np.flatnonzero(fails)
             if len(rows) == 0:
                 continue
-            raw = {name: state.raw[name].iloc[rows].to_numpy(dtype=object) for name in check.columns}
+            raw = {name: _given(state.raw)[name].iloc[rows].to_numpy(dtype=object) for name in check.columns}
             got = [", ".join(f"{name}={show(raw[name][i])}" for name in check.columns) for i in range(len(rows))]
             values = ["{" + g + "}" if len(g) < VALUE_WIDTH else g[: VALUE_WIDTH - 1] + "…" for g in got]
             self._fail(
@@ -384,11 +394,11 @@ class Run:
         refs = [c for c in table.columns if c.references and c.name in state.coerced]
         if not refs or state.n == 0:
             return
-        cross = [c for c in refs if c.references.split(".")[0] != table.name]
-        own = [c for c in refs if c.references.split(".")[0] == table.name]
+        cross = [c for c in refs if _given(c.references).split(".")[0] != table.name]
+        own = [c for c in refs if _given(c.references).split(".")[0] == table.name]
         orphans: dict[str, np.ndarray] = {}
         for column in cross:
-            parent_name, parent_column = column.references.split(".", 1)
+            parent_name, parent_column = _given(column.references).split(".", 1)
             parent = self.states.get(parent_name)
             if parent is None:  # a contract without that table: nothing to check against
                 continue
@@ -397,17 +407,17 @@ class Run:
                 known = valid_keys
             else:
                 known = parent.coerced[parent_column].values
-                valid_keys = known[~parent.failing]
+                valid_keys = known[~_given(parent.failing)]
             orphans[column.name] = self._orphan_mask(state, column, valid_keys)
             self._report_orphans(state, column, orphans[column.name], parent, parent_column, known)
         # a table that references itself (a rep's manager): quarantining one row can orphan
         # another, so iterate until the set of failing rows stops growing
         if own:
-            failing = state.failing.copy()
+            failing = _given(state.failing).copy()
             while True:
                 masks = {}
                 for column in own:
-                    parent_column = column.references.split(".", 1)[1]
+                    parent_column = _given(column.references).split(".", 1)[1]
                     valid_keys = state.coerced[parent_column].values[~failing]
                     masks[column.name] = self._orphan_mask(state, column, valid_keys)
                 grown = failing.copy()
@@ -417,7 +427,7 @@ class Run:
                     break
                 failing = grown
             for column in own:
-                parent_column = column.references.split(".", 1)[1]
+                parent_column = _given(column.references).split(".", 1)[1]
                 self._report_orphans(state, column, masks[column.name], state, parent_column,
                                      state.coerced[parent_column].values)
 
@@ -469,7 +479,7 @@ class Run:
                 index=pd.Index([], dtype="int64", name="row"),
             )
             return
-        keep = ~state.failing
+        keep = ~_given(state.failing)
         everything = bool(keep.all())
         data = {}
         for column in table.columns:
@@ -481,10 +491,10 @@ class Run:
             else:  # the table is fully quarantined; keep the column so the shape holds
                 data[column.name] = empty_valid(table)[column.name]
         out = pd.DataFrame(data, copy=False)
-        out.index = state.index if everything else state.index[keep]
+        out.index = _given(state.index) if everything else _given(state.index)[keep]
         state.valid = out
-        bad_rows = np.flatnonzero(state.failing)
-        q = state.raw.iloc[bad_rows].copy()
+        bad_rows = np.flatnonzero(_given(state.failing))
+        q = _given(state.raw).iloc[bad_rows].copy()
         q.index = pd.Index(bad_rows, name="row")  # input positions, as in failures.row
         q["reasons"] = row_reasons(state.failures, bad_rows)
         state.quarantined = q
@@ -520,9 +530,9 @@ class Run:
                 {
                     "table": name,
                     "rows": state.n,
-                    "valid": len(valid[name]),
-                    "quarantined": len(quarantined[name]),
-                    "failures": len(state.failures),
+                    "valid": len(_given(valid[name])),
+                    "quarantined": len(_given(quarantined[name])),
+                    "failures": len(_given(state.failures)),
                     "warnings": int(warn_counts.get(name, 0)),
                 }
             )

@@ -123,7 +123,7 @@ class _Parts:
             self.values[unusable] = np.datetime64("NaT", "ns")
             values = pd.Series(self.values, copy=False)
         else:
-            self.values[unusable] = None
+            self.values[unusable] = np.array(None, dtype=object)  # (None, typed for numpy)
             values = pd.Series(self.values, dtype="str")
         return Coerced(values, self.null, self.bad, self.too_large, self.nonfinite, self.late & self.too_large)
 

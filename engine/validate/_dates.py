@@ -165,6 +165,6 @@ def date_hint(value) -> str:
             return f"write it as {year:04d}-{month:02d}-{day:02d}"
     found = _MONTH.match(value)
     if found:
-        year, month = found.groups()
-        return f"a month is not a date: write the day too, e.g. {year}-{int(month):02d}-01"
+        year_text, month_text = found.groups()
+        return f"a month is not a date: write the day too, e.g. {year_text}-{int(month_text):02d}-01"
     return ""

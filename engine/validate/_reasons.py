@@ -7,12 +7,12 @@ documented in ``docs/data-model.md`` (``tests/contract`` checks that the two agr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 __all__ = ["Reason", "REASONS", "QUARANTINE", "WARNING"]
 
-QUARANTINE = "quarantine"
-WARNING = "warning"
+QUARANTINE: Final = "quarantine"
+WARNING: Final = "warning"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,6 @@ SMALL_MODEL = {
     "calibration": "sigmoid",
 }
 
-_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -51,14 +49,7 @@ def artifacts(demo_tables, tmp_path_factory):
 def demo_db(request, demo_tables, tmp_path):
     """A fresh database holding the demo tables: SQLite file or a new PostgreSQL database."""
     if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        import psycopg
-
-        name = f"kam_pipeline_{next(_counter)}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        target = url.rsplit("/", 1)[0] + "/" + name
+        target = request.getfixturevalue("new_postgres_database")("kam_pipeline")
     else:
         target = str(tmp_path / "demo.sqlite")
     db = Database(target)

@@ -16,8 +16,18 @@ from engine.validate import validate_tables
 AS_OF = "2026-10-01"
 
 
+#: Longest a test waits for another thread to reach a point (only reached on a failure).
+_PATIENCE = 10.0
+
+
 class _Source:
-    """Fake tables whose reads take time and record which thread did them, and when."""
+    """Fake tables whose reads take time and record which thread did them, in which order.
+
+    Ordering is observed with events, never with sleeps: ``started[name]`` and ``finished[name]``
+    are set when a read of ``name`` begins and ends, ``any_started`` at the first read, and a
+    read of a table in ``gates`` waits for its event before it begins (to hold the caller back
+    until the background thread has reached a given point).
+    """
 
     def __init__(self, sizes: dict[str, int], seconds: float = 0.02, fail: str | None = None):
         self.sizes = sizes
@@ -27,12 +37,21 @@ class _Source:
         self.log: list[tuple[str, str]] = []
         self.running = 0
         self.most_running = 0
+        self.started = {name: threading.Event() for name in sizes}
+        self.finished = {name: threading.Event() for name in sizes}
+        self.any_started = threading.Event()
+        self.gates: dict[str, threading.Event] = {}
 
     def read(self, name: str) -> pd.DataFrame:
+        gate = self.gates.get(name)
+        if gate is not None:
+            assert gate.wait(_PATIENCE), f"reading {name!r} waited for an event that never came"
         with self.lock:
             self.log.append((name, threading.current_thread().name))
             self.running += 1
             self.most_running = max(self.most_running, self.running)
+            self.any_started.set()
+            self.started[name].set()
         try:
             time.sleep(self.seconds * (3 if self.sizes[name] >= 1000 else 1))
             if name == self.fail:
@@ -41,6 +60,7 @@ class _Source:
         finally:
             with self.lock:
                 self.running -= 1
+            self.finished[name].set()
 
 
 def test_every_table_is_read_once_and_handed_over_whole():
@@ -53,8 +73,9 @@ def test_every_table_is_read_once_and_handed_over_whole():
 
 def test_the_largest_table_is_read_first_in_the_background():
     source = _Source({"parent": 10, "child": 5000, "other": 20})
+    # the caller's own read of "parent" begins only once the background has begun "child"
+    source.gates["parent"] = source.started["child"]
     with ReadAhead(source.read, list(source.sizes), size=source.sizes.__getitem__) as reader:
-        time.sleep(0.01)  # the background thread sizes the tables and starts the largest
         for name in source.sizes:
             reader.take(name)
     assert reader.readers["child"] == "background"
@@ -66,7 +87,9 @@ def test_no_more_than_ahead_tables_are_held_for_the_caller():
     source = _Source(sizes, seconds=0.005)
     with ReadAhead(source.read, list(sizes), size=sizes.__getitem__, ahead=2) as reader:
         reader.take("t0")
-        time.sleep(0.2)  # plenty of time to read everything, were it not bounded
+        assert source.finished["t1"].wait(_PATIENCE) and source.finished["t2"].wait(_PATIENCE)
+        # held: t1 and t2; a third read would begin at once were it not bounded
+        assert not source.started["t3"].wait(0.2)
         assert sorted(name for name, _ in source.log if name != "t0") == ["t1", "t2"]
         for name in list(sizes)[1:]:
             reader.take(name)
@@ -107,7 +130,8 @@ def test_closing_early_stops_reading_ahead():
     source = _Source(sizes, seconds=0.02)
     with ReadAhead(source.read, list(sizes), ahead=1) as reader:
         reader.take("t0")
-    time.sleep(0.1)
+    # close() has joined the background thread: nothing can be read after it
+    assert reader._thread is None or not reader._thread.is_alive()
     assert len(source.log) <= 3  # t0 (taken), at most one more in flight, nothing after close
 
 
@@ -150,7 +174,7 @@ def test_ingest_keeps_every_column(database):
 def test_nothing_is_read_before_the_first_take():
     source = _Source({"a": 1, "big": 5000})
     with ReadAhead(source.read, ["a", "big"], size=source.sizes.__getitem__):
-        time.sleep(0.05)
+        assert not source.any_started.wait(0.05)
         assert source.log == []  # a caller failing on its own arguments never waits for a read
 
 

@@ -7,8 +7,6 @@ churn probabilities. What the plan does with a run is the same whoever wrote it.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +16,6 @@ from engine.storage import Database
 
 AS_OF = "2026-10-01"
 RUN_ID = "2026-10-01-test"
-_counter = itertools.count()
 
 
 def scoring_run(tables: dict[str, pd.DataFrame], seed: int = 7) -> dict[str, pd.DataFrame]:
@@ -72,14 +69,7 @@ def plan_tables():
 def plan_db(request, plan_tables, tmp_path):
     """A database with the demo tables and one scoring run: SQLite file or a new PostgreSQL database."""
     if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        import psycopg
-
-        name = f"kam_plan_{next(_counter)}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        target = url.rsplit("/", 1)[0] + "/" + name
+        target = request.getfixturevalue("new_postgres_database")("kam_plan")
     else:
         target = str(tmp_path / "plan.sqlite")
     db = Database(target)

@@ -206,40 +206,11 @@ def test_alerts_and_plans_say_unavailable_without_their_tables(numbers):
     assert all(t["action"] is None for t in numbers["risk"]["top"])
 
 
-def _add_alerts_and_plans(path, run_id, accounts: pd.DataFrame) -> None:
-    top = accounts.sort_values("value_at_risk", ascending=False).head(6).reset_index(drop=True)
-    db = Database(path, extra_tables=["alerts", "alert_events", "call_plans"])
-    try:
-        alerts = pd.DataFrame({
-            "alert_key": [f"{a}/churn_risk" for a in top["account_id"]],
-            "account_id": top["account_id"],
-            "kind": ["churn_risk", "churn_risk", "risk_rising", "churn_risk", "no_visit", "risk_rising"],
-            "state": ["open", "escalated", "open", "resolved", "pending", "acknowledged"],
-            "severity": ["high", "high", "medium", "high", "low", "medium"],
-            "action": ["senior_executive_visit"] * 6,
-            "value_at_risk": top["value_at_risk"],
-        })
-        events = pd.DataFrame({
-            "alert_key": alerts["alert_key"],
-            "from_state": ["pending", "open", "pending", "open", "inactive", "open"],
-            "to_state": ["open", "escalated", "open", "resolved", "pending", "acknowledged"],
-        })
-        plans = pd.DataFrame({
-            "week": "2026-W41", "assignee_type": "rep", "assignee_id": ["R1", "R1", "R2", "R2", "R3", "R3"],
-            "status": ["planned", "planned", "planned", "capacity_short", "holdout", "planned"],
-            "account_id": top["account_id"], "value_at_risk": top["value_at_risk"],
-            "recommended_action": "Visit on site",
-        })
-        db.write_run(run_id, {"alerts": alerts, "alert_events": events, "call_plans": plans})
-    finally:
-        db.dispose()
-
-
-def test_alerts_and_plans_are_counted_when_their_tables_exist(scored_copy, report_models):
+def test_alerts_and_plans_are_counted_when_their_tables_exist(scored_copy, report_models, add_alerts_and_plans):
     path, (before, now) = scored_copy
     db = Database(path)
     accounts = db.read_results("account_scores", run_id=now)
-    _add_alerts_and_plans(path, now, accounts)
+    add_alerts_and_plans(path, now, accounts)
     writer = Database(path, extra_tables=["call_plans"])
     writer.write_run(before, {"call_plans": pd.DataFrame({
         "week": "2026-W36", "assignee_type": "rep", "assignee_id": "R1", "status": "planned",

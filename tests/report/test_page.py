@@ -19,8 +19,6 @@ from engine.cli import main
 from engine.report import SECTIONS, read_inputs, render_report, report_numbers
 from engine.report._charts import render_charts
 from engine.storage import Database
-from tests.report.chromium import chromium_binary, open_page
-from tests.report.test_numbers import _add_alerts_and_plans
 
 #: What the page looks like to the browser: sections, charts (with their accessible parts),
 #: overflow on a narrow screen and whether the table of contents prints.
@@ -44,14 +42,6 @@ PAGE_SCRIPT = """JSON.stringify({
   tocShown: getComputedStyle(document.querySelector('nav.toc')).display !== 'none',
   title: document.title
 })"""
-
-
-def _need_chromium() -> None:
-    if chromium_binary() is None:
-        message = "chromium not found: install it with `apt-get install chromium` to run the browser tests."
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -168,17 +158,16 @@ BASE_CHARTS = {"tier_pyramid", "pareto", "tier_moves", "territory_value_at_risk"
 
 
 @pytest.mark.slow
-def test_page_in_chromium_with_alerts_and_plans(scored_copy, report_models, tmp_path):
-    _need_chromium()
+def test_page_in_chromium_with_alerts_and_plans(scored_copy, report_models, tmp_path, browser, add_alerts_and_plans):
     path, (_, now) = scored_copy
     db = Database(path)
     accounts = db.read_results("account_scores", run_id=now)
     db.dispose()
-    _add_alerts_and_plans(path, now, accounts)
+    add_alerts_and_plans(path, now, accounts)
     html, numbers = _html(path, report_models)
     page = tmp_path / "report.html"
     page.write_text(html, encoding="utf-8")
-    visit = open_page(page, script=PAGE_SCRIPT, width=1280, height=900)
+    visit = browser(page, script=PAGE_SCRIPT, width=1280, height=900)
     seen = _check_visit(visit, page, numbers, expect_charts=BASE_CHARTS | {"alerts", "plans"})
     assert seen["overflow"] <= 0 and seen["tocShown"]
     assert seen["unavailable"] == []
@@ -187,24 +176,22 @@ def test_page_in_chromium_with_alerts_and_plans(scored_copy, report_models, tmp_
 
 
 @pytest.mark.slow
-def test_page_in_chromium_on_a_phone_and_in_print(page, tmp_path):
-    _need_chromium()
+def test_page_in_chromium_on_a_phone_and_in_print(page, tmp_path, browser):
     html, numbers = page
     page = tmp_path / "report.html"
     page.write_text(html, encoding="utf-8")
-    phone = open_page(page, script=PAGE_SCRIPT, width=390, height=844, mobile=True)
+    phone = browser(page, script=PAGE_SCRIPT, width=390, height=844, mobile=True)
     seen = _check_visit(phone, page, numbers, expect_charts=BASE_CHARTS)
     assert seen["overflow"] <= 0, "the page scrolls sideways on a phone (wide tables scroll inside their box)"
     assert any("Alerts" in text for text in seen["unavailable"])
     assert any("Call plans" in text for text in seen["unavailable"])
-    printed = open_page(page, script=PAGE_SCRIPT, media="print", screenshot=False)
+    printed = browser(page, script=PAGE_SCRIPT, media="print", screenshot=False)
     assert not json.loads(printed.evaluated)["tocShown"]
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_page_in_chromium_from_a_run_on_postgresql(scored_postgres, report_models, tmp_path):
-    _need_chromium()
+def test_page_in_chromium_from_a_run_on_postgresql(scored_postgres, report_models, tmp_path, browser):
     url, (before, now) = scored_postgres
     page = tmp_path / "report.html"
     html = engine.report(url, out=page, artifacts_dir=report_models)
@@ -216,7 +203,7 @@ def test_page_in_chromium_from_a_run_on_postgresql(scored_postgres, report_model
         db.dispose()
     assert numbers["meta"]["compared_with"] == before
     assert numbers["headline"]["value_at_risk"] == pytest.approx(stored["value_at_risk"].sum())
-    visit = open_page(page, script=PAGE_SCRIPT, full_page=True)
+    visit = browser(page, script=PAGE_SCRIPT, full_page=True)
     _check_visit(visit, page, numbers, expect_charts=BASE_CHARTS)
     width, height = _png_size(visit.screenshot)
     assert width == 1280 and height > 3000, "the full page is long: every section was laid out"

@@ -54,13 +54,7 @@ def _check_complete(db: Database) -> int:
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_killed_writer_leaves_a_complete_run(backend, tmp_path, request):
     if backend == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "kam_kill"')
-            conn.execute('CREATE DATABASE "kam_kill"')
-        url = url.rsplit("/", 1)[0] + "/kam_kill"
+        url = request.getfixturevalue("new_postgres_database")("kam_kill")
     else:
         url = str(tmp_path / "kill.sqlite")
     script = tmp_path / "writer.py"

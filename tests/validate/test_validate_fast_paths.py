@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from engine import ConfigError
 from engine.validate import validate_tables
-from engine.validate._coerce import coerce
 from engine.validate._arrays import duplicated as _duplicated
+from engine.validate._coerce import coerce
 
 DATES = st.one_of(
     st.dates().map(str),
