@@ -119,6 +119,54 @@ def _label(text: str) -> str:
 
 
 # --- charts --------------------------------------------------------------------------------------
+def _finish(
+    fig: Any,
+    ax: Any,
+    key: str,
+    title: str,
+    description: str,
+    *,
+    x: str,
+    y: str,
+    short_x: str | None = None,
+    short_y: str | None = None,
+    legend: dict[str, Any] | None = None,
+) -> Chart:
+    """Label, title and lay out a one-axes chart and render it: every chart ends this way.
+
+    ``x`` and ``y`` are the axis labels drawn; the :class:`Chart` records them too, or the
+    shorter ``short_x``/``short_y`` where the drawn label is a sentence. ``legend`` (options
+    such as ``loc``) draws the legend, frameless in small type like every legend of the report.
+    """
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title)
+    if legend is not None:
+        ax.legend(frameon=False, fontsize=8, **legend)
+    fig.tight_layout()
+    return Chart(key, title, short_x or x, short_y or y, description, _to_svg(fig, key, title, description))
+
+
+def _bar_totals(ax: Any, totals: Any) -> None:
+    """Each vertical bar's total written just above it."""
+    for x, total in enumerate(totals):
+        ax.annotate(f"{total:,}", (x, total), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8,
+                    in_layout=False)
+
+
+def _region_bars(rows: list[dict[str, Any]]) -> tuple[Any, Any, np.ndarray]:
+    """Figure for horizontal value-at-risk bars, one per region (the first row at the top).
+
+    Returns the figure, its axes and the bars' y positions; the regions are on the y axis and
+    the x axis reads as money.
+    """
+    fig, ax = _figure(6.5, 0.28 * len(rows) + 1.4)
+    y = np.arange(len(rows))
+    ax.set_yticks(y, [_label(r["region"]) for r in rows])
+    _money_axis(ax.xaxis)
+    return fig, ax, y
+
+
 def tier_pyramid(tiers: dict[str, Any]) -> Chart:
     rows = list(reversed(tiers["rows"]))  # A on top
     names = [r["tier"] for r in rows]
@@ -176,19 +224,14 @@ def pareto(tiers: dict[str, Any]) -> Chart:
                 label=f"80% of it from the top {for80:.0%} of accounts")
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 101)
-    ax.set_xlabel("share of accounts, largest first (%)")
-    ax.set_ylabel(f"cumulative share of {measure} (%)")
     title = f"Pareto curve of {measure} by account (20/80 point marked)"
-    ax.set_title(title)
-    ax.legend(loc="lower right", frameon=False, fontsize=8)
-    fig.tight_layout()
     description = (
         f"Accounts sorted by {measure}, largest first, against the cumulative share of {measure}. "
         + (f"The top 20% of accounts hold {top20:.1%} of it; " if top20 is not None else "No revenue recorded; ")
         + (f"80% of it comes from {for80:.1%} of the accounts." if for80 is not None else "")
     )
-    return Chart("chart-pareto", title, "share of accounts (%)", f"cumulative share of {measure} (%)", description,
-                 _to_svg(fig, "chart-pareto", title, description))
+    return _finish(fig, ax, "chart-pareto", title, description, x="share of accounts, largest first (%)",
+                   y=f"cumulative share of {measure} (%)", short_x="share of accounts (%)", legend={"loc": "lower right"})
 
 
 def _heat(ax, matrix, rows, columns, fmt, cmap=HEAT_MAP, centre: bool = False, labels: bool = True):
@@ -222,16 +265,12 @@ def tier_moves(moves: dict[str, Any]) -> Chart:
     fig, ax = _figure(4.4, 3.0)
     image = _heat(ax, moves["counts"], moves["from"], moves["to"], lambda v: f"{v:,.0f}")
     fig.colorbar(image, ax=ax, label="accounts", shrink=0.8)
-    ax.set_xlabel("tier in this run")
-    ax.set_ylabel(f"tier in run {moves['compared_with']}")
     title = "Tier moves since the comparison run"
-    ax.set_title(title)
-    fig.tight_layout()
     top = "; ".join(f"{m['from']} to {m['to']}: {m['accounts']:,}" for m in moves["moved"][:6]) or "no account moved"
     description = (f"Accounts by tier in run {moves['compared_with']} (rows) and in this run (columns). "
                    f"{moves['moved_total']:,} accounts changed tier. Largest moves: {top}.")
-    return Chart("chart-tier-moves", title, "tier in this run", "tier in the comparison run", description,
-                 _to_svg(fig, "chart-tier-moves", title, description))
+    return _finish(fig, ax, "chart-tier-moves", title, description, x="tier in this run",
+                   y=f"tier in run {moves['compared_with']}", short_y="tier in the comparison run")
 
 
 TERRITORY_MEASURES = {
@@ -251,11 +290,7 @@ def territories(terr: dict[str, Any], measure: str) -> Chart:
     image = _heat(ax, terr[measure], terr["regions"], terr["industries"], fmt, labels=measure == "value_at_risk")
     fig.colorbar(image, ax=ax, label=f"{name} ({unit})", shrink=0.8,
                  format=__import__("matplotlib.ticker", fromlist=["FuncFormatter"]).FuncFormatter(lambda v, _: fmt(v)))
-    ax.set_xlabel("industry")
-    ax.set_ylabel("region")
     title = f"{name.capitalize()} by region and industry"
-    ax.set_title(title)
-    fig.tight_layout()
     data = np.asarray(terr[measure], dtype=float)
     flat = np.argsort(-data, axis=None)[:5]
     cells = "; ".join(f"{_label(terr['regions'][i // data.shape[1]])} / {_label(terr['industries'][i % data.shape[1]])}: "
@@ -263,7 +298,7 @@ def territories(terr: dict[str, Any], measure: str) -> Chart:
     description = (f"Heat map of {name} over {len(terr['regions'])} regions (rows) and {len(terr['industries'])} "
                    f"industries (columns); lighter is more. Total {fmt(float(data.sum()))}. Largest cells: {cells}.")
     key = f"chart-territory-{measure.replace('_', '-')}"
-    return Chart(key, title, "industry", "region", description, _to_svg(fig, key, title, description))
+    return _finish(fig, ax, key, title, description, x="industry", y="region")
 
 
 def territory_change(terr: dict[str, Any], compared_with: str) -> Chart:
@@ -271,11 +306,7 @@ def territory_change(terr: dict[str, Any], compared_with: str) -> Chart:
     image = _heat(ax, terr["change_value_at_risk"], terr["regions"], terr["industries"],
                   lambda v: _money(v).replace("CNY ", ""), cmap=DIVERGING, centre=True, labels=False)
     fig.colorbar(image, ax=ax, label="change in value at risk (CNY)", shrink=0.8)
-    ax.set_xlabel("industry")
-    ax.set_ylabel("region")
     title = f"Change in value at risk by territory since run {compared_with}"
-    ax.set_title(title)
-    fig.tight_layout()
     data = np.asarray(terr["change_value_at_risk"], dtype=float)
     i, j = np.unravel_index(np.nanargmax(data), data.shape)
     k, m = np.unravel_index(np.nanargmin(data), data.shape)
@@ -283,8 +314,7 @@ def territory_change(terr: dict[str, Any], compared_with: str) -> Chart:
                    f"orange is a rise, purple a fall. Largest rise: {_label(terr['regions'][i])} / "
                    f"{_label(terr['industries'][j])} ({_money(data[i, j])}); largest fall: "
                    f"{_label(terr['regions'][k])} / {_label(terr['industries'][m])} ({_money(data[k, m])}).")
-    return Chart("chart-territory-change", title, "industry", "region", description,
-                 _to_svg(fig, "chart-territory-change", title, description))
+    return _finish(fig, ax, "chart-territory-change", title, description, x="industry", y="region")
 
 
 def routes(routes_: dict[str, Any]) -> Chart:
@@ -295,17 +325,11 @@ def routes(routes_: dict[str, Any]) -> Chart:
     fig, ax = _figure(6.0, 3.0)
     ax.bar(names, assigned, color=PALETTE[0], label="assigned")
     ax.bar(names, leads - assigned, bottom=assigned, color=PALETTE[1], label="unassigned")
-    for x, total in enumerate(leads):
-        ax.annotate(f"{total:,}", (x, total), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8, in_layout=False)
-    ax.set_xlabel("route")
-    ax.set_ylabel("open leads")
+    _bar_totals(ax, leads)
     title = "Open leads by route, assigned and unassigned"
-    ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
     description = "Open opportunities per route: " + "; ".join(
         f"{r['route']}: {r['leads']:,} leads, {r['assigned']:,} assigned" for r in rows) + "."
-    return Chart("chart-routes", title, "route", "open leads", description, _to_svg(fig, "chart-routes", title, description))
+    return _finish(fig, ax, "chart-routes", title, description, x="route", y="open leads", legend={})
 
 
 def load(load_: dict[str, Any]) -> Chart:
@@ -313,44 +337,32 @@ def load(load_: dict[str, Any]) -> Chart:
     fig, ax = _figure(6.0, 3.0)
     colours = [PALETTE[4], PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[5]]
     ax.bar([b["band"] for b in bands], [b["reps"] for b in bands], color=colours[: len(bands)])
-    for x, b in enumerate(bands):
-        ax.annotate(f"{b['reps']:,}", (x, b["reps"]), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8, in_layout=False)
-    ax.set_xlabel("leads assigned this run as a share of the rep's capacity")
-    ax.set_ylabel("active reps")
+    _bar_totals(ax, [b["reps"] for b in bands])
     title = "Load per rep against capacity"
-    ax.set_title(title)
-    fig.tight_layout()
     description = (f"{load_['active_reps']:,} active reps by the leads assigned to them in this run against "
                    f"their capacity: " + "; ".join(f"{b['band']}: {b['reps']:,}" for b in bands)
                    + f". {load_['over_capacity']:,} reps are over capacity.")
-    return Chart("chart-load", title, "load / capacity", "active reps", description, _to_svg(fig, "chart-load", title, description))
+    return _finish(fig, ax, "chart-load", title, description, x="leads assigned this run as a share of the rep's capacity",
+                   y="active reps", short_x="load / capacity")
 
 
 def risk_by_region(risk: dict[str, Any], compared_with: str | None) -> Chart:
     rows = list(reversed(risk["by_region"]))
-    fig, ax = _figure(6.5, 0.28 * len(rows) + 1.4)
-    y = np.arange(len(rows))
+    fig, ax, y = _region_bars(rows)
     now = [r["value_at_risk"] for r in rows]
     if compared_with is not None:
         before = [r["value_at_risk"] - (r["change"] or 0.0) for r in rows]
         ax.barh(y + 0.2, before, height=0.4, color=PALETTE[4], label=f"run {compared_with}")
         ax.barh(y - 0.2, now, height=0.4, color=PALETTE[0], label="this run")
-        ax.legend(frameon=False, fontsize=8, loc="lower right")
     else:
         ax.barh(y, now, color=PALETTE[0])
-    ax.set_yticks(y, [_label(r["region"]) for r in rows])
-    _money_axis(ax.xaxis)
-    ax.set_xlabel("value at risk (CNY)")
-    ax.set_ylabel("region")
     title = "Value at risk by region"
-    ax.set_title(title)
-    fig.tight_layout()
     description = "Value at risk per region, largest first: " + "; ".join(
         f"{_label(r['region'])} {_money(r['value_at_risk'])}" + (f" ({_money(r['change'])} since the comparison run)"
                                                                  if r["change"] is not None else "")
         for r in risk["by_region"]) + "."
-    return Chart("chart-risk-region", title, "value at risk (CNY)", "region", description,
-                 _to_svg(fig, "chart-risk-region", title, description))
+    return _finish(fig, ax, "chart-risk-region", title, description, x="value at risk (CNY)", y="region",
+                   legend={"loc": "lower right"} if compared_with is not None else None)
 
 
 def churn_distribution(risk: dict[str, Any]) -> Chart:
@@ -363,17 +375,12 @@ def churn_distribution(risk: dict[str, Any]) -> Chart:
         ax.plot(centres, share, marker="o", markersize=3, linewidth=1.8,
                 color=TIER_COLOURS.get(tier, PALETTE[3]), label=f"tier {tier} ({dist['accounts']:,} accounts)")
     ax.set_xlim(0, 100)
-    ax.set_xlabel("churn probability (%)")
-    ax.set_ylabel("share of the tier's accounts (%)")
     title = "Distribution of churn probability by tier"
-    ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
     description = "Share of each tier's accounts per 5-point band of churn probability. " + "; ".join(
         f"tier {t}: median {d['median']:.1%}, mean {d['mean']:.1%}" for t, d in risk["distribution"].items()
         if d["median"] is not None) + "."
-    return Chart("chart-churn-distribution", title, "churn probability (%)", "share of accounts (%)", description,
-                 _to_svg(fig, "chart-churn-distribution", title, description))
+    return _finish(fig, ax, "chart-churn-distribution", title, description, x="churn probability (%)",
+                   y="share of the tier's accounts (%)", short_y="share of accounts (%)", legend={})
 
 
 def alerts(alerts_: dict[str, Any]) -> Chart:
@@ -385,37 +392,26 @@ def alerts(alerts_: dict[str, Any]) -> Chart:
     for j, severity in enumerate(severities):
         ax.barh([_label(k) for k in kinds], counts[:, j], left=left, color=colours.get(severity, PALETTE[3]), label=severity)
         left += counts[:, j]
-    ax.set_xlabel("open alerts")
-    ax.set_ylabel("alert kind")
     title = "Open alerts by kind and severity"
-    ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8, title="severity")
-    fig.tight_layout()
     description = f"{alerts_['open_total']:,} open alerts. " + "; ".join(
         f"{_label(k)}: " + ", ".join(f"{int(counts[i, j]):,} {s}" for j, s in enumerate(severities))
         for i, k in enumerate(kinds)) + "."
-    return Chart("chart-alerts", title, "open alerts", "alert kind", description, _to_svg(fig, "chart-alerts", title, description))
+    return _finish(fig, ax, "chart-alerts", title, description, x="open alerts", y="alert kind",
+                   legend={"title": "severity"})
 
 
 def plans(plans_: dict[str, Any]) -> Chart:
     rows = list(reversed(plans_["by_region"]))
-    fig, ax = _figure(6.5, 0.28 * len(rows) + 1.4)
-    y = np.arange(len(rows))
+    fig, ax, y = _region_bars(rows)
     ax.barh(y, [r["value_at_risk"] for r in rows], color=PALETTE[4], label="value at risk")
     ax.barh(y, [r["value_at_risk_covered"] for r in rows], color=PALETTE[0], label="covered by next week's plans")
-    ax.set_yticks(y, [_label(r["region"]) for r in rows])
-    _money_axis(ax.xaxis)
-    ax.set_xlabel("value at risk (CNY)")
-    ax.set_ylabel("region")
     title = "Value at risk covered by next week's call plans, by region"
-    ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
-    fig.tight_layout()
     description = (f"Next week's plans cover {_money(plans_['value_at_risk_covered'])} of value at risk "
                    f"({(plans_['coverage'] or 0):.1%}). " + "; ".join(
                        f"{_label(r['region'])}: {r['lines']:,} planned contacts, {(r['coverage'] or 0):.1%} covered"
                        for r in plans_["by_region"]) + ".")
-    return Chart("chart-plans", title, "value at risk (CNY)", "region", description, _to_svg(fig, "chart-plans", title, description))
+    return _finish(fig, ax, "chart-plans", title, description, x="value at risk (CNY)", y="region",
+                   legend={"loc": "lower right"})
 
 
 def model_curves(model: dict[str, Any]) -> Chart:
