@@ -414,6 +414,18 @@ class Database:
         except ValueError:
             return None
 
+    def _existing_columns(self, name: str, columns: Sequence[str] | None) -> list[str]:
+        """``columns`` (all when None) of table ``name``, checked: the table and each column exist."""
+        self._table(name)
+        if self.stored_name(name) is None:
+            raise StorageError(f"table {name!r} does not exist in {self.display_url}.")
+        stored = self.columns(name)
+        wanted = list(stored if columns is None else columns)
+        unknown = [c for c in wanted if c not in stored]
+        if unknown:
+            raise ConfigError(f"table {name!r} has no column(s) {unknown}; it has {stored}.")
+        return wanted
+
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Read a whole table into a DataFrame, as stored (no type coercion).
 
@@ -427,14 +439,7 @@ class Database:
         columns : sequence of str, optional
             Columns to read (checked as identifiers); all when omitted.
         """
-        self._table(name)
-        if self.stored_name(name) is None:
-            raise StorageError(f"table {name!r} does not exist in {self.display_url}.")
-        stored = self.columns(name)
-        wanted = list(stored if columns is None else columns)
-        unknown = [c for c in wanted if c not in stored]
-        if unknown:
-            raise ConfigError(f"table {name!r} has no column(s) {unknown}; it has {stored}.")
+        wanted = self._existing_columns(name, columns)
         select = ", ".join(self._quote(c) for c in wanted)
         if self._fast:
             with self._session(f"read table {name}") as session:
@@ -476,14 +481,7 @@ class Database:
         """
         if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
             raise ConfigError(f"chunksize must be a whole number >= 1; got {chunksize!r}.")
-        self._table(name)
-        if self.stored_name(name) is None:
-            raise StorageError(f"table {name!r} does not exist in {self.display_url}.")
-        stored = self.columns(name)
-        wanted = list(stored if columns is None else columns)
-        unknown = [c for c in wanted if c not in stored]
-        if unknown:
-            raise ConfigError(f"table {name!r} has no column(s) {unknown}; it has {stored}.")
+        wanted = self._existing_columns(name, columns)
         select = ", ".join(self._quote(c) for c in wanted)
         with self._session(f"read table {name} in chunks", fast=False) as session:
             assert isinstance(session, AlchemySession)
