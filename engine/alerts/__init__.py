@@ -95,11 +95,9 @@ def list_alerts(db, *, active_only: bool = False, rep: str | None = None) -> pd.
     rep : str, optional
         Only alerts of accounts this rep owns.
     """
-    from engine.storage import AlertStore, Database
+    from engine.storage import AlertStore, using_database
 
-    owned = not isinstance(db, Database)
-    database = Database(db) if owned else db
-    try:
+    with using_database(db) as database:
         where, params = [], {}
         if active_only:
             where.append('"state" IN :states')
@@ -108,9 +106,6 @@ def list_alerts(db, *, active_only: bool = False, rep: str | None = None) -> pd.
             where.append('"owner_rep_id" = :rep')
             params["rep"] = rep
         frame = AlertStore(database).read("alerts", " AND ".join(where), params)
-    finally:
-        if owned:
-            database.dispose()
     frame["value_at_risk"] = pd.to_numeric(frame["value_at_risk"], errors="coerce")
     return frame.sort_values(["value_at_risk", "alert_key"], ascending=[False, True], na_position="last").reset_index(drop=True)
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from engine._errors import ConfigError, KamError
 from engine._log import get_logger
-from engine.storage import AlertStore, Database
+from engine.storage import AlertStore, Database, using_database
 from engine.storage._alerts import now_text
 
 __all__ = ["CHANNELS", "DeliveryError", "JsonLinesChannel", "Outcome", "RetryPolicy", "SendSummary", "send_outbox"]
@@ -173,9 +173,7 @@ def send_outbox(
     """
     from engine._log import redact
 
-    owned = not isinstance(db, Database)
-    database = Database(db) if owned else db
-    try:
+    with using_database(db) as database:
         store = AlertStore(database)
         reason = store.disabled(channel.name, channel.endpoint)
         if reason is not None:
@@ -231,6 +229,3 @@ def send_outbox(
                 summary.failures.append(f"{row.notification_id}: {detail}")
                 break
         return summary
-    finally:
-        if owned:
-            database.dispose()

@@ -23,7 +23,7 @@ from engine.alerts._digest import build_digests
 from engine.alerts._lifecycle import STATE_COLUMNS, AlertStateError, transition_frame
 from engine.alerts._policy import evaluate_policies, load_alert_rules
 from engine.alerts._signals import build_signals
-from engine.storage import ALERT_TABLES, AlertStore, Database
+from engine.storage import ALERT_TABLES, AlertStore, Database, using_database
 from engine.storage._alerts import now_text
 
 __all__ = ["AlertRunSummary", "advance", "empty_states", "evaluate_run"]
@@ -241,13 +241,8 @@ def evaluate_run(
         The run is older than the newest run already evaluated (alerts move forward in time).
     """
     started = time.perf_counter()
-    owned = not isinstance(db, Database)
-    database = Database(db) if owned else db
-    try:
+    with using_database(db) as database:
         return _evaluate(database, run_id, rules, tables, backend, started)
-    finally:
-        if owned:
-            database.dispose()
 
 
 def _evaluate(db: Database, run_id, rules, tables, backend, started) -> AlertRunSummary:

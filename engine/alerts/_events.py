@@ -33,7 +33,7 @@ from engine.alerts._lifecycle import (
     transition,
 )
 from engine.alerts._policy import load_alert_rules
-from engine.storage import AlertStore, Database
+from engine.storage import AlertStore, Database, using_database
 from engine.storage._alerts import now_text
 
 __all__ = ["EventResult", "act", "on_event"]
@@ -104,13 +104,8 @@ def on_event(db: Database | str, account_id: str, signals: Mapping[str, Any], *,
     list of EventResult
         One per alert kind the event matched (empty when none did, or the event was seen).
     """
-    owned = not isinstance(db, Database)
-    database = Database(db) if owned else db
-    try:
+    with using_database(db) as database:
         return _on_event(database, str(account_id), dict(signals), str(event_id), on, rules)
-    finally:
-        if owned:
-            database.dispose()
 
 
 def _on_event(db: Database, account_id, signals, event_id, on, rules) -> list[EventResult]:
@@ -187,9 +182,7 @@ def act(db: Database | str, alert_key: str, action: str, *, until: Any = None, a
     AlertStateError
         No such alert, or the action does not fit its state.
     """
-    owned = not isinstance(db, Database)
-    database = Database(db) if owned else db
-    try:
+    with using_database(db) as database:
         store = AlertStore(database)
         rows = store.read("alerts", '"alert_key" = :k', {"k": alert_key})
         if rows.empty:
@@ -209,6 +202,3 @@ def act(db: Database | str, alert_key: str, action: str, *, until: Any = None, a
                             pd.DataFrame([_event_row(eid, alert_key, row["account_id"], row["kind"], tag, day, action,
                                                      effect, actor, now)]))
         return effect
-    finally:
-        if owned:
-            database.dispose()

@@ -13,7 +13,7 @@ from engine._progress import task
 from engine.report._numbers import report_numbers
 from engine.report._read import read_inputs
 from engine.report._render import render_report
-from engine.storage import Database
+from engine.storage import Database, using_database
 
 __all__ = ["report"]
 
@@ -61,21 +61,16 @@ def report(
         from engine.models import DEFAULT_ARTIFACT_DIR
 
         artifacts_dir = DEFAULT_ARTIFACT_DIR if Path(DEFAULT_ARTIFACT_DIR).is_dir() else None
-    owns = not isinstance(db, Database)
-    database = Database(db) if owns else db
-    file = database.url.database if database.dialect == "sqlite" else None
-    if file and file != ":memory:" and not file.startswith("file:") and not Path(file).expanduser().exists():
-        raise StorageError(
-            f"no database at {file}: expected the SQLite file a scoring run wrote to. "
-            "Fix: check the path, or run `kam demo` / `kam score --db URL` first."
-        )
-    try:
+    with using_database(db) as database:
+        file = database.url.database if database.dialect == "sqlite" else None
+        if file and file != ":memory:" and not file.startswith("file:") and not Path(file).expanduser().exists():
+            raise StorageError(
+                f"no database at {file}: expected the SQLite file a scoring run wrote to. "
+                "Fix: check the path, or run `kam demo` / `kam score --db URL` first."
+            )
         with task("report: reading the run"):
             inputs = read_inputs(database, run_id=run_id, compare=compare, artifacts_dir=artifacts_dir,
                                  rules_dir=rules_dir)
-    finally:
-        if owns:
-            database.dispose()
     with task("report: computing the numbers"):
         numbers = report_numbers(inputs)
     with task("report: drawing and rendering"):

@@ -50,7 +50,7 @@ from engine.storage._urls import mask_url, normalise_url, sqlite_file, sqlite_re
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-__all__ = ["Database", "RESULT_TABLES", "mask_url", "SQL_TYPES"]
+__all__ = ["Database", "RESULT_TABLES", "mask_url", "SQL_TYPES", "using_database"]
 
 #: Tables kam writes its results to, keyed by name, with the column that identifies a run.
 RESULT_TABLES: dict[str, str] = {
@@ -602,3 +602,34 @@ class Database:
         return _results.read_results(
             self, name, run_id, columns=columns, missing_ok=missing_ok, account_id=account_id
         )
+
+
+@contextmanager
+def using_database(db: Database | str | Path, **options: Any) -> Iterator[Database]:
+    """The :class:`Database` given, or one opened from a path or URL (with ``options``) and closed after.
+
+    What every library function that takes "a database or where to find one" does: a caller's
+    own :class:`Database` is used as it is and left open; one kam opened is disposed of on the
+    way out, also when the work fails.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "example.sqlite")
+    >>> with using_database(path) as db:
+    ...     db.dialect
+    'sqlite'
+    >>> mine = Database(path)
+    >>> with using_database(mine) as db:
+    ...     db is mine
+    True
+    >>> mine.dispose()
+    """
+    if isinstance(db, Database):
+        yield db
+        return
+    database = Database(db, **options)
+    try:
+        yield database
+    finally:
+        database.dispose()
