@@ -11,6 +11,8 @@ run by :func:`evaluate_run` (vectorized) and for one event by :func:`on_event` (
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from engine.alerts._deliver import (
@@ -98,7 +100,8 @@ def list_alerts(db, *, active_only: bool = False, rep: str | None = None) -> pd.
     from engine.storage import AlertStore, using_database
 
     with using_database(db) as database:
-        where, params = [], {}
+        where: list[str] = []
+        params: dict[str, Any] = {}
         if active_only:
             where.append('"state" IN :states')
             params["states"] = list(ACTIVE_STATES)

@@ -110,6 +110,8 @@ def tables_churn_dates(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
 def _check_demo_truth(tables: Mapping[str, pd.DataFrame], churn: pd.Series) -> None:
     """Refuse simulator churn dates that do not belong to this database (another seed or end date)."""
     orders = tables.get("orders")
+    if orders is None:  # no orders: no last order after a churn date to refuse
+        return
     last = pd.to_datetime(orders["order_date"]).groupby(orders["account_id"].astype(str)).max()
     late = (last.reindex(churn.index) >= churn).sum()
     if late:

@@ -17,6 +17,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main", "app", "EXIT_INTERRUPTED", "EXIT_TERMINATED"]
 
@@ -65,7 +66,7 @@ class _Signals:
 
     def __init__(self):
         self.received: int | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Signals:
         import threading

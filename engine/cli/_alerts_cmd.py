@@ -120,7 +120,7 @@ def send(
     from engine.cli._context import open_database, state
     from engine.storage import AlertStore
 
-    cfg = state().config  # the global --config, KAM_... variables and kam.toml
+    cfg = state().settings  # the global --config, KAM_... variables and kam.toml
     target = _channel(channel, cfg, path)
     retry = RetryPolicy(max_attempts=cfg.get("alerts.send.max_attempts"), base_seconds=cfg.get("alerts.send.backoff_seconds"))
     with open_database(db, access="write") as database:

@@ -235,7 +235,9 @@ def score(
     if alerts and result.written:
         from engine.alerts import evaluate_run
 
-        evaluated = evaluate_run(db, result.run_id)
+        # the database the run was written to (--db or, without it, the configured one)
+        with open_database(db, access="write") as database:
+            evaluated = evaluate_run(database, result.run_id)
     if as_json:
         payload = summary_dict(result)
         if evaluated is not None:
@@ -291,15 +293,16 @@ def config(
 ) -> int:
     """Show the effective settings, where each came from (default, file, env, flag), secrets masked."""
     cli_state = state()
-    rows = cli_state.config.describe()
+    settings = cli_state.settings
+    rows = settings.describe()
     if as_json:
-        payload = {"file": str(cli_state.config.file) if cli_state.config.file else None, "settings": rows}
+        payload = {"file": str(settings.file) if settings.file else None, "settings": rows}
         console().print_json(json.dumps(payload, default=str))
         return 0
     from rich.table import Table
 
     out = console()
-    out.print(f"config file: {cli_state.config.file or '(none)'}")
+    out.print(f"config file: {settings.file or '(none)'}")
     table = Table(title="settings", title_justify="left")
     for column in ("setting", "value", "source", "environment variable"):
         table.add_column(column)

@@ -78,6 +78,15 @@ class CliState:
     log_format: str = "text"
     on_secret: Callable[[str], None] | None = None
 
+    @property
+    def settings(self) -> Config:
+        """The configuration (loaded now when the root callback has not loaded it yet)."""
+        if self.config is None:
+            from engine._config import load_config
+
+            self.config = load_config()
+        return self.config
+
     def add_secret(self, value: str | None) -> None:
         """Mask ``value`` from now on (log lines and error messages)."""
         if value and value not in self.secrets:
@@ -90,8 +99,8 @@ def state(ctx: typer.Context | None = None) -> CliState:
     """The :class:`CliState` of the running command (a default one outside ``kam``)."""
     from typer._click.globals import get_current_context  # typer ships its own click
 
-    ctx = ctx or get_current_context(silent=True)
-    root = ctx.find_root() if ctx is not None else None
+    current = ctx or get_current_context(silent=True)
+    root = current.find_root() if current is not None else None
     if root is not None and isinstance(root.obj, CliState) and root.obj.config is not None:
         return root.obj
     from engine._config import load_config
@@ -109,7 +118,7 @@ def configured(flag: Any, name: str, default: Any = None) -> Any:
     """``flag`` when given on the command line, else setting ``name``, else ``default``."""
     if flag is not None:
         return flag
-    value = state().config.get(name)
+    value = state().settings.get(name)
     return default if value is None else value
 
 
@@ -124,7 +133,7 @@ def resolve_database_url(flag: str | None, cli_state: CliState | None = None) ->
     from engine._log import redact
 
     current = cli_state or state()
-    config = current.config
+    config = current.settings
     url = flag if flag is not None else config.get("database.url")
     if url is None or not str(url).strip():
         raise typer.BadParameter(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Literal
 
 from engine._errors import StorageError
 
@@ -60,8 +60,9 @@ def print_runs(records: list[dict[str, Any]], where: str, out) -> None:
         out.print(f"no scoring runs in {where} yet; `kam score` writes one.")
         return
     table = Table(title=f"runs in {where} (newest first)", title_justify="left")
-    for column, justify in (("run id", "left"), ("as of", "left"), ("accounts", "right"),
-                            ("quarantined", "right"), ("tiers", "left")):
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+        ("run id", "left"), ("as of", "left"), ("accounts", "right"), ("quarantined", "right"), ("tiers", "left"))
+    for column, justify in columns:
         table.add_column(column, justify=justify, overflow="fold", no_wrap=column == "run id")
     for run in records:
         tiers = run.get("tier_counts") or {}

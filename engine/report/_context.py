@@ -235,8 +235,9 @@ def drift_numbers(inputs: ReportInputs, kind: str) -> dict[str, Any]:
         return {"available": False, "note": f"not available for this run: it recorded no drift for the {kind} model "
                 "(the run predates drift checks, or the model card holds no training distribution)."}
     before = None
-    if inputs.previous is not None:
-        old = _drift_rows(table, inputs.previous.run_id, kind)
+    compared_with = inputs.previous.run_id if inputs.previous is not None else None
+    if compared_with is not None:
+        old = _drift_rows(table, compared_with, kind)
         before = old if len(old) else None
     old_psi = dict(zip(before["feature"], before["psi"])) if before is not None else {}
 
@@ -263,7 +264,7 @@ def drift_numbers(inputs: ReportInputs, kind: str) -> dict[str, Any]:
         "training_rows": (int(_num(rows, "training_rows").max())
                           if "training_rows" in rows.columns and _num(rows, "training_rows").notna().any() else None),
         "previous_verdict": _verdict(before) if before is not None else None,
-        "compared_with": inputs.previous.run_id if before is not None else None,
+        "compared_with": compared_with if before is not None else None,
     }
 
 
@@ -274,9 +275,10 @@ def model_numbers(inputs: ReportInputs) -> list[dict[str, Any]]:
         "churn": _num(inputs.current.accounts, "churn_probability"),
         "win": _num(inputs.current.routes, "win_probability"),
     }
-    previous_scores = None if inputs.previous is None else {
-        "churn": _num(inputs.previous.accounts, "churn_probability"),
-        "win": _num(inputs.previous.routes, "win_probability"),
+    previous = inputs.previous
+    previous_scores = None if previous is None else {
+        "churn": _num(previous.accounts, "churn_probability"),
+        "win": _num(previous.routes, "win_probability"),
     }
     bins = np.linspace(0, 1, PROBABILITY_BINS + 1)
     for kind in ("churn", "win"):
@@ -286,15 +288,15 @@ def model_numbers(inputs: ReportInputs) -> list[dict[str, Any]]:
         values = scores[kind].dropna().clip(0, 1)
         hist_now = np.histogram(values, bins=bins)[0].astype(int).tolist()
         entry["scores"] = {"rows": len(values), "mean": _f(values.mean()) if len(values) else None, "histogram": hist_now}
-        if previous_scores is not None:
+        if previous is not None and previous_scores is not None:
             before = previous_scores[kind].dropna().clip(0, 1)
             hist_before = np.histogram(before, bins=bins)[0].astype(int).tolist()
             entry["score_drift"] = {
-                "compared_with": inputs.previous.run_id,
+                "compared_with": previous.run_id,
                 "psi": _psi(hist_before, hist_now),
                 "histogram_before": hist_before,
                 "mean_before": _f(before.mean()) if len(before) else None,
-                "same_model": sha == str(inputs.previous.run.get(f"{kind}_model_sha256") or ""),
+                "same_model": sha == str(previous.run.get(f"{kind}_model_sha256") or ""),
             }
         else:
             entry["score_drift"] = None
@@ -380,8 +382,10 @@ def rule_numbers(inputs: ReportInputs) -> list[dict[str, Any]]:
 def manifest_numbers(inputs: ReportInputs) -> dict[str, Any]:
     run = inputs.current.run
     previous = inputs.previous.run if inputs.previous is not None else None
-    stages = run.get("stage_seconds") if isinstance(run.get("stage_seconds"), dict) else {}
-    before = previous.get("stage_seconds") if previous and isinstance(previous.get("stage_seconds"), dict) else {}
+    raw_stages = run.get("stage_seconds")
+    stages: dict[str, Any] = raw_stages if isinstance(raw_stages, dict) else {}
+    raw_before = previous.get("stage_seconds") if previous else None
+    before: dict[str, Any] = raw_before if isinstance(raw_before, dict) else {}
     keys = ("run_id", "as_of", "started_at", "finished_at", "rows_in", "rows_quarantined", "accounts_scored",
             "opportunities_routed", "assigned", "tier_ruleset_hash", "routing_ruleset_hash",
             "churn_model_sha256", "win_model_sha256")
