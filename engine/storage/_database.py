@@ -3,8 +3,9 @@
 The storage package is the only one that talks to SQLAlchemy and the drivers. Its modules:
 ``_urls`` (paths and URLs, masking, drivers), ``_sessions`` (connections, transactions, the
 SQLite guard, the ADBC fast path), ``_convert`` (values between pandas, Arrow and the drivers),
-``_results`` (kam's per-run result tables), ``_cells`` (SQLite cells that do not fit their
-column) and ``_alerts`` (alert state across runs); this module holds the facade.
+``_sources`` (the contract's tables, replaced atomically), ``_results`` (kam's per-run result
+tables), ``_cells`` (SQLite cells that do not fit their column) and ``_alerts`` (alert state
+across runs); this module holds the facade.
 
 Design
 ------
@@ -34,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from engine._errors import ConfigError, StorageError
-from engine.contract import CUSTOMER_DATABASE, Contract, Table
-from engine.storage import _cells, _results
+from engine.contract import CUSTOMER_DATABASE, Contract
+from engine.storage import _cells, _results, _sources
 from engine.storage._sessions import (
     AdbcSession,
     AlchemySession,
@@ -45,6 +46,7 @@ from engine.storage._sessions import (
     open_session,
     sqlite_guard,
 )
+from engine.storage._sources import SQL_TYPES
 from engine.storage._urls import mask_url, normalise_url, sqlite_file, sqlite_readonly_in_url
 
 if TYPE_CHECKING:
@@ -64,17 +66,6 @@ RESULT_TABLES: dict[str, str] = {
 # (The alert tables are kam's state across runs, not per-run results: engine/storage/_alerts.py.)
 
 _ISO_DAY = re.compile(r"^\d{4}-[01]\d-[0-3]\d$")
-_STAGING_SUFFIX = "__kam_staging"
-
-#: Logical contract type -> portable SQL type name used in DDL.
-SQL_TYPES: dict[str, str] = {
-    "string": "TEXT",
-    "enum": "TEXT",
-    "integer": "BIGINT",
-    "number": "DOUBLE PRECISION",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-}
 
 
 
@@ -511,40 +502,7 @@ class Database:
         tables : mapping of str to DataFrame
             Contract table name -> rows with (at least) the contract's columns.
         """
-        specs = {}
-        for name, frame in tables.items():
-            spec = self.contract[self._table(name)] if name in self.contract else None
-            if spec is None:
-                raise ConfigError(f"{name!r} is not a source table; expected one of {list(self.contract.table_names)}.")
-            missing = [c for c in spec.column_names if c not in frame.columns]
-            if missing:
-                raise ConfigError(
-                    f"table {name!r} is missing contract columns {missing}. Expected columns "
-                    f"{list(spec.column_names)}; add the missing ones (null where unknown)."
-                )
-            specs[name] = spec
-        with self._session("write source tables", write=True) as session:
-            for name, frame in tables.items():
-                spec = specs[name]
-                staging = name + _STAGING_SUFFIX
-                session.execute(f"DROP TABLE IF EXISTS {self._quote(staging)}")
-                session.execute(self._create_sql(staging, spec))
-                types = {c.name: c.type for c in spec.columns}
-                if len(frame):
-                    session.insert(staging, frame, list(spec.column_names), types)
-                session.execute(f"DROP TABLE IF EXISTS {self._quote(name)}")
-                session.execute(f"ALTER TABLE {self._quote(staging)} RENAME TO {self._quote(name)}")
-
-    def _create_sql(self, name: str, spec: Table) -> str:
-        # Deliberately no NOT NULL / PRIMARY KEY: the database may hold rows that break the
-        # contract, and engine.validate is the one place that judges (and quarantines) them.
-        cols = []
-        for col in spec.columns:
-            sql_type = SQL_TYPES[col.type]
-            if self.dialect == "sqlite" and sql_type == "DOUBLE PRECISION":
-                sql_type = "REAL"
-            cols.append(f"{self._quote(col.name)} {sql_type}")
-        return f"CREATE TABLE {self._quote(name)} ({', '.join(cols)})"
+        _sources.write_source_tables(self, tables)
 
     # --- writing results ---------------------------------------------------------------------
     def write_run(
