@@ -1,10 +1,15 @@
 """Session-wide test configuration: deterministic Hypothesis profiles, a throwaway PostgreSQL.
 
-Convention for shared test code: a factory or helper that several test modules need is a
-fixture (a fixture may return a function), defined in the nearest conftest.py that covers them.
-Test modules import only from ``engine`` and third-party packages, never from a conftest or
-another test module: there is no ``tests`` package to import from, and a ``tests`` package that
-some installed distribution ships would shadow ours.
+Convention for shared test code (there is no ``tests`` package: a ``tests`` package that some
+installed distribution ships would shadow it, so ``from tests.x import ...`` is never written):
+
+* Nothing is imported from a conftest.py or from another test module.
+* Plain factories and constants that several test modules of a package share (row builders,
+  Hypothesis strategies, example tables) live in ``tests/<package>/<package>_factories.py``,
+  imported by that name (``from features_factories import customer``): pytest puts each test
+  folder on ``sys.path``, and the package prefix keeps the names unique across folders.
+* Anything with set-up or tear-down (a database, a server, a browser) is a fixture in the
+  nearest conftest.py; a fixture may return a function (``new_postgres_database`` below).
 
 Hypothesis runs derandomized everywhere (the same examples every run, no flaky seeds). The
 ``ci`` profile is loaded when the ``CI`` environment variable is set; ``dev`` otherwise. Pick one

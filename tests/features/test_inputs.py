@@ -7,9 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from features_factories import customer, database
+from features_factories import AS_OF, customer, database, tables
 from pandas.testing import assert_frame_equal
-from test_account_examples import AS_OF, tables
 
 from engine._errors import DataError
 from engine.features import (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from features_factories import customer, database
-from test_account_examples import AS_OF, d, deal, order, tables
+from features_factories import AS_OF, customer, d, database, deal, order, tables
 
 from engine._errors import ConfigError, DataError
 from engine.features import (
