@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "tests" / "validate"))
-from contract_data import AS_OF, valid_tables
+from validate_factories import AS_OF, valid_tables
 
 from engine.validate import parse_iso_days, validate_tables
 from engine.validate._coerce import DATE_MAX, DATE_MIN

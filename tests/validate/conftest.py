@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from contract_data import AS_OF, valid_tables
+from validate_factories import AS_OF, valid_tables
 
 
 @pytest.fixture

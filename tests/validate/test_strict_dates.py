@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from contract_data import AS_OF, valid_tables
 from hypothesis import given
 from hypothesis import strategies as st
+from validate_factories import AS_OF, valid_tables
 
 from engine import DataError
 from engine.features._normalise import day_numbers

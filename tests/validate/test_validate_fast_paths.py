@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from contract_data import AS_OF, valid_tables
 from hypothesis import given
 from hypothesis import strategies as st
+from validate_factories import AS_OF, valid_tables
 
 from engine import ConfigError
 from engine.validate import validate_tables

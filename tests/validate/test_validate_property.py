@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from contract_data import AS_OF, valid_tables
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from validate_factories import AS_OF, valid_tables
 
 from engine.contract import CUSTOMER_DATABASE
 from engine.validate import validate_tables
