@@ -264,6 +264,7 @@ class LiveRouter:
 
         started = time.perf_counter()
         run_id, run_as_of, run_key = self.store.latest_run()
+        self.store.sync()
         if self._as_of_asked is not None:
             as_of = resolve_as_of(self._as_of_asked, self.database)
         elif run_as_of:
