@@ -53,3 +53,30 @@ def prospect(lead_id: str, region: str = "shandong", industry: str = "finance", 
     return {"opportunity_id": lead_id, "prospect_name": f"Prospect {lead_id}", "region": region,
             "industry": industry, "source": "web", "product_line": "server", "est_units": 2,
             "est_amount": amount, "stage": "lead"}
+
+
+def narrow_team(tables: dict[str, pd.DataFrame], capacity: int = 2) -> tuple[dict[str, pd.DataFrame], str, str, int]:
+    """Tables where one inside team (region x industry) has ``capacity`` slots per active member.
+
+    Returns the tables, the team's region and industry, and the number of free slots.
+    """
+    reps = tables["reps"].copy()
+    inside = reps[(reps["role"] == "inside") & reps["active"].astype(bool)]
+    members = inside.assign(industry=inside["industries"].str.split(";")).explode("industry")
+    sizes = members.groupby(["region", "industry"]).size()
+    region, industry = sizes.sort_values(ascending=False, kind="stable").index[0]
+    team = members[(members["region"] == region) & (members["industry"] == industry)]["rep_id"]
+    reps.loc[reps["rep_id"].isin(team), "capacity"] = capacity
+    return {**tables, "reps": reps}, str(region), str(industry), capacity * len(team)
+
+
+def route_in_process(url: str, models: str, leads: list[dict], start, out) -> None:
+    """Child process: load a router, wait for the others, route ``leads``, report the decisions."""
+    from engine.live import LiveRouter
+
+    try:
+        with LiveRouter(url, as_of=AS_OF, artifacts_dir=models) as router:
+            start.wait(timeout=120)
+            out.put([router.route(lead).as_dict() for lead in leads])
+    except BaseException as error:  # reported to the parent, which fails the test with it
+        out.put(repr(error))
