@@ -6,12 +6,12 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from live_factories import AS_OF, new_database
 
 from engine.demo import generate_demo_tables
 from engine.models import load_model_spec
 from engine.pipeline import train_model
 from engine.validate import validate_tables
-from live_factories import AS_OF, new_database
 
 #: A fast model for tests: one small boosting candidate, two folds (as tests/pipeline).
 SMALL_MODEL = {

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+from live_factories import AS_OF, lead_of, prospect
 
 from engine.live import LiveRouter
 from engine.pipeline import score
 from engine.storage import LiveStore
-from live_factories import AS_OF, lead_of, prospect
 
 
 def test_next_batch_keeps_live_decisions_and_their_load(live_db, live_tables, live_models):

@@ -11,10 +11,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from live_factories import AS_OF, narrow_team, prospect, route_in_process
 
 from engine.live import LiveRouter
 from engine.storage import LiveStore
-from live_factories import AS_OF, narrow_team, prospect, route_in_process
 
 
 def _check(db, decisions, leads, free, region, industry):

@@ -18,13 +18,13 @@ import math
 
 import pandas as pd
 import pytest
+from live_factories import AS_OF, lead_of
 
 from engine.live import LiveRouter
 from engine.pipeline import score
 from engine.pipeline._decide import assign_opportunities
 from engine.storage import LiveStore
 from engine.validate import validate_tables
-from live_factories import AS_OF, lead_of
 
 
 @pytest.mark.parametrize("with_run", [True, False], ids=["tiers-from-run", "tiers-evaluated-now"])
