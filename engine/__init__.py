@@ -68,6 +68,11 @@ _LAZY: dict[str, str] = {
     # the weekly call plan
     "plan_week": "engine.plan",
     "PlanResult": "engine.plan",
+    # the live path: one lead as it arrives
+    "route_lead": "engine.live",
+    "LiveRouter": "engine.live",
+    "LiveDecision": "engine.live",
+    "LeadError": "engine.live",
 }
 
 __all__ = sorted([*_error_names, *_LAZY, "__version__"])
@@ -98,6 +103,7 @@ if TYPE_CHECKING:  # pragma: no cover
         churn_labels,
         from_transactions,
     )
+    from engine.live import LeadError, LiveDecision, LiveRouter, route_lead
     from engine.models import ChurnModel, WinModel, load_model, load_model_spec, publish, save_model
     from engine.pipeline import ScoreResult, ingest, score, score_frame, train_model
     from engine.plan import PlanResult, plan_week
