@@ -1,0 +1,401 @@
+"""The live path's tables: one row per lead routed live, and the load each person carries.
+
+Two tables, created on first use (``CREATE TABLE IF NOT EXISTS``), never per run:
+
+``live_assignments``
+    One row per lead routed by :func:`engine.route_lead`: the lead (``lead_id``, unique), the
+    whole decision (tier, route, person, status, win probability, ...), the load it claimed
+    (``load_claimed``: 1 or 0), when (``decided_at``, UTC) and a sequence number ``seq``
+    (1, 2, ... in commit order).
+``live_load``
+    Open opportunities each rep or partner carries right now: the last scoring run's
+    assignments (its ``assignment_load`` rows) plus every live assignment made since that run
+    read the live table. ``live_meta`` (one row) remembers which run that base is.
+
+Atomic capacity
+---------------
+Every live decision runs in ONE transaction that first takes the live lock: on SQLite the
+database's write lock (``BEGIN IMMEDIATE``), on PostgreSQL (and other servers) the row of
+``live_meta`` (``SELECT ... FOR UPDATE``). Inside it the loads are read, the person chosen, the
+slot claimed with a conditional write (``UPDATE ... SET load = load + 1 WHERE load < capacity``)
+and the decision inserted. Two leads routed at the same moment are therefore decided one after
+the other, each seeing the other's claim: the last free slot is taken once. A lead already in
+``live_assignments`` is never decided again (idempotent on ``lead_id``): its recorded decision
+is returned.
+
+This module is part of :mod:`engine.storage`, the only package that talks to the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from engine._errors import StorageError
+from engine.storage._database import Database
+
+__all__ = ["LIVE_TABLES", "LIVE_COLUMNS", "LiveStore", "LiveClaim", "StaleBaseError"]
+
+#: Tables of the live path (state across runs, like the alert tables; not per-run results).
+LIVE_TABLES: tuple[str, ...] = ("live_assignments", "live_load", "live_meta")
+
+#: Columns of ``live_assignments`` -> SQL type (``seq`` and ``lead_id`` first).
+LIVE_COLUMNS: dict[str, str] = {
+    "seq": "BIGINT",
+    "lead_id": "TEXT",
+    "decided_at": "TEXT",
+    "as_of": "TEXT",
+    "base_run_id": "TEXT",
+    "account_id": "TEXT",
+    "is_prospect": "BOOLEAN",
+    "region": "TEXT",
+    "industry": "TEXT",
+    "est_amount": "DOUBLE PRECISION",
+    "tier": "TEXT",
+    "tier_source": "TEXT",
+    "tier_rule_id": "TEXT",
+    "tier_because": "TEXT",
+    "route": "TEXT",
+    "copy_outside": "BOOLEAN",
+    "route_rule_id": "TEXT",
+    "route_because": "TEXT",
+    "route_status": "TEXT",
+    "route_reason": "TEXT",
+    "assignee_type": "TEXT",
+    "assignee_id": "TEXT",
+    "copied_rep_id": "TEXT",
+    "basis": "TEXT",
+    "status": "TEXT",
+    "status_reason": "TEXT",
+    "status_message": "TEXT",
+    "owner_inactive": "BOOLEAN",
+    "conflict": "BOOLEAN",
+    "load_claimed": "BIGINT",
+    "win_probability": "DOUBLE PRECISION",
+    "expected_deal_value": "DOUBLE PRECISION",
+    "tier_ruleset_hash": "TEXT",
+    "routing_ruleset_hash": "TEXT",
+    "win_model_sha256": "TEXT",
+    "lead": "TEXT",
+}
+
+
+class StaleBaseError(StorageError):
+    """A newer scoring run than the caller's snapshot appeared; refresh and decide again."""
+
+    def __init__(self, message: str, latest_run_id: str | None):
+        super().__init__(message)
+        self.latest_run_id = latest_run_id
+
+
+@dataclass(frozen=True)
+class LiveClaim:
+    """What :meth:`LiveStore.decide` returns.
+
+    Attributes
+    ----------
+    row : dict
+        The ``live_assignments`` row (the recorded decision).
+    replayed : bool
+        True when the lead had been decided before: ``row`` is that earlier decision and
+        nothing was written.
+    """
+
+    row: dict[str, Any]
+    replayed: bool
+
+
+class LiveStore:
+    """The live tables of one database.
+
+    Parameters
+    ----------
+    database : Database
+        Opened for writing (a read-only database refuses :meth:`decide`).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> store = LiveStore(Database(os.path.join(tempfile.mkdtemp(), "live.sqlite")))
+    >>> store.recorded("O1") is None
+    True
+    >>> store.database.dispose()
+    """
+
+    def __init__(self, database: Database):
+        self.database = database
+        self._ready = False
+
+    # --- schema ------------------------------------------------------------------------------
+    def _q(self, name: str) -> str:
+        return self.database._quote(name)
+
+    def ensure_tables(self) -> None:
+        """Create the live tables and their indexes when missing (idempotent)."""
+        if self._ready:
+            return
+        db = self.database
+        columns = []
+        for name, sql_type in LIVE_COLUMNS.items():
+            if db.dialect == "sqlite" and sql_type == "DOUBLE PRECISION":
+                sql_type = "REAL"
+            extra = " PRIMARY KEY" if name == "seq" else (" NOT NULL UNIQUE" if name == "lead_id" else "")
+            columns.append(f"{self._q(name)} {sql_type}{extra}")
+        with db._session("create the live tables", write=True, fast=False) as session:
+            session.execute(f"CREATE TABLE IF NOT EXISTS {self._q('live_assignments')} ({', '.join(columns)})")
+            session.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._q('live_load')} ({self._q('assignee_type')} TEXT NOT NULL, "
+                f"{self._q('assignee_id')} TEXT NOT NULL, {self._q('load')} BIGINT NOT NULL, "
+                f"PRIMARY KEY ({self._q('assignee_type')}, {self._q('assignee_id')}))"
+            )
+            session.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._q('live_meta')} ({self._q('id')} BIGINT PRIMARY KEY, "
+                f"{self._q('base_run_id')} TEXT, {self._q('base_seq')} BIGINT NOT NULL, {self._q('seeded_at')} TEXT)"
+            )
+            if not session.execute(f"SELECT {self._q('id')} FROM {self._q('live_meta')}"):
+                # '' = not seeded yet (NULL stands for "no scoring run"): the first decision seeds.
+                session.execute(
+                    f"INSERT INTO {self._q('live_meta')} VALUES (1, '', 0, NULL)"
+                )
+            # One account's score in the latest run is looked up per lead: index it (kam's own table).
+            if "account_scores" in session.table_names():
+                session.execute(
+                    f"CREATE INDEX IF NOT EXISTS {self._q('account_scores_run_account_idx')} "
+                    f"ON {self._q('account_scores')} ({self._q('run_id')}, {self._q('account_id')})"
+                )
+        self._ready = True
+
+    # --- reads -------------------------------------------------------------------------------
+    def recorded(self, lead_id: str) -> dict[str, Any] | None:
+        """The recorded decision for ``lead_id``, or None (also when no lead was ever routed)."""
+        if "live_assignments" not in self.database.table_names():
+            return None
+        with self.database._session("read a live assignment", fast=False) as session:
+            return _one_row(session, f"SELECT * FROM {self._q('live_assignments')} WHERE {self._q('lead_id')} = :lead",
+                            {"lead": str(lead_id)})
+
+    def assignments(self) -> pd.DataFrame:
+        """Every live assignment, in ``seq`` order (empty frame with the columns when none)."""
+        if "live_assignments" not in self.database.table_names():
+            return pd.DataFrame({name: pd.Series([], dtype=object) for name in LIVE_COLUMNS})
+        with self.database._session("read the live assignments", fast=False) as session:
+            frame = session.read(f"SELECT * FROM {self._q('live_assignments')} ORDER BY {self._q('seq')}")
+        return frame
+
+    def loads(self) -> dict[tuple[str, str], int]:
+        """``(assignee_type, assignee_id) -> load`` as the live path counts it now."""
+        if "live_load" not in self.database.table_names():
+            return {}
+        with self.database._session("read the live loads", fast=False) as session:
+            rows = session.execute(
+                f"SELECT {self._q('assignee_type')}, {self._q('assignee_id')}, {self._q('load')} FROM {self._q('live_load')}"
+            )
+        return {(str(t), str(i)): int(n) for t, i, n in rows}
+
+    def latest_run(self) -> tuple[str | None, str | None]:
+        """``(run_id, as_of)`` of the newest scoring run, or ``(None, None)``."""
+        with self.database._session("read the newest run", fast=False) as session:
+            return _latest_run(self, session)
+
+    def account_score(self, run_id: str, account_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
+        """One account's row of ``account_scores`` in ``run_id`` (an indexed lookup), or None."""
+        with self.database._session("read an account score", fast=False) as session:
+            present = set(session.columns("account_scores")) if "account_scores" in session.table_names() else set()
+            if not present:
+                return None
+            wanted = ", ".join(self._q(c) for c in columns if c in present)
+            return _one_row(
+                session,
+                f"SELECT {wanted} FROM {self._q('account_scores')} WHERE {self._q('run_id')} = :run "
+                f"AND {self._q('account_id')} = :account",
+                {"run": run_id, "account": str(account_id)},
+            )
+
+    # --- the one transaction -----------------------------------------------------------------
+    def decide(
+        self,
+        lead_id: str,
+        *,
+        base_run_id: str | None,
+        choose: Callable[[Callable[[Sequence[tuple[str, str]]], dict[tuple[str, str], int]]], dict[str, Any]],
+        capacity_of: Callable[[str, str], int],
+    ) -> LiveClaim:
+        """Decide one lead and record it, in one transaction under the live lock.
+
+        Parameters
+        ----------
+        lead_id : str
+            The idempotency key: a lead already recorded returns its recorded decision.
+        base_run_id : str or None
+            The scoring run the caller's snapshot (tiers) comes from; a newer run raises
+            :class:`StaleBaseError` before anything is decided.
+        choose : callable
+            ``choose(load_of) -> row``: the decision, given ``load_of(people)`` which returns
+            the current load of each ``(assignee_type, assignee_id)`` asked for. The row holds
+            the :data:`LIVE_COLUMNS` values but ``seq``, ``decided_at`` and ``base_run_id``;
+            with ``status == "assigned"`` and ``load_claimed == 1`` a slot of the assignee is
+            claimed.
+        capacity_of : callable
+            ``capacity_of(assignee_type, assignee_id) -> int`` for the conditional claim.
+
+        Returns
+        -------
+        LiveClaim
+
+        Raises
+        ------
+        StaleBaseError
+            A scoring run newer than ``base_run_id`` is in the database.
+        StorageError
+            The database cannot be written, or the claim found the slot taken (which the lock
+            makes impossible; it is checked all the same and nothing is written).
+        """
+        self.ensure_tables()
+        db = self.database
+        q = self._q
+        with db._session(f"route lead {lead_id!r}", write=True, fast=False) as session:
+            lock = "" if db.dialect == "sqlite" else " FOR UPDATE"
+            meta = session.execute(f"SELECT {q('base_run_id')}, {q('base_seq')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
+            seeded_run = meta[0][0] if meta else ""
+            existing = _one_row(session, f"SELECT * FROM {q('live_assignments')} WHERE {q('lead_id')} = :lead",
+                                {"lead": str(lead_id)})
+            if existing is not None:
+                return LiveClaim(row=existing, replayed=True)
+            latest, _ = _latest_run(self, session)
+            if latest != base_run_id:
+                raise StaleBaseError(
+                    f"the newest scoring run is {latest!r}, the router's snapshot is of {base_run_id!r}", latest
+                )
+            if seeded_run != latest:  # '' (never seeded) differs from None (no run) too
+                self._seed(session, latest)
+
+            def load_of(people: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+                if not people:
+                    return {}
+                ids = sorted({person[1] for person in people})
+                rows = session.execute(
+                    f"SELECT {q('assignee_type')}, {q('assignee_id')}, {q('load')} FROM {q('live_load')} "
+                    f"WHERE {q('assignee_id')} IN :ids", {"ids": ids})
+                found = {(str(t), str(i)): int(n) for t, i, n in rows}
+                return {person: found.get(person, 0) for person in people}
+
+            row = dict(choose(load_of))
+            claimed = int(row.get("load_claimed") or 0)
+            if claimed:
+                kind, person = str(row["assignee_type"]), str(row["assignee_id"])
+                self._claim(session, kind, person, capacity_of(kind, person), lead_id)
+            seq = session.execute(f"SELECT COALESCE(MAX({q('seq')}), 0) + 1 FROM {q('live_assignments')}")[0][0]
+            row.update(seq=int(seq), decided_at=_now(), base_run_id=latest)
+            names = list(LIVE_COLUMNS)
+            session.execute(
+                f"INSERT INTO {q('live_assignments')} ({', '.join(q(n) for n in names)}) "
+                f"VALUES ({', '.join(':' + n for n in names)})",
+                {n: _sql_value(row.get(n)) for n in names},
+            )
+            return LiveClaim(row={n: row.get(n) for n in names}, replayed=False)
+
+    def _claim(self, session, kind: str, person: str, capacity: int, lead_id: str) -> None:
+        q = self._q
+        done = session.execute(
+            f"UPDATE {q('live_load')} SET {q('load')} = {q('load')} + 1 WHERE {q('assignee_type')} = :kind "
+            f"AND {q('assignee_id')} = :person AND {q('load')} < :capacity RETURNING {q('load')}",
+            {"kind": kind, "person": person, "capacity": int(capacity)},
+        )
+        if done:
+            return
+        present = session.execute(
+            f"SELECT {q('load')} FROM {q('live_load')} WHERE {q('assignee_type')} = :kind AND {q('assignee_id')} = :person",
+            {"kind": kind, "person": person},
+        )
+        if not present and capacity >= 1:
+            session.execute(f"INSERT INTO {q('live_load')} VALUES (:kind, :person, 1)", {"kind": kind, "person": person})
+            return
+        raise StorageError(
+            f"lead {lead_id!r}: the last free slot of {kind} {person} (capacity {capacity}) was taken while it was "
+            "being decided; nothing was written. Route the lead again."
+        )
+
+    def _seed(self, session, run_id: str | None) -> None:
+        """Rebuild ``live_load`` from ``run_id``'s loads plus the live assignments it did not read."""
+        q = self._q
+        tables = session.table_names()
+        base: dict[tuple[str, str], int] = {}
+        watermark = 0
+        if run_id is not None and "assignment_load" in tables:
+            rows = session.execute(
+                f"SELECT {q('assignee_type')}, {q('assignee_id')}, {q('load')}, {q('live_seq')} FROM "
+                f"{q('assignment_load')} WHERE {q('run_id')} = :run", {"run": run_id})
+            for kind, person, load, seq in rows:
+                base[(str(kind), str(person))] = int(load)
+                watermark = max(watermark, int(seq or 0))
+        if run_id is not None and not base and "opportunity_routes" in tables:
+            # A run written before assignment_load existed: count its assignments; every live
+            # assignment counts on top (the run did not know them).
+            rows = session.execute(
+                f"SELECT {q('assignee_type')}, {q('assignee_id')}, COUNT(*) FROM {q('opportunity_routes')} "
+                f"WHERE {q('run_id')} = :run AND {q('assignment_status')} = 'assigned' "
+                f"GROUP BY {q('assignee_type')}, {q('assignee_id')}", {"run": run_id})
+            base = {(str(k), str(p)): int(n) for k, p, n in rows}
+        rows = session.execute(
+            f"SELECT {q('assignee_type')}, {q('assignee_id')}, SUM({q('load_claimed')}) FROM {q('live_assignments')} "
+            f"WHERE {q('seq')} > :seq AND {q('load_claimed')} > 0 GROUP BY {q('assignee_type')}, {q('assignee_id')}",
+            {"seq": watermark})
+        for kind, person, count in rows:
+            key = (str(kind), str(person))
+            base[key] = base.get(key, 0) + int(count)
+        session.execute(f"DELETE FROM {q('live_load')}")
+        for (kind, person), load in sorted(base.items()):
+            if load:
+                session.execute(f"INSERT INTO {q('live_load')} VALUES (:kind, :person, :load)",
+                                {"kind": kind, "person": person, "load": int(load)})
+        session.execute(
+            f"UPDATE {q('live_meta')} SET {q('base_run_id')} = :run, {q('base_seq')} = :seq, {q('seeded_at')} = :at "
+            f"WHERE {q('id')} = 1", {"run": run_id, "seq": watermark, "at": _now()})
+
+    def batch_view(self) -> tuple[pd.DataFrame, int]:
+        """What a scoring run reads: every live assignment and the newest ``seq`` among them."""
+        frame = self.assignments()
+        watermark = int(pd.to_numeric(frame["seq"]).max()) if len(frame) else 0
+        return frame, watermark
+
+
+def _latest_run(store: LiveStore, session) -> tuple[str | None, str | None]:
+    if "runs" not in session.table_names():
+        return None, None
+    q = store._q
+    order = f"{q('started_at')} DESC, {q('run_id')} DESC" if "started_at" in session.columns("runs") else f"{q('run_id')} DESC"
+    rows = session.execute(f"SELECT {q('run_id')}, {q('as_of')} FROM {q('runs')} ORDER BY {order} LIMIT 1")
+    return (str(rows[0][0]), str(rows[0][1])) if rows else (None, None)
+
+
+def _one_row(session, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    result = session.conn.execute(_text(sql), dict(params))
+    row = result.fetchone()
+    return None if row is None else dict(row._mapping)
+
+
+def _text(sql: str):
+    from sqlalchemy import text
+
+    return text(sql)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _sql_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:  # NaN is stored as NULL
+        return None
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
