@@ -161,6 +161,7 @@ class _Snapshot:
     """Everything a lead needs that does not change until the next scoring run."""
 
     run_id: str | None
+    run_key: str | None
     as_of: dt.date
     customers: pd.DataFrame
     accounts: pd.DataFrame
@@ -218,6 +219,7 @@ class LiveRouter:
             self.rules = load_default_rules(rules_dir)
             self.win_model = _load_win_model(Path(artifacts_dir or DEFAULT_ARTIFACT_DIR))
             self.win_model_sha256 = str(getattr(getattr(self.win_model, "card_", None), "sha256", "") or "")
+            self._win = _WinScorer(self.win_model)
             with self._rules_lock:
                 self.rules["routing"].durable_engine()  # compiled now, not on the first lead
                 self.rules["tiers"].durable_engine()
@@ -261,7 +263,7 @@ class LiveRouter:
         from engine.pipeline._ingest import read_and_validate
 
         started = time.perf_counter()
-        run_id, run_as_of = self.store.latest_run()
+        run_id, run_as_of, run_key = self.store.latest_run()
         if self._as_of_asked is not None:
             as_of = resolve_as_of(self._as_of_asked, self.database)
         elif run_as_of:
@@ -281,7 +283,7 @@ class LiveRouter:
             for record in scores.to_dict("records"):
                 run_tiers[str(record["account_id"])] = {k: _plain(v) for k, v in record.items()}
         snapshot = _Snapshot(
-            run_id=run_id, as_of=as_of, customers=customers, accounts=accounts.reset_index(drop=True),
+            run_id=run_id, run_key=run_key, as_of=as_of, customers=customers, accounts=accounts.reset_index(drop=True),
             position={str(a): i for i, a in enumerate(ids)}, reference=reference, run_tiers=run_tiers,
             policy=OnePolicy(valid["reps"], valid["partners"]), loaded_at=time.time())
         _log.info("live snapshot of %s as of %s: %d accounts, %d tiers from run %s, %d reps and partners in %.1f s",
@@ -324,7 +326,7 @@ class LiveRouter:
             decided = self._decide(lead, snapshot, source)
             try:
                 claim = self.store.decide(
-                    lead.opportunity_id, base_run_id=snapshot.run_id,
+                    lead.opportunity_id, base_run_key=snapshot.run_key,
                     choose=lambda load_of: {**decided, **self._assign(lead, decided, snapshot, load_of)},
                     capacity_of=snapshot.policy.capacity)
             except StaleBaseError as stale:
@@ -380,7 +382,7 @@ class LiveRouter:
         with self._rules_lock:  # one durable_rules host: one fact at a time
             decision = routing.decide(record, as_of=snap.as_of, backend="durable")
         routed = decision.status in ("decided", "default") and decision.outputs.get("route") is not None
-        probability = _win_probability(self.win_model, features)
+        probability = self._win(features)
         amount = lead.est_amount
         return {
             "lead_id": lead.opportunity_id,
@@ -445,11 +447,38 @@ def _load_win_model(artifacts_dir: Path):
     return load_model(path, kind="win")
 
 
-def _win_probability(model, features: pd.DataFrame) -> float | None:
-    names = [str(c) for c in getattr(model, "feature_names_in_", features.columns)]
-    present = [c for c in names if c in features.columns]
-    value = float(np.asarray(model.predict_proba(features[present]))[0, 1])
-    return value if math.isfinite(value) else None
+class _WinScorer:
+    """``model.predict_proba(one_row)[0, 1]`` with the model's fast scorers compiled once.
+
+    kam's models compile their fast scorers on every ``predict_proba`` call (milliseconds for
+    a batch of a million rows, but most of the cost of one row; with OpenMP threads on a busy
+    machine, hundreds of milliseconds). The router compiles them when it loads and scores each
+    lead with the same steps as ``predict_proba`` (internal matrix, raw scores, calibration),
+    on one thread; ``tests/live`` checks the result equals ``predict_proba``. A model without
+    these steps is scored with its own ``predict_proba``.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        names = [str(c) for c in getattr(model, "feature_names_in_", [])]
+        self.names = names
+        try:
+            self.scorers = model._scorers()
+            self.schema = model._schema
+        except AttributeError:
+            self.scorers = None
+
+    def __call__(self, features: pd.DataFrame) -> float | None:
+        present = [c for c in self.names if c in features.columns] if self.names else list(features.columns)
+        if self.scorers is None:
+            value = float(np.asarray(self.model.predict_proba(features[present]))[0, 1])
+        else:
+            from engine.models._columns import to_internal_matrix
+
+            frame = self.model._checked_frame(features[present])
+            internal = to_internal_matrix(frame, self.schema)
+            value = float(self.model._calibrate(self.model._raw_scores(internal, self.scorers, 1))[0])
+        return value if math.isfinite(value) else None
 
 
 def route_lead(lead: Lead | Mapping[str, Any], db: Database | str | Path, as_of: Any = None, *,

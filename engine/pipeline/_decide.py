@@ -12,6 +12,7 @@ reason, and its route is ``unrouted``, so it is reported and never dropped.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,8 @@ __all__ = [
     "route_opportunities",
     "assignment_routes",
     "assign_opportunities",
+    "honour_live_routes",
+    "LIVE_ASSIGNMENT_COLUMNS",
 ]
 
 #: Columns of :func:`tier_accounts` (after ``account_id``, ``owner_rep_id``, ``owner_partner_id``).
@@ -355,7 +358,65 @@ def assignment_routes(routes: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> 
     return out
 
 
-def assign_opportunities(routes: pd.DataFrame, tables: dict[str, pd.DataFrame], *, current_load=None):
+#: Columns of an assignment that a live decision fixes (``live_assignments`` holds them).
+LIVE_ASSIGNMENT_COLUMNS: tuple[str, ...] = (
+    "assignee_type", "assignee_id", "copied_rep_id", "basis", "status", "status_reason", "status_message",
+    "owner_inactive", "conflict",
+)
+_LIVE_ROUTE_COLUMNS = ("route", "copy_outside", "route_rule_id", "route_because", "route_status", "route_reason")
+
+
+def _live_index(live: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Live assignments keyed by opportunity id (``lead_id``), or None when there are none."""
+    if live is None or len(live) == 0:
+        return None
+    if "lead_id" not in live.columns:
+        raise ColumnMismatchError(f"live assignments need a 'lead_id' column; got {list(live.columns)[:12]}")
+    return live.assign(lead_id=live["lead_id"].astype(str)).drop_duplicates("lead_id", keep="first").set_index("lead_id")
+
+
+def honour_live_routes(routes: pd.DataFrame, live: pd.DataFrame | None) -> pd.DataFrame:
+    """``routes`` with every opportunity already routed live keeping its live route.
+
+    The batch does not re-route a lead the live path decided (``engine.live``): its route,
+    ``copy_outside``, rule id, ``because``, status and reason come from ``live``
+    (``live_assignments`` rows); every other row is unchanged.
+
+    Parameters
+    ----------
+    routes : pandas.DataFrame
+        Output of :func:`route_opportunities`.
+    live : pandas.DataFrame or None
+        Live assignments with ``lead_id`` and the route columns.
+    """
+    by_lead = _live_index(live)
+    if by_lead is None:
+        return routes
+    ids = routes["opportunity_id"].astype(str)
+    hit = ids.isin(by_lead.index).to_numpy()
+    if not hit.any():
+        return routes
+    out = routes.copy()
+    taken = by_lead.loc[ids[hit]]
+    for column in _LIVE_ROUTE_COLUMNS:
+        if column not in out.columns or column not in taken.columns:
+            continue
+        values = out[column].astype(object).to_numpy(copy=True)
+        values[hit] = taken[column].astype(object).to_numpy()
+        if column == "copy_outside":
+            out[column] = pd.Series(values, index=out.index).fillna(False).astype(bool)
+        elif isinstance(out[column].dtype, pd.CategoricalDtype):
+            categories = out[column].cat.categories
+            extra = [v for v in pd.unique(values[hit]) if isinstance(v, str) and v not in categories]
+            out[column] = pd.Categorical(values, categories=categories.append(pd.Index(extra, dtype=object))
+                                         if extra else categories)
+        else:
+            out[column] = values
+    return out
+
+
+def assign_opportunities(routes: pd.DataFrame, tables: dict[str, pd.DataFrame], *, current_load=None,
+                         live: pd.DataFrame | None = None):
     """Pick the rep or partner for every routed opportunity (:func:`engine.assign.assign_with_report`).
 
     Parameters
@@ -366,6 +427,12 @@ def assign_opportunities(routes: pd.DataFrame, tables: dict[str, pd.DataFrame], 
         Validated tables with ``opportunities``, ``customers``, ``reps`` and ``partners``.
     current_load : optional
         Passed to :func:`engine.assign.assign_with_report`.
+    live : pandas.DataFrame, optional
+        Live assignments (``engine.storage.LiveStore.assignments``): an opportunity routed
+        live keeps its live assignment (not re-assigned; ``decided_live`` True) and its load
+        counts; a live lead not yet in ``opportunities`` (not loaded yet) counts its load too;
+        one whose opportunity is closed counts nothing. Loads of people no longer in ``reps`` /
+        ``partners`` are dropped.
 
     Returns
     -------
@@ -373,10 +440,50 @@ def assign_opportunities(routes: pd.DataFrame, tables: dict[str, pd.DataFrame], 
         ``assignments`` aligned to ``routes``; ``unrouted`` records end unassigned with
         ``no_rule_matched``.
     """
-    from engine.assign import assign_with_report
+    from engine.assign import AssignmentResult, assign_with_report
 
     for table in ("reps", "partners"):
         if table not in tables:
             raise ColumnMismatchError(f"assignment needs the {table!r} table; got tables {sorted(tables)}")
-    return assign_with_report(assignment_routes(routes, tables), tables["reps"], tables["partners"],
-                              current_load=current_load)
+    by_lead = _live_index(live)
+    if by_lead is None:
+        result = assign_with_report(assignment_routes(routes, tables), tables["reps"], tables["partners"],
+                                    current_load=current_load)
+        return dataclasses.replace(result, assignments=result.assignments.assign(decided_live=False))
+    ids = routes["opportunity_id"].astype(str)
+    kept = ids.isin(by_lead.index).to_numpy()
+    known = set(tables["opportunities"]["opportunity_id"].astype(str)) if "opportunities" in tables else set()
+    pending = ~by_lead.index.isin(list(known))
+    counted = by_lead[(by_lead.index.isin(ids[kept]) | pending)]
+    counted = counted[pd.to_numeric(counted.get("load_claimed"), errors="coerce").fillna(0).to_numpy() > 0]
+    loads = pd.DataFrame({"assignee_id": counted["assignee_id"].astype(object).to_numpy(),
+                          "assignee_type": counted["assignee_type"].astype(object).to_numpy(),
+                          "load": np.ones(len(counted), dtype=np.int64)})
+    people = {("rep", str(i)) for i in tables["reps"]["rep_id"].astype(str)}
+    people |= {("partner", str(i)) for i in tables["partners"]["partner_id"].astype(str)}
+    loads = loads[[(str(t), str(i)) in people for t, i in zip(loads["assignee_type"], loads["assignee_id"])]]
+    if current_load is not None:
+        from engine.assign._assign import _initial_load, _People
+
+        people_index = _People.build(tables["reps"], tables["partners"])
+        before = _initial_load(current_load, people_index)[: people_index.n]
+        loads = pd.concat([loads, pd.DataFrame({
+            "assignee_id": people_index.ids[: people_index.n],
+            "assignee_type": np.where(people_index.is_partner[: people_index.n], "partner", "rep"),
+            "load": before})], ignore_index=True)
+    result = assign_with_report(assignment_routes(routes[~kept], tables), tables["reps"], tables["partners"],
+                                current_load=loads)
+    batch = result.assignments.assign(decided_live=False)
+    taken = by_lead.loc[ids[kept]]
+    fixed = pd.DataFrame({"opportunity_id": ids[kept].to_numpy(), "route": taken["route"].astype(object).to_numpy()},
+                         index=routes.index[kept])
+    for column in LIVE_ASSIGNMENT_COLUMNS:
+        fixed[column] = taken[column].to_numpy() if column in taken.columns else None
+    for flag in ("owner_inactive", "conflict"):
+        fixed[flag] = fixed[flag].fillna(False).astype(bool)
+    fixed["decided_live"] = True
+    assignments = pd.concat([batch, fixed[batch.columns]]).reindex(routes.index)
+    for column in assignments.columns:
+        if column not in ("owner_inactive", "conflict", "decided_live"):
+            assignments[column] = assignments[column].astype("str")
+    return AssignmentResult(assignments=assignments, conflicts=result.conflicts, load=result.load)

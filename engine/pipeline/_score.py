@@ -27,10 +27,16 @@ from engine.features import build_account_features, build_opportunity_features, 
 from engine.models import DEFAULT_ARTIFACT_DIR, drift_report, expected_deal_value, load_model, priority_rank, value_at_risk
 from engine.pipeline._backends import run_partitions
 from engine.pipeline._asof import resolve_as_of, warn_if_stale
-from engine.pipeline._decide import assign_opportunities, load_default_rules, route_opportunities, tier_accounts
+from engine.pipeline._decide import (
+    assign_opportunities,
+    honour_live_routes,
+    load_default_rules,
+    route_opportunities,
+    tier_accounts,
+)
 from engine.pipeline._health import DEFAULT_MAX_QUARANTINED, check_run_health, warn_run_health
 from engine.pipeline._ingest import read_and_validate
-from engine.storage import Database
+from engine.storage import Database, LiveStore
 from engine.validate import ValidationReport, rejects_frame, validate_tables
 
 __all__ = ["ScoreResult", "score", "score_frame", "score_tables", "score_partition", "combine_partitions", "STAGES"]
@@ -89,6 +95,9 @@ class ScoreResult:
     #: PSI of every model input and score against the training distribution (``model_drift``).
     model_drift: pd.DataFrame | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    #: Each rep's and partner's load after assignment (live assignments included): the live
+    #: path's base until the next run (``assignment_load`` table; see docs/live.md).
+    assignment_load: pd.DataFrame | None = None
 
 
 class _Stages:
@@ -228,11 +237,14 @@ def combine_partitions(
     reasons_for: int = DEFAULT_REASONS_FOR,
     top_reasons: int = 3,
     stages: _Stages | None = None,
+    live: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """The stages that need every account at once: priority, reasons, assignment; then assemble.
 
     Rows come out in the order of the ``customers`` and ``opportunities`` tables, whatever the
-    partitioning was.
+    partitioning was. Opportunities in ``live`` (live assignments, ``engine.live``) keep their
+    live route and assignment; the per-person load after assignment is in
+    ``routed.attrs["assignment_load"]``.
     """
     stages = stages or _Stages(None)
     for part in parts:
@@ -279,16 +291,18 @@ def combine_partitions(
     routes = pd.concat([p["routes"] for p in parts], ignore_index=True).iloc[order].reset_index(drop=True)
     win = np.concatenate([np.asarray(p["win"], dtype=float) for p in parts])[order] if parts else np.zeros(0)
     with stages.stage("assign"):
-        assignment = assign_opportunities(routes, dict(tables))
+        routes = honour_live_routes(routes, live)
+        assignment = assign_opportunities(routes, dict(tables), live=live)
     routed = opportunities[["opportunity_id", "account_id", "region", "industry", "est_amount"]]
     routed = pd.concat([routed, routes[[c for c in routes.columns if c not in routed.columns]]], axis=1)
     assigned = assignment.assignments.reset_index(drop=True)
-    keep = [c for c in ("assignee_type", "assignee_id", "copied_rep_id", "status", "status_reason", "status_message")
-            if c in assigned.columns]
+    keep = [c for c in ("assignee_type", "assignee_id", "copied_rep_id", "status", "status_reason", "status_message",
+                        "decided_live") if c in assigned.columns]
     routed = pd.concat([routed, assigned[keep].rename(columns={"status": "assignment_status"})], axis=1)
     routed["win_probability"] = win
     routed["expected_deal_value"] = expected_deal_value(routed["win_probability"], routed["est_amount"]).to_numpy()
     routed["win_model_sha256"] = _model_sha(models["win"])
+    routed.attrs["assignment_load"] = assignment.load
     # Inputs and scores against each model card's training distribution (PSI), on the rows
     # the model was trained on the like of (churn: active customers); see _result.
     eligible = [churn_eligible(p["accounts"]) for p in parts]
@@ -324,6 +338,7 @@ def score_tables(
     backend: str = "local",
     scheduler: str | None = None,
     partitions: int | None = None,
+    live: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Score validated tables: the pure middle of a run (no I/O besides loading the models).
 
@@ -346,7 +361,8 @@ def score_tables(
     inside = sum(sum(part["seconds"].values()) for part in parts)
     stages.seconds["partition"] = max(0.0, time.perf_counter() - started - inside)
     return combine_partitions(
-        parts, tables, models=models, rules=rules, reasons_for=reasons_for, top_reasons=top_reasons, stages=stages
+        parts, tables, models=models, rules=rules, reasons_for=reasons_for, top_reasons=top_reasons, stages=stages,
+        live=live,
     )
 
 
@@ -455,6 +471,8 @@ def score(
             models = _load_models(artifacts_dir)
         _log.info("rules: tiers %s, routing %s", rules["tiers"].hash[:12], rules["routing"].hash[:12])
         as_of_date = resolve_as_of(as_of, database)
+        # Live decisions made before the data is read are kept; later ones count on top of this run.
+        live, live_seq = LiveStore(database).batch_view()
         report = _read_and_validate(database, as_of_date, stages)
         if as_of is not None:
             warn_if_stale(as_of_date, report.valid)
@@ -475,6 +493,7 @@ def score(
             backend=backend,
             scheduler=scheduler,
             partitions=partitions,
+            live=live,
         )
         run_id = run_id or _default_run_id(as_of_date, meta)
         _log_decisions(scores, routed, conflicts)
@@ -489,6 +508,7 @@ def score(
                         "account_scores": result.account_scores,
                         "opportunity_routes": result.opportunity_routes,
                         "rejects": rejects,
+                        "assignment_load": _assignment_load(result.assignment_load, live_seq),
                         **({"model_drift": result.model_drift} if result.model_drift is not None else {}),
                     },
                     keep_runs=keep_runs,
@@ -503,6 +523,15 @@ def score(
     finally:
         if owns_db:
             database.dispose()
+
+
+def _assignment_load(load: pd.DataFrame | None, live_seq: int) -> pd.DataFrame:
+    """Each person's load after the run and the newest live decision it counted (the live path's base)."""
+    if load is None:
+        return pd.DataFrame(columns=["assignee_type", "assignee_id", "capacity", "load", "live_seq"])
+    return pd.DataFrame({"assignee_type": load["assignee_type"], "assignee_id": load["assignee_id"],
+                         "capacity": load["capacity"], "load": load["load_after"],
+                         "live_seq": np.full(len(load), int(live_seq), dtype=np.int64)})
 
 
 def _customer_counts(report: ValidationReport) -> str:
@@ -543,6 +572,7 @@ def _without_urls(frame: pd.DataFrame, database: Database) -> pd.DataFrame:
 def _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts, stages) -> ScoreResult:
     """Stamp the rows with the run id and build the ``runs`` row and the result (not written)."""
     drift = scores.attrs.pop("model_drift", None)
+    load = routed.attrs.pop("assignment_load", None)
     scores.insert(0, "run_id", run_id)
     routed.insert(0, "run_id", run_id)
     finished = pd.Timestamp.now(tz="UTC").tz_localize(None)
@@ -558,6 +588,7 @@ def _result(run_id, as_of_date, started, meta, report, scores, routed, conflicts
         written=False,
         seconds=dict(stages.seconds),
         model_drift=None if drift is None else drift.assign(run_id=run_id),
+        assignment_load=load,
     )
 
 

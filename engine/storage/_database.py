@@ -55,6 +55,7 @@ RESULT_TABLES: dict[str, str] = {
     "rejects": "run_id",
     "model_drift": "run_id",
     "call_plans": "run_id",
+    "assignment_load": "run_id",
 }
 # (The alert tables are kam's state across runs, not per-run results: engine/storage/_alerts.py.)
 

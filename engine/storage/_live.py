@@ -130,6 +130,7 @@ class LiveStore:
     def __init__(self, database: Database):
         self.database = database
         self._ready = False
+        self._runs_columns: set[str] | None = None  # known once the runs table exists
 
     # --- schema ------------------------------------------------------------------------------
     def _q(self, name: str) -> str:
@@ -155,7 +156,7 @@ class LiveStore:
             )
             session.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._q('live_meta')} ({self._q('id')} BIGINT PRIMARY KEY, "
-                f"{self._q('base_run_id')} TEXT, {self._q('base_seq')} BIGINT NOT NULL, {self._q('seeded_at')} TEXT)"
+                f"{self._q('base_run_key')} TEXT, {self._q('base_seq')} BIGINT NOT NULL, {self._q('seeded_at')} TEXT)"
             )
             if not session.execute(f"SELECT {self._q('id')} FROM {self._q('live_meta')}"):
                 # '' = not seeded yet (NULL stands for "no scoring run"): the first decision seeds.
@@ -173,7 +174,7 @@ class LiveStore:
     # --- reads -------------------------------------------------------------------------------
     def recorded(self, lead_id: str) -> dict[str, Any] | None:
         """The recorded decision for ``lead_id``, or None (also when no lead was ever routed)."""
-        if "live_assignments" not in self.database.table_names():
+        if not self._ready and "live_assignments" not in self.database.table_names():
             return None
         with self.database._session("read a live assignment", fast=False) as session:
             return _one_row(session, f"SELECT * FROM {self._q('live_assignments')} WHERE {self._q('lead_id')} = :lead",
@@ -197,8 +198,11 @@ class LiveStore:
             )
         return {(str(t), str(i)): int(n) for t, i, n in rows}
 
-    def latest_run(self) -> tuple[str | None, str | None]:
-        """``(run_id, as_of)`` of the newest scoring run, or ``(None, None)``."""
+    def latest_run(self) -> tuple[str | None, str | None, str | None]:
+        """``(run_id, as_of, key)`` of the newest scoring run, or ``(None, None, None)``.
+
+        ``key`` is the run id and its start time: a run re-run under the same id has a new key.
+        """
         with self.database._session("read the newest run", fast=False) as session:
             return _latest_run(self, session)
 
@@ -221,7 +225,7 @@ class LiveStore:
         self,
         lead_id: str,
         *,
-        base_run_id: str | None,
+        base_run_key: str | None,
         choose: Callable[[Callable[[Sequence[tuple[str, str]]], dict[tuple[str, str], int]]], dict[str, Any]],
         capacity_of: Callable[[str, str], int],
     ) -> LiveClaim:
@@ -231,9 +235,10 @@ class LiveStore:
         ----------
         lead_id : str
             The idempotency key: a lead already recorded returns its recorded decision.
-        base_run_id : str or None
-            The scoring run the caller's snapshot (tiers) comes from; a newer run raises
-            :class:`StaleBaseError` before anything is decided.
+        base_run_key : str or None
+            Key of the scoring run the caller's snapshot (tiers) comes from (see
+            :meth:`latest_run`); a newer run raises :class:`StaleBaseError` before anything is
+            decided.
         choose : callable
             ``choose(load_of) -> row``: the decision, given ``load_of(people)`` which returns
             the current load of each ``(assignee_type, assignee_id)`` asked for. The row holds
@@ -250,7 +255,7 @@ class LiveStore:
         Raises
         ------
         StaleBaseError
-            A scoring run newer than ``base_run_id`` is in the database.
+            A scoring run newer than ``base_run_key`` is in the database.
         StorageError
             The database cannot be written, or the claim found the slot taken (which the lock
             makes impossible; it is checked all the same and nothing is written).
@@ -260,19 +265,19 @@ class LiveStore:
         q = self._q
         with db._session(f"route lead {lead_id!r}", write=True, fast=False) as session:
             lock = "" if db.dialect == "sqlite" else " FOR UPDATE"
-            meta = session.execute(f"SELECT {q('base_run_id')}, {q('base_seq')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
+            meta = session.execute(f"SELECT {q('base_run_key')}, {q('base_seq')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
             seeded_run = meta[0][0] if meta else ""
             existing = _one_row(session, f"SELECT * FROM {q('live_assignments')} WHERE {q('lead_id')} = :lead",
                                 {"lead": str(lead_id)})
             if existing is not None:
                 return LiveClaim(row=existing, replayed=True)
-            latest, _ = _latest_run(self, session)
-            if latest != base_run_id:
+            latest, _, key = _latest_run(self, session)
+            if key != base_run_key:
                 raise StaleBaseError(
-                    f"the newest scoring run is {latest!r}, the router's snapshot is of {base_run_id!r}", latest
+                    f"the newest scoring run is {key!r}, the router's snapshot is of {base_run_key!r}", latest
                 )
-            if seeded_run != latest:  # '' (never seeded) differs from None (no run) too
-                self._seed(session, latest)
+            if seeded_run != key:  # '' (never seeded) differs from None (no run) too
+                self._seed(session, latest, key)
 
             def load_of(people: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
                 if not people:
@@ -320,7 +325,7 @@ class LiveStore:
             "being decided; nothing was written. Route the lead again."
         )
 
-    def _seed(self, session, run_id: str | None) -> None:
+    def _seed(self, session, run_id: str | None, key: str | None) -> None:
         """Rebuild ``live_load`` from ``run_id``'s loads plus the live assignments it did not read."""
         q = self._q
         tables = session.table_names()
@@ -354,8 +359,8 @@ class LiveStore:
                 session.execute(f"INSERT INTO {q('live_load')} VALUES (:kind, :person, :load)",
                                 {"kind": kind, "person": person, "load": int(load)})
         session.execute(
-            f"UPDATE {q('live_meta')} SET {q('base_run_id')} = :run, {q('base_seq')} = :seq, {q('seeded_at')} = :at "
-            f"WHERE {q('id')} = 1", {"run": run_id, "seq": watermark, "at": _now()})
+            f"UPDATE {q('live_meta')} SET {q('base_run_key')} = :run, {q('base_seq')} = :seq, {q('seeded_at')} = :at "
+            f"WHERE {q('id')} = 1", {"run": key, "seq": watermark, "at": _now()})
 
     def batch_view(self) -> tuple[pd.DataFrame, int]:
         """What a scoring run reads: every live assignment and the newest ``seq`` among them."""
@@ -364,13 +369,22 @@ class LiveStore:
         return frame, watermark
 
 
-def _latest_run(store: LiveStore, session) -> tuple[str | None, str | None]:
-    if "runs" not in session.table_names():
-        return None, None
+def _latest_run(store: LiveStore, session) -> tuple[str | None, str | None, str | None]:
+    """``(run_id, as_of, key)`` of the newest run; ``key`` also changes when a run id is re-run."""
     q = store._q
-    order = f"{q('started_at')} DESC, {q('run_id')} DESC" if "started_at" in session.columns("runs") else f"{q('run_id')} DESC"
-    rows = session.execute(f"SELECT {q('run_id')}, {q('as_of')} FROM {q('runs')} ORDER BY {order} LIMIT 1")
-    return (str(rows[0][0]), str(rows[0][1])) if rows else (None, None)
+    if store._runs_columns is None:
+        if "runs" not in session.table_names():
+            return None, None, None
+        store._runs_columns = set(session.columns("runs"))  # a result table, never dropped by kam
+    if "started_at" in store._runs_columns:
+        rows = session.execute(f"SELECT {q('run_id')}, {q('as_of')}, {q('started_at')} FROM {q('runs')} "
+                               f"ORDER BY {q('started_at')} DESC, {q('run_id')} DESC LIMIT 1")
+    else:
+        rows = session.execute(f"SELECT {q('run_id')}, {q('as_of')}, '' FROM {q('runs')} ORDER BY {q('run_id')} DESC LIMIT 1")
+    if not rows:
+        return None, None, None
+    run_id, as_of, started = rows[0]
+    return str(run_id), str(as_of), f"{run_id}@{started}"
 
 
 def _one_row(session, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
