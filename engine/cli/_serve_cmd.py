@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,15 +18,15 @@ DEFAULT_MODELS_DIR = Path("models/artifacts")
 
 
 def serve(
-    db: Annotated[Optional[str], typer.Option(help=(
+    db: Annotated[str | None, typer.Option(help=(
         "Database URL or SQLite path, written to (live decisions are recorded; default: KAM_DB_URL or database.url "
         "in kam.toml; a password belongs in KAM_DB_PASSWORD)."))] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: a free one, printed).")] = 8080,
-    rules: Annotated[Optional[Path], typer.Option(help="Folder of rule files (default: rules.dir, else the shipped rules).")] = None,
-    models: Annotated[Optional[Path], typer.Option(
+    rules: Annotated[Path | None, typer.Option(help="Folder of rule files (default: rules.dir, else the shipped rules).")] = None,
+    models: Annotated[Path | None, typer.Option(
         help="Folder of the published models (default: models.dir, else models/artifacts).")] = None,
-    as_of: Annotated[Optional[str], typer.Option(
+    as_of: Annotated[str | None, typer.Option(
         help="The date leads are decided as of (ISO). Default: the latest scoring run's as-of date.")] = None,
 ) -> int:
     """Serve POST /route, GET /accounts/{id}, /healthz, /metrics and /openapi.json over HTTP.
@@ -36,7 +36,12 @@ def serve(
     requests in flight finish.
     """
     from engine.cli._commands import _parse_date
-    from engine.cli._context import configured, path_setting, resolve_database_url, state
+    from engine.cli._context import (
+        configured,
+        path_setting,
+        resolve_database_url,
+        state,
+    )
     from engine.serve import ServeOptions, ServiceServer
 
     config = state().config

@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from engine._errors import DataError, KamError, ModelError, SpecError, StorageError
 from engine._log import get_logger, redact
-from engine.serve._metrics import CONTENT_TYPE, ServiceMetrics
+from engine.serve._metrics import ServiceMetrics
 from engine.serve._openapi import openapi_document
 from engine.serve._service import RoutingService, ServeOptions
 
@@ -279,7 +279,8 @@ def create_app(service: RoutingService, options: ServeOptions, metrics: ServiceM
                       "last_reload": "failed" if service.holder.last_error else "ok"})
 
     async def metrics_text(request: Request) -> Response:
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+        body, content_type = metrics.exposition(request.headers.get("accept"))
+        return Response(body, headers={"Content-Type": content_type})
 
     async def openapi(request: Request) -> Response:
         return _json(document)

@@ -1,6 +1,7 @@
 """The service's Prometheus metrics, in a registry of its own (no process-wide state).
 
-Served by ``GET /metrics`` in the Prometheus text format (``prometheus_client``'s exposition).
+Served by ``GET /metrics`` in the Prometheus text format (``prometheus_client``'s exposition,
+negotiated from the ``Accept`` header).
 Label values are bounded: the route template (``/accounts/{id}``, never the account id), the
 method, the status code, the routing outcome.
 """
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import prometheus_client as prom
 
-__all__ = ["CONTENT_TYPE", "ServiceMetrics"]
-
-CONTENT_TYPE = prom.CONTENT_TYPE_LATEST
+__all__ = ["ServiceMetrics"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -41,6 +40,13 @@ class ServiceMetrics:
         self.generation.set(generation)
         self.loaded.set(loaded_at_unix)
 
-    def exposition(self) -> bytes:
-        """Every metric in the Prometheus text format."""
-        return prom.generate_latest(self.registry)
+    def exposition(self, accept: str | None = None) -> tuple[bytes, str]:
+        """Every metric, and its content type, in the format the scraper's ``Accept`` header asks for.
+
+        Without an ``Accept`` header (curl, a test) it is the Prometheus text format 0.0.4, which
+        every Prometheus version reads; a scraper asking for OpenMetrics gets OpenMetrics.
+        """
+        from prometheus_client.exposition import choose_encoder
+
+        encoder, content_type = choose_encoder(accept or "")
+        return encoder(self.registry), content_type
