@@ -289,3 +289,11 @@ def test_a_failed_reload_keeps_serving_the_old_snapshot(running, service_copy, c
     assert _metric(text, "kam_snapshot_reloads_total", outcome="ok") == 1
     assert client.request("GET", "/healthz")[2]["last_reload"] == "ok"
     client.close()
+
+
+def test_the_listening_socket_is_tcp_so_answers_are_not_held_by_nagle(running):
+    """asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; a proto-0 socket made every
+    answer wait ~40 ms for a delayed ACK (the HTTP floor was 175 requests/s on 8 clients, now ~2,000)."""
+    import socket
+
+    assert running._socket.proto == socket.IPPROTO_TCP
