@@ -68,6 +68,11 @@ _LAZY: dict[str, str] = {
     # the weekly call plan
     "plan_week": "engine.plan",
     "PlanResult": "engine.plan",
+    # the live path: one lead as it arrives
+    "route_lead": "engine.live",
+    "LiveRouter": "engine.live",
+    "LiveDecision": "engine.live",
+    "LeadError": "engine.live",
 }
 
 __all__ = sorted([*_error_names, *_LAZY, "__version__"])
@@ -91,6 +96,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from engine.assign import AssignmentResult, assign, assign_with_report
     from engine.contract import CUSTOMER_DATABASE
     from engine.demo import generate_demo_database, generate_demo_tables
+    from engine.live import LeadError, LiveDecision, LiveRouter, route_lead
     from engine.features import (
         FEATURE_CATALOG,
         build_account_features,

@@ -369,6 +369,10 @@ def register(app: typer.Typer) -> None:
 
     app.command("plan")(_plan_cmd.plan)
 
+    from engine.cli import _route_cmd
+
+    app.command("route")(_route_cmd.route)
+
     from engine.cli import _rules_cmd, _whatif_cmd
 
     rules = typer.Typer(

@@ -179,7 +179,8 @@ def parse_lead(data: Mapping[str, Any], *, source: str = "lead") -> Lead:
                 problems.append((name, f"a value: a lead without account_id is a prospect and names its {name}",
                                  "nothing", f"add {name}, or link the lead to its account with account_id"))
     if problems:
-        lines = [f"  {field}: expected {expected}; got {got}. Fix: {fix}." for field, expected, got, fix in problems]
+        lines = [f"  {field}: expected {expected}; got {got}. Fix: {fix}{'' if fix.endswith(('?', '.')) else '.'}"
+                 for field, expected, got, fix in problems]
         lead_id = values.get("opportunity_id")
         where = f"{source} {lead_id!r}" if lead_id else source
         raise LeadError(f"{where}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n" + "\n".join(lines),

@@ -264,6 +264,7 @@ class LiveRouter:
 
         started = time.perf_counter()
         run_id, run_as_of, run_key = self.store.latest_run()
+        self.store.sync()
         if self._as_of_asked is not None:
             as_of = resolve_as_of(self._as_of_asked, self.database)
         elif run_as_of:
@@ -282,8 +283,15 @@ class LiveRouter:
             scores = self.database.read_results("account_scores", run_id, columns=list(_TIER_COLUMNS), missing_ok=True)
             for record in scores.to_dict("records"):
                 run_tiers[str(record["account_id"])] = {k: _plain(v) for k, v in record.items()}
+        # Only the columns a lead reads: a row taken from a narrow frame costs a fraction of a wide one.
+        from engine.features import LINKED_ACCOUNT_FEATURES
+
+        tier_inputs = [c for c in self.rules["tiers"].spec.inputs if c in accounts.columns]
+        keep = list(dict.fromkeys(["account_id", *LINKED_ACCOUNT_FEATURES, *tier_inputs]))
         snapshot = _Snapshot(
-            run_id=run_id, run_key=run_key, as_of=as_of, customers=customers, accounts=accounts.reset_index(drop=True),
+            run_id=run_id, run_key=run_key, as_of=as_of,
+            customers=customers[["account_id", "region", "industry", "owner_rep_id", "owner_partner_id"]],
+            accounts=accounts[keep].reset_index(drop=True),
             position={str(a): i for i, a in enumerate(ids)}, reference=reference, run_tiers=run_tiers,
             policy=OnePolicy(valid["reps"], valid["partners"]), loaded_at=time.time())
         _log.info("live snapshot of %s as of %s: %d accounts, %d tiers from run %s, %d reps and partners in %.1f s",

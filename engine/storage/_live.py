@@ -220,6 +220,22 @@ class LiveStore:
                 {"run": run_id, "account": str(account_id)},
             )
 
+    def sync(self) -> str | None:
+        """Count the loads from the newest scoring run now (under the live lock); return its key.
+
+        Done by the first decision after a run anyway; a router calls it when it loads, so
+        :meth:`loads` is current before the first lead.
+        """
+        self.ensure_tables()
+        q = self._q
+        with self.database._session("count the live loads", write=True, fast=False) as session:
+            lock = "" if self.database.dialect == "sqlite" else " FOR UPDATE"
+            meta = session.execute(f"SELECT {q('base_run_key')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
+            latest, _, key = _latest_run(self, session)
+            if (meta[0][0] if meta else "") != key:
+                self._seed(session, latest, key)
+            return key
+
     # --- the one transaction -----------------------------------------------------------------
     def decide(
         self,
