@@ -16,9 +16,10 @@ Measured side by side in one run:
 
 1. ``kam serve`` started as its own process (as deployed); the time to "listening" is printed.
 2. The HTTP floor: ``GET /healthz`` (no database, no model) from the same 8 clients.
-3. The service: ``POST /route`` from 8 clients, each with one keep-alive connection, each lead
-   new (``BENCH-<client>-<n>``), 80 % for existing accounts and 20 % prospects, for
-   ``--seconds`` after a warm-up; throughput, p50 / p90 / p99 / max latency, errors.
+3. The service: ``POST /route`` from one client for 5 s (what HTTP adds to one decision), then
+   from 8 clients, each with one keep-alive connection, each lead new (``BENCH-<client>-<n>``),
+   80 % for existing accounts and 20 % prospects, for ``--seconds`` after a warm-up;
+   throughput, p50 / p90 / p99 / max latency, errors.
 4. The plain baseline: the library's ``LiveRouter.route`` in this process, one lead at a time,
    on another copy (what the service adds over it is HTTP, JSON and the concurrency).
 
@@ -303,8 +304,15 @@ def main(argv: list[str] | None = None) -> int:
             for lead in _leads(account_ids, index, args.seed):
                 yield "POST", "/route", lead
 
+        def own_route(index: int):  # leads of their own, apart from the concurrent run's
+            yield from route(1000 + index)
+
+        latencies, one_errors, one_answers, wall = _Load(url, token, 1).run(own_route, 0.5, min(5.0, args.seconds))
+        single = _summary("POST /route, 1 client", latencies, wall, one_errors)
         latencies, errors, answers, wall = load.run(route, args.warmup, args.seconds)
         service = _summary(f"POST /route, {args.clients} clients", latencies, wall, errors)
+        answers += one_answers
+        errors += one_errors
         for error in errors[:5]:
             print(f"  error: {error}")
         server.send_signal(signal.SIGTERM)
@@ -314,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
             server.kill()
             server.wait()
     library = _library_baseline(scored, args.work, models, account_ids, args.library_leads, args.seed)
+    print(f"HTTP layer: POST /route p50 with 1 client / library p50: {single['p50_ms'] / library['p50_ms']:.2f}x "
+          f"(+{single['p50_ms'] - library['p50_ms']:.1f} ms); 8 clients / 1 client throughput: "
+          f"{service['per_s'] / single['per_s']:.2f}x")
     print(f"service p50 / library p50: {service['p50_ms'] / library['p50_ms']:.2f}x; "
           f"service p50 / HTTP floor p50: {service['p50_ms'] / floor['p50_ms']:.1f}x")
     consistent = _check_database(db_path, models, answers)
