@@ -101,6 +101,8 @@ def test_bad_bodies_are_4xx_with_a_reason(running):
     assert status == 400 and "NaN" in answer["error"]["message"]
     status, _, answer = client.request("POST", "/route", raw=b"opportunity_id=1", headers={"Content-Type": "text/plain"})
     assert status == 415 and answer["error"]["problems"][0]["field"] == "Content-Type"
+    status, _, answer = client.request("POST", "/route", _lead("LIVE-U-1", "K-NOT-A-CUSTOMER"))
+    assert status == 422 and answer["error"]["problems"][0]["field"] == "account_id"
     status, _, answer = client.request("GET", "/route")
     assert status == 405 and answer["error"]["problems"][0]["field"] == "(method)"
     status, _, answer = client.request("GET", "/nowhere")
