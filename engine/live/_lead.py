@@ -74,7 +74,9 @@ class Lead:
 
 
 def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and math.isnan(value))
+    if isinstance(value, float):
+        return math.isnan(value)
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _check(column, value: Any) -> tuple[Any, tuple[str, str, str] | None]:
@@ -91,8 +93,10 @@ def _check(column, value: Any) -> tuple[Any, tuple[str, str, str] | None]:
             return None, (f"one of {', '.join(column.allowed)}", got, hint)
         return text, None
     if column.type in ("integer", "number"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
-            return None, (f"a finite {'whole ' if column.type == 'integer' else ''}number", f"{got} ({type(value).__name__})",
+        finite = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not finite:
+            return None, (f"a finite {'whole ' if column.type == 'integer' else ''}number",
+                          f"{got} ({type(value).__name__})",
                           f"send {column.name} as a JSON number")
         if column.type == "integer" and float(value) != math.floor(float(value)):
             return None, ("a whole number", got, f"round {column.name} to a whole number")
@@ -144,8 +148,8 @@ def parse_lead(data: Mapping[str, Any], *, source: str = "lead") -> Lead:
     >>> try:
     ...     parse_lead({"opportunity_id": "L2", "account_id": "A1", "est_amont": 5})
     ... except LeadError as error:
-    ...     print(error.problems[0])
-    ('est_amont', 'one of the fields opportunity_id, account_id, prospect_name, region, industry, created_date, source, product_line, est_units, est_amount, stage, competitor', 'an unknown field', "rename it to 'est_amount'")
+    ...     print(error.problems[0][0], "->", error.problems[0][3])
+    est_amont -> rename it to 'est_amount'
     """
     if not isinstance(data, Mapping):
         raise LeadError(

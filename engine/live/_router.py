@@ -369,7 +369,8 @@ class LiveRouter:
             if position is None:
                 raise LeadError(
                     f"{source} {lead.opportunity_id!r}: account_id {lead.account_id!r} is not a valid account of "
-                    f"{self.database.display_name} (as loaded at {time.strftime('%H:%M:%S', time.localtime(snap.loaded_at))}). "
+                    f"{self.database.display_name} (as loaded at "
+                    f"{time.strftime('%H:%M:%S', time.localtime(snap.loaded_at))}). "
                     "Fix: send the lead as a prospect (prospect_name, region, industry), or load the account and "
                     "call refresh().",
                     [("account_id", "an account of the customers table", repr(lead.account_id),

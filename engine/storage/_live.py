@@ -194,7 +194,8 @@ class LiveStore:
             return {}
         with self.database._session("read the live loads", fast=False) as session:
             rows = session.execute(
-                f"SELECT {self._q('assignee_type')}, {self._q('assignee_id')}, {self._q('load')} FROM {self._q('live_load')}"
+                f"SELECT {self._q('assignee_type')}, {self._q('assignee_id')}, {self._q('load')} "
+                f"FROM {self._q('live_load')}"
             )
         return {(str(t), str(i)): int(n) for t, i, n in rows}
 
@@ -281,7 +282,8 @@ class LiveStore:
         q = self._q
         with db._session(f"route lead {lead_id!r}", write=True, fast=False) as session:
             lock = "" if db.dialect == "sqlite" else " FOR UPDATE"
-            meta = session.execute(f"SELECT {q('base_run_key')}, {q('base_seq')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
+            meta = session.execute(
+                f"SELECT {q('base_run_key')}, {q('base_seq')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
             seeded_run = meta[0][0] if meta else ""
             existing = _one_row(session, f"SELECT * FROM {q('live_assignments')} WHERE {q('lead_id')} = :lead",
                                 {"lead": str(lead_id)})
@@ -330,11 +332,13 @@ class LiveStore:
         if done:
             return
         present = session.execute(
-            f"SELECT {q('load')} FROM {q('live_load')} WHERE {q('assignee_type')} = :kind AND {q('assignee_id')} = :person",
+            f"SELECT {q('load')} FROM {q('live_load')} "
+            f"WHERE {q('assignee_type')} = :kind AND {q('assignee_id')} = :person",
             {"kind": kind, "person": person},
         )
         if not present and capacity >= 1:
-            session.execute(f"INSERT INTO {q('live_load')} VALUES (:kind, :person, 1)", {"kind": kind, "person": person})
+            session.execute(f"INSERT INTO {q('live_load')} VALUES (:kind, :person, 1)",
+                            {"kind": kind, "person": person})
             return
         raise StorageError(
             f"lead {lead_id!r}: the last free slot of {kind} {person} (capacity {capacity}) was taken while it was "
@@ -396,7 +400,8 @@ def _latest_run(store: LiveStore, session) -> tuple[str | None, str | None, str 
         rows = session.execute(f"SELECT {q('run_id')}, {q('as_of')}, {q('started_at')} FROM {q('runs')} "
                                f"ORDER BY {q('started_at')} DESC, {q('run_id')} DESC LIMIT 1")
     else:
-        rows = session.execute(f"SELECT {q('run_id')}, {q('as_of')}, '' FROM {q('runs')} ORDER BY {q('run_id')} DESC LIMIT 1")
+        rows = session.execute(
+            f"SELECT {q('run_id')}, {q('as_of')}, '' FROM {q('runs')} ORDER BY {q('run_id')} DESC LIMIT 1")
     if not rows:
         return None, None, None
     run_id, as_of, started = rows[0]
