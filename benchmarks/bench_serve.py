@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
 
     db_path = _fresh_copy(scored, args.work / "bench-serve-live.sqlite")
     token = secrets.token_urlsafe(32)
-    env = {**os.environ, "KAM_SERVE_TOKEN": token, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "KAM_SERVE_TOKEN": token,
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--db", str(db_path), "--models", str(models),
                                "--port", "0"], env=env, stdout=subprocess.PIPE, text=True)

@@ -23,7 +23,8 @@ def serve(
         "in kam.toml; a password belongs in KAM_DB_PASSWORD)."))] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: a free one, printed).")] = 8080,
-    rules: Annotated[Path | None, typer.Option(help="Folder of rule files (default: rules.dir, else the shipped rules).")] = None,
+    rules: Annotated[Path | None, typer.Option(
+        help="Folder of rule files (default: rules.dir, else the shipped rules).")] = None,
     models: Annotated[Path | None, typer.Option(
         help="Folder of the published models (default: models.dir, else models/artifacts).")] = None,
     as_of: Annotated[str | None, typer.Option(

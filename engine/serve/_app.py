@@ -102,11 +102,13 @@ async def _read_json_object(request: Request, limit: int) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     too_large = ApiError(413, "PayloadTooLarge", f"the request body is larger than {limit} bytes.",
                          [("(body)", f"at most {limit} bytes (serve.max_body_bytes)",
-                           f"{declared} bytes" if declared else f"more than {limit} bytes", "send one lead per request")])
+                           f"{declared} bytes" if declared else f"more than {limit} bytes",
+                           "send one lead per request")])
     if declared is not None:
         if not declared.isdigit():
             raise ApiError(400, "BadRequest", f"Content-Length must be a number of bytes; got {declared!r}.",
-                           [("Content-Length", "a whole number of bytes", repr(declared), "let the HTTP client set it")])
+                           [("Content-Length", "a whole number of bytes", repr(declared),
+                             "let the HTTP client set it")])
         if int(declared) > limit:
             raise too_large
     chunks: list[bytes] = []
@@ -124,7 +126,8 @@ async def _read_json_object(request: Request, limit: int) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ApiError(400, "BadRequest", f"the request body is not UTF-8 (byte {error.start}).",
-                       [("(body)", "UTF-8 JSON", f"an invalid byte at offset {error.start}", "encode the body as UTF-8")])
+                       [("(body)", "UTF-8 JSON", f"an invalid byte at offset {error.start}",
+                         "encode the body as UTF-8")]) from None
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, ValueError) as error:
@@ -133,7 +136,8 @@ async def _read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise ApiError(400, "BadRequest", f"the request body is not valid JSON ({where}).",
                        [("(body)", "a JSON object", f"invalid JSON at {where}", "fix the JSON syntax")]) from None
     if not isinstance(data, dict):
-        raise ApiError(422, "LeadError", f"expected a JSON object with the lead's fields; got a JSON {type(data).__name__}.",
+        raise ApiError(422, "LeadError",
+                       f"expected a JSON object with the lead's fields; got a JSON {type(data).__name__}.",
                        [("(body)", "a JSON object", f"a {type(data).__name__}",
                          'send one object like {"opportunity_id": "L1", "account_id": "K0000001", ...}')])
     return data
@@ -194,7 +198,8 @@ class _Guard:
         fix = "send the header Authorization: Bearer <the token in KAM_SERVE_TOKEN>"
         challenge = {"WWW-Authenticate": 'Bearer realm="kam"'}
         if not values:
-            return ApiError(401, "Unauthorized", "this route needs a bearer token; the request has no Authorization header.",
+            return ApiError(401, "Unauthorized",
+                            "this route needs a bearer token; the request has no Authorization header.",
                             [("Authorization", "Bearer <token>", "no Authorization header", fix)], challenge)
         scheme, _, credential = values[0].strip().partition(b" ")
         if scheme.lower() != b"bearer":
@@ -253,9 +258,9 @@ def create_app(service: RoutingService, options: ServeOptions, metrics: ServiceM
             return _error_response(api, secrets)
         except Exception:  # noqa: BLE001 -- an unexpected failure answers 500 and is logged (redacted)
             _log.exception("internal error while answering a request")
-            return _error_response(ApiError(500, "InternalError", "the service failed to answer; the error is in its log.",
-                                            [("(service)", "an answer", "an internal error", "see the service log")]),
-                                   secrets)
+            failure = ApiError(500, "InternalError", "the service failed to answer; the error is in its log.",
+                               [("(service)", "an answer", "an internal error", "see the service log")])
+            return _error_response(failure, secrets)
 
     async def route_lead(request: Request) -> Response:
         async def call() -> Response:

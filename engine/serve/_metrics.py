@@ -20,19 +20,25 @@ class ServiceMetrics:
 
     def __init__(self) -> None:
         self.registry = prom.CollectorRegistry(auto_describe=True)
-        self.requests = prom.Counter("kam_http_requests", "HTTP requests answered, by route template, method and status.",
-                                ("route", "method", "status"), registry=self.registry)
-        self.latency = prom.Histogram("kam_http_request_duration_seconds", "Time to answer a request, by route template.",
-                                 ("route",), buckets=_LATENCY_BUCKETS, registry=self.registry)
-        self.in_flight = prom.Gauge("kam_http_requests_in_flight", "Requests being answered now.", registry=self.registry)
-        self.decisions = prom.Counter("kam_route_decisions", "Leads decided by POST /route, by route and status.",
-                                 ("route", "status"), registry=self.registry)
-        self.reloads = prom.Counter("kam_snapshot_reloads", "Reloads of rules and models, by outcome (ok, failed).",
-                               ("outcome",), registry=self.registry)
-        self.generation = prom.Gauge("kam_snapshot_generation", "Generation of the snapshot serving requests (1 at start).",
-                                registry=self.registry)
-        self.loaded = prom.Gauge("kam_snapshot_loaded_timestamp_seconds", "When the serving snapshot was loaded (Unix time).",
-                            registry=self.registry)
+        registry = self.registry
+        self.requests = prom.Counter(
+            "kam_http_requests", "HTTP requests answered, by route template, method and status.",
+            ("route", "method", "status"), registry=registry)
+        self.latency = prom.Histogram(
+            "kam_http_request_duration_seconds", "Time to answer a request, by route template.",
+            ("route",), buckets=_LATENCY_BUCKETS, registry=registry)
+        self.in_flight = prom.Gauge("kam_http_requests_in_flight", "Requests being answered now.", registry=registry)
+        self.decisions = prom.Counter(
+            "kam_route_decisions", "Leads decided by POST /route, by route and status.",
+            ("route", "status"), registry=registry)
+        self.reloads = prom.Counter(
+            "kam_snapshot_reloads", "Reloads of rules and models, by outcome (ok, failed).",
+            ("outcome",), registry=registry)
+        self.generation = prom.Gauge(
+            "kam_snapshot_generation", "Generation of the snapshot serving requests (1 at start).", registry=registry)
+        self.loaded = prom.Gauge(
+            "kam_snapshot_loaded_timestamp_seconds", "When the serving snapshot was loaded (Unix time).",
+            registry=registry)
         for outcome in ("ok", "failed"):
             self.reloads.labels(outcome)
 

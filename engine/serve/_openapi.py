@@ -64,7 +64,8 @@ def _decision_schema() -> dict[str, Any]:
     from engine.live import LiveDecision
 
     hints = typing.get_type_hints(LiveDecision)
-    properties = {field.name: _json_type(hints.get(field.name, field.type)) for field in dataclasses.fields(LiveDecision)}
+    properties = {field.name: _json_type(hints.get(field.name, field.type))
+                  for field in dataclasses.fields(LiveDecision)}
     properties["snapshot"] = {"type": "integer", "description": "Generation of the rules-and-models snapshot "
                               "that decided (1 at start, +1 per reload)."}
     return {"type": "object", "description": "The recorded decision (docs/live.md explains each field).",
@@ -151,7 +152,8 @@ def openapi_document(version: str, max_body_bytes: int) -> dict[str, Any]:
             }},
             "/metrics": {"get": {
                 "summary": "Prometheus metrics (text exposition format).",
-                "responses": {"200": {"description": "Metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "responses": {"200": {"description": "Metrics.",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}},
                               **auth_errors},
             }},
             "/openapi.json": {"get": {

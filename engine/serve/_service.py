@@ -31,10 +31,10 @@ def check_token(token: str | None) -> str:
     --------
     >>> check_token("x" * 32) == "x" * 32
     True
-    >>> check_token("short")
+    >>> check_token("short")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    engine._errors.ConfigError: serve.token (KAM_SERVE_TOKEN) must be at least 16 characters; got 5. Fix: generate one with `python -c "import secrets; print(secrets.token_urlsafe(32))"` and export KAM_SERVE_TOKEN=...
+    engine._errors.ConfigError: serve.token (KAM_SERVE_TOKEN) must be at least 16 characters; got 5. Fix: ...
     """
     fix = ("Fix: generate one with `python -c \"import secrets; print(secrets.token_urlsafe(32))\"` and "
            "export KAM_SERVE_TOKEN=...")

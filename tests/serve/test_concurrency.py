@@ -26,8 +26,9 @@ def test_concurrent_clients_decide_each_lead_once_within_capacity(backend_servic
         http = Client(backend_service.url)
         together.wait()
         # everyone sends the same lead at the same moment, then leads of their own
-        for lead in [_lead("LIVE-SAME", accounts[0])] + [
-                _lead(f"LIVE-C-{index}-{i}", accounts[(index * per_client + i) % len(accounts)]) for i in range(per_client)]:
+        own = [_lead(f"LIVE-C-{index}-{i}", accounts[(index * per_client + i) % len(accounts)])
+               for i in range(per_client)]
+        for lead in [_lead("LIVE-SAME", accounts[0]), *own]:
             status, _, answer = http.request("POST", "/route", lead)
             statuses.append(status)
             answers.append(answer)

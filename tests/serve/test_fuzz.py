@@ -35,7 +35,8 @@ _scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), m
                      st.sampled_from(["shandong", "finance", "web", "server", "lead", "2026-09-30", "K0000001", ""]))
 _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
                                                                                              max_size=3), max_leaves=6)
-_leads = st.dictionaries(st.sampled_from([*LEAD_FIELDS, "lead_id", "amount", "extra"]), _values, max_size=len(LEAD_FIELDS))
+_leads = st.dictionaries(st.sampled_from([*LEAD_FIELDS, "lead_id", "amount", "extra"]), _values,
+                         max_size=len(LEAD_FIELDS))
 
 
 def _check(status: int, answer) -> None:

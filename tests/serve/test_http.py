@@ -18,6 +18,8 @@ from engine._log import configure_logging
 from engine.results import account_record
 from engine.storage import Database
 
+JSON = {"Content-Type": "application/json"}
+
 
 def _account_ids(db_path, n: int = 5) -> list[str]:
     with Database(db_path, readonly=True) as db:
@@ -93,13 +95,14 @@ def test_an_invalid_lead_is_422_naming_the_field(running, body, field, status):
 
 def test_bad_bodies_are_4xx_with_a_reason(running):
     client = Client(running.url)
-    status, _, answer = client.request("POST", "/route", raw=b'{"opportunity_id": ', headers={"Content-Type": "application/json"})
+    status, _, answer = client.request("POST", "/route", raw=b'{"opportunity_id": ', headers=JSON)
     assert status == 400 and "line 1 column" in answer["error"]["message"]
-    status, _, answer = client.request("POST", "/route", raw=b"", headers={"Content-Type": "application/json"})
+    status, _, answer = client.request("POST", "/route", raw=b"", headers=JSON)
     assert status == 400 and answer["error"]["problems"][0]["got"] == "an empty body"
-    status, _, answer = client.request("POST", "/route", raw=b'{"est_amount": NaN}', headers={"Content-Type": "application/json"})
+    status, _, answer = client.request("POST", "/route", raw=b'{"est_amount": NaN}', headers=JSON)
     assert status == 400 and "NaN" in answer["error"]["message"]
-    status, _, answer = client.request("POST", "/route", raw=b"opportunity_id=1", headers={"Content-Type": "text/plain"})
+    status, _, answer = client.request("POST", "/route", raw=b"opportunity_id=1",
+                                       headers={"Content-Type": "text/plain"})
     assert status == 415 and answer["error"]["problems"][0]["field"] == "Content-Type"
     status, _, answer = client.request("POST", "/route", _lead("LIVE-U-1", "K-NOT-A-CUSTOMER"))
     assert status == 422 and answer["error"]["problems"][0]["field"] == "account_id"
