@@ -14,6 +14,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ class ServiceServer:
         0 picks a free port (see :attr:`url`).
     rules_dir, artifacts_dir, as_of :
         As for :class:`engine.live.LiveRouter`.
+    load_router : callable, optional
+        ``load_router(database) -> router`` instead of building a :class:`engine.live.LiveRouter`
+        (an application that configures its own router; called at start and on every reload).
 
     Examples
     --------
@@ -52,8 +56,9 @@ class ServiceServer:
 
     def __init__(self, db: Any, options: ServeOptions, *, host: str = "127.0.0.1", port: int = 8080,
                  rules_dir: str | Path | None = None, artifacts_dir: str | Path = Path("models") / "artifacts",
-                 as_of: Any = None):
+                 as_of: Any = None, load_router: Callable[[Any], Any] | None = None):
         self.db = db
+        self.load_router = load_router
         self.options = options
         self.host = host
         self.port = port
@@ -88,8 +93,11 @@ class ServiceServer:
             from engine.storage import Database
 
             self.database = self.db if isinstance(self.db, Database) else Database(self.db, create=False)
-            self.service = RoutingService(self.database, rules_dir=self.rules_dir, artifacts_dir=self.artifacts_dir,
-                                          as_of=self.as_of)
+            custom = self.load_router
+            database = self.database
+            self.service = RoutingService(database, rules_dir=self.rules_dir, artifacts_dir=self.artifacts_dir,
+                                          as_of=self.as_of,
+                                          load_router=None if custom is None else (lambda: custom(database)))
             snapshot = self.service.start(self.options.reload_poll_seconds)
             app = create_app(self.service, self.options, self.metrics)
         except BaseException:

@@ -302,3 +302,53 @@ def test_the_listening_socket_is_tcp_so_answers_are_not_held_by_nagle(running):
     import socket
 
     assert running._socket.proto == socket.IPPROTO_TCP
+
+
+def test_a_request_in_flight_across_a_reload_completes_with_its_snapshot(service_copy):
+    """One request is held inside the router while the snapshot is replaced: it answers 200 from snapshot 1,
+    and the next request is decided by snapshot 2."""
+    from engine.live import LiveRouter
+    from engine.serve import ServeOptions, ServiceServer
+
+    db, models, rules = service_copy
+    inside, release = threading.Event(), threading.Event()
+
+    class HeldRouter(LiveRouter):
+        def route(self, lead, *, source="lead"):
+            if lead.get("opportunity_id") == "LIVE-HELD":
+                inside.set()
+                assert release.wait(60)
+            return super().route(lead, source=source)
+
+    server = ServiceServer(db, ServeOptions(token=TOKEN, reload_poll_seconds=0), port=0, rules_dir=rules,
+                           artifacts_dir=models,
+                           load_router=lambda database: HeldRouter(database, rules_dir=rules, artifacts_dir=models))
+    server.open().start_background()
+    try:
+        account = _account_ids(db, 1)[0]
+        held: dict = {}
+
+        def send_held() -> None:
+            client = Client(server.url)
+            held["answer"] = client.request("POST", "/route", _lead("LIVE-HELD", account))
+            client.close()
+
+        thread = threading.Thread(target=send_held)
+        thread.start()
+        assert inside.wait(60)
+        server.service.request_reload()
+        deadline = time.monotonic() + 60
+        while server.service.holder.current.generation < 2:
+            assert time.monotonic() < deadline, "the reload did not finish"
+            time.sleep(0.05)
+        client = Client(server.url)
+        status, _, after = client.request("POST", "/route", _lead("LIVE-AFTER", account))
+        client.close()
+        assert status == 200 and after["snapshot"] == 2
+        release.set()
+        thread.join(60)
+        status, _, answer = held["answer"]
+        assert status == 200 and answer["snapshot"] == 1 and answer["lead_id"] == "LIVE-HELD"
+    finally:
+        release.set()
+        server.stop()
