@@ -96,7 +96,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from engine.assign import AssignmentResult, assign, assign_with_report
     from engine.contract import CUSTOMER_DATABASE
     from engine.demo import generate_demo_database, generate_demo_tables
-    from engine.live import LeadError, LiveDecision, LiveRouter, route_lead
     from engine.features import (
         FEATURE_CATALOG,
         build_account_features,
@@ -104,6 +103,7 @@ if TYPE_CHECKING:  # pragma: no cover
         churn_labels,
         from_transactions,
     )
+    from engine.live import LeadError, LiveDecision, LiveRouter, route_lead
     from engine.models import ChurnModel, WinModel, load_model, load_model_spec, publish, save_model
     from engine.pipeline import ScoreResult, ingest, score, score_frame, train_model
     from engine.report import report
