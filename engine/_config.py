@@ -157,6 +157,15 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1, maximum=100),
     Setting("alerts.send.backoff_seconds", "float", 1.0, "First retry delay; doubled each attempt, with full jitter.",
             minimum=0.0, maximum=3600),
+    # --- the HTTP service (engine.serve, docs/serve.md) ---
+    Setting("serve.token", "str", None,
+            "Bearer token every request to `kam serve` but /healthz must carry (at least 16 characters).",
+            env="KAM_SERVE_TOKEN", secret=True),
+    Setting("serve.max_body_bytes", "int", 65536, "Largest request body `kam serve` reads; larger ones get 413.",
+            minimum=256, maximum=16 * 1024 * 1024),
+    Setting("serve.reload_poll_seconds", "float", 2.0,
+            "How often `kam serve` checks the rule files and published models for a change (0: only on SIGHUP).",
+            minimum=0.0, maximum=3600),
 )
 
 

@@ -401,3 +401,7 @@ def register(app: typer.Typer) -> None:
     from engine.cli import _report_cmd
 
     app.command("report")(_report_cmd.report)
+
+    from engine.cli import _serve_cmd
+
+    app.command("serve")(_serve_cmd.serve)

@@ -1,56 +1,16 @@
 """``kam runs`` and ``kam show account``: read the results of scoring runs (never write).
 
-The functions that gather the data (:func:`runs_records`, :func:`account_record`) return plain
-JSON-ready structures; the printers only lay them out, so ``--json`` and the screen agree.
+The data comes from :mod:`engine.results` (plain JSON-ready structures, shared with the HTTP
+service); the printers here only lay it out, so ``--json``, the screen and the service agree.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any, Literal
 
-from engine._errors import StorageError
+from engine.results import runs_records
 
 __all__ = ["account_record", "print_account", "print_runs", "runs_records"]
-
-_RUN_COLUMNS = ("run_id", "as_of", "started_at", "finished_at", "accounts_scored", "opportunities_routed",
-                "rows_in", "rows_quarantined", "assigned", "tier_counts", "route_counts")
-_ACCOUNT_COLUMNS = ("account_id", "name", "region", "industry", "territory", "owner_rep_id", "owner_partner_id",
-                    "tier", "management_mode", "serving_role", "tier_rule_id", "tier_because", "tier_status",
-                    "churn_probability", "expected_margin_12m", "value_at_risk", "priority_rank")
-_ROUTE_COLUMNS = ("opportunity_id", "route", "route_because", "assignee_type", "assignee_id", "assignment_status",
-                  "status_reason", "win_probability", "est_amount", "expected_deal_value")
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def _json_field(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return _plain(value)
-
-
-def runs_records(database, limit: int | None = None) -> list[dict[str, Any]]:
-    """The runs in ``database``, newest first, as plain records (``tier_counts`` etc. as objects)."""
-    runs = database.list_runs()
-    if limit is not None:
-        runs = runs.head(limit)
-    columns = [c for c in _RUN_COLUMNS if c in runs.columns]
-    return [{c: _json_field(row[c]) for c in columns} for _, row in runs.iterrows()]
 
 
 def print_runs(records: list[dict[str, Any]], where: str, out) -> None:
@@ -75,65 +35,17 @@ def print_runs(records: list[dict[str, Any]], where: str, out) -> None:
 
 
 def account_record(database, account_id: str, run_id: str | None = None) -> dict[str, Any]:
-    """One account's scores in a run (default the latest), with reasons and its open opportunities.
-
-    Raises
-    ------
-    StorageError
-        No run has been written yet.
-    typer.BadParameter
-        The account is not in the run (a usage error: exit 2).
-    """
+    """:func:`engine.results.account_record`, with a missing run or account as a usage error (exit 2)."""
     import typer
 
-    present = database.table_names()
-    if "account_scores" not in present:
-        raise StorageError(f"no scoring run in {database.display_url} yet. Fix: run `kam score` first.")
-    chosen = run_id or database.latest_run_id()
-    if chosen is None:
-        raise StorageError(f"no scoring run in {database.display_url} yet. Fix: run `kam score` first.")
-    known_runs = set(database.list_runs()["run_id"].astype(str))
-    if run_id is not None and run_id not in known_runs:
-        from engine._suggest import did_you_mean
+    from engine.results import ResultNotFoundError
+    from engine.results import account_record as read_account
 
-        raise typer.BadParameter(f"no run {run_id!r} in the database{did_you_mean(run_id, known_runs)}; "
-                                 "`kam runs` lists them.", param_hint="--run-id")
-    scores = database.read_results("account_scores", chosen, account_id=account_id)
-    if scores.empty:
-        raise typer.BadParameter(
-            f"account {account_id!r} is not in run {chosen} (accounts that were quarantined or are not in "
-            "the customers table have no scores; `kam validate` shows rejected rows).", param_hint="ACCOUNT_ID")
-    row = scores.iloc[0]
-    account = {c: _plain(row[c]) for c in _ACCOUNT_COLUMNS if c in scores.columns}
-    reasons = _json_field(row["top_reasons"]) if "top_reasons" in scores.columns else None
-    if isinstance(reasons, str):
-        reasons = [reasons]
-    opportunities: list[dict[str, Any]] = []
-    if "opportunity_routes" in present:
-        routes = database.read_results("opportunity_routes", chosen, account_id=account_id)
-        opportunities = [{c: _plain(r[c]) for c in _ROUTE_COLUMNS if c in routes.columns} for _, r in routes.iterrows()]
-    run = next((r for r in runs_records(database) if str(r["run_id"]) == str(chosen)), {"run_id": chosen})
-    return {
-        "run": {"run_id": run.get("run_id"), "as_of": run.get("as_of")},
-        "account": account,
-        # None: not computed for this account (only the --reasons-for highest value at risk get them);
-        # []: computed, and nothing raises its risk above the typical account's.
-        "top_reasons": None if reasons is None else list(reasons),
-        "opportunities": opportunities,
-        "alerts": _account_alerts(database, account_id),
-    }
-
-
-_ALERT_COLUMNS = ("alert_key", "kind", "state", "severity", "action", "because", "opened_on", "snoozed_until")
-
-
-def _account_alerts(database, account_id: str) -> list[dict[str, Any]]:
-    """The account's alerts that are not resolved (open, escalated, acknowledged, snoozed, pending)."""
-    from engine.storage import AlertStore
-
-    alerts = AlertStore(database).read("alerts", '"account_id" = :account_id', {"account_id": str(account_id)})
-    alerts = alerts[alerts["state"].astype(str) != "resolved"]
-    return [{c: _plain(r[c]) for c in _ALERT_COLUMNS} for _, r in alerts.iterrows()]
+    try:
+        return read_account(database, account_id, run_id)
+    except ResultNotFoundError as error:
+        hint = "--run-id" if error.field == "run_id" else "ACCOUNT_ID"
+        raise typer.BadParameter(str(error), param_hint=hint) from None
 
 
 def print_account(record: dict[str, Any], out) -> None:

@@ -1,0 +1,184 @@
+"""The snapshot holder and the pieces of the HTTP layer that parse or compare, as properties."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine._errors import ConfigError
+from engine.serve import (
+    ReloadWatcher,
+    ServeOptions,
+    SnapshotHolder,
+    check_token,
+    files_fingerprint,
+)
+from engine.serve._app import _Guard, _template
+from engine.serve._metrics import ServiceMetrics
+
+
+class _Loads:
+    """A loader whose next outcome the test decides; each success is a new, distinct object."""
+
+    def __init__(self):
+        self.fail = False
+        self.made = 0
+
+    def __call__(self):
+        if self.fail:
+            raise ValueError("routing.yaml: line 3: not a rule")
+        self.made += 1
+        return ("router", self.made)
+
+
+@given(st.lists(st.booleans(), max_size=12))
+def test_only_a_successful_reload_replaces_the_snapshot(tmp_path_factory, outcomes):
+    folder = tmp_path_factory.mktemp("watched")
+    loads = _Loads()
+    holder = SnapshotHolder(loads, [folder])
+    first = holder.start()
+    expected = first
+    for succeeds in outcomes:
+        loads.fail = not succeeds
+        before = holder.current
+        assert holder.reload("test") is succeeds
+        if succeeds:
+            assert holder.current is not before and holder.current.generation == before.generation + 1
+            assert holder.last_error is None
+            expected = holder.current
+        else:
+            assert holder.current is before  # the very same object keeps serving
+            assert "routing.yaml" in holder.last_error
+    assert holder.current is expected
+    assert holder.current.generation == 1 + sum(outcomes)
+    assert holder.reloads == sum(outcomes) and holder.failed_reloads == len(outcomes) - sum(outcomes)
+
+
+def test_a_request_keeps_the_snapshot_it_started_with(tmp_path):
+    """A reader holds its snapshot across a reload; the swap never changes an object in use."""
+    loads = _Loads()
+    holder = SnapshotHolder(loads, [tmp_path])
+    holder.start()
+    in_flight = holder.current
+    router_before = in_flight.router
+    assert holder.reload("test")
+    assert in_flight.router is router_before and in_flight.generation == 1
+    assert holder.current.generation == 2
+
+
+def test_the_watcher_reloads_on_change_and_on_request_but_not_a_broken_file_twice(tmp_path):
+    rules = tmp_path / "routing.yaml"
+    rules.write_text("a: 1")
+    loads = _Loads()
+    holder = SnapshotHolder(loads, [tmp_path])
+    holder.start()
+    reloaded = threading.Event()
+    holder.on_reload(lambda outcome, snapshot: reloaded.set())
+    watcher = ReloadWatcher(holder, poll_seconds=0.02).start()
+    try:
+        rules.write_text("a: 2")
+        assert reloaded.wait(10) and holder.current.generation == 2
+        reloaded.clear()
+        loads.fail = True
+        rules.write_text("a: [broken")
+        assert reloaded.wait(10) and holder.failed_reloads == 1
+        reloaded.clear()
+        assert not reloaded.wait(0.3)  # the same broken files are not retried every poll
+        loads.fail = False
+        watcher.request_reload()  # SIGHUP retries whatever is there
+        assert reloaded.wait(10) and holder.current.generation == 3
+    finally:
+        watcher.stop()
+
+
+@given(st.binary(min_size=0, max_size=64), st.binary(min_size=0, max_size=64))
+def test_the_fingerprint_follows_the_content_of_a_rule_file(tmp_path_factory, before, after):
+    """Within one mtime tick (the mtime put back), the content alone decides whether it changed."""
+    import os
+
+    folder = tmp_path_factory.mktemp("fingerprint")
+    path = folder / "tiers.yaml"
+    path.write_bytes(before)
+    stat = path.stat()
+    first = files_fingerprint([folder])
+    assert files_fingerprint([folder]) == first  # stable
+    path.write_bytes(after)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (files_fingerprint([folder]) == first) is (before == after)
+
+
+def test_a_new_or_removed_file_changes_the_fingerprint(tmp_path):
+    first = files_fingerprint([tmp_path, tmp_path / "models"])
+    (tmp_path / "routing.yaml").write_text("x")
+    second = files_fingerprint([tmp_path, tmp_path / "models"])
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "win.joblib").write_bytes(b"1")
+    third = files_fingerprint([tmp_path, tmp_path / "models"])
+    (tmp_path / "routing.yaml").unlink()
+    assert len({first, second, third, files_fingerprint([tmp_path, tmp_path / "models"])}) == 4
+
+
+@given(st.text(max_size=40))
+def test_metric_labels_never_carry_an_id(path):
+    label = _template("/" + path)
+    assert label in {"/route", "/healthz", "/metrics", "/openapi.json", "/accounts/{account_id}", "(unmatched)"}
+
+
+def _refusal(headers):
+    guard = _Guard(None, "t" * 32, ServiceMetrics())
+    return guard._refusal({"headers": headers})
+
+
+@given(st.binary(max_size=80))
+def test_only_the_exact_bearer_token_passes(value):
+    token = b"t" * 32
+    refused = _refusal([(b"authorization", value)])
+    scheme, _, credential = value.strip().partition(b" ")
+    passes = scheme.lower() == b"bearer" and credential.strip() == token
+    assert (refused is None) is passes
+    if refused is not None:
+        assert refused.status == 401 and refused.problems[0][0] == "Authorization"
+        assert token.decode() not in refused.message
+
+
+def test_a_missing_header_is_named():
+    refused = _refusal([])
+    assert refused.status == 401 and refused.problems[0][2] == "no Authorization header"
+
+
+@pytest.mark.parametrize("token", [None, "", "   ", "short", "has space inside the token!", "é" * 20])
+def test_a_weak_or_unprintable_token_is_refused_at_start(token):
+    with pytest.raises(ConfigError, match="KAM_SERVE_TOKEN"):
+        check_token(token)
+
+
+def test_options_never_show_the_token():
+    options = ServeOptions(token="s3cret-" + "x" * 20)
+    assert "s3cret" not in repr(options) and "s3cret" not in str(options)
+
+
+def test_the_guard_answers_401_over_asgi_without_calling_the_app():
+    called = []
+
+    async def app(scope, receive, send):
+        called.append(scope["path"])
+
+    metrics = ServiceMetrics()
+    guard = _Guard(app, "t" * 32, metrics)
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/metrics", "headers": [], "query_string": b""}
+    asyncio.run(guard(scope, receive, send))
+    assert called == [] and sent[0]["status"] == 401
+    asyncio.run(guard({**scope, "path": "/healthz"}, receive, send))
+    assert called == ["/healthz"]
