@@ -70,6 +70,7 @@ _ZERO = "kam__zero"
 _OPS = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
 _SID = "0"
+_MATCH_PREFIX = "m_"
 
 
 class DurableEngineError(RuleEvaluationError):
@@ -140,6 +141,10 @@ def _release_all(handles: list) -> None:
 
 
 class _Compiler:
+    def __init__(self) -> None:
+        #: (input, pattern) -> (fact field, Match node) of every ``matches`` / ``startswith``
+        self.patterns: dict[tuple[str, str], tuple[str, Match]] = {}
+
     def value(self, node):
         if isinstance(node, Num):
             return float(node.value)
@@ -174,8 +179,11 @@ class _Compiler:
         elif isinstance(node, Known):
             self.guards(node.value, parts)
         elif isinstance(node, Match):
-            # durable_rules never matches a test on an absent field: no $ex guard needed
-            parts.append({"$mt": {_key(node.field.name): node.pattern}})
+            # the pattern is decided before posting, by the same RE2 pattern as the vectorized
+            # engine, and posted as a fact field present only when it matches (see _MatchField)
+            key = f"{_MATCH_PREFIX}{len(self.patterns)}"
+            key = self.patterns.setdefault((node.field.name, node.pattern), (key, node))[0]
+            parts.append({key: True})
         elif isinstance(node, Cmp):
             if isinstance(node.left, Field):
                 left = _key(node.left.name)
@@ -329,7 +337,30 @@ def _fields(tests: list[dict]) -> set[str]:
     return found - {_ROW, _ZERO}
 
 
-def pack(spec: RuleSetSpec) -> list[_Packer]:
+class _MatchField:
+    """A pattern decided in Python for one record: durable_rules' own patterns differ from the
+    documented ones (``%`` is its escape character, some repeats are refused) and it reads
+    string values without undoing their JSON escapes (``\\t`` is two characters to it), so
+    both engines run the same RE2 pattern, character by character, and durable_rules tests the
+    outcome. Outcomes are cached per value (a few thousand distinct values)."""
+
+    __slots__ = ("input", "regex", "cache")
+
+    def __init__(self, node: Match):
+        self.input = node.field.name
+        self.regex = node.regex
+        self.cache: dict[str, bool] = {}
+
+    def __call__(self, value: str) -> bool:
+        hit = self.cache.get(value)
+        if hit is None:
+            if len(self.cache) > 4096:
+                self.cache.clear()
+            hit = self.cache[value] = self.regex.fullmatch(value)
+        return hit
+
+
+def pack(spec: RuleSetSpec) -> tuple[list[_Packer], dict[str, Match]]:
     """The alternatives of every rule, packed into durable rulesets within durable_rules'
     bounds (first fit, in file order). Identical alternatives of different rules become one
     durable rule that records all of their indices.
@@ -369,7 +400,7 @@ def pack(spec: RuleSetSpec) -> list[_Packer]:
             packer = _Packer()
             packer.try_add(tests, keys, fields, tuple(owners[key]))
             packers.append(packer)
-    return packers
+    return packers, {key: node for key, node in compiler.patterns.values()}
 
 
 class DurableEngine:
@@ -393,11 +424,13 @@ class DurableEngine:
         self._host = _SyncHost()
         #: one JSON ruleset per durable ruleset, for inspection and docs
         self.definitions: list[dict] = []
-        #: per durable ruleset: its name and the inputs its facts carry
+        #: per durable ruleset: its name and the fact fields it reads
         self._parts: list[tuple[str, tuple[str, ...]]] = []
         self._handles: list = []
         self._finalizer = weakref.finalize(self, _release_all, self._handles)
-        for n, packer in enumerate(pack(spec)):
+        packers, patterns = pack(spec)
+        self._patterns = {key: _MatchField(node) for key, node in patterns.items()}
+        for n, packer in enumerate(packers):
             definition: dict = {}
             actions: dict = {}
             for k, (tests, owners) in enumerate(packer.rules):
@@ -416,8 +449,7 @@ class DurableEngine:
             self._host._ruleset_directory[name] = ruleset
             self._host._ruleset_list.append(ruleset)
             self.definitions.append(definition)
-            inputs = tuple(sorted(f[len("v_"):] for f in packer.fields))
-            self._parts.append((name, inputs))
+            self._parts.append((name, tuple(sorted(packer.fields))))
         self._ids = itertools.count()
         self._lock = threading.Lock()
 
@@ -449,16 +481,20 @@ class DurableEngine:
         ``values`` maps input name -> float | str | bool | None (dates already as days).
         The record is asserted into every durable ruleset of the rule set in turn.
         """
-        present = {name: (float(value) if isinstance(value, float) else value)
+        present = {_key(name): (float(value) if isinstance(value, float) else value)
                    for name, value in values.items() if value is not None}
+        for key, pattern in self._patterns.items():
+            value = values.get(pattern.input)
+            if isinstance(value, str) and pattern(value):
+                present[key] = True
         with self._lock:
             self._fired.clear()
             self._action_errors.clear()
-            for name, inputs in self._parts:
+            for name, fields in self._parts:
                 fact = {"id": str(next(self._ids)), "sid": _SID, _ROW: 1, _ZERO: 0.0}
-                for input_name in inputs:
-                    if input_name in present:
-                        fact[_key(input_name)] = present[input_name]
+                for field in fields:
+                    if field in present:
+                        fact[field] = present[field]
                 self._assert_one(name, fact)
             return sorted(set(self._fired))
 
