@@ -289,6 +289,9 @@ def _tokenize(text: str) -> list[_Tok]:
                 hint = " (attribute access is not supported)"
             elif ch in "=!":
                 hint = " (use '==' for equality and 'not' for negation)"
+            elif ch in "\"'":
+                hint = (" (an unterminated text literal: a literal ends on the same line, escapes are"
+                        " only \\\\ and the quote itself)")
             raise RuleSyntaxError(f"unexpected character {ch!r} at column {pos + 1}{hint}")
         kind = m.lastgroup
         if kind != "ws":
