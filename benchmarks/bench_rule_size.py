@@ -31,7 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.rules import RuleSet  # noqa: E402
+from engine.rules import RuleSet
 
 REGIONS = [f"region-{i:02d}" for i in range(18)]
 INDUSTRIES = [f"industry-{i:02d}" for i in range(11)]
@@ -81,6 +81,24 @@ def median_time(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+def measure(text: str, frame: pd.DataFrame, sample: pd.DataFrame, repeat: int) -> dict:
+    """Load, compile, per-decision and per-row vectorized times for one rule file."""
+    load, rules = median_time(lambda: RuleSet.from_text(text), repeat)
+
+    def compile_once():
+        rules._durable = None
+        return rules.durable_engine()
+
+    compile_s, engine = median_time(compile_once, repeat)
+    rows = sample.to_dict("records")
+    decide_s, _ = median_time(lambda: [rules.decide(r, as_of="2024-06-30") for r in rows], repeat)
+    vector_s, vectorized = median_time(lambda: rules.evaluate(frame, as_of="2024-06-30"), repeat)
+    durable = rules.evaluate(sample, backend="durable", as_of="2024-06-30")
+    return {"load": load, "compile": compile_s, "rulesets": len(engine.definitions),
+            "decide_us": decide_s / len(rows) * 1e6, "vector_us": vector_s / len(frame) * 1e6,
+            "agree": vectorized.head(len(sample)).equals(durable)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 500, 2000])
@@ -94,23 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'rules':>6} {'load s':>8} {'compile s':>10} {'rulesets':>9} {'decide us':>10} "
           f"{'vector us':>10} {'ratio':>7} {'agree':>6}")
     for size in args.sizes:
-        text = rule_file(size)
-        load, rules = median_time(lambda: RuleSet.from_text(text), args.repeat)
-
-        def compile_once():
-            rules._durable = None
-            return rules.durable_engine()
-
-        compile_s, engine = median_time(compile_once, args.repeat)
-        rows = sample.to_dict("records")
-        decide_s, _ = median_time(lambda: [rules.decide(r, as_of="2024-06-30") for r in rows], args.repeat)
-        vector_s, vectorized = median_time(lambda: rules.evaluate(frame, as_of="2024-06-30"), args.repeat)
-        durable = rules.evaluate(sample, backend="durable", as_of="2024-06-30")
-        agree = vectorized.head(args.records).equals(durable)
-        per_decide = decide_s / len(rows) * 1e6
-        per_row = vector_s / len(frame) * 1e6
-        print(f"{size:>6} {load:>8.3f} {compile_s:>10.3f} {len(engine.definitions):>9} {per_decide:>10.0f} "
-              f"{per_row:>10.2f} {per_decide / per_row:>7.0f} {str(agree):>6}")
+        row = measure(rule_file(size), frame, sample, args.repeat)
+        print(f"{size:>6} {row['load']:>8.3f} {row['compile']:>10.3f} {row['rulesets']:>9} {row['decide_us']:>10.0f} "
+              f"{row['vector_us']:>10.2f} {row['decide_us'] / row['vector_us']:>7.0f} {row['agree']!s:>6}")
+        agree = row["agree"]
         if not agree:
             return 1
     return 0

@@ -19,7 +19,12 @@ import pandas as pd
 import pytest
 
 from engine.rules import RuleSet
-from engine.rules._durable import MAX_ABSENT_TESTS, MAX_CHILDREN, MAX_FACT_FIELDS, MAX_PATH_FANOUT
+from engine.rules._durable import (
+    MAX_ABSENT_TESTS,
+    MAX_CHILDREN,
+    MAX_FACT_FIELDS,
+    MAX_PATH_FANOUT,
+)
 
 TIME_LIMIT_S = 60
 
@@ -39,7 +44,7 @@ def _agree(text: str, frame: pd.DataFrame, out) -> None:
         durable = rules.evaluate(frame, backend="durable", as_of="2024-06-30")
         pd.testing.assert_frame_equal(vectorized, durable)
         out.put(("ok", len(rules.durable_engine().definitions), vectorized["rule_id"].tolist()))
-    except BaseException as exc:  # reported to the parent, which fails the test
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the test
         out.put(("error", repr(exc), None))
 
 
