@@ -172,6 +172,11 @@ def check_rules(paths, as_of=None, *, acknowledged: bool = False) -> list[Findin
     return findings + (sorted(accepted, key=order) if acknowledged else [])
 
 
+#: overlapping / tied pairs of rules reported per rule set (2,000 overlapping rules are two
+#: million pairs: the first ones show the problem)
+MAX_PAIR_FINDINGS = 50
+
+
 def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:
     """Table checks for one parsed rule set (see :func:`check_rules`)."""
     findings: list[Finding] = []
@@ -210,7 +215,13 @@ def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:
             earlier |= matrix[i]
     if spec.hit_policy in ("unique", "priority"):
         code = "overlap" if spec.hit_policy == "unique" else "priority-tie"
-        for (i, k), j in _co_matches(spec, matrix).items():
+        pairs, more = _co_matches(spec, matrix)
+        if more:
+            findings.append(Finding(
+                "error", code, spec.file, spec.lines.get(("rules",)), None,
+                f"more than {MAX_PAIR_FINDINGS} pairs of rules match one record together; the first "
+                f"{MAX_PAIR_FINDINGS} are listed"))
+        for (i, k), j in pairs.items():
             candidates.append((Finding(
                 "error", code, spec.file, rules[k].line, rules[k].id,
                 f"rules {rules[i].id!r} and {rules[k].id!r} both match this record"
@@ -235,15 +246,16 @@ def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:
     return findings
 
 
-def _co_matches(spec: RuleSetSpec, matrix: np.ndarray) -> dict[tuple[int, int], int]:
+def _co_matches(spec: RuleSetSpec, matrix: np.ndarray) -> tuple[dict[tuple[int, int], int], bool]:
     """Pairs of rules (i < k) that decide one grid record together - both match, and under
     ``priority`` they share the highest matching priority - with the first such record.
 
     Works on the distinct match patterns of the records with two or more matches, not on
-    every pair of rules (2,000 rules are two million pairs)."""
+    every pair of rules (2,000 rules are two million pairs). At most
+    :data:`MAX_PAIR_FINDINGS` pairs; the flag says whether more were left out."""
     many = np.flatnonzero(matrix.sum(axis=0) >= 2)
     if not len(many):
-        return {}
+        return {}, False
     packed = np.packbits(matrix[:, many], axis=0).T
     _, first = np.unique(packed, axis=0, return_index=True)
     priority = np.array([r.priority if r.priority is not None else 0 for r in spec.rules])
@@ -255,8 +267,10 @@ def _co_matches(spec: RuleSetSpec, matrix: np.ndarray) -> dict[tuple[int, int], 
             matching = matching[priority[matching] == top]
         for pair in itertools.combinations(matching.tolist(), 2):
             if pair not in found:
+                if len(found) == MAX_PAIR_FINDINGS:
+                    return dict(sorted(found.items())), True
                 found[pair] = j
-    return dict(sorted(found.items()))
+    return dict(sorted(found.items())), False
 
 
 def _evaluate_records(spec, records: list[dict], as_of) -> pd.DataFrame:
