@@ -122,3 +122,15 @@ def test_an_alternative_longer_than_durable_rules_allows_is_refused_with_the_lim
     rules = RuleSet.from_text(_file([" and ".join(f"x > {i}" for i in range(40))]))
     with pytest.raises(RuleSyntaxError, match="at most 31"):
         rules.durable_engine()
+
+
+def test_checking_hundreds_of_overlapping_rules_lists_the_first_pairs(tmp_path):
+    from engine.rules import check_rules
+    from engine.rules._check import MAX_PAIR_FINDINGS
+
+    path = tmp_path / "overlap.yaml"
+    path.write_text(_file([f"x > {i}" for i in range(300)], policy="unique"))
+    overlaps = [f for f in check_rules([path]) if f.code == "overlap"]
+    assert len(overlaps) == MAX_PAIR_FINDINGS + 1
+    assert f"more than {MAX_PAIR_FINDINGS} pairs" in overlaps[0].message
+    assert all(f.counterexample is not None for f in overlaps[1:])
