@@ -224,7 +224,7 @@ MAX_CHILDREN = 500          # NEXT_BUCKET_LENGTH: 512 slots per test's hash tabl
 
 
 class _Node:
-    __slots__ = ("children", "absent", "equal", "down")
+    __slots__ = ("absent", "children", "down", "equal")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
@@ -344,7 +344,7 @@ class _MatchField:
     both engines run the same RE2 pattern, character by character, and durable_rules tests the
     outcome. Outcomes are cached per value (a few thousand distinct values)."""
 
-    __slots__ = ("input", "regex", "cache")
+    __slots__ = ("cache", "input", "regex")
 
     def __init__(self, node: Match):
         self.input = node.field.name
