@@ -22,8 +22,12 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# max_examples: the base number of examples. Tests that need more (the engine differential
+# tests) ask for a multiple of it, so each profile sets every count: dev is quick on a laptop,
+# ci runs the Hypothesis default.
 settings.register_profile(
     "ci",
+    max_examples=100,
     derandomize=True,
     deadline=None,
     database=None,
@@ -32,6 +36,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "dev",
+    max_examples=30,
     derandomize=True,
     deadline=None,
     database=None,

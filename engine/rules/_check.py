@@ -172,6 +172,11 @@ def check_rules(paths, as_of=None, *, acknowledged: bool = False) -> list[Findin
     return findings + (sorted(accepted, key=order) if acknowledged else [])
 
 
+#: overlapping / tied pairs of rules reported per rule set (2,000 overlapping rules are two
+#: million pairs: the first ones show the problem)
+MAX_PAIR_FINDINGS = 50
+
+
 def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:
     """Table checks for one parsed rule set (see :func:`check_rules`)."""
     findings: list[Finding] = []
@@ -194,66 +199,88 @@ def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:
         if not matrix[i].any():
             findings.append(Finding("warning", "never-matches", spec.file, rule.line, rule.id,
                                     f"rule {rule.id!r} matches no record of the boundary grid ({len(grid)} records)"))
+    # candidates first, then one evaluation of all their records re-checks them together
+    candidates: list[tuple[Finding, int, object]] = []
     if spec.hit_policy == "first":
+        earlier = np.zeros(len(grid), bool)
         for i, rule in enumerate(rules):
-            if matrix[i].any():
-                earlier = matrix[:i].any(axis=0) if i else np.zeros(len(grid), bool)
-                if not (matrix[i] & ~earlier).any():
-                    j = int(np.flatnonzero(matrix[i])[0])
-                    winner = int(np.flatnonzero(matrix[:, j])[0])
-                    record = example(j)
-                    if _verify(spec, record, as_of, lambda r, winner=winner: r["rule_id"] == rules[winner].id):
-                        findings.append(Finding(
-                            "warning", "unreachable-rule", spec.file, rule.line, rule.id,
-                            f"rule {rule.id!r} is shadowed: on every boundary record it matches, an earlier rule "
-                            f"decides (here {rules[winner].id!r})", record))
+            if matrix[i].any() and not (matrix[i] & ~earlier).any():
+                j = int(np.flatnonzero(matrix[i])[0])
+                winner = int(np.flatnonzero(matrix[:, j])[0])
+                candidates.append((Finding(
+                    "warning", "unreachable-rule", spec.file, rule.line, rule.id,
+                    f"rule {rule.id!r} is shadowed: on every boundary record it matches, an earlier rule "
+                    f"decides (here {rules[winner].id!r})", example(j)),
+                    j, lambda r, w=rules[winner].id: r["rule_id"] == w))
+            earlier |= matrix[i]
     if spec.hit_policy in ("unique", "priority"):
-        reported = set()
-        for i, j_rule in itertools.combinations(range(len(rules)), 2):
-            if spec.hit_policy == "priority" and rules[i].priority != rules[j_rule].priority:
-                continue
-            both = matrix[i] & matrix[j_rule]
-            if spec.hit_policy == "priority":
-                # a tie only matters when nothing of higher priority also matches
-                prio = np.array([r.priority for r in rules])
-                higher = matrix[prio > rules[i].priority].any(axis=0) if (prio > rules[i].priority).any() else np.zeros(len(grid), bool)
-                both &= ~higher
-            if both.any() and (i, j_rule) not in reported:
-                reported.add((i, j_rule))
-                j = int(np.flatnonzero(both)[0])
-                record = example(j)
-                code = "overlap" if spec.hit_policy == "unique" else "priority-tie"
-                if _verify(spec, record, as_of, lambda r: r["status"] == "error"):
-                    findings.append(Finding(
-                        "error", code, spec.file, rules[j_rule].line, rules[j_rule].id,
-                        f"rules {rules[i].id!r} and {rules[j_rule].id!r} both match this record"
-                        + (f" at priority {rules[i].priority}" if code == "priority-tie" else ""), record))
+        code = "overlap" if spec.hit_policy == "unique" else "priority-tie"
+        pairs, more = _co_matches(spec, matrix)
+        if more:
+            findings.append(Finding(
+                "error", code, spec.file, spec.lines.get(("rules",)), None,
+                f"more than {MAX_PAIR_FINDINGS} pairs of rules match one record together; the first "
+                f"{MAX_PAIR_FINDINGS} are listed"))
+        for (i, k), j in pairs.items():
+            candidates.append((Finding(
+                "error", code, spec.file, rules[k].line, rules[k].id,
+                f"rules {rules[i].id!r} and {rules[k].id!r} both match this record"
+                + (f" at priority {rules[i].priority}" if code == "priority-tie" else ""), example(j)),
+                j, lambda r: r["status"] == "error"))
     if spec.default_then is None:
         gaps = ~any_match
         complete = ~np.column_stack([prepared.columns[k].null for k in spec.inputs]).any(axis=1)
         for code, mask in (("gap", gaps & complete), ("gap-null", gaps & ~complete)):
             if mask.any():
                 j = int(np.flatnonzero(mask)[0])
-                record = example(j)
-                if _verify(spec, record, as_of, lambda r: r["status"] == "unmatched"):
-                    severity = CHECK_CODES[code][0]
-                    findings.append(Finding(
-                        severity, code, spec.file, spec.lines.get(("rules",)), None,
-                        f"no rule matches {int(mask.sum())} of {len(grid)} boundary records"
-                        + (" with some null input" if code == "gap-null" else "")
-                        + " and there is no default; add a rule or a 'default:'", record))
+                candidates.append((Finding(
+                    CHECK_CODES[code][0], code, spec.file, spec.lines.get(("rules",)), None,
+                    f"no rule matches {int(mask.sum())} of {len(grid)} boundary records"
+                    + (" with some null input" if code == "gap-null" else "")
+                    + " and there is no default; add a rule or a 'default:'", example(j)),
+                    j, lambda r: r["status"] == "unmatched"))
+    if candidates:
+        verified = _evaluate_records(spec, [finding.counterexample for finding, _, _ in candidates], as_of)
+        findings.extend(finding for n, (finding, _, holds) in enumerate(candidates)
+                        if holds(verified.iloc[n]))
     return findings
 
 
-def _verify(spec, record, as_of, predicate) -> bool:
+def _co_matches(spec: RuleSetSpec, matrix: np.ndarray) -> tuple[dict[tuple[int, int], int], bool]:
+    """Pairs of rules (i < k) that decide one grid record together - both match, and under
+    ``priority`` they share the highest matching priority - with the first such record.
+
+    Works on the distinct match patterns of the records with two or more matches, not on
+    every pair of rules (2,000 rules are two million pairs). At most
+    :data:`MAX_PAIR_FINDINGS` pairs; the flag says whether more were left out."""
+    many = np.flatnonzero(matrix.sum(axis=0) >= 2)
+    if not len(many):
+        return {}, False
+    packed = np.packbits(matrix[:, many], axis=0).T
+    _, first = np.unique(packed, axis=0, return_index=True)
+    priority = np.array([r.priority if r.priority is not None else 0 for r in spec.rules])
+    found: dict[tuple[int, int], int] = {}
+    for j in sorted(int(many[f]) for f in first):
+        matching = np.flatnonzero(matrix[:, j])
+        if spec.hit_policy == "priority":
+            top = priority[matching].max()
+            matching = matching[priority[matching] == top]
+        for pair in itertools.combinations(matching.tolist(), 2):
+            if pair not in found:
+                if len(found) == MAX_PAIR_FINDINGS:
+                    return dict(sorted(found.items())), True
+                found[pair] = j
+    return dict(sorted(found.items())), False
+
+
+def _evaluate_records(spec, records: list[dict], as_of) -> pd.DataFrame:
     from engine.rules._ruleset import RuleSet
 
-    frame = pd.DataFrame({k: pd.Series([record[k]], dtype=object) for k in spec.inputs})
+    frame = pd.DataFrame({k: pd.Series([record[k] for record in records], dtype=object) for k in spec.inputs})
     for k, inp in spec.inputs.items():
         if inp.type == "date":
             frame[k] = pd.to_datetime(frame[k])
-    row = RuleSet(spec).evaluate(frame, as_of=as_of).iloc[0]
-    return bool(predicate(row))
+    return RuleSet(spec).evaluate(frame, as_of=as_of)
 
 
 def _literals(spec: RuleSetSpec) -> dict[str, set]:

@@ -33,6 +33,19 @@ What durable_rules 2.0.28 cannot express directly, and how it is handled here:
   included), which is exactly "unknown is not true"; ``$ex`` guards are added only for the
   inputs inside right-hand expressions.
 * **States**: one state id is reused for every record (durable_rules holds at most 1,024).
+* **Network size**: durable_rules shares the tests of all rules of one ruleset in a tree and
+  walks it with fixed-size buffers that it does not always check. A test with 512 different
+  tests below it hangs ``create_ruleset`` forever from the 513th (``findAlpha`` probes a full
+  512-slot hash table for a free slot that never comes; with exactly 512 the same loop hangs
+  the first record); a record that matches more than 64 pending tests at once fails with error
+  303 (``handleAlpha``'s stack of 64); more than 32 "is null" tests below one test, 16 rules
+  ending on one test or 255 fields in a fact overrun their buffers. So the alternatives are
+  packed into as many durable rulesets as needed (:func:`pack`), each within all of these
+  bounds whatever the record: every path of its test tree has at most ``MAX_PATH_FANOUT``
+  sibling tests along it, identical alternatives share one durable rule, and each ruleset
+  reads at most ``MAX_FACT_FIELDS`` inputs. A record is asserted into every ruleset and the
+  hit policy is applied to the union of the rules that fired, so the decision is the same as
+  one big ruleset's.
 """
 
 from __future__ import annotations
@@ -57,6 +70,7 @@ _ZERO = "kam__zero"
 _OPS = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
 _SID = "0"
+_MATCH_PREFIX = "m_"
 
 
 class DurableEngineError(RuleEvaluationError):
@@ -117,14 +131,20 @@ class _SyncHost(_durable_engine.Host):
         return None
 
 
-def _release(handle) -> None:
-    try:
-        _durable_engine.durable_rules_engine.delete_ruleset(handle)
-    except Exception:  # the interpreter may be shutting down; nothing left to free then
-        pass
+def _release_all(handles: list) -> None:
+    while handles:
+        handle = handles.pop()
+        try:
+            _durable_engine.durable_rules_engine.delete_ruleset(handle)
+        except Exception:  # the interpreter may be shutting down; nothing left to free then
+            pass
 
 
 class _Compiler:
+    def __init__(self) -> None:
+        #: (input, pattern) -> (fact field, Match node) of every ``matches`` / ``startswith``
+        self.patterns: dict[tuple[str, str], tuple[str, Match]] = {}
+
     def value(self, node):
         if isinstance(node, Num):
             return float(node.value)
@@ -159,8 +179,11 @@ class _Compiler:
         elif isinstance(node, Known):
             self.guards(node.value, parts)
         elif isinstance(node, Match):
-            # durable_rules never matches a test on an absent field: no $ex guard needed
-            parts.append({"$mt": {_key(node.field.name): node.pattern}})
+            # the pattern is decided before posting, by the same RE2 pattern as the vectorized
+            # engine, and posted as a fact field present only when it matches (see _MatchField)
+            key = f"{_MATCH_PREFIX}{len(self.patterns)}"
+            key = self.patterns.setdefault((node.field.name, node.pattern), (key, node))[0]
+            parts.append({key: True})
         elif isinstance(node, Cmp):
             if isinstance(node.left, Field):
                 left = _key(node.left.name)
@@ -175,19 +198,209 @@ class _Compiler:
         else:
             raise TypeError(f"not a leaf condition: {node!r}")
 
-    def rules(self, condition) -> list[dict]:
-        """One durable condition per alternative of the condition's DNF."""
+    def rules(self, condition) -> list[list[dict]]:
+        """The durable tests of each alternative of the condition's DNF, in order."""
         out = []
         for conjunction in alternatives(condition):
             parts: list = [{_ROW: 1}]
             for leaf in conjunction:
                 self.leaf(leaf, parts)
-            unique = []
+            unique: list = []
             for part in parts:
                 if part not in unique:
                     unique.append(part)
-            out.append(unique[0] if len(unique) == 1 else {"$and": unique})
+            out.append(unique)
         return out
+
+
+#: durable_rules 2.0.28's fixed buffers (src/rules/events.c, rete.c, state.h) and our margins.
+MAX_PATH_FANOUT = 60        # handleAlpha's stack holds 64 pending tests
+MAX_ABSENT_TESTS = 30       # NEXT_LIST_LENGTH: 32 "is null" tests below one test
+MAX_FACT_FIELDS = 240       # MAX_OBJECT_PROPERTIES 255, less id, sid, kam__row, kam__zero
+MAX_RULE_TESTS = 31         # error 113: at most 31 expressions in one durable rule
+
+
+MAX_CHILDREN = 500          # NEXT_BUCKET_LENGTH: 512 slots per test's hash table of children
+
+
+class _Node:
+    __slots__ = ("absent", "children", "down", "equal")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.absent = 0  # children that are "is null" ($nex) tests
+        #: children that test one field for equality with a constant, per field: of those,
+        #: at most one per field can match a record, so they take one stack slot per field
+        self.equal: dict[str, int] = {}
+        self.down = 0    # the most stack slots a record can take on a path from here down
+
+    def width(self) -> int:
+        """Stack slots the children matching one record can take at most."""
+        return len(self.children) - sum(self.equal.values()) + len(self.equal)
+
+
+def _refresh(node: _Node) -> None:
+    node.down = node.width() + max((c.down for c in node.children.values()), default=0)
+
+
+def _equal_field(test: dict) -> str | None:
+    """The field of a test ``field == constant`` (at most one such sibling per field can
+    match a record), else None."""
+    (op, body), = test.items()
+    if op == "$eq":
+        (field, value), = body.items()
+    elif not op.startswith("$"):
+        field, value = op, body
+    else:
+        return None
+    return None if isinstance(value, (dict, list)) else field
+
+
+class _Packer:
+    """One durable ruleset's test tree, as durable_rules builds it (an ``$and`` is a chain of
+    tests in order; equal tests under one parent are shared), with the bounds checked as
+    alternatives are added."""
+
+    def __init__(self) -> None:
+        self.root = _Node()
+        self.fields: set[str] = set()
+        self.rules: list[tuple[list[dict], tuple[int, ...]]] = []
+
+    def try_add(self, tests: list[dict], keys: list[str], fields: set[str], owners: tuple[int, ...]) -> bool:
+        if self.rules and len(self.fields | fields) > MAX_FACT_FIELDS:
+            return False
+        path = [self.root]
+        node = self.root
+        depth = 0
+        while depth < len(keys) and keys[depth] in node.children:
+            node = node.children[keys[depth]]
+            path.append(node)
+            depth += 1
+        if depth < len(keys):
+            absent = "$nex" in tests[depth]
+            if (absent and node.absent >= MAX_ABSENT_TESTS) or len(node.children) >= MAX_CHILDREN:
+                return False
+            equal = _equal_field(tests[depth])
+            chain = _Node()
+            tail = chain
+            for key in keys[depth + 1:]:
+                nxt = _Node()
+                tail.children[key] = nxt
+                tail = nxt
+            for n in reversed(_chain_nodes(chain)):
+                _refresh(n)
+            node.children[keys[depth]] = chain
+            node.absent += absent
+            if equal is not None:
+                node.equal[equal] = node.equal.get(equal, 0) + 1
+            for n in reversed(path):
+                _refresh(n)
+            if self.root.down > MAX_PATH_FANOUT and self.rules:
+                del node.children[keys[depth]]
+                node.absent -= absent
+                if equal is not None:
+                    node.equal[equal] -= 1
+                    if not node.equal[equal]:
+                        del node.equal[equal]
+                for n in reversed(path):
+                    _refresh(n)
+                return False
+        self.rules.append((tests, owners))
+        self.fields |= fields
+        return True
+
+
+def _chain_nodes(start: _Node) -> list[_Node]:
+    out = [start]
+    while out[-1].children:
+        out.append(next(iter(out[-1].children.values())))
+    return out
+
+
+def _fields(tests: list[dict]) -> set[str]:
+    """The fact fields a durable condition reads (its test keys and ``$m`` references)."""
+    found: set[str] = set()
+
+    def walk(obj) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if k == "$m":
+                    found.add(v)
+                elif not k.startswith("$"):
+                    found.add(k)
+                walk(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v)
+
+    walk(tests)
+    return found - {_ROW, _ZERO}
+
+
+class _MatchField:
+    """A pattern decided in Python for one record: durable_rules' own patterns differ from the
+    documented ones (``%`` is its escape character, some repeats are refused) and it reads
+    string values without undoing their JSON escapes (``\\t`` is two characters to it), so
+    both engines run the same RE2 pattern, character by character, and durable_rules tests the
+    outcome. Outcomes are cached per value (a few thousand distinct values)."""
+
+    __slots__ = ("cache", "input", "regex")
+
+    def __init__(self, node: Match):
+        self.input = node.field.name
+        self.regex = node.regex
+        self.cache: dict[str, bool] = {}
+
+    def __call__(self, value: str) -> bool:
+        hit = self.cache.get(value)
+        if hit is None:
+            if len(self.cache) > 4096:
+                self.cache.clear()
+            hit = self.cache[value] = self.regex.fullmatch(value)
+        return hit
+
+
+def pack(spec: RuleSetSpec) -> tuple[list[_Packer], dict[str, Match]]:
+    """The alternatives of every rule, packed into durable rulesets within durable_rules'
+    bounds (first fit, in file order). Identical alternatives of different rules become one
+    durable rule that records all of their indices.
+
+    Raises
+    ------
+    RuleSyntaxError
+        An alternative needs more than :data:`MAX_RULE_TESTS` tests (durable_rules' cap on
+        one rule), naming the rule.
+    """
+    compiler = _Compiler()
+    owners: dict[str, list[int]] = {}
+    tests_of: dict[str, list[dict]] = {}
+    for i, rule in enumerate(spec.rules):
+        # a rule that can never match has no alternatives and no durable rule
+        for tests in compiler.rules(rule.condition):
+            if len(tests) > MAX_RULE_TESTS:
+                raise RuleSyntaxError(
+                    f"rule {rule.id!r}: one alternative of its condition needs {len(tests)} tests in "
+                    f"durable_rules, which allows at most {MAX_RULE_TESTS} per rule; split the "
+                    "condition into several rules or use fewer comparisons per 'and'",
+                    file=spec.file, line=getattr(rule, "line", None))
+            key = _encode(tests)
+            if key not in owners:
+                owners[key] = []
+                tests_of[key] = tests
+            if i not in owners[key]:
+                owners[key].append(i)
+    packers: list[_Packer] = []
+    for key, tests in tests_of.items():
+        keys = [_encode(t) for t in tests]
+        fields = _fields(tests)
+        for packer in packers:
+            if packer.try_add(tests, keys, fields, tuple(owners[key])):
+                break
+        else:
+            packer = _Packer()
+            packer.try_add(tests, keys, fields, tuple(owners[key]))
+            packers.append(packer)
+    return packers, {key: node for key, node in compiler.patterns.values()}
 
 
 class DurableEngine:
@@ -206,40 +419,52 @@ class DurableEngine:
     def __init__(self, spec: RuleSetSpec):
         self.spec = spec
         self.name = f"kam_{spec.name}_{uuid.uuid4().hex[:12]}"
-        compiler = _Compiler()
-        definition: dict = {}
-        actions: dict = {}
         self._fired: list[int] = []
         self._action_errors: list[BaseException] = []
-        for i, rule in enumerate(spec.rules):
-            # a rule that can never match has no alternatives and no durable rule
-            for k, condition in enumerate(compiler.rules(rule.condition)):
-                definition[f"r{i}_{k}"] = {"all": [{"m": condition}]}
-                actions[f"r{i}_{k}"] = self._action(i)
-        self.definition = definition  # the JSON ruleset, for inspection and docs
         self._host = _SyncHost()
-        if definition:
+        #: one JSON ruleset per durable ruleset, for inspection and docs
+        self.definitions: list[dict] = []
+        #: per durable ruleset: its name and the fact fields it reads
+        self._parts: list[tuple[str, tuple[str, ...]]] = []
+        self._handles: list = []
+        self._finalizer = weakref.finalize(self, _release_all, self._handles)
+        packers, patterns = pack(spec)
+        self._patterns = {key: _MatchField(node) for key, node in patterns.items()}
+        for n, packer in enumerate(packers):
+            definition: dict = {}
+            actions: dict = {}
+            for k, (tests, owners) in enumerate(packer.rules):
+                condition = tests[0] if len(tests) == 1 else {"$and": tests}
+                definition[f"r{k}"] = {"all": [{"m": condition}]}
+                actions[f"r{k}"] = self._action(owners)
+            name = f"{self.name}_{n}"
             try:
-                ruleset = _Ruleset(self.name, self._host, definition, actions)
+                ruleset = _Ruleset(name, self._host, definition, actions)
             except Exception as exc:
+                self.close()
                 raise RuleSyntaxError(
                     f"durable_rules refused the compiled rule set {spec.name!r}: {exc}",
                     file=spec.file) from exc
-            self._host._ruleset_directory[self.name] = ruleset
+            self._handles.append(ruleset._handle)
+            self._host._ruleset_directory[name] = ruleset
             self._host._ruleset_list.append(ruleset)
-            self._finalizer = weakref.finalize(self, _release, ruleset._handle)
-        else:
-            self._finalizer = None
+            self.definitions.append(definition)
+            self._parts.append((name, tuple(sorted(packer.fields))))
         self._ids = itertools.count()
         self._lock = threading.Lock()
 
-    def _action(self, index: int):
+    @property
+    def definition(self) -> dict:
+        """All durable rules of all rulesets in one dict (``r<ruleset>_<rule>``)."""
+        return {f"r{n}_{k[1:]}": rule for n, d in enumerate(self.definitions) for k, rule in d.items()}
+
+    def _action(self, owners: tuple[int, ...]):
         fired = self._fired
         errors = self._action_errors
 
         def action(c):
             try:
-                fired.append(index)
+                fired.extend(owners)
             except BaseException as exc:  # recorded and re-raised by matches(); never lost
                 errors.append(exc)
                 raise
@@ -247,45 +472,51 @@ class DurableEngine:
         return action
 
     def close(self) -> None:
-        """Free the durable_rules ruleset now."""
-        if self._finalizer is not None:
-            self._finalizer()
+        """Free the durable_rules rulesets now."""
+        self._finalizer()
 
     def matches(self, values: dict) -> list[int]:
         """Indices of the rules whose condition is true for one typed record.
 
         ``values`` maps input name -> float | str | bool | None (dates already as days).
+        The record is asserted into every durable ruleset of the rule set in turn.
         """
-        if not self.definition:
-            return []
-        fact = {"id": "", "sid": _SID, _ROW: 1, _ZERO: 0.0}
-        for name, value in values.items():
-            if value is not None:
-                fact[_key(name)] = float(value) if isinstance(value, float) else value
+        present = {_key(name): (float(value) if isinstance(value, float) else value)
+                   for name, value in values.items() if value is not None}
+        for key, pattern in self._patterns.items():
+            value = values.get(pattern.input)
+            if isinstance(value, str) and pattern(value):
+                present[key] = True
         with self._lock:
-            fact["id"] = str(next(self._ids))
             self._fired.clear()
             self._action_errors.clear()
-            try:
-                self._host.assert_fact(self.name, fact)
-            except _durable_engine.MessageNotHandledException:
-                pass  # no rule matched: an ordinary outcome here
-            except Exception as exc:
-                raise DurableEngineError(
-                    f"durable_rules failed on a record of rule set {self.spec.name!r}: {exc}") from exc
-            if self._action_errors:
-                raise DurableEngineError(
-                    f"a rule action failed in rule set {self.spec.name!r}") from self._action_errors[0]
-            fired = sorted(set(self._fired))
-            try:
-                self._host.retract_fact(self.name, fact)
-            except _durable_engine.MessageNotHandledException:
-                pass
-            except Exception as exc:
-                raise DurableEngineError(
-                    f"durable_rules could not retract a record of rule set {self.spec.name!r}: {exc}") from exc
-            state = self._host.get_state(self.name, _SID)
-            if "exception" in state:
-                raise DurableEngineError(
-                    f"durable_rules reported an action error in rule set {self.spec.name!r}: {state['exception']}")
-        return fired
+            for name, fields in self._parts:
+                fact = {"id": str(next(self._ids)), "sid": _SID, _ROW: 1, _ZERO: 0.0}
+                for field in fields:
+                    if field in present:
+                        fact[field] = present[field]
+                self._assert_one(name, fact)
+            return sorted(set(self._fired))
+
+    def _assert_one(self, name: str, fact: dict) -> None:
+        try:
+            self._host.assert_fact(name, fact)
+        except _durable_engine.MessageNotHandledException:
+            pass  # no rule matched: an ordinary outcome here
+        except Exception as exc:
+            raise DurableEngineError(
+                f"durable_rules failed on a record of rule set {self.spec.name!r}: {exc}") from exc
+        if self._action_errors:
+            raise DurableEngineError(
+                f"a rule action failed in rule set {self.spec.name!r}") from self._action_errors[0]
+        try:
+            self._host.retract_fact(name, fact)
+        except _durable_engine.MessageNotHandledException:
+            pass
+        except Exception as exc:
+            raise DurableEngineError(
+                f"durable_rules could not retract a record of rule set {self.spec.name!r}: {exc}") from exc
+        state = self._host.get_state(name, _SID)
+        if "exception" in state:
+            raise DurableEngineError(
+                f"durable_rules reported an action error in rule set {self.spec.name!r}: {state['exception']}")

@@ -117,8 +117,9 @@ class LinearPattern:
 
     Python's backtracking ``re`` takes exponential time on patterns such as ``(.+)+x`` (a
     rule file must never be able to hang a run); RE2 guarantees linear time for every pattern,
-    and already ships inside pyarrow. The pattern matches the whole value, on its UTF-8 bytes
-    (RE2 reads binary input as Latin-1: ``.`` is one byte, as in the durable_rules engine).
+    and already ships inside pyarrow. The pattern matches the whole value character by
+    character (Unicode code points: ``.`` is one character, ``é`` or ``中`` included); the
+    durable_rules engine runs this same object on each record (see engine/rules/_durable.py).
 
     Examples
     --------
@@ -133,7 +134,7 @@ class LinearPattern:
         self.pattern = pattern
         self._whole = f"^(?s:{pattern})$"
         try:  # compile once now, so that a bad pattern fails at load
-            pc.match_substring_regex(pa.array([], pa.binary()), self._whole)
+            pc.match_substring_regex(pa.array([], pa.large_string()), self._whole)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise RuleSyntaxError(f"invalid pattern {pattern!r}: {exc}") from exc
 
@@ -142,7 +143,7 @@ class LinearPattern:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        raw = pa.array(list(values), pa.large_string()).cast(pa.large_binary())
+        raw = pa.array(list(values), pa.large_string())
         return pc.match_substring_regex(raw, self._whole).fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
 
     def fullmatch(self, value: str) -> bool:
@@ -155,7 +156,7 @@ class LinearPattern:
 
 @dataclass(frozen=True)
 class Match:
-    """Full match of a string input against a pattern, on UTF-8 bytes."""
+    """Full match of a string input against a pattern, character by character."""
 
     field: Field
     pattern: str
@@ -288,6 +289,9 @@ def _tokenize(text: str) -> list[_Tok]:
                 hint = " (attribute access is not supported)"
             elif ch in "=!":
                 hint = " (use '==' for equality and 'not' for negation)"
+            elif ch in "\"'":
+                hint = (" (an unterminated text literal: a literal ends on the same line, escapes are"
+                        " only \\\\ and the quote itself)")
             raise RuleSyntaxError(f"unexpected character {ch!r} at column {pos + 1}{hint}")
         kind = m.lastgroup
         if kind != "ws":
@@ -803,11 +807,16 @@ _PREFIX_META = set(".|?*+(){}[]\\^$")
 
 
 def _prefix_pattern(prefix: str) -> str:
+    """The RE2 pattern of ``startswith prefix``: every character of the prefix literally
+    (RE2 escapes; the prefix is never parsed as a pattern), then anything."""
     out = []
     for ch in prefix:
-        if ch in "]\\^$\x00":
-            raise RuleSyntaxError(f"startswith prefix {prefix!r}: character {ch!r} is not supported")
-        out.append(f"[{ch}]" if ch in _PREFIX_META else ch)
+        if ch == "\x00":
+            out.append("\\x00")
+        elif ch in _PREFIX_META:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
     return "".join(out) + ".*"
 
 

@@ -197,10 +197,54 @@ class _RuleLoader(yaml.SafeLoader):
                 "(64-bit); write a float such as 1e30 if you mean a huge bound",
                 node.start_mark,
             )
-        return super().construct_yaml_int(node)
+        return yaml.constructor.SafeConstructor.construct_yaml_int(self, node)
 
 
 _RuleLoader.add_constructor("tag:yaml.org,2002:int", _RuleLoader.construct_yaml_int)
+
+_CLoader = getattr(yaml, "CSafeLoader", None)
+
+
+if _CLoader is not None:
+    class _FastRuleLoader(_CLoader):  # type: ignore[misc, valid-type]
+        """:class:`_RuleLoader`'s limits on libyaml's C parser and composer, ten times faster
+        (a 2,000-rule file: 2 s in pure Python). The C composer recurses, so nesting and
+        aliases are first checked on the event stream (libyaml's parser keeps its own stack)
+        and the tree is composed only then."""
+
+        construct_yaml_int = _RuleLoader.construct_yaml_int
+
+    _FastRuleLoader.add_constructor("tag:yaml.org,2002:int", _FastRuleLoader.construct_yaml_int)
+
+
+def _check_events(text: str) -> None:
+    """Nesting and alias limits on the event stream (the same rules as ``_RuleLoader``)."""
+    depth = 0
+    aliases = 0
+    loader = _CLoader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise _YamlLimit(
+                        f"more than {MAX_ALIASES} YAML aliases (*name); a rule file needs few; repeat the values instead",
+                        event.start_mark,
+                    )
+            if isinstance(event, yaml.NodeEvent) and depth + 1 > MAX_DEPTH:
+                raise _YamlLimit(f"YAML nested more than {MAX_DEPTH} levels deep", event.start_mark)
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        # libyaml's scanner runs ahead and stops at 1,000 levels before an event shows it
+        if "maximum nesting depth" in str(getattr(exc, "problem", "")):
+            raise _YamlLimit(f"YAML nested more than {MAX_DEPTH} levels deep", exc.problem_mark) from None
+        raise
+    finally:
+        loader.dispose()
 
 
 def _expanded_size(node, budget: list[int], seen_depth: int = 0) -> None:
@@ -235,8 +279,13 @@ def _yaml_error(exc: yaml.YAMLError, file: str | None) -> RuleFileError:
 
 
 def _read_yaml(text: str, file: str | None) -> tuple[Any, dict]:
-    loader = _RuleLoader(text)  # one pass: the node tree (for lines) and the data from it
+    loader = None
     try:
+        if _CLoader is not None:
+            _check_events(text)
+            loader = _FastRuleLoader(text)
+        else:
+            loader = _RuleLoader(text)  # one pass: the node tree (for lines) and the data from it
         node = loader.get_single_node()
         if node is not None:
             _expanded_size(node, [MAX_NODES])
@@ -249,7 +298,8 @@ def _read_yaml(text: str, file: str | None) -> tuple[Any, dict]:
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, file) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict = {}
     if node is not None:
         _line_map(node, (), lines, file)

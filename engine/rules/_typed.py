@@ -17,6 +17,7 @@ of whole days from the date to the as-of date, which is what ``days_since`` read
 from __future__ import annotations
 
 import datetime as _dt
+import decimal
 import math
 import numbers
 from dataclasses import dataclass
@@ -122,9 +123,22 @@ def _typed_value(inp: InputSpec, value, as_of: _dt.date):
         return None, None
     t = inp.type
     if t in ("number", "integer"):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        if isinstance(value, decimal.Decimal):
+            # a Decimal is a number like any other: the nearest double (as an int past 2^53)
+            if value.is_nan():
+                return None, None
+            if value.is_infinite():
+                return None, _reason("non_finite", inp, "an infinite number")
+            number = float(value)
+            if math.isinf(number):
+                return None, _reason("non_finite", inp, "a number beyond the double range (about 1.8e308)")
+        elif isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
             return None, _reason("wrong_type", inp, _kind(value))
-        number = float(value)
+        else:
+            try:
+                number = float(value)
+            except OverflowError:  # an int of more than 308 digits
+                return None, _reason("non_finite", inp, "a number beyond the double range (about 1.8e308)")
         if math.isnan(number):
             return None, None
         if math.isinf(number):
@@ -280,7 +294,9 @@ def _typed_column(inp: InputSpec, series: pd.Series, as_of: _dt.date):
         null = series.isna().to_numpy()
         return Column("bool", null, values=series.to_numpy(dtype=bool, na_value=False)), no, None
     if t in ("string", "enum") and (is_str_dtype or is_cat):
-        if is_cat and not (series.cat.categories.dtype == object or pd.api.types.is_string_dtype(series.cat.categories.dtype)):
+        if is_cat and not all(isinstance(c, str) for c in series.cat.categories):
+            # categories that are not all text (True, 1.5, a date): typed value by value, so
+            # each of those rows is a wrong_type error as in an object column
             return _object_fallback(inp, series, as_of)
         if t == "enum":
             return _enum_column(inp, series, n)
@@ -296,7 +312,9 @@ def _typed_column(inp: InputSpec, series: pd.Series, as_of: _dt.date):
         s = series
         if getattr(dtype, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        days_arr = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        # straight from the column's own unit to days (datetime64[s] holds 1500-06-01, which
+        # overflows nanoseconds); numpy floors, so a time of day never moves the date
+        days_arr = s.to_numpy().astype("datetime64[D]")
         null = np.isnat(days_arr)
         as_of_day = np.datetime64(as_of, "D")
         values = (as_of_day - days_arr).astype("timedelta64[D]").astype(np.float64)

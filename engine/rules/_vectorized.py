@@ -163,7 +163,11 @@ class _Compiler:
     def _compare_str(self, op, lkind, lv, rkind, rv):
         if lkind == "str" and rkind == "strlit":
             col, lit = lv, rv
-            hit = np.flatnonzero(col.uniques == lit) if len(col.uniques) else np.array([], dtype=np.int64)
+            # the literal as a 0-d object array: numpy would turn a bare str into a fixed-width
+            # unicode scalar, which drops trailing NULs ("\x00" would equal "")
+            literal = np.empty((), dtype=object)
+            literal[()] = lit
+            hit = np.flatnonzero(col.uniques == literal) if len(col.uniques) else np.array([], dtype=np.int64)
             eq = col.codes == hit[0] if len(hit) else np.zeros(self.n, dtype=bool)
             return eq if op == "==" else ~eq
         # two string inputs: compare through a shared code space

@@ -223,7 +223,9 @@ def _load(text: str) -> RuleSet:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+# five times the profile's base count (tests/conftest.py): 150 examples in dev, 500 in CI
+@settings(max_examples=5 * settings.default.max_examples,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(text=rule_files(), frame=frames())
 def test_engines_decide_identically(text, frame):
     rules = _load(text)
