@@ -7,11 +7,17 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import GroupKFold
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import engine
 from engine.models import ChurnModel, ForwardGroupSplit, reasons_list
+from engine.models._selection import choose_candidate
 from tests.models.conftest import FAST, mixed_frame
 
 
@@ -127,19 +133,66 @@ def test_recalibration_follows_a_drifting_base_rate():
     assert off.recalibration_ is None  # off unless asked for
 
 
-def test_never_loses_to_the_plain_baselines_on_a_public_data_set():
-    """Regression for the telecom loss: scikit-learn's breast cancer set (569 rows, bundled).
-
-    The default grid holds scikit-learn's plain logistic regression and default
-    HistGradientBoostingClassifier; selection on the same folds can only match or beat them.
-    """
+def test_selection_score_is_within_one_standard_error_of_every_plain_baseline():
+    """The default grid holds scikit-learn's plain logistic regression and default
+    HistGradientBoostingClassifier, scored on the same folds: the chosen candidate is never
+    worse than either by more than one standard error (the one-SE rule may pick a simpler
+    candidate than the top one, never a worse one by more than the noise)."""
     data = load_breast_cancer(as_frame=True)
     X, y = data.data, data.target.to_numpy()
     model = ChurnModel().fit(X, y)
     results = model.cv_results_.set_index("candidate")
     baselines = results.loc[["logistic(numeric_encoding='raw')", "hist_gradient_boosting()"], "roc_auc_mean"]
-    assert model.selection_score_ >= baselines.max()
+    assert model.selection_score_ >= baselines.max() - model.selection_choice_["standard_error"]
     assert results.loc[model.selected_candidate_, "roc_auc_mean"] == model.selection_score_
+    assert model.selected_candidate_ in model.selection_choice_["tied_candidates"]
+
+
+def _plain_logistic():
+    return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
+                         LogisticRegression(C=1.0, max_iter=5000))
+
+
+@pytest.mark.parametrize("name", ["diabetes", "wine"])
+def test_never_loses_to_plain_logistic_regression_on_outer_folds(name):
+    """Regression: on scikit-learn's bundled diabetes (442 rows) and wine (178) sets, kam's
+    default model lost 0.004-0.007 ROC AUC to a plain logistic regression on the same outer
+    folds: selection on the inner folds preferred the blend or a spline by less than its noise.
+    The one-standard-error rule now keeps the simpler candidate unless a richer one is better
+    by more than the noise. Compared per outer fold, as cross_val_score does (a pooled AUC
+    over folds also compares the folds' different calibrations)."""
+    if name == "diabetes":
+        data = load_diabetes(as_frame=True, scaled=False)
+        X, y = data.data, (data.target.to_numpy() > np.median(data.target.to_numpy())).astype(int)
+    else:
+        data = load_wine(as_frame=True)
+        X, y = data.data, (data.target.to_numpy() == 0).astype(int)
+    ours, plain = [], []
+    for train, test in StratifiedKFold(3, shuffle=True, random_state=0).split(X, y):
+        model = ChurnModel(min_rows=50, min_class_count=10).fit(X.iloc[train], y[train])
+        ours.append(roc_auc_score(y[test], model.predict_proba(X.iloc[test])[:, 1]))
+        baseline = _plain_logistic().fit(X.iloc[train], y[train])
+        plain.append(roc_auc_score(y[test], baseline.predict_proba(X.iloc[test])[:, 1]))
+    assert np.mean(ours) >= np.mean(plain) - 1e-9, (ours, plain)
+
+
+def test_the_one_standard_error_rule_prefers_the_simpler_candidate_within_the_noise():
+    def results(blend_folds):
+        return pd.DataFrame([
+            {"candidate": "logistic(numeric_encoding='raw')", "family": "logistic",
+             "params": {"numeric_encoding": "raw"}, "roc_auc_folds": [0.80, 0.82, 0.78]},
+            {"candidate": "hist_gradient_boosting()", "family": "hist_gradient_boosting",
+             "params": {}, "roc_auc_folds": [0.79, 0.80, 0.77]},
+            {"candidate": "blend", "family": "blend", "params": {"members": []},
+             "roc_auc_folds": blend_folds},
+        ]).assign(roc_auc_mean=lambda r: r["roc_auc_folds"].map(np.mean))
+
+    # The blend is ahead by 0.002 on average, but behind on one fold: a tie, the simpler wins.
+    row, choice = choose_candidate(results([0.81, 0.825, 0.771]))
+    assert row == 0 and choice["best_candidate"] == "blend"
+    # Ahead on every fold by 0.02: a real difference, the blend wins.
+    row, _ = choose_candidate(results([0.82, 0.84, 0.80]))
+    assert row == 2
 
 
 def test_reasons_list_reads_the_stored_json():
