@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,15 @@ from engine.models._columns import (
     to_internal_matrix,
 )
 from engine.models._fast import BoostingScorer, compile_pipeline
+from engine.models._params import (
+    CANDIDATE_GRID,
+    FLAG,
+    NONE,
+    SPLITTER,
+    Integer,
+    Options,
+    validate_params,
+)
 from engine.models._selection import refit, select_candidate
 
 __all__ = ["AutoClassifier", "ChurnModel", "NotFittedError", "WinModel"]
@@ -160,6 +169,21 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
 
     _outcome = "probability"
 
+    #: What each parameter accepts, checked by ``fit`` before any work (as scikit-learn's
+    #: ``_parameter_constraints``; see ``engine.models._params``).
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "candidates": [NONE, CANDIDATE_GRID],
+        "blend": [FLAG],
+        "cv": [Options(("auto",)), Integer(2), SPLITTER],
+        "calibration": [Options(("auto", "isotonic", "sigmoid", "none"))],
+        "min_rows": [Integer(1)],
+        "min_class_count": [Integer(1)],
+        "drop_identifiers": [FLAG],
+        "selection_max_rows": [NONE, Integer(1)],
+        "n_jobs": [Options(("auto",)), NONE, Integer(1)],
+        "random_state": [NONE, Integer(0)],
+    }
+
     def __init__(
         self,
         candidates: Mapping[str, Any] | None = None,
@@ -239,6 +263,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        validate_params(self)  # every parameter, before any work
         frame, named = self._as_frame(X)
         with _thread_limits(self.n_jobs):
             return self._fit(frame, named, y, groups)

@@ -18,7 +18,6 @@ from sklearn.preprocessing import StandardScaler
 import engine
 from engine.models import ChurnModel, ForwardGroupSplit, reasons_list
 from engine.models._selection import choose_candidate
-from tests.models.conftest import FAST, mixed_frame
 
 
 def panel(n_accounts: int, n_dates: int, seed: int, drift: float = 0.0):
@@ -89,46 +88,46 @@ def test_forward_folds_property_no_leak(n_dates, gap, n_splits, seed):
         assert not set(meta["account_id"].iloc[train]) & set(meta["account_id"].iloc[valid])
 
 
-def test_fit_takes_groups_and_any_sklearn_splitter():
+def test_fit_takes_groups_and_any_sklearn_splitter(fast):
     """Regression: ChurnModel(cv=GroupKFold(3)) raised 'cv must be auto or an integer'."""
     X, y, meta = panel(80, 6, seed=4)
-    model = ChurnModel(candidates=FAST["candidates"], cv=GroupKFold(3)).fit(X, y, groups=meta["account_id"])
+    model = ChurnModel(candidates=fast["candidates"], cv=GroupKFold(3)).fit(X, y, groups=meta["account_id"])
     assert model.cv_n_splits_ == 3
-    auto = ChurnModel(**{**FAST, "cv": "auto"}).fit(X, y, groups=meta["account_id"])
+    auto = ChurnModel(**{**fast, "cv": "auto"}).fit(X, y, groups=meta["account_id"])
     assert auto.cv_scheme_["grouped"] is True
     folds = [(np.arange(0, 240), np.arange(240, 480))]
-    assert ChurnModel(candidates=FAST["candidates"], cv=folds).fit(X, y).cv_n_splits_ == 1
+    assert ChurnModel(candidates=fast["candidates"], cv=folds).fit(X, y).cv_n_splits_ == 1
 
 
 @pytest.mark.parametrize("cv", [1, 0, "five", 2.5, True])
-def test_bad_cv_is_refused_before_fitting(mixed_data, cv):
+def test_bad_cv_is_refused_before_fitting(mixed_data, cv, fast):
     X, y = mixed_data
-    with pytest.raises(ValueError, match="cv must be 'auto', an integer >= 2, a scikit-learn splitter"):
-        ChurnModel(candidates=FAST["candidates"], cv=cv).fit(X, y)
+    with pytest.raises(ValueError, match="The 'cv' parameter of ChurnModel must be one of 'auto' or an integer >= 2 or a scikit-learn splitter"):
+        ChurnModel(candidates=fast["candidates"], cv=cv).fit(X, y)
 
 
-def test_forward_splitter_calibrates_on_grouped_folds_over_all_history():
+def test_forward_splitter_calibrates_on_grouped_folds_over_all_history(fast):
     X, y, meta = panel(150, 8, seed=7)
     split = ForwardGroupSplit(meta["as_of"], n_splits=2)
-    model = ChurnModel(**{**FAST, "cv": split}).fit(X, y, groups=meta["account_id"])
+    model = ChurnModel(**{**fast, "cv": split}).fit(X, y, groups=meta["account_id"])
     assert model.n_calibration_rows_ == len(y)  # every row scored once by a model that never saw its account
     assert model.cv_scheme_["scheme"].startswith("forward in time")
     assert "calibration" in model.cv_scheme_
 
 
-def test_recalibration_follows_a_drifting_base_rate():
+def test_recalibration_follows_a_drifting_base_rate(fast):
     X, y, meta = panel(400, 10, seed=8, drift=0.25)
     split = ForwardGroupSplit(meta["as_of"], n_splits=2, recent_dates=2)
-    model = ChurnModel(**{**FAST, "cv": split, "calibration": "sigmoid"}).fit(X, y, groups=meta["account_id"])
+    model = ChurnModel(**{**fast, "cv": split, "calibration": "sigmoid"}).fit(X, y, groups=meta["account_id"])
     assert model.recalibration_["shift"] > 0  # the rate rose: the latest dates are re-levelled up
     recent = meta["as_of"] >= meta["as_of"].unique()[-2]
     mean_recent = model.predict_proba(X[recent.to_numpy()])[:, 1].mean()
     assert abs(mean_recent - y[recent.to_numpy()].mean()) < 0.01
     X0, y0, meta0 = panel(400, 10, seed=8)
-    stable = ChurnModel(**{**FAST, "cv": ForwardGroupSplit(meta0["as_of"], n_splits=2, recent_dates=2),
+    stable = ChurnModel(**{**fast, "cv": ForwardGroupSplit(meta0["as_of"], n_splits=2, recent_dates=2),
                            "calibration": "sigmoid"}).fit(X0, y0, groups=meta0["account_id"])
     assert stable.recalibration_["shift"] == 0.0  # no drift: left alone
-    off = ChurnModel(**{**FAST, "cv": ForwardGroupSplit(meta["as_of"], n_splits=2)}).fit(
+    off = ChurnModel(**{**fast, "cv": ForwardGroupSplit(meta["as_of"], n_splits=2)}).fit(
         X, y, groups=meta["account_id"])
     assert off.recalibration_ is None  # off unless asked for
 
@@ -204,7 +203,7 @@ def test_reasons_list_reads_the_stored_json():
         reasons_list("not json")
 
 
-def test_explain_raises_only_lists_factors_that_raise(fitted_churn):
+def test_explain_raises_only_lists_factors_that_raise(fitted_churn, mixed_frame):
     X, _ = mixed_frame(200, seed=12)
     reasons = fitted_churn.explain(X, top=3, direction="raises")
     assert (reasons["contribution"] > 0).all() and set(reasons["direction"]) == {"raises"}
