@@ -25,6 +25,7 @@ from engine.models._explain import explain, generic_reason, reasons_list
 from engine.models._metrics import (
     TimeSplit,
     evaluate,
+    calibration_noise,
     expected_calibration_error,
     time_split,
     top_decile_capture,
@@ -63,6 +64,7 @@ __all__ = [
     "drift_report",
     "evaluate",
     "expected_calibration_error",
+    "calibration_noise",
     "expected_deal_value",
     "explain",
     "generic_reason",

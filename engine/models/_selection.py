@@ -193,8 +193,9 @@ def score_candidates(candidates, internal: pd.DataFrame, y: np.ndarray, folds: F
         start = time.perf_counter()
         pipe = build_candidate(family, params, **column_groups, n_fit_rows=n_fit_rows,
                                random_state=random_state)
-        pipe.fit(internal.iloc[train], y[train])
-        return pipe.predict_proba(internal.iloc[valid])[:, 1], time.perf_counter() - start
+        fold_train, fold_valid = _fold_frames(internal, train, valid)
+        pipe.fit(fold_train, y[train])
+        return pipe.predict_proba(fold_valid)[:, 1], time.perf_counter() - start
 
     predictions = {name: np.empty(len(validated)) for name, _, _ in candidates}
     seconds = dict.fromkeys(predictions, 0.0)
@@ -296,14 +297,34 @@ def fold_predictions(parts: list[tuple[str, dict]], internal: pd.DataFrame, y: n
         train, valid = folds.pairs[k]
         pipe = build_candidate(family, params, **column_groups, n_fit_rows=n_fit_rows,
                                random_state=random_state)
-        pipe.fit(internal.iloc[train], y[train])
-        return pipe.predict_proba(internal.iloc[valid])[:, 1]
+        fold_train, fold_valid = _fold_frames(internal, train, valid)
+        pipe.fit(fold_train, y[train])
+        return pipe.predict_proba(fold_valid)[:, 1]
 
     with task(label, total=len(jobs)) as progress:
         for (k, _, _), fold_pred in _run(fit_fold, jobs, n_workers):
             pred[segments[k]] += fold_pred / len(parts)
             progress.advance()
     return pred
+
+
+def _fold_frames(internal: pd.DataFrame, train: np.ndarray, valid: np.ndarray
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A fold's training and validation rows; a column with no value in the training rows is
+    set to 0 on both sides (a constant: no candidate can use it in that fold).
+
+    Forward folds train on the earliest as-of dates, where a feature with a long look-back
+    (``revenue_change_12m`` needs 24 months of history) can be missing on every row although
+    the whole frame has it; scikit-learn's boosting then fails binning it ("window shape
+    cannot be larger than input array shape") and the imputers drop it.
+    """
+    fold_train, fold_valid = internal.iloc[train], internal.iloc[valid]
+    empty = fold_train.columns[fold_train.isna().all().to_numpy()]
+    if len(empty):
+        fold_train, fold_valid = fold_train.copy(), fold_valid.copy()
+        fold_train[empty] = 0.0
+        fold_valid[empty] = 0.0
+    return fold_train, fold_valid
 
 
 def _run(function, jobs: list, n_workers: int):

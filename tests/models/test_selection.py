@@ -229,3 +229,16 @@ def test_isotonic_calibration_keeps_the_ranking():
         score[held] < CenteredIsotonic().fit(score[fit], y[fit]).centres_[-1])
     order = np.argsort(score[held][inside])
     assert (np.diff(centred[inside][order]) > 0).all()  # strictly increasing: no ties inside
+
+
+def test_a_column_missing_in_a_forward_folds_training_rows_does_not_stop_selection(fast):
+    """Regression: the earliest as-of dates of a replayed demo had no value of a 24-month
+    look-back feature, and boosting failed binning it in the first forward fold."""
+    X, y, meta = panel(300, 8, seed=5)
+    X = X.assign(look_back=np.where(pd.to_datetime(meta["as_of"]) >= pd.Timestamp("2024-06-30"),
+                                    X["x"].to_numpy(), np.nan))
+    split = ForwardGroupSplit(meta["as_of"], n_splits=3)
+    first_train = next(iter(split.split(X, y, meta["account_id"])))[0]
+    assert X["look_back"].iloc[first_train].isna().all()  # the case being guarded
+    model = ChurnModel(**{**fast, "cv": split}).fit(X, y, groups=meta["account_id"])
+    assert "look_back" in model.feature_types_ and model.selection_score_ > 0.5
