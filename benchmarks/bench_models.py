@@ -301,6 +301,90 @@ def demo(accounts: int, replicates: int, origins: int) -> None:
           "ECE-q: 10 quantile bins.")
 
 
+def _decayed(tables, meta: pd.DataFrame, table: str, account: str, date: str, weight: np.ndarray,
+             half_life_days: float) -> np.ndarray:
+    """Per training row: the sum over the account's events before the as-of date of
+    ``weight * 0.5 ** (age / half_life_days)`` - an exponentially decayed count."""
+    frame = tables[table]
+    index = {a: i for i, a in enumerate(tables["customers"]["account_id"])}
+    days = pd.to_datetime(frame[date], errors="coerce")
+    ok = (days.notna() & frame[account].isin(index)).to_numpy()
+    codes = frame[account][ok].map(index).to_numpy()
+    days, weight = days[ok].to_numpy(), np.asarray(weight, dtype=float)[ok]
+    rows_as_of = pd.to_datetime(meta["as_of"]).to_numpy()
+    row_codes = meta["account_id"].map(index).to_numpy()
+    out = np.zeros(len(meta))
+    for as_of in np.unique(rows_as_of):
+        before = days < as_of
+        age = (as_of - days[before]) / np.timedelta64(1, "D")
+        sums = np.bincount(codes[before], weights=weight[before] * 0.5 ** (age / half_life_days),
+                           minlength=len(index))
+        here = rows_as_of == as_of
+        out[here] = sums[row_codes[here]]
+    return out
+
+
+def ceiling(accounts: int, replicates: int) -> None:
+    """Why churn stops near 90% of the oracle: the features, more features, and a hidden state.
+
+    Default HGB on the churn training frame's numeric columns, out of time, (a) as kam builds
+    them; (b) plus exponentially decayed signals derived from the tables (complaints, long
+    resolutions and poor ratings; lost deals weighted by a named competitor; owner changes;
+    management/decision contacts leaving; orders and visits) - what the simulator's hazard
+    accumulates, rebuilt from recorded events only; (c) plus the simulator's hidden state "this
+    account has already churned at the as-of date" (not in any table: it only shows as orders
+    that stop). (c) is not a feature anyone could build; it measures what is out of reach.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from engine.demo import _params as params
+    from engine.demo import generate_demo_tables
+    from engine.demo._oracle import demo_oracle
+    from engine.demo._tables import _as_end_date, simulate_world
+    from engine.features import build_churn_training_frame, data_end_date
+    from engine.models import load_model_spec
+    from engine.pipeline._train import training_rows
+
+    tables = generate_demo_tables(accounts=accounts, seed=0)
+    end = data_end_date(tables)
+    spec = load_model_spec(Path(__file__).resolve().parents[1] / "models" / "churn.yaml")
+    X, y, meta = build_churn_training_frame(tables, spec.as_of_dates(end), spec.horizon_days)
+    train, valid = training_rows("churn", spec, meta, spec.validation_start(end))
+    y = y.to_numpy()
+    truth = demo_oracle(accounts, 0, replicates=replicates)("churn", meta.loc[valid].reset_index(drop=True), tables)
+    best = roc_auc_score(y[valid], truth)
+    tickets, opportunities = tables["tickets"], tables["opportunities"]
+    points = ((tickets["kind"] == "complaint") * 1.0 + (tickets["resolution_hours"] > 72) * 0.6
+              + (tickets["satisfaction"] <= 2) * 0.3).to_numpy()
+    lost = np.where(opportunities["competitor"].notna(), 1.0, 0.3) * (opportunities["outcome"] == "lost").to_numpy()
+    key = tables["contacts"]["level"].isin(["management", "decision"]).to_numpy() * 1.0
+    signals = pd.DataFrame({
+        "trouble_points": _decayed(tables, meta, "tickets", "account_id", "opened_date", points, 300),
+        "lost_deal_points": _decayed(tables, meta, "opportunities", "account_id", "closed_date", lost, 300),
+        "owner_changes": _decayed(tables, meta, "ownership", "account_id", "start_date",
+                                  np.ones(len(tables["ownership"])), 300),
+        "key_contacts_left": _decayed(tables, meta, "contacts", "account_id", "active_to", key, 300),
+        "orders_90": _decayed(tables, meta, "orders", "account_id", "order_date", np.ones(len(tables["orders"])), 90),
+        "orders_180": _decayed(tables, meta, "orders", "account_id", "order_date", np.ones(len(tables["orders"])), 180),
+        "visits_180": _decayed(tables, meta, "visits", "account_id", "visit_date", np.ones(len(tables["visits"])), 180),
+    })
+    world = simulate_world(accounts, 0, _as_end_date(params.DEMO_END_DATE))
+    churn_month = world.events.churn_month[meta["account_id"].str[1:].astype(int).to_numpy()]
+    day = pd.to_datetime(meta["as_of"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+    month = np.searchsorted(world.calendar.month_start, day, side="right") - 1
+    hidden = ((churn_month >= 0) & (churn_month <= month)).astype(float)
+    numeric = X.select_dtypes("number").reset_index(drop=True)
+    print(f"churn ceiling diagnosis, {accounts:,} accounts; default HGB on {int(train.sum()):,} training rows, "
+          f"{int(valid.sum()):,} out-of-time rows; oracle ROC AUC {best:.4f}; load average {os.getloadavg()[0]:.1f}")
+    for label, frame in (("kam's numeric features", numeric),
+                         ("+ decayed signals from the tables", pd.concat([numeric, signals], axis=1)),
+                         ("+ hidden 'already churned' state", pd.concat([numeric, signals], axis=1).assign(
+                             churned_already=hidden))):
+        model = HistGradientBoostingClassifier(random_state=0).fit(frame[train], y[train])
+        auc = roc_auc_score(y[valid], model.predict_proba(frame[valid])[:, 1])
+        print(f"  {label:<36} ROC AUC {auc:.4f}  {auc / best:6.1%} of the oracle")
+
+
 def _timed_scoring(label: str, model, frame: pd.DataFrame, repeats: int) -> None:
     model.predict_proba(frame.iloc[:1000])  # warm-up: first large allocations of the process
     times = []
@@ -368,12 +452,17 @@ def main() -> None:
     parser.add_argument("--demo", action="store_true",
                         help="the demo database: kam train vs plain HGB and LR out of time, against the oracle")
     parser.add_argument("--demo-accounts", type=int, default=20_000)
+    parser.add_argument("--ceiling", action="store_true",
+                        help="churn: what more features, and a hidden state, add out of time (vs the oracle)")
     parser.add_argument("--replicates", type=int, default=16, help="churn oracle re-simulations per as-of date")
     parser.add_argument("--origins", type=int, default=3,
                         help="--demo: rolling origins (training replayed 0, 3, 6 ... months earlier), pooled")
     args = parser.parse_args()
     if args.speed_only:
         speed(args.quick, args.repeats)
+        return
+    if args.ceiling:
+        ceiling(args.demo_accounts, args.replicates)
         return
     if args.demo:
         demo(args.demo_accounts, args.replicates, args.origins)

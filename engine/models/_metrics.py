@@ -117,9 +117,10 @@ def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "u
     construction) ``draws`` times, and the ECE of each draw is computed as
     :func:`expected_calibration_error` does. An observed ECE near ``mean`` (and below
     ``p95``) is what sampling alone gives; only an ECE well above ``p95`` shows miscalibration.
-    With ``groups`` (the deal of each row), the rows of one group share one outcome, drawn from
-    their mean probability: a deal open at three as-of dates is one outcome, not three, and
-    the floor is higher than for independent rows.
+    With ``groups`` (the deal of each row), the rows of one group share
+    one uniform draw (``y = u < p`` for each row): every row stays calibrated, and a deal open
+    at three as-of dates is one outcome, not three, so the floor is higher than for
+    independent rows.
 
     Returns
     -------
@@ -137,14 +138,15 @@ def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "u
     bins = _bins(p, n_bins, binning)
     mean_p = np.bincount(bins, weights=p, minlength=n_bins)
     if groups is None:
-        chance, member = p, None
+        member, n_draws = np.arange(len(p)), len(p)
     else:
         _, member = np.unique(np.asarray(groups), return_inverse=True)
-        chance = np.bincount(member, weights=p) / np.bincount(member)
+        n_draws = int(member.max()) + 1 if len(member) else 0
     values = np.empty(draws)
     for k in range(draws):
-        outcome = rng.random(len(chance)) < chance
-        y = outcome if member is None else outcome[member]
+        # One uniform per group: each row keeps its own chance p (calibrated), and the rows of a
+        # group move together (the same deal, won or lost once).
+        y = rng.random(n_draws)[member] < p
         mean_y = np.bincount(bins, weights=y, minlength=n_bins)
         values[k] = np.sum(np.abs(mean_p - mean_y)) / len(p)
     return {"mean": float(values.mean()), "p95": float(np.percentile(values, 95)), "draws": draws}
