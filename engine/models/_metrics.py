@@ -99,7 +99,7 @@ def expected_calibration_error(y_true, proba, n_bins: int = 10, *, binning: str 
     0.0
     >>> round(expected_calibration_error([0, 0, 1, 1], [0.1, 0.1, 0.1, 0.1]), 2)
     0.4
-    >>> expected_calibration_error([0, 1, 0, 1], [0.1, 0.2, 0.8, 0.9], 2, binning="quantile")
+    >>> round(expected_calibration_error([0, 1, 0, 1], [0.1, 0.2, 0.8, 0.9], 2, binning="quantile"), 2)
     0.35
     """
     y, p = _check(y_true, proba)
