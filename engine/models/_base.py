@@ -79,13 +79,15 @@ class _PipelineScorer:
 class AutoClassifier(ClassifierMixin, BaseEstimator):
     """Binary classifier for a raw DataFrame that picks its model by cross-validation.
 
-    ``fit`` types every column (numeric, boolean, datetime, categorical), drops identifier-like
-    and constant columns (see ``dropped_columns_``), turns datetimes into days before the latest
-    training date, scores every candidate pipeline by its mean fold ROC AUC on the folds of
-    ``cv`` (stratified K-fold, grouped when ``fit`` gets ``groups``, or any scikit-learn
-    splitter), optionally adds the average of the best logistic and the best boosting candidate
-    ("blend"), refits the winner on all rows and calibrates its probabilities on out-of-fold
-    predictions (isotonic with enough data, else sigmoid).
+    ``fit`` checks every parameter first (``_parameter_constraints``), types every column
+    (numeric, boolean, datetime, categorical), drops identifier-like and constant columns (see
+    ``dropped_columns_``), turns datetimes into days before the latest training date, scores
+    every candidate pipeline by its mean fold ROC AUC on the folds of ``cv`` (stratified
+    K-fold, grouped when ``fit`` gets ``groups``, or any scikit-learn splitter), optionally
+    adds the average of the best logistic and the best boosting candidate ("blend"), keeps the
+    simplest candidate within one standard error of the best, refits it on all rows and
+    calibrates its probabilities on held-out predictions (isotonic with enough data, else
+    sigmoid).
 
     Parameters
     ----------
@@ -144,6 +146,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         One row per candidate: mean and std of fold ROC AUC, fold log loss, fit seconds.
     selection_score_ : float
         The chosen candidate's mean fold ROC AUC.
+    selection_choice_ : dict
+        Why it was chosen: the simplest candidate within one standard error of the best
+        (``best_candidate``, ``best_roc_auc``, ``standard_error``, ``tied_candidates``).
     cv_scheme_ : dict
         How the folds were made (scheme, number, grouping, gap), for the model card.
     n_calibration_rows_ : int
