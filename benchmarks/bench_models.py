@@ -257,7 +257,8 @@ def demo(accounts: int, replicates: int, origins: int) -> None:
                 total = time.perf_counter() - start
             card, valid_rows = result.card, result.validation
             truth = oracle(kind, valid_rows, tables)
-            pooled.append(valid_rows.assign(oracle=truth))
+            valid_rows = valid_rows.assign(oracle=truth)
+            pooled.append(valid_rows)
             best = evaluate(valid_rows["label"], truth)
             rows = {"ours": (result.metrics, card.validation.get("selection_roc_auc"), result.seconds["fit"])}
             if back == 0:  # the plain baselines on the same rows as the published model
