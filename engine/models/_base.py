@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -19,20 +19,13 @@ from threadpoolctl import threadpool_limits
 
 from engine import _errors
 from engine._errors import DataError, InsufficientDataError
-from engine._progress import task
 from engine.models._calibration import (  # noqa: F401  (CenteredIsotonic: old pickles)
     CenteredIsotonic,
     ShiftedCalibrator,
     _apply_calibrator,
-    _make_calibrator,
-    choose_calibration,
-    recalibrate_recent,
+    fit_calibration,
 )
-from engine.models._candidates import (
-    MAX_ONEHOT_CATEGORIES,
-    build_candidate,
-    expand_candidates,
-)
+from engine.models._candidates import MAX_ONEHOT_CATEGORIES
 from engine.models._columns import (
     BOOLEAN,
     CATEGORICAL,
@@ -45,14 +38,18 @@ from engine.models._columns import (
     to_internal_matrix,
 )
 from engine.models._fast import BoostingScorer, compile_pipeline
-from engine.models._selection import (
-    calibration_folds,
-    fold_predictions,
-    resolve_folds,
-    score_candidates,
+from engine.models._params import (
+    CANDIDATE_GRID,
+    FLAG,
+    NONE,
+    SPLITTER,
+    Integer,
+    Options,
+    validate_params,
 )
+from engine.models._selection import refit, select_candidate
 
-__all__ = ["AutoClassifier", "ChurnModel", "WinModel", "NotFittedError"]
+__all__ = ["AutoClassifier", "ChurnModel", "NotFittedError", "WinModel"]
 
 
 class NotFittedError(_errors.NotFittedError, sklearn.exceptions.NotFittedError):
@@ -82,13 +79,15 @@ class _PipelineScorer:
 class AutoClassifier(ClassifierMixin, BaseEstimator):
     """Binary classifier for a raw DataFrame that picks its model by cross-validation.
 
-    ``fit`` types every column (numeric, boolean, datetime, categorical), drops identifier-like
-    and constant columns (see ``dropped_columns_``), turns datetimes into days before the latest
-    training date, scores every candidate pipeline by its mean fold ROC AUC on the folds of
-    ``cv`` (stratified K-fold, grouped when ``fit`` gets ``groups``, or any scikit-learn
-    splitter), optionally adds the average of the best logistic and the best boosting candidate
-    ("blend"), refits the winner on all rows and calibrates its probabilities on out-of-fold
-    predictions (isotonic with enough data, else sigmoid).
+    ``fit`` checks every parameter first (``_parameter_constraints``), types every column
+    (numeric, boolean, datetime, categorical), drops identifier-like and constant columns (see
+    ``dropped_columns_``), turns datetimes into days before the latest training date, scores
+    every candidate pipeline by its mean fold ROC AUC on the folds of ``cv`` (stratified
+    K-fold, grouped when ``fit`` gets ``groups``, or any scikit-learn splitter), optionally
+    adds the average of the best logistic and the best boosting candidate ("blend"), keeps the
+    simplest candidate within one standard error of the best, refits it on all rows and
+    calibrates its probabilities on held-out predictions (isotonic with enough data, else
+    sigmoid).
 
     Parameters
     ----------
@@ -147,6 +146,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         One row per candidate: mean and std of fold ROC AUC, fold log loss, fit seconds.
     selection_score_ : float
         The chosen candidate's mean fold ROC AUC.
+    selection_choice_ : dict
+        Why it was chosen: the simplest candidate within one standard error of the best
+        (``best_candidate``, ``best_roc_auc``, ``standard_error``, ``tied_candidates``).
     cv_scheme_ : dict
         How the folds were made (scheme, number, grouping, gap), for the model card.
     n_calibration_rows_ : int
@@ -171,6 +173,21 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _outcome = "probability"
+
+    #: What each parameter accepts, checked by ``fit`` before any work (as scikit-learn's
+    #: ``_parameter_constraints``; see ``engine.models._params``).
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "candidates": [NONE, CANDIDATE_GRID],
+        "blend": [FLAG],
+        "cv": [Options(("auto",)), Integer(2), SPLITTER],
+        "calibration": [Options(("auto", "isotonic", "sigmoid", "none"))],
+        "min_rows": [Integer(1)],
+        "min_class_count": [Integer(1)],
+        "drop_identifiers": [FLAG],
+        "selection_max_rows": [NONE, Integer(1)],
+        "n_jobs": [Options(("auto",)), NONE, Integer(1)],
+        "random_state": [NONE, Integer(0)],
+    }
 
     def __init__(
         self,
@@ -251,6 +268,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        validate_params(self)  # every parameter, before any work
         frame, named = self._as_frame(X)
         with _thread_limits(self.n_jobs):
             return self._fit(frame, named, y, groups)
@@ -293,60 +311,34 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.typical_values_ = self._typical_values(internal, schema)
 
         column_groups = self._column_groups(internal, schema)
-        folds = resolve_folds(self.cv, frame, y_codes, groups, max_rows=self.selection_max_rows,
-                              random_state=self.random_state)
-        self.n_selection_rows_ = int(folds.scheme["selection_rows"])
-        self.cv_scheme_ = folds.scheme
-        self.cv_n_splits_ = len(folds.pairs)
-        candidates = expand_candidates(self.candidates)
-        results, oof, members = score_candidates(
-            candidates, internal, y_codes, folds, column_groups, blend=self.blend,
-            random_state=self.random_state, label=f"training {type(self).__name__}",
+        label = f"training {type(self).__name__}"
+        selection = select_candidate(
+            self.cv, frame, internal, y_codes, groups, column_groups, candidates=self.candidates,
+            blend=self.blend, max_rows=self.selection_max_rows, random_state=self.random_state,
+            label=label, n_workers=_fit_workers(self.n_jobs))
+        self.n_selection_rows_ = int(selection.folds.scheme["selection_rows"])
+        self.cv_scheme_ = selection.folds.scheme
+        self.cv_n_splits_ = len(selection.folds.pairs)
+        self.cv_results_ = selection.results
+        self.selected_candidate_ = selection.candidate
+        self.selection_choice_ = selection.choice
+        self.selection_score_ = float(
+            selection.results.set_index("candidate").loc[selection.candidate, "roc_auc_mean"])
+        self.estimators_ = refit(selection.parts, internal, y_codes, column_groups,
+                                 random_state=self.random_state, label=label)
+
+        calibration = fit_calibration(
+            self.calibration, self.cv, frame, internal, y_codes, groups, selection, column_groups,
+            max_rows=self.selection_max_rows, random_state=self.random_state, label=label,
             n_workers=_fit_workers(self.n_jobs))
-        # Highest mean fold AUC wins; ties keep the earlier (simpler) candidate.
-        best = results.iloc[int(np.argmax(results["roc_auc_mean"].to_numpy()))]
-        self.cv_results_ = results
-        self.selected_candidate_ = str(best["candidate"])
-        self.selection_score_ = float(best["roc_auc_mean"])
-
-        chosen = members[self.selected_candidate_]
-        parts = chosen if isinstance(chosen, list) else [self.selected_candidate_]
-        self.estimators_ = []
-        with task(f"training {type(self).__name__}: refit on {len(frame):,} rows", total=len(parts)) as progress:
-            for label in parts:
-                family, params = members[label]
-                pipe = build_candidate(family, params, **column_groups, n_fit_rows=len(frame),
-                                       random_state=self.random_state)
-                self.estimators_.append(pipe.fit(internal, y_codes))
-                progress.advance()
-
-        calibration = None
-        if self.calibration != "none":
-            calibration = calibration_folds(self.cv, frame, y_codes, groups, folds,
-                                            max_rows=self.selection_max_rows,
-                                            random_state=self.random_state)
-        if calibration is None:
-            calibration, scores = folds, oof[self.selected_candidate_]
-        else:
-            scores = fold_predictions([members[label] for label in parts], internal, y_codes,
-                                      calibration, column_groups, random_state=self.random_state,
-                                      label=f"training {type(self).__name__}: calibration folds",
-                                      n_workers=_fit_workers(self.n_jobs))
-        self.n_calibration_rows_ = len(scores)
-        validated_y = y_codes[calibration.validated]
-        self.calibration_method_ = self._calibration_method(scores, validated_y, calibration.segments)
-        self.calibrator_ = _make_calibrator(self.calibration_method_, scores, validated_y)
-        self.recalibration_ = None
-        recent = getattr(self.cv, "recent_rows", None)
-        if self.calibrator_ is not None and recent is not None:
-            self._recalibrate_recent(scores, validated_y, recent(calibration.validated))
+        self.calibration_method_ = calibration.method
+        self.calibrator_ = calibration.calibrator
+        self.n_calibration_rows_ = calibration.n_rows
+        self.recalibration_ = calibration.recalibration
+        if calibration.log_losses:
+            self.calibration_log_loss_ = calibration.log_losses
         self.n_train_rows_ = len(frame)
         return self
-
-    def _recalibrate_recent(self, scores: np.ndarray, codes: np.ndarray, recent: np.ndarray) -> None:
-        """Re-level the calibration to the recent window's rate if it drifted (see
-        :func:`engine.models._calibration.recalibrate_recent`)."""
-        self.calibrator_, self.recalibration_ = recalibrate_recent(self.calibrator_, scores, codes, recent)
 
     def _encode_target(self, y, n_rows: int) -> np.ndarray:
         y_array = np.asarray(y)
@@ -438,13 +430,6 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 modes = column.dropna().mode()
                 typical[name] = modes.iloc[0] if len(modes) else np.nan
         return typical
-
-    def _calibration_method(self, oof: np.ndarray, codes: np.ndarray, segments) -> str:
-        method, losses = choose_calibration(self.calibration, oof, codes, segments)
-        if losses:
-            self.calibration_log_loss_ = losses
-        return method
-
 
     # -- predict --------------------------------------------------------------------------------
     def _internal(self, X) -> np.ndarray:

@@ -8,6 +8,10 @@
 * ``brier`` - mean squared error of the probabilities (lower is better).
 * ``ece`` - expected calibration error: probabilities are put in 10 equal-width bins on [0, 1];
   ECE is the row-weighted mean, over non-empty bins, of ``|mean probability - observed rate|``.
+* ``ece_quantile`` - the same over 10 bins of about equal rows (every bin has n/10 rows).
+
+Both ECEs are biased upwards by sampling noise: :func:`calibration_noise` gives the ECE a
+perfectly calibrated model would show on the same rows (the noise floor) to report beside them.
 * ``lift_top_decile`` - positive rate among the 10% highest scores divided by the overall rate.
 * ``capture_top_decile`` - share of all positives found in the 10% highest scores.
 
@@ -42,6 +46,7 @@ __all__ = [
     "CURVE_POINTS",
     "CALIBRATION_BINS",
     "expected_calibration_error",
+    "calibration_noise",
     "top_decile_lift",
     "top_decile_capture",
     "time_split",
@@ -69,8 +74,24 @@ def _check(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
     return y.astype(int), p
 
 
-def expected_calibration_error(y_true, proba, n_bins: int = 10) -> float:
-    """Row-weighted mean |mean probability - observed rate| over equal-width bins.
+def _bins(p: np.ndarray, n_bins: int, binning: str) -> np.ndarray:
+    if binning == "uniform":
+        return np.minimum((p * n_bins).astype(int), n_bins - 1)
+    if binning == "quantile":
+        # n_bins runs of about equal rows in score order (ties by position, so deterministic).
+        bins = np.empty(len(p), dtype=np.int64)
+        bins[np.argsort(p, kind="stable")] = np.arange(len(p)) * n_bins // len(p)
+        return bins
+    raise ValueError(f"binning must be 'uniform' or 'quantile'; got {binning!r}.")
+
+
+def expected_calibration_error(y_true, proba, n_bins: int = 10, *, binning: str = "uniform") -> float:
+    """Row-weighted mean |mean probability - observed rate| over the bins of the probabilities.
+
+    ``binning="uniform"`` (the headline figure): 10 equal-width bins on [0, 1], as in Guo et
+    al. (2017); ``"quantile"``: 10 bins of about equal rows (Nixon et al. 2019, "adaptive"
+    ECE), where every bin has about n/10 rows behind it. Both are biased upwards by sampling
+    noise (see :func:`calibration_noise`).
 
     Examples
     --------
@@ -78,14 +99,57 @@ def expected_calibration_error(y_true, proba, n_bins: int = 10) -> float:
     0.0
     >>> round(expected_calibration_error([0, 0, 1, 1], [0.1, 0.1, 0.1, 0.1]), 2)
     0.4
+    >>> round(expected_calibration_error([0, 1, 0, 1], [0.1, 0.2, 0.8, 0.9], 2, binning="quantile"), 2)
+    0.35
     """
     y, p = _check(y_true, proba)
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    counts = np.bincount(bins, minlength=n_bins)
+    bins = _bins(p, n_bins, binning)
     mean_p = np.bincount(bins, weights=p, minlength=n_bins)
     mean_y = np.bincount(bins, weights=y, minlength=n_bins)
-    used = counts > 0
-    return float(np.sum(np.abs(mean_p[used] - mean_y[used])) / len(y))
+    return float(np.sum(np.abs(mean_p - mean_y)) / len(y))
+
+
+def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "uniform",
+                      draws: int = 200, seed: int = 0) -> dict[str, float]:
+    """The ECE a perfectly calibrated model would show on these rows: the noise floor.
+
+    Outcomes are drawn from the probabilities themselves (so the model is calibrated by
+    construction) ``draws`` times, and the ECE of each draw is computed as
+    :func:`expected_calibration_error` does. An observed ECE near ``mean`` (and below
+    ``p95``) is what sampling alone gives; only an ECE well above ``p95`` shows miscalibration.
+    With ``groups`` (the deal of each row), the rows of one group share
+    one uniform draw (``y = u < p`` for each row): every row stays calibrated, and a deal open
+    at three as-of dates is one outcome, not three, so the floor is higher than for
+    independent rows.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``p95`` (the ECE of perfectly calibrated draws) and ``draws``.
+
+    Examples
+    --------
+    >>> floor = calibration_noise(np.full(400, 0.3))
+    >>> 0.0 < floor["mean"] < floor["p95"] < 0.06
+    True
+    """
+    p = np.asarray(proba, dtype=float)
+    rng = np.random.default_rng(seed)
+    bins = _bins(p, n_bins, binning)
+    mean_p = np.bincount(bins, weights=p, minlength=n_bins)
+    if groups is None:
+        member, n_draws = np.arange(len(p)), len(p)
+    else:
+        _, member = np.unique(np.asarray(groups), return_inverse=True)
+        n_draws = int(member.max()) + 1 if len(member) else 0
+    values = np.empty(draws)
+    for k in range(draws):
+        # One uniform per group: each row keeps its own chance p (calibrated), and the rows of a
+        # group move together (the same deal, won or lost once).
+        y = rng.random(n_draws)[member] < p
+        mean_y = np.bincount(bins, weights=y, minlength=n_bins)
+        values[k] = np.sum(np.abs(mean_p - mean_y)) / len(p)
+    return {"mean": float(values.mean()), "p95": float(np.percentile(values, 95)), "draws": draws}
 
 
 def _top_decile(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -125,7 +189,7 @@ def evaluate(y_true, proba) -> dict[str, float]:
     Examples
     --------
     >>> sorted(evaluate([0, 1, 0, 1, 1, 0, 0, 0, 1, 0], [.1, .8, .3, .7, .6, .2, .1, .4, .9, .2]))
-    ['base_rate', 'brier', 'capture_top_decile', 'ece', 'lift_top_decile', 'n', 'pr_auc', 'roc_auc']
+    ['base_rate', 'brier', 'capture_top_decile', 'ece', 'ece_quantile', 'lift_top_decile', 'n', 'pr_auc', 'roc_auc']
     """
     y, p = _check(y_true, proba)
     both = 0 < y.sum() < len(y)
@@ -141,6 +205,7 @@ def evaluate(y_true, proba) -> dict[str, float]:
         "pr_auc": float(average_precision_score(y, p)),
         "brier": float(brier_score_loss(y, p)),
         "ece": expected_calibration_error(y, p),
+        "ece_quantile": expected_calibration_error(y, p, binning="quantile"),
         "lift_top_decile": top_decile_lift(y, p),
         "capture_top_decile": top_decile_capture(y, p),
     }

@@ -26,6 +26,7 @@ from engine.models import (
     ModelSpec,
     PublishDecision,
     TimeSplit,
+    calibration_noise,
     data_fingerprint,
     evaluate,
     load_model_spec,
@@ -64,6 +65,9 @@ class TrainResult:
         Training and validation row counts.
     seconds : dict
         Wall time of each step.
+    validation : pandas.DataFrame or None
+        The out-of-time rows' keys (account or opportunity, as-of date), label and predicted
+        probability, so evaluations over several runs can be pooled (rolling origins).
     """
 
     kind: str
@@ -72,6 +76,7 @@ class TrainResult:
     metrics: dict[str, float]
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    validation: pd.DataFrame | None = None
 
 
 #: What a training row is grouped by: no account (deal) is on both sides of a fold.
@@ -121,6 +126,7 @@ def train_model(
     artifacts_dir: str | Path = DEFAULT_ARTIFACT_DIR,
     force: bool = False,
     oracle: Callable[[str, pd.DataFrame, Mapping[str, pd.DataFrame]], np.ndarray] | None = None,
+    data_end=None,
 ) -> TrainResult:
     """Train, validate out of time, save and (if good enough) publish a churn or win model.
 
@@ -147,6 +153,11 @@ def train_model(
         simulated data whose generating probabilities are known (the demo:
         ``engine.demo._oracle.demo_oracle``). The card then reports the model's out-of-time
         ROC AUC and Brier score as a share of the oracle's.
+    data_end : date-like, optional
+        Train as if the data ended on this date (default: the latest dated row): the as-of
+        dates, the training and the validation window all move back. Features and labels only
+        read data before each as-of date and within its horizon, so this replays an earlier
+        training run faithfully - rolling-origin validation (``benchmarks/bench_models.py``).
     """
     spec = _spec_for(kind, spec)
     seconds: dict[str, float] = {}
@@ -155,6 +166,11 @@ def train_model(
     end = data_end_date(tables)
     if end is None:
         raise ConfigError("the customer database has no dated rows; nothing to train on.")
+    if data_end is not None:
+        if pd.Timestamp(data_end) > end:
+            raise ConfigError(f"data_end {pd.Timestamp(data_end).date()} is after the data's last date "
+                              f"{end.date()}; expected an earlier date (labels must be observed).")
+        end = pd.Timestamp(data_end)
     dates = spec.as_of_dates(end)
     validation_start = spec.validation_start(end)
     if kind == "churn":
@@ -196,6 +212,12 @@ def train_model(
     tick = time.perf_counter()
     valid_proba = model.predict_proba(X_valid)[:, 1]
     metrics = evaluate(y_valid.to_numpy(), valid_proba)
+    # The ECE a perfectly calibrated model would show on these rows (sampling noise alone):
+    # a win deal open at several as-of dates is one outcome; churn rows are drawn independently,
+    # which understates the noise of an account's overlapping windows (a lower bound).
+    floor = calibration_noise(valid_proba, meta.loc[split.validation, group_column].to_numpy()
+                              if kind == "win" else None)
+    metrics["ece_noise_mean"], metrics["ece_noise_p95"] = floor["mean"], floor["p95"]
     curves = validation_curves(y_valid.to_numpy(), valid_proba)
     seconds["validate"] = time.perf_counter() - tick
 
@@ -249,6 +271,7 @@ def train_model(
             f"(labels ending before {validation_start.date()}), scored on {valid_dates[0].date()} to "
             f"{valid_dates[-1].date()}" + ("; deals open in that window left out of training" if kind == "win" else ""),
             "selection_roc_auc": model.selection_score_,
+            "selection_rule": dict(model.selection_choice_),
             "out_of_time_roc_auc": metrics["roc_auc"],
         },
         oracle=oracle_card,
@@ -266,6 +289,8 @@ def train_model(
         metrics=metrics,
         rows={"train": int(len(X_train)), "validation": int(len(X_valid)), "features": int(X.shape[1])},
         seconds=seconds,
+        validation=meta.loc[split.validation, [group_column, "as_of"]].reset_index(drop=True).assign(
+            label=y_valid.to_numpy(), probability=valid_proba),
     )
 
 
@@ -273,6 +298,9 @@ def describe_metrics(metrics: Mapping[str, Any]) -> str:
     """One line of the headline metrics, for the CLI and the demo."""
     return (
         f"ROC AUC {metrics['roc_auc']:.3f}, PR AUC {metrics['pr_auc']:.3f}, Brier {metrics['brier']:.4f}, "
-        f"ECE {metrics['ece']:.4f}, top-decile lift {metrics['lift_top_decile']:.2f}, "
+        f"ECE {metrics['ece']:.4f}"
+        + (f" (a calibrated model: {metrics['ece_noise_mean']:.4f}, 95% below {metrics['ece_noise_p95']:.4f})"
+           if "ece_noise_mean" in metrics else "")
+        + f", top-decile lift {metrics['lift_top_decile']:.2f}, "
         f"capture {metrics['capture_top_decile']:.1%} (n={int(metrics['n']):,}, base rate {metrics['base_rate']:.1%})"
     )

@@ -13,7 +13,7 @@ FAST = {
 }
 
 
-def mixed_frame(n: int, seed: int, positive_shift: float = 0.0) -> tuple[pd.DataFrame, np.ndarray]:
+def make_mixed_frame(n: int, seed: int, positive_shift: float = 0.0) -> tuple[pd.DataFrame, np.ndarray]:
     """Every dtype kam must take raw: float, int, skewed, str, category, bool, datetime, NA."""
     rng = np.random.default_rng(seed)
     complaints = rng.poisson(1.2, n)
@@ -48,8 +48,21 @@ def mixed_frame(n: int, seed: int, positive_shift: float = 0.0) -> tuple[pd.Data
 
 
 @pytest.fixture(scope="session")
+def mixed_frame():
+    """The factory ``mixed_frame(n, seed, positive_shift=0.0) -> (X, y)`` (tests take it as a
+    fixture: a test module never imports from a conftest)."""
+    return make_mixed_frame
+
+
+@pytest.fixture(scope="session")
+def fast():
+    """A quick configuration: one candidate per family, three folds (unpack it: ``**fast``)."""
+    return {"cv": FAST["cv"], "candidates": {k: [dict(p) for p in v] for k, v in FAST["candidates"].items()}}
+
+
+@pytest.fixture(scope="session")
 def mixed_data():
-    return mixed_frame(900, seed=0)
+    return make_mixed_frame(900, seed=0)
 
 
 @pytest.fixture(scope="session")

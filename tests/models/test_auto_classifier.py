@@ -11,10 +11,9 @@ from sklearn.metrics import roc_auc_score
 
 import engine
 from engine.models import ChurnModel, WinModel, expected_calibration_error
-from tests.models.conftest import FAST, mixed_frame
 
 
-def test_raw_frame_all_dtypes_scores_new_rows_with_unseen_categories(fitted_churn):
+def test_raw_frame_all_dtypes_scores_new_rows_with_unseen_categories(fitted_churn, mixed_frame):
     X_new, _ = mixed_frame(200, seed=1)
     X_new.loc[X_new.index[:20], "region"] = "atlantis"           # never seen at fit
     X_new["industry"] = X_new["industry"].cat.add_categories(["space"])
@@ -45,10 +44,10 @@ def test_identifier_and_constant_columns_dropped_with_reasons(fitted_churn):
     assert "account_id" not in fitted_churn.feature_types_
 
 
-def test_unique_integer_feature_not_named_like_an_id_is_kept():
+def test_unique_integer_feature_not_named_like_an_id_is_kept(mixed_frame, fast):
     X, y = mixed_frame(300, seed=2)
     X["order_value_yuan"] = np.random.default_rng(0).permutation(300) * 1000 + 7  # unique, gappy
-    model = ChurnModel(**FAST, min_rows=50, min_class_count=10).fit(X, y)
+    model = ChurnModel(**fast, min_rows=50, min_class_count=10).fit(X, y)
     assert "order_value_yuan" in model.feature_types_
 
 
@@ -91,23 +90,23 @@ def test_not_fitted_error_is_both_kam_and_sklearn():
     ("n", "shift", "match"),
     [(60, 0.0, "60 rows \\(minimum 100\\)"), (400, -4.0, "of class 1 \\(minimum 40\\)")],
 )
-def test_too_little_data_fails_before_training(n, shift, match):
+def test_too_little_data_fails_before_training(n, shift, match, mixed_frame, fast):
     X, y = mixed_frame(n, seed=3, positive_shift=shift)
     with pytest.raises(engine.InsufficientDataError, match=match):
-        ChurnModel(**FAST).fit(X, y)
+        ChurnModel(**fast).fit(X, y)
 
 
-def test_only_useless_columns_is_a_clear_error():
+def test_only_useless_columns_is_a_clear_error(fast):
     X = pd.DataFrame({"id": [f"a{i}" for i in range(200)], "constant": 1})
     y = np.arange(200) % 2
     with pytest.raises(engine.DataError, match="No usable feature columns"):
-        ChurnModel(**FAST).fit(X, y)
+        ChurnModel(**fast).fit(X, y)
 
 
-def test_deterministic_and_clonable(mixed_data):
+def test_deterministic_and_clonable(mixed_data, fast):
     X, y = mixed_data
-    first = ChurnModel(**FAST).fit(X, y).predict_proba(X.iloc[:50])
-    second = clone(ChurnModel(**FAST)).fit(X, y).predict_proba(X.iloc[:50])
+    first = ChurnModel(**fast).fit(X, y).predict_proba(X.iloc[:50])
+    second = clone(ChurnModel(**fast)).fit(X, y).predict_proba(X.iloc[:50])
     assert np.array_equal(first, second)
 
 
@@ -120,19 +119,19 @@ def test_selection_and_cv_results_recorded(fitted_churn):
     assert len(results) == 3  # two candidates and their blend
 
 
-def test_string_labels_positive_class_is_the_larger_label(mixed_data):
+def test_string_labels_positive_class_is_the_larger_label(mixed_data, fast):
     X, y = mixed_data
     labels = np.where(y == 1, "won", "lost")
-    model = WinModel(**FAST).fit(X, labels)
+    model = WinModel(**fast).fit(X, labels)
     assert list(model.classes_) == ["lost", "won"]
     auc = roc_auc_score(labels == "won", model.predict_proba(X)[:, 1])
     assert auc > 0.75
 
 
-def test_calibrated_on_held_out_data():
+def test_calibrated_on_held_out_data(mixed_frame, fast):
     """ECE <= 0.02 on 6,000 held-out rows (sampling noise alone gives about 0.01 here)."""
     X, y = mixed_frame(10_000, seed=4)
-    model = ChurnModel(**FAST).fit(X.iloc[:4000], y[:4000])
+    model = ChurnModel(**fast).fit(X.iloc[:4000], y[:4000])
     assert set(model.calibration_log_loss_) == {"sigmoid", "isotonic"}  # both were tried
     proba = model.predict_proba(X.iloc[4000:])[:, 1]
     assert expected_calibration_error(y[4000:], proba) <= 0.02
@@ -167,8 +166,8 @@ def test_quantile_spline_encoder_is_a_partition_of_unity_and_interpolates():
     assert out[0, 0] == 1.0 and out[-1, 4] == 1.0  # beyond the ends: the end knot
 
 
-def test_selection_on_a_sample_refits_on_all_rows(mixed_data):
+def test_selection_on_a_sample_refits_on_all_rows(mixed_data, fast):
     X, y = mixed_data
-    model = ChurnModel(**FAST, selection_max_rows=450).fit(X, y)
+    model = ChurnModel(**fast, selection_max_rows=450).fit(X, y)
     assert model.n_selection_rows_ == 450 and model.n_train_rows_ == len(X)
     assert model.estimators_[0][-1].n_features_in_ > 0

@@ -8,10 +8,9 @@ from hypothesis import strategies as st
 
 from engine.models import DriftCheck, training_distribution
 from engine.models._drift import PSI_RETRAIN, SCORE, psi
-from tests.models.conftest import mixed_frame
 
 
-def test_same_population_is_stable_and_a_moved_input_says_retrain(fitted_churn, mixed_data):
+def test_same_population_is_stable_and_a_moved_input_says_retrain(fitted_churn, mixed_data, mixed_frame):
     X, _ = mixed_data
     distribution = training_distribution(fitted_churn, X, fitted_churn.predict_proba(X)[:, 1])
     fresh, _ = mixed_frame(3000, seed=21)

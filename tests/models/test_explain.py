@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 
 from engine.models import generic_reason
-from tests.models.conftest import mixed_frame
 
 
-def test_moving_top_risk_factor_to_typical_lowers_risk(fitted_churn):
+def test_moving_top_risk_factor_to_typical_lowers_risk(fitted_churn, mixed_frame):
     """Faithfulness: in >= 90% of records the top raising factor, made typical, lowers risk."""
     X, _ = mixed_frame(300, seed=11)
     reasons = fitted_churn.explain(X, top=3, direction="raises")

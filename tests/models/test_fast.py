@@ -12,24 +12,31 @@ import pytest
 from engine._errors import DataError
 from engine.models import ChurnModel
 from engine.models._fast import BoostingScorer, LinearScorer
-from tests.models.conftest import mixed_frame
 
 LOGISTIC_SPLINE = {"logistic": [{"numeric_encoding": "spline", "C": 1.0}]}
 LOGISTIC_LINEAR = {"logistic": [{"numeric_encoding": "linear", "C": 1.0}]}
 BOOSTING = {"hist_gradient_boosting": [{"max_iter": 30}]}
 
 
-def _frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """mixed_frame plus a high-cardinality text column (target-encoded / > 30 codes)."""
-    X, y = mixed_frame(n, seed=seed)
-    rng = np.random.default_rng(seed + 100)
-    X["partner"] = pd.Series(rng.choice([f"p{k:03d}" for k in range(60)], n), dtype="str")
-    return X, y
+@pytest.fixture(scope="module")
+def frame(mixed_frame):
+    """``frame(n, seed)``: mixed_frame plus a high-cardinality text column (target-encoded / > 30 codes)."""
+    def make(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+        X, y = mixed_frame(n, seed=seed)
+        rng = np.random.default_rng(seed + 100)
+        X["partner"] = pd.Series(rng.choice([f"p{k:03d}" for k in range(60)], n), dtype="str")
+        return X, y
+    return make
 
 
-def _scoring_frame(seed: int, infinite: bool = False) -> pd.DataFrame:
-    """Unseen categories and missing values the training data never had (and infinities)."""
-    X, _ = _frame(1500, seed=seed)
+@pytest.fixture(scope="module")
+def scoring_frame(frame):
+    """``scoring_frame(seed, infinite=False)``: unseen categories and missing values the
+    training data never had (and infinities)."""
+    return lambda seed, infinite=False: _unseen_values(frame(1500, seed=seed)[0], infinite)
+
+
+def _unseen_values(X: pd.DataFrame, infinite: bool) -> pd.DataFrame:
     X.loc[X.index[:40], "region"] = "atlantis"
     X.loc[X.index[40:80], "partner"] = "p999"
     X.loc[X.index[80:120], "complaints_90d"] = 10**6
@@ -46,8 +53,8 @@ def _scoring_frame(seed: int, infinite: bool = False) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def training():
-    return _frame(2500, seed=3)
+def training(frame):
+    return frame(2500, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +77,9 @@ def _blend(fitted):
 
 
 @pytest.mark.parametrize("name", ["logistic_spline", "logistic_linear", "boosting", "blend"])
-def test_fast_scores_equal_pipeline_scores(fitted, name):
+def test_fast_scores_equal_pipeline_scores(fitted, name, scoring_frame):
     model = _blend(fitted) if name == "blend" else fitted[name]
-    X = _scoring_frame(seed=7, infinite=name == "boosting")
+    X = scoring_frame(seed=7, infinite=name == "boosting")
     internal = model._internal(X)
     fast = model._raw_scores(internal)
     reference = model._raw_scores_reference(internal)
@@ -81,8 +88,8 @@ def test_fast_scores_equal_pipeline_scores(fitted, name):
     assert np.abs(proba - model._calibrate(reference)).max() < 1e-9
 
 
-def test_logistic_refuses_infinity_like_its_imputer(fitted):
-    X = _scoring_frame(seed=7, infinite=True)
+def test_logistic_refuses_infinity_like_its_imputer(fitted, scoring_frame):
+    X = scoring_frame(seed=7, infinite=True)
     with pytest.raises(DataError, match="'noise' holds infinite values"):
         fitted["logistic_spline"].predict_proba(X)
     with warnings.catch_warnings(), pytest.raises(ValueError, match="infinity"):
@@ -97,13 +104,13 @@ def test_every_default_pipeline_shape_is_compiled(fitted):
     assert isinstance(fitted["boosting"]._scorers()[0], BoostingScorer)
 
 
-def test_fast_scores_across_chunks(fitted, monkeypatch):
+def test_fast_scores_across_chunks(fitted, monkeypatch, scoring_frame):
     """Chunk boundaries (scoring and boosting) change nothing."""
     import engine.models._base as base
     import engine.models._fast as fast
 
     model = _blend(fitted)
-    X = _scoring_frame(seed=8)
+    X = scoring_frame(seed=8)
     internal = model._internal(X)
     whole = model._raw_scores(internal)
     proba = model.predict_proba(X)
@@ -113,10 +120,10 @@ def test_fast_scores_across_chunks(fitted, monkeypatch):
     assert np.array_equal(model.predict_proba(X), proba)  # converted chunk by chunk
 
 
-def test_boosting_bins_at_split_thresholds_decide_like_the_models_bins(fitted):
+def test_boosting_bins_at_split_thresholds_decide_like_the_models_bins(fitted, frame):
     """x <= a split's threshold <=> coarse bin <= the split's rewritten bin, for every split."""
     scorer = fitted["boosting"]._scorers()[0]
-    internal = fitted["boosting"]._internal(_frame(800, seed=9)[0])
+    internal = fitted["boosting"]._internal(frame(800, seed=9)[0])
     values = scorer._model_matrix(internal)  # what the raw predictor reads
     binned = scorer._binned(internal)
     original = [p[0] for p in scorer.model._predictors]
@@ -138,10 +145,10 @@ def test_boosting_bins_at_split_thresholds_decide_like_the_models_bins(fitted):
 
 
 @pytest.mark.parametrize("name", ["logistic_spline", "boosting", "blend"])
-def test_replaced_scores_equal_scoring_each_replaced_copy(fitted, name):
+def test_replaced_scores_equal_scoring_each_replaced_copy(fitted, name, scoring_frame):
     """explain's perturbations (boosting re-runs only the trees using a column) are exact."""
     model = _blend(fitted) if name == "blend" else fitted[name]
-    internal = model._internal(_scoring_frame(seed=12).iloc[:300])
+    internal = model._internal(scoring_frame(seed=12).iloc[:300])
     typical = np.array([model.typical_values_[c] for c in model.feature_types_], dtype=float)
     replaced = model._replaced_scores(internal, typical)
     for j in range(internal.shape[1]):
@@ -150,12 +157,12 @@ def test_replaced_scores_equal_scoring_each_replaced_copy(fitted, name):
         assert np.abs(replaced[j] - model._raw_scores_reference(copy_j)).max() < 1e-9
 
 
-def test_threads_change_nothing(fitted):
+def test_threads_change_nothing(fitted, scoring_frame):
     """n_jobs=2 scores boosting chunks on two threads; the probabilities are the same."""
     import engine.models._fast as fast
 
     model = copy.deepcopy(fitted["boosting"])
-    X = pd.concat([_scoring_frame(seed=13)] * 2, ignore_index=True)
+    X = pd.concat([scoring_frame(seed=13)] * 2, ignore_index=True)
     single = model.set_params(n_jobs=1).predict_proba(X)
     original = fast.BOOSTING_CHUNK
     try:
@@ -167,7 +174,7 @@ def test_threads_change_nothing(fitted):
     assert np.array_equal(model.set_params(n_jobs=2).predict_proba(X), single)
 
 
-def test_n_jobs_auto_and_validation():
+def test_n_jobs_auto_and_validation(frame):
     from engine.models._base import AUTO_THREADS_MIN_ROWS, _scoring_threads
 
     assert _scoring_threads("auto", AUTO_THREADS_MIN_ROWS - 1) == 1
@@ -176,7 +183,7 @@ def test_n_jobs_auto_and_validation():
     with pytest.raises(ValueError, match="n_jobs must be 'auto', None or a positive integer"):
         _scoring_threads(0, 10)
     with pytest.raises(ValueError, match="n_jobs"):
-        ChurnModel(n_jobs="many").fit(*_frame(200, seed=1))
+        ChurnModel(n_jobs="many").fit(*frame(200, seed=1))
 
 
 def test_changed_internals_fall_back_to_predict_proba_with_a_warning(mixed_data, monkeypatch):

@@ -8,7 +8,6 @@ import pytest
 
 import engine
 from engine.models import publish, read_card, save_model
-from tests.models.conftest import FAST, mixed_frame
 
 WINDOW = ("2025-04-30", "2025-06-30")
 
@@ -26,11 +25,11 @@ def current(tmp_path, fitted_churn):
 
 
 @pytest.fixture(scope="module")
-def other_model():
+def other_model(mixed_frame, fast):
     from engine.models import ChurnModel
 
     X, y = mixed_frame(500, seed=21)
-    return ChurnModel(**FAST).fit(X, y)
+    return ChurnModel(**fast).fit(X, y)
 
 
 def test_first_model_is_published(tmp_path, fitted_churn):
@@ -78,7 +77,7 @@ def test_different_validation_windows_are_not_compared(tmp_path, current, other_
     assert not decision.published and "not comparable" in decision.reason
 
 
-def test_validation_data_scores_both_models(tmp_path, current, other_model):
+def test_validation_data_scores_both_models(tmp_path, current, other_model, mixed_frame):
     current_dir, _ = current
     candidate = _save(other_model, tmp_path / "candidate", 0.1, window=("2025-07-31", "2025-09-30"))
     X, y = mixed_frame(600, seed=22)

@@ -61,3 +61,23 @@ def test_win_card_reports_the_share_of_the_oracle(valid_tables, tmp_path):
     assert card["share"]["brier"] >= 1.0
     assert result.card.validation["group_by"] == "opportunity_id"
     assert "model / oracle" in result.card.to_markdown()
+
+
+def test_training_replayed_at_an_earlier_end_validates_strictly_before_it(valid_tables, tmp_path):
+    """Rolling origins: data_end moves the as-of dates, the training and the validation window."""
+    import pandas as pd
+
+    import engine
+
+    spec = dataclasses.replace(small_spec("churn"), as_of_periods=16, validation_periods=2)
+    now = train_model(valid_tables, "churn", spec=spec, artifacts_dir=tmp_path / "now")
+    earlier = train_model(valid_tables, "churn", spec=spec, artifacts_dir=tmp_path / "earlier",
+                          data_end=pd.Timestamp(DEMO_END_DATE) - pd.DateOffset(months=3))
+    assert earlier.validation["as_of"].max() < now.validation["as_of"].min()
+    assert earlier.validation["as_of"].max() <= pd.Timestamp(DEMO_END_DATE) - pd.DateOffset(months=3, days=180)
+    # The out-of-time rows come back with label and probability, and the ECE with its floor.
+    assert set(now.validation.columns) == {"account_id", "as_of", "label", "probability"}
+    assert len(now.validation) == now.metrics["n"]
+    assert 0 < now.metrics["ece_noise_mean"] < now.metrics["ece_noise_p95"]
+    with pytest.raises(engine.ConfigError, match="after the data's last date"):
+        train_model(valid_tables, "churn", spec=spec, artifacts_dir=tmp_path / "x", data_end="2031-01-01")
