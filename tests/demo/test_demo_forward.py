@@ -91,3 +91,33 @@ def test_the_oracle_saving_is_positive_only_where_a_contact_helps(world):
     overdue = sim.neglect(sim.last_visit_day, sim.day + 7 * 13) > 0
     assert (saving[sim.alive & ~overdue] == 0).all()
     assert saving[sim.alive & overdue].mean() > 0
+
+
+def test_common_random_numbers_one_contact_changes_only_that_account(world):
+    """Two policies that differ by one account's contacts see the same world for every other account."""
+    sim = ForwardSimulation(world, seed=3)
+    neglected = np.flatnonzero(sim.alive & (sim.neglect(sim.last_visit_day, sim.day + 7) >= 2))
+    assert neglected.size
+    target = int(neglected[0])
+    base = np.flatnonzero(sim.alive)[::2]
+    base = base[base != target]
+    without, _ = _run(world, lambda s: base, seed=3)
+    with_one, _ = _run(world, lambda s: np.r_[base, target], seed=3)
+    others = np.arange(world.accounts.count) != target
+    assert (without.churn_week[others] == with_one.churn_week[others]).all()
+    assert (without.last_visit_day[others] == with_one.last_visit_day[others]).all()
+    assert (without.signals["s_trouble"][others] == with_one.signals["s_trouble"][others]).all()
+    assert without.last_visit_day[target] < with_one.last_visit_day[target]
+
+
+def test_the_oracle_saving_is_a_difference_of_probabilities(world):
+    sim = ForwardSimulation(world, seed=0)
+    saving = sim.contact_saving(horizon_weeks=13)
+    assert ((saving >= 0.0) & (saving <= 1.0)).all()
+    one_week = sim.contact_saving(horizon_weeks=1)
+    # over one week: the weekly hazard at the account's neglect minus the hazard after a visit
+    base, c = sim.base_logit(), 1.4
+    end = sim.day + 7
+    expected = (sim.weekly_hazard(base + c * sim.neglect(sim.last_visit_day, end))
+                - sim.weekly_hazard(base + c * sim.neglect(np.maximum(sim.last_visit_day, sim.day + 3.5), end)))
+    assert np.allclose(one_week, np.where(sim.alive, expected, 0.0))
