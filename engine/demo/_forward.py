@@ -50,7 +50,7 @@ from engine.demo._simulate import (
     win_logit,
 )
 
-__all__ = ["WEEK_FRACTION", "ForwardSimulation"]
+__all__ = ["MAX_EVENTS", "WEEK_FRACTION", "ForwardSimulation", "poisson_count"]
 
 #: One week as a fraction of the simulation's month.
 WEEK_FRACTION = 7.0 / DAYS_PER_MONTH
