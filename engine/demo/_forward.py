@@ -59,6 +59,8 @@ _STREAMS = ("turnover", "contacts", "latent", "tickets", "visits", "deals", "chu
 
 #: Most events of one kind (tickets, deals) an account can have in one week; with weekly rates
 #: below 0.2, more than this has a probability under 1e-8 per account and week and is cut off.
+#: The status quo's visits use the same cut: only whether and when an account was last visited
+#: matters to the model, so a cut count changes nothing but the tally of contacts.
 MAX_EVENTS = 6
 
 
