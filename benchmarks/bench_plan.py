@@ -7,13 +7,22 @@ continue the simulated world forward from the as-of date (``engine.demo._forward
 * ``status_quo`` - no plan: the simulator's own visiting goes on;
 * ``naive``      - each person's list (same lists and capacities as kam's plan) worked round robin,
                    biggest 12-month revenue first;
-* ``kam``        - ``engine.plan_week`` every week: cadence obligations, then the expected value
-                   of a contact from kam's churn scores of the as-of run (not re-scored during the
-                   26 weeks) and the last-contact dates, which move with the plan's own contacts;
-* ``kam_value_only`` - the same, with the tier cadences switched off (every cadence 10,000 days):
-                   what the cadence promise costs or saves in this simulator;
-* ``oracle``     - same lists and capacities, ranked by the true reduction of churn probability a
-                   contact brings over the next 13 weeks (the simulator's hazards) x margin.
+* ``kam_as_of``  - ``engine.plan_week`` every week: cadence obligations, then the expected value
+                   of a contact from kam's churn scores of the as-of run (never re-scored) and the
+                   recorded last-contact dates (the visits table, then the plan's own contacts);
+* ``kam``        - the same, re-scored every week as a nightly run would: kam's churn model on the
+                   as-of features with the visit features (days since the last visit, visits in
+                   90 days) recomputed from the recorded contacts on the week's Monday; orders,
+                   tickets and deals are not simulated forward, so their features stay as of the run;
+* ``oracle``     - same lists and capacities, ranked by the true expected saving of a contact: the
+                   drop in the probability of churning within 13 weeks that a contact this week
+                   brings, from the simulator's own hazards, x the margin at stake: the ceiling of
+                   a capacity-bounded plan that decides one week at a time.
+
+Every policy of one seed runs on the same world with the same random streams, and the streams
+draw one value per account (and possible event) every week, so the paired difference of two
+policies within a seed is the policies' doing; the spread quoted for a saving is the standard
+deviation over seeds of that paired difference.
 
 Prints, per capacity scale: accounts lost and margin lost to churn (mean and standard deviation
 over seeds), the share of value at risk the plans touched, and kam's saving over naive as a share
@@ -38,11 +47,17 @@ from engine.demo._forward import ForwardSimulation
 from engine.demo._ids import format_ids, id_width
 from engine.demo._org import OUTSIDE
 from engine.demo._tables import simulate_world
+from engine.features import build_account_features
+from engine.models import load_model
+from engine.pipeline._demo import demo_artifacts_dir
+from engine.pipeline._score import _predict
 from engine.plan import load_plan_rules, plan_week
 from engine.plan._plan import decide_lists
 from engine.rules import RuleSet
 
-POLICIES = ("status_quo", "naive", "kam", "kam_value_only", "oracle")
+POLICIES = ("status_quo", "naive", "kam_as_of", "kam", "oracle")
+#: Tables kam's account features read (engine.features.build_account_features).
+FEATURE_TABLES = ("customers", "reps", "ownership", "orders", "tickets", "contacts", "visits", "opportunities")
 _CAPACITY_KEYS = ("field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week")
 
 
@@ -58,14 +73,6 @@ def scaled_rules(scale: float) -> RuleSet:
     rules = RuleSet.from_text(text)
     rules.text = text  # kept for the cadence-free variant
     return rules
-
-
-def _no_cadence_text(text: str) -> str:
-    """Plan rule text with every tier cadence set to 10,000 days: no obligations, ranking by value only."""
-    _, params = load_plan_rules()
-    for key in ("a_cadence_days", "b_cadence_days", "c_cadence_days"):
-        text = text.replace(f"{key}: {getattr(params, key)}\n", f"{key}: 10000\n")
-    return text
 
 
 def kam_run(workdir: Path, accounts: int, seed: int) -> dict[str, pd.DataFrame]:
@@ -84,10 +91,22 @@ def kam_run(workdir: Path, accounts: int, seed: int) -> dict[str, pd.DataFrame]:
     with Database(path) as db:
         scores = db.read_results("account_scores")
         routes = db.read_results("opportunity_routes")
-        orders = db.read_table("orders", columns=["account_id", "order_date", "amount"])
+        tables = {name: db.read_table(name) for name in FEATURE_TABLES}
+        runs = db.read_table("runs")
+    orders = tables["orders"]
     recent = orders[pd.to_datetime(orders["order_date"]) > pd.Timestamp(DEMO_END_DATE) - pd.Timedelta(days=365)]
     revenue = recent.groupby(recent["account_id"].astype(object))["amount"].sum()
-    return {"scores": scores, "routes": routes, "revenue_12m": revenue}
+    # What kam needs to re-score every week: the as-of run's account features and its churn model
+    # (the week's visit features are then recomputed from the simulated contacts).
+    run = runs[runs["run_id"].astype(str) == str(scores["run_id"].iloc[0])].iloc[0]
+    as_of = pd.Timestamp(run["as_of"])
+    features = build_account_features(tables, as_of)
+    model = load_model(demo_artifacts_dir(path) / "churn.joblib", kind="churn")
+    if str(getattr(getattr(model, "card_", None), "sha256", "")) not in ("", str(run["churn_model_sha256"])):
+        raise SystemExit(f"{demo_artifacts_dir(path)} does not hold the churn model the run {run['run_id']} scored with")
+    visits = tables["visits"][["account_id", "visit_date"]]
+    return {"scores": scores, "routes": routes, "revenue_12m": revenue, "features": features, "churn_model": model,
+            "visits": visits, "as_of": as_of}
 
 
 class Views:
@@ -97,7 +116,6 @@ class Views:
         n = sim.n
         self.sim = sim
         self.rules = rules
-        self.value_only_rules = RuleSet.from_text(_no_cadence_text(rules.text))
         _, self.params = load_plan_rules(rules)
         self.ids = pd.Index(np.asarray(format_ids("A", width=id_width(n, 7), count=n), dtype=object), name="account_id")
         scores = run["scores"].assign(account_id=run["scores"]["account_id"].astype(object)).set_index("account_id")
@@ -110,6 +128,42 @@ class Views:
         self.partner_ids = np.array([f"P{i}" for i in range(sim.org.partners)], dtype=object)
         self.partners = pd.DataFrame({"partner_id": self.partner_ids, "active": sim.org.partner_active})
         self.last_pick = np.full(n, -1, dtype=np.int64)
+        # What kam knows of the contacts: the visits table, then the plan's own contacts (never the
+        # simulator's unrecorded state). Days since 1970-01-01.
+        visits = run["visits"]
+        position = self.ids.get_indexer(visits["account_id"].astype(object))
+        day = (pd.to_datetime(visits["visit_date"]).to_numpy().astype("datetime64[D]").astype(np.int64))
+        keep = position >= 0
+        self.visit_account, self.visit_day = position[keep], day[keep]
+        self.recorded_last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(self.recorded_last, self.visit_account, self.visit_day)
+        self.features = run["features"].set_index(run["features"]["account_id"].astype(object)).reindex(self.ids)
+        self.churn_model = run["churn_model"]
+        self.rescored = None
+
+    def record(self, contacted: np.ndarray) -> None:
+        """The week's contacts, as the visits table would hold them."""
+        days = self.sim.last_visit_day[contacted]
+        self.recorded_last[contacted] = np.maximum(self.recorded_last[contacted], days)
+        self.visit_account = np.r_[self.visit_account, contacted]
+        self.visit_day = np.r_[self.visit_day, days]
+
+    def last_contact(self) -> pd.Series:
+        never = self.recorded_last == np.iinfo(np.int64).min
+        days = np.where(never, 0, self.recorded_last).astype("datetime64[D]").astype("datetime64[ns]")
+        return pd.Series(np.where(never, np.datetime64("NaT"), days), index=self.ids)
+
+    def rescore(self) -> np.ndarray:
+        """kam's churn probability this week: the as-of features with the visit features recomputed
+        from the recorded contacts on this week's Monday (orders, tickets and deals are not simulated
+        forward, so their features stay as they were at the as-of date)."""
+        day = int(self.sim.day)
+        frame = self.features.copy()
+        never = self.recorded_last == np.iinfo(np.int64).min
+        frame["days_since_last_visit"] = np.where(never, np.nan, (day - self.recorded_last).astype(float))
+        recent = (self.visit_day >= day - 90) & (self.visit_day < day)
+        frame["visits_90d"] = np.bincount(self.visit_account[recent], minlength=self.sim.n).astype(np.int64)
+        return _predict(self.churn_model, frame.reset_index(drop=True))
 
     def frames(self):
         sim = self.sim
@@ -125,8 +179,7 @@ class Views:
         accounts["owner_rep_id"] = np.array([f"R{int(r)}" for r in owner], dtype=object)
         accounts["owner_partner_id"] = self.partner_ids[sim.org.owner_partner]
         accounts["status"] = np.where(sim.alive, "active", "closed")
-        last = pd.Series(pd.to_datetime(sim.last_visit_day, unit="D").to_numpy(), index=self.ids)
-        return accounts, reps, last
+        return accounts, reps, self.last_contact()
 
     def _top(self, lists: pd.DataFrame, score: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
         """Account positions of the top ``capacity`` of every person's list by ``score`` (then ``tiebreak``)."""
@@ -149,11 +202,14 @@ class Views:
     def contacts(self, policy: str) -> np.ndarray | None:
         if policy == "status_quo":
             return None
-        if policy in ("kam", "kam_value_only"):
+        if policy in ("kam", "kam_as_of"):
             accounts, reps, last = self.frames()
-            rules = self.rules if policy == "kam" else self.value_only_rules
+            if policy == "kam":  # re-scored every week, as a nightly run would
+                churn = self.rescore()
+                accounts["churn_probability"] = churn
+                accounts["value_at_risk"] = churn * self.margin
             result = plan_week(accounts, reps, self.partners, week_start=self.sim.week_start, last_contact=last,
-                               opportunities=self.routes, rules=rules, explain=False)
+                               opportunities=self.routes, rules=self.rules, explain=False)
             return self.ids.get_indexer(result.planned()["account_id"])
         lists = self.lists()
         if policy == "naive":  # round robin through the list, biggest 12-month revenue first
@@ -176,6 +232,7 @@ def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forwar
     for _ in range(weeks):
         contacts = views.contacts(policy)
         outcome = sim.step(contacts)
+        views.record(outcome.contacted)
         touched[outcome.contacted] = True
     lost = alive0 & (sim.churn_week >= 0)
     return {
@@ -195,8 +252,15 @@ def main(argv=None) -> int:
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.25, 0.1])
     parser.add_argument("--workdir", type=Path, default=Path("bench-plan-work"))
     parser.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
+    parser.add_argument("--from-json", type=Path, nargs="+", metavar="JSON",
+                        help="Print the comparison from the figures of earlier runs (--json), e.g. seeds run in parallel.")
     args = parser.parse_args(argv)
+    if args.from_json:
+        rows = [row for path in args.from_json for row in json.loads(path.read_text("utf-8"))]
+        report(pd.DataFrame(rows))
+        return 0
     args.workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     print(f"bench_plan: {args.accounts:,} accounts, seeds {args.seeds}, {args.weeks} weeks, capacity scales "
           f"{args.scales}; load average at start {os.getloadavg()[0]:.1f} (shared machine)", flush=True)
     rows = []
@@ -211,45 +275,54 @@ def main(argv=None) -> int:
                 print(f"  seed {seed} scale {scale:g} {policy:>10}: lost {figures['accounts_lost']:,} accounts, "
                       f"{figures['margin_lost'] / 1e6:,.1f} M CNY margin; touched {figures['value_at_risk_touched']:.0%} "
                       f"of value at risk; {figures['contacts']:,} contacts; {figures['seconds']:.0f} s", flush=True)
-    frame = pd.DataFrame(rows)
-    report(frame, args)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), "utf-8")
+    print(f"\n{time.perf_counter() - started:.0f} s in all; load average at the end {os.getloadavg()[0]:.1f}")
+    report(pd.DataFrame(rows))
     return 0
 
 
-def report(frame: pd.DataFrame, args) -> None:
-    print(f"\nload average at the end {os.getloadavg()[0]:.1f}; {len(args.seeds)} seeds; mean ± sd over seeds")
+def _pm(values: pd.Series, scale: float = 1.0, digits: int = 1) -> str:
+    """``mean ± sd`` of ``values / scale`` (sd over seeds)."""
+    return f"{values.mean() / scale:,.{digits}f} ± {values.std() / scale:,.{digits}f}"
+
+
+def report(frame: pd.DataFrame) -> None:
+    """The comparison table per capacity scale, and the paired savings over the naive plan."""
+    seeds = sorted(frame["seed"].unique())
+    print(f"{len(seeds)} seeds ({', '.join(map(str, seeds))}); mean ± sd over seeds")
     for scale, part in frame.groupby("scale", sort=False):
         _, params = load_plan_rules(scaled_rules(scale))
         print(f"\ncapacity x{scale:g}: field {params.field_visits_per_week}, inside {params.inside_calls_per_week}, "
               f"partner {params.partner_calls_per_week} contacts a week")
-        print(f"  {'policy':>10} | {'accounts lost':>15} | {'margin lost (M CNY)':>20} | {'VaR touched':>11} | contacts")
+        print(f"  {'policy':>10} | {'accounts lost':>13} | {'margin lost (M CNY)':>19} | VaR touched | contacts")
         for policy in POLICIES:
             p = part[part["policy"] == policy]
-            print(f"  {policy:>10} | {p['accounts_lost'].mean():8,.0f} ± {p['accounts_lost'].std():4.0f} | "
-                  f"{p['margin_lost'].mean() / 1e6:12.1f} ± {p['margin_lost'].std() / 1e6:5.1f} | "
-                  f"{p['value_at_risk_touched'].mean():10.0%} | {p['contacts'].mean():,.0f}")
-        wide = part.pivot(index="seed", columns="policy", values="margin_lost")
-        kam_saving = wide["naive"] - wide["kam"]
-        oracle_saving = wide["naive"] - wide["oracle"]
-        ratio = kam_saving / oracle_saving.where(oracle_saving != 0)
-        print(f"  margin saved over naive (M CNY): kam {kam_saving.mean() / 1e6:.1f} ± {kam_saving.std() / 1e6:.1f}, "
-              f"oracle {oracle_saving.mean() / 1e6:.1f} ± {oracle_saving.std() / 1e6:.1f}")
-        if oracle_saving.mean() > max(oracle_saving.std(), 0.0) and oracle_saving.sum() > 0:
-            print(f"  kam's saving / oracle's saving, per seed: {', '.join(f'{r:.0%}' for r in ratio)}; "
-                  f"mean {ratio.mean():.0%}, pooled {kam_saving.sum() / oracle_saving.sum():.0%}")
-        else:
-            print("  the oracle's saving over naive is within the seed spread: the ratio is not meaningful here")
-        goal = (oracle_saving.sum() > 0 and kam_saving.sum() >= 0.8 * oracle_saving.sum()
-                and kam_saving.mean() > kam_saving.std())
-        print(f"  goal (kam >= 80% of the oracle's margin saving over naive, beyond the seed spread): "
-              f"{'met' if goal else 'NOT met'}")
+            if p.empty:
+                continue
+            print(f"  {policy:>10} | {_pm(p['accounts_lost'], digits=0):>13} | {_pm(p['margin_lost'], 1e6):>19} | "
+                  f"{p['value_at_risk_touched'].mean():>11.0%} | {p['contacts'].mean():,.0f}")
+        margin = part.pivot(index="seed", columns="policy", values="margin_lost")
         lost = part.pivot(index="seed", columns="policy", values="accounts_lost")
-        print(f"  accounts saved over naive: kam {(lost['naive'] - lost['kam']).mean():.0f} ± "
-              f"{(lost['naive'] - lost['kam']).std():.0f}, oracle {(lost['naive'] - lost['oracle']).mean():.0f} ± "
-              f"{(lost['naive'] - lost['oracle']).std():.0f}; over the status quo: kam "
-              f"{(lost['status_quo'] - lost['kam']).mean():.0f} ± {(lost['status_quo'] - lost['kam']).std():.0f}")
+        print("  saved over naive, paired within each seed (same world, same random numbers), mean ± sd of the difference:")
+        for policy in ("kam_as_of", "kam", "oracle"):
+            if policy in margin:
+                print(f"  {policy:>10} | {_pm(lost['naive'] - lost[policy], digits=0):>13} accounts | "
+                      f"{_pm(margin['naive'] - margin[policy], 1e6, 2):>15} M CNY margin")
+        oracle = margin["naive"] - margin["oracle"]
+        for policy in ("kam_as_of", "kam"):
+            if policy not in margin:
+                continue
+            saving = margin["naive"] - margin[policy]
+            beyond = saving.mean() > saving.std()
+            if oracle.sum() > 0:
+                share = saving.sum() / oracle.sum()
+                per_seed = ", ".join(f"{v:.0%}" for v in saving / oracle.where(oracle != 0))
+                met = share >= 0.8 and beyond
+                print(f"  {policy}: {share:.0%} of the oracle's margin saving over naive (pooled; per seed {per_seed}); "
+                      f"its saving is {'beyond' if beyond else 'within'} the seed spread -> goal {'met' if met else 'NOT met'}")
+            else:
+                print(f"  {policy}: the oracle saves nothing over naive here, so no share of it can be reached")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,11 @@ signal, who owns what, who was last visited when) and runs the same causal model
   ``1 - (1 - p) ** (7 / 30.4375)``, a monthly rate is scaled by ``7 / 30.4375``, signals decay by
   ``0.93 ** (7 / 30.4375)`` a week and the AR(1) engagement keeps its stationary spread.
 
-Every kind of event draws from its own random stream, and the churn draw is one uniform per
-account and week, so two policies run with one seed see the same world except where their
-contacts change it (common random numbers: differences between policies are not seed noise).
+Every kind of event draws from its own random stream, and every stream draws the same number of
+values every week - one per account (or per account and possible event), alive or not - so two
+policies run with one seed see the same world except where their contacts change it (common
+random numbers: account ``i``'s draws in week ``w`` do not depend on who churned before; the
+differences between policies are not seed noise).
 
 Simplifications, stated: orders are not drawn (churn does not depend on them; the margin at stake
 is the account's 12-month margin at the end date); deals still open at the end date do not add
@@ -44,23 +46,55 @@ from engine.demo._simulate import (
     SEVERITY_SHARES,
     SOURCE_SHARES,
     _shares,
-    bernoulli,
-    pick,
-    poisson_events,
     sigmoid,
     win_logit,
 )
 
-__all__ = ["WEEK_FRACTION", "ForwardSimulation"]
+__all__ = ["MAX_EVENTS", "WEEK_FRACTION", "ForwardSimulation", "poisson_count"]
 
 #: One week as a fraction of the simulation's month.
 WEEK_FRACTION = 7.0 / DAYS_PER_MONTH
 _STREAMS = ("turnover", "contacts", "latent", "tickets", "visits", "deals", "churn", "engagement")
 
 
+#: Most events of one kind (tickets, deals) an account can have in one week; with weekly rates
+#: below 0.2, more than this has a probability under 1e-8 per account and week and is cut off.
+#: The status quo's visits use the same cut: only whether and when an account was last visited
+#: matters to the model, so a cut count changes nothing but the tally of contacts.
+MAX_EVENTS = 6
+
+
 def _weekly(p: float | np.ndarray) -> float | np.ndarray:
     """A monthly probability as the probability of the event within one week."""
     return 1.0 - (1.0 - np.asarray(p, dtype=float)) ** WEEK_FRACTION
+
+
+def poisson_count(rate: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Poisson counts at ``rate`` from one uniform each (inverse CDF), at most :data:`MAX_EVENTS`.
+
+    One uniform per account whatever its rate, so a changed rate changes only that account's count.
+
+    Examples
+    --------
+    >>> poisson_count(np.array([0.0, 1.0, 1.0]), np.array([0.99, 0.2, 0.9])).tolist()
+    [0, 0, 2]
+    """
+    rate = np.asarray(rate, dtype=float)
+    term = np.exp(-rate)
+    cdf = term.copy()
+    count = np.zeros(rate.shape, dtype=np.int64)
+    for k in range(1, MAX_EVENTS + 1):
+        count += u > cdf
+        term = term * rate / k
+        cdf = cdf + term
+    return count
+
+
+def _events(count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(account, event number) of every event, for ``count`` events per account."""
+    who = np.repeat(np.arange(count.size), count)
+    first = np.repeat(np.cumsum(count) - count, count)
+    return who, np.arange(who.size) - first
 
 
 @dataclass(frozen=True)
@@ -186,27 +220,25 @@ class ForwardSimulation:
         return _weekly(sigmoid(logit))
 
     def contact_saving(self, horizon_weeks: int = 13) -> np.ndarray:
-        """Expected churn probability a contact this week removes over the next ``horizon_weeks``.
+        """Drop in the true probability of churning within ``horizon_weeks`` that a contact this week brings.
 
-        The oracle's ranking: with the true hazards, the summed weekly hazard without a contact
-        minus the summed weekly hazard if the account is contacted in the middle of this week
-        (signals other than neglect held at their current level).
+        The oracle's ranking: ``P(churn without) - P(churn with a contact in the middle of this
+        week)``, each ``1 - prod(1 - weekly hazard)`` over the horizon from the simulator's own
+        hazards (signals other than neglect held at their current level, no other contact in the
+        horizon). Times the margin at stake, it is the expected saving of the contact.
         """
         base = self.base_logit()
         coefficient = P.CHURN_COEFFICIENTS["neglected_visits"]
-        visited = self.day + 3.5
-        saving = np.zeros(self.n)
+        visited = np.maximum(self.last_visit_day, self.day + 3.5)
+        survive_without = np.ones(self.n)
+        survive_with = np.ones(self.n)
         for k in range(horizon_weeks):
             end = self.day + 7 * (k + 1)
-            without = self.weekly_hazard(base + coefficient * self.neglect(self.last_visit_day, end))
-            with_contact = self.weekly_hazard(base + coefficient * self.neglect(np.maximum(self.last_visit_day, visited), end))
-            saving += without - with_contact
-        return np.where(self.alive, saving, 0.0)
+            survive_without *= 1.0 - self.weekly_hazard(base + coefficient * self.neglect(self.last_visit_day, end))
+            survive_with *= 1.0 - self.weekly_hazard(base + coefficient * self.neglect(visited, end))
+        return np.where(self.alive, survive_with - survive_without, 0.0)
 
     # --- one week --------------------------------------------------------------------------------
-    def _days(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return self.day + np.floor(rng.random(size) * 7).astype(np.int64)
-
     def _replace_reps(self, slots: np.ndarray) -> None:
         rng = self._rng["turnover"]
         new = self.rep_diligence.size + np.arange(slots.size)
@@ -217,7 +249,14 @@ class ForwardSimulation:
         self.signals["s_turnover"] += leaving[self.slot_of] & self.alive
 
     def step(self, contacts: np.ndarray | None) -> WeekOutcome:
-        """Advance one week. ``contacts``: account indices contacted (a plan), or None (status quo)."""
+        """Advance one week. ``contacts``: account indices contacted (a plan), or None (status quo).
+
+        Common random numbers: every stream draws the same number of values every week whatever
+        happened (one value per account, or per account and possible event, dead accounts
+        included), so account ``i``'s draws in week ``w`` are the same under every policy and a
+        churn that one policy prevents does not reshuffle the randomness of everyone else.
+        """
+        n = self.n
         alive = self.alive
         s = self.signals
         rng = self._rng["turnover"]
@@ -225,39 +264,33 @@ class ForwardSimulation:
         leaving = np.flatnonzero(rng.random(self.occupant.size) < _weekly(P.REP_LEAVE_RATE))
         if leaving.size:
             self._replace_reps(leaving)
-        live = np.flatnonzero(alive)
-        move = live[bernoulli(rng, live.size, float(_weekly(P.REASSIGN_RATE)))]
+        u_move, u_target = rng.random(n), rng.random(n)
+        move = np.flatnonzero(alive & (u_move < _weekly(P.REASSIGN_RATE)))
         if move.size:
             g = self._slot_group[self.slot_of[move]]
-            target = self._slot_order[self._group_start[g] + np.floor(rng.random(move.size) * self._group_count[g]).astype(np.int64)]
+            target = self._slot_order[self._group_start[g] + np.floor(u_target[move] * self._group_count[g]).astype(np.int64)]
             real = target != self.slot_of[move]
             self.slot_of[move[real]] = target[real]
             s["s_turnover"][move[real]] += 0.6
 
         # 2. contacts leave their role; vacant levels are refilled (or opened) later.
         rng = self._rng["contacts"]
-        vacant = [live[~self.covered[level, live]] for level in range(3)]
-        ended = []
-        for level in range(3):
-            holders = live[self.covered[level, live]]
-            ends = holders[bernoulli(rng, holders.size, float(_weekly(P.CONTACT_END_RATE[level])))]
-            self.covered[level, ends] = False
-            ended.append(ends)
-        key_changed = np.concatenate([ended[1], ended[2]])
+        u_end, u_new = rng.random((3, n)), rng.random((3, n))
+        vacant = alive & ~self.covered  # (3, n), at the start of the week
+        ended = alive & self.covered & (u_end < np.asarray(_weekly(np.asarray(P.CONTACT_END_RATE)))[:, None])
+        self.covered &= ~ended
+        key_changed = np.flatnonzero(ended[1] | ended[2])
         if key_changed.size:
+            changes = ended[1, key_changed].astype(float) + ended[2, key_changed]
             left = self.covered[:, key_changed].sum(axis=0)
-            np.add.at(s["s_key_single"], key_changed, (left <= 1).astype(float))
-            np.add.at(s["s_key_multi"], key_changed, (left >= 2).astype(float))
-        rates = (P.CONTACT_NEW_LEVEL_RATE["inside"], P.CONTACT_NEW_LEVEL_RATE["outside"],
-                 P.CONTACT_REPLACE_RATE["inside"], P.CONTACT_REPLACE_RATE["outside"])
-        for level in range(3):
-            candidates = vacant[level]
-            group = self.had_level[level, candidates] * 2 + self.outside[candidates]
-            for g, rate in enumerate(rates):
-                members = candidates[group == g]
-                new = members[bernoulli(rng, members.size, float(_weekly(rate)))]
-                self.covered[level, new] = True
-                self.had_level[level, new] = True
+            s["s_key_single"][key_changed] += changes * (left <= 1)
+            s["s_key_multi"][key_changed] += changes * (left >= 2)
+        rates = np.array([P.CONTACT_NEW_LEVEL_RATE["inside"], P.CONTACT_NEW_LEVEL_RATE["outside"],
+                          P.CONTACT_REPLACE_RATE["inside"], P.CONTACT_REPLACE_RATE["outside"]])
+        group = self.had_level * 2 + self.outside[None, :]
+        new = vacant & (u_new < _weekly(rates)[group])
+        self.covered |= new
+        self.had_level |= new
 
         # 3. latent states switch.
         rng = self._rng["latent"]
@@ -267,45 +300,54 @@ class ForwardSimulation:
         # 4. tickets: complaints, slow resolutions and poor ratings feed the trouble signal.
         rng = self._rng["tickets"]
         size = self.accounts.size_factor
-        who = poisson_events(rng, P.TICKET_RATE * size * (1.0 + 2.0 * self.trouble) * alive * WEEK_FRACTION)
+        u_count, u, z = rng.random(n), rng.random((n, MAX_EVENTS, 3)), rng.normal(0.0, 1.0, (n, MAX_EVENTS, 2))
+        count = poisson_count(P.TICKET_RATE * size * (1.0 + 2.0 * self.trouble) * alive * WEEK_FRACTION, u_count)
+        who, j = _events(count)
         if who.size:
-            k = who.size
             in_trouble = self.trouble[who]
-            complaint = rng.random(k) < 0.10 + 0.25 * in_trouble
-            severity = np.minimum(np.searchsorted(np.cumsum(SEVERITY_SHARES), rng.random(k), side="right"), 3)
+            complaint = u[who, j, 0] < 0.10 + 0.25 * in_trouble
+            severity = np.minimum(np.searchsorted(np.cumsum(SEVERITY_SHARES), u[who, j, 1], side="right"), 3)
             hours = (SEVERITY_MEDIAN_HOURS[severity] * self.slowness[who] * np.where(in_trouble, 2.2, 1.0)
-                     * np.where(complaint, 1.5, 1.0) * rng.lognormal(0.0, 0.8, k))
+                     * np.where(complaint, 1.5, 1.0) * np.exp(0.8 * z[who, j, 0]))
             satisfaction = np.clip(np.round(4.7 - 0.45 * np.log2(1.0 + hours / 24.0) - 0.9 * complaint
-                                            + rng.normal(0.0, 0.7, k)), 1, 5)
-            rated = rng.random(k) < 0.8
+                                            + 0.7 * z[who, j, 1]), 1, 5)
+            rated = u[who, j, 2] < 0.8
             points = 1.0 * complaint + 0.6 * (hours > LONG_RESOLUTION_HOURS) + 0.3 * (rated & (satisfaction <= 2))
             np.add.at(s["s_trouble"], who, points)
 
-        # 5. visits: the plan's contacts, or the simulator's own visiting (status quo).
+        # 5. visits: the plan's contacts, or the simulator's own visiting (status quo). The day of
+        # the week is one uniform per account: the last of k visits in a week falls on
+        # floor(7 * u ** (1 / k)) (the largest of k uniform days).
         rng = self._rng["visits"]
+        u_count, u_day = rng.random(n), rng.random(n)
         if contacts is None:
             rate = self.visit_base * self.attention * self.rep_diligence[self.occupant[self.slot_of]] * alive
-            contacted = poisson_events(rng, rate * WEEK_FRACTION)
+            visits = poisson_count(rate * WEEK_FRACTION, u_count)
         else:
-            contacted = np.asarray(contacts, dtype=np.int64)
-            contacted = contacted[alive[contacted]]
+            visits = np.zeros(n, dtype=np.int64)
+            visits[np.asarray(contacts, dtype=np.int64)] = 1
+            visits *= alive
+        contacted = np.flatnonzero(visits)
         if contacted.size:
-            np.maximum.at(self.last_visit_day, contacted, self._days(rng, contacted.size))
-            np.add.at(self.contacts_made, contacted, 1)
+            day = self.day + np.floor(7.0 * u_day[contacted] ** (1.0 / visits[contacted])).astype(np.int64)
+            self.last_visit_day[contacted] = np.maximum(self.last_visit_day[contacted], day)
+            self.contacts_made[contacted] += visits[contacted]
 
         # 6. deals: price pressure brings competitors; a lost deal is a signal at its close.
         rng = self._rng["deals"]
-        who = poisson_events(rng, P.OPPORTUNITY_RATE * size * (1.0 + 0.5 * self.pressure) * alive * WEEK_FRACTION)
+        u_count, u, z = rng.random(n), rng.random((n, MAX_EVENTS, 3)), rng.normal(0.0, 1.0, (n, MAX_EVENTS, 3))
+        count = poisson_count(P.OPPORTUNITY_RATE * size * (1.0 + 0.5 * self.pressure) * alive * WEEK_FRACTION, u_count)
+        who, j = _events(count)
         if who.size:
-            k = who.size
-            source = pick(rng, self._source_table, self.role[who])
-            amount = self.accounts.spend[who] * DEAL_SHARE_OF_SPEND * rng.lognormal(-0.32, 0.8, k)
-            competitor = rng.random(k) < 0.18 + 0.40 * self.pressure[who]
+            table = np.cumsum(self._source_table, axis=1)[self.role[who]]
+            source = np.minimum((u[who, j, 0][:, None] >= table).sum(axis=1), table.shape[1] - 1)
+            amount = self.accounts.spend[who] * DEAL_SHARE_OF_SPEND * np.exp(-0.32 + 0.8 * z[who, j, 0])
+            competitor = u[who, j, 1] < 0.18 + 0.40 * self.pressure[who]
             coverage = self.covered[:, who].sum(axis=0)
             logit = win_logit(coverage, s["s_trouble"][who], competitor, amount, source, self.partner_tier[who])
-            won = rng.random(k) < sigmoid(logit + rng.normal(0.0, P.WIN_COEFFICIENTS["noise_sd"], k))
+            won = u[who, j, 2] < sigmoid(logit + P.WIN_COEFFICIENTS["noise_sd"] * z[who, j, 1])
             duration = np.maximum(1, np.round(40.0 * (np.maximum(amount, 1.0) / 100_000.0) ** 0.15
-                                              * rng.lognormal(0.0, 0.6, k)))
+                                              * np.exp(0.6 * z[who, j, 2])))
             close_week = self.week + (3 + duration.astype(np.int64)) // 7
             lost = ~won
             for w in np.unique(close_week[lost]):
@@ -317,7 +359,7 @@ class ForwardSimulation:
         # 7. the churn hazard, from the signals so far and the visit gap at the end of the week.
         neglect = self.neglect(self.last_visit_day, self.day + 7)
         logit = self.base_logit() + P.CHURN_COEFFICIENTS["neglected_visits"] * neglect
-        draw = self._rng["churn"].random(self.n)
+        draw = self._rng["churn"].random(n)
         churned = np.flatnonzero(alive & (draw < self.weekly_hazard(logit)))
         self.alive[churned] = False
         self.churn_week[churned] = self.week
@@ -327,7 +369,7 @@ class ForwardSimulation:
                 + np.minimum(s["s_turnover"], 2.0) + np.minimum(s["s_lost"], 3.0))
         rho = P.ENGAGEMENT_RHO ** WEEK_FRACTION
         noise = P.ENGAGEMENT_NOISE * np.sqrt((1.0 - rho**2) / (1.0 - P.ENGAGEMENT_RHO**2))
-        self.engagement = (rho * self.engagement + self._rng["engagement"].normal(0.0, noise, self.n)
+        self.engagement = (rho * self.engagement + self._rng["engagement"].normal(0.0, noise, n)
                            - P.ENGAGEMENT_DRAG * drag * (1.0 - rho) / (1.0 - P.ENGAGEMENT_RHO))
         decay = P.SIGNAL_DECAY ** WEEK_FRACTION
         for signal in s.values():
