@@ -167,6 +167,22 @@ class ModelCard:
     card_version: int = CARD_VERSION
     path: Path | None = field(default=None, compare=False, repr=False)
 
+    def card_file(self) -> Path:
+        """The file this card was read from or saved to.
+
+        Raises
+        ------
+        ArtifactIntegrityError
+            The card was built in memory and never saved or read, so it locates no artifact.
+        """
+        if self.path is None:
+            raise ArtifactIntegrityError(
+                f"The model card {self.name!r} has no file: expected a card read with read_card or "
+                "written by save_model; got one built in memory. Fix: pass the card's path (or "
+                "the card read from it) instead."
+            )
+        return self.path
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("path")
@@ -390,7 +406,7 @@ def artifact_path(card: ModelCard) -> Path:
     ArtifactIntegrityError
         The name escapes the folder, or the file is missing or is not a regular file.
     """
-    folder = card.path.parent
+    folder = card.card_file().parent
     name = str(card.artifact)
     relative = Path(name)
     if not name or relative.is_absolute() or ".." in relative.parts or "\\" in name or "\x00" in name:

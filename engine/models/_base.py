@@ -403,7 +403,11 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _column_groups(internal: pd.DataFrame, schema: ColumnSchema) -> dict[str, list[str]]:
-        numeric, skewed, binary, low, high = [], [], [], [], []
+        numeric: list[str] = []
+        skewed: list[str] = []
+        binary: list[str] = []
+        low: list[str] = []
+        high: list[str] = []
         for name in schema.kept:
             kind = schema.kinds[name]
             if kind == CATEGORICAL:

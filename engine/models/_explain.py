@@ -42,7 +42,8 @@ def _fmt(value: Any) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):
-        return f"{float(value):.4g}" if abs(value) < 1e6 else f"{float(value):,.0f}"
+        number = float(value)
+        return f"{number:.4g}" if abs(number) < 1e6 else f"{number:,.0f}"
     return str(value)
 
 

@@ -165,7 +165,7 @@ class BoostingScorer:
                 # The number of split thresholds below x: x <= threshold k <=> bin <= k.
                 if len(thresholds) <= _COMPARE_MAX:
                     # A few vectorised comparisons beat a binary search per value.
-                    position = np.zeros(len(x), dtype=np.uint8)
+                    position: np.ndarray = np.zeros(len(x), dtype=np.uint8)
                     for threshold in thresholds:
                         position += x > threshold
                 else:

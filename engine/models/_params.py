@@ -50,8 +50,8 @@ class Integer:
     minimum: int
 
     def accepts(self, value: Any) -> bool:
-        return (isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-                and value >= self.minimum)
+        return bool(isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+                    and value >= self.minimum)
 
     def describe(self) -> str:
         return f"an integer >= {self.minimum}"

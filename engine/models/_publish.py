@@ -54,8 +54,9 @@ class PublishDecision:
 
 
 def _files(card: ModelCard) -> list[Path]:
-    base = card.path.parent
-    return [base / card.artifact, card.path, base / f"{card.name}.card.md"]
+    card_file = card.card_file()
+    base = card_file.parent
+    return [base / card.artifact, card_file, base / f"{card.name}.card.md"]
 
 
 def publish(candidate: str | Path | ModelCard, current_dir: str | Path, metric: str = "roc_auc",
@@ -91,19 +92,20 @@ def publish(candidate: str | Path | ModelCard, current_dir: str | Path, metric: 
     verify_artifact(card)  # never publish a corrupt artifact, even when forced
     current_dir = Path(current_dir)
     current_path = current_dir / f"{card.name}.card.json"
-    if card.path.resolve() == current_path.resolve():
+    if card.card_file().resolve() == current_path.resolve():
         raise ModelError(f"The candidate {card.path} already is the current model in {current_dir}.")
     higher = PUBLISH_METRICS[metric]
 
     current = read_card(current_path) if current_path.exists() else None
-    cand_score = cur_score = None
+    cand_score: float | None = None
+    cur_score: float | None = None
     if current is None:
         accept, reason = True, f"no current {card.name!r} model in {current_dir}"
     else:
         if validation_data is not None:
             X, y = validation_data
-            cand_score = evaluate(y, load_model(card.path).predict_proba(X)[:, 1])[metric]
-            cur_score = evaluate(y, load_model(current.path).predict_proba(X)[:, 1])[metric]
+            cand_score = evaluate(y, load_model(card.card_file()).predict_proba(X)[:, 1])[metric]
+            cur_score = evaluate(y, load_model(current.card_file()).predict_proba(X)[:, 1])[metric]
             basis = "on the given validation data"
         elif card.validation_window and card.validation_window == current.validation_window:
             cand_score, cur_score = card.metrics.get(metric), current.metrics.get(metric)
@@ -125,6 +127,9 @@ def publish(candidate: str | Path | ModelCard, current_dir: str | Path, metric: 
             )
             basis = None
         if basis is not None:
+            # Both branches that set a basis also set both scores (the card branch raised if
+            # either was missing).
+            assert cand_score is not None and cur_score is not None
             if higher:
                 accept = cand_score >= cur_score - tolerance
             else:
@@ -135,7 +140,7 @@ def publish(candidate: str | Path | ModelCard, current_dir: str | Path, metric: 
 
     if not accept and not force:
         return PublishDecision(False, False, reason, metric, cand_score, cur_score, tolerance,
-                               current_path if current is not None else card.path)
+                               current_path if current is not None else card.card_file())
 
     archived_to = None
     if current is not None:

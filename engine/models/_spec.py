@@ -9,10 +9,10 @@ the line when known, and the key.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 import yaml
@@ -193,7 +193,11 @@ def _type_name(expected) -> str:
     return names.get(expected, "mapping") if not isinstance(expected, dict) else "mapping"
 
 
-def _check_section(data: Any, schema: dict, path: tuple[str, ...], fail) -> None:
+#: Raises a ModelSpecError at the spec line of ``where`` (never returns).
+_Fail = Callable[[tuple[str, ...], str], NoReturn]
+
+
+def _check_section(data: Any, schema: dict, path: tuple[str, ...], fail: _Fail) -> None:
     if not isinstance(data, dict):
         fail(path, f"expected a mapping with keys {sorted(schema)}; got {data!r}")
     for key, value in data.items():
@@ -238,7 +242,7 @@ def load_model_spec(path: str | Path) -> ModelSpec:
                              "YAML file. Check the path.", file=str(path)) from error
     lines = _line_index(text)
 
-    def fail(where: tuple[str, ...], message: str):
+    def fail(where: tuple[str, ...], message: str) -> NoReturn:
         raise ModelSpecError(message + ".", file=str(path), line=lines.get(where))
 
     try:
@@ -319,7 +323,7 @@ def load_model_spec(path: str | Path) -> ModelSpec:
     )
 
 
-def _check_model(model: dict, fail) -> None:
+def _check_model(model: dict, fail: _Fail) -> None:
     from engine.models._candidates import CANDIDATE_FAMILIES, PIPELINE_OPTIONS, expand_candidates
 
     if model.get("calibration", "auto") not in ("auto", "isotonic", "sigmoid", "none"):

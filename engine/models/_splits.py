@@ -152,7 +152,8 @@ class ForwardGroupSplit:
                 f"ForwardGroupSplit was given {len(days)} dates but X has {n} rows; expected one "
                 "date per row of the X being split (build the splitter on the same rows)."
             )
-        part = codes = None
+        part: np.ndarray | None = None
+        codes: np.ndarray | None = None
         if groups is not None:
             codes, uniques = pd.factorize(pd.Series(np.asarray(groups)), use_na_sentinel=False)
             if len(codes) != n:
@@ -165,8 +166,9 @@ class ForwardGroupSplit:
             valid = np.isin(days, block)
             train = (known <= block[0]) & (days < block[0])
             if part is not None:
+                assert codes is not None  # part is only ever computed from codes
                 valid &= part == k % self._parts()
-                seen = np.zeros(codes.max() + 1, dtype=bool)
+                seen = np.zeros(codes.max() + 1, dtype=np.bool_)
                 seen[codes[valid]] = True
                 train &= ~seen[codes]
             yield np.flatnonzero(train), np.flatnonzero(valid)

@@ -96,3 +96,16 @@ def test_win_model_in_the_churn_slot_is_a_model_error_naming_the_kind(saved):
     with pytest.raises(ModelError, match="expected a 'churn' model"):
         load_model(saved / "win.joblib", kind="churn")
     assert load_model(saved / "win.joblib").card_.kind == "win"
+
+
+def test_publishing_a_card_built_in_memory_is_a_clear_integrity_error(saved, tmp_path):
+    """A ModelCard never saved nor read has no file; publish used to fail with AttributeError."""
+    from dataclasses import replace
+
+    from engine.models import publish, read_card
+
+    unsaved = replace(read_card(saved / "churn.card.json"), path=None)
+    with pytest.raises(ArtifactIntegrityError, match="has no file") as caught:
+        publish(unsaved, tmp_path / "current")
+    assert exit_code_for(caught.value) == 6
+    assert not (tmp_path / "current").exists()
