@@ -18,6 +18,11 @@ The CLI maps each family to an exit status; see :data:`EXIT_CODES`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "KamError",
     "SpecError",
@@ -118,7 +123,15 @@ class ContractError(DataError):
 
 
 class RuleEvaluationError(DataError):
-    """A record cannot be decided: a value has the wrong type, or a hit policy is violated."""
+    """A record cannot be decided: a value has the wrong type, or a hit policy is violated.
+
+    Attributes
+    ----------
+    failure_cases : pandas.DataFrame or None
+        The undecided rows (status, reason) when a whole frame was evaluated.
+    """
+
+    failure_cases: pd.DataFrame | None = None
 
 
 class InsufficientDataError(DataError):

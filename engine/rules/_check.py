@@ -14,7 +14,7 @@ import itertools
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -200,7 +200,8 @@ def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:
             findings.append(Finding("warning", "never-matches", spec.file, rule.line, rule.id,
                                     f"rule {rule.id!r} matches no record of the boundary grid ({len(grid)} records)"))
     # candidates first, then one evaluation of all their records re-checks them together
-    candidates: list[tuple[Finding, int, object]] = []
+    # (finding, grid row of its counterexample, test the re-evaluated record must pass)
+    candidates: list[tuple[Finding, int, Callable[[Any], bool]]] = []
     if spec.hit_policy == "first":
         earlier = np.zeros(len(grid), bool)
         for i, rule in enumerate(rules):
@@ -211,7 +212,7 @@ def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:
                     "warning", "unreachable-rule", spec.file, rule.line, rule.id,
                     f"rule {rule.id!r} is shadowed: on every boundary record it matches, an earlier rule "
                     f"decides (here {rules[winner].id!r})", example(j)),
-                    j, lambda r, w=rules[winner].id: r["rule_id"] == w))
+                    j, _decided_by(rules[winner].id)))
             earlier |= matrix[i]
     if spec.hit_policy in ("unique", "priority"):
         code = "overlap" if spec.hit_policy == "unique" else "priority-tie"
@@ -240,7 +241,7 @@ def check_spec(spec: RuleSetSpec, as_of: _dt.date) -> list[Finding]:
                     + " and there is no default; add a rule or a 'default:'", example(j)),
                     j, lambda r: r["status"] == "unmatched"))
     if candidates:
-        verified = _evaluate_records(spec, [finding.counterexample for finding, _, _ in candidates], as_of)
+        verified = _evaluate_records(spec, [example(j) for _, j, _ in candidates], as_of)
         findings.extend(finding for n, (finding, _, holds) in enumerate(candidates)
                         if holds(verified.iloc[n]))
     return findings
@@ -271,6 +272,11 @@ def _co_matches(spec: RuleSetSpec, matrix: np.ndarray) -> tuple[dict[tuple[int, 
                     return dict(sorted(found.items())), True
                 found[pair] = j
     return dict(sorted(found.items())), False
+
+
+def _decided_by(rule_id: str) -> Callable[[Any], bool]:
+    """The re-check of a shadowed rule: the re-evaluated record is decided by ``rule_id``."""
+    return lambda record: bool(record["rule_id"] == rule_id)
 
 
 def _evaluate_records(spec, records: list[dict], as_of) -> pd.DataFrame:
@@ -327,10 +333,10 @@ def _candidates(spec, name, inp, literals, as_of) -> list:
             values.update({math.floor(c) - 1, math.floor(c), math.ceil(c), math.ceil(c) + 1})
         else:
             values.update({c, math.nextafter(c, -math.inf), math.nextafter(c, math.inf), c - 1, c + 1})
-    values = sorted(values)
+    points = sorted(values)
     if inp.type == "date":
-        return [as_of - _dt.timedelta(days=int(v)) for v in values] + [None]
-    return values + [None]
+        return [as_of - _dt.timedelta(days=int(v)) for v in points] + [None]
+    return [*points, None]
 
 
 def boundary_grid(spec: RuleSetSpec, as_of: _dt.date, limit: int = MAX_GRID, seed: int = 0) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterator, Sequence, Union
+from typing import Iterable, Iterator, Union
 
 import numpy as np
 
@@ -138,7 +138,7 @@ class LinearPattern:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise RuleSyntaxError(f"invalid pattern {pattern!r}: {exc}") from exc
 
-    def fullmatch_many(self, values: Sequence[str]) -> np.ndarray:
+    def fullmatch_many(self, values: Iterable[str]) -> np.ndarray:
         """One bool per value: does the whole value match?"""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -294,6 +294,7 @@ def _tokenize(text: str) -> list[_Tok]:
                         " only \\\\ and the quote itself)")
             raise RuleSyntaxError(f"unexpected character {ch!r} at column {pos + 1}{hint}")
         kind = m.lastgroup
+        assert kind is not None  # every alternative of _TOKEN_RE is a named group
         if kind != "ws":
             tok_text = m.group()
             if kind == "name" and tok_text in KEYWORDS:
@@ -865,6 +866,16 @@ def _lower_cmp(op: str, left, right) -> Condition:
     return Cmp(op, Num(0.0), BinOp("-", right, left))
 
 
+def _typed(value: object) -> Value:
+    """A value slot of a syntax node that has been through the typer (``cond``).
+
+    The syntax nodes (``_In``, ``_Between``, ...) hold raw parse nodes until the typer rebuilds
+    them with typed values; ``_nnf`` only ever sees the rebuilt ones.
+    """
+    assert isinstance(value, (Num, Str, Bool, Field, BinOp)), value
+    return value
+
+
 def _nnf(node, negate: bool, enums: dict) -> Condition:
     if isinstance(node, _Not):
         return _nnf(node.item, not negate, enums)
@@ -879,18 +890,19 @@ def _nnf(node, negate: bool, enums: dict) -> Condition:
     if isinstance(node, IsNull):
         return IsNull(node.field, node.negated != negate)
     if isinstance(node, _Between):
-        x = node.value
-        inner = And((Cmp(">=", x, node.low), Cmp("<=", x, node.high)))
+        x = _typed(node.value)
+        inner = And((Cmp(">=", x, _typed(node.low)), Cmp("<=", x, _typed(node.high))))
         return _nnf(inner, negate != node.negated, enums)
     if isinstance(node, _In):
         negated = node.negated != negate
         if not node.items:
-            return Known(node.value) if negated else Const(False)
+            return Known(_typed(node.value)) if negated else Const(False)
         if negated:
             return _simplify(And(tuple(_lower_cmp("!=", node.value, it) for it in node.items)))
         return _simplify(Or(tuple(_lower_cmp("==", node.value, it) for it in node.items)))
     if isinstance(node, (_StartsWith, _Matches)):
         field = node.value
+        assert isinstance(field, Field)  # the typer (_Typer.cond) refused any other left side
         if isinstance(node, _StartsWith):
             pattern = _prefix_pattern(node.prefix)
         else:

@@ -9,7 +9,7 @@ category orders, so two engines that decide the same produce equal frames.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -97,7 +97,8 @@ def resolve_one(spec: RuleSetSpec, matched: list[int]) -> tuple[int, list[int], 
         if len(matched) > 1:
             return ERROR, [], unique_reason(spec, matched)
         return DECIDED, matched, None
-    best = max(spec.rules[i].priority for i in matched)
+    # load_spec requires an integer priority on every rule under the 'priority' policy
+    best = max(cast(int, spec.rules[i].priority) for i in matched)
     top = [i for i in matched if spec.rules[i].priority == best]
     if len(top) > 1:
         return ERROR, [], tie_reason(spec, top)
@@ -215,7 +216,7 @@ def _build_collect(spec, index, status, reason, collected) -> pd.DataFrame:
     # rows share few distinct match sets: build each list once
     lists: dict = {}
     default_key = ("default",)
-    keys = []
+    keys: list[tuple | None] = []
     for i in range(n):
         if status[i] == DECIDED:
             keys.append(tuple(collected[i]))
@@ -261,6 +262,7 @@ def decision_from_row(spec: RuleSetSpec, status: int, deciding: list[int], reaso
             rule_id = [spec.rules[j].id for j in deciding]
             because = [spec.rules[j].because for j in deciding]
         elif status == DEFAULT:
+            assert spec.default_then is not None and spec.default_because is not None  # DEFAULT needs a default
             outputs = {k: [spec.default_then[k]] for k in spec.outputs}
             rule_id, because = [DEFAULT_RULE_ID], [spec.default_because]
         else:
@@ -272,5 +274,6 @@ def decision_from_row(spec: RuleSetSpec, status: int, deciding: list[int], reaso
         rule = spec.rules[deciding[0]]
         return Decision(st, dict(rule.then), rule.id, rule.because, None, spec.hash, (rule.id,))
     if status == DEFAULT:
+        assert spec.default_then is not None  # only a rule set with a default yields DEFAULT
         return Decision(st, dict(spec.default_then), DEFAULT_RULE_ID, spec.default_because, None, spec.hash)
     return Decision(st, {k: None for k in spec.outputs}, None, None, reason, spec.hash)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,9 @@ from engine._errors import RuleEvaluationError, RuleFileError
 from engine.rules._result import ERROR, Decision, build_frame, decision_from_row, resolve_one
 from engine.rules._spec import RuleSetSpec, load_spec, parse_spec
 from engine.rules._typed import as_of_date, prepare_record
+
+if TYPE_CHECKING:
+    from engine.rules._durable import DurableEngine
 
 __all__ = ["RuleSet", "load_rules", "BACKENDS"]
 
@@ -51,7 +54,7 @@ class RuleSet:
 
     def __init__(self, spec: RuleSetSpec):
         self.spec = spec
-        self._durable = None
+        self._durable: DurableEngine | None = None
 
     @classmethod
     def from_text(cls, text: str, file: str | None = None) -> "RuleSet":
@@ -87,7 +90,7 @@ class RuleSet:
         return (f"RuleSet(name={self.name!r}, version={self.version!r}, hit_policy={self.hit_policy!r}, "
                 f"rules={len(self.spec.rules)}, hash={self.hash[:12]!r})")
 
-    def durable_engine(self):
+    def durable_engine(self) -> DurableEngine:
         """The compiled durable_rules engine (compiled once, on first use)."""
         if self._durable is None:
             from engine.rules._durable import DurableEngine

@@ -221,6 +221,7 @@ def _check_events(text: str) -> None:
     """Nesting and alias limits on the event stream (the same rules as ``_RuleLoader``)."""
     depth = 0
     aliases = 0
+    assert _CLoader is not None  # only called when libyaml is available
     loader = _CLoader(text)
     try:
         while loader.check_event():
@@ -240,7 +241,7 @@ def _check_events(text: str) -> None:
                 depth -= 1
     except yaml.YAMLError as exc:
         # libyaml's scanner runs ahead and stops at 1,000 levels before an event shows it
-        if "maximum nesting depth" in str(getattr(exc, "problem", "")):
+        if isinstance(exc, yaml.MarkedYAMLError) and "maximum nesting depth" in str(exc.problem):
             raise _YamlLimit(f"YAML nested more than {MAX_DEPTH} levels deep", exc.problem_mark) from None
         raise
     finally:
@@ -279,7 +280,7 @@ def _yaml_error(exc: yaml.YAMLError, file: str | None) -> RuleFileError:
 
 
 def _read_yaml(text: str, file: str | None) -> tuple[Any, dict]:
-    loader = None
+    loader: _RuleLoader | _FastRuleLoader | None = None
     try:
         if _CLoader is not None:
             _check_events(text)

@@ -149,8 +149,10 @@ def _typed_value(inp: InputSpec, value, as_of: _dt.date):
     if t in ("string", "enum"):
         if not isinstance(value, str):
             return None, _reason("wrong_type", inp, _kind(value))
-        if t == "enum" and value not in inp.values:
-            return None, _reason("unknown_enum_value", inp, repr(value))
+        if t == "enum":
+            assert inp.values is not None  # load_spec refuses an enum input without values
+            if value not in inp.values:
+                return None, _reason("unknown_enum_value", inp, repr(value))
         return value, None
     if t == "boolean":
         if isinstance(value, (bool, np.bool_)):

@@ -134,6 +134,7 @@ class _Compiler:
             return np.array(np.broadcast_to(self.known(node.value), (self.n,)))
         if isinstance(node, Match):
             col = self.p.columns[node.field.name]
+            assert col.uniques is not None  # a Match reads a string or enum input: a 'str' column
             hits = np.append(node.regex.fullmatch_many(col.uniques), False)
             return hits[col.codes]  # code -1 picks the trailing False
         if isinstance(node, Cmp):
@@ -224,7 +225,7 @@ def first_match(spec: RuleSetSpec, prepared: Prepared) -> np.ndarray:
                 np.bitwise_or(packed, shifted, out=packed)
             else:
                 np.bitwise_or(packed, matched, out=packed)
-        first = _FIRST_BIT[packed].astype(dtype)
+        first: np.ndarray = _FIRST_BIT[packed].astype(dtype)
         found = first >= 0
         if g:
             np.add(first, g * 8, out=first, where=found)
@@ -254,7 +255,8 @@ def resolve(spec: RuleSetSpec, matrix: np.ndarray, error: np.ndarray, error_reas
     """Hit policy over the match matrix -> (status, winner, reason, collected)."""
     n = matrix.shape[1]
     matrix = matrix & ~error  # data-error rows match nothing
-    any_match = matrix.any(axis=0) if len(spec.rules) else np.zeros(n, bool)
+    # np.asarray: numpy's stubs type a reduction with an axis as possibly a scalar
+    any_match = np.asarray(matrix.any(axis=0)) if len(spec.rules) else np.zeros(n, bool)
     status = np.full(n, DECIDED, dtype=np.int8)
     winner = np.full(n, -1, dtype=np.int64)
     reason = np.full(n, None, dtype=object)
