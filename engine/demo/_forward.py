@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -62,6 +63,14 @@ _STREAMS = ("turnover", "contacts", "latent", "tickets", "visits", "deals", "chu
 #: The status quo's visits use the same cut: only whether and when an account was last visited
 #: matters to the model, so a cut count changes nothing but the tally of contacts.
 MAX_EVENTS = 6
+
+
+@overload
+def _weekly(p: float) -> float: ...
+
+
+@overload
+def _weekly(p: np.ndarray) -> np.ndarray: ...
 
 
 def _weekly(p: float | np.ndarray) -> float | np.ndarray:

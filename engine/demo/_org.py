@@ -35,7 +35,7 @@ class Calendar:
 
 
 def make_calendar(end_date: np.datetime64, months: int = P.HISTORY_MONTHS) -> Calendar:
-    end = np.datetime64(end_date, "D")
+    end = np.datetime64(end_date, "D")  # type: ignore[call-overload]  # numpy stubs lack datetime64(datetime64, unit)
     last = end.astype("datetime64[M]")
     month = last - (months - 1) + np.arange(months)
     start = month.astype("datetime64[D]")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from types import MappingProxyType
+from typing import Any
 
 from engine._domain import INDUSTRIES, REGIONS
 
@@ -220,7 +221,7 @@ ENGAGEMENT_NOISE = 0.12
 ENGAGEMENT_DRAG = 0.05
 
 #: Opportunity win probability: logistic(intercept + sum(weight * driver) + noise).
-WIN_COEFFICIENTS = MappingProxyType(
+WIN_COEFFICIENTS: MappingProxyType[str, Any] = MappingProxyType(  # numbers and per-category maps
     {
         "intercept": -0.35,
         "coverage_levels": 0.45,  # per contact level covered (0-3) above 2

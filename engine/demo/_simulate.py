@@ -6,10 +6,11 @@ few unique closing months of a month's deals). See ``docs/demo-data.md`` for the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from engine._domain import INDUSTRIES, OPPORTUNITY_SOURCES, PARTNER_TIERS, REGIONS
 from engine.demo import _params as P
@@ -42,7 +43,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _shares(mapping: dict, keys) -> np.ndarray:
+def _shares(mapping: Mapping[str, float], keys: Iterable[str]) -> np.ndarray:
     w = np.array([mapping[k] for k in keys], dtype=float)
     return w / w.sum()
 
@@ -101,7 +102,7 @@ def _switch(rng: np.random.Generator, state: np.ndarray, on_groups, p_off: float
     return state
 
 
-def pick(rng: np.random.Generator, shares: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def pick(rng: np.random.Generator, shares: ArrayLike, rows: np.ndarray) -> np.ndarray:
     """Draw one category per element; element i uses the probabilities ``shares[rows[i]]``.
 
     One ``searchsorted`` over the row-offset cumulative table: no ``(n, k)`` temporaries.
