@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -504,7 +504,8 @@ class _Assigner:
         rep_on = (rep >= 0) & p.active[rep]
         partner_on = (partner >= 0) & p.active[partner]
         rep_region = p.region[rep]
-        rep_region_code = _codes(np.where(rep_on, rep_region, None), self.regions)
+        # numpy's stubs read where(condition, x, None) as the one-argument where (a tuple)
+        rep_region_code = _codes(np.where(rep_on, rep_region, None), self.regions)  # type: ignore[arg-type]
         has_region = self.region_code >= 0
         safe_partner = partner
         kinds = {
@@ -614,7 +615,7 @@ class _Assigner:
                 p.capacity[members],
                 p.hash[members],
                 len(group),
-                lambda positions, ids=ids: stable_hash(ids[positions]),
+                _hash_at(ids),
             )
             got = chosen >= 0
             self.assignee[group[got]] = members[chosen[got]]
@@ -771,6 +772,11 @@ def _str_take(vocabulary, codes: np.ndarray) -> pd.Series:
     codes = np.asarray(codes, dtype=np.int64)
     taken = pa.array(np.asarray(vocabulary, dtype=object), type=pa.large_string()).take(pa.array(codes, mask=codes < 0))
     return pd.Series(taken, dtype="str")
+
+
+def _hash_at(ids: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The stable hash of the opportunities at the given positions of ``ids``."""
+    return lambda positions: stable_hash(ids[positions])
 
 
 def _codes(values: np.ndarray, vocabulary: list[str]) -> np.ndarray:

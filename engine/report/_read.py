@@ -241,6 +241,7 @@ def _rulesets(rules_dir: str | Path | None) -> dict[str, Any]:
     if not folder.is_dir():
         raise ConfigError(f"rules folder {folder} does not exist. Expected the folder of tiers.yaml and routing.yaml.")
     loaded = load_rules(folder)
+    assert isinstance(loaded, dict)  # folder is a directory (checked above): one rule set per file
     return {name: loaded[name] for name in ("tiers", "routing") if name in loaded}
 
 
