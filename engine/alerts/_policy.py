@@ -4,12 +4,15 @@ evaluated into one row per alert key (account, kind)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from engine._errors import RuleFileError
 from engine.alerts._lifecycle import SEVERITY_RANK
+
+if TYPE_CHECKING:
+    from engine.rules import RuleSet
 
 __all__ = ["ACTION_TEXT", "REQUIRED_OUTPUTS", "evaluate_policies", "load_alert_rules"]
 
@@ -25,7 +28,7 @@ ACTION_TEXT = {
 REQUIRED_OUTPUTS = {"kind": "enum", "severity": "enum", "action": "enum", "for_runs": "integer", "cooldown_days": "integer"}
 
 
-def load_alert_rules(path: str | Path | None = None):
+def load_alert_rules(path: str | Path | None = None) -> RuleSet:
     """Load the alert policies (default: ``alerts.yaml`` of the shipped rules folder).
 
     ``path`` may be a file or a folder holding ``alerts.yaml``.

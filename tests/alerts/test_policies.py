@@ -133,3 +133,14 @@ def test_open_complaints_and_lost_deals_follow_the_as_of_convention():
     assert "A3" not in got.index  # opened on the as-of date: not yet known
     assert got.loc["A1", "days_since_lost_to_competitor"] == 6 and got.loc["A1", "lost_to_competitor"] == "HP"
     assert "A2" not in got.index  # a repair ticket is no complaint; a deal lost with no competitor named
+
+
+def test_a_folder_named_alerts_yaml_is_a_clear_rule_file_error(tmp_path):
+    """load_rules reads a folder as many rule sets; that used to end in an AttributeError."""
+    from engine._paths import default_rules_dir
+
+    folder = tmp_path / "rules" / "alerts.yaml"
+    folder.mkdir(parents=True)
+    (folder / "alerts.yaml").write_bytes((default_rules_dir() / "alerts.yaml").read_bytes())
+    with pytest.raises(RuleFileError, match="expected rules/alerts.yaml to be a file; got a folder"):
+        load_alert_rules(tmp_path / "rules")
