@@ -185,12 +185,9 @@ class Prepared:
 
 
 def _missing_error(missing, present, what):
-    import difflib
+    from engine._suggest import with_suggestion
 
-    hints = []
-    for name in missing:
-        close = difflib.get_close_matches(name, [str(p) for p in present], n=1)
-        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    hints = [with_suggestion(name, present) for name in missing]
     return ColumnMismatchError(
         f"the {what} lacks input(s) the rule set declares: {', '.join(hints)}. Expected columns "
         "named like the rule file's inputs; rename the columns or the inputs"

@@ -14,7 +14,6 @@ columns are released; only the key columns that later tables reference are kept.
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import pandas as pd
 from engine._errors import ConfigError, ContractError, SpecError
 from engine._keys import strictly_increasing
 from engine._memory import give_back_memory
+from engine._suggest import closest, suggestion
 from engine.contract import CUSTOMER_DATABASE, Column, Contract, Table
 from engine.validate._coerce import DATE_MAX, DATE_MIN, EXPECTED, Coerced, coerce
 from engine.validate._dates import date_hint
@@ -130,13 +130,12 @@ def _suggest(value: str, choices) -> str | None:
     normal = str(value).strip().lower().replace("-", "_").replace(" ", "_")
     if normal in choices and normal != value:
         return normal
-    close = difflib.get_close_matches(normal, choices, n=1, cutoff=0.6)
-    return close[0] if close else None
+    return closest(normal, choices)
 
 
 def _did_you_mean(value: str, choices) -> str:
     best = _suggest(value, choices)
-    return f"did you mean {best!r}? " if best is not None else ""
+    return f"{suggestion(best, [best])} " if best is not None else ""
 
 
 # --- per-table state ---------------------------------------------------------------------------
