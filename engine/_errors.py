@@ -26,6 +26,7 @@ __all__ = [
     "RuleFileError",
     "ModelSpecError",
     "ConfigError",
+    "AsOfError",
     "DataError",
     "ContractError",
     "RuleEvaluationError",
@@ -37,6 +38,7 @@ __all__ = [
     "ArtifactIntegrityError",
     "MissingDependencyError",
     "KamWarning",
+    "KamDeprecationWarning",
     "RunHealthWarning",
     "StaleDataWarning",
     "EXIT_CODES",
@@ -96,6 +98,14 @@ class ModelSpecError(SpecError):
 
 class ConfigError(SpecError):
     """A configuration value (database URL, table name, option) is invalid."""
+
+
+class AsOfError(ConfigError, TypeError):
+    """An ``as_of`` argument is not a calendar date (see :func:`engine._asof.as_of_date`).
+
+    Every entry point raises this one error for a bad as-of date; it is also a ``TypeError``
+    (and, through :class:`SpecError`, a ``ValueError``) for callers that caught those before.
+    """
 
 
 # --- the data is wrong -------------------------------------------------------------------------
@@ -161,6 +171,10 @@ class KamWarning(UserWarning):
     ``warning: ...`` on standard error and logs them. Filter them like any Python warning
     (``warnings.simplefilter("error", KamWarning)`` turns them into errors).
     """
+
+
+class KamDeprecationWarning(KamWarning, DeprecationWarning):
+    """A keyword or name still works but is going away in the next release; the message says what replaces it."""
 
 
 class RunHealthWarning(KamWarning):

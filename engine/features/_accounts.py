@@ -39,7 +39,7 @@ from engine.features._aggregate import (
     relative_change,
     total,
 )
-from engine.features._normalise import (
+from engine._normalise import (
     NULL_DAY,
     arrow_to_numpy,
     as_of_day,
@@ -260,7 +260,7 @@ def resolution_hours_median(tables: dict[str, pd.DataFrame], as_of: Any) -> floa
     The cross-account statistic behind ``resolution_hours_ratio`` (the same tickets
     :func:`build_account_features` reads: linked to a customer, closed in the window, with hours).
     """
-    a = as_of_day(as_of)
+    a = as_of_day(as_of, tables)
     customers = table(tables, "customers", ("account_id",))
     tickets = table(tables, "tickets", ("account_id", "closed_date", "resolution_hours"))
     codes = encode_keys(tickets["account_id"], key_array(customers["account_id"]))
@@ -487,7 +487,7 @@ def build_account_features(
         raise DataError("expected a 'customers' table in tables; got none; pass tables={'customers': ..., ...}")
     customers = table(tables, "customers", _CUSTOMER_COLUMNS)
     n = len(customers)
-    a = as_of_day(as_of)
+    a = as_of_day(as_of, tables)
     if reference is not None:
         reference.check_day(a)
     inputs = {

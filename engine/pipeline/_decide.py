@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import ColumnMismatchError, DataError, RuleFileError
-from engine.features._normalise import duplicate_keys, encode_keys, key_array
+from engine._normalise import duplicate_keys, encode_keys, key_array
 from engine.rules import RuleSet, load_rules
+from engine.rules._ruleset import rule_engine
 
 __all__ = [
     "TIER_COLUMNS",
@@ -109,7 +110,7 @@ def _prefixed(result: pd.DataFrame, prefix: str) -> dict[str, pd.Series]:
 
 
 def tier_accounts(account_features: pd.DataFrame, tier_rules: RuleSet, *, as_of,
-                  backend: str = "vectorized") -> pd.DataFrame:
+                  engine: str | None = None, backend: str | None = None) -> pd.DataFrame:
     """Tier every account with the tier rule set.
 
     Parameters
@@ -122,7 +123,8 @@ def tier_accounts(account_features: pd.DataFrame, tier_rules: RuleSet, *, as_of,
         ``serving_role``.
     as_of : date or str
         Passed to the rule engine (``days_since``).
-    backend : {"vectorized", "durable"}
+    engine : {"vectorized", "durable"}, default "vectorized"
+        The rule engine (``backend=`` is the old name, deprecated).
 
     Returns
     -------
@@ -147,7 +149,8 @@ def tier_accounts(account_features: pd.DataFrame, tier_rules: RuleSet, *, as_of,
             raise RuleFileError(
                 f"rule set {tier_rules.name!r} is not a tier rule set: output {name!r} is missing "
                 f"(outputs: {list(tier_rules.outputs)})", file=tier_rules.spec.file)
-    result = tier_rules.evaluate(account_features, backend=backend, as_of=as_of)
+    result = tier_rules.evaluate(account_features, rule_engine(engine, backend, "vectorized", "tier_accounts"),
+                                 as_of=as_of)
     columns: dict[str, pd.Series] = {"account_id": account_features["account_id"]}
     for owner in ("owner_rep_id", "owner_partner_id"):
         if owner in account_features.columns:
@@ -219,7 +222,8 @@ def routing_frame(opportunity_features: pd.DataFrame, account_tiers: pd.DataFram
 
 
 def route_opportunities(opportunity_features: pd.DataFrame, account_tiers: pd.DataFrame,
-                        routing_rules: RuleSet, *, as_of, backend: str = "vectorized") -> pd.DataFrame:
+                        routing_rules: RuleSet, *, as_of, engine: str | None = None,
+                        backend: str | None = None) -> pd.DataFrame:
     """Route every open opportunity with the routing rule set.
 
     Parameters
@@ -233,7 +237,8 @@ def route_opportunities(opportunity_features: pd.DataFrame, account_tiers: pd.Da
         inputs are opportunity feature columns and :data:`ROUTING_INPUT_COLUMNS` (see
         :func:`routing_frame`).
     as_of : date or str
-    backend : {"vectorized", "durable"}
+    engine : {"vectorized", "durable"}, default "vectorized"
+        The rule engine (``backend=`` is the old name, deprecated).
 
     Returns
     -------
@@ -262,7 +267,8 @@ def route_opportunities(opportunity_features: pd.DataFrame, account_tiers: pd.Da
                 f"rule set {routing_rules.name!r} is not a routing rule set: output {name!r} is missing "
                 f"(outputs: {list(routing_rules.outputs)})", file=routing_rules.spec.file)
     frame = routing_frame(opportunity_features, account_tiers)
-    result = routing_rules.evaluate(frame, backend=backend, as_of=as_of)
+    result = routing_rules.evaluate(frame, rule_engine(engine, backend, "vectorized", "route_opportunities"),
+                                    as_of=as_of)
     return _route_result(frame, result)
 
 

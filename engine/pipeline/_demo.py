@@ -10,7 +10,7 @@ from typing import Any
 
 from engine._log import get_logger
 from engine._progress import task
-from engine.pipeline._asof import default_as_of
+from engine._asof import default_as_of
 from engine.pipeline._ingest import ingest
 from engine.pipeline._score import ScoreResult, score
 from engine.pipeline._train import describe_metrics, train_model

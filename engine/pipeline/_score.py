@@ -26,7 +26,7 @@ from engine._progress import task
 from engine.features import build_account_features, build_opportunity_features, churn_eligible
 from engine.models import DEFAULT_ARTIFACT_DIR, drift_report, expected_deal_value, load_model, priority_rank, value_at_risk
 from engine.pipeline._backends import run_partitions
-from engine.pipeline._asof import resolve_as_of, warn_if_stale
+from engine._asof import resolve_as_of, warn_if_stale
 from engine.pipeline._decide import assign_opportunities, load_default_rules, route_opportunities, tier_accounts
 from engine.pipeline._health import DEFAULT_MAX_QUARANTINED, check_run_health, warn_run_health
 from engine.pipeline._ingest import read_and_validate

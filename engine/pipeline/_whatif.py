@@ -139,7 +139,7 @@ def _as_ruleset(value) -> RuleSet:
 def _load_tables(db_or_tables, as_of) -> tuple[dict[str, pd.DataFrame], dt.date]:
     """The validated tables and the as-of date (the shared default rule when ``as_of`` is None)."""
     from engine._progress import task
-    from engine.pipeline._asof import resolve_as_of
+    from engine._asof import resolve_as_of
     from engine.pipeline._ingest import ingest
     from engine.storage import Database
 

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from engine._errors import RuleEvaluationError, RuleFileError
+from engine._errors import ConfigError, KamDeprecationWarning, RuleEvaluationError, RuleFileError
+from engine._suggest import did_you_mean
 from engine.rules._result import ERROR, Decision, build_frame, decision_from_row, resolve_one
 from engine.rules._spec import RuleSetSpec, load_spec, parse_spec
 from engine.rules._typed import as_of_date, prepare_record
 
-__all__ = ["RuleSet", "load_rules", "BACKENDS"]
+__all__ = ["RuleSet", "load_rules", "BACKENDS", "ENGINES", "rule_engine"]
 
-BACKENDS = ("vectorized", "durable")
+#: The two rule engines (``engine=`` of :meth:`RuleSet.evaluate`); ``backend=`` is where a run's
+#: row-wise stages execute (``local``/``dask``, :func:`engine.score`), a different question.
+ENGINES = ("vectorized", "durable")
+BACKENDS = ENGINES  # the old name, kept for imports
+
+
+def rule_engine(engine: str | None, backend: str | None, default: str, where: str) -> str:
+    """The rule engine asked for, accepting the old ``backend=`` keyword with a deprecation warning."""
+    if backend is not None:
+        warnings.warn(KamDeprecationWarning(
+            f"{where}(backend={backend!r}) is now {where}(engine={backend!r}): 'backend' names where a run "
+            "executes (local/dask); the keyword goes away in the next release"), stacklevel=3)
+        if engine is not None and engine != backend:
+            raise ConfigError(f"{where}: expected one rule engine; got engine={engine!r} and backend={backend!r}. "
+                              "Fix: pass only engine=")
+        engine = backend
+    engine = default if engine is None else engine
+    if engine not in ENGINES:
+        raise ConfigError(f"{where}: expected engine one of {list(ENGINES)}; got {engine!r}"
+                          f"{did_you_mean(str(engine), ENGINES)}. Fix: pass engine='vectorized' (batch) or 'durable'.")
+    return engine
 
 
 class RuleSet:
@@ -96,19 +118,22 @@ class RuleSet:
         return self._durable
 
     # --- evaluation --------------------------------------------------------------------------
-    def evaluate(self, df: pd.DataFrame, backend: Literal["vectorized", "durable"] = "vectorized",
-                 as_of=None, strict: bool = False) -> pd.DataFrame:
+    def evaluate(self, df: pd.DataFrame, engine: Literal["vectorized", "durable"] | None = None,
+                 as_of=None, strict: bool = False, *, backend: str | None = None) -> pd.DataFrame:
         """Decide every row of ``df``.
 
         Parameters
         ----------
         df : pandas.DataFrame
             One column per declared input (same names); other columns are ignored.
-        backend : {"vectorized", "durable"}
+        engine : {"vectorized", "durable"}, default "vectorized"
             The batch engine (numpy) or the durable_rules engine (one record at a time).
-            Both give identical results.
+            Both give identical results. (``backend=`` is the old name: it still works, with a
+            :class:`~engine.KamDeprecationWarning`.)
         as_of : date, datetime, str or None
-            The date ``days_since`` counts to (None = today).
+            The date ``days_since`` counts to, read by :func:`engine._asof.as_of_date` (None:
+            today, UTC - a feature frame holds no event dates; ``30/06/2024`` raises
+            :class:`~engine.AsOfError`).
         strict : bool, default False
             Raise :class:`~engine.RuleEvaluationError` listing the failing rows when any row
             ends with status ``error`` or ``unmatched``.
@@ -130,10 +155,9 @@ class RuleSet:
         RuleEvaluationError
             Only with ``strict=True``.
         """
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        engine = rule_engine(engine, backend, "vectorized", "RuleSet.evaluate")
         day = as_of_date(as_of)
-        if backend == "vectorized":
+        if engine == "vectorized":
             from engine.rules._vectorized import evaluate_vectorized
 
             result = evaluate_vectorized(self.spec, df, day)
@@ -172,7 +196,8 @@ class RuleSet:
             return ERROR, [], data_error
         return resolve_one(self.spec, engine.matches(values))
 
-    def decide(self, record: dict, as_of=None, backend: Literal["vectorized", "durable"] = "durable") -> Decision:
+    def decide(self, record: dict, as_of=None, engine: Literal["vectorized", "durable"] | None = None, *,
+               backend: str | None = None) -> Decision:
         """Decide one record (the live path).
 
         Parameters
@@ -180,19 +205,19 @@ class RuleSet:
         record : dict
             Input name -> value. Every declared input must be present (None for null).
         as_of : date or None
-            The date ``days_since`` counts to (None = today).
-        backend : {"durable", "vectorized"}
+            The date ``days_since`` counts to (None = today, UTC; see :meth:`evaluate`).
+        engine : {"durable", "vectorized"}, default "durable"
+            (``backend=`` is the old name, deprecated.)
 
         Returns
         -------
         Decision
         """
+        engine = rule_engine(engine, backend, "durable", "RuleSet.decide")
         day = as_of_date(as_of)
-        if backend == "durable":
+        if engine == "durable":
             st, deciding, why = self._decide_indices(record, day, self.durable_engine())
             return decision_from_row(self.spec, st, deciding, why)
-        if backend != "vectorized":
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         frame = pd.DataFrame({k: pd.Series([record[k] if k in record else None], dtype=object)
                               for k in self.spec.inputs})
         missing = [k for k in self.spec.inputs if k not in record]

@@ -24,27 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine._asof import as_of_date  # the one as-of normaliser (re-exported for _ruleset, _check)
 from engine._errors import ColumnMismatchError
 from engine.rules._spec import InputSpec, RuleSetSpec
 
 __all__ = ["Column", "Prepared", "prepare_frame", "prepare_record", "as_of_date"]
-
-
-def as_of_date(as_of) -> _dt.date:
-    """Normalise ``as_of`` (None = today, date, datetime, Timestamp or ISO text) to a date."""
-    if as_of is None:
-        return _dt.date.today()
-    if isinstance(as_of, str):
-        return _dt.date.fromisoformat(as_of[:10])
-    if isinstance(as_of, pd.Timestamp):
-        return as_of.date()
-    if isinstance(as_of, _dt.datetime):
-        return as_of.date()
-    if isinstance(as_of, _dt.date):
-        return as_of
-    if isinstance(as_of, np.datetime64):
-        return pd.Timestamp(as_of).date()
-    raise TypeError(f"as_of must be a date, datetime or 'YYYY-MM-DD' text, got {as_of!r}")
 
 
 def _reason(code: str, inp: InputSpec, got: str) -> str:
