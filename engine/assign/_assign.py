@@ -33,12 +33,15 @@ __all__ = [
     "assign",
     "assign_with_report",
     "ROUTES",
+    "UNROUTED",
     "STATUS_REASONS",
     "CONFLICT_KINDS",
 ]
 
-#: Route values produced by the routing rules.
-ROUTES: tuple[str, ...] = ("owner", "outside", "inside", "partner", "unrouted")
+#: The route of a record no routing rule decided (kept, with its reason, never dropped).
+UNROUTED = "unrouted"
+#: Route values produced by the routing rules (the one list; the decision stage uses it too).
+ROUTES: tuple[str, ...] = ("owner", "outside", "inside", "partner", UNROUTED)
 
 #: Status reason code -> what it means. Every unassigned record carries one; an assigned record
 #: carries ``owner_inactive`` when its locked owner had left and a fallback was chosen.

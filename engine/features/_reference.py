@@ -24,8 +24,8 @@ from typing import Any
 import pandas as pd
 
 from engine._errors import DataError
-from engine.features._accounts import resolution_hours_median
 from engine._normalise import as_of_day, day_to_timestamp
+from engine.features._accounts import resolution_hours_median
 from engine.features._opportunities import territory_deal_counts
 
 __all__ = ["FeatureReference", "feature_reference"]

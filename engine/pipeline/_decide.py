@@ -19,7 +19,8 @@ import pandas as pd
 
 from engine._errors import ColumnMismatchError, DataError, RuleFileError
 from engine._normalise import duplicate_keys, encode_keys, key_array
-from engine.rules import RuleSet, load_rules
+from engine.assign._assign import ROUTES, UNROUTED
+from engine.rules import RuleSet, load_rule_dir
 from engine.rules._ruleset import rule_engine
 
 __all__ = [
@@ -59,8 +60,7 @@ ROUTE_COLUMNS: tuple[str, ...] = (
 #: Columns :func:`routing_frame` derives for the routing rules, besides the opportunity features.
 ROUTING_INPUT_COLUMNS: tuple[str, ...] = ("account_tier", "has_owner_rep", "has_owner_partner")
 #: Route of an opportunity no routing rule decided (engine.assign reports it ``no_rule_matched``).
-UNROUTED = "unrouted"
-_ROUTE_VALUES = ("owner", "outside", "inside", "partner", UNROUTED)
+_ROUTE_VALUES = ROUTES  # defined once, by the assignment stage that reads them
 _RESULT_COLUMNS = ("rule_id", "because", "status", "reason", "ruleset_hash")
 
 
@@ -96,7 +96,7 @@ def load_default_rules(rules_dir: str | Path | None = None) -> dict[str, RuleSet
     rules_dir = Path(rules_dir)
     if not rules_dir.is_dir():
         raise RuleFileError(f"expected a folder of rule files, got {rules_dir}; pass the rules/ folder", file=str(rules_dir))
-    loaded = load_rules(rules_dir)
+    loaded = load_rule_dir(rules_dir)
     missing = [name for name in ("tiers", "routing") if name not in loaded]
     if missing:
         raise RuleFileError(
@@ -279,7 +279,7 @@ def _route_result(frame: pd.DataFrame, result: pd.DataFrame) -> pd.DataFrame:
     route = np.where(decided & pd.notna(routed), routed, UNROUTED)
     unknown = sorted(set(route.tolist()) - set(_ROUTE_VALUES))
     if unknown:
-        raise RuleFileError(f"routing rules produced route value(s) {unknown}; engine.assign accepts {list(_ROUTE_VALUES[:4])}")
+        raise RuleFileError(f"routing rules produced route value(s) {unknown}; engine.assign accepts {[r for r in _ROUTE_VALUES if r != UNROUTED]}")
     copy = result["copy_outside"].to_numpy(dtype=bool, na_value=False) & decided
     columns: dict[str, object] = {
         "opportunity_id": frame["opportunity_id"],

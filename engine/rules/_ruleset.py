@@ -15,7 +15,7 @@ from engine.rules._result import ERROR, Decision, build_frame, decision_from_row
 from engine.rules._spec import RuleSetSpec, load_spec, parse_spec
 from engine.rules._typed import as_of_date, prepare_record
 
-__all__ = ["RuleSet", "load_rules", "BACKENDS", "ENGINES", "rule_engine"]
+__all__ = ["RuleSet", "load_rules", "load_rule_dir", "BACKENDS", "ENGINES", "rule_engine"]
 
 #: The two rule engines (``engine=`` of :meth:`RuleSet.evaluate`); ``backend=`` is where a run's
 #: row-wise stages execute (``local``/``dask``, :func:`engine.score`), a different question.
@@ -259,34 +259,69 @@ def _raise_if_failed(ruleset: RuleSet, result: pd.DataFrame) -> None:
         raise err
 
 
-def load_rules(path: str | Path) -> "RuleSet | dict[str, RuleSet]":
-    """Load a rule file, or every ``*.yaml`` / ``*.yml`` file of a directory.
+def load_rules(path: str | Path) -> RuleSet:
+    """Load one rule file.
 
     Parameters
     ----------
     path : str or Path
-        A rule file -> a :class:`RuleSet`. A directory -> ``dict`` of rule-set name ->
-        :class:`RuleSet`, in file-name order (two files declaring one name is an error).
+        A rule file (``*.yaml``). For a folder of rule files use :func:`load_rule_dir`.
+
+    Returns
+    -------
+    RuleSet
+        Always one rule set (a folder is refused with an error naming :func:`load_rule_dir`).
 
     Raises
     ------
     RuleFileError, RuleSyntaxError, RuleTypeError
-        With the file and line.
+        With the file and line; a ``RuleFileError`` for a folder.
     """
     path = Path(path)
     if path.is_dir():
-        found: dict[str, RuleSet] = {}
-        where: dict[str, Path] = {}
-        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
-        if not files:
-            raise RuleFileError(f"no *.yaml rule files in directory {path}", file=str(path))
-        for file in files:
-            ruleset = RuleSet(load_spec(file))
-            if ruleset.name in found:
-                raise RuleFileError(
-                    f"rule set name {ruleset.name!r} is also declared in {where[ruleset.name]}; names must be unique",
-                    file=str(file), line=1)
-            found[ruleset.name] = ruleset
-            where[ruleset.name] = file
-        return found
+        raise RuleFileError(
+            f"expected one rule file; got the folder {path}. Fix: load_rule_dir({str(path)!r}) loads every "
+            "rule file of a folder ({name: RuleSet}), or pass one file such as rules/tiers.yaml", file=str(path))
     return RuleSet(load_spec(path))
+
+
+def load_rule_dir(path: str | Path) -> dict[str, RuleSet]:
+    """Load every ``*.yaml`` / ``*.yml`` rule file of a folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder of rule files. For one file use :func:`load_rules`.
+
+    Returns
+    -------
+    dict of str to RuleSet
+        Rule-set name -> :class:`RuleSet`, in file-name order (two files declaring one name is
+        an error).
+
+    Raises
+    ------
+    RuleFileError, RuleSyntaxError, RuleTypeError
+        With the file and line; a ``RuleFileError`` for a file, a missing folder or an empty one.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        fix = (f"load_rules({str(path)!r}) loads one rule file" if path.is_file()
+               else "pass an existing folder of rule files such as rules/")
+        raise RuleFileError(f"expected a folder of rule files; got {'the file' if path.is_file() else 'no folder at'} "
+                            f"{path}. Fix: {fix}", file=str(path))
+    found: dict[str, RuleSet] = {}
+    where: dict[str, Path] = {}
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+    if not files:
+        raise RuleFileError(f"expected *.yaml rule files in the folder {path}; got none. Fix: point at the "
+                            "folder holding tiers.yaml and routing.yaml", file=str(path))
+    for file in files:
+        ruleset = RuleSet(load_spec(file))
+        if ruleset.name in found:
+            raise RuleFileError(
+                f"rule set name {ruleset.name!r} is also declared in {where[ruleset.name]}; names must be unique",
+                file=str(file), line=1)
+        found[ruleset.name] = ruleset
+        where[ruleset.name] = file
+    return found

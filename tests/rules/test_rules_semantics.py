@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from engine._errors import ColumnMismatchError, RuleEvaluationError, RuleFileError, RuleSyntaxError, RuleTypeError
-from engine.rules import RuleSet, load_rules, rule_file_schema
+from engine.rules import RuleSet, load_rule_dir, load_rules, rule_file_schema
 
 AS_OF = dt.date(2024, 6, 30)
 BACKENDS = ["vectorized", "durable"]
@@ -286,7 +286,7 @@ def test_load_rules_on_a_directory_returns_rule_sets_by_name(tmp_path):
         (tmp_path / f"{name}.yaml").write_text(
             f"name: {name}\nversion: 1\ninputs: {{x: number}}\noutputs: {{o: string}}\nhit_policy: first\n"
             "rules: [{id: r, when: x > 1, then: {o: a}, because: b}]\n")
-    loaded = load_rules(tmp_path)
+    loaded = load_rule_dir(tmp_path)
     assert sorted(loaded) == ["one", "two"]
 
 
