@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine._errors import AsOfError, ConfigError, StaleDataWarning
+from engine._errors import ArgumentError, AsOfError, StaleDataWarning
 from engine._log import get_logger
 from engine.contract import CUSTOMER_DATABASE, Contract
 
@@ -142,7 +142,8 @@ def newest_event_date(source: Any, *, today: dt.date | None = None,
                 newest = found if newest is None or (found is not None and found > newest) else newest
         return newest
     if not isinstance(source, Mapping):
-        raise ConfigError(f"expected a Database or a mapping of table name to DataFrame; got {type(source).__name__}.")
+        raise ArgumentError(f"expected a Database or a mapping of table name to DataFrame; got {type(source).__name__}. "
+                            "Fix: pass engine.Database(url) or {'customers': customers, 'orders': orders, ...}")
     limit = pd.Timestamp(today)
     for table, column in event_date_columns(contract):
         frame = source.get(table)

@@ -26,7 +26,9 @@ __all__ = [
     "RuleFileError",
     "ModelSpecError",
     "ConfigError",
+    "ArgumentError",
     "AsOfError",
+    "UnknownNameError",
     "DataError",
     "ContractError",
     "RuleEvaluationError",
@@ -100,12 +102,26 @@ class ConfigError(SpecError):
     """A configuration value (database URL, table name, option) is invalid."""
 
 
-class AsOfError(ConfigError, TypeError):
+class ArgumentError(ConfigError, TypeError):
+    """A library function was called with an argument of the wrong type or value.
+
+    Also a ``TypeError`` and (through :class:`SpecError`) a ``ValueError``, as scikit-learn's
+    errors are, so callers that caught the built-ins go on working.
+    """
+
+
+class AsOfError(ArgumentError):
     """An ``as_of`` argument is not a calendar date (see :func:`engine._asof.as_of_date`).
 
-    Every entry point raises this one error for a bad as-of date; it is also a ``TypeError``
-    (and, through :class:`SpecError`, a ``ValueError``) for callers that caught those before.
+    Every entry point raises this one error for a bad as-of date.
     """
+
+
+class UnknownNameError(ConfigError, KeyError):
+    """A table, column or setting name that does not exist was asked for (with a did-you-mean)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 # --- the data is wrong -------------------------------------------------------------------------

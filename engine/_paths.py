@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine._errors import ConfigError
+from engine._errors import ArgumentError, ConfigError
 
-__all__ = ["default_rules_dir", "default_models_dir", "default_artifacts_dir", "MODELS_DIR_ENV"]
+__all__ = ["as_path", "default_rules_dir", "default_models_dir", "default_artifacts_dir", "MODELS_DIR_ENV"]
 
 #: Environment variable naming the folder of published models (the ``models.dir`` setting).
 MODELS_DIR_ENV = "KAM_MODELS_DIR"
@@ -54,3 +54,21 @@ def default_artifacts_dir(environ: dict[str, str] | None = None) -> Path:
     if configured:
         return Path(configured).expanduser()
     return default_models_dir() / "artifacts"
+
+
+def as_path(value: object, what: str, example: str) -> Path:
+    """``value`` as a :class:`~pathlib.Path`, or :class:`~engine.ArgumentError` saying what was expected.
+
+    Examples
+    --------
+    >>> as_path("rules/tiers.yaml", "a rule file", "rules/tiers.yaml").name
+    'tiers.yaml'
+    >>> as_path(3, "a rule file", "rules/tiers.yaml")
+    Traceback (most recent call last):
+    ...
+    engine._errors.ArgumentError: expected a rule file as a path (str or os.PathLike); got int 3. Fix: pass e.g. 'rules/tiers.yaml'.
+    """
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value)
+    raise ArgumentError(f"expected {what} as a path (str or os.PathLike); got {type(value).__name__} "
+                        f"{str(value)[:60]}. Fix: pass e.g. {example!r}.")

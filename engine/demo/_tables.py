@@ -24,11 +24,28 @@ from engine._domain import (
     TICKET_SEVERITIES,
     VISIT_KINDS,
 )
-from engine._errors import ConfigError
+from engine._errors import ArgumentError, ConfigError
 from engine.demo import _params as P
 from engine.demo._ids import fixed_width_series, format_ids, id_width, to_str_series
-from engine.demo._org import INSIDE, OUTSIDE, Accounts, Calendar, Org, make_accounts, make_calendar, make_org
-from engine.demo._simulate import PROSPECT_SOURCE_SHARES, Events, _shares, pick, sigmoid, simulate, win_logit
+from engine.demo._org import (
+    INSIDE,
+    OUTSIDE,
+    Accounts,
+    Calendar,
+    Org,
+    make_accounts,
+    make_calendar,
+    make_org,
+)
+from engine.demo._simulate import (
+    PROSPECT_SOURCE_SHARES,
+    Events,
+    _shares,
+    pick,
+    sigmoid,
+    simulate,
+    win_logit,
+)
 
 __all__ = ["generate_demo_tables", "top_revenue_share", "MAX_ACCOUNTS"]
 
@@ -221,6 +238,9 @@ def generate_demo_tables(
     >>> len(tables["customers"])
     50
     """
+    if isinstance(accounts, bool) or not isinstance(accounts, (int, np.integer)) or not 1 <= accounts <= 20_000_000:
+        raise ArgumentError(f"expected accounts as a whole number from 1 to 20,000,000; got {accounts!r}. "
+                            "Fix: pass e.g. accounts=20_000")
     say = progress or (lambda message: None)
     say(f"simulating {int(accounts):,} accounts over {P.HISTORY_MONTHS} months")
     world = simulate_world(accounts, seed, end_date)

@@ -17,6 +17,7 @@ The work is done on int64 day numbers and integer account codes with ``np.bincou
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine._domain import CONTACT_LEVELS
-from engine._errors import DataError
+from engine._errors import ArgumentError, DataError
 from engine._normalise import (
     NULL_DAY,
     arrow_to_numpy,
@@ -495,6 +496,9 @@ def build_account_features(
     >>> print(row["territory"], row["revenue_12m"], row["share_of_wallet"], row["recency_days"])
     shanghai/finance 100.0 0.1 173.0
     """
+    if not isinstance(tables, Mapping):
+        raise ArgumentError(f"expected tables as a mapping of table name to DataFrame; got {type(tables).__name__}. "
+                            "Fix: pass e.g. {'customers': customers, 'orders': orders, ...}")
     if "customers" not in tables:
         raise DataError("expected a 'customers' table in tables; got none; pass tables={'customers': ..., ...}")
     customers = table(tables, "customers", _CUSTOMER_COLUMNS)

@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from engine._errors import ColumnMismatchError, ModelSpecError
+from engine._paths import as_path
 from engine._suggest import did_you_mean, with_suggestion
 
 __all__ = ["ModelSpec", "load_model_spec", "TARGET_DEFINITIONS", "PUBLISH_METRICS"]
@@ -219,7 +220,7 @@ def load_model_spec(path: str | Path) -> ModelSpec:
     >>> load_model_spec(default_models_dir() / "churn.yaml").horizon_days
     180
     """
-    path = Path(path)
+    path = as_path(path, "a model spec", "models/churn.yaml")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -307,7 +308,11 @@ def load_model_spec(path: str | Path) -> ModelSpec:
 
 
 def _check_model(model: dict, fail) -> None:
-    from engine.models._candidates import CANDIDATE_FAMILIES, PIPELINE_OPTIONS, expand_candidates
+    from engine.models._candidates import (
+        CANDIDATE_FAMILIES,
+        PIPELINE_OPTIONS,
+        expand_candidates,
+    )
 
     if model.get("calibration", "auto") not in ("auto", "isotonic", "sigmoid", "none"):
         fail(("model", "calibration"), "'model.calibration' must be one of auto, isotonic, "

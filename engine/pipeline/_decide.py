@@ -12,13 +12,15 @@ reason, and its route is ``unrouted``, so it is reported and never dropped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from engine._errors import ColumnMismatchError, DataError, RuleFileError
+from engine._errors import ArgumentError, ColumnMismatchError, DataError, RuleFileError
 from engine._normalise import duplicate_keys, encode_keys, key_array
+from engine._paths import as_path
 from engine.assign._assign import ROUTES, UNROUTED
 from engine.rules import RuleSet, load_rule_dir
 from engine.rules._ruleset import rule_engine
@@ -93,7 +95,7 @@ def load_default_rules(rules_dir: str | Path | None = None) -> dict[str, RuleSet
         from engine._paths import default_rules_dir
 
         rules_dir = default_rules_dir()
-    rules_dir = Path(rules_dir)
+    rules_dir = as_path(rules_dir, "the rules folder", "rules/")
     if not rules_dir.is_dir():
         raise RuleFileError(f"expected a folder of rule files, got {rules_dir}; pass the rules/ folder", file=str(rules_dir))
     loaded = load_rule_dir(rules_dir)
@@ -103,6 +105,13 @@ def load_default_rules(rules_dir: str | Path | None = None) -> dict[str, RuleSet
             f"rule set(s) {missing} not found in {rules_dir} (found {sorted(loaded)}); the rules stage "
             "needs a rule file with 'name: tiers' and one with 'name: routing'", file=str(rules_dir))
     return loaded
+
+
+def _check_arguments(where: str, **given: tuple[object, type, str]) -> None:
+    """ArgumentError naming the first argument of the wrong type (expected / got / fix)."""
+    for name, (value, kind, fix) in given.items():
+        if not isinstance(value, kind):
+            raise ArgumentError(f"{where}: expected {name} as a {kind.__name__}; got {type(value).__name__}. Fix: {fix}")
 
 
 def _prefixed(result: pd.DataFrame, prefix: str) -> dict[str, pd.Series]:
@@ -140,6 +149,9 @@ def tier_accounts(account_features: pd.DataFrame, tier_rules: RuleSet, *, as_of,
     ColumnMismatchError
         ``account_id`` or an input of the rule set is missing (with a did-you-mean).
     """
+    _check_arguments("tier_accounts",
+                     account_features=(account_features, pd.DataFrame, "pass engine.build_account_features(tables, as_of)"),
+                     tier_rules=(tier_rules, RuleSet, "pass engine.load_rules('rules/tiers.yaml')"))
     if "account_id" not in account_features.columns:
         raise ColumnMismatchError(
             f"tier_accounts expects the account features with an 'account_id' column; got columns "
@@ -261,6 +273,11 @@ def route_opportunities(opportunity_features: pd.DataFrame, account_tiers: pd.Da
     >>> routes[["route", "copy_outside", "route_rule_id"]].astype(object).values.tolist()
     [['partner', True, 'small_deal'], ['inside', False, 'new_prospect']]
     """
+    _check_arguments("route_opportunities",
+                     opportunity_features=(opportunity_features, pd.DataFrame,
+                                           "pass engine.build_opportunity_features(tables, as_of)"),
+                     account_tiers=(account_tiers, pd.DataFrame, "pass the frame engine.tier_accounts returned"),
+                     routing_rules=(routing_rules, RuleSet, "pass engine.load_rules('rules/routing.yaml')"))
     for name in ("route", "copy_outside"):
         if name not in routing_rules.outputs:
             raise RuleFileError(
@@ -381,6 +398,9 @@ def assign_opportunities(routes: pd.DataFrame, tables: dict[str, pd.DataFrame], 
     """
     from engine.assign import assign_with_report
 
+    _check_arguments("assign_opportunities",
+                     routes=(routes, pd.DataFrame, "pass the frame engine.route_opportunities returned"),
+                     tables=(tables, Mapping, "pass the validated tables, e.g. engine.validate_tables(...).valid"))
     for table in ("reps", "partners"):
         if table not in tables:
             raise ColumnMismatchError(f"assignment needs the {table!r} table; got tables {sorted(tables)}")

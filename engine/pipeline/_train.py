@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import ConfigError, InsufficientDataError
+from engine._suggest import did_you_mean
 from engine._log import get_logger
 from engine._paths import default_artifacts_dir, default_models_dir
 from engine.features import (
@@ -102,7 +103,8 @@ def training_rows(kind: str, spec: ModelSpec, meta: pd.DataFrame, validation_sta
 
 def _spec_for(kind: str, spec: ModelSpec | str | Path | None) -> ModelSpec:
     if kind not in KINDS:
-        raise ConfigError(f"model kind must be one of {list(KINDS)}; got {kind!r}.")
+        raise ConfigError(f"expected the model kind, one of {list(KINDS)}; got {kind!r}{did_you_mean(kind, KINDS)}. "
+                          "Fix: pass kind='churn' or kind='win'.")
     if isinstance(spec, ModelSpec):
         loaded = spec
     else:

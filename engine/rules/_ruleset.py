@@ -9,9 +9,21 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from engine._errors import ConfigError, KamDeprecationWarning, RuleEvaluationError, RuleFileError
+from engine._errors import (
+    ConfigError,
+    KamDeprecationWarning,
+    RuleEvaluationError,
+    RuleFileError,
+)
+from engine._paths import as_path
 from engine._suggest import did_you_mean
-from engine.rules._result import ERROR, Decision, build_frame, decision_from_row, resolve_one
+from engine.rules._result import (
+    ERROR,
+    Decision,
+    build_frame,
+    decision_from_row,
+    resolve_one,
+)
 from engine.rules._spec import RuleSetSpec, load_spec, parse_spec
 from engine.rules._typed import as_of_date, prepare_record
 
@@ -277,7 +289,7 @@ def load_rules(path: str | Path) -> RuleSet:
     RuleFileError, RuleSyntaxError, RuleTypeError
         With the file and line; a ``RuleFileError`` for a folder.
     """
-    path = Path(path)
+    path = as_path(path, "a rule file", "rules/tiers.yaml")
     if path.is_dir():
         raise RuleFileError(
             f"expected one rule file; got the folder {path}. Fix: load_rule_dir({str(path)!r}) loads every "
@@ -304,7 +316,7 @@ def load_rule_dir(path: str | Path) -> dict[str, RuleSet]:
     RuleFileError, RuleSyntaxError, RuleTypeError
         With the file and line; a ``RuleFileError`` for a file, a missing folder or an empty one.
     """
-    path = Path(path)
+    path = as_path(path, "a folder of rule files", "rules/")
     if not path.is_dir():
         fix = (f"load_rules({str(path)!r}) loads one rule file" if path.is_file()
                else "pass an existing folder of rule files such as rules/")

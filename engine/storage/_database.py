@@ -168,7 +168,8 @@ def _normalise_url(target: Any):
             ) from exc
     else:
         raise ConfigError(
-            f"database must be a path, a URL string or a SQLAlchemy URL; got {type(target).__name__}."
+            f"expected the database as a path, a URL string or a SQLAlchemy URL; got {type(target).__name__}. "
+            "Fix: pass e.g. 'kam.sqlite' or 'postgresql://host/kam'."
         )
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")

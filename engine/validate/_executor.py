@@ -826,6 +826,9 @@ def validate_tables(
       id    n
     0  a  1.5
     """
+    if not isinstance(tables, Mapping):
+        raise ContractError(f"expected tables as a mapping of table name to DataFrame; got {type(tables).__name__}. "
+                            "Fix: pass e.g. {'customers': customers, 'orders': orders}")
     run = _Run(contract, _as_of(as_of, tables, contract), source, _kept_columns(contract, columns))
     return run.run(tables)
 
