@@ -24,28 +24,11 @@ from engine._domain import (
     TICKET_SEVERITIES,
     VISIT_KINDS,
 )
-from engine._errors import ArgumentError, ConfigError
+from engine._errors import ConfigError
 from engine.demo import _params as P
 from engine.demo._ids import fixed_width_series, format_ids, id_width, to_str_series
-from engine.demo._org import (
-    INSIDE,
-    OUTSIDE,
-    Accounts,
-    Calendar,
-    Org,
-    make_accounts,
-    make_calendar,
-    make_org,
-)
-from engine.demo._simulate import (
-    PROSPECT_SOURCE_SHARES,
-    Events,
-    _shares,
-    pick,
-    sigmoid,
-    simulate,
-    win_logit,
-)
+from engine.demo._org import INSIDE, OUTSIDE, Accounts, Calendar, Org, make_accounts, make_calendar, make_org
+from engine.demo._simulate import PROSPECT_SOURCE_SHARES, Events, _shares, pick, sigmoid, simulate, win_logit
 
 __all__ = ["generate_demo_tables", "top_revenue_share", "MAX_ACCOUNTS"]
 
@@ -104,8 +87,8 @@ def _as_end_date(end_date) -> np.datetime64:
 def _check_arguments(accounts, seed) -> None:
     if isinstance(accounts, bool) or not isinstance(accounts, (int, np.integer)) or not 1 <= accounts <= MAX_ACCOUNTS:
         raise ConfigError(
-            f"accounts must be a whole number from 1 to {MAX_ACCOUNTS:,}; got {accounts!r}. "
-            "Pass e.g. accounts=20_000 (the default)."
+            f"accounts must be a whole number: expected 1 to {MAX_ACCOUNTS:,}; got {accounts!r}. "
+            "Fix: pass e.g. accounts=20_000 (the default)."
         )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative whole number; got {seed!r}.")
@@ -238,9 +221,7 @@ def generate_demo_tables(
     >>> len(tables["customers"])
     50
     """
-    if isinstance(accounts, bool) or not isinstance(accounts, (int, np.integer)) or not 1 <= accounts <= 20_000_000:
-        raise ArgumentError(f"expected accounts as a whole number from 1 to 20,000,000; got {accounts!r}. "
-                            "Fix: pass e.g. accounts=20_000")
+    _check_arguments(accounts, seed)  # before the first use of accounts below
     say = progress or (lambda message: None)
     say(f"simulating {int(accounts):,} accounts over {P.HISTORY_MONTHS} months")
     world = simulate_world(accounts, seed, end_date)

@@ -9,21 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine._normalise import (
-    as_of_day,
-    day_numbers,
-    encode_keys,
-    key_array,
-    table,
-    typed_frame,
-)
-from engine.features._accounts import (
-    _arrow,
-    _equals,
-    _named,
-    _numbers,
-    build_account_features,
-)
+from engine._normalise import as_of_day, day_numbers, encode_keys, key_array, table, typed_frame
+from engine.features._accounts import _arrow, _equals, _named, _numbers, build_account_features
 from engine.features._aggregate import ratio
 
 if TYPE_CHECKING:

@@ -18,14 +18,7 @@ import pandas as pd
 
 from engine._errors import ConfigError, DataError
 from engine._normalise import NULL_DAY, as_of_day, day_numbers
-from engine.features._aggregate import (
-    count,
-    group_max,
-    group_min,
-    interval_stats,
-    relative_change,
-    total,
-)
+from engine.features._aggregate import count, group_max, group_min, interval_stats, relative_change, total
 
 __all__ = ["from_transactions", "churn_labels", "TRANSACTION_FEATURES"]
 

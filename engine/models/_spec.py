@@ -308,11 +308,7 @@ def load_model_spec(path: str | Path) -> ModelSpec:
 
 
 def _check_model(model: dict, fail) -> None:
-    from engine.models._candidates import (
-        CANDIDATE_FAMILIES,
-        PIPELINE_OPTIONS,
-        expand_candidates,
-    )
+    from engine.models._candidates import CANDIDATE_FAMILIES, PIPELINE_OPTIONS, expand_candidates
 
     if model.get("calibration", "auto") not in ("auto", "isotonic", "sigmoid", "none"):
         fail(("model", "calibration"), "'model.calibration' must be one of auto, isotonic, "

@@ -16,13 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from engine._errors import (
-    ArgumentError,
-    ConfigError,
-    DataError,
-    StorageError,
-    UnknownNameError,
-)
+from engine._errors import ArgumentError, ConfigError, DataError, UnknownNameError
 from engine._log import get_logger
 from engine._suggest import did_you_mean
 from engine.storage import Database
@@ -196,13 +190,13 @@ class ReadAhead:
         """
         with self._cond:
             if self._stopped:
-                raise StorageError(f"expected an open reader; got a closed one (table {name!r} asked for). "
+                raise ConfigError(f"expected an open reader; got a closed one (table {name!r} asked for). "
                                    "Fix: take every table before the reader is closed")
             if name not in self._state:
-                raise UnknownNameError(f"expected one of the tables to read {self._names}; got {name!r}"
+                raise UnknownNameError(f"{name!r} is not one of the tables to read: expected one of {self._names}; got {name!r}"
                                        f"{did_you_mean(name, self._names)}. Fix: take one of those")
             if self._state[name] in ("claimed", "taken"):
-                raise ConfigError(f"expected each table to be taken once; got a second take of {name!r}. "
+                raise ConfigError(f"table {name!r} was already taken: expected each table to be taken once; got a second take. "
                                   "Fix: keep the frame the first take returned")
         self._start()
         started = time.perf_counter()

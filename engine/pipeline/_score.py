@@ -26,20 +26,10 @@ from engine._log import get_logger
 from engine._paths import MODELS_DIR_ENV, default_artifacts_dir
 from engine._progress import task
 from engine.features import ACCOUNT_INPUT_COLUMNS, churn_eligible
-from engine.models import (
-    drift_report,
-    expected_deal_value,
-    load_model,
-    priority_rank,
-    value_at_risk,
-)
+from engine.models import drift_report, expected_deal_value, load_model, priority_rank, value_at_risk
 from engine.pipeline._backends import run_partitions
 from engine.pipeline._decide import assign_opportunities, load_default_rules
-from engine.pipeline._health import (
-    DEFAULT_MAX_QUARANTINED,
-    check_run_health,
-    warn_run_health,
-)
+from engine.pipeline._health import DEFAULT_MAX_QUARANTINED, check_run_health, warn_run_health
 from engine.pipeline._ingest import read_and_validate
 from engine.pipeline._rowwise import PartitionScores, score_partition
 from engine.storage import Database

@@ -15,11 +15,7 @@ from engine._errors import ConfigError, InsufficientDataError
 from engine._suggest import did_you_mean
 from engine._log import get_logger
 from engine._paths import default_artifacts_dir, default_models_dir
-from engine.features import (
-    build_churn_training_frame,
-    build_win_training_frame,
-    data_end_date,
-)
+from engine.features import build_churn_training_frame, build_win_training_frame, data_end_date
 from engine.models import (
     ForwardGroupSplit,
     ModelCard,

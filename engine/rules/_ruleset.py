@@ -9,21 +9,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from engine._errors import (
-    ConfigError,
-    KamDeprecationWarning,
-    RuleEvaluationError,
-    RuleFileError,
-)
+from engine._errors import ConfigError, KamDeprecationWarning, RuleEvaluationError, RuleFileError
 from engine._paths import as_path
 from engine._suggest import did_you_mean
-from engine.rules._result import (
-    ERROR,
-    Decision,
-    build_frame,
-    decision_from_row,
-    resolve_one,
-)
+from engine.rules._result import ERROR, Decision, build_frame, decision_from_row, resolve_one
 from engine.rules._spec import RuleSetSpec, load_spec, parse_spec
 from engine.rules._typed import as_of_date, prepare_record
 
