@@ -31,7 +31,7 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
     """Create the demo database if missing, train the models if missing, score, and report.
 
     The run is as of the day after the newest event in the demo data (the shared default rule
-    of :func:`engine.pipeline._asof.default_as_of`).
+    of :func:`engine._asof.default_as_of`).
 
     Parameters
     ----------

@@ -398,7 +398,7 @@ def score(
         The customer database (results are written to the same database).
     as_of : date-like, optional
         The run's date; features use only rows dated before it. Default: the day after the
-        newest event in the data (see :func:`engine.pipeline._asof.resolve_as_of`); a
+        newest event in the data (see :func:`engine._asof.resolve_as_of`); a
         :class:`~engine._errors.StaleDataWarning` when that is weeks before today.
     rules_dir : path, optional
         Folder with ``tiers.yaml`` and ``routing.yaml`` (default: the shipped rules).

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import AS_OF
 
 import engine
 from engine._paths import default_artifacts_dir, default_models_dir
@@ -19,6 +18,9 @@ from engine.features import ACCOUNT_INPUT_COLUMNS, build_account_features
 from engine.models import load_model
 from engine.pipeline._score import FEATURE_COLUMNS, ScoredTables
 from engine.validate import validate_tables
+
+#: The as-of date the pipeline fixtures (tests/pipeline/conftest.py) trained the small models at.
+AS_OF = "2026-10-01"
 
 
 def test_score_frame_takes_models_fitted_in_memory(demo_tables, artifacts):
