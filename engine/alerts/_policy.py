@@ -82,7 +82,7 @@ def evaluate_policies(signals: pd.DataFrame, ruleset: Any, as_of: Any, backend: 
                "alerts_ruleset_hash"]
     if signals.empty:
         return pd.DataFrame(columns=columns)
-    result = ruleset.evaluate(signals, backend=backend, as_of=as_of)
+    result = ruleset.evaluate(signals, engine=backend, as_of=as_of)
     lists = ["kind", "severity", "action", "for_runs", "cooldown_days", "rule_id", "because"]
     frame = result[lists].copy()
     frame["account_id"] = signals["account_id"].to_numpy()

@@ -24,8 +24,8 @@ from engine.models._drift import DriftCheck, drift_report, training_distribution
 from engine.models._explain import explain, generic_reason, reasons_list
 from engine.models._metrics import (
     TimeSplit,
-    evaluate,
     calibration_noise,
+    evaluate,
     expected_calibration_error,
     time_split,
     top_decile_capture,

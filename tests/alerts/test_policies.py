@@ -111,7 +111,7 @@ def test_the_shipped_policies_decide_identically_in_both_engines(records):
     """The differential test of tests/rules, extended to rules/alerts.yaml."""
     frame = pd.DataFrame(records)
     vectorized = RULES.evaluate(frame, as_of=AS_OF)
-    durable = RULES.evaluate(frame, backend="durable", as_of=AS_OF)
+    durable = RULES.evaluate(frame, engine="durable", as_of=AS_OF)
     pd.testing.assert_frame_equal(vectorized, durable)
 
 
