@@ -93,7 +93,7 @@ def measure(text: str, frame: pd.DataFrame, sample: pd.DataFrame, repeat: int) -
     rows = sample.to_dict("records")
     decide_s, _ = median_time(lambda: [rules.decide(r, as_of="2024-06-30") for r in rows], repeat)
     vector_s, vectorized = median_time(lambda: rules.evaluate(frame, as_of="2024-06-30"), repeat)
-    durable = rules.evaluate(sample, backend="durable", as_of="2024-06-30")
+    durable = rules.evaluate(sample, engine="durable", as_of="2024-06-30")
     return {"load": load, "compile": compile_s, "rulesets": len(engine.definitions),
             "decide_us": decide_s / len(rows) * 1e6, "vector_us": vector_s / len(frame) * 1e6,
             "agree": vectorized.head(len(sample)).equals(durable)}

@@ -121,7 +121,7 @@ def main(argv=None) -> int:
         best = statistics.median(runs)
         rs.durable_engine()  # compile outside the timing
         start = time.perf_counter()
-        durable = rs.evaluate(subset, backend="durable", as_of=AS_OF)
+        durable = rs.evaluate(subset, engine="durable", as_of=AS_OF)
         dur = time.perf_counter() - start
         vec_subset = rs.evaluate(subset, as_of=AS_OF)
         pd.testing.assert_frame_equal(vec_subset, durable)

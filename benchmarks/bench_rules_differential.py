@@ -57,7 +57,7 @@ def count(n: int) -> collections.Counter:
             stats["vectorized crashes (records)"] += len(frame)
             return
         try:
-            durable = rules.evaluate(frame, backend="durable", as_of=AS_OF)
+            durable = rules.evaluate(frame, engine="durable", as_of=AS_OF)
             stats["engine disagreements (records)"] += rows_differ(vectorized, durable)
         except Exception:  # noqa: BLE001 - counted
             stats["durable crashes (records)"] += len(frame)

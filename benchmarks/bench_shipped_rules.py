@@ -123,7 +123,7 @@ def main(argv=None) -> int:
         fast = _time(lambda: ruleset.evaluate(frame, as_of=AS_OF), args.repeats)  # noqa: B023 (timed here, within the iteration)
         subset = frame.iloc[: args.durable_rows]
         slow_started = time.perf_counter()
-        slow = ruleset.evaluate(subset, backend="durable", as_of=AS_OF)
+        slow = ruleset.evaluate(subset, engine="durable", as_of=AS_OF)
         slow_s = time.perf_counter() - slow_started
         expected = ruleset.evaluate(subset, as_of=AS_OF)
         pd.testing.assert_frame_equal(expected, slow)  # identical decisions on the subset

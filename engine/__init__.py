@@ -16,6 +16,10 @@ from typing import TYPE_CHECKING, Any
 from engine._errors import *  # noqa: F403  (the exception tree is cheap and always wanted)
 from engine._errors import __all__ as _error_names
 
+# ``engine.NotFittedError`` is the class the models raise (``engine.models.NotFittedError``): a
+# ModelError that is also scikit-learn's NotFittedError, so it is resolved lazily with the models.
+del NotFittedError  # noqa: F821
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it
@@ -37,15 +41,22 @@ _LAZY: dict[str, str] = {
     "FEATURE_CATALOG": "engine.features",
     # rules
     "load_rules": "engine.rules",
+    "load_rule_dir": "engine.rules",
     "check_rules": "engine.rules",
     "diff_rulesets": "engine.rules",
     "RuleSet": "engine.rules",
     "Decision": "engine.rules",
+    # the decision stage from one's own features (a notebook's tier -> route -> assign)
+    "load_default_rules": "engine.pipeline._decide",
+    "tier_accounts": "engine.pipeline._decide",
+    "route_opportunities": "engine.pipeline._decide",
+    "assign_opportunities": "engine.pipeline._decide",
     # assignment
     "assign": "engine.assign",
     "assign_with_report": "engine.assign",
     "AssignmentResult": "engine.assign",
     # models
+    "NotFittedError": "engine.models",
     "ChurnModel": "engine.models",
     "WinModel": "engine.models",
     "load_model": "engine.models",
@@ -75,7 +86,7 @@ _LAZY: dict[str, str] = {
     "LeadError": "engine.live",
 }
 
-__all__ = sorted([*_error_names, *_LAZY, "__version__"])
+__all__ = sorted({*_error_names, *_LAZY, "__version__"})
 
 
 def __getattr__(name: str) -> Any:
@@ -104,10 +115,31 @@ if TYPE_CHECKING:  # pragma: no cover
         from_transactions,
     )
     from engine.live import LeadError, LiveDecision, LiveRouter, route_lead
-    from engine.models import ChurnModel, WinModel, load_model, load_model_spec, publish, save_model
+    from engine.models import (
+        ChurnModel,
+        NotFittedError,
+        WinModel,
+        load_model,
+        load_model_spec,
+        publish,
+        save_model,
+    )
     from engine.pipeline import ScoreResult, ingest, score, score_frame, train_model
+    from engine.pipeline._decide import (
+        assign_opportunities,
+        load_default_rules,
+        route_opportunities,
+        tier_accounts,
+    )
     from engine.plan import PlanResult, plan_week
     from engine.report import report
-    from engine.rules import Decision, RuleSet, check_rules, diff_rulesets, load_rules
+    from engine.rules import (
+        Decision,
+        RuleSet,
+        check_rules,
+        diff_rulesets,
+        load_rule_dir,
+        load_rules,
+    )
     from engine.storage import Database
     from engine.validate import ValidationReport, rejects_frame, validate_tables

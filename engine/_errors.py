@@ -31,6 +31,9 @@ __all__ = [
     "RuleFileError",
     "ModelSpecError",
     "ConfigError",
+    "ArgumentError",
+    "AsOfError",
+    "UnknownNameError",
     "DataError",
     "ContractError",
     "RuleEvaluationError",
@@ -42,6 +45,7 @@ __all__ = [
     "ArtifactIntegrityError",
     "MissingDependencyError",
     "KamWarning",
+    "KamDeprecationWarning",
     "RunHealthWarning",
     "StaleDataWarning",
     "EXIT_CODES",
@@ -101,6 +105,28 @@ class ModelSpecError(SpecError):
 
 class ConfigError(SpecError):
     """A configuration value (database URL, table name, option) is invalid."""
+
+
+class ArgumentError(ConfigError, TypeError):
+    """A library function was called with an argument of the wrong type or value.
+
+    Also a ``TypeError`` and (through :class:`SpecError`) a ``ValueError``, as scikit-learn's
+    errors are, so callers that caught the built-ins go on working.
+    """
+
+
+class AsOfError(ArgumentError):
+    """An ``as_of`` argument is not a calendar date (see :func:`engine._asof.as_of_date`).
+
+    Every entry point raises this one error for a bad as-of date.
+    """
+
+
+class UnknownNameError(ConfigError, KeyError):
+    """A table, column or setting name that does not exist was asked for (with a did-you-mean)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 # --- the data is wrong -------------------------------------------------------------------------
@@ -174,6 +200,10 @@ class KamWarning(UserWarning):
     ``warning: ...`` on standard error and logs them. Filter them like any Python warning
     (``warnings.simplefilter("error", KamWarning)`` turns them into errors).
     """
+
+
+class KamDeprecationWarning(KamWarning, DeprecationWarning):
+    """A keyword or name still works but is going away in the next release; the message says what replaces it."""
 
 
 class RunHealthWarning(KamWarning):

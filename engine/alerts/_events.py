@@ -132,7 +132,7 @@ def _on_event(db: Database, account_id, signals, event_id, on, rules) -> list[Ev
         context["status"] = str(status.iloc[0]) if len(status) else None
     record = {name: signals.get(name, context.get(name)) for name in ruleset.inputs}
     record = {k: (None if v is not None and not isinstance(v, str) and pd.isna(v) else v) for k, v in record.items()}
-    decision = ruleset.decide(record, as_of=day, backend="durable")
+    decision = ruleset.decide(record, as_of=day, engine="durable")
     if decision.status == "error":
         raise DataError(f"event {event_id!r} for account {account_id!r}: {decision.reason}. Fix: send values of "
                         "the types rules/alerts.yaml declares.")

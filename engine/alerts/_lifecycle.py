@@ -249,7 +249,7 @@ def transition_frame(frame: pd.DataFrame, backend: str = "vectorized") -> pd.Dat
             {"next_state": [], "notify": [], "suppressed": [], "refused": [], "rule_id": [], "because": [],
              "status": [], "reason": []}, index=frame.index))
     inputs = derive_inputs(frame)
-    decisions = lifecycle_rules().evaluate(inputs.reset_index(drop=True), backend=backend)
+    decisions = lifecycle_rules().evaluate(inputs.reset_index(drop=True), engine=backend)
     decisions.index = frame.index
     return apply_decisions(frame, inputs, decisions)
 
@@ -286,7 +286,7 @@ def transition(state: AlertState, event: Event, backend: str = "durable") -> tup
     inputs = derive_inputs(frame)
     record = inputs.iloc[0].to_dict()
     decision = lifecycle_rules().decide(
-        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in record.items()}, backend=backend
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in record.items()}, engine=backend
     )
     outputs = dict(decision.outputs)
     decisions = pd.DataFrame([{**outputs, "rule_id": decision.rule_id, "because": decision.because,

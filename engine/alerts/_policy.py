@@ -39,7 +39,7 @@ def load_alert_rules(path: str | Path | None = None) -> RuleSet:
         The file is missing, or lacks an output alerting needs (kind, severity, action,
         for_runs, cooldown_days) or uses severities other than low / medium / high.
     """
-    from engine.rules import RuleSet, load_rules
+    from engine.rules import load_rules
 
     if path is None:
         from engine._paths import default_rules_dir
@@ -52,9 +52,6 @@ def load_alert_rules(path: str | Path | None = None) -> RuleSet:
         raise RuleFileError("no alert policies here: expected rules/alerts.yaml (see docs/alerts.md). Fix: pass "
                             "--rules FOLDER with an alerts.yaml, or restore the shipped file.", file=str(path))
     ruleset = load_rules(path)
-    if not isinstance(ruleset, RuleSet):  # load_rules reads a folder named alerts.yaml as many rule sets
-        raise RuleFileError("alert policies are one rule file: expected rules/alerts.yaml to be a file; got a "
-                            "folder. Fix: pass --rules FOLDER with an alerts.yaml file.", file=str(path))
     for name, kind in REQUIRED_OUTPUTS.items():
         declared = ruleset.spec.outputs.get(name)
         if declared is None or declared.type != kind:
@@ -88,7 +85,7 @@ def evaluate_policies(signals: pd.DataFrame, ruleset: Any, as_of: Any, backend: 
                "alerts_ruleset_hash"]
     if signals.empty:
         return pd.DataFrame(columns=columns)
-    result = ruleset.evaluate(signals, backend=backend, as_of=as_of)
+    result = ruleset.evaluate(signals, engine=backend, as_of=as_of)
     lists = ["kind", "severity", "action", "for_runs", "cooldown_days", "rule_id", "because"]
     frame = result[lists].copy()
     frame["account_id"] = signals["account_id"].to_numpy()

@@ -16,7 +16,6 @@ Everything is vectorized except one loop over territory teams.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -26,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine._errors import DataError
+from engine._suggest import with_suggestion
 from engine.assign._fair import fill_team, stable_hash
 
 __all__ = [
@@ -33,12 +33,15 @@ __all__ = [
     "assign",
     "assign_with_report",
     "ROUTES",
+    "UNROUTED",
     "STATUS_REASONS",
     "CONFLICT_KINDS",
 ]
 
-#: Route values produced by the routing rules.
-ROUTES: tuple[str, ...] = ("owner", "outside", "inside", "partner", "unrouted")
+#: The route of a record no routing rule decided (kept, with its reason, never dropped).
+UNROUTED = "unrouted"
+#: Route values produced by the routing rules (the one list; the decision stage uses it too).
+ROUTES: tuple[str, ...] = ("owner", "outside", "inside", "partner", UNROUTED)
 
 #: Status reason code -> what it means. Every unassigned record carries one; an assigned record
 #: carries ``owner_inactive`` when its locked owner had left and a fallback was chosen.
@@ -170,10 +173,7 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], table: str) 
         raise DataError(f"{table}: expected a pandas DataFrame; got {type(frame).__name__}. Fix: pass a DataFrame.")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        hints = []
-        for name in missing:
-            close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1)
-            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        hints = [with_suggestion(name, frame.columns) for name in missing]
         raise DataError(
             f"{table}: expected columns {list(columns)}; missing {', '.join(hints)}. "
             f"Fix: add or rename the columns (see engine/contract/_tables.py)."

@@ -10,6 +10,9 @@ from typing import Callable, Literal
 
 import pandas as pd
 
+from engine._errors import UnknownNameError
+from engine._suggest import did_you_mean
+
 __all__ = ["Column", "RowCheck", "Table", "Contract", "ColumnType"]
 
 ColumnType = Literal["string", "integer", "number", "boolean", "date", "enum"]
@@ -97,7 +100,8 @@ class Table:
         for col in self.columns:
             if col.name == name:
                 return col
-        raise KeyError(name)
+        raise UnknownNameError(f"expected a column of table {self.name!r}; got {name!r}"
+                               f"{did_you_mean(name, self.column_names)}. Fix: use one of {list(self.column_names)}")
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -120,7 +124,9 @@ class Contract:
         for table in self.tables:
             if table.name == name:
                 return table
-        raise KeyError(name)
+        names = [table.name for table in self.tables]
+        raise UnknownNameError(f"expected a contract table; got {name!r}{did_you_mean(name, names)}. "
+                               f"Fix: use one of {names}")
 
     def __contains__(self, name: object) -> bool:
         return any(t.name == name for t in self.tables)

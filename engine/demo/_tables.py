@@ -104,8 +104,8 @@ def _as_end_date(end_date) -> np.datetime64:
 def _check_arguments(accounts, seed) -> None:
     if isinstance(accounts, bool) or not isinstance(accounts, (int, np.integer)) or not 1 <= accounts <= MAX_ACCOUNTS:
         raise ConfigError(
-            f"accounts must be a whole number from 1 to {MAX_ACCOUNTS:,}; got {accounts!r}. "
-            "Pass e.g. accounts=20_000 (the default)."
+            f"accounts must be a whole number: expected 1 to {MAX_ACCOUNTS:,}; got {accounts!r}. "
+            "Fix: pass e.g. accounts=20_000 (the default)."
         )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative whole number; got {seed!r}.")
@@ -238,6 +238,7 @@ def generate_demo_tables(
     >>> len(tables["customers"])
     50
     """
+    _check_arguments(accounts, seed)  # before the first use of accounts below
     say = progress or (lambda message: None)
     say(f"simulating {int(accounts):,} accounts over {P.HISTORY_MONTHS} months")
     world = simulate_world(accounts, seed, end_date)

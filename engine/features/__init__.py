@@ -5,7 +5,12 @@ Every builder reads only rows dated strictly before the as-of date; labels read 
 ``docs/features.md`` documents every feature (meaning, formula, unit, null rule).
 """
 
-from engine.features._accounts import ACCOUNT_FEATURE_COLUMNS, WINDOW_DAYS, build_account_features
+from engine.features._accounts import (
+    ACCOUNT_FEATURE_COLUMNS,
+    ACCOUNT_INPUT_COLUMNS,
+    WINDOW_DAYS,
+    build_account_features,
+)
 from engine.features._catalog import FEATURE_CATALOG, FeatureInfo, describe
 from engine.features._opportunities import (
     LINKED_ACCOUNT_FEATURES,
@@ -25,6 +30,7 @@ from engine.features._transactions import TRANSACTION_FEATURES, churn_labels, fr
 
 __all__ = [
     "ACCOUNT_FEATURE_COLUMNS",
+    "ACCOUNT_INPUT_COLUMNS",
     "CHURN_FEATURE_COLUMNS",
     "FEATURE_CATALOG",
     "FeatureInfo",

@@ -17,6 +17,7 @@ The work is done on int64 day numbers and integer account codes with ``np.bincou
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine._domain import CONTACT_LEVELS
-from engine._errors import DataError
+from engine._errors import ArgumentError, DataError
+from engine._normalise import (
+    NULL_DAY,
+    arrow_to_numpy,
+    as_of_day,
+    day_numbers,
+    encode_keys,
+    encode_many,
+    key_array,
+    table,
+    typed_frame,
+)
 from engine.contract import CUSTOMER_DATABASE
 from engine.features._aggregate import (
     count,
@@ -39,22 +51,11 @@ from engine.features._aggregate import (
     relative_change,
     total,
 )
-from engine.features._normalise import (
-    NULL_DAY,
-    arrow_to_numpy,
-    as_of_day,
-    day_numbers,
-    encode_keys,
-    encode_many,
-    key_array,
-    table,
-    typed_frame,
-)
 
 if TYPE_CHECKING:
     from engine.features._reference import FeatureReference
 
-__all__ = ["build_account_features", "resolution_hours_median", "ACCOUNT_FEATURE_COLUMNS", "WINDOW_DAYS"]
+__all__ = ["build_account_features", "resolution_hours_median", "ACCOUNT_FEATURE_COLUMNS", "ACCOUNT_INPUT_COLUMNS", "WINDOW_DAYS"]
 
 #: Window lengths in days.
 WINDOW_DAYS: dict[str, int] = {"90d": 90, "12m": 365, "24m": 730, "36m": 1095}
@@ -260,7 +261,7 @@ def resolution_hours_median(tables: dict[str, pd.DataFrame], as_of: Any) -> floa
     The cross-account statistic behind ``resolution_hours_ratio`` (the same tickets
     :func:`build_account_features` reads: linked to a customer, closed in the window, with hours).
     """
-    a = as_of_day(as_of)
+    a = as_of_day(as_of, tables)
     customers = table(tables, "customers", ("account_id",))
     tickets = table(tables, "tickets", ("account_id", "closed_date", "resolution_hours"))
     codes = encode_keys(tickets["account_id"], key_array(customers["account_id"]))
@@ -434,6 +435,18 @@ def _territory_features(
     }
 
 
+#: The columns of each child table the account features read: the one list, which the pipeline
+#: also uses to keep only these columns of the large tables (engine.pipeline._score.FEATURE_COLUMNS).
+ACCOUNT_INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "orders": ("account_id", "order_date", "product_line", "units", "amount", "margin"),
+    "tickets": ("account_id", "opened_date", "closed_date", "kind", "resolution_hours", "satisfaction"),
+    "contacts": ("account_id", "level", "active_from", "active_to"),
+    "visits": ("account_id", "visit_date"),
+    "opportunities": ("account_id", "created_date", "closed_date", "outcome", "competitor"),
+    "ownership": ("account_id", "rep_id", "start_date", "end_date"),
+}
+
+
 def build_account_features(
     tables: dict[str, pd.DataFrame], as_of: Any, *, reference: FeatureReference | None = None
 ) -> pd.DataFrame:
@@ -483,28 +496,18 @@ def build_account_features(
     >>> print(row["territory"], row["revenue_12m"], row["share_of_wallet"], row["recency_days"])
     shanghai/finance 100.0 0.1 173.0
     """
+    if not isinstance(tables, Mapping):
+        raise ArgumentError(f"expected tables as a mapping of table name to DataFrame; got {type(tables).__name__}. "
+                            "Fix: pass e.g. {'customers': customers, 'orders': orders, ...}")
     if "customers" not in tables:
         raise DataError("expected a 'customers' table in tables; got none; pass tables={'customers': ..., ...}")
     customers = table(tables, "customers", _CUSTOMER_COLUMNS)
     n = len(customers)
-    a = as_of_day(as_of)
+    a = as_of_day(as_of, tables)
     if reference is not None:
         reference.check_day(a)
-    inputs = {
-        "orders": table(tables, "orders", ("account_id", "order_date", "product_line", "units", "amount", "margin")),
-        "tickets": table(
-            tables,
-            "tickets",
-            ("account_id", "opened_date", "closed_date", "kind", "resolution_hours", "satisfaction"),
-        ),
-        "contacts": table(tables, "contacts", ("account_id", "level", "active_from", "active_to")),
-        "visits": table(tables, "visits", ("account_id", "visit_date")),
-        "opportunities": table(
-            tables, "opportunities", ("account_id", "created_date", "closed_date", "outcome", "competitor")
-        ),
-    }
-    if "ownership" in tables:
-        inputs["ownership"] = table(tables, "ownership", ("account_id", "rep_id", "start_date", "end_date"))
+    inputs = {name: table(tables, name, columns) for name, columns in ACCOUNT_INPUT_COLUMNS.items()
+              if name != "ownership" or "ownership" in tables}
     # every table's account_id mapped to customer row positions in one parallel hash lookup
     codes = encode_many({name: frame["account_id"] for name, frame in inputs.items()}, key_array(customers["account_id"]))
     frame = _Frame(day=a, accounts=n, codes=codes)

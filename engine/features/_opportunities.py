@@ -9,16 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine._normalise import as_of_day, day_numbers, encode_keys, key_array, table, typed_frame
 from engine.features._accounts import _arrow, _equals, _named, _numbers, build_account_features
 from engine.features._aggregate import ratio
-from engine.features._normalise import (
-    as_of_day,
-    day_numbers,
-    encode_keys,
-    key_array,
-    table,
-    typed_frame,
-)
 
 if TYPE_CHECKING:
     from engine.features._reference import FeatureReference
@@ -146,7 +139,7 @@ def territory_deal_counts(tables: dict[str, pd.DataFrame], as_of: Any) -> dict[s
     The cross-account statistic behind ``territory_win_rate_12m`` and
     ``territory_closed_deals_12m``; territories with no such deal are left out.
     """
-    a = as_of_day(as_of)
+    a = as_of_day(as_of, tables)
     customers = table(tables, "customers", ("account_id", "region", "industry"))
     opportunities = table(tables, "opportunities", _OPPORTUNITY_COLUMNS)
     closed = day_numbers(opportunities["closed_date"], where="opportunities.closed_date")
@@ -191,7 +184,7 @@ def build_opportunity_features(
         the values stored on the opportunity now (the data has no history of them): exact
         for scoring today, a snapshot when ``as_of`` is in the past (see docs/features.md).
     """
-    a = as_of_day(as_of)
+    a = as_of_day(as_of, tables)
     if reference is not None:
         reference.check_day(a)
     if accounts is None:

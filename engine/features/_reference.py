@@ -24,8 +24,8 @@ from typing import Any
 import pandas as pd
 
 from engine._errors import DataError
+from engine._normalise import as_of_day, day_to_timestamp
 from engine.features._accounts import resolution_hours_median
-from engine.features._normalise import as_of_day, day_to_timestamp
 from engine.features._opportunities import territory_deal_counts
 
 __all__ = ["FeatureReference", "feature_reference"]
@@ -92,7 +92,7 @@ def feature_reference(tables: dict[str, pd.DataFrame], as_of: Any) -> FeatureRef
     >>> ref.resolution_hours_median, dict(ref.territory_deals)
     (10.0, {})
     """
-    day = as_of_day(as_of)
+    day = as_of_day(as_of, tables)
     return FeatureReference(
         as_of_day=day,
         resolution_hours_median=resolution_hours_median(tables, as_of),

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import ConfigError, DataError
+from engine._normalise import NULL_DAY, as_of_day, day_numbers
 from engine.features._aggregate import (
     count,
     group_max,
@@ -25,7 +26,6 @@ from engine.features._aggregate import (
     relative_change,
     total,
 )
-from engine.features._normalise import NULL_DAY, as_of_day, day_numbers
 
 __all__ = ["from_transactions", "churn_labels", "TRANSACTION_FEATURES"]
 

@@ -391,7 +391,7 @@ class LiveRouter:
         routing = self.rules["routing"]
         record = _routing_record(features, routing.spec.inputs, tier["tier"], owners, linked=position is not None)
         with self._rules_lock:  # one durable_rules host: one fact at a time
-            decision = routing.decide(record, as_of=snap.as_of, backend="durable")
+            decision = routing.decide(record, as_of=snap.as_of, engine="durable")
         routed = decision.status in ("decided", "default") and decision.outputs.get("route") is not None
         probability = self._win(features)
         amount = lead.est_amount
@@ -429,7 +429,7 @@ class LiveRouter:
         rules = self.rules["tiers"]
         record = accounts[list(rules.spec.inputs)].to_dict("records")[0]
         with self._rules_lock:
-            decision = rules.decide(record, as_of=snap.as_of, backend="durable")
+            decision = rules.decide(record, as_of=snap.as_of, engine="durable")
         tier = decision.outputs.get("tier") if decision.status in ("decided", "default") else None
         return {"tier": tier, "tier_source": "evaluated", "tier_rule_id": decision.rule_id,
                 "tier_because": decision.because if tier is not None else decision.reason}

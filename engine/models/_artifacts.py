@@ -33,6 +33,7 @@ import pandas as pd
 import sklearn
 
 from engine._errors import ArtifactIntegrityError, ModelError
+from engine._paths import as_path
 
 __all__ = [
     "ModelCard",
@@ -336,7 +337,8 @@ def save_model(
     from engine.models._base import AutoClassifier, ChurnModel
 
     if not isinstance(model, AutoClassifier):
-        raise ModelError(f"save_model expects a kam model (ChurnModel/WinModel); got {type(model).__name__}.")
+        raise ModelError(f"expected a kam model (ChurnModel/WinModel) to save; got {type(model).__name__}. "
+                         "Fix: pass the fitted model itself.")
     model._check_fitted()
     kind = spec.kind if spec is not None else ("churn" if isinstance(model, ChurnModel) else "win")
     name = name or (spec.name if spec is not None else kind)
@@ -488,6 +490,7 @@ def load_model(path: str | Path, kind: str | None = None):
     ModelError
         The model is of another kind than the one asked for (a win model in the churn slot).
     """
+    path = as_path(path, "a model artifact", "models/artifacts/churn.joblib")
     card = read_card(path)
     slot = Path(path).name[: -len(".joblib")] if str(path).endswith(".joblib") else None
     wanted = kind if kind is not None else (slot if slot in ("churn", "win") else None)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from engine._errors import ColumnMismatchError, DataError
+from engine._suggest import suggestion, with_suggestion
 
 __all__ = ["ColumnSchema", "infer_schema", "to_internal", "to_internal_matrix", "column_diff_message"]
 
@@ -267,13 +268,9 @@ def column_diff_message(expected: list[str], got: list[str], *, required: list[s
         lines.append("  expected (missing): " + ", ".join(map(str, missing)))
     if unknown:
         lines.append("  got (unknown): " + ", ".join(map(str, unknown)))
-    suggestions = []
-    for name in unknown:
-        close = difflib.get_close_matches(str(name), [str(m) for m in missing], n=1, cutoff=0.6)
-        if close:
-            suggestions.append(f"{name!r} -> {close[0]!r}")
+    suggestions = [with_suggestion(name, missing) for name in unknown if suggestion(name, missing)]
     if suggestions:
-        lines.append("  did you mean: " + "; ".join(suggestions))
+        lines.append("  renamed? " + ", ".join(suggestions))
     diff = difflib.unified_diff(
         [str(c) for c in expected], [str(c) for c in got],
         fromfile="training columns", tofile="scoring columns", lineterm="",

@@ -8,7 +8,6 @@ the line when known, and the key.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,8 @@ import pandas as pd
 import yaml
 
 from engine._errors import ColumnMismatchError, ModelSpecError
+from engine._paths import as_path
+from engine._suggest import did_you_mean, with_suggestion
 
 __all__ = ["ModelSpec", "load_model_spec", "TARGET_DEFINITIONS", "PUBLISH_METRICS"]
 
@@ -147,10 +148,7 @@ class ModelSpec:
         named = list(self.exclude) + ([] if self.include == "all" else list(self.include))
         missing = [c for c in named if c not in available]
         if missing:
-            hints = []
-            for name in missing:
-                close = difflib.get_close_matches(name, available, n=1)
-                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            hints = [with_suggestion(name, available) for name in missing]
             raise ColumnMismatchError(
                 f"Model spec {self.name!r}{' (' + self.source + ')' if self.source else ''} names "
                 f"feature columns that the data does not have: {', '.join(hints)}. Expected "
@@ -158,13 +156,6 @@ class ModelSpec:
             )
         chosen = available if self.include == "all" else list(self.include)
         return [c for c in chosen if c not in set(self.exclude)]
-
-
-def _closest(name: str, options: list[str]) -> list[str]:
-    """The nearest option to ``name``, ignoring case (``c`` -> ``C``), as a 0- or 1-item list."""
-    lowered = {option.lower(): option for option in options}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1)
-    return [lowered[c] for c in close]
 
 
 def _line_index(text: str) -> dict[tuple[str, ...], int]:
@@ -203,8 +194,7 @@ def _check_section(data: Any, schema: dict, path: tuple[str, ...], fail: _Fail) 
     for key, value in data.items():
         where = (*path, str(key))
         if key not in schema:
-            close = _closest(str(key), list(schema))
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(key, schema)
             fail(where, f"unknown key {'.'.join(where)!r}{hint} Expected keys here: "
                         f"{sorted(schema)}")
         expected = schema[key]
@@ -234,7 +224,7 @@ def load_model_spec(path: str | Path) -> ModelSpec:
     >>> load_model_spec(default_models_dir() / "churn.yaml").horizon_days
     180
     """
-    path = Path(path)
+    path = as_path(path, "a model spec", "models/churn.yaml")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -277,10 +267,9 @@ def load_model_spec(path: str | Path) -> ModelSpec:
     as_of = training.get("as_of", {})
     frequency = as_of.get("frequency", "monthly")
     if frequency not in _FREQUENCIES:
-        close = difflib.get_close_matches(frequency, list(_FREQUENCIES), n=1)
         fail(("training", "as_of", "frequency"),
              f"'training.as_of.frequency' must be one of {sorted(_FREQUENCIES)}; got {frequency!r}"
-             + (f"; did you mean {close[0]!r}?" if close else ""))
+             + did_you_mean(frequency, _FREQUENCIES))
     periods = as_of.get("periods", 18)
     validation = training.get("validation_periods", 3)
     if not 1 <= validation < periods:
@@ -306,9 +295,8 @@ def load_model_spec(path: str | Path) -> ModelSpec:
     publish = data.get("publish", {})
     metric = publish.get("metric", "roc_auc")
     if metric not in PUBLISH_METRICS:
-        close = difflib.get_close_matches(metric, list(PUBLISH_METRICS), n=1)
         fail(("publish", "metric"), f"'publish.metric' must be one of {sorted(PUBLISH_METRICS)}; "
-                                    f"got {metric!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+                                    f"got {metric!r}" + did_you_mean(metric, PUBLISH_METRICS))
     tolerance = float(publish.get("tolerance", 0.005))
     if not 0 <= tolerance < 1:
         fail(("publish", "tolerance"), f"'publish.tolerance' must be in [0, 1); got {tolerance}")
@@ -340,9 +328,8 @@ def _check_model(model: dict, fail: _Fail) -> None:
         return
     for family, grid in candidates.items():
         if family not in CANDIDATE_FAMILIES:
-            close = difflib.get_close_matches(str(family), list(CANDIDATE_FAMILIES), n=1)
             fail(("model", "candidates", str(family)),
-                 f"unknown candidate family {family!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                 f"unknown candidate family {family!r}" + did_you_mean(family, CANDIDATE_FAMILIES)
                  + f" Expected one of {sorted(CANDIDATE_FAMILIES)}")
         settings = grid if isinstance(grid, list) else [grid] if isinstance(grid, dict) else None
         if settings is None:
@@ -354,10 +341,9 @@ def _check_model(model: dict, fail: _Fail) -> None:
                 fail(("model", "candidates", family), f"expected parameter mappings in {family!r}; got {params!r}")
             for key in params:
                 if key not in valid:
-                    close = _closest(str(key), list(valid))
                     fail(("model", "candidates", family),
                          f"unknown parameter {key!r} for candidate {family!r}"
-                         + (f"; did you mean {close[0]!r}?" if close else "")
+                         + did_you_mean(key, valid)
                          + f" Expected parameters of {CANDIDATE_FAMILIES[family].__name__}")
     try:
         for _, family, params in expand_candidates(candidates):

@@ -27,6 +27,7 @@ import pandas as pd
 from engine._errors import ConfigError, MissingDependencyError
 from engine.features import FeatureReference, feature_reference
 from engine.pipeline._partition import plan_partitions
+from engine.pipeline._rowwise import PartitionScores, score_partition
 
 __all__ = [
     "ACCOUNTS_PER_PARTITION",
@@ -76,10 +77,8 @@ def _score_one(
     *,
     as_of,
     reference: FeatureReference,
-) -> dict[str, Any]:
+) -> PartitionScores:
     """Score one partition (runs in this process or on a Dask worker)."""
-    from engine.pipeline._score import score_partition
-
     rules, models = payload
     return score_partition(tables, as_of=as_of, rules=rules, models=models, reference=reference)
 
@@ -127,7 +126,7 @@ def _dask_client(scheduler: str | None) -> Iterator[Any]:
         yield client
 
 
-def _run_dask(tables, plan_for, payload, *, as_of, reference, scheduler, partitions) -> list[dict[str, Any]]:
+def _run_dask(tables, plan_for, payload, *, as_of, reference, scheduler, partitions) -> list[PartitionScores]:
     with _dask_client(scheduler) as client:
         workers = len(client.scheduler_info().get("workers", {})) or 1
         n = partitions or default_partitions(len(tables["customers"]), "dask", workers=workers)
@@ -161,8 +160,8 @@ def run_partitions(
     backend: str = "local",
     scheduler: str | None = None,
     partitions: int | None = None,
-) -> list[dict[str, Any]]:
-    """Run ``engine.pipeline._score.score_partition`` over the data; return the parts.
+) -> list[PartitionScores]:
+    """Run ``engine.pipeline._rowwise.score_partition`` over the data; return the parts.
 
     Parameters
     ----------

@@ -13,14 +13,18 @@ reason, and its route is ``unrouted``, so it is reported and never dropped.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from engine._errors import ColumnMismatchError, DataError, RuleFileError
-from engine.features._normalise import duplicate_keys, encode_keys, key_array
-from engine.rules import RuleSet, load_rules
+from engine._errors import ArgumentError, ColumnMismatchError, DataError, RuleFileError
+from engine._normalise import duplicate_keys, encode_keys, key_array
+from engine._paths import as_path
+from engine.assign._assign import ROUTES, UNROUTED
+from engine.rules import RuleSet, load_rule_dir
+from engine.rules._ruleset import rule_engine
 
 __all__ = [
     "TIER_COLUMNS",
@@ -61,8 +65,7 @@ ROUTE_COLUMNS: tuple[str, ...] = (
 #: Columns :func:`routing_frame` derives for the routing rules, besides the opportunity features.
 ROUTING_INPUT_COLUMNS: tuple[str, ...] = ("account_tier", "has_owner_rep", "has_owner_partner")
 #: Route of an opportunity no routing rule decided (engine.assign reports it ``no_rule_matched``).
-UNROUTED = "unrouted"
-_ROUTE_VALUES = ("owner", "outside", "inside", "partner", UNROUTED)
+_ROUTE_VALUES = ROUTES  # defined once, by the assignment stage that reads them
 _RESULT_COLUMNS = ("rule_id", "because", "status", "reason", "ruleset_hash")
 
 
@@ -95,10 +98,10 @@ def load_default_rules(rules_dir: str | Path | None = None) -> dict[str, RuleSet
         from engine._paths import default_rules_dir
 
         rules_dir = default_rules_dir()
-    rules_dir = Path(rules_dir)
+    rules_dir = as_path(rules_dir, "the rules folder", "rules/")
     if not rules_dir.is_dir():
         raise RuleFileError(f"expected a folder of rule files, got {rules_dir}; pass the rules/ folder", file=str(rules_dir))
-    loaded = load_rules(rules_dir)
+    loaded = load_rule_dir(rules_dir)
     missing = [name for name in ("tiers", "routing") if name not in loaded]
     if missing:
         raise RuleFileError(
@@ -107,12 +110,19 @@ def load_default_rules(rules_dir: str | Path | None = None) -> dict[str, RuleSet
     return loaded
 
 
+def _check_arguments(where: str, **given: tuple[object, type, str]) -> None:
+    """ArgumentError naming the first argument of the wrong type (expected / got / fix)."""
+    for name, (value, kind, fix) in given.items():
+        if not isinstance(value, kind):
+            raise ArgumentError(f"{where}: expected {name} as a {kind.__name__}; got {type(value).__name__}. Fix: {fix}")
+
+
 def _prefixed(result: pd.DataFrame, prefix: str) -> dict[str, pd.Series]:
     return {f"{prefix}_{name}": result[name] for name in _RESULT_COLUMNS}
 
 
 def tier_accounts(account_features: pd.DataFrame, tier_rules: RuleSet, *, as_of,
-                  backend: str = "vectorized") -> pd.DataFrame:
+                  engine: str | None = None, backend: str | None = None) -> pd.DataFrame:
     """Tier every account with the tier rule set.
 
     Parameters
@@ -125,7 +135,8 @@ def tier_accounts(account_features: pd.DataFrame, tier_rules: RuleSet, *, as_of,
         ``serving_role``.
     as_of : date or str
         Passed to the rule engine (``days_since``).
-    backend : {"vectorized", "durable"}
+    engine : {"vectorized", "durable"}, default "vectorized"
+        The rule engine (``backend=`` is the old name, deprecated).
 
     Returns
     -------
@@ -141,6 +152,9 @@ def tier_accounts(account_features: pd.DataFrame, tier_rules: RuleSet, *, as_of,
     ColumnMismatchError
         ``account_id`` or an input of the rule set is missing (with a did-you-mean).
     """
+    _check_arguments("tier_accounts",
+                     account_features=(account_features, pd.DataFrame, "pass engine.build_account_features(tables, as_of)"),
+                     tier_rules=(tier_rules, RuleSet, "pass engine.load_rules('rules/tiers.yaml')"))
     if "account_id" not in account_features.columns:
         raise ColumnMismatchError(
             f"tier_accounts expects the account features with an 'account_id' column; got columns "
@@ -150,7 +164,8 @@ def tier_accounts(account_features: pd.DataFrame, tier_rules: RuleSet, *, as_of,
             raise RuleFileError(
                 f"rule set {tier_rules.name!r} is not a tier rule set: output {name!r} is missing "
                 f"(outputs: {list(tier_rules.outputs)})", file=tier_rules.spec.file)
-    result = tier_rules.evaluate(account_features, backend=backend, as_of=as_of)
+    result = tier_rules.evaluate(account_features, rule_engine(engine, backend, "vectorized", "tier_accounts"),
+                                 as_of=as_of)
     columns: dict[str, pd.Series] = {"account_id": account_features["account_id"]}
     for owner in ("owner_rep_id", "owner_partner_id"):
         if owner in account_features.columns:
@@ -222,7 +237,8 @@ def routing_frame(opportunity_features: pd.DataFrame, account_tiers: pd.DataFram
 
 
 def route_opportunities(opportunity_features: pd.DataFrame, account_tiers: pd.DataFrame,
-                        routing_rules: RuleSet, *, as_of, backend: str = "vectorized") -> pd.DataFrame:
+                        routing_rules: RuleSet, *, as_of, engine: str | None = None,
+                        backend: str | None = None) -> pd.DataFrame:
     """Route every open opportunity with the routing rule set.
 
     Parameters
@@ -236,7 +252,8 @@ def route_opportunities(opportunity_features: pd.DataFrame, account_tiers: pd.Da
         inputs are opportunity feature columns and :data:`ROUTING_INPUT_COLUMNS` (see
         :func:`routing_frame`).
     as_of : date or str
-    backend : {"vectorized", "durable"}
+    engine : {"vectorized", "durable"}, default "vectorized"
+        The rule engine (``backend=`` is the old name, deprecated).
 
     Returns
     -------
@@ -259,13 +276,19 @@ def route_opportunities(opportunity_features: pd.DataFrame, account_tiers: pd.Da
     >>> routes[["route", "copy_outside", "route_rule_id"]].astype(object).values.tolist()
     [['partner', True, 'small_deal'], ['inside', False, 'new_prospect']]
     """
+    _check_arguments("route_opportunities",
+                     opportunity_features=(opportunity_features, pd.DataFrame,
+                                           "pass engine.build_opportunity_features(tables, as_of)"),
+                     account_tiers=(account_tiers, pd.DataFrame, "pass the frame engine.tier_accounts returned"),
+                     routing_rules=(routing_rules, RuleSet, "pass engine.load_rules('rules/routing.yaml')"))
     for name in ("route", "copy_outside"):
         if name not in routing_rules.outputs:
             raise RuleFileError(
                 f"rule set {routing_rules.name!r} is not a routing rule set: output {name!r} is missing "
                 f"(outputs: {list(routing_rules.outputs)})", file=routing_rules.spec.file)
     frame = routing_frame(opportunity_features, account_tiers)
-    result = routing_rules.evaluate(frame, backend=backend, as_of=as_of)
+    result = routing_rules.evaluate(frame, rule_engine(engine, backend, "vectorized", "route_opportunities"),
+                                    as_of=as_of)
     return _route_result(frame, result)
 
 
@@ -276,7 +299,7 @@ def _route_result(frame: pd.DataFrame, result: pd.DataFrame) -> pd.DataFrame:
     route = np.where(decided & pd.notna(routed), routed, UNROUTED)
     unknown = sorted(set(route.tolist()) - set(_ROUTE_VALUES))
     if unknown:
-        raise RuleFileError(f"routing rules produced route value(s) {unknown}; engine.assign accepts {list(_ROUTE_VALUES[:4])}")
+        raise RuleFileError(f"routing rules produced route value(s) {unknown}; engine.assign accepts {[r for r in _ROUTE_VALUES if r != UNROUTED]}")
     copy = result["copy_outside"].to_numpy(dtype=bool, na_value=False) & decided
     columns: dict[str, object] = {
         "opportunity_id": frame["opportunity_id"],
@@ -442,6 +465,9 @@ def assign_opportunities(routes: pd.DataFrame, tables: dict[str, pd.DataFrame], 
     """
     from engine.assign import AssignmentResult, assign_with_report
 
+    _check_arguments("assign_opportunities",
+                     routes=(routes, pd.DataFrame, "pass the frame engine.route_opportunities returned"),
+                     tables=(tables, Mapping, "pass the validated tables, e.g. engine.validate_tables(...).valid"))
     for table in ("reps", "partners"):
         if table not in tables:
             raise ColumnMismatchError(f"assignment needs the {table!r} table; got tables {sorted(tables)}")

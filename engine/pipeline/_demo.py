@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine._asof import default_as_of
 from engine._log import get_logger
 from engine._progress import task
-from engine.pipeline._asof import default_as_of
 from engine.pipeline._ingest import ingest
 from engine.pipeline._score import ScoreResult, score
 from engine.pipeline._train import describe_metrics, train_model
@@ -31,7 +31,7 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
     """Create the demo database if missing, train the models if missing, score, and report.
 
     The run is as of the day after the newest event in the demo data (the shared default rule
-    of :func:`engine.pipeline._asof.default_as_of`).
+    of :func:`engine._asof.default_as_of`).
 
     Parameters
     ----------

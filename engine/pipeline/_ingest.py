@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from engine._errors import DataError
+from engine._errors import ArgumentError, ConfigError, DataError, UnknownNameError
 from engine._log import get_logger
+from engine._suggest import did_you_mean
 from engine.storage import Database
 from engine.validate import ValidationReport, validate_tables
 
@@ -189,11 +190,14 @@ class ReadAhead:
         """
         with self._cond:
             if self._stopped:
-                raise ValueError(f"the reader is closed; table {name!r} cannot be taken any more")
+                raise ConfigError(f"expected an open reader; got a closed one (table {name!r} asked for). "
+                                   "Fix: take every table before the reader is closed")
             if name not in self._state:
-                raise KeyError(f"{name!r} is not one of the tables to read: {self._names}")
+                raise UnknownNameError(f"{name!r} is not one of the tables to read: expected one of {self._names}; got {name!r}"
+                                       f"{did_you_mean(name, self._names)}. Fix: take one of those")
             if self._state[name] in ("claimed", "taken"):
-                raise ValueError(f"table {name!r} was already taken; each table is read once")
+                raise ConfigError(f"table {name!r} was already taken: expected each table to be taken once; got a second take. "
+                                  "Fix: keep the frame the first take returned")
         self._start()
         started = time.perf_counter()
         try:
@@ -319,4 +323,7 @@ def ingest(db: Database, *, as_of=None) -> Ingested:
     :func:`source_tables`). Every column is kept (training and what-if analyses read them);
     ``kam score`` keeps fewer (see :func:`read_and_validate`).
     """
+    if not isinstance(db, Database):
+        raise ArgumentError(f"expected an engine.Database; got {type(db).__name__}. "
+                            "Fix: pass engine.Database(url_or_path)")
     return read_and_validate(db, as_of=as_of)

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine._errors import ConfigError, DataError
-from engine.features._normalise import encode_many, key_array
+from engine._normalise import encode_many, key_array
 
 __all__ = ["PartitionPlan", "plan_partitions", "partition_tables"]
 

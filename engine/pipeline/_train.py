@@ -13,14 +13,10 @@ import pandas as pd
 
 from engine._errors import ConfigError, InsufficientDataError
 from engine._log import get_logger
-from engine._paths import default_models_dir
-from engine.features import (
-    build_churn_training_frame,
-    build_win_training_frame,
-    data_end_date,
-)
+from engine._paths import default_artifacts_dir, default_models_dir
+from engine._suggest import did_you_mean
+from engine.features import build_churn_training_frame, build_win_training_frame, data_end_date
 from engine.models import (
-    DEFAULT_ARTIFACT_DIR,
     ForwardGroupSplit,
     ModelCard,
     ModelSpec,
@@ -108,7 +104,8 @@ def training_rows(kind: str, spec: ModelSpec, meta: pd.DataFrame, validation_sta
 
 def _spec_for(kind: str, spec: ModelSpec | str | Path | None) -> ModelSpec:
     if kind not in KINDS:
-        raise ConfigError(f"model kind must be one of {list(KINDS)}; got {kind!r}.")
+        raise ConfigError(f"expected the model kind, one of {list(KINDS)}; got {kind!r}{did_you_mean(kind, KINDS)}. "
+                          "Fix: pass kind='churn' or kind='win'.")
     if isinstance(spec, ModelSpec):
         loaded = spec
     else:
@@ -123,7 +120,7 @@ def train_model(
     kind: str,
     *,
     spec: ModelSpec | str | Path | None = None,
-    artifacts_dir: str | Path = DEFAULT_ARTIFACT_DIR,
+    artifacts_dir: str | Path | None = None,
     force: bool = False,
     oracle: Callable[[str, pd.DataFrame, Mapping[str, pd.DataFrame]], np.ndarray] | None = None,
     data_end=None,
@@ -144,7 +141,9 @@ def train_model(
     kind : {"churn", "win"}
     spec : ModelSpec or path, optional
         Default: the shipped ``models/<kind>.yaml``.
-    artifacts_dir : path, default "models/artifacts"
+    artifacts_dir : path, optional
+        Default :func:`engine._paths.default_artifacts_dir` (``$KAM_MODELS_DIR``, else the
+        checkout's ``models/artifacts``; never the working directory), where ``score`` looks.
         The current model lives here; candidates go to ``<artifacts_dir>/candidates/``.
     force : bool, default False
         Publish even when the candidate is worse than the current model.
@@ -246,7 +245,7 @@ def train_model(
     sample = reference.sample(n=min(len(reference), 20_000), random_state=0)
     distribution = training_distribution(model, sample, model.predict_proba(sample)[:, 1])
     seconds["distribution"] = time.perf_counter() - tick
-    artifacts_dir = Path(artifacts_dir)
+    artifacts_dir = Path(artifacts_dir) if artifacts_dir is not None else default_artifacts_dir()
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%f")
     candidate_dir = artifacts_dir / "candidates" / f"{spec.name}-{stamp}"
     used = set(pd.to_datetime(meta.loc[train_mask, "as_of"]).unique())

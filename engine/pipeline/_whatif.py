@@ -138,8 +138,8 @@ def _as_ruleset(value) -> RuleSet:
 
 def _load_tables(db_or_tables, as_of) -> tuple[dict[str, pd.DataFrame], dt.date]:
     """The validated tables and the as-of date (the shared default rule when ``as_of`` is None)."""
+    from engine._asof import resolve_as_of
     from engine._progress import task
-    from engine.pipeline._asof import resolve_as_of
     from engine.pipeline._ingest import ingest
     from engine.storage import Database
 
@@ -174,7 +174,7 @@ def rules_whatif(db_or_tables, old_path, new_path, *, as_of=None, examples: int 
         Two versions of ``rules/tiers.yaml`` or two of ``rules/routing.yaml``.
     as_of : date or str, optional
         Evaluation date. Default: the day after the newest event in the data (the rule every
-        command shares, :func:`engine.pipeline._asof.resolve_as_of`), so a copy of last month's
+        command shares, :func:`engine._asof.resolve_as_of`), so a copy of last month's
         database gives last month's answer.
     examples : int
         Example records kept per transition.

@@ -58,9 +58,9 @@ def report(
     """
     started = time.perf_counter()
     if artifacts_dir is None:
-        from engine.models import DEFAULT_ARTIFACT_DIR
+        from engine._paths import default_artifacts_dir
 
-        artifacts_dir = DEFAULT_ARTIFACT_DIR if Path(DEFAULT_ARTIFACT_DIR).is_dir() else None
+        artifacts_dir = default_artifacts_dir() if default_artifacts_dir().is_dir() else None
     with using_database(db) as database:
         file = database.url.database if database.dialect == "sqlite" else None
         if file and file != ":memory:" and not file.startswith("file:") and not Path(file).expanduser().exists():

@@ -235,13 +235,12 @@ def _cards(artifacts_dir: Path | None, run: dict[str, Any]) -> tuple[dict[str, d
 def _rulesets(rules_dir: str | Path | None) -> dict[str, Any]:
     """The tier and routing rule sets on disk (the run records only their hashes)."""
     from engine._paths import default_rules_dir
-    from engine.rules import load_rules
+    from engine.rules import load_rule_dir
 
     folder = Path(rules_dir) if rules_dir is not None else default_rules_dir()
     if not folder.is_dir():
         raise ConfigError(f"rules folder {folder} does not exist. Expected the folder of tiers.yaml and routing.yaml.")
-    loaded = load_rules(folder)
-    assert isinstance(loaded, dict)  # folder is a directory (checked above): one rule set per file
+    loaded = load_rule_dir(folder)
     return {name: loaded[name] for name in ("tiers", "routing") if name in loaded}
 
 

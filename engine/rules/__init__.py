@@ -11,11 +11,12 @@ identical decisions. :func:`check_rules` verifies rule files before they run and
 from engine.rules._check import Finding, check_rules
 from engine.rules._diff import DiffReport, diff_rulesets
 from engine.rules._result import STATUSES, Decision
-from engine.rules._ruleset import BACKENDS, RuleSet, load_rules
+from engine.rules._ruleset import BACKENDS, ENGINES, RuleSet, load_rule_dir, load_rules
 from engine.rules._spec import RuleSetSpec, rule_file_schema
 
 __all__ = [
     "BACKENDS",
+    "ENGINES",
     "STATUSES",
     "Decision",
     "DiffReport",
@@ -25,5 +26,6 @@ __all__ = [
     "check_rules",
     "diff_rulesets",
     "load_rules",
+    "load_rule_dir",
     "rule_file_schema",
 ]

@@ -144,8 +144,8 @@ def apply_acknowledgements(spec, findings: Iterable, codes: Iterable[str]) -> tu
     outlive the findings it explains.
     """
     import dataclasses
-    import difflib
 
+    from engine._suggest import did_you_mean
     from engine.rules._check import Finding
 
     codes = set(codes)
@@ -163,11 +163,10 @@ def apply_acknowledgements(spec, findings: Iterable, codes: Iterable[str]) -> tu
             acknowledged.append(dataclasses.replace(finding, acknowledged=spec.acknowledge[entry_index].reason))
     for entry, count in zip(spec.acknowledge, hits):
         if entry.code not in codes:
-            close = difflib.get_close_matches(entry.code, sorted(codes), n=1)
+            hint = did_you_mean(entry.code, sorted(codes)) or f"; expected one of {sorted(codes)}"
             extra.append(Finding(
                 "error", "schema", spec.file, entry.line, entry.rule,
-                f"acknowledge: unknown finding code {entry.code!r}"
-                + (f"; did you mean {close[0]!r}?" if close else f"; expected one of {sorted(codes)}"),
+                f"acknowledge: unknown finding code {entry.code!r}{hint}",
             ))
         elif count == 0:
             what = ", ".join(f"{k} {v!r}" for k, v in (("rule", entry.rule), ("parameter", entry.parameter),

@@ -146,8 +146,8 @@ def diff_rulesets(old, new, frame: pd.DataFrame, as_of=None, by=("region", "indu
     if missing:
         raise ColumnMismatchError(f"diff_rulesets: group-by column(s) {missing} are not in the frame; "
                                   f"columns are {list(frame.columns)}; pass by=() to skip grouping")
-    before = old_rs.evaluate(frame, backend=backend, as_of=as_of)
-    after = new_rs.evaluate(frame, backend=backend, as_of=as_of)
+    before = old_rs.evaluate(frame, engine=backend, as_of=as_of)
+    after = new_rs.evaluate(frame, engine=backend, as_of=as_of)
     outputs = list(dict.fromkeys([*old_rs.spec.outputs, *new_rs.spec.outputs]))
     for name in outputs:
         for side in (before, after):

@@ -13,7 +13,6 @@ the *normalised* tree, so they cannot disagree about what a condition means.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Iterable, Iterator, Union
 import numpy as np
 
 from engine._errors import RuleSyntaxError, RuleTypeError
+from engine._suggest import did_you_mean
 
 __all__ = [
     "MAX_EXPRESSION_LENGTH",
@@ -537,9 +537,7 @@ def _check_depth(tree) -> None:
 
 
 # --- type checking -------------------------------------------------------------------------
-def _suggest(name: str, candidates) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+_suggest = did_you_mean
 
 
 class _Checker:

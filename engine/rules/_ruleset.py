@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
-from engine._errors import RuleEvaluationError, RuleFileError
+from engine._errors import ConfigError, KamDeprecationWarning, RuleEvaluationError, RuleFileError
+from engine._paths import as_path
+from engine._suggest import did_you_mean
 from engine.rules._result import ERROR, Decision, build_frame, decision_from_row, resolve_one
 from engine.rules._spec import RuleSetSpec, load_spec, parse_spec
 from engine.rules._typed import as_of_date, prepare_record
@@ -16,9 +19,32 @@ from engine.rules._typed import as_of_date, prepare_record
 if TYPE_CHECKING:
     from engine.rules._durable import DurableEngine
 
-__all__ = ["RuleSet", "load_rules", "BACKENDS"]
+__all__ = ["RuleSet", "load_rules", "load_rule_dir", "BACKENDS", "ENGINES", "rule_engine"]
 
-BACKENDS = ("vectorized", "durable")
+#: The two rule engines (``engine=`` of :meth:`RuleSet.evaluate`); ``backend=`` is where a run's
+#: row-wise stages execute (``local``/``dask``, :func:`engine.score`), a different question.
+ENGINES: tuple[Literal["vectorized", "durable"], ...] = ("vectorized", "durable")
+BACKENDS = ENGINES  # the old name, kept for imports
+
+
+def rule_engine(engine: str | None, backend: str | None, default: Literal["vectorized", "durable"],
+                where: str) -> Literal["vectorized", "durable"]:
+    """The rule engine asked for, accepting the old ``backend=`` keyword with a deprecation warning."""
+    if backend is not None:
+        warnings.warn(KamDeprecationWarning(
+            f"{where}(backend={backend!r}) is now {where}(engine={backend!r}): 'backend' names where a run "
+            "executes (local/dask); the keyword goes away in the next release"), stacklevel=3)
+        if engine is not None and engine != backend:
+            raise ConfigError(f"{where}: expected one rule engine; got engine={engine!r} and backend={backend!r}. "
+                              "Fix: pass only engine=")
+        engine = backend
+    if engine is None:
+        return default
+    for known in ENGINES:
+        if engine == known:
+            return known
+    raise ConfigError(f"{where}: expected engine one of {list(ENGINES)}; got {engine!r}"
+                      f"{did_you_mean(str(engine), ENGINES)}. Fix: pass engine='vectorized' (batch) or 'durable'.")
 
 
 class RuleSet:
@@ -99,19 +125,22 @@ class RuleSet:
         return self._durable
 
     # --- evaluation --------------------------------------------------------------------------
-    def evaluate(self, df: pd.DataFrame, backend: Literal["vectorized", "durable"] = "vectorized",
-                 as_of=None, strict: bool = False) -> pd.DataFrame:
+    def evaluate(self, df: pd.DataFrame, engine: Literal["vectorized", "durable"] | None = None,
+                 as_of=None, strict: bool = False, *, backend: str | None = None) -> pd.DataFrame:
         """Decide every row of ``df``.
 
         Parameters
         ----------
         df : pandas.DataFrame
             One column per declared input (same names); other columns are ignored.
-        backend : {"vectorized", "durable"}
+        engine : {"vectorized", "durable"}, default "vectorized"
             The batch engine (numpy) or the durable_rules engine (one record at a time).
-            Both give identical results.
+            Both give identical results. (``backend=`` is the old name: it still works, with a
+            :class:`~engine.KamDeprecationWarning`.)
         as_of : date, datetime, str or None
-            The date ``days_since`` counts to (None = today).
+            The date ``days_since`` counts to, read by :func:`engine._asof.as_of_date` (None:
+            today, UTC - a feature frame holds no event dates; ``30/06/2024`` raises
+            :class:`~engine.AsOfError`).
         strict : bool, default False
             Raise :class:`~engine.RuleEvaluationError` listing the failing rows when any row
             ends with status ``error`` or ``unmatched``.
@@ -133,10 +162,9 @@ class RuleSet:
         RuleEvaluationError
             Only with ``strict=True``.
         """
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        engine = rule_engine(engine, backend, "vectorized", "RuleSet.evaluate")
         day = as_of_date(as_of)
-        if backend == "vectorized":
+        if engine == "vectorized":
             from engine.rules._vectorized import evaluate_vectorized
 
             result = evaluate_vectorized(self.spec, df, day)
@@ -175,7 +203,8 @@ class RuleSet:
             return ERROR, [], data_error
         return resolve_one(self.spec, engine.matches(values))
 
-    def decide(self, record: dict, as_of=None, backend: Literal["vectorized", "durable"] = "durable") -> Decision:
+    def decide(self, record: dict, as_of=None, engine: Literal["vectorized", "durable"] | None = None, *,
+               backend: str | None = None) -> Decision:
         """Decide one record (the live path).
 
         Parameters
@@ -183,19 +212,19 @@ class RuleSet:
         record : dict
             Input name -> value. Every declared input must be present (None for null).
         as_of : date or None
-            The date ``days_since`` counts to (None = today).
-        backend : {"durable", "vectorized"}
+            The date ``days_since`` counts to (None = today, UTC; see :meth:`evaluate`).
+        engine : {"durable", "vectorized"}, default "durable"
+            (``backend=`` is the old name, deprecated.)
 
         Returns
         -------
         Decision
         """
+        engine = rule_engine(engine, backend, "durable", "RuleSet.decide")
         day = as_of_date(as_of)
-        if backend == "durable":
+        if engine == "durable":
             st, deciding, why = self._decide_indices(record, day, self.durable_engine())
             return decision_from_row(self.spec, st, deciding, why)
-        if backend != "vectorized":
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         frame = pd.DataFrame({k: pd.Series([record[k] if k in record else None], dtype=object)
                               for k in self.spec.inputs})
         missing = [k for k in self.spec.inputs if k not in record]
@@ -237,34 +266,69 @@ def _raise_if_failed(ruleset: RuleSet, result: pd.DataFrame) -> None:
         raise err
 
 
-def load_rules(path: str | Path) -> "RuleSet | dict[str, RuleSet]":
-    """Load a rule file, or every ``*.yaml`` / ``*.yml`` file of a directory.
+def load_rules(path: str | Path) -> RuleSet:
+    """Load one rule file.
 
     Parameters
     ----------
     path : str or Path
-        A rule file -> a :class:`RuleSet`. A directory -> ``dict`` of rule-set name ->
-        :class:`RuleSet`, in file-name order (two files declaring one name is an error).
+        A rule file (``*.yaml``). For a folder of rule files use :func:`load_rule_dir`.
+
+    Returns
+    -------
+    RuleSet
+        Always one rule set (a folder is refused with an error naming :func:`load_rule_dir`).
 
     Raises
     ------
     RuleFileError, RuleSyntaxError, RuleTypeError
-        With the file and line.
+        With the file and line; a ``RuleFileError`` for a folder.
     """
-    path = Path(path)
+    path = as_path(path, "a rule file", "rules/tiers.yaml")
     if path.is_dir():
-        found: dict[str, RuleSet] = {}
-        where: dict[str, Path] = {}
-        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
-        if not files:
-            raise RuleFileError(f"no *.yaml rule files in directory {path}", file=str(path))
-        for file in files:
-            ruleset = RuleSet(load_spec(file))
-            if ruleset.name in found:
-                raise RuleFileError(
-                    f"rule set name {ruleset.name!r} is also declared in {where[ruleset.name]}; names must be unique",
-                    file=str(file), line=1)
-            found[ruleset.name] = ruleset
-            where[ruleset.name] = file
-        return found
+        raise RuleFileError(
+            f"expected one rule file; got the folder {path}. Fix: load_rule_dir({str(path)!r}) loads every "
+            "rule file of a folder ({name: RuleSet}), or pass one file such as rules/tiers.yaml", file=str(path))
     return RuleSet(load_spec(path))
+
+
+def load_rule_dir(path: str | Path) -> dict[str, RuleSet]:
+    """Load every ``*.yaml`` / ``*.yml`` rule file of a folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder of rule files. For one file use :func:`load_rules`.
+
+    Returns
+    -------
+    dict of str to RuleSet
+        Rule-set name -> :class:`RuleSet`, in file-name order (two files declaring one name is
+        an error).
+
+    Raises
+    ------
+    RuleFileError, RuleSyntaxError, RuleTypeError
+        With the file and line; a ``RuleFileError`` for a file, a missing folder or an empty one.
+    """
+    path = as_path(path, "a folder of rule files", "rules/")
+    if not path.is_dir():
+        fix = (f"load_rules({str(path)!r}) loads one rule file" if path.is_file()
+               else "pass an existing folder of rule files such as rules/")
+        raise RuleFileError(f"expected a folder of rule files; got {'the file' if path.is_file() else 'no folder at'} "
+                            f"{path}. Fix: {fix}", file=str(path))
+    found: dict[str, RuleSet] = {}
+    where: dict[str, Path] = {}
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+    if not files:
+        raise RuleFileError(f"expected *.yaml rule files in the folder {path}; got none. Fix: point at the "
+                            "folder holding tiers.yaml and routing.yaml", file=str(path))
+    for file in files:
+        ruleset = RuleSet(load_spec(file))
+        if ruleset.name in found:
+            raise RuleFileError(
+                f"rule set name {ruleset.name!r} is also declared in {where[ruleset.name]}; names must be unique",
+                file=str(file), line=1)
+        found[ruleset.name] = ruleset
+        where[ruleset.name] = file
+    return found

@@ -6,7 +6,6 @@ content hash (``ruleset_hash``) of its canonical form.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
@@ -21,6 +20,7 @@ from typing import Any
 import yaml
 
 from engine._errors import RuleFileError, RuleSyntaxError, RuleTypeError
+from engine._suggest import did_you_mean
 from engine.rules._expr import FUNCTIONS, KEYWORDS, Condition, compile_condition
 
 __all__ = [
@@ -533,8 +533,7 @@ def fill_because(text: str, parameters: dict, who: str = "rule", lines: dict | N
                        f"{':' + format_spec if format_spec else ''}}} is not a parameter name; write "
                        "{parameter_name} or {parameter_name:format}, and {{ }} for literal braces", lines, path, file)
         if name not in parameters:
-            close = difflib.get_close_matches(name, list(parameters), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, parameters)
             declared = ", ".join(parameters) or "none"
             raise _err(RuleTypeError, f"{who}: 'because' quotes unknown parameter {name!r}{hint} (declared "
                        f"parameters: {declared}); write {{{{ and }}}} for literal braces", lines, path, file)
@@ -550,8 +549,7 @@ def _check_then(then: dict, outputs: dict, lines, path, file, who: str) -> dict:
     checked = {}
     for key, value in then.items():
         if key not in outputs:
-            close = difflib.get_close_matches(key, list(outputs), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(key, outputs)
             raise _err(RuleTypeError, f"{who}: unknown output {key!r}{hint} (declared outputs: {', '.join(outputs)})", lines, path + (key,), file)
         out = outputs[key]
         ok = value is None or {

@@ -25,27 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine._asof import as_of_date  # the one as-of normaliser (re-exported for _ruleset, _check)
 from engine._errors import ColumnMismatchError
 from engine.rules._spec import InputSpec, RuleSetSpec
 
 __all__ = ["Column", "Prepared", "prepare_frame", "prepare_record", "as_of_date"]
-
-
-def as_of_date(as_of) -> _dt.date:
-    """Normalise ``as_of`` (None = today, date, datetime, Timestamp or ISO text) to a date."""
-    if as_of is None:
-        return _dt.date.today()
-    if isinstance(as_of, str):
-        return _dt.date.fromisoformat(as_of[:10])
-    if isinstance(as_of, pd.Timestamp):
-        return as_of.date()
-    if isinstance(as_of, _dt.datetime):
-        return as_of.date()
-    if isinstance(as_of, _dt.date):
-        return as_of
-    if isinstance(as_of, np.datetime64):
-        return pd.Timestamp(as_of).date()
-    raise TypeError(f"as_of must be a date, datetime or 'YYYY-MM-DD' text, got {as_of!r}")
 
 
 def _reason(code: str, inp: InputSpec, got: str) -> str:
@@ -201,12 +185,9 @@ class Prepared:
 
 
 def _missing_error(missing, present, what):
-    import difflib
+    from engine._suggest import with_suggestion
 
-    hints = []
-    for name in missing:
-        close = difflib.get_close_matches(name, [str(p) for p in present], n=1)
-        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    hints = [with_suggestion(name, present) for name in missing]
     return ColumnMismatchError(
         f"the {what} lacks input(s) the rule set declares: {', '.join(hints)}. Expected columns "
         "named like the rule file's inputs; rename the columns or the inputs"

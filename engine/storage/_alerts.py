@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine._errors import StorageError
+from engine._errors import DataError, StorageError, UnknownNameError
+from engine._suggest import did_you_mean
 from engine.storage._database import Database
 
 __all__ = ["ALERT_TABLES", "AlertStore"]
@@ -104,7 +105,7 @@ def _typed(value: Any, sql_type: str) -> Any:
             return int(value)
         if isinstance(value, float):
             if not value.is_integer():
-                raise ValueError(f"expected a whole number, got {value!r}")
+                raise DataError(f"expected a whole number; got {value!r}. Fix: round the value before writing it")
             return int(value)
         return int(value)
     if sql_type == _F:
@@ -177,7 +178,8 @@ class AlertStore:
     def read(self, table: str, where: str = "", params: Mapping[str, Any] | None = None, order: str = "") -> pd.DataFrame:
         """Rows of one alert table (all columns), optionally filtered with bound parameters."""
         if table not in ALERT_TABLES:
-            raise KeyError(table)
+            raise UnknownNameError(f"expected an alert table, one of {sorted(ALERT_TABLES)}; got {table!r}"
+                                   f"{did_you_mean(table, ALERT_TABLES)}. Fix: read one of those")
         if not self._ready and table not in self.db.table_names():
             return self._frame([], table)  # nothing evaluated yet: no table, nothing to create on a read
         with self.db._session(f"read {table}", fast=False) as session:  # a read: works on a read-only database

@@ -271,12 +271,11 @@ class Database:
     def _table(self, name: str) -> str:
         check_identifier(name, "table name")
         if name not in self._allowed:
-            import difflib
+            from engine._suggest import did_you_mean
 
-            near = difflib.get_close_matches(name, sorted(self._allowed), n=1)
-            hint = f" Did you mean {near[0]!r}?" if near else ""
             raise ConfigError(
-                f"table {name!r} is not one kam reads or writes. Expected one of {sorted(self._allowed)}.{hint}"
+                f"table {name!r} is not one kam reads or writes{did_you_mean(name, sorted(self._allowed))} "
+                f"Expected one of {sorted(self._allowed)}."
             )
         return name
 

@@ -118,7 +118,8 @@ def normalise_url(target: Any) -> URL:
             ) from exc
     else:
         raise ConfigError(
-            f"database must be a path, a URL string or a SQLAlchemy URL; got {type(target).__name__}."
+            f"expected the database as a path, a URL string or a SQLAlchemy URL; got {type(target).__name__}. "
+            "Fix: pass e.g. 'kam.sqlite' or 'postgresql://host/kam'."
         )
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")

@@ -7,7 +7,6 @@ and quarantined frames are built before the next table is loaded.
 
 from __future__ import annotations
 
-import difflib
 import gc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import pandas as pd
 
 from engine._errors import ContractError, SpecError
 from engine._memory import give_back_memory
+from engine._suggest import closest, suggestion
 from engine.contract import Column, Contract, Table
 from engine.validate._arrays import duplicated, empty_valid, final_dtype, isin, row_reasons
 from engine.validate._coerce import DATE_MAX, DATE_MIN, EXPECTED, Coerced, coerce
@@ -41,14 +41,13 @@ def _suggest(value: str, choices) -> str | None:
     normal = str(value).strip().lower().replace("-", "_").replace(" ", "_")
     if normal in choices and normal != value:
         return normal
-    close = difflib.get_close_matches(normal, choices, n=1, cutoff=0.6)
-    return close[0] if close else None
+    return closest(normal, choices)
 
 
 def did_you_mean(value: str, choices) -> str:
     """``"did you mean 'x'? "`` for the nearest of ``choices`` to ``value``, or ``""``."""
     best = _suggest(value, choices)
-    return f"did you mean {best!r}? " if best is not None else ""
+    return f"{suggestion(best, [best])} " if best is not None else ""
 
 
 def _given(value: _T | None) -> _T:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine._errors import ConfigError
 from engine.validate._dates import parse_iso_days
 
 __all__ = ["Coerced", "coerce", "EXPECTED", "DATE_MIN", "DATE_MAX"]
@@ -436,7 +437,8 @@ def coerce(series: pd.Series, ctype: str) -> Coerced:
     ([1, <NA>, <NA>, 2], [False, True, False, False], [False, False, True, False])
     """
     if ctype not in EXPECTED:
-        raise ValueError(f"unknown column type {ctype!r}; expected one of {sorted(EXPECTED)}")
+        raise ConfigError(f"expected a contract column type, one of {sorted(EXPECTED)}; got {ctype!r}. "
+                          "Fix: correct the column's type in the contract")
     n = len(series)
     parts = _Parts(ctype, n)
     everything = np.arange(n)

@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
-from engine._errors import ConfigError
+from engine._asof import as_of_date
+from engine._errors import ConfigError, ContractError
 from engine.contract import CUSTOMER_DATABASE, Contract
 from engine.validate._checks import Run, did_you_mean
 from engine.validate._report import ValidationReport
@@ -28,18 +29,11 @@ from engine.validate._report import ValidationReport
 __all__ = ["validate_tables"]
 
 
-def _as_of(as_of) -> pd.Timestamp:
-    if as_of is None:
-        return pd.Timestamp.today().normalize()
-    try:
-        stamp = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as error:
-        raise ConfigError(f"expected as_of as a date (YYYY-MM-DD, date or datetime); got {as_of!r}") from error
-    if stamp is pd.NaT:
-        raise ConfigError(f"expected as_of as a date (YYYY-MM-DD, date or datetime); got {as_of!r}")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_localize(None)
-    return stamp.normalize()
+def _as_of(as_of, tables, contract: Contract) -> pd.Timestamp:
+    """The run's as-of date by the one rule (engine/_asof.py); None: the default of ``tables``."""
+    frames = {name: frame for name, frame in tables.items() if isinstance(frame, pd.DataFrame)} \
+        if isinstance(tables, Mapping) else None
+    return pd.Timestamp(as_of_date(as_of, frames, contract=contract))
 
 
 def validate_tables(
@@ -64,7 +58,10 @@ def validate_tables(
         before its table is validated, parents first, and its frame is released once the
         table is done: only one raw table is in memory at a time.
     as_of : str, date or datetime, optional
-        The run's as-of date: a ``not_future`` date after it is a ``future_date``. Default: today.
+        The run's as-of date: a ``not_future`` date after it is a ``future_date``. Read by the
+        one as-of rule (:func:`engine._asof.as_of_date`): default the day after the newest
+        ``not_future`` date on or before today in ``tables`` (frames only, not loaders), else
+        today (UTC); anything but a date raises :class:`~engine.AsOfError`.
     contract : Contract, default CUSTOMER_DATABASE
         The contract to execute.
     source : str, optional
@@ -101,7 +98,10 @@ def validate_tables(
       id    n
     0  a  1.5
     """
-    run = Run(contract, _as_of(as_of), source, _kept_columns(contract, columns))
+    if not isinstance(tables, Mapping):
+        raise ContractError(f"expected tables as a mapping of table name to DataFrame; got {type(tables).__name__}. "
+                            "Fix: pass e.g. {'customers': customers, 'orders': orders}")
+    run = Run(contract, _as_of(as_of, tables, contract), source, _kept_columns(contract, columns))
     return run.run(tables)
 
 

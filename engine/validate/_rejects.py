@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from engine._errors import ArgumentError
 from engine.validate._report import ValidationReport
 
 __all__ = ["rejects_frame", "REJECTS_COLUMNS"]
@@ -89,6 +90,9 @@ def rejects_frame(report: ValidationReport, run_id: str) -> pd.DataFrame:
     >>> rejects_frame(report, "run-1")[["run_id", "row_number", "reason", "raw_record"]].to_dict("records")
     [{'run_id': 'run-1', 'row_number': 1, 'reason': 'wrong_type', 'raw_record': '{"id": "b", "n": "x"}'}]
     """
+    if not isinstance(report, ValidationReport):
+        raise ArgumentError(f"expected a ValidationReport; got {type(report).__name__}. "
+                            "Fix: pass what engine.validate_tables returned")
     failures = report.failures
     raw = np.full(len(failures), None, dtype=object)
     rows = failures["row"].to_numpy(dtype=np.int64, na_value=-1)

@@ -111,7 +111,7 @@ def test_the_shipped_policies_decide_identically_in_both_engines(records):
     """The differential test of tests/rules, extended to rules/alerts.yaml."""
     frame = pd.DataFrame(records)
     vectorized = RULES.evaluate(frame, as_of=AS_OF)
-    durable = RULES.evaluate(frame, backend="durable", as_of=AS_OF)
+    durable = RULES.evaluate(frame, engine="durable", as_of=AS_OF)
     pd.testing.assert_frame_equal(vectorized, durable)
 
 
@@ -136,11 +136,11 @@ def test_open_complaints_and_lost_deals_follow_the_as_of_convention():
 
 
 def test_a_folder_named_alerts_yaml_is_a_clear_rule_file_error(tmp_path):
-    """load_rules reads a folder as many rule sets; that used to end in an AttributeError."""
+    """A folder where the file should be is refused by name, not an AttributeError later."""
     from engine._paths import default_rules_dir
 
     folder = tmp_path / "rules" / "alerts.yaml"
     folder.mkdir(parents=True)
     (folder / "alerts.yaml").write_bytes((default_rules_dir() / "alerts.yaml").read_bytes())
-    with pytest.raises(RuleFileError, match="expected rules/alerts.yaml to be a file; got a folder"):
+    with pytest.raises(RuleFileError, match="expected one rule file; got the folder"):
         load_alert_rules(tmp_path / "rules")

@@ -10,7 +10,8 @@ import pytest
 from features_factories import AS_OF, customer, database, tables
 from pandas.testing import assert_frame_equal
 
-from engine._errors import DataError
+from engine._asof import default_as_of
+from engine._errors import AsOfError, DataError
 from engine.features import (
     ACCOUNT_FEATURE_COLUMNS,
     build_account_features,
@@ -116,11 +117,19 @@ def test_unparseable_date_is_a_data_error():
         build_account_features(base, AS_OF)
 
 
-def test_bad_as_of_is_a_data_error():
-    with pytest.raises(DataError):
+def test_bad_as_of_is_the_one_as_of_error():
+    # issue 15: one as-of normaliser, one error (AsOfError, a ConfigError) at every entry point
+    with pytest.raises(AsOfError, match="got 'not a date'"):
         build_account_features(tables(), "not a date")
-    with pytest.raises(DataError):
-        as_of_day(None)
+    with pytest.raises(AsOfError, match="'2024-06-30'"):
+        build_account_features(tables(), "30/06/2024")
+
+
+def test_no_as_of_means_the_day_after_the_newest_event_in_the_tables():
+    base = tables()
+    assert as_of_day(None, base) == as_of_day(default_as_of(base))
+    pd.testing.assert_frame_equal(build_account_features(base, None),
+                                  build_account_features(base, default_as_of(base)))
 
 
 def test_null_dates_become_the_far_future_day():

@@ -66,7 +66,7 @@ def test_column_diff_on_renamed_and_missing_columns(fitted_churn, mixed_data):
     message = str(info.value)
     assert "expected (missing): complaints_90d, noise" in message
     assert "got (unknown): complaint_90d" in message
-    assert "'complaint_90d' -> 'complaints_90d'" in message
+    assert "'complaint_90d' (did you mean 'complaints_90d'?)" in message
     assert "-complaints_90d" in message and "+complaint_90d" in message
     assert "fix:" in message
     assert isinstance(info.value, engine.DataError)

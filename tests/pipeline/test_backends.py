@@ -45,12 +45,12 @@ def rules():
 def _rows(parts, tables):
     """The parts' row-wise results, one frame for accounts and one for opportunities, in table order."""
     accounts = pd.concat(
-        [pd.concat([p["accounts"], p["tiers"].drop(columns=["account_id"]).add_prefix("tiers."),
-                    pd.DataFrame({"churn": p["churn"]})], axis=1) for p in parts],
+        [pd.concat([p.accounts, p.tiers.drop(columns=["account_id"]).add_prefix("tiers."),
+                    pd.DataFrame({"churn": p.churn})], axis=1) for p in parts],
         ignore_index=True,
     )
     opportunities = pd.concat(
-        [pd.concat([p["opportunities"], p["routes"].add_prefix("routes."), pd.DataFrame({"win": p["win"]})], axis=1)
+        [pd.concat([p.opportunities, p.routes.add_prefix("routes."), pd.DataFrame({"win": p.win})], axis=1)
          for p in parts],
         ignore_index=True,
     )
@@ -89,8 +89,10 @@ def test_combined_results_of_four_partitions_equal_one_pass(tables, rules, model
     """What a run writes: account scores and opportunity routes after the global stages."""
     parts = run_partitions(tables, as_of=pd.Timestamp(AS_OF).date(), rules=rules, models=models, partitions=4)
     assert len(parts) == 4
-    scores, routes, conflicts, _ = combine_partitions(parts, tables, models=models, rules=rules)
-    want_scores, want_routes, want_conflicts, _ = combine_partitions(one_pass[0], tables, models=models, rules=rules)
+    combined = combine_partitions(parts, tables, models=models, rules=rules)
+    scores, routes, conflicts = combined.account_scores, combined.opportunity_routes, combined.conflicts
+    want = combine_partitions(one_pass[0], tables, models=models, rules=rules)
+    want_scores, want_routes, want_conflicts = want.account_scores, want.opportunity_routes, want.conflicts
     pd.testing.assert_frame_equal(scores, want_scores, check_exact=True)
     pd.testing.assert_frame_equal(routes, want_routes, check_exact=True)
     pd.testing.assert_frame_equal(conflicts, want_conflicts, check_exact=True)
@@ -99,7 +101,7 @@ def test_combined_results_of_four_partitions_equal_one_pass(tables, rules, model
 def test_four_local_partitions_equal_one_pass(tables, rules, models, one_pass):
     got = _run(tables, rules, models, backend="local", partitions=4)
     assert len(got[0]) == 4
-    assert sorted(len(p["accounts"]) for p in got[0]) != [0, 0, 0, len(tables["customers"])]
+    assert sorted(len(p.accounts) for p in got[0]) != [0, 0, 0, len(tables["customers"])]
     _assert_same(got, one_pass)
 
 

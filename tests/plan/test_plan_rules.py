@@ -76,7 +76,7 @@ def test_both_engines_put_an_account_on_the_same_list(record, rule_id):
     rules, _ = load_plan_rules()
     frame = pd.DataFrame([record]).astype({"last_contact": "datetime64[ns]"})
     vectorized = rules.evaluate(frame, as_of="2026-10-05")
-    durable = rules.evaluate(frame, backend="durable", as_of="2026-10-05")
+    durable = rules.evaluate(frame, engine="durable", as_of="2026-10-05")
     assert vectorized["rule_id"].iloc[0] == durable["rule_id"].iloc[0] == rule_id
     assert vectorized["plan_for"].iloc[0] == durable["plan_for"].iloc[0]
 

@@ -62,7 +62,7 @@ def test_both_engines_return_the_filled_sentence():
     rules = load()
     frame = pd.DataFrame({"amount": [600000.0, 10.0]})
     for backend in ("vectorized", "durable"):
-        result = rules.evaluate(frame, backend=backend, as_of=AS_OF)
+        result = rules.evaluate(frame, engine=backend, as_of=AS_OF)
         assert result["because"].tolist() == ["Buys at least 500000 CNY", "Under 500,000 CNY"]
     assert rules.decide({"amount": 600000.0}, as_of=AS_OF).because == "Buys at least 500000 CNY"
 

@@ -229,9 +229,9 @@ def _load(text: str) -> RuleSet:
 @given(text=rule_files(), frame=frames())
 def test_engines_decide_identically(text, frame):
     rules = _load(text)
-    vectorized = rules.evaluate(frame, backend="vectorized", as_of=AS_OF)
-    durable = rules.evaluate(frame, backend="durable", as_of=AS_OF)
+    vectorized = rules.evaluate(frame, engine="vectorized", as_of=AS_OF)
+    durable = rules.evaluate(frame, engine="durable", as_of=AS_OF)
     pd.testing.assert_frame_equal(vectorized, durable)
     # and one record through decide(), both backends
     record = frame.iloc[0].to_dict()
-    assert rules.decide(record, as_of=AS_OF, backend="durable") == rules.decide(record, as_of=AS_OF, backend="vectorized")
+    assert rules.decide(record, as_of=AS_OF, engine="durable") == rules.decide(record, as_of=AS_OF, engine="vectorized")

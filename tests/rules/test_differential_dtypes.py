@@ -196,10 +196,10 @@ def _load(text: str) -> RuleSet:
 def test_engines_and_dtypes_decide_identically(text, frame):
     rules = _load(text)
     vectorized = rules.evaluate(frame, as_of=AS_OF)
-    pd.testing.assert_frame_equal(vectorized, rules.evaluate(frame, backend="durable", as_of=AS_OF))
+    pd.testing.assert_frame_equal(vectorized, rules.evaluate(frame, engine="durable", as_of=AS_OF))
     pd.testing.assert_frame_equal(vectorized, rules.evaluate(_as_objects(frame), as_of=AS_OF))
     record = frame.iloc[-1].to_dict()
-    assert rules.decide(record, as_of=AS_OF) == rules.decide(record, as_of=AS_OF, backend="vectorized")
+    assert rules.decide(record, as_of=AS_OF) == rules.decide(record, as_of=AS_OF, engine="vectorized")
 
 
 @pytest.mark.parametrize("value, pattern, expected", [
@@ -213,4 +213,4 @@ def test_minimal_pattern_cases(value, pattern, expected):
     for dtype in ("object", "str", "category"):
         frame = pd.DataFrame({"s": pd.Series([value], dtype=dtype)})
         for backend in ("vectorized", "durable"):
-            assert (rules.evaluate(frame, backend=backend)["status"].iloc[0] == "decided") is expected, (dtype, backend)
+            assert (rules.evaluate(frame, engine=backend)["status"].iloc[0] == "decided") is expected, (dtype, backend)

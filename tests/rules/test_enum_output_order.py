@@ -32,7 +32,7 @@ rules:
 @pytest.mark.parametrize("backend", ["vectorized", "durable"])
 def test_tier_column_is_categorical_in_declared_order(backend):
     """The first rule gives C, so first-appearance order was C, A, B (and D was absent)."""
-    result = RuleSet.from_text(RULES).evaluate(pd.DataFrame({"n": [0.0, 20.0, 5.0]}), backend=backend, as_of="2024-01-01")
+    result = RuleSet.from_text(RULES).evaluate(pd.DataFrame({"n": [0.0, 20.0, 5.0]}), engine=backend, as_of="2024-01-01")
     assert list(result["tier"].cat.categories) == ["A", "B", "C", "D"]
     assert result["tier"].tolist() == ["C", "A", "B"]
     assert result.sort_values("tier")["tier"].tolist() == ["A", "B", "C"]

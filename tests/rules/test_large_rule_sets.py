@@ -41,7 +41,7 @@ def _agree(text: str, frame: pd.DataFrame, out) -> None:
     try:
         rules = RuleSet.from_text(text)
         vectorized = rules.evaluate(frame, as_of="2024-06-30")
-        durable = rules.evaluate(frame, backend="durable", as_of="2024-06-30")
+        durable = rules.evaluate(frame, engine="durable", as_of="2024-06-30")
         pd.testing.assert_frame_equal(vectorized, durable)
         out.put(("ok", len(rules.durable_engine().definitions), vectorized["rule_id"].tolist()))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the test

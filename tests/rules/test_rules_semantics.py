@@ -16,7 +16,7 @@ from engine._errors import (
     RuleSyntaxError,
     RuleTypeError,
 )
-from engine.rules import RuleSet, load_rules, rule_file_schema
+from engine.rules import RuleSet, load_rule_dir, load_rules, rule_file_schema
 
 AS_OF = dt.date(2024, 6, 30)
 BACKENDS = ["vectorized", "durable"]
@@ -54,7 +54,7 @@ def frame(**cols) -> pd.DataFrame:
 
 
 def both(rs: RuleSet, df: pd.DataFrame) -> pd.DataFrame:
-    results = [rs.evaluate(df, backend=b, as_of=AS_OF) for b in BACKENDS]
+    results = [rs.evaluate(df, engine=b, as_of=AS_OF) for b in BACKENDS]
     pd.testing.assert_frame_equal(results[0], results[1])
     return results[0]
 
@@ -199,14 +199,14 @@ def test_decide_returns_a_decision_for_one_record():
     rs = ruleset(RULES_XY)
     record = {"x": 20, "n": 1, "s": "s", "e": "a", "f": False, "d": dt.date(2024, 1, 1)}
     for backend in BACKENDS:
-        decision = rs.decide(record, as_of=AS_OF, backend=backend)
+        decision = rs.decide(record, as_of=AS_OF, engine=backend)
         assert (decision.status, decision.rule_id, decision.outputs) == ("decided", "big", {"out": "big"})
         assert decision.ruleset_hash == rs.hash and decision.ok
 
 
 def test_durable_engine_survives_more_records_than_durable_states():
     rs = ruleset(RULES_XY)
-    r = rs.evaluate(frame(x=np.arange(1500, dtype=float)), backend="durable", as_of=AS_OF)
+    r = rs.evaluate(frame(x=np.arange(1500, dtype=float)), engine="durable", as_of=AS_OF)
     assert (r["status"] == "decided").sum() == 1499
 
 
@@ -292,7 +292,7 @@ def test_load_rules_on_a_directory_returns_rule_sets_by_name(tmp_path):
         (tmp_path / f"{name}.yaml").write_text(
             f"name: {name}\nversion: 1\ninputs: {{x: number}}\noutputs: {{o: string}}\nhit_policy: first\n"
             "rules: [{id: r, when: x > 1, then: {o: a}, because: b}]\n")
-    loaded = load_rules(tmp_path)
+    loaded = load_rule_dir(tmp_path)
     assert sorted(loaded) == ["one", "two"]
 
 

@@ -108,14 +108,14 @@ def sample(small_demo):
 def test_vectorized_and_durable_engines_give_identical_tiers(sample, shipped_rules):
     accounts, _ = sample
     fast = tier_accounts(accounts, shipped_rules["tiers"], as_of=AS_OF)
-    slow = tier_accounts(accounts, shipped_rules["tiers"], as_of=AS_OF, backend="durable")
+    slow = tier_accounts(accounts, shipped_rules["tiers"], as_of=AS_OF, engine="durable")
     pd.testing.assert_frame_equal(fast, slow)
 
 
 def test_vectorized_and_durable_engines_give_identical_routes(sample, small_demo, shipped_rules):
     _, opportunities = sample
     fast = route_opportunities(opportunities, small_demo.tiers, shipped_rules["routing"], as_of=AS_OF)
-    slow = route_opportunities(opportunities, small_demo.tiers, shipped_rules["routing"], as_of=AS_OF, backend="durable")
+    slow = route_opportunities(opportunities, small_demo.tiers, shipped_rules["routing"], as_of=AS_OF, engine="durable")
     pd.testing.assert_frame_equal(fast, slow)
 
 

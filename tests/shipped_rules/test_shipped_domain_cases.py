@@ -83,7 +83,7 @@ def _accounts(cases: dict) -> pd.DataFrame:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_tier_cases(shipped_rules, backend):
     frame = _accounts(TIER_CASES)
-    result = tier_accounts(frame, shipped_rules["tiers"], as_of=AS_OF, backend=backend)
+    result = tier_accounts(frame, shipped_rules["tiers"], as_of=AS_OF, engine=backend)
     for i, (name, (_, tier, rule_id)) in enumerate(TIER_CASES.items()):
         row = result.iloc[i]
         assert (row["tier"], row["tier_rule_id"]) == (tier, rule_id), name
@@ -135,7 +135,7 @@ def _route_inputs(cases: dict):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_route_cases(shipped_rules, backend):
     opportunities, tiers = _route_inputs(ROUTE_CASES)
-    routes = route_opportunities(opportunities, tiers, shipped_rules["routing"], as_of=AS_OF, backend=backend)
+    routes = route_opportunities(opportunities, tiers, shipped_rules["routing"], as_of=AS_OF, engine=backend)
     for i, (name, (_, (route, copy, rule_id))) in enumerate(ROUTE_CASES.items()):
         row = routes.iloc[i]
         assert row["route"] == route, name

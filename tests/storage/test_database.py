@@ -242,7 +242,7 @@ def test_table_names_are_allow_listed(database, name):
         database.read_table(name)
     assert "table" in str(info.value)
     if name == "acount_scores":
-        assert "Did you mean 'account_scores'?" in str(info.value)
+        assert "did you mean 'account_scores'?" in str(info.value)
 
 
 def test_column_names_are_checked(database):

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from engine import ContractError
+from engine._asof import default_as_of
 from engine.contract import CUSTOMER_DATABASE
 from engine.validate import FAILURE_COLUMNS, REASONS, validate_tables
 
@@ -247,9 +248,12 @@ def test_future_date_beyond_the_date_range_is_still_future(tables, as_of):
     assert _only_failure(report)["reason"] == "future_date"
 
 
-def test_future_date_default_as_of_is_today(tables):
-    report = validate_tables(dict(tables, orders=_set(tables["orders"], 0, "order_date", "2200-01-01")))
-    assert report.as_of == pd.Timestamp.today().normalize()
+def test_future_date_default_as_of_is_the_day_after_the_newest_event(tables):
+    # issue 15: one as-of rule everywhere (engine/_asof.py); a date after today never moves it
+    broken = dict(tables, orders=_set(tables["orders"], 0, "order_date", "2200-01-01"))
+    report = validate_tables(broken)
+    assert report.as_of == pd.Timestamp(default_as_of(broken))
+    assert report.as_of <= pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
     assert list(report.failures["reason"]) == ["future_date"]
 
 
@@ -340,3 +344,4 @@ def test_all_failures_are_collected_in_one_pass(tables, as_of):
         report.raise_if_any()
     assert raised.value.failure_cases is report.failures
     assert "quarantined" in str(raised.value)
+
