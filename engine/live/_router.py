@@ -505,7 +505,7 @@ class _WinScorer:
         from engine.features import OPPORTUNITY_FEATURE_COLUMNS
         from engine.features._normalise import typed_frame
 
-        frame = typed_frame({name: [features[name]] for name in OPPORTUNITY_FEATURE_COLUMNS},
+        frame = typed_frame({name: pd.Series([features[name]], dtype=object) for name in OPPORTUNITY_FEATURE_COLUMNS},
                             OPPORTUNITY_FEATURE_COLUMNS)
         present = [c for c in self.names if c in frame.columns] if self.names else list(frame.columns)
         value = float(np.asarray(self.model.predict_proba(frame[present]))[0, 1])
