@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -280,7 +281,7 @@ class LiveStore:
         self.ensure_tables()
         db = self.database
         q = self._q
-        with db._session(f"route lead {lead_id!r}", write=True, fast=False) as session:
+        with self._transaction(f"route lead {lead_id!r}") as session:
             lock = "" if db.dialect == "sqlite" else " FOR UPDATE"
             meta = session.execute(
                 f"SELECT {q('base_run_key')}, {q('base_seq')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
@@ -321,6 +322,33 @@ class LiveStore:
                 {n: _sql_value(row.get(n)) for n in names},
             )
             return LiveClaim(row={n: row.get(n) for n in names}, replayed=False)
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[Any]:
+        """One write transaction under the live lock; on SQLite, with ``synchronous=NORMAL``.
+
+        SQLite in WAL mode with ``synchronous=NORMAL`` does not wait for the disk on each
+        commit (the WAL is synced at checkpoints): a committed decision survives a crash of the
+        process, and the database stays consistent through a power loss or an OS crash, which
+        may lose the last decisions committed before it (docs/live.md, "Durability"). The
+        setting is per connection and must be made outside a transaction, so it is set on the
+        connection before ``BEGIN IMMEDIATE`` and applies to this transaction only (the
+        connection is closed after it).
+        """
+        db = self.database
+        if db.dialect != "sqlite" or db.readonly:
+            with db._session(action, write=True, fast=False) as session:
+                yield session
+            return
+        from engine.storage._database import _driver_errors
+
+        with db._session(action, fast=False) as session:  # a connection, no transaction yet
+            try:
+                session.conn.connection.driver_connection.execute("PRAGMA synchronous=NORMAL")
+                with session.conn.begin():  # BEGIN IMMEDIATE (Database.engine): the live lock
+                    yield session
+            except _driver_errors() as exc:
+                raise db._storage_error(action, exc, True) from exc
 
     def _claim(self, session, kind: str, person: str, capacity: int, lead_id: str) -> None:
         q = self._q
