@@ -254,7 +254,8 @@ def _service_run(root: Path, db_path: Path, models: Path, args, account_ids: lis
            "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     command = [sys.executable, "-m", "engine", "serve", "--db", str(db_path), "--models", str(models), "--port", "0"]
     started = time.perf_counter()
-    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    # cwd=root: `python -m` puts the working folder first on sys.path, ahead of PYTHONPATH
+    server = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
         if "listening on" not in line:
