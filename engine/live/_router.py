@@ -348,7 +348,8 @@ class LiveRouter:
             try:
                 claim = self.store.decide(
                     lead.opportunity_id, base_run_key=snapshot.run_key,
-                    choose=lambda load_of: {**decided, **self._assign(lead, decided, snapshot, load_of)},
+                    choose=lambda load_of, decided=decided, snapshot=snapshot: {  # called inside decide()
+                        **decided, **self._assign(lead, decided, snapshot, load_of)},
                     capacity_of=snapshot.policy.capacity)
             except StaleBaseError as stale:
                 _log.info("a newer scoring run (%s) appeared; reloading the live snapshot", stale.latest_run_id)
