@@ -10,7 +10,13 @@ Prints figures; not a test. On a copy of a scored demo database (the 20,000-acco
   p90, p99 and max latency per lead, and a replay of an already routed lead;
 - ``route_lead`` (the one-shot form, which loads everything per call) once.
 
+With ``--before FOLDER`` (a checkout of an earlier kam, e.g. ``git archive REV | tar -x -C FOLDER``)
+the one-by-one live measurement is also run with that checkout's ``engine`` in a subprocess, on
+a copy of the same database with the same leads, right before this tree's: the two figures are
+printed side by side with their ratio.
+
 Run: python benchmarks/bench_live.py [--db kam-demo.sqlite] [--models kam-demo-models] [--leads 500]
+     [--before /tmp/kam-before]
 """
 
 from __future__ import annotations
@@ -32,7 +38,12 @@ def main() -> None:
     parser.add_argument("--models", default="kam-demo-models", help="folder with churn.joblib and win.joblib")
     parser.add_argument("--leads", type=int, default=500, help="leads to route one by one")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--before", type=Path, help="checkout of an earlier kam to measure side by side")
+    parser.add_argument("--live-only", action="store_true", help=argparse.SUPPRESS)  # the --before subprocess
     args = parser.parse_args()
+    if args.live_only:
+        _live_only(args)
+        return
 
     import engine
     from engine.live import LiveRouter
@@ -54,6 +65,7 @@ def main() -> None:
               f"in {batch_seconds:.1f} s = {batch_seconds / n_open * 1000:.2f} ms per opportunity "
               f"(routes + assign + win stages: {stages / n_open * 1000:.3f} ms per opportunity)")
 
+        before = _before(args) if args.before else None
         started = time.perf_counter()
         router = LiveRouter(db, artifacts_dir=args.models)
         print(f"live: router loaded in {time.perf_counter() - started:.1f} s (rules, win model, features of "
@@ -70,6 +82,10 @@ def main() -> None:
         print(f"live: {len(ms):,} leads one by one: median {np.median(ms):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, "
               f"p99 {np.percentile(ms, 99):.1f} ms, max {ms.max():.1f} ms; {len(ms) / (ms.sum() / 1000):.0f} leads/s "
               f"on one thread; outcomes {dict(sorted(outcomes.items()))}")
+        if before is not None:
+            print(f"before ({args.before}): {before['line']}")
+            print(f"ratio: before median / this tree's median = {before['median'] / np.median(ms):.1f}x; "
+                  f"p99 {before['p99'] / np.percentile(ms, 99):.1f}x")
         began = time.perf_counter()
         replay = router.route(leads[0])
         print(f"live: replay of a routed lead {(time.perf_counter() - began) * 1000:.1f} ms (replayed={replay.replayed})")
@@ -81,6 +97,54 @@ def main() -> None:
         engine.route_lead({**leads[1], "opportunity_id": "BENCH-ONE-SHOT"}, db, artifacts_dir=args.models)
         print(f"route_lead (one-shot, loads everything): {time.perf_counter() - began:.1f} s")
         db.dispose()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _before(args) -> dict:
+    """Run the one-by-one live measurement with the ``engine`` of ``args.before`` (a subprocess)."""
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, __file__, "--db", str(args.db), "--models", str(args.models),
+               "--leads", str(args.leads), "--seed", str(args.seed), "--live-only"]
+    env = {**os.environ, "PYTHONPATH": str(args.before.resolve())}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the --before run failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _live_only(args) -> None:
+    """The --before subprocess: score a copy (for the leads), load a router, route the leads, print JSON."""
+    import json
+
+    import engine
+    from engine.live import LiveRouter
+    from engine.storage import Database
+
+    warnings.simplefilter("ignore", engine.KamWarning)
+    folder = Path(tempfile.mkdtemp(prefix="kam-bench-live-before-"))
+    try:
+        copy = folder / "bench.sqlite"
+        shutil.copyfile(args.db, copy)
+        db = Database(copy, create=False)
+        batch = engine.score(db, artifacts_dir=args.models)
+        router = LiveRouter(db, artifacts_dir=args.models)
+        leads = _leads(db, batch, args.leads, args.seed)
+        latency = []
+        for lead in leads:
+            began = time.perf_counter()
+            router.route(lead)
+            latency.append(time.perf_counter() - began)
+        router.close()
+        db.dispose()
+        ms = np.array(latency) * 1000
+        line = (f"{len(ms):,} leads one by one: median {np.median(ms):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, "
+                f"p99 {np.percentile(ms, 99):.1f} ms, max {ms.max():.1f} ms; {len(ms) / (ms.sum() / 1000):.0f} leads/s "
+                f"(engine from {engine.__file__})")
+        print(json.dumps({"line": line, "median": float(np.median(ms)), "p99": float(np.percentile(ms, 99))}))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -247,6 +247,54 @@ def _check_database(db_path: Path, models: Path, answers: list[dict]) -> bool:
     return twice == 0 and missing == 0 and replayed == 0 and not over
 
 
+def _service_run(root: Path, db_path: Path, models: Path, args, account_ids: list[str], label: str) -> dict | None:
+    """Start ``kam serve`` with the ``engine`` of ``root`` on ``db_path``; measure; stop it."""
+    token = secrets.token_urlsafe(32)
+    env = {**os.environ, "KAM_SERVE_TOKEN": token,
+           "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    command = [sys.executable, "-m", "engine", "serve", "--db", str(db_path), "--models", str(models), "--port", "0"]
+    started = time.perf_counter()
+    # cwd=root: `python -m` puts the working folder first on sys.path, ahead of PYTHONPATH
+    server = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        if "listening on" not in line:
+            print(f"{label}kam serve did not start (exit {server.wait(60)}): {line!r}")
+            return None
+        url = line.split("listening on ")[1].split()[0]
+        print(f"{label}kam serve (engine of {root}) listening on {url} after {time.perf_counter() - started:.1f} s "
+              "(process start, database read, features, rules and model loaded)")
+        load = _Load(url, token, args.clients)
+
+        def health(_: int):
+            while True:
+                yield "GET", "/healthz", None
+
+        latencies, errors, _, wall = load.run(health, 0.5, min(5.0, args.seconds))
+        floor = _summary(f"{label}GET /healthz, {args.clients} clients (HTTP floor)", latencies, wall, errors)
+
+        def route(index: int):
+            for lead in _leads(account_ids, index, args.seed):
+                yield "POST", "/route", lead
+
+        def own_route(index: int):  # leads of their own, apart from the concurrent run's
+            yield from route(1000 + index)
+
+        latencies, one_errors, one_answers, wall = _Load(url, token, 1).run(own_route, 0.5, min(5.0, args.seconds))
+        single = _summary(f"{label}POST /route, 1 client", latencies, wall, one_errors)
+        latencies, errors, answers, wall = load.run(route, args.warmup, args.seconds)
+        service = _summary(f"{label}POST /route, {args.clients} clients", latencies, wall, errors)
+        for error in (errors + one_errors)[:5]:
+            print(f"  error: {error}")
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    return {"floor": floor, "single": single, "service": service, "answers": answers + one_answers}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=20_000)
@@ -258,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window of the POST /route load")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--library-leads", type=int, default=300, help="leads for the in-process baseline")
+    parser.add_argument("--before", type=Path, help="checkout of an earlier kam: its service measured first, "
+                        "on its own copy, for a side-by-side figure")
     args = parser.parse_args(argv)
 
     args.work.mkdir(parents=True, exist_ok=True)
@@ -276,58 +326,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(account_ids):,} scored accounts; {args.clients} clients; {os.cpu_count()} cores; "
           f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-    db_path = _fresh_copy(scored, args.work / "bench-serve-live.sqlite")
-    token = secrets.token_urlsafe(32)
-    env = {**os.environ, "KAM_SERVE_TOKEN": token,
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--db", str(db_path), "--models", str(models),
-                               "--port", "0"], env=env, stdout=subprocess.PIPE, text=True)
-    ok = False
-    try:
-        line = server.stdout.readline()
-        if "listening on" not in line:
-            print(f"kam serve did not start (exit {server.wait(60)}): {line!r}")
+    before = None
+    if args.before is not None:  # the earlier checkout first, on its own copy, under the same load
+        before_path = _fresh_copy(scored, args.work / "bench-serve-before.sqlite")
+        before = _service_run(args.before.resolve(), before_path, models, args, account_ids, "before: ")
+        if before is None:
             return 1
-        url = line.split("listening on ")[1].split()[0]
-        print(f"kam serve listening on {url} after {time.perf_counter() - started:.1f} s (process start, database "
-              "read, features, rules and model loaded)")
-        load = _Load(url, token, args.clients)
-
-        def health(_: int):
-            while True:
-                yield "GET", "/healthz", None
-
-        latencies, errors, _, wall = load.run(health, 0.5, min(5.0, args.seconds))
-        floor = _summary(f"GET /healthz, {args.clients} clients (HTTP floor)", latencies, wall, errors)
-
-        def route(index: int):
-            for lead in _leads(account_ids, index, args.seed):
-                yield "POST", "/route", lead
-
-        def own_route(index: int):  # leads of their own, apart from the concurrent run's
-            yield from route(1000 + index)
-
-        latencies, one_errors, one_answers, wall = _Load(url, token, 1).run(own_route, 0.5, min(5.0, args.seconds))
-        single = _summary("POST /route, 1 client", latencies, wall, one_errors)
-        latencies, errors, answers, wall = load.run(route, args.warmup, args.seconds)
-        service = _summary(f"POST /route, {args.clients} clients", latencies, wall, errors)
-        answers += one_answers
-        errors += one_errors
-        for error in errors[:5]:
-            print(f"  error: {error}")
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        _check_database(before_path, models, before["answers"])
+    db_path = _fresh_copy(scored, args.work / "bench-serve-live.sqlite")
+    run = _service_run(ROOT, db_path, models, args, account_ids, "")
+    if run is None:
+        return 1
+    floor, single, service, answers = run["floor"], run["single"], run["service"], run["answers"]
     library = _library_baseline(scored, args.work, models, account_ids, args.library_leads, args.seed)
     print(f"HTTP layer: POST /route p50 with 1 client / library p50: {single['p50_ms'] / library['p50_ms']:.2f}x "
           f"(+{single['p50_ms'] - library['p50_ms']:.1f} ms); 8 clients / 1 client throughput: "
           f"{service['per_s'] / single['per_s']:.2f}x")
     print(f"service p50 / library p50: {service['p50_ms'] / library['p50_ms']:.2f}x; "
           f"service p50 / HTTP floor p50: {service['p50_ms'] / floor['p50_ms']:.1f}x")
+    if before is not None:
+        b = before["service"]
+        print(f"before -> after, POST /route with {args.clients} clients: {b['per_s']:.1f}/s -> {service['per_s']:.1f}/s "
+              f"({service['per_s'] / b['per_s']:.1f}x); p50 {b['p50_ms']:.1f} -> {service['p50_ms']:.1f} ms; "
+              f"p99 {b['p99_ms']:.1f} -> {service['p99_ms']:.1f} ms ({b['p99_ms'] / service['p99_ms']:.1f}x lower)")
     consistent = _check_database(db_path, models, answers)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"({os.cpu_count()} cores: above that the machine was shared)")

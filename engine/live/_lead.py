@@ -13,7 +13,6 @@ what arrived and the fix.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine._errors import DataError
+from engine._suggest import closest, suggestion
 from engine.contract import CUSTOMER_DATABASE
 
 __all__ = ["Lead", "LeadError", "parse_lead", "LEAD_FIELDS"]
@@ -88,8 +88,7 @@ def _check(column, value: Any) -> tuple[Any, tuple[str, str, str] | None]:
                           f"{got} ({type(value).__name__})", f"send {column.name} as a JSON string")
         text = value.strip()
         if column.allowed and text not in column.allowed:
-            near = difflib.get_close_matches(text, column.allowed, n=1)
-            hint = f"did you mean {near[0]!r}?" if near else f"use one of {', '.join(column.allowed)}"
+            hint = suggestion(text, column.allowed) or f"use one of {', '.join(column.allowed)}"
             return None, (f"one of {', '.join(column.allowed)}", got, hint)
         return text, None
     if column.type in ("integer", "number"):
@@ -159,7 +158,7 @@ def parse_lead(data: Mapping[str, Any], *, source: str = "lead") -> Lead:
     problems: list[tuple[str, str, str, str]] = []
     for key in data:
         if key not in LEAD_FIELDS:
-            meant = _ALIASES.get(str(key)) or next(iter(difflib.get_close_matches(str(key), LEAD_FIELDS, n=1)), None)
+            meant = _ALIASES.get(str(key)) or closest(str(key), LEAD_FIELDS)
             problems.append((str(key), f"one of the fields {', '.join(LEAD_FIELDS)}", "an unknown field",
                              f"rename it to {meant!r}" if meant else "remove it"))
     values: dict[str, Any] = {}

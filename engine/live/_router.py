@@ -33,6 +33,7 @@ from engine._log import get_logger
 from engine._progress import task
 from engine.live._lead import Lead, LeadError, parse_lead
 from engine.live._policy import OnePolicy, as_row
+from engine.live._record import RecordBuilder, WinRecordScorer
 from engine.storage import Database
 from engine.storage._live import LiveStore, StaleBaseError
 
@@ -169,6 +170,9 @@ class _Snapshot:
     reference: Any
     run_tiers: dict[str, dict[str, Any]]
     policy: OnePolicy
+    builder: RecordBuilder
+    owners: dict[str, dict[str, str | None]]
+    tier_records: dict[str, dict[str, Any]]
     loaded_at: float
 
 
@@ -278,6 +282,7 @@ class LiveRouter:
             reference = feature_reference(valid, as_of)
         customers = valid["customers"].reset_index(drop=True)
         ids = customers["account_id"].astype(object).to_numpy()
+        builder = RecordBuilder(customers, accounts, reference.territory_deals, as_of)
         run_tiers: dict[str, dict[str, Any]] = {}
         if run_id is not None:
             scores = self.database.read_results("account_scores", run_id, columns=list(_TIER_COLUMNS), missing_ok=True)
@@ -288,12 +293,16 @@ class LiveRouter:
 
         tier_inputs = [c for c in self.rules["tiers"].spec.inputs if c in accounts.columns]
         keep = list(dict.fromkeys(["account_id", *LINKED_ACCOUNT_FEATURES, *tier_inputs]))
+        owners = customers[["account_id", "owner_rep_id", "owner_partner_id"]].astype(object)
         snapshot = _Snapshot(
             run_id=run_id, run_key=run_key, as_of=as_of,
             customers=customers[["account_id", "region", "industry", "owner_rep_id", "owner_partner_id"]],
             accounts=accounts[keep].reset_index(drop=True),
             position={str(a): i for i, a in enumerate(ids)}, reference=reference, run_tiers=run_tiers,
-            policy=OnePolicy(valid["reps"], valid["partners"]), loaded_at=time.time())
+            policy=OnePolicy(valid["reps"], valid["partners"]), builder=builder,
+            owners={str(a): {"owner_rep_id": _text_or_none(r), "owner_partner_id": _text_or_none(p)}
+                    for a, r, p in owners.itertuples(index=False)},
+            tier_records={}, loaded_at=time.time())
         _log.info("live snapshot of %s as of %s: %d accounts, %d tiers from run %s, %d reps and partners in %.1f s",
                   self.database.display_name, as_of, len(customers), len(run_tiers), run_id or "(none)",
                   snapshot.policy.people.n, time.perf_counter() - started)
@@ -339,7 +348,8 @@ class LiveRouter:
             try:
                 claim = self.store.decide(
                     lead.opportunity_id, base_run_key=snapshot.run_key,
-                    choose=lambda load_of: {**decided, **self._assign(lead, decided, snapshot, load_of)},
+                    choose=lambda load_of, decided=decided, snapshot=snapshot: {  # called inside decide()
+                        **decided, **self._assign(lead, decided, snapshot, load_of)},
                     capacity_of=snapshot.policy.capacity)
             except StaleBaseError as stale:
                 _log.info("a newer scoring run (%s) appeared; reloading the live snapshot", stale.latest_run_id)
@@ -360,7 +370,6 @@ class LiveRouter:
 
     def _decide(self, lead: Lead, snap: _Snapshot, source: str) -> dict[str, Any]:
         """Everything but the person: features, tier, route, win probability (no database access)."""
-        from engine.features import build_opportunity_features
         from engine.pipeline._decide import UNROUTED
 
         position = None
@@ -375,19 +384,14 @@ class LiveRouter:
                     "call refresh().",
                     [("account_id", "an account of the customers table", repr(lead.account_id),
                       "send a prospect, or load the account first")])
-        rows = [position] if position is not None else []
-        customers = snap.customers.iloc[rows]
-        accounts = snap.accounts.iloc[rows]
         newest = snap.as_of - dt.timedelta(days=1)
         created = min(lead.created_date or newest, newest)  # the youngest an open deal can be on the as-of date
-        opportunity = pd.DataFrame([{**lead.as_dict(), "created_date": created.isoformat(), "closed_date": None,
-                                     "outcome": "open"}])
-        features = build_opportunity_features({"customers": customers, "opportunities": opportunity}, snap.as_of,
-                                              accounts=accounts, reference=snap.reference)
-        tier = self._tier(lead, snap, position, accounts)
-        owners = {"owner_rep_id": None, "owner_partner_id": None}
+        # the batch's opportunity features of this lead as an open deal (engine.live._record: equal by test)
+        features = snap.builder.features(lead, created)
+        tier = self._tier(lead, snap, position)
+        owners: dict[str, str | None] = {"owner_rep_id": None, "owner_partner_id": None}
         if position is not None:
-            owners = {k: _text_or_none(customers[k].iloc[0]) for k in owners}
+            owners = dict(snap.owners[lead.account_id or ""])
         routing = self.rules["routing"]
         record = _routing_record(features, routing.spec.inputs, tier["tier"], owners, linked=position is not None)
         with self._rules_lock:  # one durable_rules host: one fact at a time
@@ -400,8 +404,8 @@ class LiveRouter:
             "as_of": snap.as_of.isoformat(),
             "account_id": lead.account_id,
             "is_prospect": lead.is_prospect,
-            "region": str(features["region"].iloc[0]) if pd.notna(features["region"].iloc[0]) else None,
-            "industry": str(features["industry"].iloc[0]) if pd.notna(features["industry"].iloc[0]) else None,
+            "region": features["region"],
+            "industry": features["industry"],
             "est_amount": amount,
             **tier,
             "route": str(decision.outputs["route"]) if routed else UNROUTED,
@@ -419,7 +423,7 @@ class LiveRouter:
             **owners,
         }
 
-    def _tier(self, lead: Lead, snap: _Snapshot, position: int | None, accounts: pd.DataFrame) -> dict[str, Any]:
+    def _tier(self, lead: Lead, snap: _Snapshot, position: int | None) -> dict[str, Any]:
         if position is None:
             return {"tier": None, "tier_source": "prospect", "tier_rule_id": None, "tier_because": None}
         stored = snap.run_tiers.get(lead.account_id or "")
@@ -427,9 +431,12 @@ class LiveRouter:
             return {"tier": stored.get("tier"), "tier_source": "run", "tier_rule_id": stored.get("tier_rule_id"),
                     "tier_because": stored.get("tier_because")}
         rules = self.rules["tiers"]
-        record = accounts[list(rules.spec.inputs)].to_dict("records")[0]
+        record = snap.tier_records.get(lead.account_id or "")
+        if record is None:  # the account's tier inputs, read once per snapshot
+            record = snap.accounts.iloc[[position]][list(rules.spec.inputs)].to_dict("records")[0]
+            snap.tier_records[lead.account_id or ""] = record
         with self._rules_lock:
-            decision = rules.decide(record, as_of=snap.as_of, engine="durable")
+            decision = rules.decide(dict(record), as_of=snap.as_of, engine="durable")
         tier = decision.outputs.get("tier") if decision.status in ("decided", "default") else None
         return {"tier": tier, "tier_source": "evaluated", "tier_rule_id": decision.rule_id,
                 "tier_because": decision.because if tier is not None else decision.reason}
@@ -441,22 +448,21 @@ class LiveRouter:
         return {**as_row(assignment), "load_claimed": 1 if assignment.claims is not None else 0}
 
 
-def _routing_record(features: pd.DataFrame, inputs, tier: str | None, owners: Mapping[str, str | None], *,
+def _routing_record(features: Mapping[str, Any], inputs, tier: str | None, owners: Mapping[str, str | None], *,
                     linked: bool) -> dict[str, Any]:
     """The routing rules' input for one lead: what ``engine.pipeline._decide.routing_frame`` adds.
 
     ``account_tier`` is the linked account's tier (null for a prospect or an undecided tier);
     ``has_owner_rep`` / ``has_owner_partner`` say whether the account has that owner. Built
     directly instead of through ``routing_frame`` (a few ms of pandas per lead); the
-    differential test compares the routes with the batch's.
+    differential test compares the routes with the batch's. Missing values (NaN) are null.
     """
-    row = features.iloc[0]
     derived = {
         "account_tier": tier if linked and tier in ("A", "B", "C") else None,
         "has_owner_rep": linked and owners.get("owner_rep_id") is not None,
         "has_owner_partner": linked and owners.get("owner_partner_id") is not None,
     }
-    return {name: derived[name] if name in derived else _plain(row[name]) for name in inputs}
+    return {name: derived[name] if name in derived else _plain(features[name]) for name in inputs}
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -477,36 +483,33 @@ def _load_win_model(artifacts_dir: Path):
 
 
 class _WinScorer:
-    """``model.predict_proba(one_row)[0, 1]`` with the model's fast scorers compiled once.
+    """The win probability of one lead's feature record (a dict), as ``predict_proba`` gives it.
 
-    kam's models compile their fast scorers on every ``predict_proba`` call (milliseconds for
-    a batch of a million rows, but most of the cost of one row; with OpenMP threads on a busy
-    machine, hundreds of milliseconds). The router compiles them when it loads and scores each
-    lead with the same steps as ``predict_proba`` (internal matrix, raw scores, calibration),
-    on one thread; ``tests/live`` checks the result equals ``predict_proba``. A model without
-    these steps is scored with its own ``predict_proba``.
+    :class:`engine.live._record.WinRecordScorer` encodes the record and scores it with the
+    model's fast scorers compiled once, without a DataFrame (``tests/live`` checks it equals
+    ``predict_proba``); a model it cannot score record by record is scored with its own
+    ``predict_proba`` on the record as a one-row frame of the batch's dtypes.
     """
 
     def __init__(self, model):
         self.model = model
-        names = [str(c) for c in getattr(model, "feature_names_in_", [])]
-        self.names = names
+        self.names = [str(c) for c in getattr(model, "feature_names_in_", [])]
         try:
-            self.scorers = model._scorers()
-            self.schema = model._schema
-        except AttributeError:
-            self.scorers = None
+            self.record: WinRecordScorer | None = WinRecordScorer(model)
+        except (TypeError, AttributeError) as why:
+            _log.info("the win model is scored with predict_proba per lead (%s)", why)
+            self.record = None
 
-    def __call__(self, features: pd.DataFrame) -> float | None:
-        present = [c for c in self.names if c in features.columns] if self.names else list(features.columns)
-        if self.scorers is None:
-            value = float(np.asarray(self.model.predict_proba(features[present]))[0, 1])
-        else:
-            from engine.models._columns import to_internal_matrix
+    def __call__(self, features: Mapping[str, Any]) -> float | None:
+        if self.record is not None:
+            return self.record(features)
+        from engine.features import OPPORTUNITY_FEATURE_COLUMNS
+        from engine.features._normalise import typed_frame
 
-            frame = self.model._checked_frame(features[present])
-            internal = to_internal_matrix(frame, self.schema)
-            value = float(self.model._calibrate(self.model._raw_scores(internal, self.scorers, 1))[0])
+        frame = typed_frame({name: pd.Series([features[name]], dtype=object) for name in OPPORTUNITY_FEATURE_COLUMNS},
+                            OPPORTUNITY_FEATURE_COLUMNS)
+        present = [c for c in self.names if c in frame.columns] if self.names else list(frame.columns)
+        value = float(np.asarray(self.model.predict_proba(frame[present]))[0, 1])
         return value if math.isfinite(value) else None
 
 

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -74,6 +74,22 @@ class _PipelineScorer:
     def predict_positive(self, matrix: np.ndarray, n_threads: int = 1) -> np.ndarray:
         frame = pd.DataFrame(matrix, columns=self.columns)
         return self.pipeline.predict_proba(frame)[:, 1]
+
+
+class CompiledScorer(NamedTuple):
+    """What :meth:`AutoClassifier.compile_scorer` returns: the input encoding and the scorer.
+
+    ``columns`` (training order) with their ``kinds``, the training ``categories`` of each
+    categorical column (its code is the position; -1 never seen, NaN missing) and the
+    ``datetime_reference`` of each datetime column; ``predict(internal_matrix)`` gives the
+    calibrated probability of the positive class.
+    """
+
+    columns: list[str]
+    kinds: dict[str, str]
+    categories: dict[str, list[str]]
+    datetime_reference: dict[str, Any]
+    predict: Callable[[np.ndarray], np.ndarray]
 
 
 class AutoClassifier(ClassifierMixin, BaseEstimator):
@@ -515,6 +531,26 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
 
     def _calibrate(self, raw: np.ndarray) -> np.ndarray:
         return _apply_calibrator(self.calibrator_, raw)
+
+    def compile_scorer(self) -> CompiledScorer:
+        """The model's encodings and its fast scorers compiled once, for scoring record by record.
+
+        ``predict_proba`` compiles the scorers on every call (milliseconds: nothing next to a
+        million rows, most of the cost of one). ``scorer = model.compile_scorer()`` does it
+        once; ``scorer.predict(matrix)`` equals ``predict_proba(X)[:, 1]`` for ``matrix`` the
+        internal matrix of ``X`` (columns ``scorer.columns``; see ``to_internal_matrix``), on
+        one thread.
+        """
+        self._check_fitted()
+        scorers = self._scorers()
+        schema = self._schema
+
+        def predict(internal: np.ndarray) -> np.ndarray:
+            return self._calibrate(self._raw_scores(internal, scorers, 1))
+
+        return CompiledScorer(columns=list(schema.kept), kinds=dict(schema.kinds),
+                              categories={k: list(v) for k, v in schema.categories.items()},
+                              datetime_reference=dict(schema.datetime_reference), predict=predict)
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated probabilities, shape (n_samples, 2); column 1 is ``classes_[1]``."""

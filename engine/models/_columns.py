@@ -249,7 +249,7 @@ def column_diff_message(expected: list[str], got: list[str], *, required: list[s
     Scoring data does not have the columns the model was trained on.
       expected (missing): region
       got (unknown): regoin
-      did you mean: 'regoin' -> 'region'
+      renamed? 'regoin' (did you mean 'region'?)
     --- training columns
     +++ scoring columns
     @@ -1,2 +1,2 @@

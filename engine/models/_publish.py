@@ -84,13 +84,20 @@ def publish(candidate: str | Path | ModelCard, current_dir: str | Path, metric: 
     -------
     PublishDecision
     """
+    from engine._errors import ArgumentError
+    from engine._paths import as_path
+    from engine._suggest import did_you_mean
+
     if metric not in PUBLISH_METRICS:
-        raise ValueError(f"metric must be one of {sorted(PUBLISH_METRICS)}; got {metric!r}.")
-    if not 0 <= tolerance < 1:
-        raise ValueError(f"tolerance must be in [0, 1); got {tolerance!r}.")
-    card = candidate if isinstance(candidate, ModelCard) else read_card(candidate)
+        raise ArgumentError(f"publish: expected metric as one of {sorted(PUBLISH_METRICS)}; got {metric!r}"
+                            f"{did_you_mean(str(metric), PUBLISH_METRICS)}. Fix: pass e.g. metric='roc_auc'")
+    if not isinstance(tolerance, (int, float)) or not 0 <= tolerance < 1:
+        raise ArgumentError(f"publish: expected tolerance as a number in [0, 1); got {tolerance!r}. "
+                            "Fix: pass e.g. tolerance=0.005")
+    current_dir = as_path(current_dir, "the current model folder", "models/artifacts")
+    card = candidate if isinstance(candidate, ModelCard) else read_card(
+        as_path(candidate, "the candidate model (card, .joblib or folder)", "models/candidates/churn"))
     verify_artifact(card)  # never publish a corrupt artifact, even when forced
-    current_dir = Path(current_dir)
     current_path = current_dir / f"{card.name}.card.json"
     if card.card_file().resolve() == current_path.resolve():
         raise ModelError(f"The candidate {card.path} already is the current model in {current_dir}.")

@@ -128,6 +128,11 @@ def _check_share(holdout_share: float) -> float:
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        from engine._errors import ArgumentError
+
+        raise ArgumentError(f"plan_week: expected {what} as a pandas DataFrame; got {type(frame).__name__}. "
+                            f"Fix: pass the {what} frame of a `kam score` run and its source tables")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(

@@ -106,9 +106,16 @@ def _jsonable(v):
 
 
 def _files(paths: Iterable[str | Path]) -> list[Path]:
+    from engine._paths import as_path
+
+    if not isinstance(paths, Iterable):
+        from engine._errors import ArgumentError
+
+        raise ArgumentError(f"check_rules: expected paths as a rule file, a folder or a list of them; got "
+                            f"{type(paths).__name__}. Fix: pass e.g. 'rules/' or ['rules/tiers.yaml']")
     out: list[Path] = []
-    for p in paths:
-        p = Path(p)
+    for given in paths:
+        p = as_path(given, "a rule file or folder", "rules/tiers.yaml")
         if p.is_dir():
             found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
             out.extend(found or [p])  # an empty directory is reported, not silently clean

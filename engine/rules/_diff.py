@@ -76,7 +76,10 @@ def _as_ruleset(value):
         if isinstance(loaded, RuleSet):
             return loaded
         raise RuleFileError(f"diff_rulesets compares two rule files, got a directory {value}", file=str(value))
-    raise TypeError(f"expected a RuleSet or a rule-file path, got {type(value).__name__}")
+    from engine._errors import ArgumentError
+
+    raise ArgumentError(f"diff_rulesets: expected old and new as a RuleSet or a rule-file path; got "
+                        f"{type(value).__name__}. Fix: pass e.g. 'rules/tiers.yaml' or engine.load_rules(...)")
 
 
 def _label(frame: pd.DataFrame, outputs: list[str]) -> pd.Series:
@@ -141,6 +144,11 @@ def diff_rulesets(old, new, frame: pd.DataFrame, as_of=None, by=("region", "indu
     1
     """
     old_rs, new_rs = _as_ruleset(old), _as_ruleset(new)
+    if not isinstance(frame, pd.DataFrame):
+        from engine._errors import ArgumentError
+
+        raise ArgumentError(f"diff_rulesets: expected frame as a pandas DataFrame of the rules' inputs; got "
+                            f"{type(frame).__name__}. Fix: pass e.g. the account features frame")
     by = list(by)
     missing = [c for c in by if c not in frame.columns]
     if missing:

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +133,7 @@ class LiveStore:
         self.database = database
         self._ready = False
         self._runs_columns: set[str] | None = None  # known once the runs table exists
+        self._write_lock = threading.Lock()  # SQLite: this process's live transactions, one at a time
 
     # --- schema ------------------------------------------------------------------------------
     def _q(self, name: str) -> str:
@@ -280,7 +283,7 @@ class LiveStore:
         self.ensure_tables()
         db = self.database
         q = self._q
-        with db._session(f"route lead {lead_id!r}", write=True, fast=False) as session:
+        with self._transaction(f"route lead {lead_id!r}") as session:
             lock = "" if db.dialect == "sqlite" else " FOR UPDATE"
             meta = session.execute(
                 f"SELECT {q('base_run_key')}, {q('base_seq')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
@@ -321,6 +324,44 @@ class LiveStore:
                 {n: _sql_value(row.get(n)) for n in names},
             )
             return LiveClaim(row={n: row.get(n) for n in names}, replayed=False)
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[Any]:
+        """One write transaction under the live lock; on SQLite, with ``synchronous=NORMAL``.
+
+        SQLite in WAL mode with ``synchronous=NORMAL`` does not wait for the disk on each
+        commit (the WAL is synced at checkpoints): a committed decision survives a crash of the
+        process, and the database stays consistent through a power loss or an OS crash, which
+        may lose the last decisions committed before it (docs/live.md, "Durability"). The
+        setting is per connection and must be made outside a transaction, so it is set on the
+        connection before ``BEGIN IMMEDIATE`` and applies to this transaction only (the
+        connection is closed after it).
+        """
+        db = self.database
+        if db.dialect != "sqlite" or db.readonly:
+            with db._session(action, write=True, fast=False) as session:
+                yield session
+            return
+        from engine.storage._database import _driver_errors, _rollback_quietly
+
+        # SQLite runs one write transaction at a time: threads of this process queue here, on a
+        # lock that wakes the next one at once, rather than in SQLite's busy handler (which
+        # sleeps 1, 2, 5, ... 100 ms between tries: the tail latency under 8 concurrent leads).
+        with self._write_lock, db._session(action, fast=False) as session:  # a connection, no transaction yet
+            raw = _SqliteSession(session.conn.connection.driver_connection)
+            began = False
+            try:
+                raw.execute("PRAGMA synchronous=NORMAL")
+                raw.execute("BEGIN IMMEDIATE")  # the live lock: SQLite's write lock
+                began = True
+                yield raw
+                raw.execute("COMMIT")
+            except BaseException as exc:
+                if began:
+                    _rollback_quietly(raw, action)
+                if isinstance(exc, _driver_errors()):
+                    raise db._storage_error(action, exc, True) from exc
+                raise
 
     def _claim(self, session, kind: str, person: str, capacity: int, lead_id: str) -> None:
         q = self._q
@@ -408,7 +449,48 @@ def _latest_run(store: LiveStore, session) -> tuple[str | None, str | None, str 
     return str(run_id), str(as_of), f"{run_id}@{started}"
 
 
+class _SqliteSession:
+    """The live transaction's statements straight on the ``sqlite3`` connection.
+
+    The few statements of a decision cost more in SQLAlchemy's per-statement work (building,
+    caching and binding a ``text()`` clause, wrapping results) than in SQLite; on SQLite they
+    run on the driver's connection (taken from the SQLAlchemy engine, in autocommit mode: the
+    transaction is begun and committed here). The statements are the same text; a sequence
+    parameter (``IN :ids``) is expanded to one named parameter per value.
+    """
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.cursor = connection  # what _rollback_quietly calls execute("ROLLBACK") on
+
+    def _run(self, sql: str, params: Mapping[str, Any] | None):
+        bound = dict(params or {})
+        for key, value in list(bound.items()):
+            if isinstance(value, (list, tuple)):
+                names = [f"{key}__{i}" for i in range(len(value))]
+                sql = sql.replace(f":{key}", "(" + ", ".join(f":{n}" for n in names) + ")")
+                del bound[key]
+                bound.update(zip(names, value))
+        return self.connection.execute(sql, bound)
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        return [tuple(row) for row in self._run(sql, params).fetchall()]
+
+    def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        cursor = self._run(sql, params)
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cursor.description], row))
+
+    def table_names(self) -> set[str]:
+        return {str(r[0]) for r in self.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def columns(self, name: str) -> list[str]:
+        return [str(r[0]) for r in self.execute("SELECT name FROM pragma_table_info(:name)", {"name": name})]
+
+
 def _one_row(session, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    if isinstance(session, _SqliteSession):
+        return session.one(sql, params)
     result = session.conn.execute(_text(sql), dict(params))
     row = result.fetchone()
     return None if row is None else dict(row._mapping)

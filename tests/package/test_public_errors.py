@@ -16,14 +16,8 @@ import pytest
 
 import engine
 
-#: Functions whose argument checks live in another helper's area (issue 15 split): the walk
-#: expects them to fail until that area adds the checks; strict, so the fix is noticed.
-KNOWN_GAPS = {
-    "check_rules": "engine/rules/_check.py (rule engines, issue 13c): a non-iterable paths argument",
-    "diff_rulesets": "engine/rules/_diff.py (issue 13c): raises a bare TypeError for a non-RuleSet",
-    "plan_week": "engine/plan (issue 14): a non-DataFrame argument",
-    "publish": "engine/models/_publish.py (issue 9): a non-path folder",
-}
+#: Functions whose argument checks are known to be missing (strict xfail, so a fix is noticed).
+KNOWN_GAPS: dict[str, str] = {}
 #: Not called with user input: it classifies an exception the CLI caught.
 NOT_USER_INPUT = {"exit_code_for"}
 
