@@ -18,7 +18,7 @@ from engine._errors import __all__ as _error_names
 
 # ``engine.NotFittedError`` is the class the models raise (``engine.models.NotFittedError``): a
 # ModelError that is also scikit-learn's NotFittedError, so it is resolved lazily with the models.
-del NotFittedError  # noqa: F821
+del NotFittedError  # type: ignore[used-before-def]  # noqa: F821  (mypy sees the TYPE_CHECKING import below)
 
 __version__ = "0.1.0"
 

@@ -188,4 +188,5 @@ def parse_lead(data: Mapping[str, Any], *, source: str = "lead") -> Lead:
         where = f"{source} {lead_id!r}" if lead_id else source
         raise LeadError(f"{where}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n" + "\n".join(lines),
                         problems)
-    return Lead(**{name: values.get(name) for name in LEAD_FIELDS})
+    checked: dict[str, Any] = {name: values.get(name) for name in LEAD_FIELDS}  # each field checked above
+    return Lead(**checked)

@@ -209,11 +209,11 @@ class LiveRouter:
 
     def __init__(self, db: Database | str | Path, *, as_of: Any = None, rules_dir: str | Path | None = None,
                  artifacts_dir: str | Path | None = None):
-        from engine.models import DEFAULT_ARTIFACT_DIR
+        from engine._paths import default_artifacts_dir
         from engine.pipeline._decide import load_default_rules
 
         self._owns_db = not isinstance(db, Database)
-        self.database = Database(db, create=False) if self._owns_db else db
+        self.database: Database = db if isinstance(db, Database) else Database(db, create=False)
         self._as_of_asked = as_of
         self.store = LiveStore(self.database)
         self._lock = threading.RLock()
@@ -221,7 +221,7 @@ class LiveRouter:
         try:
             started = time.perf_counter()
             self.rules = load_default_rules(rules_dir)
-            self.win_model = _load_win_model(Path(artifacts_dir or DEFAULT_ARTIFACT_DIR))
+            self.win_model = _load_win_model(Path(artifacts_dir) if artifacts_dir is not None else default_artifacts_dir())
             self.win_model_sha256 = str(getattr(getattr(self.win_model, "card_", None), "sha256", "") or "")
             self._win = _WinScorer(self.win_model)
             with self._rules_lock:
@@ -346,11 +346,12 @@ class LiveRouter:
                     return LiveDecision.from_row(recorded, replayed=True)
                 raise
             try:
-                claim = self.store.decide(
-                    lead.opportunity_id, base_run_key=snapshot.run_key,
-                    choose=lambda load_of, decided=decided, snapshot=snapshot: {  # called inside decide()
-                        **decided, **self._assign(lead, decided, snapshot, load_of)},
-                    capacity_of=snapshot.policy.capacity)
+                def choose(load_of: Any, decided: dict[str, Any] = decided,
+                           snapshot: Any = snapshot) -> dict[str, Any]:  # called inside decide()
+                    return {**decided, **self._assign(lead, decided, snapshot, load_of)}
+
+                claim = self.store.decide(lead.opportunity_id, base_run_key=snapshot.run_key, choose=choose,
+                                          capacity_of=snapshot.policy.capacity)
             except StaleBaseError as stale:
                 _log.info("a newer scoring run (%s) appeared; reloading the live snapshot", stale.latest_run_id)
                 with self._lock:

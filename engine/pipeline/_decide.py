@@ -362,7 +362,8 @@ def assignment_routes(routes: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> 
     def from_customers(column: str) -> np.ndarray:
         if len(customers) == 0:
             return np.full(len(pos), None, dtype=object)
-        return np.where(linked, customers[column].take(take).astype(object).to_numpy(), None)
+        # numpy's stubs pick where()'s one-argument overload for a None branch
+        return np.where(linked, customers[column].take(take).astype(object).to_numpy(), None)  # type: ignore[return-value]
 
     region = np.where(linked, from_customers("region"), opp["region"].astype(object).to_numpy())
     industry = np.where(linked, from_customers("industry"), opp["industry"].astype(object).to_numpy())

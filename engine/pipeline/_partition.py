@@ -146,6 +146,7 @@ def plan_partitions(tables: Mapping[str, pd.DataFrame], n_partitions: int) -> Pa
     # an opportunity's territory is its account's when linked, else its own (as in the features)
     pieces = [customer_territory]
     if "opportunities" in positions:
+        assert opportunities is not None  # looked up above only when there are opportunities
         linked = positions["opportunities"] >= 0
         own = _territory_strings(opportunities["region"], opportunities["industry"])
         from_account = pc.take(customer_territory, pa.array(np.where(linked, positions["opportunities"], 0)))

@@ -307,7 +307,7 @@ def combine_partitions(
     # Inputs and scores against each model card's training distribution (PSI), on the rows
     # the model was trained on the like of (churn: active customers); see _result.
     eligible = [churn_eligible(p.accounts) for p in parts]
-    drift = drift_report(models, {
+    drift = drift_report(dict(models), {
         "churn": [(p.accounts[e], np.asarray(p.churn)[e]) for p, e in zip(parts, eligible)],
         "win": [(p.opportunities, p.win) for p in parts]})
     meta = {
@@ -466,7 +466,7 @@ def score(
     """
     owns_db = not isinstance(db, Database)
     # Scoring reads an existing database: a mistyped SQLite path must fail, never create a file.
-    database = Database(db, create=False, readonly=dry_run) if owns_db else db
+    database: Database = db if isinstance(db, Database) else Database(db, create=False, readonly=dry_run)
     try:
         run_started = time.perf_counter()
         _log.info("scoring %s (backend %s%s)", database.display_url, backend, ", dry run" if dry_run else "")

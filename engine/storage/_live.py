@@ -342,7 +342,8 @@ class LiveStore:
             with db._session(action, write=True, fast=False) as session:
                 yield session
             return
-        from engine.storage._database import _driver_errors, _rollback_quietly
+        from engine.storage._sessions import driver_errors as _driver_errors
+        from engine.storage._sessions import rollback_quietly as _rollback_quietly
 
         # SQLite runs one write transaction at a time: threads of this process queue here, on a
         # lock that wakes the next one at once, rather than in SQLite's busy handler (which
@@ -412,8 +413,8 @@ class LiveStore:
             f"WHERE {q('seq')} > :seq AND {q('load_claimed')} > 0 GROUP BY {q('assignee_type')}, {q('assignee_id')}",
             {"seq": watermark})
         for kind, person, count in rows:
-            key = (str(kind), str(person))
-            base[key] = base.get(key, 0) + int(count)
+            slot = (str(kind), str(person))
+            base[slot] = base.get(slot, 0) + int(count)
         session.execute(f"DELETE FROM {q('live_load')}")
         for (kind, person), load in sorted(base.items()):
             if load:
