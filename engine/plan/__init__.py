@@ -13,8 +13,10 @@ from engine.plan._plan import (
     holdout_mask,
     plan_week,
 )
+from engine.plan._uplift import churn_if_contacted
 from engine.plan._run import plan, read_plan
 from engine.plan._spec import (
+    RANKINGS,
     PlanParameters,
     load_plan_rules,
     parse_week,
@@ -27,6 +29,8 @@ __all__ = [
     "PLAN_STATUSES",
     "PlanParameters",
     "PlanResult",
+    "RANKINGS",
+    "churn_if_contacted",
     "holdout_mask",
     "load_plan_rules",
     "parse_week",

@@ -17,7 +17,7 @@ from pathlib import Path
 from engine._errors import ConfigError, RuleFileError
 from engine.rules import RuleSet, load_rules
 
-__all__ = ["PLAN_INPUTS", "PLAN_OUTPUTS", "PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label"]
+__all__ = ["PLAN_INPUTS", "RANKINGS", "PLAN_OUTPUTS", "PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label"]
 
 #: Inputs and outputs the plan's rule file must declare (the planner builds and reads them).
 PLAN_INPUTS = ("tier", "owner_role", "has_active_partner", "last_contact")
@@ -26,6 +26,9 @@ PLAN_OUTPUTS = {
     "action": None,
     "cadence_due": None,
 }
+
+#: What a contact is worth when the planner ranks contacts (the rule file's ``ranking``).
+RANKINGS = ("value_saved", "value_at_risk")
 
 _WEEK = re.compile(r"^(?P<year>\d{4})-W(?P<week>\d{2})$")
 
@@ -44,6 +47,11 @@ class PlanParameters:
         Weights of the three parts of the expected value of a contact.
     max_cadences_counted : float
         Cap on the cadences elapsed since the last contact that scale the value at risk.
+    ranking : str
+        What a contact is worth (:data:`RANKINGS`): ``value_saved`` - the margin kam's churn model
+        expects a contact this week to save (obligations compete for capacity like any other
+        contact, and the ones left out are reported); ``value_at_risk`` - the value at risk scaled
+        by the cadences elapsed since the last contact (obligations first).
     """
 
     field_visits_per_week: int
@@ -56,6 +64,7 @@ class PlanParameters:
     max_cadences_counted: float
     weight_open_alert: float
     weight_open_opportunity: float
+    ranking: str = "value_saved"
 
     def capacity(self, plan_for: str) -> int:
         """Weekly capacity of one person of list ``plan_for`` (field_rep, inside_rep, partner)."""
@@ -80,10 +89,19 @@ class PlanParameters:
             what was expected and what arrived).
         """
         params = ruleset.spec.parameters
-        values = {}
         integers = ("field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week",
                     "a_cadence_days", "b_cadence_days", "c_cadence_days")
+        ranking = params.get("ranking", "value_saved")
+        if ranking not in RANKINGS:
+            raise RuleFileError(
+                f"parameter 'ranking' must be one of {list(RANKINGS)}; got {ranking!r}. Fix: `ranking: value_saved` "
+                "(the margin a contact is expected to save, the default) or `ranking: value_at_risk`.",
+                file=file,
+            )
+        values: dict[str, object] = {"ranking": ranking}
         for name in cls.__dataclass_fields__:
+            if name == "ranking":
+                continue
             if name not in params:
                 raise RuleFileError(
                     f"plan rule set {ruleset.name!r} lacks the parameter {name!r}; expected a number under "
@@ -104,7 +122,7 @@ class PlanParameters:
             if value < 0:
                 raise RuleFileError(f"parameter {name!r} must be >= 0; got {value!r}.", file=file)
             values[name] = int(value) if name in integers else float(value)
-        return cls(**values)
+        return cls(**values)  # type: ignore[arg-type]
 
 
 def load_plan_rules(path: str | Path | RuleSet | None = None) -> tuple[RuleSet, PlanParameters]:
