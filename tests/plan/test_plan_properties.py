@@ -55,6 +55,9 @@ def books(draw):
         "value_at_risk": draw(st.lists(money, min_size=n, max_size=n)),
         "status": draw(st.lists(st.sampled_from(["active", "dormant", "closed"]), min_size=n, max_size=n)),
     })
+    if draw(st.booleans()):  # kam's churn model's estimate if contacted: ranking by value saved
+        accounts["churn_if_contacted"] = [p * f for p, f in zip(
+            accounts["churn_probability"], draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))]
     gaps = draw(st.lists(st.one_of(st.none(), st.integers(0, 400)), min_size=n, max_size=n))
     last = pd.Series([WEEK - dt.timedelta(days=g) if g is not None else None for g in gaps],
                      index=accounts["account_id"], dtype="datetime64[ns]")
@@ -112,19 +115,24 @@ def test_cadence_obligations_are_met_or_reported_with_the_reason(book):
     short = lines[lines["status"] == "capacity_short"]
     assert short["cadence_due"].all()
     planned = result.planned()
+    by_value_saved = "churn_if_contacted" in book[0].columns
+    assert result.counts["ranking"] == ("value_saved" if by_value_saved else "value_at_risk")
     for _, line in short.iterrows():
         assert line["why"].startswith("Cadence due but not planned")
         theirs = planned[planned["assignee_id"] == line["assignee_id"]]
-        # the person is full, with obligations that are worth at least as much
+        # the person is full, with contacts that are worth at least as much: obligations when
+        # ranked by value at risk, any contact when ranked by the value a contact saves
         assert len(theirs) == result.parameters.capacity({"outside": "field_rep", "inside": "inside_rep",
                                                           "partner": "partner"}[line["assignee_role"]])
-        assert theirs["cadence_due"].all()
+        assert by_value_saved or theirs["cadence_due"].all()
         assert (theirs["expected_value"] >= line["expected_value"]).all()
+        assert ("expected to save more" in line["why"]) == by_value_saved
     assert result.counts["obligations_due"] == result.counts["obligations_met"] + result.counts["capacity_short"]
-    # within a person's list, obligations come first and then the expected value decides
+    # within a person's list, obligations come first (ranked by value at risk) and then the
+    # expected value decides
     for _, lines_of in planned.groupby("assignee_id"):
         ordered = lines_of.sort_values("rank")
-        key = list(zip(~ordered["cadence_due"], -ordered["expected_value"]))
+        key = list(zip(~ordered["cadence_due"] & (not by_value_saved), -ordered["expected_value"]))
         assert key == sorted(key)
 
 
