@@ -13,9 +13,9 @@ from engine.plan._plan import (
     holdout_mask,
     plan_week,
 )
-from engine.plan._uplift import churn_if_contacted
 from engine.plan._run import plan, read_plan
 from engine.plan._spec import (
+    OBLIGATIONS,
     RANKINGS,
     PlanParameters,
     load_plan_rules,
@@ -23,13 +23,15 @@ from engine.plan._spec import (
     week_after,
     week_label,
 )
+from engine.plan._uplift import churn_if_contacted
 
 __all__ = [
+    "OBLIGATIONS",
     "PLAN_COLUMNS",
     "PLAN_STATUSES",
+    "RANKINGS",
     "PlanParameters",
     "PlanResult",
-    "RANKINGS",
     "churn_if_contacted",
     "holdout_mask",
     "load_plan_rules",

@@ -251,8 +251,8 @@ def decide_lists(
     owner = accounts["owner_rep_id"].astype(object).to_numpy()
     partner = accounts["owner_partner_id"].astype(object).to_numpy()
     owner_ok = rep_active.reindex(owner).fillna(False).to_numpy(dtype=bool)
-    role = np.where(owner_ok, rep_role.reindex(owner).to_numpy(), None)
-    role = np.where(pd.Series(role).isin(["outside", "inside"]).to_numpy(), role, None)
+    role = rep_role.reindex(owner).to_numpy(dtype=object)
+    role[~owner_ok | ~pd.Series(role).isin(["outside", "inside"]).to_numpy()] = None
     decide = pd.DataFrame({
         "tier": accounts["tier"].astype(object).to_numpy(),
         "owner_role": role,
@@ -363,13 +363,17 @@ def plan_week(
         _log.warning(
             "ranking value_saved needs each account's churn probability if contacted this week (column "
             "churn_if_contacted, from engine.plan.churn_if_contacted); it is missing, so this plan ranks by value "
-            "at risk and serves cadence obligations first"
+            "at risk"
         )
         ranking = "value_at_risk"
-    contact_value = (value_saved if ranking == "value_saved" else value_at_risk * cadences)
-    expected_value = (
-        params.weight_value_at_risk * contact_value
-        + params.weight_open_alert * margin * open_alerts.to_numpy()
+    if ranking == "value_saved" and value_saved is not None:
+        # A contact right after another moves an alert or a deal little more: the win side counts
+        # in full once a cadence has passed since the last contact (never contacted: in full).
+        contact_value, win_share = value_saved, np.minimum(cadences, 1.0)
+    else:
+        contact_value, win_share = value_at_risk * cadences, np.ones(len(frame))
+    expected_value = params.weight_value_at_risk * contact_value + win_share * (
+        params.weight_open_alert * margin * open_alerts.to_numpy()
         + params.weight_open_opportunity * deal_value
     )
 
@@ -404,10 +408,10 @@ def plan_week(
     frame["copied_rep_id"] = pd.Series(np.where(plan_for == "partner", copied, None), dtype=object).where(
         lambda s: s.notna(), None)
 
-    # Fill each person's capacity. Ranked by value at risk, obligations come first, then the
-    # expected value; ranked by value saved, obligations compete by the value they save like any
-    # other contact (an obligation left out is reported). Ties by account id.
-    obligations_first = ranking == "value_at_risk"
+    # Fill each person's capacity: cadence obligations first (``obligations: first``) or by their
+    # expected value like any other contact (``by_value``; one left out is reported), then the
+    # expected value. Ties by account id.
+    obligations_first = params.obligations == "first"
     keys = ["plan_for", "assignee_id", *(["cadence_due"] if obligations_first else []), "expected_value", "account_id"]
     pool = frame[assignable & ~held].sort_values(
         keys, ascending=[True, True, *([False] if obligations_first else []), False, True], kind="stable",
@@ -503,9 +507,10 @@ def _line_why(row: dict, params: PlanParameters, due_by: dict) -> str:
     if row["status"] == "capacity_short":
         capacity = params.capacity(row["plan_for"])
         due = due_by.get((row["plan_for"], row["assignee_id"]), 0)
-        if row["ranking"] == "value_saved":
+        if params.obligations == "by_value":
+            more = "save more" if row["ranking"] == "value_saved" else "be worth more"
             text = (f"Cadence due but not planned: the capacity of {capacity} a week went to contacts expected to "
-                    f"save more ({due} obligations were due). " + text)
+                    f"{more} ({due} obligations were due). " + text)
         else:
             text = (f"Cadence due but not planned: {due} obligations compete for a capacity of {capacity} a week "
                     f"and this one has a lower expected value. " + text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -18,11 +19,11 @@ REPS = pd.DataFrame({"rep_id": ["R1"], "role": ["outside"], "active": [True]})
 PARTNERS = pd.DataFrame({"partner_id": ["P1"], "active": [True]})
 
 
-def rules(field: int = 1, ranking: str | None = None) -> RuleSet:
+def rules(field: int = 1, ranking: str = "value_saved", obligations: str = "by_value") -> RuleSet:
     text = (default_rules_dir() / "plan.yaml").read_text("utf-8").replace(
         "field_visits_per_week: 12", f"field_visits_per_week: {field}")
-    if ranking is not None:
-        text = text.replace("ranking: value_saved", f"ranking: {ranking}")
+    text = re.sub(r"\n  ranking: \w+\n", f"\n  ranking: {ranking}\n", text)
+    text = re.sub(r"\n  obligations: \w+\n", f"\n  obligations: {obligations}\n", text)
     return RuleSet.from_text(text)
 
 
@@ -31,10 +32,6 @@ def book(**columns) -> pd.DataFrame:
             "tier": ["C", "C"], "expected_margin_12m": [100_000.0, 100_000.0]}
     frame = pd.DataFrame({**base, **columns})
     return frame.assign(value_at_risk=frame["churn_probability"] * frame["expected_margin_12m"])
-
-
-def test_shipped_ranking_is_value_saved():
-    assert load_plan_rules()[1].ranking == "value_saved"
 
 
 def test_an_account_a_contact_saves_more_of_ranks_above_one_with_more_value_at_risk_and_no_uplift():
@@ -67,7 +64,7 @@ def test_an_obligation_that_saves_less_is_reported_not_planned_and_says_why():
     assert result.counts["obligations_due"] == 1 and result.counts["capacity_short"] == 1
     # ranked by value at risk the obligation comes first, as before
     old = plan_week(accounts, REPS, PARTNERS, week_start=WEEK, last_contact=last,
-                    rules=rules(ranking="value_at_risk")).lines.set_index("account_id")
+                    rules=rules(ranking="value_at_risk", obligations="first")).lines.set_index("account_id")
     assert old.loc["A1", "status"] == "planned"
 
 
@@ -83,6 +80,8 @@ def test_without_the_uplift_value_saved_falls_back_to_value_at_risk_and_says_so(
 def test_bad_ranking_and_bad_probability_are_named():
     with pytest.raises(RuleFileError, match="'ranking' must be one of"):
         load_plan_rules(rules(ranking="value_at_rsk"))
+    with pytest.raises(RuleFileError, match="'obligations' must be one of"):
+        load_plan_rules(rules(obligations="always"))
     accounts = book(churn_probability=[0.9, 0.3], churn_if_contacted=[0.5, 1.5])
     with pytest.raises(DataError, match=r"row 1 \(account 'A2'\): churn_if_contacted must be a probability"):
         plan_week(accounts, REPS, PARTNERS, week_start=WEEK, rules=rules())
