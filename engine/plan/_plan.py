@@ -284,7 +284,9 @@ def plan_week(
         One row per account, as ``account_scores`` holds it: ``account_id``, ``owner_rep_id``,
         ``owner_partner_id``, ``tier``, ``churn_probability``, ``expected_margin_12m``,
         ``value_at_risk`` (optional ``name``; optional ``status``: ``closed`` accounts are not
-        planned).
+        planned; optional ``churn_if_contacted``: kam's churn model's probability if contacted
+        this week, from :func:`engine.plan.churn_if_contacted`, which ``ranking: value_saved``
+        needs - without it the plan ranks by value at risk and logs a warning).
     reps : pandas.DataFrame
         ``rep_id``, ``role`` (outside / inside), ``active``.
     partners : pandas.DataFrame
@@ -315,7 +317,8 @@ def plan_week(
     Raises
     ------
     DataError
-        A required column is missing, an account id repeats, or there is no account to plan.
+        A required column is missing, an account id repeats, there is no account to plan, or a
+        ``churn_if_contacted`` value is not a probability.
     ConfigError
         ``holdout_share`` outside [0, 1).
     """
