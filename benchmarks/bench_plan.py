@@ -51,7 +51,7 @@ from engine.features import build_account_features
 from engine.models import load_model
 from engine.pipeline._demo import demo_artifacts_dir
 from engine.pipeline._score import _predict
-from engine.plan import load_plan_rules, plan_week
+from engine.plan import churn_if_contacted, load_plan_rules, plan_week
 from engine.plan._plan import decide_lists
 from engine.rules import RuleSet
 
@@ -61,8 +61,9 @@ FEATURE_TABLES = ("customers", "reps", "ownership", "orders", "tickets", "contac
 _CAPACITY_KEYS = ("field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week")
 
 
-def scaled_rules(scale: float) -> RuleSet:
-    """The shipped plan rules with every weekly capacity multiplied by ``scale`` (rounded)."""
+def scaled_rules(scale: float, ranking: str | None = None, obligations: str | None = None) -> RuleSet:
+    """The shipped plan rules with every weekly capacity multiplied by ``scale`` (rounded), and
+    ``ranking`` and ``obligations`` in place of the shipped ones when given."""
     from engine._paths import default_rules_dir
 
     text = (default_rules_dir() / "plan.yaml").read_text("utf-8")
@@ -70,6 +71,10 @@ def scaled_rules(scale: float) -> RuleSet:
     for key in _CAPACITY_KEYS:
         value = getattr(params, key)
         text = text.replace(f"{key}: {value}\n", f"{key}: {round(value * scale)}\n")
+    if ranking is not None:
+        text = text.replace(f"ranking: {params.ranking}\n", f"ranking: {ranking}\n")
+    if obligations is not None:
+        text = text.replace(f"obligations: {params.obligations}\n", f"obligations: {obligations}\n")
     rules = RuleSet.from_text(text)
     rules.text = text  # kept for the cadence-free variant
     return rules
@@ -153,17 +158,18 @@ class Views:
         days = np.where(never, 0, self.recorded_last).astype("datetime64[D]").astype("datetime64[ns]")
         return pd.Series(np.where(never, np.datetime64("NaT"), days), index=self.ids)
 
-    def rescore(self) -> np.ndarray:
-        """kam's churn probability this week: the as-of features with the visit features recomputed
-        from the recorded contacts on this week's Monday (orders, tickets and deals are not simulated
-        forward, so their features stay as they were at the as-of date)."""
+    def rescore(self) -> tuple[np.ndarray, np.ndarray]:
+        """kam's churn probability this week, and if contacted this week: the as-of features with the
+        visit features recomputed from the recorded contacts on this week's Monday (orders, tickets
+        and deals are not simulated forward, so their features stay as they were at the as-of date)."""
         day = int(self.sim.day)
         frame = self.features.copy()
         never = self.recorded_last == np.iinfo(np.int64).min
         frame["days_since_last_visit"] = np.where(never, np.nan, (day - self.recorded_last).astype(float))
         recent = (self.visit_day >= day - 90) & (self.visit_day < day)
         frame["visits_90d"] = np.bincount(self.visit_account[recent], minlength=self.sim.n).astype(np.int64)
-        return _predict(self.churn_model, frame.reset_index(drop=True))
+        frame = frame.reset_index(drop=True)
+        return _predict(self.churn_model, frame), churn_if_contacted(self.churn_model, frame)
 
     def frames(self):
         sim = self.sim
@@ -205,9 +211,11 @@ class Views:
         if policy in ("kam", "kam_as_of"):
             accounts, reps, last = self.frames()
             if policy == "kam":  # re-scored every week, as a nightly run would
-                churn = self.rescore()
+                churn, if_contacted = self.rescore()
                 accounts["churn_probability"] = churn
                 accounts["value_at_risk"] = churn * self.margin
+                if self.params.ranking == "value_saved":
+                    accounts["churn_if_contacted"] = if_contacted
             result = plan_week(accounts, reps, self.partners, week_start=self.sim.week_start, last_contact=last,
                                opportunities=self.routes, rules=self.rules, explain=False)
             return self.ids.get_indexer(result.planned()["account_id"])
@@ -251,13 +259,21 @@ def main(argv=None) -> int:
     parser.add_argument("--weeks", type=int, default=26)
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.25, 0.1])
     parser.add_argument("--workdir", type=Path, default=Path("bench-plan-work"))
+    parser.add_argument("--policies", nargs="+", default=list(POLICIES), choices=POLICIES,
+                        help="Run only these policies (the others' figures can come from an earlier --json: the "
+                             "worlds and random streams are the same for a seed).")
+    parser.add_argument("--ranking", choices=("value_saved", "value_at_risk"),
+                        help="kam's ranking (default: the one in rules/plan.yaml).")
+    parser.add_argument("--obligations", choices=("first", "by_value"),
+                        help="How kam serves cadence obligations (default: as in rules/plan.yaml).")
     parser.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
     parser.add_argument("--from-json", type=Path, nargs="+", metavar="JSON",
                         help="Print the comparison from the figures of earlier runs (--json), e.g. seeds run in parallel.")
     args = parser.parse_args(argv)
     if args.from_json:
         rows = [row for path in args.from_json for row in json.loads(path.read_text("utf-8"))]
-        report(pd.DataFrame(rows))
+        # a later file's figures of a seed, scale and policy replace an earlier one's
+        report(pd.DataFrame(rows).drop_duplicates(["seed", "scale", "policy"], keep="last"))
         return 0
     args.workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -268,8 +284,8 @@ def main(argv=None) -> int:
         run = kam_run(args.workdir, args.accounts, seed)
         world = simulate_world(args.accounts, seed, DEMO_END_DATE)
         for scale in args.scales:
-            rules = scaled_rules(scale)
-            for policy in POLICIES:
+            rules = scaled_rules(scale, args.ranking, args.obligations)
+            for policy in args.policies:
                 figures = run_policy(world, run, policy, rules, args.weeks, forward_seed=1000 + seed)
                 rows.append({"seed": seed, "scale": scale, "policy": policy, **figures})
                 print(f"  seed {seed} scale {scale:g} {policy:>10}: lost {figures['accounts_lost']:,} accounts, "
@@ -309,6 +325,9 @@ def report(frame: pd.DataFrame) -> None:
             if policy in margin:
                 print(f"  {policy:>10} | {_pm(lost['naive'] - lost[policy], digits=0):>13} accounts | "
                       f"{_pm(margin['naive'] - margin[policy], 1e6, 2):>15} M CNY margin")
+        if "oracle" not in margin or "naive" not in margin:
+            print("  (no naive or oracle figures at this scale: combine with an earlier run's --json)")
+            continue
         oracle = margin["naive"] - margin["oracle"]
         for policy in ("kam_as_of", "kam"):
             if policy not in margin:

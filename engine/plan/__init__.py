@@ -15,18 +15,24 @@ from engine.plan._plan import (
 )
 from engine.plan._run import plan, read_plan
 from engine.plan._spec import (
+    OBLIGATIONS,
+    RANKINGS,
     PlanParameters,
     load_plan_rules,
     parse_week,
     week_after,
     week_label,
 )
+from engine.plan._uplift import churn_if_contacted
 
 __all__ = [
+    "OBLIGATIONS",
     "PLAN_COLUMNS",
     "PLAN_STATUSES",
+    "RANKINGS",
     "PlanParameters",
     "PlanResult",
+    "churn_if_contacted",
     "holdout_mask",
     "load_plan_rules",
     "parse_week",

@@ -32,8 +32,9 @@ _log = get_logger("plan")
 
 #: Status of a plan line.
 #: planned - on the person's list next week (``rank`` 1..capacity);
-#: capacity_short - the tier's cadence is due but the person's capacity is taken by obligations
-#: of higher expected value (the line says so and by how much capacity fell short);
+#: capacity_short - the tier's cadence is due but the person's capacity is taken by contacts of
+#: higher expected value (obligations only, under ``ranking: value_at_risk``; any contact expected
+#: to save more, under ``ranking: value_saved``): the line says so and why;
 #: holdout - eligible, but left out of every plan by ``holdout_share`` (to measure the uplift);
 #: unplanned - nobody can contact it (no active owner rep and no active partner).
 PLAN_STATUSES = ("planned", "capacity_short", "holdout", "unplanned")
@@ -42,8 +43,8 @@ PLAN_STATUSES = ("planned", "capacity_short", "holdout", "unplanned")
 PLAN_COLUMNS = (
     "week", "week_start", "assignee_type", "assignee_id", "assignee_role", "status", "rank",
     "account_id", "account_name", "tier", "action", "recommended_action", "why", "cadence_due",
-    "days_since_contact", "churn_probability", "expected_margin_12m", "value_at_risk", "open_alerts",
-    "expected_deal_value", "expected_value", "copied_rep_id", "plan_rule_id", "plan_because",
+    "days_since_contact", "churn_probability", "expected_margin_12m", "value_at_risk", "churn_if_contacted",
+    "value_saved", "open_alerts", "expected_deal_value", "expected_value", "ranking", "copied_rep_id", "plan_rule_id", "plan_because",
     "plan_ruleset_hash", "holdout_share", "holdout_seed",
 )
 
@@ -212,6 +213,11 @@ def _why(row: dict, params: PlanParameters) -> str:
         parts.append(f"{row['open_alerts']} open alert{'s' if row['open_alerts'] > 1 else ''}")
     if row["expected_deal_value"] > 0:
         parts.append(f"open deals worth {_money(row['expected_deal_value'])} expected")
+    if row["ranking"] == "value_saved":
+        parts.append(
+            f"a contact this week is expected to save {_money(row['value_saved'])} (churn {row['churn_probability']:.0%}"
+            f" -> {row['churn_if_contacted']:.0%} if contacted)"
+        )
     parts.append(f"expected value of the contact {_money(row['expected_value'])}")
     return "; ".join(parts) + "."
 
@@ -250,8 +256,8 @@ def decide_lists(
     owner = accounts["owner_rep_id"].astype(object).to_numpy()
     partner = accounts["owner_partner_id"].astype(object).to_numpy()
     owner_ok = rep_active.reindex(owner).fillna(False).to_numpy(dtype=bool)
-    role = np.where(owner_ok, rep_role.reindex(owner).to_numpy(), None)
-    role = np.where(pd.Series(role).isin(["outside", "inside"]).to_numpy(), role, None)
+    role = rep_role.reindex(owner).to_numpy(dtype=object)
+    role[~owner_ok | ~pd.Series(role).isin(["outside", "inside"]).to_numpy()] = None
     decide = pd.DataFrame({
         "tier": accounts["tier"].astype(object).to_numpy(),
         "owner_role": role,
@@ -283,7 +289,9 @@ def plan_week(
         One row per account, as ``account_scores`` holds it: ``account_id``, ``owner_rep_id``,
         ``owner_partner_id``, ``tier``, ``churn_probability``, ``expected_margin_12m``,
         ``value_at_risk`` (optional ``name``; optional ``status``: ``closed`` accounts are not
-        planned).
+        planned; optional ``churn_if_contacted``: kam's churn model's probability if contacted
+        this week, from :func:`engine.plan.churn_if_contacted`, which ``ranking: value_saved``
+        needs - without it the plan ranks by value at risk and logs a warning).
     reps : pandas.DataFrame
         ``rep_id``, ``role`` (outside / inside), ``active``.
     partners : pandas.DataFrame
@@ -314,7 +322,8 @@ def plan_week(
     Raises
     ------
     DataError
-        A required column is missing, an account id repeats, or there is no account to plan.
+        A required column is missing, an account id repeats, there is no account to plan, or a
+        ``churn_if_contacted`` value is not a probability.
     ConfigError
         ``holdout_share`` outside [0, 1).
     """
@@ -355,9 +364,24 @@ def plan_week(
     margin = pd.to_numeric(accounts["expected_margin_12m"], errors="coerce").fillna(0.0).clip(lower=0).to_numpy()
     open_alerts, alert_action = _open_alerts(alerts, index)
     deal_value = _per_account_sum(opportunities, "expected_deal_value", index).to_numpy()
-    expected_value = (
-        params.weight_value_at_risk * value_at_risk * cadences
-        + params.weight_open_alert * margin * open_alerts.to_numpy()
+    churn = pd.to_numeric(accounts["churn_probability"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    churn_if_contacted, value_saved = _value_saved(accounts, churn, margin)
+    ranking = params.ranking
+    if ranking == "value_saved" and churn_if_contacted is None:
+        _log.warning(
+            "ranking value_saved needs each account's churn probability if contacted this week (column "
+            "churn_if_contacted, from engine.plan.churn_if_contacted); it is missing, so this plan ranks by value "
+            "at risk"
+        )
+        ranking = "value_at_risk"
+    if ranking == "value_saved" and value_saved is not None:
+        # A contact right after another moves an alert or a deal little more: the win side counts
+        # in full once a cadence has passed since the last contact (never contacted: in full).
+        contact_value, win_share = value_saved, np.minimum(cadences, 1.0)
+    else:
+        contact_value, win_share = value_at_risk * cadences, np.ones(len(frame))
+    expected_value = params.weight_value_at_risk * contact_value + win_share * (
+        params.weight_open_alert * margin * open_alerts.to_numpy()
         + params.weight_open_opportunity * deal_value
     )
 
@@ -375,9 +399,12 @@ def plan_week(
         plan_rule_id=decided["rule_id"].astype(object).to_numpy(),
         plan_because=decided["because"].astype(object).to_numpy(),
         days_since_contact=days,
-        churn_probability=pd.to_numeric(accounts["churn_probability"], errors="coerce").fillna(0.0).to_numpy(),
+        churn_probability=churn,
         expected_margin_12m=margin,
         value_at_risk=value_at_risk,
+        churn_if_contacted=np.full(len(frame), np.nan) if churn_if_contacted is None else churn_if_contacted,
+        value_saved=np.full(len(frame), np.nan) if value_saved is None else value_saved,
+        ranking=ranking,
         open_alerts=open_alerts.to_numpy(),
         expected_deal_value=deal_value,
         expected_value=expected_value,
@@ -389,11 +416,13 @@ def plan_week(
     frame["copied_rep_id"] = pd.Series(np.where(plan_for == "partner", copied, None), dtype=object).where(
         lambda s: s.notna(), None)
 
-    # Fill each person's capacity: obligations first, then expected value; ties by account id.
+    # Fill each person's capacity: cadence obligations first (``obligations: first``) or by their
+    # expected value like any other contact (``by_value``; one left out is reported), then the
+    # expected value. Ties by account id.
+    obligations_first = params.obligations == "first"
+    keys = ["plan_for", "assignee_id", *(["cadence_due"] if obligations_first else []), "expected_value", "account_id"]
     pool = frame[assignable & ~held].sort_values(
-        ["plan_for", "assignee_id", "cadence_due", "expected_value", "account_id"],
-        ascending=[True, True, False, False, True],
-        kind="stable",
+        keys, ascending=[True, True, *([False] if obligations_first else []), False, True], kind="stable",
     )
     position = pool.groupby(["plan_for", "assignee_id"], sort=False).cumcount().to_numpy() + 1
     capacity = pool["plan_for"].map(params.capacity).to_numpy()
@@ -433,7 +462,7 @@ def plan_week(
     lines["open_alerts"] = lines["open_alerts"].astype(np.int64)
     lines["cadence_due"] = lines["cadence_due"].astype(bool)
 
-    counts = _counts(lines, frame, eligible, assignable)
+    counts = {**_counts(lines, frame, eligible, assignable), "ranking": ranking}
     seconds = time.perf_counter() - started
     _log.info(
         "planned week %s: %s lines on %s lists (%s eligible accounts, %s obligations due, %s met, %s held out) in %.2f s",
@@ -441,6 +470,33 @@ def plan_week(
         counts["obligations_due"], counts["obligations_met"], counts["holdout"], seconds,
     )
     return PlanResult(week_label(week_start), week_start, lines, params, ruleset.hash, counts, seconds)
+
+
+def _value_saved(accounts: pd.DataFrame, churn: np.ndarray, margin: np.ndarray
+                 ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Churn if contacted this week and the margin a contact saves, when ``churn_if_contacted`` is given.
+
+    The value a contact saves is kam's own churn model's uplift: the churn probability as scored
+    minus the churn probability with the visit features as if the account were contacted this
+    week, times the 12-month margin (never below zero: a contact is not expected to cost an account).
+
+    Raises
+    ------
+    DataError
+        ``churn_if_contacted`` holds a value outside [0, 1].
+    """
+    if "churn_if_contacted" not in accounts.columns:
+        return None, None
+    raw = pd.to_numeric(accounts["churn_if_contacted"], errors="coerce")
+    bad = raw.notna() & ~raw.between(0.0, 1.0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"accounts row {row} (account {accounts['account_id'].iloc[row]!r}): churn_if_contacted must be a "
+            f"probability from 0 to 1; got {raw.iloc[row]!r}. Fix: pass engine.plan.churn_if_contacted(model, features, day)."
+        )
+    if_contacted = raw.fillna(pd.Series(churn, index=raw.index)).to_numpy(dtype=float)
+    return if_contacted, np.clip(churn - if_contacted, 0.0, None) * margin
 
 
 def _shortfall(lines: pd.DataFrame, params: PlanParameters) -> dict[tuple[str, str], int]:
@@ -459,8 +515,13 @@ def _line_why(row: dict, params: PlanParameters, due_by: dict) -> str:
     if row["status"] == "capacity_short":
         capacity = params.capacity(row["plan_for"])
         due = due_by.get((row["plan_for"], row["assignee_id"]), 0)
-        text = (f"Cadence due but not planned: {due} obligations compete for a capacity of {capacity} a week and "
-                f"this one has a lower expected value. " + text)
+        if params.obligations == "by_value":
+            more = "save more" if row["ranking"] == "value_saved" else "be worth more"
+            text = (f"Cadence due but not planned: the capacity of {capacity} a week went to contacts expected to "
+                    f"{more} ({due} obligations were due). " + text)
+        else:
+            text = (f"Cadence due but not planned: {due} obligations compete for a capacity of {capacity} a week "
+                    f"and this one has a lower expected value. " + text)
     return text
 
 

@@ -17,15 +17,23 @@ from pathlib import Path
 from engine._errors import ConfigError, RuleFileError
 from engine.rules import RuleSet, load_rules
 
-__all__ = ["PLAN_INPUTS", "PLAN_OUTPUTS", "PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label"]
+__all__ = ["PLAN_INPUTS", "PLAN_OUTPUTS", "RANKINGS", "PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label"]
 
 #: Inputs and outputs the plan's rule file must declare (the planner builds and reads them).
 PLAN_INPUTS = ("tier", "owner_role", "has_active_partner", "last_contact")
+PLAN_LISTS = ("field_rep", "inside_rep", "partner", "nobody")
 PLAN_OUTPUTS = {
-    "plan_for": ("field_rep", "inside_rep", "partner", "nobody"),
+    "plan_for": PLAN_LISTS,
     "action": None,
     "cadence_due": None,
 }
+
+#: What a contact is worth when the planner ranks contacts (the rule file's ``ranking``).
+RANKINGS = ("value_saved", "value_at_risk")
+#: How cadence obligations take capacity (the rule file's ``obligations``): ``first`` - before any
+#: other contact; ``by_value`` - by their expected value like any other contact (those left out are
+#: reported ``capacity_short`` with the reason).
+OBLIGATIONS = ("first", "by_value")
 
 _WEEK = re.compile(r"^(?P<year>\d{4})-W(?P<week>\d{2})$")
 
@@ -44,6 +52,12 @@ class PlanParameters:
         Weights of the three parts of the expected value of a contact.
     max_cadences_counted : float
         Cap on the cadences elapsed since the last contact that scale the value at risk.
+    ranking : str
+        What a contact is worth (:data:`RANKINGS`): ``value_saved`` - the margin kam's churn model
+        expects a contact this week to save; ``value_at_risk`` - the value at risk scaled
+        by the cadences elapsed since the last contact.
+    obligations : str
+        :data:`OBLIGATIONS`: cadence obligations ``first`` or ``by_value``.
     """
 
     field_visits_per_week: int
@@ -56,6 +70,8 @@ class PlanParameters:
     max_cadences_counted: float
     weight_open_alert: float
     weight_open_opportunity: float
+    ranking: str = "value_at_risk"
+    obligations: str = "first"
 
     def capacity(self, plan_for: str) -> int:
         """Weekly capacity of one person of list ``plan_for`` (field_rep, inside_rep, partner)."""
@@ -80,10 +96,26 @@ class PlanParameters:
             what was expected and what arrived).
         """
         params = ruleset.spec.parameters
-        values = {}
         integers = ("field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week",
                     "a_cadence_days", "b_cadence_days", "c_cadence_days")
+        ranking = params.get("ranking", "value_at_risk")
+        if ranking not in RANKINGS:
+            raise RuleFileError(
+                f"parameter 'ranking' must be one of {list(RANKINGS)}; got {ranking!r}. Fix: `ranking: value_saved` "
+                "(the margin kam's churn model expects a contact to save) or `ranking: value_at_risk` (the default).",
+                file=file,
+            )
+        obligations = params.get("obligations", "first")
+        if obligations not in OBLIGATIONS:
+            raise RuleFileError(
+                f"parameter 'obligations' must be one of {list(OBLIGATIONS)}; got {obligations!r}. Fix: "
+                "`obligations: first` (cadence obligations before any other contact) or `obligations: by_value`.",
+                file=file,
+            )
+        values: dict[str, object] = {"ranking": ranking, "obligations": obligations}
         for name in cls.__dataclass_fields__:
+            if name in ("ranking", "obligations"):
+                continue
             if name not in params:
                 raise RuleFileError(
                     f"plan rule set {ruleset.name!r} lacks the parameter {name!r}; expected a number under "
@@ -104,7 +136,7 @@ class PlanParameters:
             if value < 0:
                 raise RuleFileError(f"parameter {name!r} must be >= 0; got {value!r}.", file=file)
             values[name] = int(value) if name in integers else float(value)
-        return cls(**values)
+        return cls(**values)  # type: ignore[arg-type]
 
 
 def load_plan_rules(path: str | Path | RuleSet | None = None) -> tuple[RuleSet, PlanParameters]:
@@ -149,7 +181,13 @@ def load_plan_rules(path: str | Path | RuleSet | None = None) -> tuple[RuleSet, 
                 file=str(path),
             )
         file = str(path)
-        ruleset = load_rules(path)
+        loaded = load_rules(path)
+        if not isinstance(loaded, RuleSet):
+            raise RuleFileError(
+                f"{path} holds several rule sets; expected the one plan rule set. Fix: pass the plan rule file itself.",
+                file=file,
+            )
+        ruleset = loaded
     missing = [name for name in PLAN_INPUTS if name not in ruleset.inputs]
     missing += [name for name in PLAN_OUTPUTS if name not in ruleset.outputs]
     if missing:
@@ -160,10 +198,10 @@ def load_plan_rules(path: str | Path | RuleSet | None = None) -> tuple[RuleSet, 
         )
     plan_for = ruleset.outputs["plan_for"]
     values = tuple(getattr(plan_for, "values", None) or ())
-    unknown = sorted(set(values) - set(PLAN_OUTPUTS["plan_for"]))
+    unknown = sorted(set(values) - set(PLAN_LISTS))
     if unknown:
         raise RuleFileError(
-            f"output 'plan_for' may only take {list(PLAN_OUTPUTS['plan_for'])}; got also {unknown}.", file=file
+            f"output 'plan_for' may only take {list(PLAN_LISTS)}; got also {unknown}.", file=file
         )
     return ruleset, PlanParameters.from_ruleset(ruleset, file)
 

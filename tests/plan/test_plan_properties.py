@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -12,22 +13,28 @@ from hypothesis import strategies as st
 
 from engine._errors import ConfigError, DataError
 from engine._paths import default_rules_dir
-from engine.plan import holdout_mask, plan_week
+from engine.plan import OBLIGATIONS, RANKINGS, holdout_mask, plan_week
 from engine.rules import RuleSet
 
 WEEK = dt.date(2026, 10, 5)
 
 
-def tight_rules(field: int = 2, inside: int = 3, partner: int = 1) -> RuleSet:
+def tight_rules(field: int = 2, inside: int = 3, partner: int = 1, ranking: str | None = None,
+                obligations: str | None = None) -> RuleSet:
     """The shipped plan rules with small capacities, so that obligations compete for them."""
     text = (default_rules_dir() / "plan.yaml").read_text("utf-8")
     text = (text.replace("field_visits_per_week: 12", f"field_visits_per_week: {field}")
                 .replace("inside_calls_per_week: 25", f"inside_calls_per_week: {inside}")
                 .replace("partner_calls_per_week: 4", f"partner_calls_per_week: {partner}"))
+    if ranking:
+        text = re.sub(r"\n  ranking: \w+\n", f"\n  ranking: {ranking}\n", text)
+    if obligations:
+        text = re.sub(r"\n  obligations: \w+\n", f"\n  obligations: {obligations}\n", text)
     return RuleSet.from_text(text)
 
 
-RULES = tight_rules()
+#: Every ranking with every way of serving obligations, at the same tight capacities.
+VARIANTS = [tight_rules(ranking=r, obligations=o) for r in RANKINGS for o in OBLIGATIONS]
 
 
 @st.composite
@@ -55,6 +62,9 @@ def books(draw):
         "value_at_risk": draw(st.lists(money, min_size=n, max_size=n)),
         "status": draw(st.lists(st.sampled_from(["active", "dormant", "closed"]), min_size=n, max_size=n)),
     })
+    if draw(st.booleans()):  # kam's churn model's estimate if contacted: ranking by value saved
+        accounts["churn_if_contacted"] = [p * f for p, f in zip(
+            accounts["churn_probability"], draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))]
     gaps = draw(st.lists(st.one_of(st.none(), st.integers(0, 400)), min_size=n, max_size=n))
     last = pd.Series([WEEK - dt.timedelta(days=g) if g is not None else None for g in gaps],
                      index=accounts["account_id"], dtype="datetime64[ns]")
@@ -63,13 +73,13 @@ def books(draw):
     })
     deals["expected_deal_value"] = 50_000.0
     share = draw(st.sampled_from([0.0, 0.0, 0.3]))
-    return accounts, reps, partners, last, deals, share
+    return accounts, reps, partners, last, deals, share, draw(st.sampled_from(VARIANTS))
 
 
 def _plan(book, seed=0):
-    accounts, reps, partners, last, deals, share = book
+    accounts, reps, partners, last, deals, share, rules = book
     return plan_week(accounts, reps, partners, week_start=WEEK, last_contact=last, opportunities=deals,
-                     rules=RULES, holdout_share=share, seed=seed)
+                     rules=rules, holdout_share=share, seed=seed)
 
 
 @settings(max_examples=40)
@@ -112,19 +122,25 @@ def test_cadence_obligations_are_met_or_reported_with_the_reason(book):
     short = lines[lines["status"] == "capacity_short"]
     assert short["cadence_due"].all()
     planned = result.planned()
+    by_value_saved = "churn_if_contacted" in book[0].columns and result.parameters.ranking == "value_saved"
+    by_value = result.parameters.obligations == "by_value"
+    assert result.counts["ranking"] == ("value_saved" if by_value_saved else "value_at_risk")
     for _, line in short.iterrows():
         assert line["why"].startswith("Cadence due but not planned")
         theirs = planned[planned["assignee_id"] == line["assignee_id"]]
-        # the person is full, with obligations that are worth at least as much
+        # the person is full, with contacts that are worth at least as much: obligations when
+        # ranked by value at risk, any contact when ranked by the value a contact saves
         assert len(theirs) == result.parameters.capacity({"outside": "field_rep", "inside": "inside_rep",
                                                           "partner": "partner"}[line["assignee_role"]])
-        assert theirs["cadence_due"].all()
+        assert by_value or theirs["cadence_due"].all()
         assert (theirs["expected_value"] >= line["expected_value"]).all()
+        assert ("expected to save more" in line["why"]) == (by_value and by_value_saved)
     assert result.counts["obligations_due"] == result.counts["obligations_met"] + result.counts["capacity_short"]
-    # within a person's list, obligations come first and then the expected value decides
+    # within a person's list, obligations come first (``obligations: first``) and then the
+    # expected value decides
     for _, lines_of in planned.groupby("assignee_id"):
         ordered = lines_of.sort_values("rank")
-        key = list(zip(~ordered["cadence_due"], -ordered["expected_value"]))
+        key = list(zip(~ordered["cadence_due"] & (not by_value), -ordered["expected_value"]))
         assert key == sorted(key)
 
 
