@@ -137,7 +137,7 @@ class ServiceServer:
 
         try:
             if isinstance(self.db, Database):
-                raise ValueError("workers > 1 need the database as a URL or path (each worker opens its own)")
+                raise TypeError("workers > 1 need the database as a URL or path (each worker opens its own)")
             probe = Database(self.db, create=False)  # a missing file or a refused connection fails here
             try:
                 url = probe.url.render_as_string(hide_password=False)
