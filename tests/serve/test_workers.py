@@ -74,6 +74,10 @@ def test_two_workers_answer_reload_on_sighup_without_dropping_a_request_and_stop
     try:
         first = _pids(url, 2)
         assert process.pid not in first
+        for pid in first:  # the token reaches a worker through the spawn pipe, never its command line
+            cmdline = Path(f"/proc/{pid}/cmdline")
+            if cmdline.exists():
+                assert TOKEN.encode() not in cmdline.read_bytes()
         failures: list[object] = []
         answered = [0]
         done = threading.Event()
