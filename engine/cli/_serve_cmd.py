@@ -62,10 +62,10 @@ def serve(
         workers=int(workers if workers is not None else config.get("serve.workers")),
         log_level=cli.log_level, log_format=cli.log_format, secrets=tuple(cli.secrets),
     ).open()
-    if server.workers > 1:
-        print(f"kam serve: listening on {server.url} ({server.workers} workers, each loading its snapshot; "
-              "SIGHUP replaces them with freshly loaded ones; Ctrl-C stops)", flush=True)
-        server.run()
+    if server.workers > 1:  # printed once the supervisor handles signals, while the workers load
+        server.run(announce=lambda: print(
+            f"kam serve: listening on {server.url} ({server.workers} workers, each loading its snapshot; "
+            "SIGHUP replaces them with freshly loaded ones; Ctrl-C stops)", flush=True))
         sys.stdout.flush()
         return 0
     # the one line a supervisor or a test waits for (standard output, flushed)

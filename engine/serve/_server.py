@@ -186,13 +186,17 @@ class ServiceServer:
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     # --- run -----------------------------------------------------------------------------------
-    def run(self) -> None:
-        """Serve until SIGINT/SIGTERM (graceful: in-flight requests finish); SIGHUP reloads."""
+    def run(self, announce: Callable[[], None] | None = None) -> None:
+        """Serve until SIGINT/SIGTERM (graceful: in-flight requests finish); SIGHUP reloads.
+
+        ``announce()`` is called once signals are handled, before serving (with workers: while
+        they load).
+        """
         if self.workers > 1 and self._server is not None:
             from engine.serve._workers import run_workers
 
             try:
-                run_workers(self._server, self._socket)
+                run_workers(self._server, self._socket, announce=announce)
             finally:
                 self.close()
             return
@@ -203,6 +207,8 @@ class ServiceServer:
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
             previous = signal.signal(signal.SIGHUP, lambda signum, frame: service.request_reload())
         try:
+            if announce is not None:
+                announce()
             self._server.run(sockets=[self._socket])
         finally:
             if previous is not None:

@@ -25,6 +25,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,31 @@ class WorkerApp:
         return app
 
 
-def run_workers(config: Any, sock: Any, start_timeout: float = WORKER_START_SECONDS) -> None:
+def _wait_until_ready(supervisor: Any, timeout: float) -> Any:
+    """Wait for every worker to accept; the first that exits or times out, or None.
+
+    A SIGINT/SIGTERM arriving meanwhile stops the wait (``should_exit`` is set: the workers are
+    then stopped like after serving); a SIGHUP stays queued for the serving loop.
+    """
+    pending = list(supervisor.processes)
+    deadline = time.monotonic() + timeout
+    while pending:
+        if any(sig in (signal.SIGINT, signal.SIGTERM) for sig in supervisor.signal_queue):
+            supervisor.should_exit.set()
+            return None
+        for process in list(pending):
+            if not process.process.is_alive():
+                return process
+            if process.is_ready(timeout=0.5):
+                pending.remove(process)
+        if pending and time.monotonic() > deadline:
+            return pending[0]
+        time.sleep(0.05)
+    return None
+
+
+def run_workers(config: Any, sock: Any, start_timeout: float = WORKER_START_SECONDS,
+                announce: Callable[[], None] | None = None) -> None:
     """Supervise ``config.workers`` workers on ``sock`` until SIGTERM/SIGINT; raise if one cannot start.
 
     Parameters
@@ -118,6 +143,9 @@ def run_workers(config: Any, sock: Any, start_timeout: float = WORKER_START_SECO
         The bound, listening socket every worker accepts on.
     start_timeout : float
         Seconds a worker may take to load and accept.
+    announce : callable, optional
+        Called once the supervisor handles SIGINT/SIGTERM/SIGHUP and the workers are starting
+        (where ``kam serve`` prints its "listening on" line: a signal sent after it is handled).
 
     Raises
     ------
@@ -129,11 +157,10 @@ def run_workers(config: Any, sock: Any, start_timeout: float = WORKER_START_SECO
 
     supervisor = Multiprocess(config, sockets=[sock])
     supervisor.init_processes()
-    for process in supervisor.processes:
-        if process.wait_until_ready(start_timeout, supervisor.should_exit):
-            continue
-        if supervisor.should_exit.is_set():  # stopped while starting: not a failure
-            break
+    if announce is not None:
+        announce()
+    process = _wait_until_ready(supervisor, start_timeout)
+    if process is not None:
         process.process.join(1.0)
         code = process.exitcode
         supervisor.terminate_all()

@@ -192,3 +192,19 @@ def test_routing_through_two_workers_decides_each_lead_once_within_capacity(back
     claimed = recorded[recorded["load_claimed"].astype(int) == 1]
     for kind, person in set(zip(claimed["assignee_type"].astype(str), claimed["assignee_id"].astype(str))):
         assert loads[(kind, person)] <= policy.capacity(kind, person), (kind, person)
+
+
+def test_sigterm_while_the_workers_load_stops_at_once(service_copy):
+    db, models, rules = service_copy
+    process, _ = _start(str(db), models, rules)
+    try:
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)  # the workers are still loading their snapshots
+        process.communicate(timeout=60)
+        assert time.monotonic() - started < 15
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        process.log.close()  # type: ignore[attr-defined]
