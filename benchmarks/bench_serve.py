@@ -5,6 +5,7 @@ or partner over capacity and no lead assigned twice.
 
     python benchmarks/bench_serve.py                       # 20,000 accounts, 8 clients, 20 s
     python benchmarks/bench_serve.py --seconds 10 --clients 4
+    python benchmarks/bench_serve.py --workers 1,2            # one process, then two workers
 
 The demo database is generated once (``engine.demo.generate_demo_database``) into ``--work``
 and reused, the models are trained once on a smaller demo (``--train-accounts``) as
@@ -247,12 +248,29 @@ def _check_database(db_path: Path, models: Path, answers: list[dict]) -> bool:
     return twice == 0 and missing == 0 and replayed == 0 and not over
 
 
-def _service_run(root: Path, db_path: Path, models: Path, args, account_ids: list[str], label: str) -> dict | None:
-    """Start ``kam serve`` with the ``engine`` of ``root`` on ``db_path``; measure; stop it."""
+def _wait_for_workers(url: str, workers: int, timeout: float = 300.0) -> None:
+    """Poll /healthz (new connections) until ``workers`` distinct pids answered."""
+    parts = urlsplit(url)
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < workers and time.monotonic() < deadline:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        connection.request("GET", "/healthz")
+        seen.add(json.loads(connection.getresponse().read())["pid"])
+        connection.close()
+    if len(seen) < workers:
+        raise RuntimeError(f"only {len(seen)} of {workers} workers answered within {timeout:.0f} s")
+
+
+def _service_run(root: Path, db_path: Path, models: Path, args, account_ids: list[str], label: str,
+                 workers: int = 1) -> dict | None:
+    """Start ``kam serve --workers N`` with the ``engine`` of ``root`` on ``db_path``; measure; stop it."""
     token = secrets.token_urlsafe(32)
     env = {**os.environ, "KAM_SERVE_TOKEN": token,
            "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     command = [sys.executable, "-m", "engine", "serve", "--db", str(db_path), "--models", str(models), "--port", "0"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     started = time.perf_counter()
     # cwd=root: `python -m` puts the working folder first on sys.path, ahead of PYTHONPATH
     server = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.PIPE, text=True)
@@ -265,6 +283,9 @@ def _service_run(root: Path, db_path: Path, models: Path, args, account_ids: lis
         print(f"{label}kam serve (engine of {root}) listening on {url} after {time.perf_counter() - started:.1f} s "
               "(process start, database read, features, rules and model loaded)")
         load = _Load(url, token, args.clients)
+        if workers > 1:  # the line comes once the socket listens; wait for every worker's snapshot
+            _wait_for_workers(url, workers)
+            print(f"{label}{workers} workers ready after {time.perf_counter() - started:.1f} s")
 
         def health(_: int):
             while True:
@@ -306,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window of the POST /route load")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--library-leads", type=int, default=300, help="leads for the in-process baseline")
+    parser.add_argument("--workers", default="1", help="comma-separated worker counts (e.g. 1,2): each "
+                        "measured in turn on its own copy of the scored database, side by side")
     parser.add_argument("--before", type=Path, help="checkout of an earlier kam: its service measured first, "
                         "on its own copy, for a side-by-side figure")
     args = parser.parse_args(argv)
@@ -329,15 +352,28 @@ def main(argv: list[str] | None = None) -> int:
     before = None
     if args.before is not None:  # the earlier checkout first, on its own copy, under the same load
         before_path = _fresh_copy(scored, args.work / "bench-serve-before.sqlite")
-        before = _service_run(args.before.resolve(), before_path, models, args, account_ids, "before: ")
+        before = _service_run(args.before.resolve(), before_path, models, args, account_ids, "before: ",
+                              int(str(args.workers).split(",")[-1]))
         if before is None:
             return 1
         _check_database(before_path, models, before["answers"])
+    counts = [int(x) for x in str(args.workers).split(",") if x.strip()]
+    by_workers: dict[int, dict] = {}
+    all_consistent = True
+    for count in counts[:-1]:  # the last count is the one checked against the targets below
+        path = _fresh_copy(scored, args.work / f"bench-serve-live-w{count}.sqlite")
+        earlier = _service_run(ROOT, path, models, args, account_ids, f"workers {count}: ", count)
+        if earlier is None:
+            return 1
+        by_workers[count] = earlier["service"]
+        all_consistent &= _check_database(path, models, earlier["answers"])
     db_path = _fresh_copy(scored, args.work / "bench-serve-live.sqlite")
-    run = _service_run(ROOT, db_path, models, args, account_ids, "")
+    label = f"workers {counts[-1]}: " if len(counts) > 1 else ""
+    run = _service_run(ROOT, db_path, models, args, account_ids, label, counts[-1])
     if run is None:
         return 1
     floor, single, service, answers = run["floor"], run["single"], run["service"], run["answers"]
+    by_workers[counts[-1]] = service
     library = _library_baseline(scored, args.work, models, account_ids, args.library_leads, args.seed)
     print(f"HTTP layer: POST /route p50 with 1 client / library p50: {single['p50_ms'] / library['p50_ms']:.2f}x "
           f"(+{single['p50_ms'] - library['p50_ms']:.1f} ms); 8 clients / 1 client throughput: "
@@ -349,7 +385,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"before -> after, POST /route with {args.clients} clients: {b['per_s']:.1f}/s -> {service['per_s']:.1f}/s "
               f"({service['per_s'] / b['per_s']:.1f}x); p50 {b['p50_ms']:.1f} -> {service['p50_ms']:.1f} ms; "
               f"p99 {b['p99_ms']:.1f} -> {service['p99_ms']:.1f} ms ({b['p99_ms'] / service['p99_ms']:.1f}x lower)")
-    consistent = _check_database(db_path, models, answers)
+    if len(by_workers) > 1:
+        base = by_workers[counts[0]]
+        for count, figures in by_workers.items():
+            print(f"workers {count}: POST /route with {args.clients} clients {figures['per_s']:.1f}/s "
+                  f"({figures['per_s'] / base['per_s']:.2f}x), p50 {figures['p50_ms']:.1f} ms, "
+                  f"p99 {figures['p99_ms']:.1f} ms ({figures['p99_ms'] / base['p99_ms']:.2f}x), "
+                  f"errors {figures['errors']}")
+    consistent = _check_database(db_path, models, answers) and all_consistent
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"({os.cpu_count()} cores: above that the machine was shared)")
     targets = {"p99 <= 50 ms": service["p99_ms"] <= 50, ">= 200 leads/s": service["per_s"] >= 200,

@@ -166,6 +166,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("serve.reload_poll_seconds", "float", 2.0,
             "How often `kam serve` checks the rule files and published models for a change (0: only on SIGHUP).",
             minimum=0.0, maximum=3600),
+    Setting("serve.workers", "int", 1,
+            "Worker processes `kam serve` runs on one socket (about one per core; each loads its own snapshot).",
+            minimum=1, maximum=64),
 )
 
 

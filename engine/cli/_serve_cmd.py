@@ -29,6 +29,9 @@ def serve(
         help="Folder of the published models (default: models.dir, else models/artifacts).")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="The date leads are decided as of (ISO). Default: the latest scoring run's as-of date.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help=(
+        "Worker processes on the one socket (default: serve.workers, 1). About one per core; SIGHUP to "
+        "the parent replaces them one by one with freshly loaded ones."))] = None,
 ) -> int:
     """Serve POST /route, GET /accounts/{id}, /healthz, /metrics and /openapi.json over HTTP.
 
@@ -45,7 +48,8 @@ def serve(
     )
     from engine.serve import ServeOptions, ServiceServer
 
-    config = state().config
+    cli = state()
+    config = cli.config
     options = ServeOptions(
         token=config.get("serve.token"),
         max_body_bytes=int(config.get("serve.max_body_bytes")),
@@ -55,7 +59,15 @@ def serve(
     server = ServiceServer(
         target, options, host=host, port=port, rules_dir=configured(rules, "rules.dir"),
         artifacts_dir=path_setting(models, "models.dir", DEFAULT_MODELS_DIR), as_of=_parse_date(as_of, "--as-of"),
+        workers=int(workers if workers is not None else config.get("serve.workers")),
+        log_level=cli.log_level, log_format=cli.log_format, secrets=tuple(cli.secrets),
     ).open()
+    if server.workers > 1:  # printed once the supervisor handles signals, while the workers load
+        server.run(announce=lambda: print(
+            f"kam serve: listening on {server.url} ({server.workers} workers, each loading its snapshot; "
+            "SIGHUP replaces them with freshly loaded ones; Ctrl-C stops)", flush=True))
+        sys.stdout.flush()
+        return 0
     # the one line a supervisor or a test waits for (standard output, flushed)
     print(f"kam serve: listening on {server.url} (snapshot {server.service.holder.current.generation}; "
           "SIGHUP reloads rules and models; Ctrl-C stops)", flush=True)

@@ -3,7 +3,8 @@
 ``POST /route`` routes one lead with :class:`engine.live.LiveRouter`, ``GET /accounts/{id}``
 reads an account's latest results (:func:`engine.results.account_record`), ``GET /healthz``,
 ``GET /metrics`` (Prometheus) and ``GET /openapi.json``. Rules and models are loaded once and
-reloaded on SIGHUP or when their files change, without dropping a request.
+reloaded on SIGHUP or when their files change, without dropping a request. ``workers=N``
+(``kam serve --workers N``) runs N worker processes on the one socket (:mod:`engine.serve._workers`).
 
 The HTTP stack (Starlette, uvicorn, prometheus_client) is the optional ``serve`` extra:
 ``pip install 'kam-engine[serve]'``. Importing this package does not import it; the modules

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -279,7 +280,7 @@ def create_app(service: RoutingService, options: ServeOptions, metrics: ServiceM
 
     async def healthz(request: Request) -> Response:
         snapshot = service.holder.current
-        return _json({"status": "ok", "snapshot": snapshot.generation,
+        return _json({"status": "ok", "pid": os.getpid(), "snapshot": snapshot.generation,
                       "loaded_at": snapshot.loaded_at.isoformat(timespec="seconds"),
                       "last_reload": "failed" if service.holder.last_error else "ok"})
 

@@ -44,6 +44,11 @@ class ServiceServer:
     load_router : callable, optional
         ``load_router(database) -> router`` instead of building a :class:`engine.live.LiveRouter`
         (an application that configures its own router; called at start and on every reload).
+    workers : int, default 1
+        Worker processes sharing the socket (:mod:`engine.serve._workers`); above 1, ``db`` must be
+        a URL or path (each worker opens its own) and ``load_router`` is not available.
+    log_level, log_format, secrets :
+        The logging each worker sets up (spawned workers start without the parent's).
 
     Examples
     --------
@@ -56,8 +61,18 @@ class ServiceServer:
 
     def __init__(self, db: Any, options: ServeOptions, *, host: str = "127.0.0.1", port: int = 8080,
                  rules_dir: str | Path | None = None, artifacts_dir: str | Path = Path("models") / "artifacts",
-                 as_of: Any = None, load_router: Callable[[Any], Any] | None = None):
+                 as_of: Any = None, load_router: Callable[[Any], Any] | None = None, workers: int = 1,
+                 log_level: str = "WARNING", log_format: str = "text", secrets: tuple[str, ...] = ()):
+        if workers < 1:
+            raise KamError(f"serve.workers must be at least 1; got {workers}. Fix: --workers 1 (one process) or more.")
+        if workers > 1 and load_router is not None:
+            raise ValueError("load_router needs workers=1 (a worker process loads the default LiveRouter)")
         self.db = db
+        self.workers = workers
+        self.display_name = ""
+        self.log_level = log_level
+        self.log_format = log_format
+        self.secrets = tuple(secrets)
         self.load_router = load_router
         self.options = options
         self.host = host
@@ -89,6 +104,8 @@ class ServiceServer:
                 "Install them with: pip install 'kam-engine[serve]'") from None
         self.metrics = ServiceMetrics()
         self._socket = self._bind()
+        if self.workers > 1:
+            return self._open_workers(uvicorn, started)
         try:
             from engine.storage import Database
 
@@ -110,6 +127,37 @@ class ServiceServer:
         _log.info("serving %s on %s: snapshot %d (rules %s, models %s) ready in %.1f s", self.database.display_name,
                   self.url, snapshot.generation, self.service.rules_dir, self.artifacts_dir,
                   time.perf_counter() - started)
+        return self
+
+    def _open_workers(self, uvicorn: Any, started: float) -> ServiceServer:
+        """Check what the parent can check cheaply (database, models), then configure the workers."""
+        from engine.serve._service import RoutingService
+        from engine.serve._workers import WORKER_START_SECONDS, WorkerApp
+        from engine.storage import Database
+
+        try:
+            if isinstance(self.db, Database):
+                raise TypeError("workers > 1 need the database as a URL or path (each worker opens its own)")
+            probe = Database(self.db, create=False)  # a missing file or a refused connection fails here
+            try:
+                url = probe.url.render_as_string(hide_password=False)
+                self.display_name = probe.display_name
+                RoutingService(probe, rules_dir=self.rules_dir, artifacts_dir=self.artifacts_dir).check_models()
+            finally:
+                probe.dispose()
+        except BaseException:
+            self.close()
+            raise
+        factory = WorkerApp(db=url, options=self.options, rules_dir=None if self.rules_dir is None else
+                            Path(self.rules_dir), artifacts_dir=self.artifacts_dir, as_of=self.as_of,
+                            log_level=self.log_level, log_format=self.log_format, secrets=self.secrets)
+        config = uvicorn.Config(factory, factory=True, workers=self.workers, log_config=None, access_log=False,
+                                lifespan="off", server_header=False, timeout_graceful_shutdown=10,
+                                timeout_worker_healthcheck=WORKER_START_SECONDS)
+        self._server = config
+        _route_uvicorn_logs()
+        _log.info("serving %s on %s with %d workers (checked in %.1f s; each loads its snapshot)",
+                  self.display_name, self.url, self.workers, time.perf_counter() - started)
         return self
 
     def _bind(self) -> socket.socket:
@@ -138,8 +186,20 @@ class ServiceServer:
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     # --- run -----------------------------------------------------------------------------------
-    def run(self) -> None:
-        """Serve until SIGINT/SIGTERM (graceful: in-flight requests finish); SIGHUP reloads."""
+    def run(self, announce: Callable[[], None] | None = None) -> None:
+        """Serve until SIGINT/SIGTERM (graceful: in-flight requests finish); SIGHUP reloads.
+
+        ``announce()`` is called once signals are handled, before serving (with workers: while
+        they load).
+        """
+        if self.workers > 1 and self._server is not None:
+            from engine.serve._workers import run_workers
+
+            try:
+                run_workers(self._server, self._socket, announce=announce)
+            finally:
+                self.close()
+            return
         if self._server is None or self.service is None:
             raise RuntimeError("ServiceServer.open() first")
         service = self.service
@@ -147,6 +207,8 @@ class ServiceServer:
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
             previous = signal.signal(signal.SIGHUP, lambda signum, frame: service.request_reload())
         try:
+            if announce is not None:
+                announce()
             self._server.run(sockets=[self._socket])
         finally:
             if previous is not None:

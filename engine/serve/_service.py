@@ -123,13 +123,17 @@ class RoutingService:
         KamError
             Anything the router's load raises (bad rule file, database problem, ...).
         """
+        self.check_models()
+        snapshot = self.holder.start()
+        self.watcher = ReloadWatcher(self.holder, reload_poll_seconds).start()
+        return snapshot
+
+    def check_models(self) -> None:
+        """Raise :class:`ModelError` unless ``artifacts_dir`` holds a published win model."""
         if not (self.artifacts_dir / "win.joblib").is_file():
             raise ModelError(f"no published models in {self.artifacts_dir} (expected win.joblib and its card there). "
                              f"Fix: train and publish one with `kam train win --db URL --models {self.artifacts_dir}`, "
                              "or point --models at the folder that holds them.")
-        snapshot = self.holder.start()
-        self.watcher = ReloadWatcher(self.holder, reload_poll_seconds).start()
-        return snapshot
 
     def request_reload(self) -> None:
         """Reload in the background now (what SIGHUP does); requests keep being served meanwhile."""

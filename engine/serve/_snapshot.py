@@ -166,11 +166,13 @@ class SnapshotHolder:
             try:
                 snapshot = self._build(generation=old.generation + 1)
             except Exception as error:  # noqa: BLE001 -- any failure: keep serving what works
-                self.failed_reloads += 1
-                self.last_error = f"{type(error).__name__}: {error}"
-                self.last_failed_fingerprint = fingerprint
+                why = f"{type(error).__name__}: {error}"
+                # logged before the counters change: whoever watches `failed_reloads` finds the record written
                 _log.error("reload (%s) failed; still serving snapshot %d loaded %s. Why: %s", reason,
-                           old.generation, old.loaded_at.isoformat(timespec="seconds"), self.last_error)
+                           old.generation, old.loaded_at.isoformat(timespec="seconds"), why)
+                self.last_error = why
+                self.last_failed_fingerprint = fingerprint
+                self.failed_reloads += 1
                 self._notify("failed", None)
                 return False
             self._current = snapshot

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -353,7 +354,7 @@ class LiveStore:
             began = False
             try:
                 raw.execute("PRAGMA synchronous=NORMAL")
-                raw.execute("BEGIN IMMEDIATE")  # the live lock: SQLite's write lock
+                _begin_immediate(raw)  # the live lock: SQLite's write lock
                 began = True
                 yield raw
                 raw.execute("COMMIT")
@@ -448,6 +449,42 @@ def _latest_run(store: LiveStore, session) -> tuple[str | None, str | None, str 
         return None, None, None
     run_id, as_of, started = rows[0]
     return str(run_id), str(as_of), f"{run_id}@{started}"
+
+
+#: How long a live decision waits for SQLite's write lock held by another process before failing.
+WRITE_LOCK_WAIT_SECONDS = 30.0
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.0002, 0.002
+
+
+def _begin_immediate(raw: _SqliteSession, wait_seconds: float = WRITE_LOCK_WAIT_SECONDS) -> None:
+    """``BEGIN IMMEDIATE``, waiting for another process's write lock in steps of 0.2-2 ms.
+
+    Threads of one process queue on the store's own lock; other processes (``kam serve
+    --workers N``, a batch run) meet at SQLite's write lock, whose busy handler sleeps 1, 2, 5,
+    10 ... 100 ms between tries: a decision that found the lock taken could wait 100 ms after it
+    was released (the tail latency with two workers). Here SQLite's handler waits at most 1 ms
+    and the retries follow at 0.2 ms growing to 2 ms, up to ``wait_seconds`` in all; then the
+    lock error is raised (a decision is never dropped silently: it fails with the storage error).
+    """
+    import sqlite3
+
+    raw.execute("PRAGMA busy_timeout=1")
+    deadline = time.monotonic() + wait_seconds
+    pause = _FIRST_PAUSE
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                busy = getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) \
+                    or "locked" in str(error)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
+    finally:  # statements inside the transaction (and the checkpoint at close) wait as before
+        raw.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
 
 
 class _SqliteSession:

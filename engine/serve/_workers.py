@@ -1,0 +1,180 @@
+"""``kam serve --workers N``: N processes answering on one listening socket.
+
+One process tops out where its Python does (a decision costs a few milliseconds of it), so
+the service scales across cores with worker processes under uvicorn's own supervisor
+(:class:`uvicorn.supervisors.Multiprocess`): the parent binds the socket and starts N spawned
+workers that accept on it. Each worker opens its own database connection, loads its own router
+snapshot and watches the rule and model files like a single-process service. Capacity is
+claimed atomically in the database (``engine.storage._live``), so workers never over-fill a rep
+nor assign a lead twice.
+
+What reaches a worker: a :class:`WorkerApp` (the app factory) inside uvicorn's pickled
+configuration, sent through the spawn pipe. The token, the database URL and the settings are
+never in a command line, an environment variable or a log line.
+
+Signals to the parent: SIGHUP replaces every worker by a freshly loaded one, each new worker
+ready before the old one is stopped gracefully (requests in flight finish; the socket keeps
+accepting throughout); SIGTERM / SIGINT stop every worker after its requests in flight. A
+worker that dies is replaced. A worker that fails to start makes ``kam serve`` fail (its
+error is logged by the worker); SIGHUP sent to a worker itself reloads that worker in place.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine._errors import KamError
+from engine._log import get_logger
+
+__all__ = ["WorkerApp", "run_workers"]
+
+_log = get_logger("serve")
+
+#: How long a worker may take to load its snapshot and accept (start and SIGHUP replacement).
+WORKER_START_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class WorkerApp:
+    """The app factory each worker calls (picklable: it crosses the spawn pipe, not a command line).
+
+    Parameters
+    ----------
+    db : str
+        Database URL or SQLite path (each worker opens its own connection).
+    options : ServeOptions
+    rules_dir, artifacts_dir, as_of :
+        As for :class:`engine.serve.RoutingService`.
+    log_level, log_format : str
+        The parent's logging, set up again in the worker (spawned processes start blank).
+    secrets : tuple of str
+        Values masked in every log line besides the token.
+    """
+
+    db: str
+    options: Any
+    rules_dir: Path | None
+    artifacts_dir: Path
+    as_of: Any = None
+    log_level: str = "WARNING"
+    log_format: str = "text"
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def __repr__(self) -> str:  # the URL may hold a password, the options hold the token
+        return f"WorkerApp(artifacts_dir={str(self.artifacts_dir)!r}, rules_dir={self.rules_dir!r})"
+
+    def __call__(self) -> Any:
+        """In the worker: configure logging, open the database, load the snapshot, build the app.
+
+        A failure is logged (with why and the fix, like a single-process start) and ends the
+        worker with uvicorn's start-failure code, which the parent turns into a failed command.
+        """
+        from uvicorn.config import STARTUP_FAILURE
+
+        from engine._log import configure_logging
+        from engine.serve._app import create_app
+        from engine.serve._metrics import ServiceMetrics
+        from engine.serve._server import _route_uvicorn_logs
+        from engine.serve._service import RoutingService
+        from engine.storage import Database
+
+        configure_logging(self.log_level, self.log_format, secrets=(self.options.token, *self.secrets))
+        _route_uvicorn_logs()
+        started = time.perf_counter()
+        try:
+            database = Database(self.db, create=False)
+            service = RoutingService(database, rules_dir=self.rules_dir, artifacts_dir=self.artifacts_dir,
+                                     as_of=self.as_of)
+            snapshot = service.start(self.options.reload_poll_seconds)
+            app = create_app(service, self.options, ServiceMetrics())
+        except KamError as error:
+            _log.error("worker %d cannot start: %s", os.getpid(), error)
+            raise SystemExit(STARTUP_FAILURE) from None
+        except Exception as error:  # noqa: BLE001 -- any failure to start is reported, then ends the worker
+            _log.error("worker %d cannot start: %s: %s", os.getpid(), type(error).__name__, error)
+            raise SystemExit(STARTUP_FAILURE) from None
+        if threading.current_thread() is threading.main_thread():
+            # SIGHUP sent to this worker alone reloads it in place (the parent's SIGHUP replaces workers)
+            signal.signal(signal.SIGHUP, lambda signum, frame: service.request_reload())
+        _log.info("worker %d: snapshot %d loaded from %s in %.1f s", os.getpid(), snapshot.generation,
+                  database.display_name, time.perf_counter() - started)
+        return app
+
+
+def _wait_until_ready(supervisor: Any, timeout: float) -> Any:
+    """Wait for every worker to accept; the first that exits or times out, or None.
+
+    A SIGINT/SIGTERM arriving meanwhile stops the wait (``should_exit`` is set: the workers are
+    then stopped like after serving); a SIGHUP stays queued for the serving loop.
+    """
+    pending = list(supervisor.processes)
+    deadline = time.monotonic() + timeout
+    while pending:
+        if any(sig in (signal.SIGINT, signal.SIGTERM) for sig in supervisor.signal_queue):
+            supervisor.should_exit.set()
+            return None
+        for process in list(pending):
+            if not process.process.is_alive():
+                return process
+            if process.is_ready(timeout=0.5):
+                pending.remove(process)
+        if pending and time.monotonic() > deadline:
+            return pending[0]
+        time.sleep(0.05)
+    return None
+
+
+def run_workers(config: Any, sock: Any, start_timeout: float = WORKER_START_SECONDS,
+                announce: Callable[[], None] | None = None) -> None:
+    """Supervise ``config.workers`` workers on ``sock`` until SIGTERM/SIGINT; raise if one cannot start.
+
+    Parameters
+    ----------
+    config : uvicorn.Config
+        ``app`` is a :class:`WorkerApp`, ``factory=True``, ``workers`` > 1.
+    sock : socket.socket
+        The bound, listening socket every worker accepts on.
+    start_timeout : float
+        Seconds a worker may take to load and accept.
+    announce : callable, optional
+        Called once the supervisor handles SIGINT/SIGTERM/SIGHUP and the workers are starting
+        (where ``kam serve`` prints its "listening on" line: a signal sent after it is handled).
+
+    Raises
+    ------
+    KamError
+        A worker exited or did not answer before it was ready (its own error is logged above).
+    """
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor.init_processes()
+    if announce is not None:
+        announce()
+    process = _wait_until_ready(supervisor, start_timeout)
+    if process is not None:
+        process.process.join(1.0)
+        code = process.exitcode
+        supervisor.terminate_all()
+        supervisor.join_all()
+        how = (f"exited with code {code}" if code is not None else f"was not ready within {start_timeout:.0f} s")
+        cause = " (it could not load; its error is logged above)" if code == STARTUP_FAILURE else ""
+        raise KamError(f"kam serve: worker process {process.pid} {how}{cause}; no worker is serving. "
+                       "Fix: correct what the worker's message names, or try --workers 1 to see the same "
+                       "error from a single process.")
+    _log.info("%d workers serving (parent %d; SIGHUP replaces them one by one, SIGTERM stops them)",
+              len(supervisor.processes), os.getpid())
+    while not supervisor.should_exit.wait(0.5):
+        supervisor.handle_signals()
+        supervisor.keep_subprocess_alive()
+    supervisor.terminate_all()
+    supervisor.join_all()
+    _log.info("stopped %d workers after their requests in flight", len(supervisor.processes))

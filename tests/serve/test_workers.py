@@ -1,0 +1,210 @@
+"""``kam serve --workers 2``: both workers answer, SIGHUP replaces them without a dropped request,
+SIGTERM stops them, a worker that cannot start fails the command, and routing through both
+never over-fills a person nor decides a lead twice (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from serve_client import TOKEN, Client
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="worker processes and SIGHUP are POSIX")
+
+KAM = [sys.executable, "-m", "engine"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAM_")}
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+    env["COLUMNS"] = "200"
+    env.update(KAM_SERVE_TOKEN=TOKEN, KAM_SERVE_RELOAD_POLL_SECONDS="0", **extra)
+    return env
+
+
+def _start(db: str, models: Path, rules: Path) -> tuple[subprocess.Popen, str]:
+    # the log goes to a file: a pipe nobody reads fills up with a request log and blocks the workers
+    log = open(rules.parent / "serve.log", "w+")  # noqa: SIM115 -- closed by _stop
+    process = subprocess.Popen(
+        [*KAM, "--log-level", "INFO", "serve", "--db", db, "--models", str(models), "--rules", str(rules),
+         "--port", "0", "--workers", "2"],
+        env=_env(), stdout=subprocess.PIPE, stderr=log, text=True)
+    process.log = log  # type: ignore[attr-defined]
+    line = process.stdout.readline()
+    assert "listening on http://127.0.0.1:" in line and "2 workers" in line, (line, process.poll())
+    return process, line.split("listening on ")[1].split()[0]
+
+
+def _pids(url: str, want: int, timeout: float = 90.0, exclude: frozenset[int] = frozenset()) -> set[int]:
+    """Distinct worker pids answering /healthz on new connections, until ``want`` new ones answered."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen - exclude) < want:
+        assert time.monotonic() < deadline, f"only pids {seen} answered within {timeout:.0f} s"
+        client = Client(url)
+        status, _, health = client.request("GET", "/healthz")
+        client.close()
+        assert status == 200, health
+        seen.add(health["pid"])
+    return seen - exclude
+
+
+def _stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    process.log.seek(0)  # type: ignore[attr-defined]
+    stderr = process.log.read()  # type: ignore[attr-defined]
+    process.log.close()  # type: ignore[attr-defined]
+    assert process.returncode == 0, stderr
+    assert "stopped 2 workers after their requests in flight" in stderr
+    assert TOKEN not in stderr
+    return stderr
+
+
+def test_two_workers_answer_reload_on_sighup_without_dropping_a_request_and_stop(service_copy):
+    db, models, rules = service_copy
+    process, url = _start(str(db), models, rules)
+    try:
+        first = _pids(url, 2)
+        assert process.pid not in first
+        for pid in first:  # the token reaches a worker through the spawn pipe, never its command line
+            cmdline = Path(f"/proc/{pid}/cmdline")
+            if cmdline.exists():
+                assert TOKEN.encode() not in cmdline.read_bytes()
+        failures: list[object] = []
+        answered = [0]
+        done = threading.Event()
+
+        def keep_asking() -> None:  # new connections throughout the replacement: none may fail
+            while not done.is_set():
+                try:
+                    client = Client(url)
+                    status, _, body = client.request("GET", "/accounts/does-not-exist")
+                    client.close()
+                    if status != 404:
+                        failures.append((status, body))
+                    answered[0] += 1
+                except OSError as error:
+                    failures.append(error)
+
+        asking = threading.Thread(target=keep_asking)
+        asking.start()
+        try:
+            process.send_signal(signal.SIGHUP)
+            second = _pids(url, 2, exclude=frozenset(first))  # two freshly loaded workers answer ...
+            deadline = time.monotonic() + 30
+            while _pids(url, 1) & first:  # ... and the old ones are gone
+                assert time.monotonic() < deadline, "the old workers still answer after SIGHUP"
+        finally:
+            done.set()
+            asking.join(60)
+        assert failures == [] and answered[0] > 0
+        assert len(second) == 2
+        stderr = _stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert "Received SIGHUP, restarting processes" in stderr
+
+
+def test_a_worker_that_cannot_start_fails_the_command_and_says_why(service_copy):
+    db, models, rules = service_copy
+    (rules / "routing.yaml").write_text("rules: [not a rule file")
+    started = time.monotonic()
+    done = subprocess.run([*KAM, "serve", "--db", str(db), "--models", str(models), "--rules", str(rules),
+                           "--port", "0", "--workers", "2"], env=_env(), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode != 0, done.stderr
+    assert time.monotonic() - started < 60
+    message = " ".join(done.stderr.split())
+    assert "routing.yaml" in message and "worker process" in message and "could not load" in message, message
+    assert TOKEN not in done.stderr
+
+
+def _lead(opportunity_id: str, account_id: str) -> dict:
+    return {"opportunity_id": opportunity_id, "account_id": account_id, "source": "web", "product_line": "server",
+            "est_units": 3, "est_amount": 80000.0, "stage": "lead"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_routing_through_two_workers_decides_each_lead_once_within_capacity(backend, service_copy, request):
+    from engine.live import LiveRouter
+    from engine.storage import Database
+
+    db, models, rules = service_copy
+    target = str(db) if backend == "sqlite" else request.getfixturevalue("postgres_service_db")
+    with Database(target) as database:
+        accounts = sorted(database.read_results("account_scores", database.latest_run_id(),
+                                                columns=["account_id"])["account_id"].astype(str))[:60]
+    process, url = _start(target, models, rules)
+    clients, per_client = 8, 10
+    answers: list[dict] = []
+    statuses: list[int] = []
+    try:
+        _pids(url, 2)  # both workers loaded
+        together = threading.Barrier(clients)
+        tag = f"W{backend[0].upper()}{os.getpid()}"
+
+        def client(index: int) -> None:
+            http = Client(url)
+            together.wait()
+            own = [_lead(f"{tag}-{index}-{i}", accounts[(index * per_client + i) % len(accounts)])
+                   for i in range(per_client)]
+            for lead in [_lead(f"{tag}-SAME", accounts[0]), *own]:
+                status, _, answer = http.request("POST", "/route", lead)
+                statuses.append(status)
+                answers.append(answer)
+            http.close()
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        _stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert statuses == [200] * (clients * (per_client + 1)), [a for a in answers if "error" in a][:2]
+    same = [a for a in answers if a["lead_id"] == f"{tag}-SAME"]
+    assert sum(not a["replayed"] for a in same) == 1
+    assert len({(a["assignee_id"], a["route"], a["seq"]) for a in same}) == 1
+
+    router = LiveRouter(target, artifacts_dir=models, rules_dir=rules, as_of="2026-10-01")
+    try:
+        recorded = router.store.assignments()
+        loads = router.store.loads()
+        policy = router._snapshot.policy
+    finally:
+        router.close()
+    ids = recorded["lead_id"].astype(str)
+    assert not ids.duplicated().any()
+    assert set(ids) >= {a["lead_id"] for a in answers}
+    claimed = recorded[recorded["load_claimed"].astype(int) == 1]
+    for kind, person in set(zip(claimed["assignee_type"].astype(str), claimed["assignee_id"].astype(str))):
+        assert loads[(kind, person)] <= policy.capacity(kind, person), (kind, person)
+
+
+def test_sigterm_while_the_workers_load_stops_at_once(service_copy):
+    db, models, rules = service_copy
+    process, _ = _start(str(db), models, rules)
+    try:
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)  # the workers are still loading their snapshots
+        process.communicate(timeout=60)
+        assert time.monotonic() - started < 15
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        process.log.close()  # type: ignore[attr-defined]
