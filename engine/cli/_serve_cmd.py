@@ -49,7 +49,7 @@ def serve(
     from engine.serve import ServeOptions, ServiceServer
 
     cli = state()
-    config = cli.config
+    config = cli.settings
     options = ServeOptions(
         token=config.get("serve.token"),
         max_body_bytes=int(config.get("serve.max_body_bytes")),
@@ -69,6 +69,7 @@ def serve(
         sys.stdout.flush()
         return 0
     # the one line a supervisor or a test waits for (standard output, flushed)
+    assert server.service is not None  # one process: open() loaded the service in this process
     print(f"kam serve: listening on {server.url} (snapshot {server.service.holder.current.generation}; "
           "SIGHUP reloads rules and models; Ctrl-C stops)", flush=True)
     server.run()

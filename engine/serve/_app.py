@@ -75,7 +75,7 @@ def _from_kam_error(error: KamError) -> ApiError:
 
     message = str(error)
     kind = type(error).__name__
-    problems: list[Problem] = [tuple(p) for p in getattr(error, "problems", None) or []]  # type: ignore[misc]
+    problems: list[Problem] = [tuple(p) for p in getattr(error, "problems", None) or []]
     if isinstance(error, ResultNotFoundError):
         return ApiError(404, kind, message, [(error.field, "an account of the latest scoring run", "not found",
                                               "check the id; `kam show account ID` reads the same results")])
