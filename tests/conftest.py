@@ -140,3 +140,105 @@ def new_postgres_database(postgres_url):
         return postgres_url.rsplit("/", 1)[0] + "/" + name
 
     return make
+
+
+# --- small demo worlds with small trained models, built once and shared by the packages ----------
+#: A fast model for tests: one small boosting candidate, two folds, Platt calibration.
+_SMALL_MODEL = {
+    "candidates": {"hist_gradient_boosting": [{"max_iter": 20, "max_leaf_nodes": 8}]},
+    "blend": False,
+    "cv": 2,
+    "calibration": "sigmoid",
+}
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def small_model_spec():
+    """``small_model_spec(kind)``: the shipped ``models/<kind>.yaml`` with :data:`_SMALL_MODEL` (fast)."""
+    import dataclasses
+
+    from engine.models import load_model_spec
+
+    def make(kind: str):
+        spec = load_model_spec(_ROOT / "models" / f"{kind}.yaml")
+        return dataclasses.replace(spec, model=dict(_SMALL_MODEL), as_of_periods=12, validation_periods=2)
+
+    return make
+
+
+class _SmallDemos:
+    """Small demo worlds, each built once per session (the packages that ask for one size share it)."""
+
+    def __init__(self, tmp_path_factory, small_model_spec):
+        self._tmp = tmp_path_factory
+        self._spec = small_model_spec
+        self._cache: dict[tuple, object] = {}
+
+    def _cached(self, key: tuple, build):
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def tables(self, accounts: int, seed: int) -> dict:
+        """Raw demo tables, as a database would hold them (shared: do not modify them in place)."""
+        from engine.demo import generate_demo_tables
+
+        return self._cached(("tables", accounts, seed), lambda: generate_demo_tables(accounts=accounts, seed=seed))
+
+    def models(self, accounts: int, seed: int, as_of: str) -> Path:
+        """Folder with small churn and win models trained on the validated :meth:`tables`."""
+
+        def build() -> Path:
+            from engine.pipeline import train_model
+            from engine.validate import validate_tables
+
+            folder = self._tmp.mktemp(f"models-{accounts}-{seed}")
+            valid = validate_tables(self.tables(accounts, seed), as_of=as_of).valid
+            for kind in ("churn", "win"):
+                train_model(valid, kind, spec=self._spec(kind), artifacts_dir=folder)
+            return folder
+
+        return self._cached(("models", accounts, seed, as_of), build)
+
+    def scored_db(self, accounts: int, seed: int, as_of: str) -> tuple[Path, Path]:
+        """``(SQLite path, models folder)`` made the way a user does: ``kam demo-db``, train on what
+        ``ingest`` reads, ``kam score``."""
+
+        def build() -> tuple[Path, Path]:
+            from engine.cli import main
+            from engine.pipeline import ingest, train_model
+            from engine.storage import Database
+
+            folder = self._tmp.mktemp(f"scored-{accounts}-{seed}")
+            path, models = folder / "demo.sqlite", folder / "models"
+            assert main(["demo-db", str(path), "--accounts", str(accounts), "--seed", str(seed)]) == 0
+            with Database(path, readonly=True) as db:
+                tables = ingest(db, as_of=as_of).tables
+            for kind in ("churn", "win"):
+                train_model(tables, kind, spec=self._spec(kind), artifacts_dir=models)
+            assert main(["score", "--db", str(path), "--models", str(models), "--as-of", as_of]) == 0
+            return path, models
+
+        return self._cached(("scored", accounts, seed, as_of), build)
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory, small_model_spec):
+    """Shared small demo worlds: ``small_demo.tables(accounts, seed)``, ``.models(accounts, seed,
+    as_of)`` and ``.scored_db(accounts, seed, as_of)`` (see :class:`_SmallDemos`)."""
+    return _SmallDemos(tmp_path_factory, small_model_spec)
+
+
+@pytest.fixture(scope="session")
+def copy_sqlite():
+    """``copy_sqlite(source, target)``: a SQLite file with its ``-wal``/``-shm`` companions."""
+
+    def copy(source: Path, target: Path) -> Path:
+        shutil.copy(source, target)
+        for suffix in ("-wal", "-shm"):
+            if Path(str(source) + suffix).exists():
+                shutil.copy(str(source) + suffix, str(target) + suffix)
+        return target
+
+    return copy

@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-
 import pytest
 from live_factories import AS_OF, new_database
 
-from engine.demo import generate_demo_tables
-from engine.models import load_model_spec
-from engine.pipeline import train_model
-from engine.validate import validate_tables
 
-#: A fast model for tests: one small boosting candidate, two folds (as tests/pipeline).
-SMALL_MODEL = {
-    "candidates": {"hist_gradient_boosting": [{"max_iter": 20, "max_leaf_nodes": 8}]},
-    "blend": False,
-    "cv": 2,
-    "calibration": "sigmoid",
-}
+@pytest.fixture(scope="session")
+def live_tables(small_demo):
+    """Raw demo tables (1,200 accounts, seed 5: the pipeline tests' demo), as a database would hold them."""
+    return small_demo.tables(1200, 5)
 
 
 @pytest.fixture(scope="session")
-def live_tables():
-    """Raw demo tables (1,200 accounts, seed 5), as a database would hold them."""
-    return generate_demo_tables(accounts=1200, seed=5)
-
-
-@pytest.fixture(scope="session")
-def live_models(live_tables, tmp_path_factory):
-    """Folder with small trained churn and win models."""
-    folder = tmp_path_factory.mktemp("live-models")
-    valid = validate_tables(live_tables, as_of=AS_OF).valid
-    for kind in ("churn", "win"):
-        spec = load_model_spec(Path(__file__).parents[2] / "models" / f"{kind}.yaml")
-        spec = dataclasses.replace(spec, model=SMALL_MODEL, as_of_periods=12, validation_periods=2)
-        train_model(valid, kind, spec=spec, artifacts_dir=folder)
-    return folder
+def live_models(small_demo):
+    """Folder with small trained churn and win models (shared with the pipeline tests)."""
+    return small_demo.models(1200, 5, AS_OF)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-
 import pytest
 
-from engine.demo import generate_demo_tables
-from engine.models import load_model_spec
-from engine.pipeline import train_model
 from engine.storage import Database
-from engine.validate import validate_tables
 
 AS_OF = "2026-10-01"
-#: A fast model for tests: one small boosting candidate, two folds.
-SMALL_MODEL = {
-    "candidates": {"hist_gradient_boosting": [{"max_iter": 20, "max_leaf_nodes": 8}]},
-    "blend": False,
-    "cv": 2,
-    "calibration": "sigmoid",
-}
-
 
 
 @pytest.fixture(scope="session")
-def demo_tables():
+def demo_tables(small_demo):
     """Raw demo tables (1,200 accounts), as a database would hold them."""
-    return generate_demo_tables(accounts=1200, seed=5)
-
-
-def small_spec(kind: str):
-    spec = load_model_spec(Path(__file__).parents[2] / "models" / f"{kind}.yaml")
-    return dataclasses.replace(spec, model=SMALL_MODEL, as_of_periods=12, validation_periods=2)
+    return small_demo.tables(1200, 5)
 
 
 @pytest.fixture(scope="session")
-def artifacts(demo_tables, tmp_path_factory):
+def artifacts(small_demo):
     """Folder with small trained churn and win models (trained through train_model)."""
-    folder = tmp_path_factory.mktemp("models")
-    valid = validate_tables(demo_tables, as_of=AS_OF).valid
-    for kind in ("churn", "win"):
-        train_model(valid, kind, spec=small_spec(kind), artifacts_dir=folder)
-    return folder
+    return small_demo.models(1200, 5, AS_OF)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

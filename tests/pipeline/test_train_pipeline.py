@@ -12,7 +12,8 @@ from engine.demo import DEMO_END_DATE
 from engine.demo._oracle import demo_oracle
 from engine.pipeline import train_model
 from engine.validate import validate_tables
-from tests.pipeline.conftest import AS_OF, SMALL_MODEL, small_spec
+
+AS_OF = "2026-10-01"
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +21,12 @@ def valid_tables(demo_tables):
     return validate_tables(demo_tables, as_of=AS_OF).valid
 
 
-def test_card_records_forward_grouped_selection_next_to_out_of_time(valid_tables, tmp_path):
-    spec = dataclasses.replace(small_spec("churn"), as_of_periods=16, validation_periods=2)
+def test_card_records_forward_grouped_selection_next_to_out_of_time(valid_tables, tmp_path, small_model_spec):
+    spec = dataclasses.replace(small_model_spec("churn"), as_of_periods=16, validation_periods=2)
     result = train_model(valid_tables, "churn", spec=spec, artifacts_dir=tmp_path)
     validation = result.card.validation
     assert validation["selection"]["scheme"].startswith("forward in time")
-    assert validation["selection"]["n_splits"] == SMALL_MODEL["cv"]
+    assert validation["selection"]["n_splits"] == small_model_spec("churn").model["cv"]
     assert validation["group_by"] == "account_id"
     assert validation["out_of_time_roc_auc"] == result.metrics["roc_auc"]
     assert 0.5 < validation["selection_roc_auc"] < 1.0
@@ -42,16 +43,16 @@ def test_card_records_forward_grouped_selection_next_to_out_of_time(valid_tables
     assert sum(curves["calibration"]["count"]) == result.rows["validation"] == result.metrics["n"]
 
 
-def test_short_history_falls_back_to_grouped_folds_with_a_warning(valid_tables, tmp_path, caplog):
+def test_short_history_falls_back_to_grouped_folds_with_a_warning(valid_tables, tmp_path, caplog, small_model_spec):
     with caplog.at_level("WARNING", logger="kam.train"):
-        result = train_model(valid_tables, "churn", spec=small_spec("churn"), artifacts_dir=tmp_path)
+        result = train_model(valid_tables, "churn", spec=small_model_spec("churn"), artifacts_dir=tmp_path)
     assert "grouped K-fold instead" in caplog.text
     assert result.card.validation["selection"]["scheme"] == "stratified group K-fold, shuffled"
 
 
-def test_win_card_reports_the_share_of_the_oracle(valid_tables, tmp_path):
+def test_win_card_reports_the_share_of_the_oracle(valid_tables, tmp_path, small_model_spec):
     """The demo's exact win oracle: a model cannot beat the simulator's own probabilities."""
-    spec = dataclasses.replace(small_spec("win"), as_of_periods=16, validation_periods=2)
+    spec = dataclasses.replace(small_model_spec("win"), as_of_periods=16, validation_periods=2)
     oracle = demo_oracle(1200, 5, DEMO_END_DATE)
     result = train_model(valid_tables, "win", spec=spec, artifacts_dir=tmp_path, oracle=oracle)
     card = result.card.oracle
@@ -63,13 +64,13 @@ def test_win_card_reports_the_share_of_the_oracle(valid_tables, tmp_path):
     assert "model / oracle" in result.card.to_markdown()
 
 
-def test_training_replayed_at_an_earlier_end_validates_strictly_before_it(valid_tables, tmp_path):
+def test_training_replayed_at_an_earlier_end_validates_strictly_before_it(valid_tables, tmp_path, small_model_spec):
     """Rolling origins: data_end moves the as-of dates, the training and the validation window."""
     import pandas as pd
 
     import engine
 
-    spec = dataclasses.replace(small_spec("churn"), as_of_periods=16, validation_periods=2)
+    spec = dataclasses.replace(small_model_spec("churn"), as_of_periods=16, validation_periods=2)
     now = train_model(valid_tables, "churn", spec=spec, artifacts_dir=tmp_path / "now")
     earlier = train_model(valid_tables, "churn", spec=spec, artifacts_dir=tmp_path / "earlier",
                           data_end=pd.Timestamp(DEMO_END_DATE) - pd.DateOffset(months=3))

@@ -6,7 +6,6 @@ conftest or from each other): ``add_alerts_and_plans`` and ``browser`` (headless
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import os
 import shutil
@@ -16,38 +15,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.demo import generate_demo_tables
-from engine.models import load_model_spec
-from engine.pipeline import score, train_model
+from engine.pipeline import score
 from engine.storage import Database
-from engine.validate import validate_tables
 
 #: The two runs every report test reads: the earlier one is the comparison run.
 AS_OF = ("2026-09-01", "2026-10-01")
-SMALL_MODEL = {
-    "candidates": {"hist_gradient_boosting": [{"max_iter": 20, "max_leaf_nodes": 8}]},
-    "blend": False,
-    "cv": 2,
-    "calibration": "sigmoid",
-}
 
 
 @pytest.fixture(scope="session")
-def report_tables():
+def report_tables(small_demo):
     """Raw demo tables (800 accounts)."""
-    return generate_demo_tables(accounts=800, seed=11)
+    return small_demo.tables(800, 11)
 
 
 @pytest.fixture(scope="session")
-def report_models(report_tables, tmp_path_factory):
+def report_models(small_demo):
     """Small trained churn and win models with their cards."""
-    folder = tmp_path_factory.mktemp("report-models")
-    valid = validate_tables(report_tables, as_of=AS_OF[-1]).valid
-    for kind in ("churn", "win"):
-        spec = load_model_spec(Path(__file__).parents[2] / "models" / f"{kind}.yaml")
-        spec = dataclasses.replace(spec, model=SMALL_MODEL, as_of_periods=12, validation_periods=2)
-        train_model(valid, kind, spec=spec, artifacts_dir=folder)
-    return folder
+    return small_demo.models(800, 11, AS_OF[-1])
 
 
 def _scored(target: str, tables, models) -> list[str]:

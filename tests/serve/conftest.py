@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
@@ -11,45 +10,20 @@ from serve_client import TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2026-10-01"
-SMALL_MODEL = {
-    "candidates": {"hist_gradient_boosting": [{"max_iter": 20, "max_leaf_nodes": 8}]},
-    "blend": False,
-    "cv": 2,
-    "calibration": "sigmoid",
-}
 
 
 @pytest.fixture(scope="session")
-def scored_service_db(tmp_path_factory):
-    """``(database path, models folder)``: 400 demo accounts, the win model published, one run written."""
-    from engine.cli import main
-    from engine.models import load_model_spec
-    from engine.pipeline import ingest, train_model
-    from engine.storage import Database
-
-    folder = tmp_path_factory.mktemp("serve")
-    path = folder / "demo.sqlite"
-    models = folder / "models"
-    assert main(["demo-db", str(path), "--accounts", "400", "--seed", "5"]) == 0
-    with Database(path, readonly=True) as db:
-        tables = ingest(db, as_of=AS_OF).tables
-    for kind in ("churn", "win"):
-        spec = load_model_spec(ROOT / "models" / f"{kind}.yaml")
-        spec = dataclasses.replace(spec, model=SMALL_MODEL, as_of_periods=12, validation_periods=2)
-        train_model(tables, kind, spec=spec, artifacts_dir=models)
-    assert main(["score", "--db", str(path), "--models", str(models), "--as-of", AS_OF]) == 0
-    return path, models
+def scored_service_db(small_demo):
+    """``(database path, models folder)``: 400 demo accounts, both models trained, one run written."""
+    return small_demo.scored_db(400, 5, AS_OF)
 
 
 @pytest.fixture
-def service_copy(scored_service_db, tmp_path):
+def service_copy(scored_service_db, tmp_path, copy_sqlite):
     """A private copy of the database, models and rules (tests that route leads or edit files)."""
     path, models = scored_service_db
     db = tmp_path / "demo.sqlite"
-    shutil.copy(path, db)
-    for suffix in ("-wal", "-shm"):
-        if Path(str(path) + suffix).exists():
-            shutil.copy(str(path) + suffix, str(db) + suffix)
+    copy_sqlite(path, db)
     shutil.copytree(models, tmp_path / "models")
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     return db, tmp_path / "models", tmp_path / "rules"
