@@ -158,6 +158,12 @@ def newest_event_date(source: Any, *, today: dt.date | None = None,
 
             days, ok, _ = parse_iso_days(pa.array(values.astype("string"), type=pa.large_string(), from_pandas=True))
             values = pd.Series(pd.to_datetime(days[ok], unit="D"))
+        else:
+            # calendar days, as the text branch reads them: a time of day or a time zone must not
+            # move a date past `today` (a tz-aware column is read on its own wall clock)
+            if getattr(values.dt, "tz", None) is not None:
+                values = values.dt.tz_localize(None)
+            values = values.dt.normalize()
         values = values[values <= limit]
         if len(values) and values.notna().any():
             found = values.max().date()

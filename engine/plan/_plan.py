@@ -493,7 +493,7 @@ def _value_saved(accounts: pd.DataFrame, churn: np.ndarray, margin: np.ndarray
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"accounts row {row} (account {accounts['account_id'].iloc[row]!r}): churn_if_contacted must be a "
-            f"probability from 0 to 1; got {raw.iloc[row]!r}. Fix: pass engine.plan.churn_if_contacted(model, features, day)."
+            f"probability from 0 to 1; got {raw.iloc[row]!r}. Fix: pass engine.plan.churn_if_contacted(model, features)."
         )
     if_contacted = raw.fillna(pd.Series(churn, index=raw.index)).to_numpy(dtype=float)
     return if_contacted, np.clip(churn - if_contacted, 0.0, None) * margin

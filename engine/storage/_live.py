@@ -164,8 +164,9 @@ class LiveStore:
             )
             if not session.execute(f"SELECT {self._q('id')} FROM {self._q('live_meta')}"):
                 # '' = not seeded yet (NULL stands for "no scoring run"): the first decision seeds.
+                # (ON CONFLICT: several workers starting at once may all find the table empty)
                 session.execute(
-                    f"INSERT INTO {self._q('live_meta')} VALUES (1, '', 0, NULL)"
+                    f"INSERT INTO {self._q('live_meta')} VALUES (1, '', 0, NULL) ON CONFLICT DO NOTHING"
                 )
             # One account's score in the latest run is looked up per lead: index it (kam's own table).
             if "account_scores" in session.table_names():
@@ -352,6 +353,9 @@ class LiveStore:
         with self._write_lock, db._session(action, fast=False) as session:  # a connection, no transaction yet
             raw = _SqliteSession(session.conn.connection.driver_connection)
             began = False
+            # for this transaction only: the pooled connection's later writes (a scoring run's
+            # results) keep the durability they had
+            previous = int(raw.execute("PRAGMA synchronous")[0][0])
             try:
                 raw.execute("PRAGMA synchronous=NORMAL")
                 _begin_immediate(raw)  # the live lock: SQLite's write lock
@@ -364,6 +368,8 @@ class LiveStore:
                 if isinstance(exc, _driver_errors()):
                     raise db._storage_error(action, exc, True) from exc
                 raise
+            finally:
+                raw.execute(f"PRAGMA synchronous={previous}")
 
     def _claim(self, session, kind: str, person: str, capacity: int, lead_id: str) -> None:
         q = self._q

@@ -86,9 +86,13 @@ class SqliteGuard:
         with self._cond:
             held = self._holders.get(me)
             if held is not None and held != library:
-                raise RuntimeError(
-                    f"a {library} session was opened inside a {held} session on the same SQLite file; "
-                    "open one after the other"
+                from engine._errors import StorageError
+
+                raise StorageError(
+                    f"expected one kind of session at a time on a SQLite file; got a {library} session "
+                    f"opened inside a {held} session (e.g. reading another table inside a loop over "
+                    "Database.iter_table, which holds the file until it ends). Fix: finish or close "
+                    "the loop first, or read the table whole with read_table"
                 )
             while self._active and self._library != library:
                 self._cond.wait()
@@ -306,9 +310,16 @@ class AdbcSession:
         self.cursor.adbc_ingest(name, pa.table(arrays), mode="append")
 
     def read(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        import adbc_driver_manager
+        import pyarrow as pa
+
         statement, values = _qmark(sql, params)
         self.cursor.execute(statement, parameters=values)
-        return arrow_to_pandas(self.cursor.fetch_arrow_table())
+        try:
+            table = self.cursor.fetch_arrow_table()
+        except (adbc_driver_manager.Error, OSError, pa.ArrowException) as exc:  # an error found while stepping rows
+            raise self.db._storage_error(self.action, exc, self.write) from exc
+        return arrow_to_pandas(table)
 
     def read_typed(self, name: str, columns: list[str], where: tuple[str, tuple] | None = None) -> pd.DataFrame:
         """Read ``columns`` of table ``name``; a column holding cells of another type is read again on its own.

@@ -340,7 +340,7 @@ def test_a_session_of_the_other_library_inside_a_session_is_refused():
     with guard.hold("adbc"):
         with guard.hold("adbc"):  # the same library nests
             pass
-        with pytest.raises(RuntimeError, match="pysqlite session was opened inside a adbc session"):
+        with pytest.raises(StorageError, match="pysqlite session opened inside a adbc session"):
             with guard.hold("pysqlite"):
                 pass
     with guard.hold("pysqlite"):  # released: the other library may go now
