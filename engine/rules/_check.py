@@ -13,7 +13,6 @@ import datetime as _dt
 import itertools
 import math
 from dataclasses import asdict, dataclass
-from functools import singledispatch
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -36,6 +35,7 @@ from engine.rules._expr import (
     Or,
     Str,
     fields_of,
+    on_kind,
 )
 from engine.rules._spec import RuleSetSpec, load_spec
 from engine.rules._typed import as_of_date, prepare_frame
@@ -320,7 +320,7 @@ def _literals(spec: RuleSetSpec) -> dict[str, set]:
 
 
 # --- one case per condition kind of the normal form (see engine/rules/_expr/_nodes.py) -----
-@singledispatch
+@on_kind
 def _collect_literals(node: object, found: dict[str, set]) -> None:
     raise TypeError(f"not a condition: {node!r}")
 
@@ -353,7 +353,7 @@ def _(node: IsNull | Known | Const, found: dict[str, set]) -> None:
     return None  # no literal: the null and present candidates are always in the grid
 
 
-@singledispatch
+@on_kind
 def _numbers(node: object) -> Iterator[float]:
     raise TypeError(f"not a value: {node!r}")
 

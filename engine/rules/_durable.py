@@ -56,13 +56,24 @@ import json
 import threading
 import uuid
 import weakref
-from functools import singledispatch
 from typing import Any
 
 from durable import engine as _durable_engine
 
 from engine._errors import RuleEvaluationError, RuleSyntaxError
-from engine.rules._expr import BinOp, Bool, Cmp, Field, IsNull, Known, Match, Num, Str, alternatives
+from engine.rules._expr import (
+    BinOp,
+    Bool,
+    Cmp,
+    Field,
+    IsNull,
+    Known,
+    Match,
+    Num,
+    Str,
+    alternatives,
+    on_kind,
+)
 from engine.rules._spec import RuleSetSpec
 
 __all__ = ["DurableEngine", "DurableEngineError"]
@@ -175,7 +186,7 @@ class _Compiler:
 
 
 # --- one case per node kind of the normal form (see engine/rules/_expr/_nodes.py) ---------
-@singledispatch
+@on_kind
 def _value(node: object) -> Any:
     raise TypeError(f"not a value: {node!r}")
 
@@ -201,7 +212,7 @@ def _(node: BinOp) -> Any:
     return {_ARITH[node.op]: {"$l": _value(node.left), "$r": _value(node.right)}}
 
 
-@singledispatch
+@on_kind
 def _guards(node: object, out: list) -> None:
     raise TypeError(f"not a value: {node!r}")
 
@@ -232,7 +243,7 @@ def _(node: BinOp, out: list) -> None:
             out.append({"$neq": {_ZERO: _value(divisor)}})
 
 
-@singledispatch
+@on_kind
 def _leaf(node: object, compiler: _Compiler, parts: list) -> None:
     raise TypeError(f"not a leaf condition: {node!r}")
 

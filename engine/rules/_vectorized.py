@@ -10,7 +10,6 @@ The hit policy runs over the (rules x rows) match matrix with no per-row Python.
 
 from __future__ import annotations
 
-from functools import singledispatch
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from engine.rules._expr import (
     Num,
     Or,
     Str,
+    on_kind,
 )
 from engine.rules._result import (
     DECIDED,
@@ -128,7 +128,7 @@ class _Compiler:
 
 
 # --- one case per node kind of the normal form (see engine/rules/_expr/_nodes.py) ---------
-@singledispatch
+@on_kind
 def _value(node: object, c: _Compiler) -> tuple[str, Any]:
     raise TypeError(f"not a value: {node!r}")
 
@@ -174,7 +174,7 @@ def _(node: BinOp, c: _Compiler) -> tuple[str, Any]:
     return "num", out
 
 
-@singledispatch
+@on_kind
 def _known(node: object, c: _Compiler) -> Any:
     raise TypeError(f"not a value: {node!r}")
 
@@ -200,7 +200,7 @@ def _(node: BinOp, c: _Compiler) -> Any:
     return known
 
 
-@singledispatch
+@on_kind
 def _cond(node: object, c: _Compiler) -> np.ndarray:
     raise TypeError(f"not a condition: {node!r}")
 

@@ -16,15 +16,18 @@ The passes, in order (:func:`compile_condition` runs them):
 ``_patterns``             the ``matches`` subset and its RE2 (linear-time) matcher
 ``_dnf``                  normal form -> alternatives (OR of ANDs) for durable_rules
 ``_printer``              any tree -> canonical source (fingerprints and messages)
+``_dispatch``             ``on_kind``: the generic-function decorator every pass is written with
 ========================  =================================================================
 
 The node kinds live in ``_nodes``; each declares its role (value or condition) and the phases
-it appears in, and every pass dispatches on the kind with :func:`functools.singledispatch`.
+it appears in, and every pass dispatches on the kind with ``_dispatch.on_kind`` (functools.singledispatch
+with a per-class cache), one case per kind: no ``isinstance`` chains.
 Both engines compile the *normal form*, so they cannot disagree about what a condition means.
 """
 
 from engine.rules._expr._checker import FUNCTIONS, NUMERIC, STRINGY
 from engine.rules._expr._compile import MAX_EXPRESSION_LENGTH, compile_condition
+from engine.rules._expr._dispatch import on_kind
 from engine.rules._expr._dnf import MAX_ALTERNATIVES, alternatives
 from engine.rules._expr._nodes import (
     And,
@@ -83,4 +86,5 @@ __all__ = [
     "to_source",
     "fields_of",
     "kinds",
+    "on_kind",
 ]

@@ -12,11 +12,11 @@ A value's type is one of ``number``, ``integer``, ``string``, ``enum``, ``boolea
 
 from __future__ import annotations
 
-from functools import singledispatch
 from typing import Mapping
 
 from engine._errors import RuleSyntaxError, RuleTypeError
 from engine._suggest import did_you_mean
+from engine.rules._expr._dispatch import on_kind
 from engine.rules._expr._nodes import (
     And,
     BinOp,
@@ -125,7 +125,7 @@ def check(tree: object, inputs: Mapping, parameters: Mapping) -> Node:
 
 
 # --- values --------------------------------------------------------------------------------
-@singledispatch
+@on_kind
 def _value(node: object, ctx: Checker) -> Typed:
     raise RuleSyntaxError(f"unsupported construct {node!r}")
 
@@ -215,7 +215,7 @@ def _(node: Node, ctx: Checker) -> Typed:
 
 
 # --- conditions ----------------------------------------------------------------------------
-@singledispatch
+@on_kind
 def _cond(node: object, ctx: Checker) -> Node:
     raise RuleSyntaxError(f"unsupported construct {node!r}")
 

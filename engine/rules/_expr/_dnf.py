@@ -7,9 +7,8 @@ no condition can expand past what either engine takes.
 
 from __future__ import annotations
 
-from functools import singledispatch
-
 from engine._errors import RuleSyntaxError
+from engine.rules._expr._dispatch import on_kind
 from engine.rules._expr._nodes import And, Cmp, Const, IsNull, Known, Match, Node, Or
 
 __all__ = ["MAX_ALTERNATIVES", "alternatives"]
@@ -18,7 +17,7 @@ __all__ = ["MAX_ALTERNATIVES", "alternatives"]
 MAX_ALTERNATIVES = 64
 
 
-@singledispatch
+@on_kind
 def alternatives(node: object) -> list[list]:
     """The condition as an OR of ANDs of leaves (disjunctive normal form).
 

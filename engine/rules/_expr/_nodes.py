@@ -9,7 +9,8 @@ Every node is a frozen dataclass deriving from :class:`Node` and declares two th
   normal form both engines compile. ``"leaf"`` marks the conditions that stay as items of
   the disjunctive normal form (everything but ``and`` / ``or`` / a constant).
 
-Each pass of the compiler is a :func:`functools.singledispatch` function over these classes;
+Each pass of the compiler (and of both engines) is a generic function over these classes, one
+case per kind (:func:`engine.rules._expr._dispatch.on_kind`, built on functools.singledispatch);
 :func:`kinds` lists the classes a pass must handle, and tests/rules/test_expr_passes.py walks
 every kind through every pass, so a new node kind cannot be forgotten by one of them.
 

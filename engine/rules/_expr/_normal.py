@@ -10,10 +10,10 @@ and constant items dropped.
 from __future__ import annotations
 
 import math
-from functools import singledispatch
 from typing import Mapping
 
 from engine._errors import RuleSyntaxError
+from engine.rules._expr._dispatch import on_kind
 from engine.rules._expr._nodes import (
     And,
     BinOp,
@@ -52,7 +52,7 @@ def _cmp_const(op: str, a: object, b: object) -> bool:
 
 
 # --- constant folding ----------------------------------------------------------------------
-@singledispatch
+@on_kind
 def fold(v: object) -> Value | None:
     """Fold arithmetic on literals (IEEE double; a division by zero is None, meaning null).
 
@@ -142,7 +142,7 @@ Cmp(op='>', left=Field(name='amount', type='number', days=False), right=Num(valu
     return _nnf(node, False, enums)
 
 
-@singledispatch
+@on_kind
 def _nnf(node: object, negate: bool, enums: Enums) -> Condition:
     raise RuleSyntaxError(f"unsupported construct {node!r}")
 
@@ -153,11 +153,15 @@ def _(node: _Not, negate: bool, enums: Enums) -> Condition:
 
 
 @_nnf.register(And)
-@_nnf.register(Or)
-def _(node: And | Or, negate: bool, enums: Enums) -> Condition:
+def _(node: And, negate: bool, enums: Enums) -> Condition:
     items = tuple(_nnf(i, negate, enums) for i in node.items)
-    is_and = isinstance(node, And) != negate  # De Morgan: a negated 'and' is an 'or'
-    return simplify(And(items) if is_and else Or(items))
+    return simplify(Or(items) if negate else And(items))  # De Morgan: not (a and b) = not a or not b
+
+
+@_nnf.register(Or)
+def _(node: Or, negate: bool, enums: Enums) -> Condition:
+    items = tuple(_nnf(i, negate, enums) for i in node.items)
+    return simplify(And(items) if negate else Or(items))
 
 
 @_nnf.register(Const)
@@ -194,15 +198,21 @@ def _(node: _In, negate: bool, enums: Enums) -> Condition:
 
 
 @_nnf.register(_StartsWith)
+def _(node: _StartsWith, negate: bool, enums: Enums) -> Condition:
+    return _pattern_test(node, prefix_pattern(str(node.prefix)), negate, enums)
+
+
 @_nnf.register(_Matches)
-def _(node: _StartsWith | _Matches, negate: bool, enums: Enums) -> Condition:
+def _(node: _Matches, negate: bool, enums: Enums) -> Condition:
+    pattern = str(node.pattern)
+    check_pattern(pattern)
+    return _pattern_test(node, pattern, negate, enums)
+
+
+def _pattern_test(node: _StartsWith | _Matches, pattern: str, negate: bool, enums: Enums) -> Condition:
+    """A pattern test: decided over the declared values of an enum, else a :class:`Match`."""
     field = node.value
     assert isinstance(field, Field)  # the checker refused any other left side
-    if isinstance(node, _StartsWith):
-        pattern = prefix_pattern(str(node.prefix))
-    else:
-        pattern = str(node.pattern)
-        check_pattern(pattern)
     regex = LinearPattern(pattern)
     if field.type == "enum":
         # decided now over the declared values, so it can be negated like 'in'

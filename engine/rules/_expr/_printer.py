@@ -7,8 +7,7 @@ around operators, parentheses only where precedence needs them, numbers without 
 
 from __future__ import annotations
 
-from functools import singledispatch
-
+from engine.rules._expr._dispatch import on_kind
 from engine.rules._expr._nodes import (
     And,
     BinOp,
@@ -52,7 +51,7 @@ def _not(negated: bool) -> str:
     return "not " if negated else ""
 
 
-@singledispatch
+@on_kind
 def to_source(node: object, parent: int = 0) -> str:
     """Canonical text of a node (stable: used for hashing and messages).
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from functools import singledispatch
 from typing import Iterator
 
 from engine._errors import RuleSyntaxError
+from engine.rules._expr._dispatch import on_kind
 from engine.rules._expr._nodes import (
     And,
     BinOp,
@@ -36,7 +36,7 @@ __all__ = ["MAX_TREE_DEPTH", "check_depth", "children", "fields_of"]
 MAX_TREE_DEPTH = 64
 
 
-@singledispatch
+@on_kind
 def children(node: object) -> tuple:
     """The direct child nodes of ``node`` (literals, names and inputs have none).
 
@@ -128,7 +128,7 @@ def check_depth(tree: object) -> None:
         stack.extend((child, depth + 1) for child in children(node))
 
 
-@singledispatch
+@on_kind
 def fields_of(node: object) -> Iterator[Field]:
     """Every input a value or condition of the normal form reads (with repeats).
 
