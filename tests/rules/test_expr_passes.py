@@ -20,6 +20,8 @@ from typing import ClassVar
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine._errors import RuleSyntaxError, RuleTypeError
 from engine.rules import RuleSet, _check, _durable, _vectorized
@@ -227,3 +229,59 @@ def test_the_corpus_runs_through_both_engines_alike(text):
     vectorized = rules.evaluate(frame, engine="vectorized", as_of=AS_OF)
     durable = rules.evaluate(frame, engine="durable", as_of=AS_OF)
     pd.testing.assert_frame_equal(vectorized, durable)
+
+
+# --- any generated condition: each tree holds only the kinds its phase declares -------------
+_numbers = st.recursive(
+    st.sampled_from(["n", "i", "limit", "2", "-1.5", "0", "days_since(d)"]),
+    lambda c: st.builds(lambda a, op, b: f"({a} {op} {b})", c, st.sampled_from("+-*/"), c),
+    max_leaves=4,
+)
+#: mostly well-typed; the odd leaves reach the checker's refusals (null, dates, unknown names)
+_odd = st.sampled_from(["s", "e", "\"a\"", "b", "true", "null", "d", "nope", "days_since(n)", "f(n)"])
+_predicates = st.one_of(
+    st.builds(lambda a, op, b: f"{a} {op} {b}", _numbers, st.sampled_from(["==", "!=", "<", ">="]), _numbers),
+    st.builds(lambda a, op, b: f"{a} {op} {b}", st.sampled_from(["s", "e", "\"a\""]),
+              st.sampled_from(["==", "!="]), st.sampled_from(["s", "\"a\"", "\"c\"", "prefix"])),
+    st.builds(lambda a, neg: f"{a} is {neg}null", st.sampled_from(["n", "s", "e", "b", "d", "2"]),
+              st.sampled_from(["", "not "])),
+    st.builds(lambda a, neg, items: f"{a} {neg}in [{', '.join(items)}]", st.sampled_from(["n", "e", "i + 1"]),
+              st.sampled_from(["", "not "]), st.lists(st.sampled_from(["1", "-2", "\"a\"", "\"b\""]), max_size=3)),
+    st.builds(lambda a, neg, lo, hi: f"{a} {neg}between {lo} and {hi}", _numbers,
+              st.sampled_from(["", "not "]), _numbers, _numbers),
+    st.builds(lambda a, op, text: f"{a} {op} {text}", st.sampled_from(["s", "e", "n"]),
+              st.sampled_from(["startswith", "matches"]),
+              st.sampled_from(["prefix", "\"a.*\"", "\"(a|b)+\"", "\"[a-c]{1,2}\"", "\"a\\\\d\""])),
+    st.sampled_from(["b", "true", "false"]),
+    st.builds(lambda a, op, b: f"{a} {op} {b}", st.one_of(_odd, _numbers), st.sampled_from(["==", "<"]), _odd),
+)
+_conditions = st.recursive(
+    _predicates,
+    lambda c: st.one_of(st.builds(lambda a, b: f"({a} and {b})", c, c),
+                        st.builds(lambda a, b: f"({a} or {b})", c, c),
+                        st.builds(lambda a: f"not ({a})", c)),
+    max_leaves=5,
+)
+
+
+@given(_conditions)
+def test_no_pass_falls_through_and_each_phase_holds_only_its_kinds(text):
+    try:
+        parsed = parse(text)
+    except RuleSyntaxError:
+        return
+    assert _kinds_in(parsed) <= set(kinds("parsed"))
+    try:
+        checked = _checker.check(parsed, INPUTS, PARAMETERS)
+    except (RuleSyntaxError, RuleTypeError):  # a refusal with a reason, never a TypeError
+        return
+    assert _kinds_in(checked) <= set(kinds("checked"))
+    enums = {k: tuple(v.values or ()) for k, v in INPUTS.items()}
+    try:
+        normal = _normal.normalise(checked, enums)
+        leaves = {type(leaf) for alt in alternatives(normal) for leaf in alt}
+    except RuleSyntaxError:  # an unsupported pattern, a negated match on a string input
+        return
+    assert _kinds_in(normal) <= set(kinds("normal"))
+    assert leaves <= set(kinds("leaf"))
+    assert isinstance(to_source(checked), str) and all(f.name in INPUTS for f in fields_of(normal))
