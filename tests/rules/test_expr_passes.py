@@ -285,3 +285,10 @@ def test_no_pass_falls_through_and_each_phase_holds_only_its_kinds(text):
     assert _kinds_in(normal) <= set(kinds("normal"))
     assert leaves <= set(kinds("leaf"))
     assert isinstance(to_source(checked), str) and all(f.name in INPUTS for f in fields_of(normal))
+
+
+@pytest.mark.parametrize("text", ["(s startswith prefix) + 1 > 0", "-(s matches prefix) < 2"])
+def test_a_pattern_test_on_a_parameter_used_as_a_value_is_a_type_error(text):
+    # the printer quoted the parameter's name as text and crashed with an AttributeError
+    with pytest.raises(RuleTypeError, match=r"expected a value, got a condition \(s (startswith|matches) prefix\)"):
+        compile_condition(text, INPUTS, PARAMETERS)
