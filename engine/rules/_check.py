@@ -14,14 +14,29 @@ import itertools
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 
 from engine._errors import RuleSyntaxError, RuleTypeError, SpecError
 from engine.rules._authoring import apply_acknowledgements, authoring_findings
-from engine.rules._expr import And, BinOp, Cmp, Match, Num, Or, Str, fields_of
+from engine.rules._expr import (
+    And,
+    BinOp,
+    Bool,
+    Cmp,
+    Const,
+    Field,
+    IsNull,
+    Known,
+    Match,
+    Num,
+    Or,
+    Str,
+    fields_of,
+    on_kind,
+)
 from engine.rules._spec import RuleSetSpec, load_spec
 from engine.rules._typed import as_of_date, prepare_frame
 from engine.rules._vectorized import match_matrix
@@ -299,32 +314,66 @@ def _evaluate_records(spec, records: list[dict], as_of) -> pd.DataFrame:
 def _literals(spec: RuleSetSpec) -> dict[str, set]:
     """Literal values each input is compared with, anywhere in the conditions."""
     found: dict[str, set] = {k: set() for k in spec.inputs}
-
-    def visit(node):
-        if isinstance(node, (And, Or)):
-            for item in node.items:
-                visit(item)
-        elif isinstance(node, Cmp):
-            fields = list(fields_of(node))
-            literals = list(_numbers(node.right)) + list(_numbers(node.left))
-            strings = [node.right.value] if isinstance(node.right, Str) else []
-            for f in fields:
-                found[f.name].update(strings if f.type in ("string", "enum") else literals)
-        elif isinstance(node, Match):
-            literal = node.pattern.replace(".*", "").replace("[", "").replace("]", "")
-            found[node.field.name].update({literal, literal + "x"})
-
     for rule in spec.rules:
-        visit(rule.condition)
+        _collect_literals(rule.condition, found)
     return found
 
 
-def _numbers(node):
-    if isinstance(node, Num):
-        yield node.value
-    elif isinstance(node, BinOp):
-        yield from _numbers(node.left)
-        yield from _numbers(node.right)
+# --- one case per condition kind of the normal form (see engine/rules/_expr/_nodes.py) -----
+@on_kind
+def _collect_literals(node: object, found: dict[str, set]) -> None:
+    raise TypeError(f"not a condition: {node!r}")
+
+
+@_collect_literals.register(And)
+@_collect_literals.register(Or)
+def _(node: And | Or, found: dict[str, set]) -> None:
+    for item in node.items:
+        _collect_literals(item, found)
+
+
+@_collect_literals.register(Cmp)
+def _(node: Cmp, found: dict[str, set]) -> None:
+    literals = list(_numbers(node.right)) + list(_numbers(node.left))
+    strings = [node.right.value] if isinstance(node.right, Str) else []
+    for f in fields_of(node):
+        found[f.name].update(strings if f.type in ("string", "enum") else literals)
+
+
+@_collect_literals.register(Match)
+def _(node: Match, found: dict[str, set]) -> None:
+    literal = node.pattern.replace(".*", "").replace("[", "").replace("]", "")
+    found[node.field.name].update({literal, literal + "x"})
+
+
+@_collect_literals.register(IsNull)
+@_collect_literals.register(Known)
+@_collect_literals.register(Const)
+def _(node: IsNull | Known | Const, found: dict[str, set]) -> None:
+    return None  # no literal: the null and present candidates are always in the grid
+
+
+@on_kind
+def _numbers(node: object) -> Iterator[float]:
+    raise TypeError(f"not a value: {node!r}")
+
+
+@_numbers.register(Num)
+def _(node: Num) -> Iterator[float]:
+    yield node.value
+
+
+@_numbers.register(BinOp)
+def _(node: BinOp) -> Iterator[float]:
+    yield from _numbers(node.left)
+    yield from _numbers(node.right)
+
+
+@_numbers.register(Str)
+@_numbers.register(Bool)
+@_numbers.register(Field)
+def _(node: Str | Bool | Field) -> Iterator[float]:
+    return iter(())
 
 
 def _candidates(spec, name, inp, literals, as_of) -> list:

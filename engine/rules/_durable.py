@@ -56,11 +56,24 @@ import json
 import threading
 import uuid
 import weakref
+from typing import Any
 
 from durable import engine as _durable_engine
 
 from engine._errors import RuleEvaluationError, RuleSyntaxError
-from engine.rules._expr import BinOp, Bool, Cmp, Field, IsNull, Known, Match, Num, Str, alternatives
+from engine.rules._expr import (
+    BinOp,
+    Bool,
+    Cmp,
+    Field,
+    IsNull,
+    Known,
+    Match,
+    Num,
+    Str,
+    alternatives,
+    on_kind,
+)
 from engine.rules._spec import RuleSetSpec
 
 __all__ = ["DurableEngine", "DurableEngineError"]
@@ -146,57 +159,16 @@ class _Compiler:
         self.patterns: dict[tuple[str, str], tuple[str, Match]] = {}
 
     def value(self, node):
-        if isinstance(node, Num):
-            return float(node.value)
-        if isinstance(node, (Str, Bool)):
-            return node.value
-        if isinstance(node, Field):
-            return {"$m": _key(node.name)}
-        if isinstance(node, BinOp):
-            return {_ARITH[node.op]: {"$l": self.value(node.left), "$r": self.value(node.right)}}
-        raise TypeError(f"not a value: {node!r}")
+        """The durable_rules expression of a value."""
+        return _value(node)
 
     def guards(self, node, out: list) -> None:
         """Conditions that make ``node`` known: inputs present, divisors not zero."""
-        if isinstance(node, Field):
-            guard = {"$ex": {_key(node.name): 1}}
-            if guard not in out:
-                out.append(guard)
-        elif isinstance(node, BinOp):
-            self.guards(node.left, out)
-            self.guards(node.right, out)
-            if node.op == "/":
-                divisor = node.right
-                if isinstance(divisor, Field):
-                    out.append({"$neq": {_key(divisor.name): 0.0}})
-                else:
-                    out.append({"$neq": {_ZERO: self.value(divisor)}})
+        _guards(node, out)
 
     def leaf(self, node, parts: list) -> None:
         """Append the durable tests of one leaf (a conjunction) to ``parts``."""
-        if isinstance(node, IsNull):
-            parts.append({("$ex" if node.negated else "$nex"): {_key(node.field.name): 1}})
-        elif isinstance(node, Known):
-            self.guards(node.value, parts)
-        elif isinstance(node, Match):
-            # the pattern is decided before posting, by the same RE2 pattern as the vectorized
-            # engine, and posted as a fact field present only when it matches (see _MatchField)
-            key = f"{_MATCH_PREFIX}{len(self.patterns)}"
-            key = self.patterns.setdefault((node.field.name, node.pattern), (key, node))[0]
-            parts.append({key: True})
-        elif isinstance(node, Cmp):
-            if isinstance(node.left, Field):
-                left = _key(node.left.name)
-                # the left input needs no guard (absent -> no match); inputs inside the
-                # right-hand expression and divisors do
-            elif isinstance(node.left, Num) and node.left.value == 0.0:
-                left = _ZERO
-            else:  # the normaliser guarantees one of the two
-                raise RuleSyntaxError(f"cannot compile comparison {node!r} for durable_rules")
-            self.guards(node.right, parts)
-            parts.append({_OPS[node.op]: {left: self.value(node.right)}})
-        else:
-            raise TypeError(f"not a leaf condition: {node!r}")
+        _leaf(node, self, parts)
 
     def rules(self, condition) -> list[list[dict]]:
         """The durable tests of each alternative of the condition's DNF, in order."""
@@ -211,6 +183,102 @@ class _Compiler:
                     unique.append(part)
             out.append(unique)
         return out
+
+
+# --- one case per node kind of the normal form (see engine/rules/_expr/_nodes.py) ---------
+@on_kind
+def _value(node: object) -> Any:
+    raise TypeError(f"not a value: {node!r}")
+
+
+@_value.register(Num)
+def _(node: Num) -> Any:
+    return float(node.value)
+
+
+@_value.register(Str)
+@_value.register(Bool)
+def _(node: Str | Bool) -> Any:
+    return node.value
+
+
+@_value.register(Field)
+def _(node: Field) -> Any:
+    return {"$m": _key(node.name)}
+
+
+@_value.register(BinOp)
+def _(node: BinOp) -> Any:
+    return {_ARITH[node.op]: {"$l": _value(node.left), "$r": _value(node.right)}}
+
+
+@on_kind
+def _guards(node: object, out: list) -> None:
+    raise TypeError(f"not a value: {node!r}")
+
+
+@_guards.register(Num)
+@_guards.register(Str)
+@_guards.register(Bool)
+def _(node: Num | Str | Bool, out: list) -> None:
+    return None  # a literal is always known
+
+
+@_guards.register(Field)
+def _(node: Field, out: list) -> None:
+    guard = {"$ex": {_key(node.name): 1}}
+    if guard not in out:
+        out.append(guard)
+
+
+@_guards.register(BinOp)
+def _(node: BinOp, out: list) -> None:
+    _guards(node.left, out)
+    _guards(node.right, out)
+    if node.op == "/":
+        divisor = node.right
+        if isinstance(divisor, Field):
+            out.append({"$neq": {_key(divisor.name): 0.0}})
+        else:
+            out.append({"$neq": {_ZERO: _value(divisor)}})
+
+
+@on_kind
+def _leaf(node: object, compiler: _Compiler, parts: list) -> None:
+    raise TypeError(f"not a leaf condition: {node!r}")
+
+
+@_leaf.register(IsNull)
+def _(node: IsNull, compiler: _Compiler, parts: list) -> None:
+    parts.append({("$ex" if node.negated else "$nex"): {_key(node.field.name): 1}})
+
+
+@_leaf.register(Known)
+def _(node: Known, compiler: _Compiler, parts: list) -> None:
+    _guards(node.value, parts)
+
+
+@_leaf.register(Match)
+def _(node: Match, compiler: _Compiler, parts: list) -> None:
+    # the pattern is decided before posting, by the same RE2 pattern as the vectorized
+    # engine, and posted as a fact field present only when it matches (see _MatchField)
+    key = f"{_MATCH_PREFIX}{len(compiler.patterns)}"
+    key = compiler.patterns.setdefault((node.field.name, node.pattern), (key, node))[0]
+    parts.append({key: True})
+
+
+@_leaf.register(Cmp)
+def _(node: Cmp, compiler: _Compiler, parts: list) -> None:
+    if isinstance(node.left, Field):
+        left = _key(node.left.name)
+        # the left input needs no guard (absent -> no match); inputs inside the
+        # right-hand expression and divisors do
+    elif isinstance(node.left, Num) and node.left.value == 0.0:
+        left = _ZERO
+    else:  # the normaliser guarantees one of the two
+        raise RuleSyntaxError(f"cannot compile comparison {node!r} for durable_rules")
+    _guards(node.right, parts)
+    parts.append({_OPS[node.op]: {left: _value(node.right)}})
 
 
 #: durable_rules 2.0.28's fixed buffers (src/rules/events.c, rete.c, state.h) and our margins.

@@ -10,6 +10,8 @@ The hit policy runs over the (rules x rows) match matrix with no per-row Python.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -26,6 +28,7 @@ from engine.rules._expr import (
     Num,
     Or,
     Str,
+    on_kind,
 )
 from engine.rules._result import (
     DECIDED,
@@ -75,71 +78,15 @@ class _Compiler:
 
     # values: (kind, values); kind in num/str/strlit/bool; scalars for literals
     def value(self, node):
-        if isinstance(node, Num):
-            return "num", node.value
-        if isinstance(node, Str):
-            return "strlit", node.value
-        if isinstance(node, Bool):
-            return "bool", node.value
-        if isinstance(node, Field):
-            col = self.p.columns[node.name]
-            if col.kind == "str":
-                return "str", col
-            return col.kind, col.values
-        if isinstance(node, BinOp):
-            _, lv = self.value(node.left)
-            _, rv = self.value(node.right)
-            with np.errstate(all="ignore"):
-                if node.op == "+":
-                    out = np.add(lv, rv)
-                elif node.op == "-":
-                    out = np.subtract(lv, rv)
-                elif node.op == "*":
-                    out = np.multiply(lv, rv)
-                else:
-                    zero = np.equal(rv, 0.0)
-                    out = np.divide(lv, np.where(zero, 1.0, rv))
-                    out = np.where(zero, np.nan, out)  # x / 0 is null: NaN like every null
-            return "num", out
-        raise TypeError(f"not a value: {node!r}")
+        return _value(node, self)
 
     def known(self, node):
         """Where a value is not null: True (scalar) or a boolean array."""
-        if isinstance(node, (Num, Str, Bool)):
-            return True
-        if isinstance(node, Field):
-            return self._field_known(node.name)
-        if isinstance(node, BinOp):
-            known = _and(self.known(node.left), self.known(node.right))
-            if node.op == "/":
-                _, rv = self.value(node.right)
-                known = _and(known, ~np.equal(rv, 0.0))
-            return known
-        raise TypeError(f"not a value: {node!r}")
+        return _known(node, self)
 
     def cond(self, node) -> np.ndarray:
         """The condition's truth as a fresh boolean array (safe to modify in place)."""
-        if isinstance(node, Const):
-            return np.full(self.n, node.value, dtype=bool)
-        if isinstance(node, (And, Or)):
-            combine = np.logical_and if isinstance(node, And) else np.logical_or
-            out = self.cond(node.items[0])
-            for item in node.items[1:]:
-                combine(out, self.cond(item), out=out)
-            return out
-        if isinstance(node, IsNull):
-            null = self.p.columns[node.field.name].null
-            return ~null if node.negated else null.copy()
-        if isinstance(node, Known):
-            return np.array(np.broadcast_to(self.known(node.value), (self.n,)))
-        if isinstance(node, Match):
-            col = self.p.columns[node.field.name]
-            assert col.uniques is not None  # a Match reads a string or enum input: a 'str' column
-            hits = np.append(node.regex.fullmatch_many(col.uniques), False)
-            return hits[col.codes]  # code -1 picks the trailing False
-        if isinstance(node, Cmp):
-            return self.compare(node)
-        raise TypeError(f"not a condition: {node!r}")
+        return _cond(node, self)
 
     def compare(self, node: Cmp) -> np.ndarray:
         lkind, lv = self.value(node.left)
@@ -178,6 +125,130 @@ class _Compiler:
         bmap = np.append(inv[len(a.uniques):], -2)
         eq = amap[a.codes] == bmap[b.codes]
         return eq if op == "==" else ~eq
+
+
+# --- one case per node kind of the normal form (see engine/rules/_expr/_nodes.py) ---------
+@on_kind
+def _value(node: object, c: _Compiler) -> tuple[str, Any]:
+    raise TypeError(f"not a value: {node!r}")
+
+
+@_value.register(Num)
+def _(node: Num, c: _Compiler) -> tuple[str, Any]:
+    return "num", node.value
+
+
+@_value.register(Str)
+def _(node: Str, c: _Compiler) -> tuple[str, Any]:
+    return "strlit", node.value
+
+
+@_value.register(Bool)
+def _(node: Bool, c: _Compiler) -> tuple[str, Any]:
+    return "bool", node.value
+
+
+@_value.register(Field)
+def _(node: Field, c: _Compiler) -> tuple[str, Any]:
+    col = c.p.columns[node.name]
+    if col.kind == "str":
+        return "str", col
+    return col.kind, col.values
+
+
+@_value.register(BinOp)
+def _(node: BinOp, c: _Compiler) -> tuple[str, Any]:
+    _, lv = _value(node.left, c)
+    _, rv = _value(node.right, c)
+    with np.errstate(all="ignore"):
+        if node.op == "+":
+            out = np.add(lv, rv)
+        elif node.op == "-":
+            out = np.subtract(lv, rv)
+        elif node.op == "*":
+            out = np.multiply(lv, rv)
+        else:
+            zero = np.equal(rv, 0.0)
+            out = np.divide(lv, np.where(zero, 1.0, rv))
+            out = np.where(zero, np.nan, out)  # x / 0 is null: NaN like every null
+    return "num", out
+
+
+@on_kind
+def _known(node: object, c: _Compiler) -> Any:
+    raise TypeError(f"not a value: {node!r}")
+
+
+@_known.register(Num)
+@_known.register(Str)
+@_known.register(Bool)
+def _(node: Num | Str | Bool, c: _Compiler) -> Any:
+    return True
+
+
+@_known.register(Field)
+def _(node: Field, c: _Compiler) -> Any:
+    return c._field_known(node.name)
+
+
+@_known.register(BinOp)
+def _(node: BinOp, c: _Compiler) -> Any:
+    known = _and(_known(node.left, c), _known(node.right, c))
+    if node.op == "/":
+        _, rv = _value(node.right, c)
+        known = _and(known, ~np.equal(rv, 0.0))
+    return known
+
+
+@on_kind
+def _cond(node: object, c: _Compiler) -> np.ndarray:
+    raise TypeError(f"not a condition: {node!r}")
+
+
+@_cond.register(Const)
+def _(node: Const, c: _Compiler) -> np.ndarray:
+    return np.full(c.n, node.value, dtype=bool)
+
+
+@_cond.register(And)
+def _(node: And, c: _Compiler) -> np.ndarray:
+    return _combine(np.logical_and, node.items, c)
+
+
+@_cond.register(Or)
+def _(node: Or, c: _Compiler) -> np.ndarray:
+    return _combine(np.logical_or, node.items, c)
+
+
+def _combine(combine: np.ufunc, items: tuple, c: _Compiler) -> np.ndarray:
+    out = _cond(items[0], c)
+    for item in items[1:]:
+        combine(out, _cond(item, c), out=out)
+    return out
+
+
+@_cond.register(IsNull)
+def _(node: IsNull, c: _Compiler) -> np.ndarray:
+    null = c.p.columns[node.field.name].null
+    return ~null if node.negated else null.copy()
+
+
+@_cond.register(Known)
+def _(node: Known, c: _Compiler) -> np.ndarray:
+    return np.array(np.broadcast_to(_known(node.value, c), (c.n,)))
+
+
+@_cond.register(Match)
+def _(node: Match, c: _Compiler) -> np.ndarray:
+    col = c.p.columns[node.field.name]
+    assert col.uniques is not None  # a Match reads a string or enum input: a 'str' column
+    hits = np.append(node.regex.fullmatch_many(col.uniques), False)
+    return hits[col.codes]  # code -1 picks the trailing False
+
+
+@_cond.register(Cmp)
+def _(node: Cmp, c: _Compiler) -> np.ndarray:
+    return c.compare(node)
 
 
 def _and(a, b):
