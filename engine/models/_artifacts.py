@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
-from engine._errors import ArtifactIntegrityError, ModelError
+from engine._errors import ArgumentError, ArtifactIntegrityError, ModelError
 from engine._paths import as_path
 
 __all__ = [
@@ -97,9 +97,9 @@ def _window(value) -> dict[str, str] | None:
         return {str(k): str(pd.Timestamp(v).date()) if _is_date(v) else str(v) for k, v in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
         return {"start": str(pd.Timestamp(value[0]).date()), "end": str(pd.Timestamp(value[1]).date())}
-    raise ValueError(
-        f"A window must be a (start, end) pair or a mapping such as {{'start': ..., 'end': ...}}; "
-        f"got {value!r}."
+    raise ArgumentError(
+        f"A window: expected a (start, end) pair or a mapping such as {{'start': ..., 'end': ...}}; "
+        f"got {value!r}. Fix: pass e.g. ('2025-01-31', '2025-06-30')."
     )
 
 

@@ -38,7 +38,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from engine._errors import DataError, InsufficientDataError
+from engine._errors import ArgumentError, DataError, InsufficientDataError
+from engine._suggest import did_you_mean
 
 __all__ = [
     "evaluate",
@@ -82,7 +83,8 @@ def _bins(p: np.ndarray, n_bins: int, binning: str) -> np.ndarray:
         bins = np.empty(len(p), dtype=np.int64)
         bins[np.argsort(p, kind="stable")] = np.arange(len(p)) * n_bins // len(p)
         return bins
-    raise ValueError(f"binning must be 'uniform' or 'quantile'; got {binning!r}.")
+    raise ArgumentError(f"expected binning 'uniform' or 'quantile'; got {binning!r}. "
+                        f"Fix: pass binning='uniform'{did_you_mean(str(binning), ('uniform', 'quantile'))}.")
 
 
 def expected_calibration_error(y_true, proba, n_bins: int = 10, *, binning: str = "uniform") -> float:
@@ -270,7 +272,8 @@ def validation_curves(y_true, proba, *, points: int = CURVE_POINTS,
             "Widen the validation window."
         )
     if points < 2 or bins < 1:
-        raise ValueError(f"validation_curves needs points >= 2 and bins >= 1; got points={points}, bins={bins}.")
+        raise ArgumentError(f"validation_curves: expected points >= 2 and bins >= 1; got points={points}, "
+                            f"bins={bins}. Fix: pass e.g. points=101, bins=10.")
     fpr, tpr, _ = roc_curve(y, p, drop_intermediate=True)
     keep = _thin(fpr, tpr, points)
     n = len(y)
