@@ -215,4 +215,4 @@ class ScoringMixin:
         """
         from engine.models._explain import explain
 
-        return explain(self, X, top=top, direction=direction)
+        return explain(self, X, top=top, direction=direction)  # type: ignore[arg-type]  # the estimator
