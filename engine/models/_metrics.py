@@ -112,7 +112,7 @@ def expected_calibration_error(y_true, proba, n_bins: int = 10, *, binning: str 
 
 
 def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "uniform",
-                      draws: int = 200, seed: int = 0) -> dict[str, float]:
+                      draws: int = 200, seed: int = 0, target: float = 0.02) -> dict[str, float]:
     """The ECE a perfectly calibrated model would show on these rows: the noise floor.
 
     Outcomes are drawn from the probabilities themselves (so the model is calibrated by
@@ -127,7 +127,9 @@ def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "u
     Returns
     -------
     dict
-        ``mean``, ``p95`` (the ECE of perfectly calibrated draws) and ``draws``.
+        ``mean``, ``p95`` (the ECE of perfectly calibrated draws), ``draws``, and
+        ``share_within_target``: the share of those draws whose ECE is at most ``target``
+        (default 0.02) - how often a perfectly calibrated model would meet that target here.
 
     Examples
     --------
@@ -151,7 +153,8 @@ def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "u
         y = rng.random(n_draws)[member] < p
         mean_y = np.bincount(bins, weights=y, minlength=n_bins)
         values[k] = np.sum(np.abs(mean_p - mean_y)) / len(p)
-    return {"mean": float(values.mean()), "p95": float(np.percentile(values, 95)), "draws": draws}
+    return {"mean": float(values.mean()), "p95": float(np.percentile(values, 95)), "draws": draws,
+            "share_within_target": float(np.mean(values <= target))}
 
 
 def _top_decile(y: np.ndarray, p: np.ndarray) -> np.ndarray:
