@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from engine._errors import DataError, InsufficientDataError
+from engine._errors import ColumnMismatchError, DataError, InsufficientDataError
+from engine._suggest import did_you_mean
 from engine.models._calibration import (  # noqa: F401  (CenteredIsotonic: old pickles)
     CenteredIsotonic,
     ShiftedCalibrator,
@@ -36,6 +37,7 @@ from engine.models._params import (
     CANDIDATE_GRID,
     FLAG,
     NONE,
+    NUMBER_MAP,
     SPLITTER,
     Integer,
     Options,
@@ -100,6 +102,12 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         by contrast, were 4x slower on the busy machine.
     random_state : int or None, default=0
         Seed of the folds, the quantile subsample, target encoding and boosting.
+    censor_above : dict or None, default=None
+        Numeric column -> the largest value that means the same at every date; a larger
+        value is treated as missing, at fit and at scoring alike. For "days since" features
+        of a short history: at an early training date nothing older than the history can
+        show, while at scoring it can, so the same account looks different. ``kam train``
+        sets it from the data (see docs/models.md, "Short histories"); the card records it.
 
     Attributes
     ----------
@@ -159,6 +167,7 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         "selection_max_rows": [NONE, Integer(1)],
         "n_jobs": [Options(("auto",)), NONE, Integer(1)],
         "random_state": [NONE, Integer(0)],
+        "censor_above": [NONE, NUMBER_MAP],
     }
 
     def __init__(
@@ -174,6 +183,7 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         selection_max_rows: int | None = 100_000,
         n_jobs: int | str | None = "auto",
         random_state: int | None = 0,
+        censor_above: Mapping[str, float] | None = None,
     ):
         self.candidates = candidates
         self.blend = blend
@@ -185,6 +195,12 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         self.selection_max_rows = selection_max_rows
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.censor_above = censor_above
+
+    def __setstate__(self, state):
+        # Models saved before censor_above existed: no column censored.
+        state.setdefault("censor_above", None)
+        super().__setstate__(state)
 
     # -- scikit-learn plumbing ------------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -255,7 +271,8 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         self.feature_types_ = dict(schema.kinds)
         self.dropped_columns_ = dict(schema.dropped)
         self.datetime_reference_ = dict(schema.datetime_reference)
-        internal = to_internal(frame, schema)
+        self._check_censor(frame, schema)
+        internal = self._censored(to_internal(frame, schema))
         self.typical_values_ = self._typical_values(internal, schema)
 
         column_groups = self._column_groups(internal, schema)
@@ -287,6 +304,20 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
             self.calibration_log_loss_ = calibration.log_losses
         self.n_train_rows_ = len(frame)
         return self
+
+    def _check_censor(self, frame: pd.DataFrame, schema: ColumnSchema) -> None:
+        caps = dict(self.censor_above or {})
+        missing = [name for name in caps if name not in frame.columns]
+        if missing:
+            raise ColumnMismatchError(
+                f"censor_above names columns the training frame does not have: expected names among "
+                f"{list(map(str, frame.columns))[:20]}; got {missing[0]!r}"
+                f"{did_you_mean(missing[0], list(map(str, frame.columns)))}. Fix: pass the training columns.")
+        wrong = [name for name in caps if schema.kinds.get(name, NUMERIC) != NUMERIC]
+        if wrong:
+            raise DataError(
+                f"censor_above: expected numeric columns; got {wrong[0]!r} of kind "
+                f"{schema.kinds[wrong[0]]}. Fix: censor numeric columns only.")
 
     @staticmethod
     def _column_groups(internal: pd.DataFrame, schema: ColumnSchema) -> dict[str, list[str]]:

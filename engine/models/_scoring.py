@@ -76,6 +76,7 @@ class ScoringMixin:
     feature_names_in_: np.ndarray
     _fitted_on_frame: bool
     n_jobs: int | str | None
+    censor_above: Any
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "estimators_"):
@@ -87,7 +88,7 @@ class ScoringMixin:
 
     def _internal(self, X) -> np.ndarray:
         """The internal float64 matrix of ``X`` (training column order), columns checked."""
-        return to_internal_matrix(self._checked_frame(X), self._schema)
+        return self._censored(to_internal_matrix(self._checked_frame(X), self._schema))
 
     def _checked_frame(self, X) -> pd.DataFrame:
         """``X`` as a frame with the training column names, columns checked."""
@@ -106,6 +107,24 @@ class ScoringMixin:
                 frame = frame.set_axis(self._schema.columns, axis=1)
         check_columns(frame, self._schema)
         return frame
+
+    def _censored(self, internal, copy: bool = False):
+        """``internal`` (matrix or frame of the used columns) with values above ``censor_above`` missing."""
+        caps = {name: cap for name, cap in (getattr(self, "censor_above", None) or {}).items()
+                if name in self._schema.kinds}
+        if not caps:
+            return internal
+        if isinstance(internal, pd.DataFrame):
+            internal = internal.copy()
+            for name, cap in caps.items():
+                internal[name] = internal[name].where(~(internal[name] > cap))
+            return internal
+        out = np.array(internal, dtype=float, copy=True) if copy else internal
+        kept = self._schema.kept
+        for name, cap in caps.items():
+            column = out[:, kept.index(name)]
+            column[column > cap] = np.nan
+        return out
 
     def _scorers(self) -> list:
         """Fast evaluators of the fitted pipelines (see ``engine.models._fast``).
@@ -180,7 +199,7 @@ class ScoringMixin:
         schema = self._schema
 
         def predict(internal: np.ndarray) -> np.ndarray:
-            return self._calibrate(self._raw_scores(internal, scorers, 1))
+            return self._calibrate(self._raw_scores(self._censored(internal, copy=True), scorers, 1))
 
         return CompiledScorer(columns=list(schema.kept), kinds=dict(schema.kinds),
                               categories={k: list(v) for k, v in schema.categories.items()},
@@ -197,8 +216,8 @@ class ScoringMixin:
         buffer = None
         with thread_limits(self.n_jobs):
             for start in range(0, len(frame), _SCORE_CHUNK):
-                buffer = to_internal_matrix(frame.iloc[start:start + _SCORE_CHUNK], self._schema,
-                                            out=buffer)
+                buffer = self._censored(to_internal_matrix(frame.iloc[start:start + _SCORE_CHUNK],
+                                                           self._schema, out=buffer))
                 raw[start:start + len(buffer)] = self._raw_scores(buffer, scorers, n_threads)
             p = self._calibrate(raw)
         return np.column_stack([1.0 - p, p])
