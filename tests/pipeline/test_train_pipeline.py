@@ -47,6 +47,7 @@ def test_card_records_forward_grouped_selection_next_to_out_of_time(valid_tables
     assert history["censored_above_days"]["days_since_last_visit"] > 0
     assert "frequency_36m" in history["left_out"]
     assert "frequency_36m" not in {f["name"] for f in result.card.features}
+    assert "- short history: treated as missing: " in text and "frequency_36m" in text
 
 
 def test_short_history_falls_back_to_grouped_folds_with_a_warning(valid_tables, tmp_path, caplog, small_model_spec):
