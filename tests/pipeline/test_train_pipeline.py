@@ -43,6 +43,7 @@ def test_card_records_forward_grouped_selection_next_to_out_of_time(valid_tables
     assert sum(curves["calibration"]["count"]) == result.rows["validation"] == result.metrics["n"]
     # The demo's short history: ages censored at the history before the first training date,
     # the 24- and 36-month order windows left out (never whole at a training date), in the card.
+    assert validation["recalibration"].startswith("none: ")  # the card says which recalibration, if any
     history = validation["short_history"]
     assert history["censored_above_days"]["days_since_last_visit"] > 0
     assert "frequency_36m" in history["left_out"]
