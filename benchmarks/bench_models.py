@@ -245,7 +245,7 @@ def demo(accounts: int, replicates: int, origins: int) -> None:
     print(f"demo database, {accounts:,} accounts, seed 0; load average {os.getloadavg()[0]:.1f} at start "
           f"(2 shared cores)")
     print(f"{'model':<6} {'origin':<10} {'who':<10} {'ROC AUC':>8} {'/oracle':>8} {'Brier':>7} {'/oracle':>8} "
-          f"{'ECE':>7} {'floor':>6} {'p95':>6} {'ECE-q':>6} {'selection':>9} {'fit s':>6}")
+          f"{'ECE':>7} {'floor':>6} {'p95':>6} {'<=.02':>6} {'ECE-q':>6} {'selection':>9} {'fit s':>6}")
     for kind in ("churn", "win"):
         pooled = []
         for back in range(origins):
@@ -280,11 +280,12 @@ def demo(accounts: int, replicates: int, origins: int) -> None:
                 print(f"{kind:<6} {origin:<10} {who:<10} {metrics['roc_auc']:8.4f} "
                       f"{metrics['roc_auc'] / best['roc_auc']:8.1%} {metrics['brier']:7.4f} "
                       f"{metrics['brier'] / best['brier']:8.2f} {metrics['ece']:7.4f} {floor['mean']:6.4f} "
-                      f"{floor['p95']:6.4f} {metrics['ece_quantile']:6.4f} {selection_text} {seconds:6.1f}")
+                      f"{floor['p95']:6.4f} {floor['share_within_target']:6.0%} {metrics['ece_quantile']:6.4f} "
+                      f"{selection_text} {seconds:6.1f}")
             oracle_floor = _floor(valid_rows, kind, "oracle")
             print(f"{kind:<6} {origin:<10} {'oracle':<10} {best['roc_auc']:8.4f} {'100.0%':>8} {best['brier']:7.4f} "
                   f"{'1.00':>8} {best['ece']:7.4f} {oracle_floor['mean']:6.4f} {oracle_floor['p95']:6.4f} "
-                  f"{best['ece_quantile']:6.4f}   ({len(valid_rows):,} rows; ours: {card.selected_candidate[:50]}, "
+                  f"{oracle_floor['share_within_target']:6.0%} {best['ece_quantile']:6.4f}   ({len(valid_rows):,} rows; ours: {card.selected_candidate[:50]}, "
                   f"{card.calibration}; train_model {total:.1f} s incl. oracle)")
         if origins > 1:
             rows = pd.concat(pooled, ignore_index=True)
@@ -292,13 +293,15 @@ def demo(accounts: int, replicates: int, origins: int) -> None:
             floor, oracle_floor = _floor(rows, kind), _floor(rows, kind, "oracle")
             print(f"{kind:<6} {'pooled':<10} {'ours':<10} {ours['roc_auc']:8.4f} {ours['roc_auc'] / best['roc_auc']:8.1%} "
                   f"{ours['brier']:7.4f} {ours['brier'] / best['brier']:8.2f} {ours['ece']:7.4f} {floor['mean']:6.4f} "
-                  f"{floor['p95']:6.4f} {ours['ece_quantile']:6.4f}   ({len(rows):,} rows, {origins} origins)")
+                  f"{floor['p95']:6.4f} {floor['share_within_target']:6.0%} {ours['ece_quantile']:6.4f}   "
+                  f"({len(rows):,} rows, {origins} origins)")
             print(f"{kind:<6} {'pooled':<10} {'oracle':<10} {best['roc_auc']:8.4f} {'100.0%':>8} {best['brier']:7.4f} "
                   f"{'1.00':>8} {best['ece']:7.4f} {oracle_floor['mean']:6.4f} {oracle_floor['p95']:6.4f} "
-                  f"{best['ece_quantile']:6.4f}")
+                  f"{oracle_floor['share_within_target']:6.0%} {best['ece_quantile']:6.4f}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end. Brier /oracle: model / oracle (1.00 = the ceiling). "
           "ECE: 10 equal-width bins; floor / p95: mean and 95th percentile of the ECE of a perfectly calibrated "
-          "model on the same rows (outcomes drawn from the probabilities; win: one outcome per deal); "
+          "model on the same rows (outcomes drawn from the probabilities; win: one outcome per deal); <=.02: how "
+          "often such a model shows ECE <= 0.02 there; "
           "ECE-q: 10 quantile bins.")
 
 

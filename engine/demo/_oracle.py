@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from engine._domain import OPPORTUNITY_SOURCES
+from engine._errors import ArgumentError, DataError
 from engine.demo import _params as P
 from engine.demo._ids import format_ids, id_width
 from engine.demo._simulate import sigmoid, win_logit
@@ -66,8 +67,9 @@ def churn_oracle(accounts: int, seed: int, end_date, as_of_dates: Iterable[Any],
         day = int(np.datetime64(pd.Timestamp(as_of).date(), "D").astype(np.int64))
         month = int(np.searchsorted(cal.month_start, day, side="right") - 1)
         if month < 0 or day + horizon_days - 1 > cal.end_day:
-            raise ValueError(f"as-of date {as_of} with a {horizon_days}-day horizon is outside the "
-                             "simulated window; pick a date whose horizon ends within the data.")
+            raise ArgumentError(f"churn oracle: expected an as-of date whose {horizon_days}-day horizon "
+                                f"lies inside the simulated window; got {as_of}. Fix: pick a date whose "
+                                "horizon ends within the data.")
         starts = cal.month_start.astype(np.int64)
         lengths = cal.month_days.astype(np.int64)
         overlap = np.clip(np.minimum(starts + lengths, day + horizon_days) - np.maximum(starts, day), 0, None)
@@ -113,7 +115,9 @@ def win_oracle(accounts: int, seed: int, end_date, opportunities: pd.DataFrame) 
     # The table lists deals by creation date (stable): the account deals keep event order.
     account_rows = np.argsort(events["created"], kind="stable")
     if has_account.sum() != len(account_rows):
-        raise ValueError("opportunities does not come from this demo database (accounts, seed, end_date).")
+        raise DataError(f"win oracle: expected the opportunities of the demo database made with accounts="
+                        f"{accounts}, seed={seed}; got {int(has_account.sum()):,} account deals where that "
+                        f"database has {len(account_rows):,}. Fix: pass the same accounts, seed and end_date.")
     logit[has_account] = events["win_logit"][account_rows]
     prospects = opportunities.loc[~has_account]
     source = pd.Categorical(prospects["source"], categories=list(OPPORTUNITY_SOURCES)).codes

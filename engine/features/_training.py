@@ -37,6 +37,8 @@ __all__ = [
     "WIN_FEATURE_COLUMNS",
     "data_end_date",
     "churn_eligible",
+    "CHURN_FEATURE_HISTORY",
+    "history_limits",
 ]
 
 #: Model inputs of the churn model (the ``X`` of :func:`build_churn_training_frame`).
@@ -134,6 +136,77 @@ def data_end_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
                 if len(days):
                     latest = max(latest, int(days.max()))
     return None if latest < 0 else day_to_timestamp(latest)
+
+
+#: The history each churn feature reads: ``(table, date column, window in days)``. A window
+#: feature counts or averages the events of the last ``window`` days; ``None`` marks a
+#: "days since" feature, which can only show ages up to the length of the recorded history.
+#: The other churn features read the as-of date's snapshot, the last 12 months or less.
+CHURN_FEATURE_HISTORY: dict[str, tuple[str, str, int | None]] = {
+    "frequency_36m": ("orders", "order_date", 1095),
+    "monetary_36m": ("orders", "order_date", 1095),
+    "mean_order_interval_days": ("orders", "order_date", 1095),
+    "order_interval_cv": ("orders", "order_date", 1095),
+    "days_overdue": ("orders", "order_date", 1095),
+    "revenue_prev_12m": ("orders", "order_date", 730),
+    "margin_prev_12m": ("orders", "order_date", 730),
+    "revenue_change_12m": ("orders", "order_date", 730),
+    "margin_change_12m": ("orders", "order_date", 730),
+    "rep_changes_24m": ("ownership", "start_date", 730),
+    "recency_days": ("orders", "order_date", None),
+    "days_since_last_visit": ("visits", "visit_date", None),
+    "days_since_key_contact_left": ("contacts", "active_to", None),
+    "days_since_rep_change": ("ownership", "start_date", None),
+}
+
+
+def history_limits(tables: dict[str, pd.DataFrame], columns: Iterable[str], first_as_of: Any,
+                   last_as_of: Any) -> tuple[dict[str, float], dict[str, str]]:
+    """What a short recorded history does to the churn features trained on ``first..last_as_of``.
+
+    A feature that reads further back than the data goes means something else at an early
+    training date than at scoring, when more history exists: on the demo (36 months of data)
+    ``frequency_36m`` averages 3.0 at the first as-of date and 9.8 two years later for the same
+    kind of account, and ``days_since_last_visit`` cannot exceed the months recorded so far.
+    A model trained on the early dates then misreads the late ones (out-of-time ECE 0.042
+    on the demo replayed six months earlier, see docs/models.md "Short histories").
+
+    Returns
+    -------
+    censor_above : dict
+        "Days since" feature -> the history before ``first_as_of`` in days: every training row
+        could show any age up to it, so an older age is treated as missing at fit and at
+        scoring alike (:class:`~engine.models.AutoClassifier` ``censor_above``).
+    dropped : dict
+        Window feature -> why it is left out: its window is longer than the history even at
+        ``last_as_of``, so no training row sees it whole.
+    """
+    first, last = as_of_day(first_as_of), as_of_day(last_as_of)
+    censor: dict[str, float] = {}
+    dropped: dict[str, str] = {}
+    starts: dict[tuple[str, str], int | None] = {}
+    for name in columns:
+        if name not in CHURN_FEATURE_HISTORY:
+            continue
+        table_name, column, window = CHURN_FEATURE_HISTORY[name]
+        if (table_name, column) not in starts:
+            frame = tables.get(table_name)
+            days = np.empty(0, dtype=np.int64)
+            if frame is not None and column in frame.columns and len(frame):
+                days = day_numbers(frame[column], where=f"{table_name}.{column}")
+                days = days[days != NULL_DAY]
+            starts[(table_name, column)] = int(days.min()) if len(days) else None
+        start = starts[(table_name, column)]
+        if start is None:
+            continue
+        if window is None:
+            if first - start > 0:
+                censor[name] = float(first - start)
+        elif last - start < window:
+            dropped[name] = (f"its {window}-day window reaches before the first {table_name}.{column} "
+                             f"({day_to_timestamp(start).date()}) at every training date (history "
+                             f"{last - start} days at the latest, {day_to_timestamp(last).date()})")
+    return censor, dropped
 
 
 def churn_eligible(accounts: pd.DataFrame) -> np.ndarray:

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
-from engine._errors import ArtifactIntegrityError, ModelError
+from engine._errors import ArgumentError, ArtifactIntegrityError, ModelError
 from engine._paths import as_path
 
 __all__ = [
@@ -97,9 +97,9 @@ def _window(value) -> dict[str, str] | None:
         return {str(k): str(pd.Timestamp(v).date()) if _is_date(v) else str(v) for k, v in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
         return {"start": str(pd.Timestamp(value[0]).date()), "end": str(pd.Timestamp(value[1]).date())}
-    raise ValueError(
-        f"A window must be a (start, end) pair or a mapping such as {{'start': ..., 'end': ...}}; "
-        f"got {value!r}."
+    raise ArgumentError(
+        f"A window: expected a (start, end) pair or a mapping such as {{'start': ..., 'end': ...}}; "
+        f"got {value!r}. Fix: pass e.g. ('2025-01-31', '2025-06-30')."
     )
 
 
@@ -237,8 +237,13 @@ def _validation_markdown(validation: dict[str, Any], metrics: dict[str, Any],
            + (f", gap {selection['gap']}" if selection.get("gap") else "")
            + ("; grouped by " + str(validation.get("group_by")) if validation.get("group_by") else ""),
            f"- calibration: {validation.get('calibration', selection.get('calibration', 'the selection folds'))}",
-           f"- out of time: {validation.get('out_of_time', 'n/a')}", "",
-           "| ROC AUC | selection (mean of folds) | out of time | difference |", "|---|---|---|---|"]
+           f"- out of time: {validation.get('out_of_time', 'n/a')}"]
+    history = validation.get("short_history")
+    if isinstance(history, dict):
+        ages = ", ".join(f"{k} > {v:,.0f} days" for k, v in history.get("censored_above_days", {}).items())
+        out.append(f"- short history: treated as missing: {ages or 'nothing'}; left out (window never whole "
+                   f"at a training date): {', '.join(history.get('left_out', {})) or 'nothing'}")
+    out += ["", "| ROC AUC | selection (mean of folds) | out of time | difference |", "|---|---|---|---|"]
     chosen, oot = validation.get("selection_roc_auc"), metrics.get("roc_auc")
     if isinstance(chosen, float) and isinstance(oot, float):
         out.append(f"| chosen candidate | {chosen:.4f} | {oot:.4f} | {oot - chosen:+.4f} |")

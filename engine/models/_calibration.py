@@ -10,6 +10,8 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
+from engine.models._params import InvalidParameterError
+
 __all__ = [
     "Calibration",
     "CenteredIsotonic",
@@ -28,9 +30,9 @@ def choose_calibration(calibration: str, oof: np.ndarray, codes: np.ndarray, seg
     or sigmoid, whichever has the lower log loss when each fold is calibrated by the others.
     """
     if calibration not in ("auto", "isotonic", "sigmoid", "none"):
-        raise ValueError(
-            "calibration must be one of 'auto', 'isotonic', 'sigmoid', 'none'; got "
-            f"{calibration!r}."
+        raise InvalidParameterError(
+            "The 'calibration' parameter: expected one of 'auto', 'isotonic', 'sigmoid', 'none'; got "
+            f"{calibration!r}. Fix: use calibration='auto'."
         )
     if calibration != "auto":
         return calibration, {}

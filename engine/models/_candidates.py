@@ -36,6 +36,9 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
+from engine._suggest import did_you_mean
+from engine.models._params import InvalidParameterError
+
 __all__ = ["CANDIDATE_FAMILIES", "DEFAULT_CANDIDATES", "expand_candidates", "build_candidate"]
 
 #: The candidate families and the estimator whose parameters their grids set.
@@ -88,15 +91,16 @@ def expand_candidates(
     """
     spec = DEFAULT_CANDIDATES if candidates is None else candidates
     if not isinstance(spec, Mapping) or not spec:
-        raise ValueError(
-            "candidates must be a non-empty mapping of family -> grid, e.g. "
-            f"{{'logistic': {{'C': [0.1, 1.0]}}}}; got {spec!r}."
+        raise InvalidParameterError(
+            "The 'candidates' parameter: expected a non-empty mapping of family -> grid; got "
+            f"{spec!r}. Fix: pass e.g. {{'logistic': {{'C': [0.1, 1.0]}}}}."
         )
     out = []
     for family, grid in spec.items():
         if family not in CANDIDATE_FAMILIES:
-            raise ValueError(
-                f"Unknown candidate family {family!r}; expected one of {sorted(CANDIDATE_FAMILIES)}."
+            raise InvalidParameterError(
+                f"Unknown candidate family: expected one of {sorted(CANDIDATE_FAMILIES)}; got "
+                f"{family!r}{did_you_mean(str(family), CANDIDATE_FAMILIES)}. Fix: use one of those names."
             )
         if isinstance(grid, Mapping):
             settings = list(ParameterGrid({k: v if isinstance(v, Sequence) and not isinstance(v, str)
@@ -104,23 +108,25 @@ def expand_candidates(
         elif isinstance(grid, Sequence) and not isinstance(grid, str):
             settings = [dict(s) for s in grid] or [{}]
         else:
-            raise ValueError(
-                f"The grid of {family!r} must be a list of parameter dicts or a dict of lists; "
-                f"got {grid!r}."
+            raise InvalidParameterError(
+                f"The grid of {family!r}: expected a list of parameter dicts or a dict of lists; "
+                f"got {grid!r}. Fix: write e.g. [{{'C': 0.1}}, {{'C': 1.0}}] or {{'C': [0.1, 1.0]}}."
             )
         valid = set(CANDIDATE_FAMILIES[family]().get_params()) | set(PIPELINE_OPTIONS[family])
         for params in settings:
             for option, allowed in PIPELINE_OPTIONS[family].items():
                 if option in params and params[option] not in allowed:
-                    raise ValueError(
-                        f"{family} option {option!r} must be one of {list(allowed)}; got "
-                        f"{params[option]!r}."
+                    raise InvalidParameterError(
+                        f"{family} option {option!r}: expected one of {list(allowed)}; got "
+                        f"{params[option]!r}{did_you_mean(str(params[option]), [str(a) for a in allowed])}. "
+                        "Fix: use one of those values."
                     )
             unknown = sorted(set(params) - valid)
             if unknown:
-                raise ValueError(
-                    f"Unknown parameter(s) {unknown} for candidate {family!r}; expected names of "
-                    f"{CANDIDATE_FAMILIES[family].__name__}: {sorted(valid)}."
+                raise InvalidParameterError(
+                    f"Unknown parameter(s) for candidate {family!r}: expected names of "
+                    f"{CANDIDATE_FAMILIES[family].__name__}: {sorted(valid)}; got {unknown}"
+                    f"{did_you_mean(str(unknown[0]), sorted(valid))}. Fix: use one of those names."
                 )
             inner = ", ".join(f"{k}={v!r}" for k, v in params.items())
             out.append((f"{family}({inner})", family, params))
@@ -146,7 +152,8 @@ def build_candidate(
     if family == "hist_gradient_boosting":
         params = {k: v for k, v in params.items() if k not in PIPELINE_OPTIONS[family]}
         return _boosting(params, numeric + binary, categorical_low + categorical_high, random_state)
-    raise ValueError(f"Unknown candidate family {family!r}; expected one of {sorted(CANDIDATE_FAMILIES)}.")
+    raise InvalidParameterError(f"Unknown candidate family: expected one of {sorted(CANDIDATE_FAMILIES)}; got "
+                                f"{family!r}. Fix: use one of those names.")
 
 
 class QuantileSplineEncoder(TransformerMixin, BaseEstimator):

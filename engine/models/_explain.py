@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from engine._errors import DataError
+from engine._errors import ArgumentError, DataError
+from engine._suggest import did_you_mean
 from engine.models._columns import BOOLEAN, CATEGORICAL, DATETIME
+from engine.models._inputs import as_frame
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.models._base import AutoClassifier
@@ -157,9 +159,11 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
         column it is :func:`generic_reason`.
     """
     if direction not in ("both", "raises", "lowers"):
-        raise ValueError(f"direction must be 'both', 'raises' or 'lowers'; got {direction!r}.")
+        raise ArgumentError(f"expected direction 'both', 'raises' or 'lowers'; got {direction!r}"
+                            f"{did_you_mean(str(direction), ('both', 'raises', 'lowers'))}. Fix: pass "
+                            "direction='raises' for the reasons that raise the score.")
     if not isinstance(top, (int, np.integer)) or top < 1:
-        raise ValueError(f"top must be a positive integer; got {top!r}.")
+        raise ArgumentError(f"expected top as a positive integer; got {top!r}. Fix: pass e.g. top=3.")
     internal = model._internal(X)
     features = list(model.feature_types_)
     n, n_features = len(internal), len(features)
@@ -174,9 +178,9 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
     moved = np.empty((n, n_features))
     block = max(1, _EXPLAIN_BATCH_ROWS // n_features)
 
-    from engine.models._base import _thread_limits
+    from engine.models._threads import thread_limits
 
-    with _thread_limits(model.n_jobs):
+    with thread_limits(model.n_jobs):
         for start in range(0, n, block):
             part = internal[start:start + block]
             base[start:start + block] = model._calibrate(model._raw_scores(part))
@@ -197,7 +201,7 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
 
     describe, catalog = _describer()
     outcome = getattr(model, "_outcome", "probability")
-    raw_frame = model._as_frame(X)[0]
+    raw_frame = as_frame(X)[0]
     if not getattr(model, "_fitted_on_frame", True) or not isinstance(X, pd.DataFrame):
         raw_frame = raw_frame.set_axis(model._schema.columns, axis=1)
     typical_raw = {name: _raw_typical(model, name) for name in features}

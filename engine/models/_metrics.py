@@ -38,7 +38,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from engine._errors import DataError, InsufficientDataError
+from engine._errors import ArgumentError, DataError, InsufficientDataError
+from engine._suggest import did_you_mean
 
 __all__ = [
     "evaluate",
@@ -82,7 +83,8 @@ def _bins(p: np.ndarray, n_bins: int, binning: str) -> np.ndarray:
         bins = np.empty(len(p), dtype=np.int64)
         bins[np.argsort(p, kind="stable")] = np.arange(len(p)) * n_bins // len(p)
         return bins
-    raise ValueError(f"binning must be 'uniform' or 'quantile'; got {binning!r}.")
+    raise ArgumentError(f"expected binning 'uniform' or 'quantile'; got {binning!r}. "
+                        f"Fix: pass binning='uniform'{did_you_mean(str(binning), ('uniform', 'quantile'))}.")
 
 
 def expected_calibration_error(y_true, proba, n_bins: int = 10, *, binning: str = "uniform") -> float:
@@ -110,7 +112,7 @@ def expected_calibration_error(y_true, proba, n_bins: int = 10, *, binning: str 
 
 
 def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "uniform",
-                      draws: int = 200, seed: int = 0) -> dict[str, float]:
+                      draws: int = 200, seed: int = 0, target: float = 0.02) -> dict[str, float]:
     """The ECE a perfectly calibrated model would show on these rows: the noise floor.
 
     Outcomes are drawn from the probabilities themselves (so the model is calibrated by
@@ -125,7 +127,9 @@ def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "u
     Returns
     -------
     dict
-        ``mean``, ``p95`` (the ECE of perfectly calibrated draws) and ``draws``.
+        ``mean``, ``p95`` (the ECE of perfectly calibrated draws), ``draws``, and
+        ``share_within_target``: the share of those draws whose ECE is at most ``target``
+        (default 0.02) - how often a perfectly calibrated model would meet that target here.
 
     Examples
     --------
@@ -149,7 +153,8 @@ def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "u
         y = rng.random(n_draws)[member] < p
         mean_y = np.bincount(bins, weights=y, minlength=n_bins)
         values[k] = np.sum(np.abs(mean_p - mean_y)) / len(p)
-    return {"mean": float(values.mean()), "p95": float(np.percentile(values, 95)), "draws": draws}
+    return {"mean": float(values.mean()), "p95": float(np.percentile(values, 95)), "draws": draws,
+            "share_within_target": float(np.mean(values <= target))}
 
 
 def _top_decile(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -270,7 +275,8 @@ def validation_curves(y_true, proba, *, points: int = CURVE_POINTS,
             "Widen the validation window."
         )
     if points < 2 or bins < 1:
-        raise ValueError(f"validation_curves needs points >= 2 and bins >= 1; got points={points}, bins={bins}.")
+        raise ArgumentError(f"validation_curves: expected points >= 2 and bins >= 1; got points={points}, "
+                            f"bins={bins}. Fix: pass e.g. points=101, bins=10.")
     fpr, tpr, _ = roc_curve(y, p, drop_intermediate=True)
     keep = _thin(fpr, tpr, points)
     n = len(y)

@@ -77,6 +77,10 @@ SPLITTER = Kind("a scikit-learn splitter (an object with split(X, y, groups), e.
                 "engine.models.ForwardGroupSplit) or a list of (train_indices, validation_indices) pairs",
                 lambda v: not isinstance(v, (str, bytes, Mapping))
                 and (hasattr(v, "split") or isinstance(v, Iterable)))
+NUMBER_MAP = Kind("a mapping of column name -> number, e.g. {'days_since_last_visit': 396}",
+                  lambda v: isinstance(v, Mapping) and all(
+                      isinstance(k, str) and isinstance(x, (int, float, np.integer, np.floating))
+                      and not isinstance(x, (bool, np.bool_)) and np.isfinite(x) for k, x in v.items()))
 CANDIDATE_GRID = Kind("a mapping of family -> grid, e.g. {'logistic': [{'C': 1.0}]}",
                       lambda v: isinstance(v, Mapping) and len(v) > 0)
 

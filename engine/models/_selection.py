@@ -22,9 +22,10 @@ from sklearn.model_selection import (
 )
 from threadpoolctl import threadpool_limits
 
-from engine._errors import InsufficientDataError
+from engine._errors import DataError, InsufficientDataError
 from engine._progress import task
 from engine.models._candidates import build_candidate
+from engine.models._params import InvalidParameterError
 
 __all__ = [
     "Folds",
@@ -68,10 +69,10 @@ def check_cv(cv) -> None:
             return
     elif hasattr(cv, "split") or (isinstance(cv, Iterable) and not isinstance(cv, (str, bytes))):
         return
-    raise ValueError(
-        "cv must be 'auto', an integer >= 2, a scikit-learn splitter (an object with "
-        f"split(X, y, groups), e.g. GroupKFold(3) or engine.models.ForwardGroupSplit) or a list "
-        f"of (train_indices, validation_indices) pairs; got {cv!r}."
+    raise InvalidParameterError(
+        "The 'cv' parameter: expected 'auto', an integer >= 2, a scikit-learn splitter (an object "
+        "with split(X, y, groups), e.g. GroupKFold(3) or engine.models.ForwardGroupSplit) or a list "
+        f"of (train_indices, validation_indices) pairs; got {cv!r}. Fix: use cv='auto'."
     )
 
 
@@ -87,7 +88,8 @@ def resolve_folds(cv, X: pd.DataFrame, y: np.ndarray, groups, *, max_rows: int |
     check_cv(cv)
     n = len(y)
     if groups is not None and len(groups) != n:
-        raise ValueError(f"groups has {len(groups)} entries but X has {n} rows; pass one group per row.")
+        raise DataError(f"groups: expected one group per row of X ({n} rows); got {len(groups)}. "
+                        "Fix: pass one group per row.")
     keep = None
     if max_rows is not None and n > max_rows:
         keep, _ = train_test_split(np.arange(n), train_size=max_rows, stratify=y,
@@ -121,7 +123,8 @@ def resolve_folds(cv, X: pd.DataFrame, y: np.ndarray, groups, *, max_rows: int |
             sampled[keep] = True
             pairs = [(tr[sampled[tr]], va[sampled[va]]) for tr, va in pairs]
     if not pairs:
-        raise ValueError(f"cv={cv!r} gave no folds; expected at least one (train, validation) pair.")
+        raise InsufficientDataError(f"cv={cv!r}: expected at least one (train, validation) pair; got no "
+                                    "folds. Fix: pass a splitter that yields folds for these rows.")
     for k, (train, valid) in enumerate(pairs, start=1):
         for side, idx in (("training", train), ("validation", valid)):
             counts = np.bincount(y[idx], minlength=2) if len(idx) else np.zeros(2, dtype=int)

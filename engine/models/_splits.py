@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine._errors import InsufficientDataError
+from engine._errors import ArgumentError, DataError, InsufficientDataError
 
 __all__ = ["ForwardGroupSplit"]
 
@@ -104,8 +104,9 @@ class ForwardGroupSplit:
             return days + int(self.gap_days)
         known = pd.to_datetime(pd.Series(np.asarray(self.label_dates)))
         if len(known) != len(days):
-            raise ValueError(f"label_dates has {len(known)} entries but dates has {len(days)}; "
-                             "expected one per row.")
+            raise ArgumentError(f"ForwardGroupSplit: expected one label date per row of dates "
+                                f"({len(days)}); got {len(known)} label_dates. Fix: pass both for "
+                                "the same rows.")
         out = known.to_numpy().astype("datetime64[D]").astype(np.int64)
         out[known.isna().to_numpy()] = np.iinfo(np.int64).max
         return out
@@ -123,7 +124,8 @@ class ForwardGroupSplit:
         """The validation dates (as day numbers) of each fold, oldest block first."""
         if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, (int, np.integer)) \
                 or self.n_splits < 1:
-            raise ValueError(f"n_splits must be an integer >= 1; got {self.n_splits!r}.")
+            raise ArgumentError(f"ForwardGroupSplit: expected n_splits as an integer >= 1; got "
+                                f"{self.n_splits!r}. Fix: pass e.g. n_splits=3.")
         days = self._days()
         known = self._known(days)
         distinct, per_date = np.unique(days, return_counts=True)
@@ -148,16 +150,17 @@ class ForwardGroupSplit:
         days = self._days()
         n = len(X) if not hasattr(X, "shape") else X.shape[0]
         if len(days) != n:
-            raise ValueError(
-                f"ForwardGroupSplit was given {len(days)} dates but X has {n} rows; expected one "
-                "date per row of the X being split (build the splitter on the same rows)."
+            raise DataError(
+                f"ForwardGroupSplit: expected one date per row of the X being split ({n} rows); "
+                f"got {len(days)} dates. Fix: build the splitter on the same rows."
             )
         part: np.ndarray | None = None
         codes: np.ndarray | None = None
         if groups is not None:
             codes, uniques = pd.factorize(pd.Series(np.asarray(groups)), use_na_sentinel=False)
             if len(codes) != n:
-                raise ValueError(f"groups has {len(codes)} entries but X has {n} rows.")
+                raise DataError(f"ForwardGroupSplit: expected one group per row of X ({n} rows); "
+                                f"got {len(codes)} groups. Fix: pass the groups of the same rows.")
             rng = np.random.default_rng(self.random_state)
             parts = self._parts()
             part = (rng.permutation(len(uniques)) % parts)[codes]

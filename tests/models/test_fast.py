@@ -106,15 +106,15 @@ def test_every_default_pipeline_shape_is_compiled(fitted):
 
 def test_fast_scores_across_chunks(fitted, monkeypatch, scoring_frame):
     """Chunk boundaries (scoring and boosting) change nothing."""
-    import engine.models._base as base
     import engine.models._fast as fast
+    import engine.models._scoring as scoring
 
     model = _blend(fitted)
     X = scoring_frame(seed=8)
     internal = model._internal(X)
     whole = model._raw_scores(internal)
     proba = model.predict_proba(X)
-    monkeypatch.setattr(base, "_SCORE_CHUNK", 257)
+    monkeypatch.setattr(scoring, "_SCORE_CHUNK", 257)
     monkeypatch.setattr(fast, "BOOSTING_CHUNK", 100)
     assert np.array_equal(model._raw_scores(internal), whole)
     assert np.array_equal(model.predict_proba(X), proba)  # converted chunk by chunk
@@ -175,13 +175,14 @@ def test_threads_change_nothing(fitted, scoring_frame):
 
 
 def test_n_jobs_auto_and_validation(frame):
-    from engine.models._base import AUTO_THREADS_MIN_ROWS, _scoring_threads
+    from engine import ConfigError
+    from engine.models._threads import AUTO_THREADS_MIN_ROWS, scoring_threads
 
-    assert _scoring_threads("auto", AUTO_THREADS_MIN_ROWS - 1) == 1
-    assert _scoring_threads("auto", AUTO_THREADS_MIN_ROWS) >= 1
-    assert _scoring_threads(3, 10) == 3
-    with pytest.raises(ValueError, match="n_jobs must be 'auto', None or a positive integer"):
-        _scoring_threads(0, 10)
+    assert scoring_threads("auto", AUTO_THREADS_MIN_ROWS - 1) == 1
+    assert scoring_threads("auto", AUTO_THREADS_MIN_ROWS) >= 1
+    assert scoring_threads(3, 10) == 3
+    with pytest.raises(ConfigError, match="'n_jobs' parameter: expected 'auto', None or a positive integer; got 0"):
+        scoring_threads(0, 10)
     with pytest.raises(ValueError, match="n_jobs"):
         ChurnModel(n_jobs="many").fit(*frame(200, seed=1))
 

@@ -129,6 +129,10 @@ def test_calibration_noise_is_the_ece_of_calibrated_draws():
     assert 0.88 <= np.mean(np.array(observed) <= floor["p95"]) <= 0.99
     repeated = np.repeat(p[:1000], 3)  # one deal at three as-of dates: one outcome
     assert calibration_noise(repeated, np.repeat(np.arange(1000), 3))["mean"] > 1.3 * calibration_noise(repeated)["mean"]
+    # How often a calibrated model meets a target: the share of observed ECEs at most it.
+    target = float(np.median(observed))
+    assert calibration_noise(p, target=target)["share_within_target"] == pytest.approx(0.5, abs=0.12)
+    assert calibration_noise(p, target=1.0)["share_within_target"] == 1.0
 
 
 @given(st.lists(st.floats(0, 1), min_size=10, max_size=200))

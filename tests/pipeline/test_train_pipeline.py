@@ -41,6 +41,14 @@ def test_card_records_forward_grouped_selection_next_to_out_of_time(valid_tables
     assert auc(curves["roc"]["fpr"], curves["roc"]["tpr"]) == pytest.approx(result.metrics["roc_auc"], abs=0.01)
     assert curves["gains"]["captured"][10] == pytest.approx(result.metrics["capture_top_decile"], abs=1e-6)
     assert sum(curves["calibration"]["count"]) == result.rows["validation"] == result.metrics["n"]
+    # The demo's short history: ages censored at the history before the first training date,
+    # the 24- and 36-month order windows left out (never whole at a training date), in the card.
+    assert validation["recalibration"].startswith("none: ")  # the card says which recalibration, if any
+    history = validation["short_history"]
+    assert history["censored_above_days"]["days_since_last_visit"] > 0
+    assert "frequency_36m" in history["left_out"]
+    assert "frequency_36m" not in {f["name"] for f in result.card.features}
+    assert "- short history: treated as missing: " in text and "frequency_36m" in text
 
 
 def test_short_history_falls_back_to_grouped_folds_with_a_warning(valid_tables, tmp_path, caplog, small_model_spec):
