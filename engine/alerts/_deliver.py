@@ -34,6 +34,7 @@ import pandas as pd
 
 from engine._errors import ConfigError, KamError
 from engine._log import get_logger
+from engine._paths import as_path
 from engine.storage import AlertStore, Database, using_database
 from engine.storage._alerts import now_text
 
@@ -112,6 +113,8 @@ class JsonLinesChannel:
     """Digests as JSON Lines: one object per line, appended to a file (flushed and fsynced) or stdout."""
 
     def __init__(self, path: str | Path | None = None, stream: IO[str] | None = None):
+        if path is not None:
+            path = as_path(path, "the JSON-lines file of notifications", "alerts.jsonl")
         self.path = None if path is None else Path(path)
         self.stream = stream
         self.name = "stdout" if path is None else "jsonl"

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_frame, check_mapping, check_type
 from engine.alerts._policy import ACTION_TEXT
 
 __all__ = ["build_digests", "idempotency_key", "render_html", "render_slack", "render_text"]
@@ -44,6 +45,8 @@ def idempotency_key(run_id: str, recipient_type: str, recipient_id: str) -> str:
     >>> idempotency_key("2026-10-01-abc", "rep", "R00042") == idempotency_key("2026-10-01-abc", "rep", "R00042")
     True
     """
+    for name, value in (("run_id", run_id), ("recipient_type", recipient_type), ("recipient_id", recipient_id)):
+        check_type("idempotency_key", name, value, str, "pass the run id and the recipient's type and id as text")
     digest = hashlib.sha256(f"{run_id}\x1f{recipient_type}\x1f{recipient_id}".encode()).hexdigest()
     return "msg_" + digest[:32]
 
@@ -102,6 +105,9 @@ def build_digests(notified: pd.DataFrame, reps: pd.DataFrame | None, run_id: str
     reps : pandas.DataFrame, optional
         The ``reps`` table (``rep_id``, ``manager_id``): managers are found there.
     """
+    check_frame("build_digests", "notified", notified, "pass the alerts notified in this run as a DataFrame")
+    if reps is not None:
+        check_frame("build_digests", "reps", reps, "pass the reps table as a DataFrame, or None")
     columns = ["notification_id", "run_id", "recipient_type", "recipient_id", "alerts", "created_at", "payload"]
     if notified.empty:
         return pd.DataFrame(columns=columns)
@@ -149,6 +155,7 @@ def _change(value: float | None) -> str:
 
 def render_text(payload: Mapping[str, Any]) -> str:
     """The digest as plain text (the e-mail text part, the Slack ``text``)."""
+    check_mapping("render_text", "payload", payload, "pass one digest payload (the payload column of build_digests, parsed)")
     who = payload["recipient"]
     lines = [f"kam early warning for {who['type']} {who['id']}, run {payload['run_id']} as of {payload['as_of']}:",
              f"{len(payload['alerts'])} alert(s), highest value at risk first.", ""]
@@ -172,6 +179,7 @@ def render_text(payload: Mapping[str, Any]) -> str:
 
 def render_html(payload: Mapping[str, Any]) -> str:
     """The digest as a simple HTML table (the e-mail HTML part)."""
+    check_mapping("render_html", "payload", payload, "pass one digest payload (the payload column of build_digests, parsed)")
     e = html.escape
     who = payload["recipient"]
     rows = []
@@ -202,6 +210,7 @@ def render_html(payload: Mapping[str, Any]) -> str:
 
 def render_slack(payload: Mapping[str, Any]) -> dict[str, Any]:
     """A Slack-compatible message (``text`` plus ``blocks``) carrying the same digest."""
+    check_mapping("render_slack", "payload", payload, "pass one digest payload (the payload column of build_digests, parsed)")
     blocks = [{"type": "header", "text": {"type": "plain_text",
                                            "text": f"kam early warning: {len(payload['alerts'])} alert(s)"}}]
     for item in payload["alerts"][:45]:  # Slack allows 50 blocks

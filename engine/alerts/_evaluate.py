@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_frame
 from engine._errors import StorageError
 from engine._log import get_logger
 from engine.alerts._digest import build_digests
@@ -114,6 +115,8 @@ def advance(states: pd.DataFrame, matches: pd.DataFrame, signals: pd.DataFrame, 
         ``alerts`` rows of every key stepped; ``alert_events`` rows of every key whose state
         changed or that was notified or suppressed; the notified alerts joined with their signals.
     """
+    for name, value in (("states", states), ("matches", matches), ("signals", signals)):
+        check_frame("advance", name, value, "pass the alert states, the policy matches and the signals as DataFrames")
     now = now or now_text()
     day = pd.Timestamp(as_of).normalize()
     matches = matches.assign(alert_key=_key(matches["account_id"], matches["kind"])).set_index("alert_key")

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_frame, check_type
 from engine._errors import DataError
 
 __all__ = [
@@ -217,6 +218,7 @@ def apply_decisions(frame: pd.DataFrame, inputs: pd.DataFrame, decisions: pd.Dat
 
 
 def _check_frame(frame: pd.DataFrame) -> None:
+    check_frame("transition_frame", "frame", frame, "pass the alert states joined with the run's events")
     missing = [c for c in (*STATE_COLUMNS, *EVENT_COLUMNS) if c not in frame.columns and c != "until"]
     if missing:
         raise DataError(f"transition_frame needs the columns {missing}; got {list(frame.columns)}. Fix: pass "
@@ -278,6 +280,8 @@ def transition(state: AlertState, event: Event, backend: str = "durable") -> tup
     >>> s.state, e.notify
     ('open', 'opened')
     """
+    check_type("transition", "state", state, AlertState, "pass an engine.alerts.AlertState")
+    check_type("transition", "event", event, Event, "pass an engine.alerts.Event")
     if event.action not in ACTIONS:
         raise AlertStateError(f"action {event.action!r} is not one of {list(ACTIONS)}.")
     if event.action == "snooze" and event.until is None:

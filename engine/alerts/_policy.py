@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from engine._arguments import check_frame, check_type
 from engine._errors import RuleFileError
+from engine._paths import as_path
 from engine.alerts._lifecycle import SEVERITY_RANK
 
 if TYPE_CHECKING:
@@ -39,6 +41,8 @@ def load_alert_rules(path: str | Path | None = None) -> RuleSet:
         The file is missing, or lacks an output alerting needs (kind, severity, action,
         for_runs, cooldown_days) or uses severities other than low / medium / high.
     """
+    if path is not None:
+        path = as_path(path, "the alert policies file or folder", "rules/alerts.yaml")
     from engine.rules import load_rules
 
     if path is None:
@@ -81,6 +85,10 @@ def evaluate_policies(signals: pd.DataFrame, ruleset: Any, as_of: Any, backend: 
         ``account_id``, ``kind``, ``severity``, ``action``, ``for_runs``, ``cooldown_days``,
         ``rule_id``, ``because``, ``alerts_ruleset_hash``.
     """
+    from engine.rules import RuleSet
+
+    check_frame("evaluate_policies", "signals", signals, "pass the signals of build_signals")
+    check_type("evaluate_policies", "ruleset", ruleset, RuleSet, "pass load_alert_rules()", described="a RuleSet")
     columns = ["account_id", "kind", "severity", "action", "for_runs", "cooldown_days", "rule_id", "because",
                "alerts_ruleset_hash"]
     if signals.empty:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_frame, check_mapping
 from engine._errors import DataError
 
 __all__ = ["FEATURE_INPUTS", "SCORE_COLUMNS", "build_signals", "complaint_and_competitor_signals"]
@@ -103,6 +104,9 @@ def build_signals(
     previous_scores : pandas.DataFrame, optional
         ``account_scores`` of the previous run: ``churn_probability_change`` is null without it.
     """
+    check_frame("build_signals", "scores", scores, "pass the run's account_scores as a DataFrame")
+    check_frame("build_signals", "features", features, "pass build_account_features(tables, as_of)")
+    check_mapping("build_signals", "tables", tables, "pass the customer tables as a dict of name to DataFrame")
     missing = [c for c in SCORE_COLUMNS if c not in scores.columns and c != "top_reasons"]
     if missing:
         raise DataError(f"account_scores lacks the columns {missing} the alert policies need. Fix: score the "

@@ -19,6 +19,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_type
+
 __all__ = ["stable_hash", "mix_hashes", "fill_team"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -36,6 +38,9 @@ def stable_hash(values: np.ndarray) -> np.ndarray:
     >>> int(stable_hash(np.array(["R001"], dtype=object))[0]) == int(stable_hash(np.array(["R001"], dtype=object))[0])
     True
     """
+    if not isinstance(values, (np.ndarray, pd.Index, pd.Series, list, tuple)):
+        check_type("stable_hash", "values", values, np.ndarray, "pass the ids as a numpy array (or a list) of strings",
+                   described="an array of ids")
     if len(values) == 0:
         return np.zeros(0, dtype=np.uint64)
     return pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
@@ -85,6 +90,12 @@ def fill_team(
     >>> sorted(chosen[:4].tolist()), int(chosen[4])
     ([0, 0, 1, 1], -1)
     """
+    for name, array in (("load", load), ("capacity", capacity), ("person_hash", person_hash)):
+        check_type("fill_team", name, array, np.ndarray, "pass one value per team member as a numpy array")
+    check_type("fill_team", "n_opportunities", n_opportunities, (int, np.integer), "pass the number of opportunities")
+    if not callable(opportunity_hash_at):
+        check_type("fill_team", "opportunity_hash_at", opportunity_hash_at, type(len),
+                   "pass a function of positions returning the opportunities' hashes", described="a callable")
     load = np.asarray(load, dtype=np.int64)
     capacity = np.asarray(capacity, dtype=np.int64)
     chosen = np.full(n_opportunities, -1, dtype=np.int64)

@@ -120,6 +120,12 @@ def _quiet_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``kam`` with ``argv`` (default: ``sys.argv[1:]``) and exit with a documented status."""
+    if argv is not None and (isinstance(argv, (str, bytes)) or not isinstance(argv, Sequence)
+                             or not all(isinstance(arg, str) for arg in argv)):
+        from engine._errors import ArgumentError
+
+        raise ArgumentError(f"main: expected argv as a list of strings, e.g. ['score', '--db', 'kam.sqlite']; got "
+                            f"{type(argv).__name__} {argv!r:.60}. Fix: pass the arguments split into a list.")
     try:
         code = _run(argv)
     finally:

@@ -6,17 +6,29 @@ few unique closing months of a month's deals). See ``docs/demo-data.md`` for the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from engine._domain import INDUSTRIES, OPPORTUNITY_SOURCES, PARTNER_TIERS, REGIONS
 from engine.demo import _params as P
+from engine.demo._draws import (
+    Chunks,
+    bernoulli,
+    pick,
+    poisson_events,
+    rate_groups,
+    shares,
+    sigmoid,
+    switch,
+)
 from engine.demo._org import INSIDE, OUTSIDE, Accounts, Calendar, Org, make_calendar
 
 __all__ = ["Events", "simulate", "win_logit", "sigmoid"]
+
+#: The old private name of :func:`engine.demo._draws.shares` (engine.demo._forward imports it from here).
+_shares = shares
 
 OPS, MGMT, DECISION = 0, 1, 2
 SEVERITY_MEDIAN_HOURS = np.array([6.0, 16.0, 36.0, 72.0])  # low, medium, high, critical
@@ -39,84 +51,6 @@ DEAL_SHARE_OF_SPEND = 0.12  # a typical deal is ~12% of the account's yearly spe
 DAYS_PER_MONTH = 30.4375
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _shares(mapping: Mapping[str, float], keys: Iterable[str]) -> np.ndarray:
-    w = np.array([mapping[k] for k in keys], dtype=float)
-    return w / w.sum()
-
-
-def poisson_events(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
-    """Events of independent Poisson processes, one per row: the row index of each event, sorted.
-
-    Draws the total count once and spreads it over rows in proportion to their rates (the
-    multinomial split of a Poisson total gives exactly independent Poisson counts), so the cost
-    is one cumulative sum plus the events, not a random draw per row.
-    """
-    rate = np.asarray(rate, dtype=np.float64)
-    if rate.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    cumulative = np.cumsum(rate)
-    total = float(cumulative[-1])
-    if total <= 0.0:
-        return np.zeros(0, dtype=np.int64)
-    events = rng.poisson(total)
-    where = np.sort(rng.random(events)) * total
-    return np.minimum(np.searchsorted(cumulative, where, side="right"), rate.size - 1)
-
-
-def bernoulli(rng: np.random.Generator, count: int, p: float) -> np.ndarray:
-    """Positions in ``range(count)`` each chosen independently with probability ``p``.
-
-    Drawn as geometric gaps, so the cost is proportional to the number chosen, not to ``count``.
-    """
-    if count <= 0 or p <= 0.0:
-        return np.zeros(0, dtype=np.int64)
-    if p >= 1.0:
-        return np.arange(count)
-    expected = count * p
-    size = int(expected + 6.0 * np.sqrt(expected) + 16)
-    positions = np.cumsum(rng.geometric(p, size)) - 1
-    while positions[-1] < count:  # rare: draw more gaps
-        positions = np.concatenate([positions, positions[-1] + np.cumsum(rng.geometric(p, size))])
-    return positions[positions < count]
-
-
-def _rate_groups(rates: np.ndarray) -> list[tuple[float, np.ndarray]]:
-    """Accounts grouped by a per-account rate that takes few distinct values."""
-    values, inverse = np.unique(rates, return_inverse=True)
-    return [(float(v), np.flatnonzero(inverse == i)) for i, v in enumerate(values)]
-
-
-def _switch(rng: np.random.Generator, state: np.ndarray, on_groups, p_off: float) -> np.ndarray:
-    """One step of a two-state Markov chain: off->on with the group's rate, on->off with ``p_off``."""
-    state = state.copy()
-    on_now = np.flatnonzero(state)
-    turning_off = on_now[bernoulli(rng, on_now.size, p_off)]
-    for p_on, members in on_groups:
-        off_members = members[~state[members]]
-        state[off_members[bernoulli(rng, off_members.size, p_on)]] = True
-    state[turning_off] = False
-    return state
-
-
-def pick(rng: np.random.Generator, shares: ArrayLike, rows: np.ndarray) -> np.ndarray:
-    """Draw one category per element; element i uses the probabilities ``shares[rows[i]]``.
-
-    One ``searchsorted`` over the row-offset cumulative table: no ``(n, k)`` temporaries.
-    """
-    table = np.asarray(shares, dtype=np.float64)
-    n_rows, k = table.shape
-    cumulative = np.cumsum(table / table.sum(axis=1, keepdims=True), axis=1)
-    cumulative[:, -1] = 1.0
-    flat = (cumulative + np.arange(n_rows)[:, None]).ravel()
-    rows = np.asarray(rows, dtype=np.int64)
-    position = np.searchsorted(flat, rows + rng.random(rows.size), side="right")
-    return np.minimum(position - rows * k, k - 1)
-
-
 def win_logit(coverage, trouble, competitor, amount, source, tier) -> np.ndarray:
     """The systematic part of an opportunity's win log-odds (noise is added by the caller)."""
     w = P.WIN_COEFFICIENTS
@@ -131,23 +65,6 @@ def win_logit(coverage, trouble, competitor, amount, source, tier) -> np.ndarray
         + source_effect[source]
         + tier_effect[tier]
     )
-
-
-@dataclass
-class _Chunks:
-    """Column arrays collected month by month, concatenated once at the end."""
-
-    parts: dict[str, list] = field(default_factory=dict)
-
-    def add(self, **columns) -> None:
-        for name, values in columns.items():
-            self.parts.setdefault(name, []).append(np.asarray(values))
-
-    def done(self, names_dtypes: dict[str, type]) -> dict[str, np.ndarray]:
-        return {
-            name: (np.concatenate(self.parts[name]) if self.parts.get(name) else np.zeros(0, dtype=dtype))
-            for name, dtype in names_dtypes.items()
-        }
 
 
 @dataclass
@@ -215,7 +132,7 @@ def simulate(
         acc.created_day,
         np.maximum(acc.created_day, full.start_day - rng.integers(0, 4 * 365, n)),
     )
-    ownership = _Chunks()
+    ownership = Chunks()
 
     # --- contacts: one current contact per covered level ----------------------------------------
     coverage_shares = {OUTSIDE: (0.15, 0.30, 0.55), INSIDE: (0.50, 0.35, 0.15)}  # 1, 2, 3 levels
@@ -240,7 +157,7 @@ def simulate(
         np.maximum(acc.created_day[None, :], full.start_day - np.floor(rng.exponential(3 * 365.25, (3, n))).astype(np.int64)),
     )
     had_level = covered.copy()
-    contacts = _Chunks()
+    contacts = Chunks()
 
     # --- latent states and decayed signals -------------------------------------------------------
     price_sensitivity = np.array([P.INDUSTRY_PRICE_SENSITIVITY[i] for i in INDUSTRIES])[industry]
@@ -277,13 +194,13 @@ def simulate(
     partner_tier = org.partner_tier[org.owner_partner]
 
     product_table = np.array([P.PRODUCT_MIX[i] for i in INDUSTRIES])
-    source_table = np.array([_shares(SOURCE_SHARES[r], OPPORTUNITY_SOURCES) for r in (OUTSIDE, INSIDE)])
+    source_table = np.array([shares(SOURCE_SHARES[r], OPPORTUNITY_SOURCES) for r in (OUTSIDE, INSIDE)])
     visit_kind_table = np.array([VISIT_KIND_SHARES[r] for r in (OUTSIDE, INSIDE)])
     unit_price = np.array(P.UNIT_PRICE)
 
     alive = np.ones(n, dtype=bool)
     churn_month = np.full(n, -1, dtype=np.int64)
-    tickets, visits, opps, orders = _Chunks(), _Chunks(), _Chunks(), _Chunks()
+    tickets, visits, opps, orders = Chunks(), Chunks(), Chunks(), Chunks()
     end_day = cal.end_day
     # monthly chance that a vacant level gets a contact, by (level had a contact before, field-owned)
     contact_rates = (
@@ -292,8 +209,8 @@ def simulate(
         P.CONTACT_REPLACE_RATE["inside"],
         P.CONTACT_REPLACE_RATE["outside"],
     )
-    trouble_on_groups = _rate_groups(P.SERVICE_TROUBLE_ON * slowness)
-    pressure_on_groups = _rate_groups(P.PRICE_PRESSURE_ON * price_sensitivity)
+    trouble_on_groups = rate_groups(P.SERVICE_TROUBLE_ON * slowness)
+    pressure_on_groups = rate_groups(P.PRICE_PRESSURE_ON * price_sensitivity)
 
     for j in range(full.months):
         m = j - burn_in  # month of the recorded window; negative during burn-in
@@ -383,8 +300,8 @@ def simulate(
                 had_level[level, new] = True
 
         # 3. latent states move on (Markov switches).
-        trouble_state = _switch(rng, trouble_state, trouble_on_groups, P.SERVICE_TROUBLE_OFF)
-        pressure_state = _switch(rng, pressure_state, pressure_on_groups, P.PRICE_PRESSURE_OFF)
+        trouble_state = switch(rng, trouble_state, trouble_on_groups, P.SERVICE_TROUBLE_OFF)
+        pressure_state = switch(rng, pressure_state, pressure_on_groups, P.PRICE_PRESSURE_OFF)
 
         # 4. service tickets: more, slower and angrier while the account is in service trouble.
         who = poisson_events(rng, P.TICKET_RATE * acc.size_factor * (1.0 + 2.0 * trouble_state) * active)
@@ -592,7 +509,7 @@ def simulate(
     )
 
 
-def _orders(orders: _Chunks, rng: np.random.Generator, month: int, rate: np.ndarray, pressure: np.ndarray) -> None:
+def _orders(orders: Chunks, rng: np.random.Generator, month: int, rate: np.ndarray, pressure: np.ndarray) -> None:
     who = poisson_events(rng, rate)
     orders.add(account=who.astype(np.int32), month=np.full(who.size, month, dtype=np.int8), pressure=pressure[who])
 
@@ -607,7 +524,7 @@ def _set_left(rep_left_day: list[np.ndarray], reps: np.ndarray, day: np.ndarray)
 
 
 def _change_owner(
-    ownership: _Chunks,
+    ownership: Chunks,
     accounts: np.ndarray,
     day: np.ndarray,
     new_rep: np.ndarray,

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine._arguments import check_frame
 from engine._domain import (
     ADMIN_LEVELS,
     CONTACT_LEVELS,
@@ -161,6 +162,7 @@ def top_revenue_share(orders: pd.DataFrame, share: float = 0.2, accounts: int | 
     >>> top_revenue_share(orders)
     0.8
     """
+    check_frame("top_revenue_share", "orders", orders, "pass the orders table (account_id, amount)")
     revenue = orders.groupby("account_id", sort=False)["amount"].sum().to_numpy()
     population = max(accounts or revenue.size, revenue.size)
     if population == 0 or revenue.sum() <= 0:

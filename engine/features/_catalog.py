@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_type
 from engine._errors import ConfigError
 
 __all__ = ["FeatureInfo", "FEATURE_CATALOG", "describe"]
@@ -842,6 +843,7 @@ def describe(feature: str, value: Any, typical: Any = None, direction: Any = Non
     >>> describe("unknown_signal", 2.5, 1.0, "higher")
     'unknown signal is 2.5, above the typical 1'
     """
+    check_type("describe", "feature", feature, str, "pass a feature name, e.g. 'tickets_90d'")
     info = FEATURE_CATALOG.get(feature)
     if info is None and feature.startswith("account_"):
         info = FEATURE_CATALOG.get(feature[len("account_") :])

@@ -10,6 +10,7 @@ from typing import Any
 
 from engine._asof import default_as_of
 from engine._log import get_logger
+from engine._paths import as_path
 from engine._progress import task
 from engine.pipeline._ingest import ingest
 from engine.pipeline._score import ScoreResult, score
@@ -23,6 +24,7 @@ _log = get_logger("demo")
 
 def demo_artifacts_dir(path: Path) -> Path:
     """Where ``kam demo`` keeps the models it trains: a folder beside the demo database."""
+    path = as_path(path, "the demo database file", "kam-demo.sqlite")
     path = Path(path)
     return path.with_name(path.stem + "-models")
 
@@ -49,6 +51,7 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
     ScoreResult
         The scoring run (written to the demo database).
     """
+    path = as_path(path, "the demo database file", "kam-demo.sqlite")
     say = out.print if out is not None else (lambda *a, **k: None)
     path = Path(path)
     oracle = None

@@ -14,6 +14,7 @@ import warnings
 
 import pandas as pd
 
+from engine._arguments import check_type
 from engine._errors import ConfigError, DataError, RunHealthWarning
 from engine._log import get_logger
 from engine.validate import ValidationReport
@@ -81,6 +82,7 @@ def check_run_health(report: ValidationReport, max_quarantined: float | None = D
     ConfigError
         ``max_quarantined`` is not between 0 and 1.
     """
+    check_type("check_run_health", "report", report, ValidationReport, "pass the report of engine.validate_tables")
     missing = _missing_tables(report)
     if missing:
         raise DataError(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_mapping
 from engine.features import build_account_features, build_opportunity_features
 from engine.pipeline._decide import route_opportunities, tier_accounts
 
@@ -76,6 +77,9 @@ def score_partition(
     accounts (:func:`engine.features.feature_reference`), so running partitions one by one, or
     on a Dask cluster, gives the same rows as one pass over everything.
     """
+    check_mapping("score_partition", "tables", tables, "pass the validated tables as a dict of name to DataFrame")
+    check_mapping("score_partition", "rules", rules, "pass load_default_rules() (a dict with 'tiers' and 'routing')")
+    check_mapping("score_partition", "models", models, "pass {'churn': fitted, 'win': fitted}")
     seconds: dict[str, float] = {}
 
     def timed(name, fn, *args, **kwargs):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_type
 from engine.report._common import as_float as _f
 from engine.report._common import change as _delta
 from engine.report._common import counts_of as _counts
@@ -432,6 +433,7 @@ def report_numbers(inputs: ReportInputs, *, generated_at: str | None = None) -> 
         Plain data (JSON-serialisable): ``headline``, ``tiers``, ``territories``, ``routes``,
         ``risk``, ``alerts``, ``plans``, ``models``, ``rules``, ``manifest`` and ``meta``.
     """
+    check_type("report_numbers", "inputs", inputs, ReportInputs, "pass the result of engine.report.read_inputs")
     from engine import __version__
 
     cur, prev = inputs.current, inputs.previous

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from engine._arguments import check_type
 from engine._errors import ConfigError, StorageError
 from engine._log import get_logger
 from engine.storage import Database
@@ -266,6 +267,8 @@ def read_inputs(
     rules_dir : path, optional
         Folder of the rule files (default: the shipped rules).
     """
+    check_type("read_inputs", "db", db, Database, "open the database first: engine.storage.Database(url)",
+               described="an engine.storage.Database")
     runs = db.list_runs()
     if runs.empty:
         raise StorageError(

@@ -11,6 +11,7 @@ import math
 from importlib import resources
 from typing import Any
 
+from engine._arguments import check_mapping
 from engine.report._charts import render_charts
 
 __all__ = ["SECTIONS", "format_cny", "format_number", "format_percent", "render_report"]
@@ -116,6 +117,7 @@ def render_report(numbers: dict[str, Any]) -> str:
     str
         One self-contained HTML document (UTF-8 text).
     """
+    check_mapping("render_report", "numbers", numbers, "pass the numbers of engine.report.report_numbers")
     from markupsafe import Markup
 
     charts = render_charts(numbers)

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from engine._arguments import check_type
 from engine._errors import KamError, StorageError
 
 __all__ = ["ResultNotFoundError", "account_record", "runs_records"]
@@ -55,6 +56,10 @@ def _json_field(value: Any) -> Any:
 
 def runs_records(database, limit: int | None = None) -> list[dict[str, Any]]:
     """The runs in ``database``, newest first, as plain records (``tier_counts`` etc. as objects)."""
+    from engine.storage import Database
+
+    check_type("runs_records", "database", database, Database, "open the database first: engine.storage.Database(url)",
+               described="an engine.storage.Database")
     runs = database.list_runs()
     if limit is not None:
         runs = runs.head(limit)
@@ -88,6 +93,10 @@ def account_record(database, account_id: str, run_id: str | None = None) -> dict
     ResultNotFoundError
         The run, or the account in that run, is not there (``field`` says which).
     """
+    from engine.storage import Database
+
+    check_type("account_record", "database", database, Database, "open the database first: engine.storage.Database(url)",
+               described="an engine.storage.Database")
     present = database.table_names()
     if "account_scores" not in present:
         raise StorageError(f"no scoring run in {database.display_url} yet. Fix: run `kam score` first.")

@@ -22,6 +22,7 @@ __all__ = [
     "column_to_python",
     "combine_columns",
     "drop_probe",
+    "exact_integer_columns",
     "read_columns",
 ]
 
@@ -93,9 +94,58 @@ def arrow_to_pandas(table) -> pd.DataFrame:
     Arrow memory (pandas' ``str`` dtype). Memory the Arrow allocator no longer uses is handed
     back to the system, so the rest of the run (numpy) can reuse it.
     """
+    import pyarrow as pa
+
+    exact = {}
+    for name in _unsafe_integer_columns(table):
+        # a null among whole numbers past 2**53: pandas' float64 would round them, Int64 does not
+        exact[name] = table[name].to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    order = table.column_names
+    if exact:
+        table = table.drop_columns(list(exact))
     frame = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
     give_back_memory()
+    if not exact:
+        return frame
+    if len(frame.columns) == 0:
+        return pd.DataFrame(exact)[order]
+    return frame.assign(**exact)[order]
+
+
+#: The largest magnitude below which every whole number is exact in float64.
+_FLOAT_EXACT = 2**53
+
+
+def _unsafe_integer_columns(table) -> list[str]:
+    """Integer columns of an Arrow table holding a null and a value float64 cannot hold exactly."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unsafe = []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_integer(field.type) and column.null_count and len(column) > column.null_count:
+            bounds = pc.min_max(column)
+            if max(abs(bounds["min"].as_py()), abs(bounds["max"].as_py())) > _FLOAT_EXACT:
+                unsafe.append(field.name)
+    return unsafe
+
+
+def exact_integer_columns(frame: pd.DataFrame, rows: list) -> pd.DataFrame:
+    """``frame`` built from DB-API ``rows`` with whole numbers past 2**53 beside a null kept exact.
+
+    ``DataFrame.from_records`` turns a column of integers and ``None`` into float64, which rounds
+    an id above 2**53. Only such columns (float64, a null, a magnitude past 2**53) are looked at
+    again, from the rows (a rounded value may land on 2**53 itself): when every value there is a
+    whole number, the column becomes Int64.
+    """
+    for position, name in enumerate(frame.columns):
+        column = frame[name]
+        if column.dtype != np.float64 or not column.isna().any() or not (column.abs() >= _FLOAT_EXACT).any():
+            continue
+        values = [row[position] for row in rows]
+        if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values):
+            frame[name] = pd.array(values, dtype="Int64")
     return frame
 
 
@@ -134,9 +184,11 @@ def column_to_arrow(series: pd.Series, logical_type: str | None):
             return pa.array(arr, mask=np.isnan(arr)).cast(pa.int64())
         return pa.array(arr, mask=np.isnan(arr))
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+        _refuse_beyond_int64(series)
         mask = series.isna().to_numpy()
-        filled = series.astype("float64").fillna(0) if mask.any() else series
-        return pa.array(filled.to_numpy().astype("int64"), mask=mask if mask.any() else None)
+        # straight to int64, never through float64: an id above 2**53 would be rounded
+        values = series.to_numpy(dtype="int64", na_value=0) if mask.any() else series.to_numpy().astype("int64")
+        return pa.array(values, mask=mask if mask.any() else None)
     if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
         return pa.array(series, from_pandas=True, type=pa.string())
     values = column_to_python(series, logical_type)
@@ -163,6 +215,21 @@ def _refuse_infinity(name: Any, arr: np.ndarray) -> None:
         raise StorageError(
             f"column {name!r} holds an infinity at row {position}; kam stores finite numbers only. "
             "Quarantine the row or replace the value before writing."
+        )
+
+
+def _refuse_beyond_int64(series: pd.Series) -> None:
+    """Refuse an unsigned value that a database's 64-bit signed integer cannot hold (no silent wrap)."""
+    if not pd.api.types.is_unsigned_integer_dtype(series.dtype) or series.dtype.itemsize < 8:
+        return
+    limit = np.iinfo(np.int64).max
+    too_big = (series > limit).fillna(False).to_numpy(dtype=bool)
+    if too_big.any():
+        position = int(np.flatnonzero(too_big)[0])
+        raise StorageError(
+            f"column {series.name!r} holds {int(series.iloc[position])} at row {position}; expected a whole "
+            f"number from {np.iinfo(np.int64).min} to {limit} (the databases store 64-bit signed integers). "
+            "Store such an identifier as text instead."
         )
 
 
@@ -196,6 +263,7 @@ def column_to_python(series: pd.Series, logical_type: str | None) -> list:
             return [None if math.isnan(v) else int(v) for v in arr.tolist()]
         return [None if v != v else v for v in arr.tolist()]
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+        _refuse_beyond_int64(series)
         return series.astype(object).where(series.notna(), None).tolist()
     values = series.astype(object).where(series.notna(), None).tolist()
     return [_plain(v) for v in values]

@@ -29,6 +29,7 @@ from engine.storage._convert import (
     column_to_python,
     combine_columns,
     drop_probe,
+    exact_integer_columns,
     read_columns,
 )
 from engine.storage._urls import sqlite_file
@@ -249,7 +250,9 @@ class AlchemySession:
 
     def read(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         result = self.conn.execute(bind(sql, params))
-        return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()), coerce_float=True)
+        rows = result.fetchall()
+        frame = pd.DataFrame.from_records(rows, columns=list(result.keys()), coerce_float=True)
+        return exact_integer_columns(frame, rows)
 
     def stream(self, sql: str, chunksize: int) -> Iterator[pd.DataFrame]:
         """The rows of ``sql`` in frames of at most ``chunksize`` rows, fetched from the driver as they go.
@@ -263,7 +266,7 @@ class AlchemySession:
         empty = True
         for rows in result.partitions(chunksize):
             empty = False
-            yield pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+            yield exact_integer_columns(pd.DataFrame.from_records(rows, columns=names, coerce_float=True), rows)
         if empty:
             yield pd.DataFrame.from_records([], columns=names)
 

@@ -20,6 +20,8 @@ import re
 
 import numpy as np
 
+from engine._arguments import check_type
+
 __all__ = ["parse_iso_days", "date_hint", "TIME_SUFFIX"]
 
 #: What may follow ``YYYY-MM-DD`` in a datetime (the time and offset are checked, then dropped).
@@ -128,6 +130,10 @@ def parse_iso_days(array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> days[ok].tolist(), ok.tolist(), blank.tolist()
     ([1, 2], [True, False, False, False, True], [False, False, False, True, False])
     """
+    import pyarrow as pa
+
+    check_type("parse_iso_days", "array", array, (pa.Array, pa.ChunkedArray),
+               "pass the text column as Arrow, e.g. pa.array(['2025-01-31'])", described="a pyarrow string array")
     chunks = array.chunks if hasattr(array, "chunks") else [array]
     parts = [_parse_chunk(chunk) for chunk in chunks]
     if not parts:

@@ -1,14 +1,20 @@
 """issue 15: every error the public API raises for a bad argument is in the KamError tree.
 
-The walk calls every public function of ``engine.__all__`` with a wrong-typed value for each
-required argument (``object()``, which no function accepts) and checks the error: a
+The walk calls every public function of ``engine.__all__`` and of each public subpackage's
+``__all__`` (``engine.alerts``, ``engine.storage``, ...: found by listing the package, so a new
+subpackage or a new export is walked automatically) with a wrong-typed value for each required
+argument (``object()``, which no function accepts) and checks the error: a
 :class:`engine.KamError` whose message says what was expected, what arrived and how to fix it.
-A new public function is walked automatically.
+Public classes are built the same way: an estimator or a record may store what it is given
+(scikit-learn's contract: ``__init__`` only stores), but whatever a constructor raises is in
+the tree too. A function returning a context manager is entered.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 import re
 import warnings
 
@@ -16,54 +22,136 @@ import pytest
 
 import engine
 
-#: Functions whose argument checks are known to be missing (strict xfail, so a fix is noticed).
-KNOWN_GAPS: dict[str, str] = {}
+#: Public names whose argument checks are known to be missing, by the lane that owns their module
+#: (strict xfail: the owner's fix turns the entry into a failure, so it is dropped from here).
+_MODELS = "engine/models is helper 9's lane: checks to add there"
+_PLAN = "engine/plan is helper 14's lane: checks to add there"
+_SERVE = "engine/serve/_snapshot.py and _service.py are helper 13e's lane: checks to add there"
+_TRAINING = "engine/features/_training.py is helper 9's lane: checks to add there"
+KNOWN_GAPS: dict[str, str] = {
+    **{f"engine.models.{name}": _MODELS for name in (
+        "DriftCheck", "calibration_noise", "data_fingerprint", "drift_report", "evaluate", "expected_calibration_error",
+        "expected_deal_value", "explain", "priority_rank", "read_card", "time_split", "top_decile_capture",
+        "top_decile_lift", "training_distribution", "validation_curves", "value_at_risk")},
+    **{f"engine.plan.{name}": _PLAN for name in (
+        "churn_if_contacted", "holdout_mask", "load_plan_rules", "parse_week", "week_after", "week_label")},
+    **{f"engine.serve.{name}": _SERVE for name in (
+        "ReloadWatcher", "RoutingService", "ServeOptions", "SnapshotHolder", "check_token", "files_fingerprint")},
+    "engine.features.churn_eligible": _TRAINING,
+    "engine.features.data_end_date": _TRAINING,
+}
 #: Not called with user input: it classifies an exception the CLI caught.
-NOT_USER_INPUT = {"exit_code_for"}
+NOT_USER_INPUT = {"engine.exit_code_for"}
+#: Functions that take any value on purpose (they build text for an error message or a log line,
+#: where raising would hide the error being reported).
+ACCEPTS_ANY = {
+    "engine.storage.mask_url": "masks the credentials in the text of any URL-like value, on error paths",
+    "engine.validate.date_hint": "suggests a fix for any cell value that is not a date, or says nothing",
+    "engine.models.generic_reason": "phrases any feature name (engine/models, helper 9's lane)",
+}
 
 _FIX = re.compile(r"\b(fix|pass|use|write|point|run)\b", re.IGNORECASE)
 
 
-def _functions() -> list[str]:
-    names = []
-    for name in engine.__all__:
-        value = getattr(engine, name)
-        if inspect.isfunction(value) and name not in NOT_USER_INPUT:
-            names.append(name)
+def _public_modules() -> list[str]:
+    names = ["engine"]
+    for info in pkgutil.iter_modules(engine.__path__):
+        if info.ispkg and not info.name.startswith("_"):
+            names.append(f"engine.{info.name}")
     return names
+
+
+def _callables() -> dict[str, object]:
+    """Qualified name -> public function or class, each object once (the shortest path first)."""
+    found: dict[str, object] = {}
+    seen: set[int] = set()
+    for module_name in _public_modules():
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", ()):
+            value = getattr(module, name)
+            if not (inspect.isfunction(value) or inspect.isclass(value)) or id(value) in seen:
+                continue
+            if inspect.isclass(value) and issubclass(value, BaseException):
+                continue
+            qualified = f"{module_name}.{name}"
+            if qualified in NOT_USER_INPUT:
+                continue
+            seen.add(id(value))
+            found[qualified] = value
+    return found
+
+
+CALLABLES = _callables()
+
+
+def _parameters(function) -> list[inspect.Parameter]:
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # a class without an inspectable __init__
+        return []
+    return [p for p in signature.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def _bad_call(function):
     """Call ``function`` with ``object()`` for every required argument (or the first one)."""
-    parameters = [p for p in inspect.signature(function).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    parameters = _parameters(function)
     required = [p for p in parameters if p.default is p.empty] or parameters[:1]
     args = [object() for p in required if p.kind != p.KEYWORD_ONLY]
     kwargs = {p.name: object() for p in required if p.kind == p.KEYWORD_ONLY}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return function(*args, **kwargs)
+        result = function(*args, **kwargs)
+        if hasattr(result, "__enter__") and inspect.isfunction(function):
+            with result:
+                pass
+    return result
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[name])) if name in KNOWN_GAPS else name
-    for name in _functions()
-])
-def test_a_bad_argument_is_a_kam_error_with_expected_got_fix(name):
-    with pytest.raises(Exception) as info:
-        _bad_call(getattr(engine, name))
-    error = info.value
+def _walked(kind: str) -> list:
+    names = []
+    for name, value in CALLABLES.items():
+        is_class = inspect.isclass(value)
+        if (kind == "class") != is_class or name in ACCEPTS_ANY or not _parameters(value):
+            continue
+        mark = pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[name]) if name in KNOWN_GAPS else ()
+        names.append(pytest.param(name, marks=mark))
+    return names
+
+
+def _assert_kam_error(name: str, error: BaseException) -> None:
     assert isinstance(error, engine.KamError), f"{name} raised {type(error).__name__}: {error}"
     message = str(error)
     assert "expected" in message.lower() and "got" in message.lower(), message
     assert _FIX.search(message.split("got", 1)[1]), f"no fix after 'got': {message}"
 
 
+@pytest.mark.parametrize("name", _walked("function"))
+def test_a_bad_argument_is_a_kam_error_with_expected_got_fix(name):
+    with pytest.raises(Exception) as info:
+        _bad_call(CALLABLES[name])
+    _assert_kam_error(name, info.value)
+
+
+@pytest.mark.parametrize("name", _walked("class"))
+def test_a_class_built_with_bad_arguments_raises_only_kam_errors(name):
+    try:
+        _bad_call(CALLABLES[name])
+    except Exception as error:  # noqa: BLE001 - the point is to look at whatever was raised
+        _assert_kam_error(name, error)
+
+
 def test_the_walk_covers_the_public_functions():
-    walked = set(_functions())
-    assert {"score", "score_frame", "tier_accounts", "route_opportunities", "assign_opportunities", "load_rules",
-            "load_rule_dir", "validate_tables", "build_account_features"} <= walked
+    walked = set(CALLABLES)
+    assert {f"engine.{name}" for name in ("score", "score_frame", "tier_accounts", "route_opportunities",
+            "assign_opportunities", "load_rules", "load_rule_dir", "validate_tables", "build_account_features")} <= walked
+    modules = set(_public_modules())
+    assert {"engine.alerts", "engine.assign", "engine.models", "engine.plan", "engine.rules", "engine.serve",
+            "engine.storage", "engine.live", "engine.validate", "engine.features"} <= modules
+    assert {"engine.alerts.advance", "engine.assign.stable_hash", "engine.report.render_report",
+            "engine.results.account_record", "engine.storage.using_database"} <= walked
     assert set(KNOWN_GAPS) <= walked, "a known gap that is no longer public: drop it from KNOWN_GAPS"
+    assert set(ACCEPTS_ANY) <= walked and not set(ACCEPTS_ANY) & set(KNOWN_GAPS)
 
 
 def test_builtin_families_still_catch_argument_errors():
