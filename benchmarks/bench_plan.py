@@ -50,7 +50,7 @@ from engine.demo._tables import simulate_world
 from engine.features import build_account_features
 from engine.models import load_model
 from engine.pipeline._demo import demo_artifacts_dir
-from engine.pipeline._score import _predict
+from engine.pipeline._rowwise import _predict
 from engine.plan import churn_if_contacted, load_plan_rules, plan_week
 from engine.plan._plan import decide_lists
 from engine.rules import RuleSet
@@ -158,7 +158,7 @@ class Views:
         days = np.where(never, 0, self.recorded_last).astype("datetime64[D]").astype("datetime64[ns]")
         return pd.Series(np.where(never, np.datetime64("NaT"), days), index=self.ids)
 
-    def rescore(self) -> tuple[np.ndarray, np.ndarray]:
+    def rescore(self) -> tuple[np.ndarray, np.ndarray | None]:
         """kam's churn probability this week, and if contacted this week: the as-of features with the
         visit features recomputed from the recorded contacts on this week's Monday (orders, tickets
         and deals are not simulated forward, so their features stay as they were at the as-of date)."""
@@ -169,6 +169,8 @@ class Views:
         recent = (self.visit_day >= day - 90) & (self.visit_day < day)
         frame["visits_90d"] = np.bincount(self.visit_account[recent], minlength=self.sim.n).astype(np.int64)
         frame = frame.reset_index(drop=True)
+        if self.params.ranking != "value_saved":
+            return _predict(self.churn_model, frame), None
         return _predict(self.churn_model, frame), churn_if_contacted(self.churn_model, frame)
 
     def frames(self):
@@ -224,11 +226,19 @@ class Views:
             chosen = self._top(lists, -self.last_pick.astype(float), self.revenue)
             self.last_pick[chosen] = self.sim.week
             return chosen
-        saving = self.sim.contact_saving() * self.margin  # oracle: true hazards
-        return self._top(lists, saving, self.revenue)
+        return self.oracle_choice(lists)
+
+    def oracle_choice(self, lists: pd.DataFrame | None = None) -> np.ndarray:
+        """The oracle's contacts this week: the top of every list by the true saving x margin."""
+        lists = self.lists() if lists is None else lists
+        return self._top(lists, self.true_saving(), self.revenue)
+
+    def true_saving(self) -> np.ndarray:
+        """The margin a contact this week truly saves (the simulator's hazards; the oracle's ranking)."""
+        return self.sim.contact_saving() * self.margin
 
 
-def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forward_seed: int) -> dict:
+def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forward_seed: int, compare: bool = False) -> dict:
     sim = ForwardSimulation(world, seed=forward_seed)
     views = Views(sim, run, rules)
     alive0 = sim.alive.copy()
@@ -236,9 +246,17 @@ def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forwar
     hazard = sim.weekly_hazard(base + 1.4 * sim.neglect(sim.last_visit_day, sim.day + 7))
     value_at_risk = views.margin * (1.0 - (1.0 - hazard) ** weeks) * alive0  # true, at the start
     touched = np.zeros(sim.n, dtype=bool)
+    captured, overlap = [], []
     started = time.perf_counter()
     for _ in range(weeks):
         contacts = views.contacts(policy)
+        if compare and contacts is not None and policy != "oracle":
+            # This week's choice against the oracle's from the same state: the share of the oracle's
+            # true saving it captures, and the share of the oracle's contacts it makes.
+            best = views.oracle_choice()
+            truth = views.true_saving()
+            captured.append(truth[contacts].sum() / max(truth[best].sum(), 1e-9))
+            overlap.append(np.isin(best, contacts).mean() if best.size else 1.0)
         outcome = sim.step(contacts)
         views.record(outcome.contacted)
         touched[outcome.contacted] = True
@@ -248,6 +266,8 @@ def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forwar
         "margin_lost": float(views.margin[lost].sum()),
         "value_at_risk_touched": float(value_at_risk[touched].sum() / value_at_risk.sum()),
         "contacts": int(sim.contacts_made.sum()),
+        "oracle_saving_captured": float(np.mean(captured)) if captured else None,
+        "oracle_overlap": float(np.mean(overlap)) if overlap else None,
         "seconds": time.perf_counter() - started,
     }
 
@@ -262,7 +282,10 @@ def main(argv=None) -> int:
     parser.add_argument("--policies", nargs="+", default=list(POLICIES), choices=POLICIES,
                         help="Run only these policies (the others' figures can come from an earlier --json: the "
                              "worlds and random streams are the same for a seed).")
-    parser.add_argument("--ranking", choices=("value_saved", "value_at_risk"),
+    parser.add_argument("--compare", action="store_true",
+                        help="Each week, also compute the oracle's choice from the same state and report the share of its "
+                             "true saving (and of its contacts) each plan's choice captures.")
+    parser.add_argument("--ranking", choices=("value_saved", "value_at_risk", "visit_effect"),
                         help="kam's ranking (default: the one in rules/plan.yaml).")
     parser.add_argument("--obligations", choices=("first", "by_value"),
                         help="How kam serves cadence obligations (default: as in rules/plan.yaml).")
@@ -286,11 +309,14 @@ def main(argv=None) -> int:
         for scale in args.scales:
             rules = scaled_rules(scale, args.ranking, args.obligations)
             for policy in args.policies:
-                figures = run_policy(world, run, policy, rules, args.weeks, forward_seed=1000 + seed)
+                figures = run_policy(world, run, policy, rules, args.weeks, forward_seed=1000 + seed, compare=args.compare)
                 rows.append({"seed": seed, "scale": scale, "policy": policy, **figures})
                 print(f"  seed {seed} scale {scale:g} {policy:>10}: lost {figures['accounts_lost']:,} accounts, "
                       f"{figures['margin_lost'] / 1e6:,.1f} M CNY margin; touched {figures['value_at_risk_touched']:.0%} "
-                      f"of value at risk; {figures['contacts']:,} contacts; {figures['seconds']:.0f} s", flush=True)
+                      f"of value at risk; {figures['contacts']:,} contacts; {figures['seconds']:.0f} s"
+                      + (f"; captured {figures['oracle_saving_captured']:.0%} of the oracle's weekly saving, made "
+                         f"{figures['oracle_overlap']:.0%} of its contacts" if figures["oracle_overlap"] is not None else ""),
+                      flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), "utf-8")
     print(f"\n{time.perf_counter() - started:.0f} s in all; load average at the end {os.getloadavg()[0]:.1f}")
