@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -52,18 +53,20 @@ from engine.models import load_model
 from engine.pipeline._demo import demo_artifacts_dir
 from engine.pipeline._rowwise import _predict
 from engine.plan import churn_if_contacted, load_plan_rules, plan_week
+from engine.plan._uplift import DAYS_PER_MONTH
 from engine.plan._plan import decide_lists
 from engine.rules import RuleSet
 
-POLICIES = ("status_quo", "naive", "kam_as_of", "kam", "oracle")
+POLICIES = ("status_quo", "naive", "kam_as_of", "kam", "kam_true_risk", "oracle")
 #: Tables kam's account features read (engine.features.build_account_features).
 FEATURE_TABLES = ("customers", "reps", "ownership", "orders", "tickets", "contacts", "visits", "opportunities")
 _CAPACITY_KEYS = ("field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week")
 
 
-def scaled_rules(scale: float, ranking: str | None = None, obligations: str | None = None) -> RuleSet:
+def scaled_rules(scale: float, ranking: str | None = None, obligations: str | None = None,
+                 settings: dict[str, str] | None = None) -> RuleSet:
     """The shipped plan rules with every weekly capacity multiplied by ``scale`` (rounded), and
-    ``ranking`` and ``obligations`` in place of the shipped ones when given."""
+    ``ranking``, ``obligations`` and any other parameter (``settings``) in place of the shipped ones when given."""
     from engine._paths import default_rules_dir
 
     text = (default_rules_dir() / "plan.yaml").read_text("utf-8")
@@ -75,8 +78,11 @@ def scaled_rules(scale: float, ranking: str | None = None, obligations: str | No
         text = text.replace(f"ranking: {params.ranking}\n", f"ranking: {ranking}\n")
     if obligations is not None:
         text = text.replace(f"obligations: {params.obligations}\n", f"obligations: {obligations}\n")
+    for key, value in (settings or {}).items():
+        text, found = re.subn(rf"\n  {re.escape(key)}: [^\n]*\n", f"\n  {key}: {value}\n", text)
+        if not found:
+            raise SystemExit(f"--set {key}=...: rules/plan.yaml has no parameter {key!r}")
     rules = RuleSet.from_text(text)
-    rules.text = text  # kept for the cadence-free variant
     return rules
 
 
@@ -210,8 +216,15 @@ class Views:
     def contacts(self, policy: str) -> np.ndarray | None:
         if policy == "status_quo":
             return None
-        if policy in ("kam", "kam_as_of"):
+        if policy in ("kam", "kam_as_of", "kam_true_risk"):
             accounts, reps, last = self.frames()
+            if policy == "kam_true_risk":  # diagnostic: kam's plan given the simulator's true current risk
+                sim = self.sim
+                logit = sim.base_logit() + 1.4 * sim.neglect(sim.last_visit_day, sim.day)
+                monthly = 1.0 / (1.0 + np.exp(-logit))
+                churn = 1.0 - (1.0 - monthly) ** (self.params.churn_score_days / DAYS_PER_MONTH)
+                accounts["churn_probability"] = churn
+                accounts["value_at_risk"] = churn * self.margin
             if policy == "kam":  # re-scored every week, as a nightly run would
                 churn, if_contacted = self.rescore()
                 accounts["churn_probability"] = churn
@@ -279,7 +292,7 @@ def main(argv=None) -> int:
     parser.add_argument("--weeks", type=int, default=26)
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.25, 0.1])
     parser.add_argument("--workdir", type=Path, default=Path("bench-plan-work"))
-    parser.add_argument("--policies", nargs="+", default=list(POLICIES), choices=POLICIES,
+    parser.add_argument("--policies", nargs="+", default=[p for p in POLICIES if p != "kam_true_risk"], choices=POLICIES,
                         help="Run only these policies (the others' figures can come from an earlier --json: the "
                              "worlds and random streams are the same for a seed).")
     parser.add_argument("--compare", action="store_true",
@@ -289,6 +302,8 @@ def main(argv=None) -> int:
                         help="kam's ranking (default: the one in rules/plan.yaml).")
     parser.add_argument("--obligations", choices=("first", "by_value"),
                         help="How kam serves cadence obligations (default: as in rules/plan.yaml).")
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="Any other plan parameter for kam's plan, e.g. --set weight_open_opportunity=0.")
     parser.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
     parser.add_argument("--from-json", type=Path, nargs="+", metavar="JSON",
                         help="Print the comparison from the figures of earlier runs (--json), e.g. seeds run in parallel.")
@@ -298,6 +313,7 @@ def main(argv=None) -> int:
         # a later file's figures of a seed, scale and policy replace an earlier one's
         report(pd.DataFrame(rows).drop_duplicates(["seed", "scale", "policy"], keep="last"))
         return 0
+    settings = dict(item.split("=", 1) for item in args.set)
     args.workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     print(f"bench_plan: {args.accounts:,} accounts, seeds {args.seeds}, {args.weeks} weeks, capacity scales "
@@ -307,7 +323,7 @@ def main(argv=None) -> int:
         run = kam_run(args.workdir, args.accounts, seed)
         world = simulate_world(args.accounts, seed, DEMO_END_DATE)
         for scale in args.scales:
-            rules = scaled_rules(scale, args.ranking, args.obligations)
+            rules = scaled_rules(scale, args.ranking, args.obligations, settings)
             for policy in args.policies:
                 figures = run_policy(world, run, policy, rules, args.weeks, forward_seed=1000 + seed, compare=args.compare)
                 rows.append({"seed": seed, "scale": scale, "policy": policy, **figures})
@@ -347,15 +363,15 @@ def report(frame: pd.DataFrame) -> None:
         margin = part.pivot(index="seed", columns="policy", values="margin_lost")
         lost = part.pivot(index="seed", columns="policy", values="accounts_lost")
         print("  saved over naive, paired within each seed (same world, same random numbers), mean ± sd of the difference:")
-        for policy in ("kam_as_of", "kam", "oracle"):
-            if policy in margin:
+        for policy in ("kam_as_of", "kam", "kam_true_risk", "oracle"):
+            if policy in margin and "naive" in margin:
                 print(f"  {policy:>10} | {_pm(lost['naive'] - lost[policy], digits=0):>13} accounts | "
                       f"{_pm(margin['naive'] - margin[policy], 1e6, 2):>15} M CNY margin")
         if "oracle" not in margin or "naive" not in margin:
             print("  (no naive or oracle figures at this scale: combine with an earlier run's --json)")
             continue
         oracle = margin["naive"] - margin["oracle"]
-        for policy in ("kam_as_of", "kam"):
+        for policy in ("kam_as_of", "kam", "kam_true_risk"):
             if policy not in margin:
                 continue
             saving = margin["naive"] - margin[policy]
