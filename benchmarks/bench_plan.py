@@ -53,8 +53,8 @@ from engine.models import load_model
 from engine.pipeline._demo import demo_artifacts_dir
 from engine.pipeline._rowwise import _predict
 from engine.plan import churn_if_contacted, load_plan_rules, plan_week
-from engine.plan._uplift import DAYS_PER_MONTH
 from engine.plan._plan import decide_lists
+from engine.plan._uplift import DAYS_PER_MONTH
 from engine.rules import RuleSet
 
 POLICIES = ("status_quo", "naive", "kam_as_of", "kam", "kam_true_risk", "oracle")

@@ -175,9 +175,10 @@ def test_visit_effect_uses_the_inside_gap_for_inside_owned_accounts():
 def test_visit_effect_parameters_are_required_with_it_and_checked():
     text = (default_rules_dir() / "plan.yaml").read_text("utf-8")
     without = re.sub(r"\n  visit_gap_days_outside: \d+\n", "\n", text)
-    assert load_plan_rules(RuleSet.from_text(without))[1].ranking == "value_at_risk"  # not needed by default
     with pytest.raises(RuleFileError, match="lacks the parameter 'visit_gap_days_outside'.*visit_effect needs it"):
-        load_plan_rules(RuleSet.from_text(re.sub(r"\n  ranking: \w+\n", "\n  ranking: visit_effect\n", without)))
+        load_plan_rules(RuleSet.from_text(without))
+    at_risk = re.sub(r"\n  ranking: \w+\n", "\n  ranking: value_at_risk\n", without)
+    assert load_plan_rules(RuleSet.from_text(at_risk))[1].ranking == "value_at_risk"  # not needed by the others
     zero = text.replace("visit_gap_days_inside: 435", "visit_gap_days_inside: 0")
     with pytest.raises(RuleFileError, match="'visit_gap_days_inside' must be a number of days > 0"):
         load_plan_rules(RuleSet.from_text(zero))
