@@ -14,6 +14,9 @@ continue the simulated world forward from the as-of date (``engine.demo._forward
                    as-of features with the visit features (days since the last visit, visits in
                    90 days) recomputed from the recorded contacts on the week's Monday; orders,
                    tickets and deals are not simulated forward, so their features stay as of the run;
+* ``kam_true_risk`` - diagnostic only (not run by default): kam's plan fed the simulator's true
+                   current risk in place of kam's churn score, to separate what the score costs from
+                   what the plan's rules cost;
 * ``oracle``     - same lists and capacities, ranked by the true expected saving of a contact: the
                    drop in the probability of churning within 13 weeks that a contact this week
                    brings, from the simulator's own hazards, x the margin at stake: the ceiling of
@@ -26,9 +29,13 @@ deviation over seeds of that paired difference.
 
 Prints, per capacity scale: accounts lost and margin lost to churn (mean and standard deviation
 over seeds), the share of value at risk the plans touched, and kam's saving over naive as a share
-of the oracle's saving over naive (per seed, then mean and spread).
+of the oracle's saving over naive (per seed, then mean and spread). With ``--compare`` every week
+also computes the oracle's choice from the same state and prints the share of the oracle's true
+saving each plan's choice captures and the share of the oracle's contacts it makes. kam's
+ranking, obligations and any other plan parameter can be set (``--ranking``, ``--obligations``,
+``--set NAME=VALUE``); by default they are the shipped ``rules/plan.yaml``'s.
 
-    python benchmarks/bench_plan.py --accounts 20000 --seeds 0 1 2 3 4 --weeks 26 --scales 1 0.25 0.1
+    python benchmarks/bench_plan.py --accounts 20000 --seeds 0 1 2 3 4 --weeks 26 --scales 1 0.25 --compare
 """
 
 from __future__ import annotations
@@ -345,6 +352,14 @@ def _pm(values: pd.Series, scale: float = 1.0, digits: int = 1) -> str:
     return f"{values.mean() / scale:,.{digits}f} ± {values.std() / scale:,.{digits}f}"
 
 
+def _captured(rows: pd.DataFrame) -> str:
+    """`` | captured ± sd, overlap`` of the rows that measured them (``--compare``), else nothing."""
+    if "oracle_saving_captured" not in rows or rows["oracle_saving_captured"].isna().all():
+        return ""
+    captured, overlap = rows["oracle_saving_captured"].dropna(), rows["oracle_overlap"].dropna()
+    return f" | {captured.mean():.0%} ± {captured.std():.0%}, {overlap.mean():.0%}"
+
+
 def report(frame: pd.DataFrame) -> None:
     """The comparison table per capacity scale, and the paired savings over the naive plan."""
     seeds = sorted(frame["seed"].unique())
@@ -353,13 +368,14 @@ def report(frame: pd.DataFrame) -> None:
         _, params = load_plan_rules(scaled_rules(scale))
         print(f"\ncapacity x{scale:g}: field {params.field_visits_per_week}, inside {params.inside_calls_per_week}, "
               f"partner {params.partner_calls_per_week} contacts a week")
-        print(f"  {'policy':>10} | {'accounts lost':>13} | {'margin lost (M CNY)':>19} | VaR touched | contacts")
+        print(f"  {'policy':>10} | {'accounts lost':>13} | {'margin lost (M CNY)':>19} | VaR touched | contacts | "
+              "oracle's weekly saving captured, its contacts made (--compare)")
         for policy in POLICIES:
             p = part[part["policy"] == policy]
             if p.empty:
                 continue
             print(f"  {policy:>10} | {_pm(p['accounts_lost'], digits=0):>13} | {_pm(p['margin_lost'], 1e6):>19} | "
-                  f"{p['value_at_risk_touched'].mean():>11.0%} | {p['contacts'].mean():,.0f}")
+                  f"{p['value_at_risk_touched'].mean():>11.0%} | {p['contacts'].mean():,.0f}" + _captured(p))
         margin = part.pivot(index="seed", columns="policy", values="margin_lost")
         lost = part.pivot(index="seed", columns="policy", values="accounts_lost")
         print("  saved over naive, paired within each seed (same world, same random numbers), mean ± sd of the difference:")
