@@ -34,8 +34,8 @@ _log = get_logger("plan")
 #: Status of a plan line.
 #: planned - on the person's list next week (``rank`` 1..capacity);
 #: capacity_short - the tier's cadence is due but the person's capacity is taken by contacts of
-#: higher expected value (obligations only, under ``ranking: value_at_risk``; any contact expected
-#: to save more, under ``ranking: value_saved``): the line says so and why;
+#: higher expected value (obligations only, with ``obligations: first``; any contact expected to
+#: save more or be worth more, with ``obligations: by_value``): the line says so and why;
 #: holdout - eligible, but left out of every plan by ``holdout_share`` (to measure the uplift);
 #: unplanned - nobody can contact it (no active owner rep and no active partner).
 PLAN_STATUSES = ("planned", "capacity_short", "holdout", "unplanned")
