@@ -14,6 +14,9 @@ continue the simulated world forward from the as-of date (``engine.demo._forward
                    as-of features with the visit features (days since the last visit, visits in
                    90 days) recomputed from the recorded contacts on the week's Monday; orders,
                    tickets and deals are not simulated forward, so their features stay as of the run;
+* ``kam_true_risk`` - diagnostic only (not run by default): kam's plan fed the simulator's true
+                   current risk in place of kam's churn score, to separate what the score costs from
+                   what the plan's rules cost;
 * ``oracle``     - same lists and capacities, ranked by the true expected saving of a contact: the
                    drop in the probability of churning within 13 weeks that a contact this week
                    brings, from the simulator's own hazards, x the margin at stake: the ceiling of
@@ -26,9 +29,13 @@ deviation over seeds of that paired difference.
 
 Prints, per capacity scale: accounts lost and margin lost to churn (mean and standard deviation
 over seeds), the share of value at risk the plans touched, and kam's saving over naive as a share
-of the oracle's saving over naive (per seed, then mean and spread).
+of the oracle's saving over naive (per seed, then mean and spread). With ``--compare`` every week
+also computes the oracle's choice from the same state and prints the share of the oracle's true
+saving each plan's choice captures and the share of the oracle's contacts it makes. kam's
+ranking, obligations and any other plan parameter can be set (``--ranking``, ``--obligations``,
+``--set NAME=VALUE``); by default they are the shipped ``rules/plan.yaml``'s.
 
-    python benchmarks/bench_plan.py --accounts 20000 --seeds 0 1 2 3 4 --weeks 26 --scales 1 0.25 0.1
+    python benchmarks/bench_plan.py --accounts 20000 --seeds 0 1 2 3 4 --weeks 26 --scales 1 0.25 --compare
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -50,20 +58,22 @@ from engine.demo._tables import simulate_world
 from engine.features import build_account_features
 from engine.models import load_model
 from engine.pipeline._demo import demo_artifacts_dir
-from engine.pipeline._score import _predict
+from engine.pipeline._rowwise import _predict
 from engine.plan import churn_if_contacted, load_plan_rules, plan_week
 from engine.plan._plan import decide_lists
+from engine.plan._uplift import DAYS_PER_MONTH
 from engine.rules import RuleSet
 
-POLICIES = ("status_quo", "naive", "kam_as_of", "kam", "oracle")
+POLICIES = ("status_quo", "naive", "kam_as_of", "kam", "kam_true_risk", "oracle")
 #: Tables kam's account features read (engine.features.build_account_features).
 FEATURE_TABLES = ("customers", "reps", "ownership", "orders", "tickets", "contacts", "visits", "opportunities")
 _CAPACITY_KEYS = ("field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week")
 
 
-def scaled_rules(scale: float, ranking: str | None = None, obligations: str | None = None) -> RuleSet:
+def scaled_rules(scale: float, ranking: str | None = None, obligations: str | None = None,
+                 settings: dict[str, str] | None = None) -> RuleSet:
     """The shipped plan rules with every weekly capacity multiplied by ``scale`` (rounded), and
-    ``ranking`` and ``obligations`` in place of the shipped ones when given."""
+    ``ranking``, ``obligations`` and any other parameter (``settings``) in place of the shipped ones when given."""
     from engine._paths import default_rules_dir
 
     text = (default_rules_dir() / "plan.yaml").read_text("utf-8")
@@ -75,8 +85,11 @@ def scaled_rules(scale: float, ranking: str | None = None, obligations: str | No
         text = text.replace(f"ranking: {params.ranking}\n", f"ranking: {ranking}\n")
     if obligations is not None:
         text = text.replace(f"obligations: {params.obligations}\n", f"obligations: {obligations}\n")
+    for key, value in (settings or {}).items():
+        text, found = re.subn(rf"\n  {re.escape(key)}: [^\n]*\n", f"\n  {key}: {value}\n", text)
+        if not found:
+            raise SystemExit(f"--set {key}=...: rules/plan.yaml has no parameter {key!r}")
     rules = RuleSet.from_text(text)
-    rules.text = text  # kept for the cadence-free variant
     return rules
 
 
@@ -158,7 +171,7 @@ class Views:
         days = np.where(never, 0, self.recorded_last).astype("datetime64[D]").astype("datetime64[ns]")
         return pd.Series(np.where(never, np.datetime64("NaT"), days), index=self.ids)
 
-    def rescore(self) -> tuple[np.ndarray, np.ndarray]:
+    def rescore(self) -> tuple[np.ndarray, np.ndarray | None]:
         """kam's churn probability this week, and if contacted this week: the as-of features with the
         visit features recomputed from the recorded contacts on this week's Monday (orders, tickets
         and deals are not simulated forward, so their features stay as they were at the as-of date)."""
@@ -169,6 +182,8 @@ class Views:
         recent = (self.visit_day >= day - 90) & (self.visit_day < day)
         frame["visits_90d"] = np.bincount(self.visit_account[recent], minlength=self.sim.n).astype(np.int64)
         frame = frame.reset_index(drop=True)
+        if self.params.ranking != "value_saved":
+            return _predict(self.churn_model, frame), None
         return _predict(self.churn_model, frame), churn_if_contacted(self.churn_model, frame)
 
     def frames(self):
@@ -208,8 +223,15 @@ class Views:
     def contacts(self, policy: str) -> np.ndarray | None:
         if policy == "status_quo":
             return None
-        if policy in ("kam", "kam_as_of"):
+        if policy in ("kam", "kam_as_of", "kam_true_risk"):
             accounts, reps, last = self.frames()
+            if policy == "kam_true_risk":  # diagnostic: kam's plan given the simulator's true current risk
+                sim = self.sim
+                logit = sim.base_logit() + 1.4 * sim.neglect(sim.last_visit_day, sim.day)
+                monthly = 1.0 / (1.0 + np.exp(-logit))
+                churn = 1.0 - (1.0 - monthly) ** (self.params.churn_score_days / DAYS_PER_MONTH)
+                accounts["churn_probability"] = churn
+                accounts["value_at_risk"] = churn * self.margin
             if policy == "kam":  # re-scored every week, as a nightly run would
                 churn, if_contacted = self.rescore()
                 accounts["churn_probability"] = churn
@@ -224,11 +246,19 @@ class Views:
             chosen = self._top(lists, -self.last_pick.astype(float), self.revenue)
             self.last_pick[chosen] = self.sim.week
             return chosen
-        saving = self.sim.contact_saving() * self.margin  # oracle: true hazards
-        return self._top(lists, saving, self.revenue)
+        return self.oracle_choice(lists)
+
+    def oracle_choice(self, lists: pd.DataFrame | None = None) -> np.ndarray:
+        """The oracle's contacts this week: the top of every list by the true saving x margin."""
+        lists = self.lists() if lists is None else lists
+        return self._top(lists, self.true_saving(), self.revenue)
+
+    def true_saving(self) -> np.ndarray:
+        """The margin a contact this week truly saves (the simulator's hazards; the oracle's ranking)."""
+        return self.sim.contact_saving() * self.margin
 
 
-def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forward_seed: int) -> dict:
+def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forward_seed: int, compare: bool = False) -> dict:
     sim = ForwardSimulation(world, seed=forward_seed)
     views = Views(sim, run, rules)
     alive0 = sim.alive.copy()
@@ -236,9 +266,17 @@ def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forwar
     hazard = sim.weekly_hazard(base + 1.4 * sim.neglect(sim.last_visit_day, sim.day + 7))
     value_at_risk = views.margin * (1.0 - (1.0 - hazard) ** weeks) * alive0  # true, at the start
     touched = np.zeros(sim.n, dtype=bool)
+    captured, overlap = [], []
     started = time.perf_counter()
     for _ in range(weeks):
         contacts = views.contacts(policy)
+        if compare and contacts is not None and policy != "oracle":
+            # This week's choice against the oracle's from the same state: the share of the oracle's
+            # true saving it captures, and the share of the oracle's contacts it makes.
+            best = views.oracle_choice()
+            truth = views.true_saving()
+            captured.append(truth[contacts].sum() / max(truth[best].sum(), 1e-9))
+            overlap.append(np.isin(best, contacts).mean() if best.size else 1.0)
         outcome = sim.step(contacts)
         views.record(outcome.contacted)
         touched[outcome.contacted] = True
@@ -248,6 +286,8 @@ def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forwar
         "margin_lost": float(views.margin[lost].sum()),
         "value_at_risk_touched": float(value_at_risk[touched].sum() / value_at_risk.sum()),
         "contacts": int(sim.contacts_made.sum()),
+        "oracle_saving_captured": float(np.mean(captured)) if captured else None,
+        "oracle_overlap": float(np.mean(overlap)) if overlap else None,
         "seconds": time.perf_counter() - started,
     }
 
@@ -259,13 +299,18 @@ def main(argv=None) -> int:
     parser.add_argument("--weeks", type=int, default=26)
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.25, 0.1])
     parser.add_argument("--workdir", type=Path, default=Path("bench-plan-work"))
-    parser.add_argument("--policies", nargs="+", default=list(POLICIES), choices=POLICIES,
+    parser.add_argument("--policies", nargs="+", default=[p for p in POLICIES if p != "kam_true_risk"], choices=POLICIES,
                         help="Run only these policies (the others' figures can come from an earlier --json: the "
                              "worlds and random streams are the same for a seed).")
-    parser.add_argument("--ranking", choices=("value_saved", "value_at_risk"),
+    parser.add_argument("--compare", action="store_true",
+                        help="Each week, also compute the oracle's choice from the same state and report the share of its "
+                             "true saving (and of its contacts) each plan's choice captures.")
+    parser.add_argument("--ranking", choices=("value_saved", "value_at_risk", "visit_effect"),
                         help="kam's ranking (default: the one in rules/plan.yaml).")
     parser.add_argument("--obligations", choices=("first", "by_value"),
                         help="How kam serves cadence obligations (default: as in rules/plan.yaml).")
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="Any other plan parameter for kam's plan, e.g. --set weight_open_opportunity=0.")
     parser.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
     parser.add_argument("--from-json", type=Path, nargs="+", metavar="JSON",
                         help="Print the comparison from the figures of earlier runs (--json), e.g. seeds run in parallel.")
@@ -275,6 +320,7 @@ def main(argv=None) -> int:
         # a later file's figures of a seed, scale and policy replace an earlier one's
         report(pd.DataFrame(rows).drop_duplicates(["seed", "scale", "policy"], keep="last"))
         return 0
+    settings = dict(item.split("=", 1) for item in args.set)
     args.workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     print(f"bench_plan: {args.accounts:,} accounts, seeds {args.seeds}, {args.weeks} weeks, capacity scales "
@@ -284,13 +330,16 @@ def main(argv=None) -> int:
         run = kam_run(args.workdir, args.accounts, seed)
         world = simulate_world(args.accounts, seed, DEMO_END_DATE)
         for scale in args.scales:
-            rules = scaled_rules(scale, args.ranking, args.obligations)
+            rules = scaled_rules(scale, args.ranking, args.obligations, settings)
             for policy in args.policies:
-                figures = run_policy(world, run, policy, rules, args.weeks, forward_seed=1000 + seed)
+                figures = run_policy(world, run, policy, rules, args.weeks, forward_seed=1000 + seed, compare=args.compare)
                 rows.append({"seed": seed, "scale": scale, "policy": policy, **figures})
                 print(f"  seed {seed} scale {scale:g} {policy:>10}: lost {figures['accounts_lost']:,} accounts, "
                       f"{figures['margin_lost'] / 1e6:,.1f} M CNY margin; touched {figures['value_at_risk_touched']:.0%} "
-                      f"of value at risk; {figures['contacts']:,} contacts; {figures['seconds']:.0f} s", flush=True)
+                      f"of value at risk; {figures['contacts']:,} contacts; {figures['seconds']:.0f} s"
+                      + (f"; captured {figures['oracle_saving_captured']:.0%} of the oracle's weekly saving, made "
+                         f"{figures['oracle_overlap']:.0%} of its contacts" if figures["oracle_overlap"] is not None else ""),
+                      flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), "utf-8")
     print(f"\n{time.perf_counter() - started:.0f} s in all; load average at the end {os.getloadavg()[0]:.1f}")
@@ -303,6 +352,14 @@ def _pm(values: pd.Series, scale: float = 1.0, digits: int = 1) -> str:
     return f"{values.mean() / scale:,.{digits}f} ± {values.std() / scale:,.{digits}f}"
 
 
+def _captured(rows: pd.DataFrame) -> str:
+    """`` | captured ± sd, overlap`` of the rows that measured them (``--compare``), else nothing."""
+    if "oracle_saving_captured" not in rows or rows["oracle_saving_captured"].isna().all():
+        return ""
+    captured, overlap = rows["oracle_saving_captured"].dropna(), rows["oracle_overlap"].dropna()
+    return f" | {captured.mean():.0%} ± {captured.std():.0%}, {overlap.mean():.0%}"
+
+
 def report(frame: pd.DataFrame) -> None:
     """The comparison table per capacity scale, and the paired savings over the naive plan."""
     seeds = sorted(frame["seed"].unique())
@@ -311,25 +368,26 @@ def report(frame: pd.DataFrame) -> None:
         _, params = load_plan_rules(scaled_rules(scale))
         print(f"\ncapacity x{scale:g}: field {params.field_visits_per_week}, inside {params.inside_calls_per_week}, "
               f"partner {params.partner_calls_per_week} contacts a week")
-        print(f"  {'policy':>10} | {'accounts lost':>13} | {'margin lost (M CNY)':>19} | VaR touched | contacts")
+        print(f"  {'policy':>10} | {'accounts lost':>13} | {'margin lost (M CNY)':>19} | VaR touched | contacts | "
+              "oracle's weekly saving captured, its contacts made (--compare)")
         for policy in POLICIES:
             p = part[part["policy"] == policy]
             if p.empty:
                 continue
             print(f"  {policy:>10} | {_pm(p['accounts_lost'], digits=0):>13} | {_pm(p['margin_lost'], 1e6):>19} | "
-                  f"{p['value_at_risk_touched'].mean():>11.0%} | {p['contacts'].mean():,.0f}")
+                  f"{p['value_at_risk_touched'].mean():>11.0%} | {p['contacts'].mean():,.0f}" + _captured(p))
         margin = part.pivot(index="seed", columns="policy", values="margin_lost")
         lost = part.pivot(index="seed", columns="policy", values="accounts_lost")
         print("  saved over naive, paired within each seed (same world, same random numbers), mean ± sd of the difference:")
-        for policy in ("kam_as_of", "kam", "oracle"):
-            if policy in margin:
+        for policy in ("kam_as_of", "kam", "kam_true_risk", "oracle"):
+            if policy in margin and "naive" in margin:
                 print(f"  {policy:>10} | {_pm(lost['naive'] - lost[policy], digits=0):>13} accounts | "
                       f"{_pm(margin['naive'] - margin[policy], 1e6, 2):>15} M CNY margin")
         if "oracle" not in margin or "naive" not in margin:
             print("  (no naive or oracle figures at this scale: combine with an earlier run's --json)")
             continue
         oracle = margin["naive"] - margin["oracle"]
-        for policy in ("kam_as_of", "kam"):
+        for policy in ("kam_as_of", "kam", "kam_true_risk"):
             if policy not in margin:
                 continue
             saving = margin["naive"] - margin[policy]

@@ -23,7 +23,7 @@ from engine.plan._spec import (
     week_after,
     week_label,
 )
-from engine.plan._uplift import churn_if_contacted
+from engine.plan._uplift import churn_if_contacted, contact_saving
 
 __all__ = [
     "OBLIGATIONS",
@@ -33,6 +33,7 @@ __all__ = [
     "PlanParameters",
     "PlanResult",
     "churn_if_contacted",
+    "contact_saving",
     "holdout_mask",
     "load_plan_rules",
     "parse_week",

@@ -20,6 +20,7 @@ from engine._errors import DataError
 from engine._log import get_logger
 from engine.alerts import ACTIVE_STATES
 from engine.plan._spec import PlanParameters, load_plan_rules, week_label
+from engine.plan._uplift import contact_saving
 from engine.rules import RuleSet
 
 __all__ = ["PLANNED_ALERT_STATES", "PLAN_COLUMNS", "PLAN_STATUSES", "PlanResult", "holdout_mask", "plan_week"]
@@ -33,8 +34,8 @@ _log = get_logger("plan")
 #: Status of a plan line.
 #: planned - on the person's list next week (``rank`` 1..capacity);
 #: capacity_short - the tier's cadence is due but the person's capacity is taken by contacts of
-#: higher expected value (obligations only, under ``ranking: value_at_risk``; any contact expected
-#: to save more, under ``ranking: value_saved``): the line says so and why;
+#: higher expected value (obligations only, with ``obligations: first``; any contact expected to
+#: save more or be worth more, with ``obligations: by_value``): the line says so and why;
 #: holdout - eligible, but left out of every plan by ``holdout_share`` (to measure the uplift);
 #: unplanned - nobody can contact it (no active owner rep and no active partner).
 PLAN_STATUSES = ("planned", "capacity_short", "holdout", "unplanned")
@@ -213,7 +214,14 @@ def _why(row: dict, params: PlanParameters) -> str:
         parts.append(f"{row['open_alerts']} open alert{'s' if row['open_alerts'] > 1 else ''}")
     if row["expected_deal_value"] > 0:
         parts.append(f"open deals worth {_money(row['expected_deal_value'])} expected")
-    if row["ranking"] == "value_saved":
+    if row["ranking"] == "visit_effect":
+        margin = row["expected_margin_12m"]
+        points = row["value_saved"] / margin if margin > 0 else 0.0
+        parts.append(
+            f"a contact this week is expected to save {_money(row['value_saved'])} (the risk of churning within "
+            f"{params.uplift_horizon_weeks} weeks {points:.1%} lower under the stated effect of a contact)"
+        )
+    elif row["ranking"] == "value_saved":
         parts.append(
             f"a contact this week is expected to save {_money(row['value_saved'])} (churn {row['churn_probability']:.0%}"
             f" -> {row['churn_if_contacted']:.0%} if contacted)"
@@ -264,7 +272,9 @@ def decide_lists(
         "has_active_partner": partner_active.reindex(partner).fillna(False).to_numpy(dtype=bool),
         "last_contact": last_contact,
     })
-    return ruleset.evaluate(decide, as_of=week_start)
+    result = ruleset.evaluate(decide, as_of=week_start)
+    result.attrs["owner_role"] = role
+    return result
 
 
 def plan_week(
@@ -351,6 +361,7 @@ def plan_week(
     )
     tier = accounts["tier"].astype(object).to_numpy()
     decided = decide_lists(accounts, reps, partners, week_start=week_start, last_contact=contact, ruleset=ruleset)
+    decided_role = decided.attrs["owner_role"]
     owner = accounts["owner_rep_id"].astype(object).to_numpy()
     partner = accounts["owner_partner_id"].astype(object).to_numpy()
 
@@ -365,8 +376,11 @@ def plan_week(
     open_alerts, alert_action = _open_alerts(alerts, index)
     deal_value = _per_account_sum(opportunities, "expected_deal_value", index).to_numpy()
     churn = pd.to_numeric(accounts["churn_probability"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-    churn_if_contacted, value_saved = _value_saved(accounts, churn, margin)
     ranking = params.ranking
+    if ranking == "visit_effect":
+        churn_if_contacted, value_saved = None, _visit_effect_saving(churn, days, decided_role, params) * margin
+    else:
+        churn_if_contacted, value_saved = _value_saved(accounts, churn, margin)
     if ranking == "value_saved" and churn_if_contacted is None:
         _log.warning(
             "ranking value_saved needs each account's churn probability if contacted this week (column "
@@ -374,7 +388,7 @@ def plan_week(
             "at risk"
         )
         ranking = "value_at_risk"
-    if ranking == "value_saved" and value_saved is not None:
+    if ranking in ("value_saved", "visit_effect") and value_saved is not None:
         # A contact right after another moves an alert or a deal little more: the win side counts
         # in full once a cadence has passed since the last contact (never contacted: in full).
         contact_value, win_share = value_saved, np.minimum(cadences, 1.0)
@@ -499,6 +513,16 @@ def _value_saved(accounts: pd.DataFrame, churn: np.ndarray, margin: np.ndarray
     return if_contacted, np.clip(churn - if_contacted, 0.0, None) * margin
 
 
+def _visit_effect_saving(churn: np.ndarray, days: np.ndarray, owner_role: np.ndarray, params: PlanParameters
+                         ) -> np.ndarray:
+    """The drop in churn within the horizon a contact this week brings, under the stated visit effect."""
+    gap = np.where(owner_role == "outside", params.visit_gap_days_outside, params.visit_gap_days_inside)
+    return contact_saving(
+        churn, days, gap.astype(float), effect=params.visit_effect_log_odds, max_gaps=params.visit_effect_max_gaps,
+        horizon_weeks=params.uplift_horizon_weeks, score_days=params.churn_score_days,
+    )
+
+
 def _shortfall(lines: pd.DataFrame, params: PlanParameters) -> dict[tuple[str, str], int]:
     """Per person with obligations left over: how many obligations were due in all."""
     due = lines[lines["cadence_due"] & lines["status"].isin(["planned", "capacity_short"])]
@@ -516,7 +540,7 @@ def _line_why(row: dict, params: PlanParameters, due_by: dict) -> str:
         capacity = params.capacity(row["plan_for"])
         due = due_by.get((row["plan_for"], row["assignee_id"]), 0)
         if params.obligations == "by_value":
-            more = "save more" if row["ranking"] == "value_saved" else "be worth more"
+            more = "save more" if row["ranking"] in ("value_saved", "visit_effect") else "be worth more"
             text = (f"Cadence due but not planned: the capacity of {capacity} a week went to contacts expected to "
                     f"{more} ({due} obligations were due). " + text)
         else:

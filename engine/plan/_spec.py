@@ -17,7 +17,7 @@ from pathlib import Path
 from engine._errors import ConfigError, RuleFileError
 from engine.rules import RuleSet, load_rules
 
-__all__ = ["PLAN_INPUTS", "PLAN_OUTPUTS", "RANKINGS", "PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label"]
+__all__ = ["PLAN_INPUTS", "PLAN_OUTPUTS", "RANKINGS", "VISIT_EFFECT_PARAMETERS", "PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label"]
 
 #: Inputs and outputs the plan's rule file must declare (the planner builds and reads them).
 PLAN_INPUTS = ("tier", "owner_role", "has_active_partner", "last_contact")
@@ -29,7 +29,12 @@ PLAN_OUTPUTS = {
 }
 
 #: What a contact is worth when the planner ranks contacts (the rule file's ``ranking``).
-RANKINGS = ("value_saved", "value_at_risk")
+RANKINGS = ("value_saved", "value_at_risk", "visit_effect")
+#: Parameters of ``ranking: visit_effect`` (the stated effect of a contact), required with it.
+VISIT_EFFECT_PARAMETERS = (
+    "visit_effect_log_odds", "visit_gap_days_outside", "visit_gap_days_inside", "visit_effect_max_gaps",
+    "uplift_horizon_weeks", "churn_score_days",
+)
 #: How cadence obligations take capacity (the rule file's ``obligations``): ``first`` - before any
 #: other contact; ``by_value`` - by their expected value like any other contact (those left out are
 #: reported ``capacity_short`` with the reason).
@@ -55,9 +60,17 @@ class PlanParameters:
     ranking : str
         What a contact is worth (:data:`RANKINGS`): ``value_saved`` - the margin kam's churn model
         expects a contact this week to save; ``value_at_risk`` - the value at risk scaled
-        by the cadences elapsed since the last contact.
+        by the cadences elapsed since the last contact; ``visit_effect`` - the margin a contact this
+        week is expected to save from kam's churn score and the stated effect of a contact
+        (:func:`engine.plan.contact_saving`).
     obligations : str
         :data:`OBLIGATIONS`: cadence obligations ``first`` or ``by_value``.
+    visit_effect_log_odds, visit_gap_days_outside, visit_gap_days_inside, visit_effect_max_gaps : float
+        The stated effect of a contact (``ranking: visit_effect``): the monthly churn log-odds
+        rise by ``visit_effect_log_odds`` per expected contact gap beyond the first (the gap of a
+        field-owned and of an inside-owned account, in days), up to ``visit_effect_max_gaps`` gaps.
+    uplift_horizon_weeks, churn_score_days : int
+        Weeks over which a contact's saving is counted, and the horizon of kam's churn score.
     """
 
     field_visits_per_week: int
@@ -72,6 +85,16 @@ class PlanParameters:
     weight_open_opportunity: float
     ranking: str = "value_at_risk"
     obligations: str = "first"
+    visit_effect_log_odds: float = 0.0
+    visit_gap_days_outside: float = 1.0
+    visit_gap_days_inside: float = 1.0
+    visit_effect_max_gaps: float = 0.0
+    uplift_horizon_weeks: int = 1
+    churn_score_days: int = 180
+
+    def gap_days(self, owner_role: str | None) -> float:
+        """Expected contact gap of an account whose owner rep has ``owner_role`` (unknown: inside's)."""
+        return self.visit_gap_days_outside if owner_role == "outside" else self.visit_gap_days_inside
 
     def capacity(self, plan_for: str) -> int:
         """Weekly capacity of one person of list ``plan_for`` (field_rep, inside_rep, partner)."""
@@ -97,12 +120,14 @@ class PlanParameters:
         """
         params = ruleset.spec.parameters
         integers = ("field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week",
-                    "a_cadence_days", "b_cadence_days", "c_cadence_days")
+                    "a_cadence_days", "b_cadence_days", "c_cadence_days", "uplift_horizon_weeks", "churn_score_days")
+        positive = ("visit_gap_days_outside", "visit_gap_days_inside")
         ranking = params.get("ranking", "value_at_risk")
         if ranking not in RANKINGS:
             raise RuleFileError(
-                f"parameter 'ranking' must be one of {list(RANKINGS)}; got {ranking!r}. Fix: `ranking: value_saved` "
-                "(the margin kam's churn model expects a contact to save) or `ranking: value_at_risk` (the default).",
+                f"parameter 'ranking' must be one of {list(RANKINGS)}; got {ranking!r}. Fix: `ranking: visit_effect` "
+                "(the margin a contact saves under the stated effect of a contact), `ranking: value_saved` (kam's "
+                "churn model's uplift) or `ranking: value_at_risk`.",
                 file=file,
             )
         obligations = params.get("obligations", "first")
@@ -116,10 +141,12 @@ class PlanParameters:
         for name in cls.__dataclass_fields__:
             if name in ("ranking", "obligations"):
                 continue
+            if name in VISIT_EFFECT_PARAMETERS and name not in params and ranking != "visit_effect":
+                continue
             if name not in params:
                 raise RuleFileError(
                     f"plan rule set {ruleset.name!r} lacks the parameter {name!r}; expected a number under "
-                    f"'parameters:' (see rules/plan.yaml shipped with kam); add `{name}: ...`.",
+                    f"'parameters:' (see rules/plan.yaml shipped with kam){' - ranking: visit_effect needs it' if name in VISIT_EFFECT_PARAMETERS else ''}; add `{name}: ...`.",
                     file=file,
                 )
             value = params[name]
@@ -135,6 +162,10 @@ class PlanParameters:
                 )
             if value < 0:
                 raise RuleFileError(f"parameter {name!r} must be >= 0; got {value!r}.", file=file)
+            if name in positive and value <= 0:
+                raise RuleFileError(
+                    f"parameter {name!r} must be a number of days > 0; got {value!r}. Fix: e.g. `{name}: 76`.", file=file
+                )
             values[name] = int(value) if name in integers else float(value)
         return cls(**values)  # type: ignore[arg-type]
 

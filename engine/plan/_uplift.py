@@ -15,7 +15,7 @@ import pandas as pd
 
 from engine._errors import DataError
 
-__all__ = ["VISIT_FEATURES", "churn_if_contacted"]
+__all__ = ["VISIT_FEATURES", "churn_if_contacted", "contact_saving"]
 
 #: The account features a contact changes (engine.features): days since the last visit, visits in 90 days.
 VISIT_FEATURES = ("days_since_last_visit", "visits_90d")
@@ -57,3 +57,88 @@ def churn_if_contacted(model: Any, features: pd.DataFrame) -> np.ndarray:
     names = [str(c) for c in getattr(model, "feature_names_in_", visited.columns)]
     present = [c for c in names if c in visited.columns]
     return np.asarray(model.predict_proba(visited[present])[:, 1], dtype=float)
+
+
+#: Days in a month, as the churn log-odds of the stated visit effect count months.
+DAYS_PER_MONTH = 30.4375
+
+
+def contact_saving(
+    churn: np.ndarray,
+    days_since_contact: np.ndarray,
+    gap_days: np.ndarray,
+    *,
+    effect: float,
+    max_gaps: float,
+    horizon_weeks: int,
+    score_days: int,
+) -> np.ndarray:
+    """Drop in the probability of churning within ``horizon_weeks`` that a contact this week brings.
+
+    The plan's ``ranking: visit_effect``: kam's own churn score and the team's stated assumption of
+    what a contact does (``rules/plan.yaml``): the monthly churn log-odds rise by ``effect`` for
+    every expected contact gap (``gap_days``, by the owner's role) beyond the first since the last
+    contact, up to ``max_gaps`` gaps; a contact resets the gap.
+
+    The score is read as the account's risk with its gap of today: the churn probability within
+    ``score_days`` is turned into a constant monthly probability, its log-odds less the effect of
+    today's gap is the account's base. Over the horizon the gap then grows week by week without a
+    contact, or restarts from a contact in the middle of this week; the saving is the difference of
+    the two probabilities of churning within the horizon (each ``1 - prod(1 - weekly hazard)``).
+    Times the margin at stake, it is the margin a contact is expected to save.
+
+    Parameters
+    ----------
+    churn : numpy.ndarray
+        kam's churn probability of each account within ``score_days``.
+    days_since_contact : numpy.ndarray
+        Days from the last contact to the week's Monday (NaN: never contacted, counted at the cap).
+    gap_days : numpy.ndarray
+        The expected contact gap of each account, in days (> 0).
+    effect : float
+        Rise of the monthly churn log-odds per expected gap beyond the first.
+    max_gaps : float
+        Gaps counted at most.
+    horizon_weeks : int
+        Weeks over which the saving is counted (>= 1).
+    score_days : int
+        Horizon of the churn score in days (kam's churn model: 180).
+
+    Returns
+    -------
+    numpy.ndarray
+        The saving of each account, a probability in [0, 1].
+
+    Examples
+    --------
+    A field account (gap 76 days) last visited 100 days ago is neglected and a visit now saves it
+    points of churn; one visited yesterday gains little from another visit this week (only the
+    last weeks of the horizon would pass its gap):
+
+    >>> saving = contact_saving(np.array([0.1, 0.1]), np.array([100.0, 1.0]), np.array([76.0, 76.0]),
+    ...                         effect=1.4, max_gaps=3, horizon_weeks=13, score_days=180)
+    >>> bool(saving[0] > 0.02), round(float(saving[1]), 4)
+    (True, 0.0009)
+    """
+    churn = np.clip(np.asarray(churn, dtype=float), 1e-6, 1.0 - 1e-6)
+    gap = np.asarray(gap_days, dtype=float)
+    since = np.asarray(days_since_contact, dtype=float)
+    never = np.isnan(since)
+
+    def gaps(days: np.ndarray) -> np.ndarray:
+        return np.where(never, max_gaps, np.clip(days / gap - 1.0, 0.0, max_gaps))
+
+    monthly = 1.0 - (1.0 - churn) ** (DAYS_PER_MONTH / score_days)
+    base = np.log(monthly / (1.0 - monthly)) - effect * gaps(np.where(never, 0.0, since))
+    week_share = 7.0 / DAYS_PER_MONTH
+
+    def weekly_hazard(logit: np.ndarray) -> np.ndarray:
+        return 1.0 - (1.0 - 1.0 / (1.0 + np.exp(-logit))) ** week_share
+
+    survive_without = np.ones(churn.shape)
+    survive_with = np.ones(churn.shape)
+    for week in range(1, int(horizon_weeks) + 1):
+        survive_without *= 1.0 - weekly_hazard(base + effect * gaps(since + 7.0 * week))
+        contacted = np.clip((7.0 * week - 3.5) / gap - 1.0, 0.0, max_gaps)
+        survive_with *= 1.0 - weekly_hazard(base + effect * contacted)
+    return np.clip(survive_with - survive_without, 0.0, 1.0)

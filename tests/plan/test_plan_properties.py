@@ -122,9 +122,10 @@ def test_cadence_obligations_are_met_or_reported_with_the_reason(book):
     short = lines[lines["status"] == "capacity_short"]
     assert short["cadence_due"].all()
     planned = result.planned()
-    by_value_saved = "churn_if_contacted" in book[0].columns and result.parameters.ranking == "value_saved"
+    ranking = result.parameters.ranking
+    by_value_saved = ("churn_if_contacted" in book[0].columns and ranking == "value_saved") or ranking == "visit_effect"
     by_value = result.parameters.obligations == "by_value"
-    assert result.counts["ranking"] == ("value_saved" if by_value_saved else "value_at_risk")
+    assert result.counts["ranking"] == (ranking if by_value_saved else "value_at_risk")
     for _, line in short.iterrows():
         assert line["why"].startswith("Cadence due but not planned")
         theirs = planned[planned["assignee_id"] == line["assignee_id"]]
@@ -208,8 +209,8 @@ def test_alerts_and_deals_raise_the_expected_value_and_show_in_the_line():
                            "recommended_action": ["Call the new decision maker", "x", "y"]})
     deals = pd.DataFrame({"account_id": ["A1"], "expected_deal_value": [30_000.0]})
     last = pd.Series(pd.to_datetime(["2026-09-01", "2026-09-01"]), index=["A1", "A2"])
-    lines = plan_week(accounts, reps, partners, week_start=WEEK, last_contact=last, alerts=alerts,
-                      opportunities=deals).lines.set_index("account_id")
+    lines = plan_week(accounts, reps, partners, week_start=WEEK, last_contact=last, alerts=alerts, opportunities=deals,
+                      rules=tight_rules(ranking="value_at_risk")).lines.set_index("account_id")
     assert lines.loc["A2", "open_alerts"] == 1 and lines.loc["A1", "open_alerts"] == 0
     assert "act on the open alert: Call the new decision maker" in lines.loc["A2", "recommended_action"]
     assert "1 open alert" in lines.loc["A2", "why"]
@@ -218,4 +219,11 @@ def test_alerts_and_deals_raise_the_expected_value_and_show_in_the_line():
     base = 20_000.0 * (34 / 180)
     assert lines.loc["A2", "expected_value"] == pytest.approx(base + 0.1 * 100_000.0)
     assert lines.loc["A1", "expected_value"] == pytest.approx(base + 0.1 * 30_000.0)
+    # ranked by the stated visit effect (the shipped ranking), the saving replaces the value at risk
+    # and the alert and deal terms count by the share of a cadence since the last contact (34 of 180 days)
+    shipped = plan_week(accounts, reps, partners, week_start=WEEK, last_contact=last, alerts=alerts,
+                        opportunities=deals).lines.set_index("account_id")
+    assert (shipped["ranking"] == "visit_effect").all()
+    assert shipped.loc["A2", "expected_value"] == pytest.approx(
+        shipped.loc["A2", "value_saved"] + 34 / 180 * 0.1 * 100_000.0)
     assert np.all(lines["status"] == "planned")

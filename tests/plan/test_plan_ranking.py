@@ -8,10 +8,12 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine._errors import DataError, RuleFileError
 from engine._paths import default_rules_dir
-from engine.plan import churn_if_contacted, load_plan_rules, plan_week
+from engine.plan import churn_if_contacted, contact_saving, load_plan_rules, plan_week
 from engine.rules import RuleSet
 
 WEEK = dt.date(2026, 10, 5)
@@ -104,3 +106,82 @@ def test_churn_if_contacted_asks_the_model_with_the_visit_features_of_a_contact_
     assert features["days_since_last_visit"].tolist()[0] == 200.0  # the caller's frame is untouched
     with pytest.raises(DataError, match="visit features"):
         churn_if_contacted(_Model(), features.drop(columns="visits_90d"))
+
+
+# --- ranking: visit_effect (kam's churn score and the stated effect of a contact) ---------------------
+
+
+def test_contact_saving_follows_the_stated_effect():
+    churn = np.full(5, 0.2)
+    # field gap 76 days: visited yesterday, at the gap, two gaps ago, never; and an account without risk
+    since = np.array([1.0, 76.0, 152.0, np.nan, 152.0])
+    saving = contact_saving(np.r_[churn[:4], 0.0], since, np.full(5, 76.0), effect=1.4, max_gaps=3,
+                            horizon_weeks=13, score_days=180)
+    assert saving[0] < saving[1] < saving[2]          # the longer the gap grows, the more a contact saves
+    capped = contact_saving(np.array([0.2]), np.array([400.0]), np.array([76.0]), effect=1.4, max_gaps=3,
+                            horizon_weeks=13, score_days=180)
+    assert saving[3] == pytest.approx(capped[0]) and saving[3] > 0  # never contacted counts at the cap
+    assert saving[4] < 1e-5                           # no risk: nothing to save
+    assert ((saving >= 0) & (saving <= 1)).all()
+    # no stated effect: a contact saves nothing; an inside gap (435 days) is not reached after 100 days
+    assert contact_saving(churn, since, np.full(5, 76.0), effect=0.0, max_gaps=3, horizon_weeks=13,
+                          score_days=180) == pytest.approx(np.zeros(5))
+    inside = contact_saving(np.array([0.2]), np.array([100.0]), np.array([435.0]), effect=1.4, max_gaps=3,
+                            horizon_weeks=13, score_days=180)
+    assert inside == pytest.approx([0.0])
+
+
+@given(churn=st.floats(0.0, 1.0), since=st.one_of(st.none(), st.floats(-30.0, 5_000.0)),
+       gap=st.floats(1.0, 1_000.0), effect=st.floats(0.0, 5.0), weeks=st.integers(1, 52))
+@settings(max_examples=200, deadline=None)
+def test_contact_saving_is_a_probability_and_grows_with_the_effect(churn, since, gap, effect, weeks):
+    days = np.array([np.nan if since is None else since])
+    kwargs = dict(max_gaps=3, horizon_weeks=weeks, score_days=180)
+    low = contact_saving(np.array([churn]), days, np.array([gap]), effect=effect, **kwargs)
+    high = contact_saving(np.array([churn]), days, np.array([gap]), effect=effect + 0.5, **kwargs)
+    assert 0.0 <= low[0] <= 1.0 and np.isfinite(low[0])
+    # a stronger stated effect never makes an overdue contact worth less (up to rounding)
+    if since is not None and since >= gap and churn < 0.5:
+        assert high[0] >= low[0] - 1e-12
+
+
+def test_visit_effect_ranks_the_overdue_field_account_above_the_riskier_one_visited_lately():
+    # A1: riskier (50%) but visited 30 days ago; A2: 10% and 100 days without a visit (past its gap of 76)
+    accounts = book(churn_probability=[0.5, 0.1])
+    last = pd.Series(pd.to_datetime(["2026-09-05", "2026-06-27"]), index=["A1", "A2"])
+    result = plan_week(accounts, REPS, PARTNERS, week_start=WEEK, last_contact=last,
+                       rules=rules(ranking="visit_effect"))
+    assert list(result.planned()["account_id"]) == ["A2"] and result.counts["ranking"] == "visit_effect"
+    line = result.planned().iloc[0]
+    assert line["value_saved"] > 0 and np.isnan(line["churn_if_contacted"])
+    assert re.search(r"expected to save [\d,]+ CNY \(the risk of churning within 13 weeks [\d.]+% lower under the "
+                     r"stated effect of a contact\)", line["why"])
+    # the shipped value-at-risk ranking sends the visit to the riskier account instead
+    at_risk = plan_week(accounts, REPS, PARTNERS, week_start=WEEK, last_contact=last,
+                        rules=rules(ranking="value_at_risk"))
+    assert list(at_risk.planned()["account_id"]) == ["A1"]
+
+
+def test_visit_effect_uses_the_inside_gap_for_inside_owned_accounts():
+    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "role": ["outside", "inside"], "active": [True, True]})
+    # the same score and gap of 120 days: past the field gap (76), within the inside gap (435)
+    accounts = book(churn_probability=[0.2, 0.2], owner_rep_id=["R1", "R2"])
+    last = pd.Series(pd.to_datetime(["2026-06-07", "2026-06-07"]), index=["A1", "A2"])
+    lines = plan_week(accounts, reps, PARTNERS, week_start=WEEK, last_contact=last,
+                      rules=rules(ranking="visit_effect")).lines.set_index("account_id")
+    assert lines.loc["A1", "value_saved"] > 0 and lines.loc["A2", "value_saved"] == pytest.approx(0.0)
+
+
+def test_visit_effect_parameters_are_required_with_it_and_checked():
+    text = (default_rules_dir() / "plan.yaml").read_text("utf-8")
+    without = re.sub(r"\n  visit_gap_days_outside: \d+\n", "\n", text)
+    with pytest.raises(RuleFileError, match="lacks the parameter 'visit_gap_days_outside'.*visit_effect needs it"):
+        load_plan_rules(RuleSet.from_text(without))
+    at_risk = re.sub(r"\n  ranking: \w+\n", "\n  ranking: value_at_risk\n", without)
+    assert load_plan_rules(RuleSet.from_text(at_risk))[1].ranking == "value_at_risk"  # not needed by the others
+    zero = text.replace("visit_gap_days_inside: 435", "visit_gap_days_inside: 0")
+    with pytest.raises(RuleFileError, match="'visit_gap_days_inside' must be a number of days > 0"):
+        load_plan_rules(RuleSet.from_text(zero))
+    weeks = text.replace("uplift_horizon_weeks: 13", "uplift_horizon_weeks: 2.5")
+    with pytest.raises(RuleFileError, match="'uplift_horizon_weeks' must be a whole number >= 1"):
+        load_plan_rules(RuleSet.from_text(weeks))

@@ -29,7 +29,9 @@ def test_the_intended_warning_is_acknowledged_in_the_file_with_its_reason():
     # the plan's capacities and weights are acknowledged one by one, each read by engine/plan
     params = {f.subject for f in findings if f.code == "unused-parameter"}
     assert params == {"field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week", "weight_value_at_risk",
-                      "max_cadences_counted", "weight_open_alert", "weight_open_opportunity", "ranking", "obligations"}
+                      "max_cadences_counted", "weight_open_alert", "weight_open_opportunity", "ranking", "obligations",
+                      "visit_effect_log_odds", "visit_gap_days_outside", "visit_gap_days_inside", "visit_effect_max_gaps",
+                      "uplift_horizon_weeks", "churn_score_days"}
 
 
 def test_the_accepted_gap_is_the_unknown_tier_without_owner(shipped_rules):
