@@ -108,13 +108,12 @@ def route(
     lead is not valid; 5 when the database cannot be read or written; 6 without a published
     win model.
     """
+    from engine._errors import KamError
     from engine.cli._commands import DEFAULT_MODELS_DIR, _parse_date
     from engine.cli._context import configured, open_database, path_setting
+    from engine.cli._output import error
     from engine.cli._progress import show_progress
     from engine.live import LiveRouter
-
-    from engine._errors import KamError
-    from engine.cli._output import error
 
     leads, source, many, places = read_leads(lead)
     decisions: list[Any] = []
