@@ -49,8 +49,7 @@ def worlds(draw):
     kinds = st.sampled_from(["open", "closed", "pending"]) if open_ids else st.sampled_from(["closed", "pending"])
     for seq in range(1, draw(st.integers(0, 8)) + 1):
         kind = draw(kinds)
-        lead = {"open": lambda: draw(st.sampled_from(open_ids)), "closed": lambda: f"C{seq}",
-                "pending": lambda: f"L{seq}"}[kind]()
+        lead = draw(st.sampled_from(open_ids)) if kind == "open" else f"{'C' if kind == 'closed' else 'L'}{seq}"
         if any(d["lead_id"] == lead for d in live):
             continue
         person = draw(st.sampled_from([*PEOPLE, "GONE", None]))  # GONE: no longer in reps
