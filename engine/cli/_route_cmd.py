@@ -56,8 +56,8 @@ def read_leads(path: Path | None) -> tuple[list[Any], str, bool, list[str]]:
                 leads.append(json.loads(line))
                 places.append(f"line {number + offset}")
             except json.JSONDecodeError as error:
-                where = (f"line {first.lineno}, column {first.colno}" if number == 1
-                         else f"line {number}, column {error.colno}")
+                where = (f"line {first.lineno + offset}, column {first.colno}" if number == 1
+                         else f"line {number + offset}, column {error.colno}")
                 raise LeadError(f"{name}: expected JSON (an object, an array of objects or one object per line); "
                                 f"got invalid JSON at {where}: {error.msg}. Fix: correct the JSON there.",
                                 [("(lead)", "JSON", f"invalid JSON at {where}", "correct the JSON")]) from None
@@ -128,7 +128,7 @@ def route(
                     decisions.append(router.route(item, source=where))
                 failed = None
     except KamError:
-        if failed is not None:  # a lead failed: the decisions before it are recorded; print them, name it
+        if failed is not None or decisions:  # the decisions made are recorded: print them; name the lead
             _print(decisions, many, as_json)
             if many:
                 error(_stopped_at(leads, failed, source, places[failed], len(decisions)))
