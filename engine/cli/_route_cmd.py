@@ -130,7 +130,7 @@ def route(
     except KamError:
         if failed is not None or decisions:  # the decisions made are recorded: print them; name the lead
             _print(decisions, many, as_json)
-            if many:
+            if many and failed is not None:
                 error(_stopped_at(leads, failed, source, places[failed], len(decisions)))
         raise
     _print(decisions, many, as_json)
