@@ -13,10 +13,13 @@ Prints figures; not a test. On a copy of a scored demo database (the 20,000-acco
 With ``--before FOLDER`` (a checkout of an earlier kam, e.g. ``git archive REV | tar -x -C FOLDER``)
 the one-by-one live measurement is also run with that checkout's ``engine`` in a subprocess, on
 a copy of the same database with the same leads, right before this tree's: the two figures are
-printed side by side with their ratio.
+printed side by side with their ratio. With ``--rounds N`` as well, both trees are then measured
+N more times in alternation (before, this tree, before, ...), each in a subprocess on a fresh copy
+of the database with the same leads, and the pooled median / p99 of each are printed with their
+ratio: on a machine shared with other jobs, load that comes and goes hits both alike.
 
 Run: python benchmarks/bench_live.py [--db kam-demo.sqlite] [--models kam-demo-models] [--leads 500]
-     [--before /tmp/kam-before]
+     [--before /tmp/kam-before [--rounds 3]]
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=500, help="leads to route one by one")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--before", type=Path, help="checkout of an earlier kam to measure side by side")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="with --before: also measure both trees N times in alternation, in subprocesses")
     parser.add_argument("--live-only", action="store_true", help=argparse.SUPPRESS)  # the --before subprocess
     args = parser.parse_args()
     if args.live_only:
@@ -99,20 +104,40 @@ def main() -> None:
         db.dispose()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    if args.before and args.rounds > 0:
+        _alternate(args)
 
 
-def _before(args) -> dict:
-    """Run the one-by-one live measurement with the ``engine`` of ``args.before`` (a subprocess)."""
+def _alternate(args) -> None:
+    """Both trees ``args.rounds`` times in alternation, each in a subprocess on a fresh copy; pooled figures."""
+    this_tree = Path(__file__).resolve().parents[1]
+    pooled: dict[str, list[float]] = {"before": [], "this tree": []}
+    for number in range(1, args.rounds + 1):
+        for name, tree in (("before", args.before), ("this tree", this_tree)):
+            figures = _before(args, tree)
+            pooled[name] += figures["latency_ms"]
+            print(f"round {number}, {name}: {figures['line']} (load average {os.getloadavg()[0]:.2f})")
+    summary = {name: (float(np.median(values)), float(np.percentile(values, 99))) for name, values in pooled.items()}
+    for name, (median, p99) in summary.items():
+        print(f"pooled over {args.rounds} rounds, {name}: median {median:.1f} ms, p99 {p99:.1f} ms "
+              f"({len(pooled[name]):,} leads)")
+    print(f"ratio (pooled): before / this tree = {summary['before'][0] / summary['this tree'][0]:.2f}x at the median, "
+          f"{summary['before'][1] / summary['this tree'][1]:.2f}x at p99")
+
+
+def _before(args, tree: Path | None = None) -> dict:
+    """Run the one-by-one live measurement with the ``engine`` of ``tree`` (default ``args.before``) in a subprocess."""
     import json
     import subprocess
     import sys
 
     command = [sys.executable, __file__, "--db", str(args.db), "--models", str(args.models),
                "--leads", str(args.leads), "--seed", str(args.seed), "--live-only"]
-    env = {**os.environ, "PYTHONPATH": str(args.before.resolve())}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    env = {**os.environ, "PYTHONPATH": str((tree or args.before).resolve())}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=1800,
+                          start_new_session=True)
     if done.returncode != 0:
-        raise SystemExit(f"the --before run failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"the run with the engine of {tree or args.before} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -144,7 +169,8 @@ def _live_only(args) -> None:
         line = (f"{len(ms):,} leads one by one: median {np.median(ms):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, "
                 f"p99 {np.percentile(ms, 99):.1f} ms, max {ms.max():.1f} ms; {len(ms) / (ms.sum() / 1000):.0f} leads/s "
                 f"(engine from {engine.__file__})")
-        print(json.dumps({"line": line, "median": float(np.median(ms)), "p99": float(np.percentile(ms, 99))}))
+        print(json.dumps({"line": line, "median": float(np.median(ms)), "p99": float(np.percentile(ms, 99)),
+                          "latency_ms": [round(float(v), 4) for v in ms]}))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -15,11 +15,12 @@ import typer
 __all__ = ["route", "read_leads", "decision_text"]
 
 
-def read_leads(path: Path | None) -> tuple[list[Any], str, bool]:
+def read_leads(path: Path | None) -> tuple[list[Any], str, bool, list[str]]:
     """The leads of a JSON file (an object, an array of objects, or JSON Lines), or of stdin.
 
-    Returns the parsed leads, the name errors use for their source, and whether the input was
-    a list (an array or several lines) rather than one object.
+    Returns the parsed leads, the name errors use for their source, whether the input was a
+    list (an array or several lines) rather than one object, and where each lead is in it
+    (``"lead 3"`` in an array, ``"line 4"`` in JSON Lines, ``""`` for a single object).
 
     Raises
     ------
@@ -42,24 +43,28 @@ def read_leads(path: Path | None) -> tuple[list[Any], str, bool]:
     try:
         data = json.loads(stripped)
         leads, many = (data, True) if isinstance(data, list) else ([data], False)
+        places = [f"lead {number}" for number in range(1, len(leads) + 1)] if many else [""]
     except json.JSONDecodeError as first:
-        # JSON Lines: one lead per line
-        leads, many = [], True
+        # JSON Lines: one lead per line (numbered as in the file: leading blank lines count)
+        leads, many, places = [], True, []
+        skipped = len(text) - len(text.lstrip())
+        offset = text[:skipped].count("\n")
         for number, line in enumerate(stripped.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
                 leads.append(json.loads(line))
+                places.append(f"line {number + offset}")
             except json.JSONDecodeError as error:
-                where = (f"line {first.lineno}, column {first.colno}" if number == 1
-                         else f"line {number}, column {error.colno}")
+                where = (f"line {first.lineno + offset}, column {first.colno}" if number == 1
+                         else f"line {number + offset}, column {error.colno}")
                 raise LeadError(f"{name}: expected JSON (an object, an array of objects or one object per line); "
                                 f"got invalid JSON at {where}: {error.msg}. Fix: correct the JSON there.",
                                 [("(lead)", "JSON", f"invalid JSON at {where}", "correct the JSON")]) from None
     if not leads:
         raise LeadError(f"{name}: expected at least one lead; got an empty array. Fix: send the lead objects.",
                         [("(lead)", "a lead", "an empty array", "send the leads")])
-    return leads, name, many
+    return leads, name, many, places
 
 
 def decision_text(decision) -> str:
@@ -97,30 +102,64 @@ def route(
 
     The decision is recorded in the database's live_assignments table and its capacity claimed
     in the same transaction; the next `kam score` keeps it. Routing a lead again (same
-    opportunity_id) prints the recorded decision. Exit 0; 3 when a rule file is wrong; 4 when
-    the lead is not valid; 5 when the database cannot be read or written; 6 without a
-    published win model.
+    opportunity_id) prints the recorded decision. Several leads are routed in order; when one
+    fails, the decisions before it (recorded) are printed, then the error naming that lead,
+    and the leads after it are not routed. Exit 0; 3 when a rule file is wrong; 4 when the
+    lead is not valid; 5 when the database cannot be read or written; 6 without a published
+    win model.
     """
+    from engine._errors import KamError
     from engine.cli._commands import DEFAULT_MODELS_DIR, _parse_date
     from engine.cli._context import configured, open_database, path_setting
-    from engine.cli._output import console
+    from engine.cli._output import error
     from engine.cli._progress import show_progress
     from engine.live import LiveRouter
 
-    leads, source, many = read_leads(lead)
-    decisions = []
-    with show_progress(enabled=not as_json), open_database(db, access="write") as database:
-        with LiveRouter(database, as_of=_parse_date(as_of, "--as-of"), rules_dir=configured(rules, "rules.dir"),
-                        artifacts_dir=path_setting(models, "models.dir", DEFAULT_MODELS_DIR)) as router:
-            for number, item in enumerate(leads, start=1):
-                where = source if len(leads) == 1 else f"{source} lead {number}"
-                decisions.append(router.route(item, source=where))
+    leads, source, many, places = read_leads(lead)
+    decisions: list[Any] = []
+    failed: int | None = None  # index of the lead that failed, once the router is loaded
+    try:
+        with show_progress(enabled=not as_json), open_database(db, access="write") as database:
+            with LiveRouter(database, as_of=_parse_date(as_of, "--as-of"), rules_dir=configured(rules, "rules.dir"),
+                            artifacts_dir=path_setting(models, "models.dir", DEFAULT_MODELS_DIR)) as router:
+                for number, item in enumerate(leads):
+                    failed = number
+                    where = source if len(leads) == 1 else f"{source} {places[number]}"
+                    decisions.append(router.route(item, source=where))
+                failed = None
+    except KamError:
+        if failed is not None or decisions:  # the decisions made are recorded: print them; name the lead
+            _print(decisions, many, as_json)
+            if many and failed is not None:
+                error(_stopped_at(leads, failed, source, places[failed], len(decisions)))
+        raise
+    _print(decisions, many, as_json)
+    return 0
+
+
+def _print(decisions: list[Any], many: bool, as_json: bool) -> None:
+    """The decisions as text, or as JSON (an array when several leads were given)."""
+    from engine.cli._output import console
+
     out = console()
     if as_json:
+        if not many and not decisions:
+            return  # one lead, not decided: the error is the whole answer
         payload = [d.as_dict() for d in decisions]
         out.print_json(json.dumps(payload if many else payload[0], default=str, ensure_ascii=False))
     else:
         for decision in decisions:
             out.print(decision_text(decision), markup=False, highlight=False)
-    return 0
+
+
+def _stopped_at(leads: list[Any], index: int, source: str, place: str, decided: int) -> str:
+    """Which lead of several failed, and what happened to the others."""
+    item = leads[index]
+    lead_id = item.get("opportunity_id") if isinstance(item, dict) else None
+    named = f"opportunity_id {lead_id!r}" if lead_id is not None else "no opportunity_id"
+    after = len(leads) - index - 1
+    return (f"stopped at {source} {place} ({named}), lead {index + 1} of {len(leads)}: the {decided} before it "
+            f"were decided and recorded (printed above), the {after} after it were not routed. Fix: correct that "
+            "lead (the error follows) and send it and those after it again; a lead already decided answers with "
+            "its recorded decision.")
 

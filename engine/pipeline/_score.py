@@ -29,6 +29,7 @@ from engine.pipeline._combine import DEFAULT_REASONS_FOR, ScoredTables, combine_
 from engine.pipeline._decide import load_default_rules
 from engine.pipeline._health import DEFAULT_MAX_QUARANTINED, check_run_health, warn_run_health
 from engine.pipeline._ingest import read_and_validate
+from engine.pipeline._reconcile import LiveReconciler
 from engine.pipeline._rowwise import PartitionScores, score_partition
 from engine.pipeline._run_models import _models
 from engine.pipeline._stages import _Stages
@@ -244,8 +245,10 @@ def score(
             models = _models(models, artifacts_dir)
         _log.info("rules: tiers %s, routing %s", rules["tiers"].hash[:12], rules["routing"].hash[:12])
         as_of_date = resolve_as_of(as_of, database)
-        # Live decisions made before the data is read are kept; later ones count on top of this run.
-        live, live_seq = LiveStore(database).batch_view()
+        # Live decisions made before the data is read are kept; those made while the run computes
+        # are taken in at its commit, under the live lock (engine.pipeline._reconcile).
+        live_store = LiveStore(database)
+        live, live_seq = live_store.batch_view()
         report = _read_and_validate(database, as_of_date, stages)
         if as_of is not None:
             warn_if_stale(as_of_date, report.valid)
@@ -274,8 +277,7 @@ def score(
             result = _result(run_id, as_of_date, started, report, scored, stages)
             if not dry_run:
                 rejects = _without_urls(rejects_frame(report, run_id), database)
-                database.write_run(
-                    run_id,
+                reconciler = LiveReconciler(
                     {
                         "runs": pd.DataFrame([{k: v for k, v in result.run.items() if k != "run_id"}]),
                         "account_scores": result.account_scores,
@@ -284,8 +286,11 @@ def score(
                         "assignment_load": _assignment_load(result.assignment_load, live_seq),
                         **({"model_drift": result.model_drift} if result.model_drift is not None else {}),
                     },
-                    keep_runs=keep_runs,
+                    _opportunity_ids(report),
                 )
+                database.write_run(run_id, reconciler.tables, keep_runs=keep_runs,
+                                   before_write=live_store.under_live_lock(live_seq, reconciler))
+                result = reconciler.applied(result)
         # the write stage's own time belongs in the returned run row: a new result, never a mutated one
         run = {**result.run, "stage_seconds": json.dumps({k: round(v, 3) for k, v in stages.seconds.items()})}
         _log.info(
@@ -307,6 +312,12 @@ def _assignment_load(load: pd.DataFrame | None, live_seq: int) -> pd.DataFrame:
     return pd.DataFrame({"assignee_type": load["assignee_type"], "assignee_id": load["assignee_id"],
                          "capacity": load["capacity"], "load": load["load_after"],
                          "live_seq": np.full(len(load), int(live_seq), dtype=np.int64)})
+
+
+def _opportunity_ids(report: ValidationReport) -> set[str]:
+    """Every opportunity id the run read (open and closed): a live lead among them is not pending."""
+    opportunities = report.valid.get("opportunities")
+    return set() if opportunities is None else set(opportunities["opportunity_id"].astype(str))
 
 
 def _customer_counts(report: ValidationReport) -> str:

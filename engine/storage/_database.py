@@ -27,7 +27,7 @@ Design
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -511,6 +511,7 @@ class Database:
         tables: Mapping[str, pd.DataFrame],
         *,
         keep_runs: int | None = None,
+        before_write: Callable[[Any], Mapping[str, pd.DataFrame]] | None = None,
     ) -> None:
         """Write one run's result tables atomically and idempotently.
 
@@ -528,8 +529,13 @@ class Database:
             Result table name (see :data:`RESULT_TABLES`) -> rows.
         keep_runs : int, optional
             How many runs to keep (at least 1); all when omitted.
+        before_write : callable, optional
+            ``before_write(session) -> tables``: called first inside the transaction, its
+            tables are written instead of ``tables`` (``kam score`` re-reads the live
+            decisions there under the live lock: :meth:`LiveStore.under_live_lock`).
         """
-        _results.write_run(self, run_id, tables, keep_runs=keep_runs, result_tables=tuple(RESULT_TABLES))
+        _results.write_run(self, run_id, tables, keep_runs=keep_runs, result_tables=tuple(RESULT_TABLES),
+                           before_write=before_write)
 
     def list_runs(self) -> pd.DataFrame:
         """The ``runs`` table, newest first (empty when kam has not written any run)."""

@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ import pandas as pd
 
 from engine._errors import StorageError
 from engine.storage._database import Database
+from engine.storage._live_sqlite import SqliteSession, begin_immediate
 
 __all__ = ["LIVE_TABLES", "LIVE_COLUMNS", "LiveStore", "LiveClaim", "StaleBaseError"]
 
@@ -86,6 +86,13 @@ LIVE_COLUMNS: dict[str, str] = {
     "win_model_sha256": "TEXT",
     "lead": "TEXT",
 }
+
+#: Columns of ``live_assignments`` a scoring run's commit re-reads (:meth:`LiveStore.under_live_lock`).
+RECONCILED_COLUMNS: tuple[str, ...] = (
+    "seq", "lead_id", "route", "copy_outside", "route_rule_id", "route_because", "route_status", "route_reason",
+    "assignee_type", "assignee_id", "copied_rep_id", "basis", "status", "status_reason", "status_message",
+    "owner_inactive", "conflict", "load_claimed",
+)
 
 
 class StaleBaseError(StorageError):
@@ -152,6 +159,11 @@ class LiveStore:
             extra = " PRIMARY KEY" if name == "seq" else (" NOT NULL UNIQUE" if name == "lead_id" else "")
             columns.append(f"{self._q(name)} {sql_type}{extra}")
         with db._session("create the live tables", write=True, fast=False) as session:
+            # PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against itself: two workers
+            # creating one table at once both pass the check and the second fails on the
+            # catalog's unique index (pg_type). One creator at a time; the next finds the
+            # tables committed and creates nothing. (On SQLite the write lock does this.)
+            _lock_live_ddl(db, session)
             session.execute(f"CREATE TABLE IF NOT EXISTS {self._q('live_assignments')} ({', '.join(columns)})")
             session.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._q('live_load')} ({self._q('assignee_type')} TEXT NOT NULL, "
@@ -188,7 +200,7 @@ class LiveStore:
     def assignments(self) -> pd.DataFrame:
         """Every live assignment, in ``seq`` order (empty frame with the columns when none)."""
         if "live_assignments" not in self.database.table_names():
-            return pd.DataFrame({name: pd.Series([], dtype=object) for name in LIVE_COLUMNS})
+            return _empty_assignments()
         with self.database._session("read the live assignments", fast=False) as session:
             frame = session.read(f"SELECT * FROM {self._q('live_assignments')} ORDER BY {self._q('seq')}")
         return frame
@@ -351,14 +363,14 @@ class LiveStore:
         # lock that wakes the next one at once, rather than in SQLite's busy handler (which
         # sleeps 1, 2, 5, ... 100 ms between tries: the tail latency under 8 concurrent leads).
         with self._write_lock, db._session(action, fast=False) as session:  # a connection, no transaction yet
-            raw = _SqliteSession(session.conn.connection.driver_connection)
+            raw = SqliteSession(session.conn.connection.driver_connection)
             began = False
             # for this transaction only: the pooled connection's later writes (a scoring run's
             # results) keep the durability they had
             previous = int(raw.execute("PRAGMA synchronous")[0][0])
             try:
                 raw.execute("PRAGMA synchronous=NORMAL")
-                _begin_immediate(raw)  # the live lock: SQLite's write lock
+                begin_immediate(raw)  # the live lock: SQLite's write lock
                 began = True
                 yield raw
                 raw.execute("COMMIT")
@@ -395,11 +407,20 @@ class LiveStore:
         )
 
     def _seed(self, session, run_id: str | None, key: str | None) -> None:
-        """Rebuild ``live_load`` from ``run_id``'s loads plus the live assignments it did not read."""
+        """Rebuild ``live_load`` from ``run_id``'s loads plus the live assignments it did not read.
+
+        The base is the run's ``assignment_load`` rows, and the newest live decision it counted
+        their ``live_seq``. A run that wrote none (it had nobody to load: no reps, no partners;
+        or it predates ``assignment_load``) is counted from ``opportunity_routes``: the
+        assignments it made itself, not those it kept from the live path (``decided_live``),
+        which are live decisions and counted once, with every other live claim, below. (A live
+        lead whose opportunity had closed by that run is then counted too: on the safe side.)
+        """
         q = self._q
         tables = session.table_names()
         base: dict[tuple[str, str], int] = {}
         watermark = 0
+        recorded = False
         if run_id is not None and "assignment_load" in tables:
             rows = session.execute(
                 f"SELECT {q('assignee_type')}, {q('assignee_id')}, {q('load')}, {q('live_seq')} FROM "
@@ -407,12 +428,14 @@ class LiveStore:
             for kind, person, load, seq in rows:
                 base[(str(kind), str(person))] = int(load)
                 watermark = max(watermark, int(seq or 0))
-        if run_id is not None and not base and "opportunity_routes" in tables:
-            # A run written before assignment_load existed: count its assignments; every live
-            # assignment counts on top (the run did not know them).
+                recorded = True
+        if run_id is not None and not recorded and "opportunity_routes" in tables:
+            own = ""
+            if "decided_live" in session.columns("opportunity_routes"):
+                own = f" AND ({q('decided_live')} IS NULL OR NOT {q('decided_live')})"
             rows = session.execute(
                 f"SELECT {q('assignee_type')}, {q('assignee_id')}, COUNT(*) FROM {q('opportunity_routes')} "
-                f"WHERE {q('run_id')} = :run AND {q('assignment_status')} = 'assigned' "
+                f"WHERE {q('run_id')} = :run AND {q('assignment_status')} = 'assigned'{own} "
                 f"GROUP BY {q('assignee_type')}, {q('assignee_id')}", {"run": run_id})
             base = {(str(k), str(p)): int(n) for k, p, n in rows}
         rows = session.execute(
@@ -431,11 +454,75 @@ class LiveStore:
             f"UPDATE {q('live_meta')} SET {q('base_run_key')} = :run, {q('base_seq')} = :seq, {q('seeded_at')} = :at "
             f"WHERE {q('id')} = 1", {"run": key, "seq": watermark, "at": _now()})
 
+    def under_live_lock(
+        self, after_seq: int, reconcile: Callable[[pd.DataFrame, int], Mapping[str, pd.DataFrame]]
+    ) -> Callable[[Any], Mapping[str, pd.DataFrame]]:
+        """A ``before_write`` hook for :meth:`Database.write_run` that reconciles a run with live decisions.
+
+        A scoring run reads the live decisions when it starts (:meth:`batch_view`) and commits
+        minutes later; leads routed live in between claimed slots against the previous run's
+        loads. The hook runs first inside the run's write transaction: it takes the live lock
+        (SQLite: the transaction's write lock, ``BEGIN IMMEDIATE``, already held; PostgreSQL:
+        the ``live_meta`` row, ``FOR UPDATE``, as :meth:`decide` does), reads every live
+        decision with ``seq > after_seq`` and returns ``reconcile(decisions, newest_seq)``:
+        the tables to write. No live decision can commit until the run has, so the run's
+        loads and the live table agree when it does.
+
+        Parameters
+        ----------
+        after_seq : int
+            The newest ``seq`` the run counted when it started.
+        reconcile : callable
+            ``reconcile(decisions, newest_seq) -> tables``; ``decisions`` are the
+            ``live_assignments`` rows after ``after_seq`` in ``seq`` order (an empty frame
+            with the columns when there are none), ``newest_seq`` the newest ``seq`` now.
+        """
+        q = self._q
+
+        def before_write(session) -> Mapping[str, pd.DataFrame]:
+            db = self.database
+            _lock_live_ddl(db, session)  # a router creating the live tables now waits for the run
+            tables = session.table_names()
+            if "live_assignments" not in tables or "live_meta" not in tables:  # never routed live
+                return reconcile(_empty_assignments(RECONCILED_COLUMNS), int(after_seq))
+            if db.dialect != "sqlite":
+                session.execute(f"SELECT {q('id')} FROM {q('live_meta')} WHERE {q('id')} = 1 FOR UPDATE")
+            names = list(RECONCILED_COLUMNS)
+            select = ", ".join(q(n) for n in names)
+            if db.dialect == "sqlite":
+                # one JSON text per row: the ADBC driver types a column by its first values, and
+                # a column NULL there (assignee_id of an unassigned lead) would break the read
+                select = f"json_array({select})"
+            rows = session.execute(f"SELECT {select} FROM {q('live_assignments')} WHERE {q('seq')} > :seq "
+                                   f"ORDER BY {q('seq')}", {"seq": int(after_seq)})
+            if db.dialect == "sqlite":
+                rows = [tuple(json.loads(row[0])) for row in rows]
+            fresh = pd.DataFrame.from_records(rows, columns=names) if rows else _empty_assignments(names)
+            newest = max([int(after_seq), *(int(s) for s in fresh["seq"])])
+            return reconcile(fresh, newest)
+
+        return before_write
+
     def batch_view(self) -> tuple[pd.DataFrame, int]:
         """What a scoring run reads: every live assignment and the newest ``seq`` among them."""
         frame = self.assignments()
         watermark = int(pd.to_numeric(frame["seq"]).max()) if len(frame) else 0
         return frame, watermark
+
+
+def _empty_assignments(names: Sequence[str] = tuple(LIVE_COLUMNS)) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series([], dtype=object) for name in names})
+
+
+#: PostgreSQL advisory lock key under which the live tables are created (and which a scoring
+#: run's commit holds): the first 8 bytes of sha256(b"kam live tables"), as a signed bigint.
+LIVE_DDL_LOCK_KEY = 8251559092099994116
+
+
+def _lock_live_ddl(db: Database, session) -> None:
+    """PostgreSQL: take the live tables' creation lock for the rest of the transaction."""
+    if db.dialect == "postgresql":
+        session.execute("SELECT pg_advisory_xact_lock(:key)", {"key": LIVE_DDL_LOCK_KEY})
 
 
 def _latest_run(store: LiveStore, session) -> tuple[str | None, str | None, str | None]:
@@ -457,83 +544,8 @@ def _latest_run(store: LiveStore, session) -> tuple[str | None, str | None, str 
     return str(run_id), str(as_of), f"{run_id}@{started}"
 
 
-#: How long a live decision waits for SQLite's write lock held by another process before failing.
-WRITE_LOCK_WAIT_SECONDS = 30.0
-_FIRST_PAUSE, _LONGEST_PAUSE = 0.0002, 0.002
-
-
-def _begin_immediate(raw: _SqliteSession, wait_seconds: float = WRITE_LOCK_WAIT_SECONDS) -> None:
-    """``BEGIN IMMEDIATE``, waiting for another process's write lock in steps of 0.2-2 ms.
-
-    Threads of one process queue on the store's own lock; other processes (``kam serve
-    --workers N``, a batch run) meet at SQLite's write lock, whose busy handler sleeps 1, 2, 5,
-    10 ... 100 ms between tries: a decision that found the lock taken could wait 100 ms after it
-    was released (the tail latency with two workers). Here SQLite's handler waits at most 1 ms
-    and the retries follow at 0.2 ms growing to 2 ms, up to ``wait_seconds`` in all; then the
-    lock error is raised (a decision is never dropped silently: it fails with the storage error).
-    """
-    import sqlite3
-
-    raw.execute("PRAGMA busy_timeout=1")
-    deadline = time.monotonic() + wait_seconds
-    pause = _FIRST_PAUSE
-    try:
-        while True:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                busy = getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) \
-                    or "locked" in str(error)
-                if not busy or time.monotonic() >= deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, _LONGEST_PAUSE)
-    finally:  # statements inside the transaction (and the checkpoint at close) wait as before
-        raw.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
-
-
-class _SqliteSession:
-    """The live transaction's statements straight on the ``sqlite3`` connection.
-
-    The few statements of a decision cost more in SQLAlchemy's per-statement work (building,
-    caching and binding a ``text()`` clause, wrapping results) than in SQLite; on SQLite they
-    run on the driver's connection (taken from the SQLAlchemy engine, in autocommit mode: the
-    transaction is begun and committed here). The statements are the same text; a sequence
-    parameter (``IN :ids``) is expanded to one named parameter per value.
-    """
-
-    def __init__(self, connection):
-        self.connection = connection
-        self.cursor = connection  # what _rollback_quietly calls execute("ROLLBACK") on
-
-    def _run(self, sql: str, params: Mapping[str, Any] | None):
-        bound = dict(params or {})
-        for key, value in list(bound.items()):
-            if isinstance(value, (list, tuple)):
-                names = [f"{key}__{i}" for i in range(len(value))]
-                sql = sql.replace(f":{key}", "(" + ", ".join(f":{n}" for n in names) + ")")
-                del bound[key]
-                bound.update(zip(names, value))
-        return self.connection.execute(sql, bound)
-
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
-        return [tuple(row) for row in self._run(sql, params).fetchall()]
-
-    def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        cursor = self._run(sql, params)
-        row = cursor.fetchone()
-        return None if row is None else dict(zip([d[0] for d in cursor.description], row))
-
-    def table_names(self) -> set[str]:
-        return {str(r[0]) for r in self.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-    def columns(self, name: str) -> list[str]:
-        return [str(r[0]) for r in self.execute("SELECT name FROM pragma_table_info(:name)", {"name": name})]
-
-
 def _one_row(session, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
-    if isinstance(session, _SqliteSession):
+    if isinstance(session, SqliteSession):
         return session.one(sql, params)
     result = session.conn.execute(_text(sql), dict(params))
     row = result.fetchone()

@@ -6,7 +6,7 @@ The functions behind :meth:`Database.write_run`, :meth:`Database.list_runs` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,19 +28,15 @@ def write_run(
     *,
     keep_runs: int | None,
     result_tables: Sequence[str],
+    before_write: Callable[[Any], Mapping[str, pd.DataFrame]] | None = None,
 ) -> None:
     """Write one run's result tables in one transaction (see :meth:`Database.write_run`)."""
     if keep_runs is not None and (isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1):
         raise ConfigError(f"keep_runs must be a whole number >= 1; got {keep_runs!r}.")
-    prepared = {}
-    for name, frame in tables.items():
-        db._table(name)
-        frame = frame.drop(columns=["run_id"], errors="ignore")
-        frame.insert(0, "run_id", run_id)
-        for column in frame.columns:
-            check_identifier(str(column), f"column name in {name}")
-        prepared[name] = frame
+    prepared = _prepared(db, run_id, tables)  # names checked before the transaction opens
     with db._session(f"write results of run {run_id!r}", write=True) as session:
+        if before_write is not None:  # inside the transaction, before anything is written
+            prepared = _prepared(db, run_id, before_write(session))
         existing = session.table_names()
         for name, frame in prepared.items():
             quoted = db._quote(name)
@@ -60,6 +56,19 @@ def write_run(
                 session.insert(name, frame, list(frame.columns), {})
         if keep_runs is not None:
             _prune_runs(db, session, keep_runs, existing | set(prepared), result_tables)
+
+
+def _prepared(db: Database, run_id: str, tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Each frame with ``run_id`` as its first column; table and column names checked."""
+    prepared = {}
+    for name, frame in tables.items():
+        db._table(name)
+        frame = frame.drop(columns=["run_id"], errors="ignore")
+        frame.insert(0, "run_id", run_id)
+        for column in frame.columns:
+            check_identifier(str(column), f"column name in {name}")
+        prepared[name] = frame
+    return prepared
 
 
 def _prune_runs(db: Database, session: Any, keep_runs: int, tables: set[str], result_tables: Sequence[str]) -> None:

@@ -41,3 +41,42 @@ def test_a_failure_inside_the_decision_writes_nothing(live_db):
     again = store.decide("L-3", base_run_key=None, choose=lambda load_of: {**row, "lead_id": "L-3"},
                          capacity_of=lambda *_: 3)
     assert again.row["seq"] == 2 and store.loads() == {person: 2}
+
+
+@pytest.mark.postgres
+def test_workers_creating_the_live_tables_at_once_all_succeed(new_postgres_database):
+    """Several workers starting together on a fresh PostgreSQL database all create the live
+    tables without error (CREATE TABLE IF NOT EXISTS alone races on the catalog: without the
+    creation lock three of the four workers failed on pg_type's unique index, every time)."""
+    import threading
+
+    from engine.storage import Database
+
+    url = new_postgres_database("kam_live_ddl")
+    workers = 4
+    start = threading.Barrier(workers, timeout=60)
+    errors: list[BaseException] = []
+
+    def create() -> None:
+        database = Database(url)
+        try:
+            database.table_names()  # connected before the barrier: the DDL itself starts together
+            start.wait()
+            LiveStore(database).ensure_tables()
+        except BaseException as error:  # reported below, with the thread's error
+            errors.append(error)
+        finally:
+            database.dispose()
+
+    threads = [threading.Thread(target=create, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "a worker creating the live tables did not finish in 120 s"
+    assert errors == []
+    with Database(url) as database:
+        assert {"live_assignments", "live_load", "live_meta"} <= database.table_names()
+        store = LiveStore(database)
+        assert store.loads() == {} and len(store.assignments()) == 0
+        assert store.sync() is None  # the one live_meta row is there; no scoring run yet

@@ -80,3 +80,34 @@ def test_missing_model_exits_6(scored_file, tmp_path, capsys):
     lead.write_text(json.dumps(prospect("CLI-6")), encoding="utf-8")
     assert main(["route", "--db", str(scored_file), "--models", str(tmp_path / "none"), "--lead", str(lead)]) == 6
     assert "no published win model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_a_failing_lead_among_several_prints_the_decisions_before_it_and_names_it(
+        scored_file, live_models, tmp_path, capsys, as_json):
+    from engine.storage import Database, LiveStore
+
+    leads = [prospect("MANY-1"), prospect("MANY-2"), {**prospect("MANY-3"), "est_units": -1}, prospect("MANY-4")]
+    path = tmp_path / "leads.jsonl"
+    path.write_text("\n" + "\n".join(json.dumps(lead) for lead in leads) + "\n", encoding="utf-8")  # a blank first line
+    args = ["route", "--db", str(scored_file), "--models", str(live_models), "--lead", str(path)]
+    assert main([*args, "--json"] if as_json else args) == 4
+    captured = capsys.readouterr()
+    if as_json:
+        printed = json.loads(captured.out)  # well-formed: the array of the decisions made
+        assert [d["lead_id"] for d in printed] == ["MANY-1", "MANY-2"] and not any(d["replayed"] for d in printed)
+    else:
+        assert "lead MANY-1: prospect" in captured.out and "lead MANY-2: prospect" in captured.out
+        assert "MANY-3" not in captured.out and "MANY-4" not in captured.out
+    # the error names the lead by its line and id, after what was decided before it
+    assert f"stopped at {path} line 4 (opportunity_id 'MANY-3'), lead 3 of 4" in captured.err
+    assert "the 2 before it were decided and recorded" in captured.err and "the 1 after it were not routed" in captured.err
+    assert f"{path} line 4 'MANY-3'" in captured.err and "est_units: expected a number >= 0; got -1" in captured.err
+    with Database(scored_file) as db:
+        assert list(LiveStore(db).assignments()["lead_id"]) == ["MANY-1", "MANY-2"]
+    # sent again after the fix: the first two answer with their recorded decisions
+    leads[2]["est_units"] = 1
+    path.write_text(json.dumps(leads), encoding="utf-8")  # now as one array
+    assert main([*args, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [d["replayed"] for d in again] == [True, True, False, False]
