@@ -52,12 +52,15 @@ __all__ = [
 
 #: Status reason code -> what it means. Every unassigned record carries one; an assigned record
 #: carries ``owner_inactive`` when its locked owner had left and a fallback was chosen.
+#: ``capacity_taken_live`` is given at a run's commit, never by :func:`assign` itself.
 STATUS_REASONS: dict[str, str] = {
     "no_rule_matched": "the routing rules matched no rule for this opportunity (route 'unrouted')",
     "no_eligible_person": "nobody active of the routed role covers the territory (region x industry)",
     "all_at_capacity": "everyone eligible (or the locked owner) is already at capacity",
     "owner_inactive": "the locked owner has left; the assignee was chosen fairly within the territory team",
     "ownership_conflict": "the account's owners disagree on territory; held until sales ops settles ownership",
+    # set only at a scoring run's commit (engine.pipeline._reconcile), never by assign() itself
+    "capacity_taken_live": "leads routed live while the run computed took the person's last slots",
 }
 
 #: Conflict kind -> what it means (one row per kind per opportunity in the conflicts table).

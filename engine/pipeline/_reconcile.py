@@ -38,8 +38,8 @@ from engine._log import get_logger
 __all__ = ["CAPACITY_TAKEN_LIVE", "LiveReconciler", "reconcile_with_live"]
 
 #: Status reason of a run's assignment given back because leads routed live while the run
-#: computed took the person's last slots (not one of the assignment stage's own codes,
-#: ``engine.assign.STATUS_REASONS``: only a run's commit sets it).
+#: computed took the person's last slots (in ``engine.assign.STATUS_REASONS``; only a run's
+#: commit sets it, never the assignment stage).
 CAPACITY_TAKEN_LIVE = "capacity_taken_live"
 
 #: ``live_assignments`` column -> ``opportunity_routes`` column, for a lead decided live.

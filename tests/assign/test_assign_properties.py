@@ -97,6 +97,7 @@ def test_assignment_keeps_its_promises(world, seed):
     assert (assigned == out["assignee_id"].notna()).all()
     assert (assigned == (out["assignee_type"] != "none")).all()
     assert out.loc[~assigned, "status_reason"].isin(list(STATUS_REASONS)).all()
+    assert not (out["status_reason"] == "capacity_taken_live").any()  # only a run's commit gives it
     assert out.loc[assigned, "status_reason"].fillna("owner_inactive").eq("owner_inactive").all()
     assert out.loc[out["status_reason"].notna(), "status_message"].notna().all()
     assert ((out["status_reason"] == "no_rule_matched") == (out["route"] == "unrouted")).all()

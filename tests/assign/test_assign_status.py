@@ -228,6 +228,7 @@ def test_every_reason_code_is_documented():
         "all_at_capacity",
         "owner_inactive",
         "ownership_conflict",
+        "capacity_taken_live",
     }
 
 

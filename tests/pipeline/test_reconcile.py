@@ -108,3 +108,10 @@ def test_nothing_changes_without_live_decisions():
     done = reconcile_with_live(routes, load, pd.DataFrame(), opportunity_ids={"O1"}, live_seq=3)
     pd.testing.assert_frame_equal(done.opportunity_routes, routes)
     pd.testing.assert_frame_equal(done.assignment_load, load)
+
+
+def test_the_reason_code_is_in_the_one_list_of_status_reasons():
+    from engine.assign import STATUS_REASONS
+    from engine.pipeline._reconcile import CAPACITY_TAKEN_LIVE
+
+    assert CAPACITY_TAKEN_LIVE in STATUS_REASONS
