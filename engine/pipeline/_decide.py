@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine._errors import ArgumentError, ColumnMismatchError, DataError, RuleFileError
+from engine._arguments import check_type
+from engine._errors import ColumnMismatchError, DataError, RuleFileError
 from engine._normalise import duplicate_keys, encode_keys, key_array
 from engine._paths import as_path
 from engine.assign._assign import ROUTES, UNROUTED
@@ -113,8 +114,7 @@ def load_default_rules(rules_dir: str | Path | None = None) -> dict[str, RuleSet
 def _check_arguments(where: str, **given: tuple[object, type, str]) -> None:
     """ArgumentError naming the first argument of the wrong type (expected / got / fix)."""
     for name, (value, kind, fix) in given.items():
-        if not isinstance(value, kind):
-            raise ArgumentError(f"{where}: expected {name} as a {kind.__name__}; got {type(value).__name__}. Fix: {fix}")
+        check_type(where, name, value, kind, fix)
 
 
 def _prefixed(result: pd.DataFrame, prefix: str) -> dict[str, pd.Series]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine._errors import DataError
+from engine._errors import ArgumentError, DataError
 
 __all__ = ["VISIT_FEATURES", "churn_if_contacted", "contact_saving"]
 
@@ -120,9 +120,29 @@ def contact_saving(
     >>> bool(saving[0] > 0.02), round(float(saving[1]), 4)
     (True, 0.0009)
     """
-    churn = np.clip(np.asarray(churn, dtype=float), 1e-6, 1.0 - 1e-6)
-    gap = np.asarray(gap_days, dtype=float)
-    since = np.asarray(days_since_contact, dtype=float)
+    arrays = {}
+    for name, value in (("churn", churn), ("days_since_contact", days_since_contact), ("gap_days", gap_days)):
+        try:
+            arrays[name] = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ArgumentError(f"contact_saving: expected {name} as an array of numbers; got "
+                                f"{type(value).__name__}. Fix: pass one number per account.") from None
+    if not (arrays["churn"].shape == arrays["days_since_contact"].shape == arrays["gap_days"].shape):
+        raise ArgumentError("contact_saving: expected churn, days_since_contact and gap_days of one shape; got "
+                            f"{arrays['churn'].shape}, {arrays['days_since_contact'].shape} and "
+                            f"{arrays['gap_days'].shape}. Fix: pass one value per account in each.")
+    settings: tuple[tuple[str, object, float | None], ...] = (
+        ("effect", effect, None), ("max_gaps", max_gaps, 0.0), ("horizon_weeks", horizon_weeks, 1.0),
+        ("score_days", score_days, 1.0))
+    for name, setting, least in settings:
+        if isinstance(setting, bool) or not isinstance(setting, (int, float, np.integer, np.floating)) or (
+                least is not None and not setting >= least):
+            need = "a number" if least is None else f"a number >= {least:g}"
+            raise ArgumentError(f"contact_saving: expected {name} as {need}; got {setting!r}. "
+                                "Fix: set it in rules/plan.yaml (see docs/plan.md).")
+    churn = np.clip(arrays["churn"], 1e-6, 1.0 - 1e-6)
+    gap = arrays["gap_days"]
+    since = arrays["days_since_contact"]
     never = np.isnan(since)
 
     def gaps(days: np.ndarray) -> np.ndarray:
