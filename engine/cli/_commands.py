@@ -70,10 +70,10 @@ def validate(
     show: Annotated[int, typer.Option(min=0, help="How many failures to list.")] = 20,
 ) -> int:
     """Validate a customer database against the data contract; exit 4 if any row fails. Writes nothing."""
+    from engine._asof import resolve_as_of, warn_if_stale
     from engine._progress import task
     from engine.cli._progress import show_progress
     from engine.pipeline import ingest
-    from engine.pipeline._asof import resolve_as_of, warn_if_stale
 
     started = time.perf_counter()
     with show_progress(enabled=not as_json), open_database(db, access="read") as database:
@@ -161,10 +161,10 @@ def train(
 
     Reads the database (never writes to it); writes the model and its card to the artifacts folder.
     """
+    from engine._asof import resolve_as_of, warn_if_stale
     from engine._progress import task
     from engine.cli._progress import show_progress
     from engine.pipeline import ingest, train_model
-    from engine.pipeline._asof import resolve_as_of, warn_if_stale
     from engine.pipeline._train import describe_metrics
 
     folder = path_setting(artifacts, "models.dir", DEFAULT_MODELS_DIR)

@@ -262,8 +262,8 @@ class LiveRouter:
             self._snapshot = self._load_snapshot()
 
     def _load_snapshot(self) -> _Snapshot:
+        from engine._asof import resolve_as_of
         from engine.features import build_account_features, feature_reference
-        from engine.pipeline._asof import resolve_as_of
         from engine.pipeline._ingest import read_and_validate
 
         started = time.perf_counter()

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine._asof import STALE_AFTER_DAYS, default_as_of, newest_event_date, resolve_as_of
 from engine._errors import ConfigError, StaleDataWarning
-from engine.pipeline._asof import STALE_AFTER_DAYS, default_as_of, newest_event_date, resolve_as_of
 from engine.storage import Database
 
 TODAY = dt.date(2026, 11, 29)
