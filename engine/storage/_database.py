@@ -239,12 +239,8 @@ class Database:
         Returns
         -------
         KeptConnection or None
-            None when there is nothing to keep: not a SQLite file, or opened read-only.
-
-        Raises
-        ------
-        StorageError
-            The file cannot be opened.
+            None when there is nothing to keep: not a SQLite file, or opened read-only. A file
+            that cannot be opened now is logged and tried again before each later session.
         """
         import sqlite3
 
@@ -253,10 +249,9 @@ class Database:
         guard = sqlite_guard(self.url)
         assert guard is not None  # a SQLite file has its guard
         uri = self._sqlite_uri()
-        try:
-            return guard.keep(lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
-        except sqlite3.Error as error:
-            raise self._storage_error("keep a connection open", error, False) from error
+        # a short busy timeout: it is opened while the file's guard is held (a WAL reader
+        # waits only during a crash recovery by another process)
+        return guard.keep(lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0.5))
 
     def dispose(self) -> None:
         """Close every pooled connection."""

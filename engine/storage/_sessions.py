@@ -95,6 +95,11 @@ class SqliteGuard:
         library starts (closing it later would drop that session's locks) and opened again
         before the next pysqlite session, so the guard's rule holds.
 
+        It is an optimisation only: a connection that cannot be opened (now or before a later
+        session) is logged at WARNING and tried again before the next pysqlite session; the
+        sessions themselves report what is wrong with the file. ``opener`` should return a
+        connection with a short busy timeout: it is opened while this guard is held.
+
         Returns
         -------
         KeptConnection
@@ -104,7 +109,7 @@ class SqliteGuard:
         with self._cond:
             self._kept.append(kept)
             if self._library != "adbc":
-                kept._open()
+                kept._reopen()
         return kept
 
     def _release(self, kept: KeptConnection) -> None:
@@ -176,7 +181,7 @@ class KeptConnection:
         self.connection = connection
 
     def _reopen(self) -> None:
-        """Open again before a pysqlite session; a failure leaves it closed (the session reports the problem)."""
+        """Open (again) before a pysqlite session; a failure leaves it closed (the session reports the problem)."""
         try:
             self._open()
         except Exception as error:  # noqa: BLE001 -- the session that follows opens the same file and raises

@@ -113,3 +113,24 @@ def test_threads_of_both_libraries_never_meet_the_kept_connection():
     kept.close()
     assert len(seen) == 180
     assert all(is_open == (library == "pysqlite") for library, is_open in seen)
+
+
+def test_a_connection_that_cannot_be_opened_is_logged_and_tried_again(caplog):
+    guard = SqliteGuard()
+    failing = {"now": True}
+
+    def opener():
+        if failing["now"]:
+            raise sqlite3.OperationalError("database is locked")
+        return _Connection([])
+
+    with caplog.at_level("WARNING", logger="kam.storage"):
+        kept = guard.keep(opener)
+    assert kept.connection is None
+    assert "could not reopen the idle SQLite connection" in caplog.text and "database is locked" in caplog.text
+    with guard.hold("pysqlite"):  # still failing: the session itself goes on
+        assert kept.connection is None
+    failing["now"] = False
+    with guard.hold("pysqlite"):
+        assert kept.connection is not None
+    kept.close()
