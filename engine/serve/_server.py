@@ -132,7 +132,7 @@ class ServiceServer:
     def _open_workers(self, uvicorn: Any, started: float) -> ServiceServer:
         """Check what the parent can check cheaply (database, models), then configure the workers."""
         from engine.serve._service import RoutingService
-        from engine.serve._workers import WORKER_START_SECONDS, WorkerApp
+        from engine.serve._workers import WorkerApp
         from engine.storage import Database
 
         try:
@@ -153,7 +153,7 @@ class ServiceServer:
                             log_level=self.log_level, log_format=self.log_format, secrets=self.secrets)
         config = uvicorn.Config(factory, factory=True, workers=self.workers, log_config=None, access_log=False,
                                 lifespan="off", server_header=False, timeout_graceful_shutdown=10,
-                                timeout_worker_healthcheck=WORKER_START_SECONDS)
+                                timeout_worker_healthcheck=30)  # a ping; loading has its own limit
         self._server = config
         _route_uvicorn_logs()
         _log.info("serving %s on %s with %d workers (checked in %.1f s; each loads its snapshot)",

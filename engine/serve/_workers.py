@@ -17,6 +17,12 @@ ready before the old one is stopped gracefully (requests in flight finish; the s
 accepting throughout); SIGTERM / SIGINT stop every worker after its requests in flight. A
 worker that dies is replaced. A worker that fails to start makes ``kam serve`` fail (its
 error is logged by the worker); SIGHUP sent to a worker itself reloads that worker in place.
+
+Every wait is bounded. A worker that has not exited :data:`WORKER_STOP_SECONDS` after SIGTERM
+(uvicorn's own graceful shutdown gives requests 10 s) is killed and the kill is logged, so a stuck
+worker can neither hold up a restart nor the supervisor's exit. A worker whose supervisor is gone
+(killed with SIGKILL, say) stops by itself within about a second, so no orphan keeps serving or
+keeps the supervisor's output pipes open.
 """
 
 from __future__ import annotations
@@ -39,6 +45,11 @@ _log = get_logger("serve")
 
 #: How long a worker may take to load its snapshot and accept (start and SIGHUP replacement).
 WORKER_START_SECONDS = 300
+#: How long a worker may take to exit after SIGTERM before it is killed (uvicorn's graceful
+#: shutdown lets requests in flight run 10 s of it).
+WORKER_STOP_SECONDS = 20.0
+#: How often a worker checks that its supervisor is still there.
+PARENT_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -103,9 +114,103 @@ class WorkerApp:
         if threading.current_thread() is threading.main_thread():
             # SIGHUP sent to this worker alone reloads it in place (the parent's SIGHUP replaces workers)
             signal.signal(signal.SIGHUP, lambda signum, frame: service.request_reload())
+        threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), name="kam-serve-parent",
+                         daemon=True).start()
         _log.info("worker %d: snapshot %d loaded from %s in %.1f s", os.getpid(), snapshot.generation,
                   database.display_name, time.perf_counter() - started)
         return app
+
+
+def _stop_when_orphaned(parent: int, every: float = PARENT_CHECK_SECONDS,
+                        grace: float = WORKER_STOP_SECONDS) -> None:
+    """In a worker: stop gracefully once the supervisor ``parent`` is gone; exit hard if that hangs.
+
+    A supervisor killed with SIGKILL cannot stop its workers; without this they would go on
+    accepting on the shared socket, unsupervised, and hold the supervisor's stdout and stderr open.
+    """
+    while os.getppid() == parent:
+        time.sleep(every)
+    _log.warning("worker %d: its supervisor (process %d) is gone; stopping after the requests in flight",
+                 os.getpid(), parent)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(grace)
+    _log.error("worker %d: still running %.0f s after its supervisor went; exiting now", os.getpid(), grace)
+    os._exit(70)
+
+
+def _retire(process: Any, grace: float = WORKER_STOP_SECONDS) -> bool:
+    """SIGTERM ``process`` (a uvicorn worker), wait up to ``grace`` seconds, then kill it.
+
+    Returns True when it stopped by itself, False when it had to be killed.
+    """
+    process.terminate()
+    process.process.join(grace)
+    if not process.process.is_alive():
+        return True
+    _log.warning("worker %d did not stop within %.0f s of SIGTERM; killing it", process.pid, grace)
+    process.process.kill()
+    process.process.join(grace)
+    return False
+
+
+def _ready(process: Any, timeout: float, should_exit: threading.Event) -> bool:
+    """Whether the worker ``process`` accepts within ``timeout`` s (False: it exited, or a stop came)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not should_exit.is_set():
+        if not process.process.is_alive():
+            return False
+        if process.is_ready(timeout=0.5):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _supervisor_class(start_timeout: float) -> type:
+    """uvicorn's :class:`~uvicorn.supervisors.Multiprocess` with every wait on a worker bounded.
+
+    uvicorn joins a stopping worker without a time limit (when it restarts the workers on SIGHUP
+    and when it stops them), so one worker stuck in its shutdown would hang the supervisor for
+    good; here such a worker is killed after :data:`WORKER_STOP_SECONDS`. A replacement worker
+    may take ``start_timeout`` seconds to load its snapshot.
+    """
+    from uvicorn.supervisors import Multiprocess
+    from uvicorn.supervisors.multiprocess import Process
+
+    class _BoundedMultiprocess(Multiprocess):
+        killed = 0
+
+        def join_all(self) -> None:
+            """Wait for the workers told to stop (``terminate_all``), together, then kill the rest."""
+            deadline = time.monotonic() + WORKER_STOP_SECONDS
+            for process in self.processes:
+                process.process.join(max(0.0, deadline - time.monotonic()))
+            for process in self.processes:
+                if process.process.is_alive():
+                    _log.warning("worker %d did not stop within %.0f s of SIGTERM; killing it", process.pid,
+                                 WORKER_STOP_SECONDS)
+                    process.process.kill()
+                    process.process.join(WORKER_STOP_SECONDS)
+                    self.killed += 1
+
+        def restart_all(self) -> None:
+            """Replace each worker, its replacement serving before the old one is retired."""
+            for index, old in enumerate(self.processes):
+                if self.should_exit.is_set():
+                    return
+                new = Process(self.config, self.sockets)
+                new.start()
+                if not _ready(new, start_timeout, self.should_exit):
+                    new.kill()
+                    new.process.join(WORKER_STOP_SECONDS)
+                    if not self.should_exit.is_set():
+                        _log.error("replacement worker %s was not ready within %.0f s; keeping worker %s "
+                                   "and stopping the restart", new.pid, start_timeout, old.pid)
+                    return
+                if not _retire(old):
+                    self.killed += 1
+                self.processes[index] = new
+
+    return _BoundedMultiprocess
 
 
 def _wait_until_ready(supervisor: Any, timeout: float) -> Any:
@@ -153,9 +258,8 @@ def run_workers(config: Any, sock: Any, start_timeout: float = WORKER_START_SECO
         A worker exited or did not answer before it was ready (its own error is logged above).
     """
     from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import Multiprocess
 
-    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor = _supervisor_class(start_timeout)(config, sockets=[sock])
     supervisor.init_processes()
     if announce is not None:
         announce()
@@ -177,4 +281,8 @@ def run_workers(config: Any, sock: Any, start_timeout: float = WORKER_START_SECO
         supervisor.keep_subprocess_alive()
     supervisor.terminate_all()
     supervisor.join_all()
-    _log.info("stopped %d workers after their requests in flight", len(supervisor.processes))
+    if supervisor.killed:
+        _log.warning("stopped %d workers; %d had to be killed after %.0f s", len(supervisor.processes),
+                     supervisor.killed, WORKER_STOP_SECONDS)
+    else:
+        _log.info("stopped %d workers after their requests in flight", len(supervisor.processes))

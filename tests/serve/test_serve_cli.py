@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from serve_client import TOKEN, Client
+from serve_client import TOKEN, Client, Service
 
 KAM = [sys.executable, "-m", "engine"]
 
@@ -72,34 +72,29 @@ def test_a_port_in_use_is_named(service_copy):
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="SIGHUP is POSIX")
 def test_serve_reloads_on_sighup_and_stops_cleanly_on_sigterm(service_copy):
     db, models, rules = service_copy
-    process = subprocess.Popen(
-        [*KAM, "--log-level", "DEBUG", "serve", "--db", str(db), "--models", str(models), "--rules", str(rules),
-         "--port", "0"],
-        env=_env(KAM_SERVE_TOKEN=TOKEN, KAM_SERVE_RELOAD_POLL_SECONDS="0"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    service = Service([*KAM, "--log-level", "DEBUG", "serve", "--db", str(db), "--models", str(models), "--rules",
+                       str(rules), "--port", "0"], _env(KAM_SERVE_TOKEN=TOKEN, KAM_SERVE_RELOAD_POLL_SECONDS="0"),
+                      db.parent / "serve.log")
     try:
         started = time.monotonic()
-        line = process.stdout.readline()
-        assert "listening on http://127.0.0.1:" in line, (line, process.poll())
+        line = service.line()
+        assert "listening on http://127.0.0.1:" in line, line
         assert time.monotonic() - started < 60
         url = line.split("listening on ")[1].split()[0]
         client = Client(url)
         status, _, health = client.request("GET", "/healthz")
         assert status == 200 and health["snapshot"] == 1
-        process.send_signal(signal.SIGHUP)
+        service.process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 60
         while client.request("GET", "/healthz")[2]["snapshot"] < 2:
             assert time.monotonic() < deadline, "SIGHUP did not reload"
             time.sleep(0.1)
         assert client.request("GET", "/metrics")[0] == 200
         client.close()
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
+        code, stderr = service.stop(signal.SIGTERM, timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, stderr
+        service.kill()
+    assert code == 0, stderr
     assert "reloading rules and models (SIGHUP)" in stderr
     assert "stopped on SIGTERM" in stderr
     assert TOKEN not in stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -70,9 +71,16 @@ def test_a_request_keeps_the_snapshot_it_started_with(tmp_path):
     assert holder.current.generation == 2
 
 
+def _replace(path, text):
+    """Write like an editor that saves atomically: a watcher never sees the file half written."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(text)
+    os.replace(part, path)
+
+
 def test_the_watcher_reloads_on_change_and_on_request_but_not_a_broken_file_twice(tmp_path):
     rules = tmp_path / "routing.yaml"
-    rules.write_text("a: 1")
+    _replace(rules, "a: 1")
     loads = _Loads()
     holder = SnapshotHolder(loads, [tmp_path])
     holder.start()
@@ -80,11 +88,11 @@ def test_the_watcher_reloads_on_change_and_on_request_but_not_a_broken_file_twic
     holder.on_reload(lambda outcome, snapshot: reloaded.set())
     watcher = ReloadWatcher(holder, poll_seconds=0.02).start()
     try:
-        rules.write_text("a: 2")
+        _replace(rules, "a: 2")
         assert reloaded.wait(10) and holder.current.generation == 2
         reloaded.clear()
         loads.fail = True
-        rules.write_text("a: [broken")
+        _replace(rules, "a: [broken")
         assert reloaded.wait(10) and holder.failed_reloads == 1
         reloaded.clear()
         assert not reloaded.wait(0.3)  # the same broken files are not retried every poll
@@ -98,8 +106,6 @@ def test_the_watcher_reloads_on_change_and_on_request_but_not_a_broken_file_twic
 @given(st.binary(min_size=0, max_size=64), st.binary(min_size=0, max_size=64))
 def test_the_fingerprint_follows_the_content_of_a_rule_file(tmp_path_factory, before, after):
     """Within one mtime tick (the mtime put back), the content alone decides whether it changed."""
-    import os
-
     folder = tmp_path_factory.mktemp("fingerprint")
     path = folder / "tiers.yaml"
     path.write_bytes(before)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from serve_client import TOKEN, Client
+from serve_client import TOKEN, Client, Service
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="worker processes and SIGHUP are POSIX")
 
@@ -29,17 +29,16 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _start(db: str, models: Path, rules: Path) -> tuple[subprocess.Popen, str]:
-    # the log goes to a file: a pipe nobody reads fills up with a request log and blocks the workers
-    log = open(rules.parent / "serve.log", "w+")  # noqa: SIM115 -- closed by _stop
-    process = subprocess.Popen(
-        [*KAM, "--log-level", "INFO", "serve", "--db", db, "--models", str(models), "--rules", str(rules),
-         "--port", "0", "--workers", "2"],
-        env=_env(), stdout=subprocess.PIPE, stderr=log, text=True)
-    process.log = log  # type: ignore[attr-defined]
-    line = process.stdout.readline()
-    assert "listening on http://127.0.0.1:" in line and "2 workers" in line, (line, process.poll())
-    return process, line.split("listening on ")[1].split()[0]
+def _start(db: str, models: Path, rules: Path) -> tuple[Service, str]:
+    service = Service([*KAM, "--log-level", "INFO", "serve", "--db", db, "--models", str(models), "--rules",
+                       str(rules), "--port", "0", "--workers", "2"], _env(), rules.parent / "serve.log")
+    try:
+        line = service.line()
+        assert "listening on http://127.0.0.1:" in line and "2 workers" in line, line
+    except BaseException:
+        service.kill()
+        raise
+    return service, line.split("listening on ")[1].split()[0]
 
 
 def _pids(url: str, want: int, timeout: float = 90.0, exclude: frozenset[int] = frozenset()) -> set[int]:
@@ -56,13 +55,9 @@ def _pids(url: str, want: int, timeout: float = 90.0, exclude: frozenset[int] = 
     return seen - exclude
 
 
-def _stop(process: subprocess.Popen) -> str:
-    process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=60)
-    process.log.seek(0)  # type: ignore[attr-defined]
-    stderr = process.log.read()  # type: ignore[attr-defined]
-    process.log.close()  # type: ignore[attr-defined]
-    assert process.returncode == 0, stderr
+def _stop(service: Service) -> str:
+    code, stderr = service.stop(signal.SIGTERM)
+    assert code == 0, stderr
     assert "stopped 2 workers after their requests in flight" in stderr
     assert TOKEN not in stderr
     return stderr
@@ -70,10 +65,10 @@ def _stop(process: subprocess.Popen) -> str:
 
 def test_two_workers_answer_reload_on_sighup_without_dropping_a_request_and_stop(service_copy):
     db, models, rules = service_copy
-    process, url = _start(str(db), models, rules)
+    service, url = _start(str(db), models, rules)
     try:
         first = _pids(url, 2)
-        assert process.pid not in first
+        assert service.pid not in first
         for pid in first:  # the token reaches a worker through the spawn pipe, never its command line
             cmdline = Path(f"/proc/{pid}/cmdline")
             if cmdline.exists():
@@ -97,7 +92,7 @@ def test_two_workers_answer_reload_on_sighup_without_dropping_a_request_and_stop
         asking = threading.Thread(target=keep_asking)
         asking.start()
         try:
-            process.send_signal(signal.SIGHUP)
+            service.process.send_signal(signal.SIGHUP)
             second = _pids(url, 2, exclude=frozenset(first))  # two freshly loaded workers answer ...
             deadline = time.monotonic() + 30
             while _pids(url, 1) & first:  # ... and the old ones are gone
@@ -105,13 +100,12 @@ def test_two_workers_answer_reload_on_sighup_without_dropping_a_request_and_stop
         finally:
             done.set()
             asking.join(60)
+            assert not asking.is_alive(), "the client thread is stuck"
         assert failures == [] and answered[0] > 0
         assert len(second) == 2
-        stderr = _stop(process)
+        stderr = _stop(service)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        service.kill()
     assert "Received SIGHUP, restarting processes" in stderr
 
 
@@ -144,7 +138,7 @@ def test_routing_through_two_workers_decides_each_lead_once_within_capacity(back
     with Database(target) as database:
         accounts = sorted(database.read_results("account_scores", database.latest_run_id(),
                                                 columns=["account_id"])["account_id"].astype(str))[:60]
-    process, url = _start(target, models, rules)
+    service, url = _start(target, models, rules)
     clients, per_client = 8, 10
     answers: list[dict] = []
     statuses: list[int] = []
@@ -169,11 +163,10 @@ def test_routing_through_two_workers_decides_each_lead_once_within_capacity(back
             thread.start()
         for thread in threads:
             thread.join(120)
-        _stop(process)
+        assert not any(thread.is_alive() for thread in threads), "a client thread is stuck"
+        _stop(service)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        service.kill()
     assert statuses == [200] * (clients * (per_client + 1)), [a for a in answers if "error" in a][:2]
     same = [a for a in answers if a["lead_id"] == f"{tag}-SAME"]
     assert sum(not a["replayed"] for a in same) == 1
@@ -196,15 +189,74 @@ def test_routing_through_two_workers_decides_each_lead_once_within_capacity(back
 
 def test_sigterm_while_the_workers_load_stops_at_once(service_copy):
     db, models, rules = service_copy
-    process, _ = _start(str(db), models, rules)
+    service, _ = _start(str(db), models, rules)
     try:
         started = time.monotonic()
-        process.send_signal(signal.SIGTERM)  # the workers are still loading their snapshots
-        process.communicate(timeout=60)
-        assert time.monotonic() - started < 15
-        assert process.returncode == 0
+        code, stderr = service.stop(signal.SIGTERM, timeout=60)  # the workers are still loading
+        assert time.monotonic() - started < 15, stderr
+        assert code == 0, stderr
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-        process.log.close()  # type: ignore[attr-defined]
+        service.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")  # a zombie has exited
+
+
+def test_workers_stop_by_themselves_when_their_supervisor_is_killed(service_copy):
+    """SIGKILL to the supervisor alone: its workers notice within seconds and exit (no orphans)."""
+    db, models, rules = service_copy
+    service, url = _start(str(db), models, rules)
+    try:
+        workers = _pids(url, 2)
+        os.kill(service.pid, signal.SIGKILL)
+        service.process.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while any(_alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, f"workers {workers} still run 60 s after their supervisor died"
+            time.sleep(0.2)
+        assert "its supervisor (process" in service.stderr()
+    finally:
+        service.kill()
+
+
+def test_a_worker_that_ignores_sigterm_is_killed_after_the_grace_period():
+    """The supervisor's waits are bounded: a worker stuck in its shutdown is killed, not waited for."""
+    import multiprocessing
+
+    from engine.serve._workers import _retire
+
+    context = multiprocessing.get_context("spawn")
+    stuck = context.Process(target=_ignore_sigterm_and_sleep, daemon=True)
+    stuck.start()
+    ready = time.monotonic() + 60
+    while not _ignores_sigterm(stuck.pid):
+        assert time.monotonic() < ready, "the child never ignored SIGTERM"
+        time.sleep(0.05)
+
+    class _Worker:  # the part of uvicorn's worker handle that _retire uses
+        process = stuck
+        pid = stuck.pid
+
+        def terminate(self) -> None:
+            os.kill(stuck.pid, signal.SIGTERM)
+
+    started = time.monotonic()
+    assert _retire(_Worker(), grace=0.5) is False
+    assert not stuck.is_alive() and time.monotonic() - started < 10
+
+
+def _ignores_sigterm(pid: int) -> bool:
+    fields = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                  if ":\t" in line)
+    return bool(int(fields.get("SigIgn", "0"), 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def _ignore_sigterm_and_sleep() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(120)
