@@ -6,6 +6,7 @@ or partner over capacity and no lead assigned twice.
     python benchmarks/bench_serve.py                       # 20,000 accounts, 8 clients, 20 s
     python benchmarks/bench_serve.py --seconds 10 --clients 4
     python benchmarks/bench_serve.py --workers 1,2            # one process, then two workers
+    python benchmarks/bench_serve.py --workers 2 --rounds 2 --before /tmp/kam-before   # earlier checkout, alternating
 
 The demo database is generated once (``engine.demo.generate_demo_database``) into ``--work``
 and reused, the models are trained once on a smaller demo (``--train-accounts``) as
@@ -22,7 +23,8 @@ Measured side by side in one run:
    80 % for existing accounts and 20 % prospects, for ``--seconds`` after a warm-up;
    throughput, p50 / p90 / p99 / max latency, errors.
 4. The plain baseline: the library's ``LiveRouter.route`` in this process, one lead at a time,
-   on another copy (what the service adds over it is HTTP, JSON and the concurrency).
+   on another copy (what the service adds over it is HTTP, JSON and the concurrency), as
+   shipped and with an idle connection kept open as the service does (blocks alternating).
 
 Then the checks, read from the database: every lead recorded once (``live_assignments.lead_id``
 unique, one row per answered lead), and no person's live load above their capacity. The load
