@@ -22,7 +22,10 @@ Every wait is bounded. A worker that has not exited :data:`WORKER_STOP_SECONDS` 
 (uvicorn's own graceful shutdown gives requests 10 s) is killed and the kill is logged, so a stuck
 worker can neither hold up a restart nor the supervisor's exit. A worker whose supervisor is gone
 (killed with SIGKILL, say) stops by itself within about a second, so no orphan keeps serving or
-keeps the supervisor's output pipes open.
+keeps the supervisor's output pipes open. A stopping worker answers the connections it has
+already accepted (see :class:`_WorkerServer`), so a restart drops no request.
+
+This module imports uvicorn: it is imported only when ``kam serve --workers N`` starts.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.server import Server
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
 from engine._errors import KamError
 from engine._log import get_logger
 
@@ -48,6 +55,9 @@ WORKER_START_SECONDS = 300
 #: How long a worker may take to exit after SIGTERM before it is killed (uvicorn's graceful
 #: shutdown lets requests in flight run 10 s of it).
 WORKER_STOP_SECONDS = 20.0
+#: How long a stopping worker waits for a request on a connection it accepted but has no request
+#: on yet, before uvicorn's shutdown closes it.
+FRESH_CONNECTION_SECONDS = 2.0
 #: How often a worker checks that its supervisor is still there.
 PARENT_CHECK_SECONDS = 1.0
 
@@ -87,7 +97,6 @@ class WorkerApp:
         A failure is logged (with why and the fix, like a single-process start) and ends the
         worker with uvicorn's start-failure code, which the parent turns into a failed command.
         """
-        from uvicorn.config import STARTUP_FAILURE
 
         from engine._log import configure_logging
         from engine.serve._app import create_app
@@ -165,52 +174,112 @@ def _ready(process: Any, timeout: float, should_exit: threading.Event) -> bool:
     return False
 
 
-def _supervisor_class(start_timeout: float) -> type:
+class _WorkerServer(Server):
+    """uvicorn's server in a worker, with a shutdown that drops no connection it has accepted.
+
+    uvicorn's graceful shutdown closes at once every connection that has not sent a request
+    yet. With one socket shared by several workers, a connection that the stopping worker
+    accepted a moment before its SIGTERM is then closed unanswered ("remote end closed
+    connection without response"), though its request was already on the way and the other
+    workers go on serving: seen at a SIGHUP restart on a busy machine. Here the worker first
+    stops accepting (the kernel's queue goes to the other workers), then gives each connection
+    it holds without a request up to :data:`FRESH_CONNECTION_SECONDS` to send one, and only then
+    runs uvicorn's shutdown, which answers what arrived and closes the idle rest.
+    """
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        import asyncio
+
+        for server in self.servers:
+            server.close()  # stop accepting; uvicorn's shutdown closing it again does nothing
+        deadline = time.monotonic() + FRESH_CONNECTION_SECONDS
+        while time.monotonic() < deadline and any(
+                getattr(connection, "cycle", None) is None for connection in self.server_state.connections):
+            await asyncio.sleep(0.02)
+        await super().shutdown(sockets)
+
+
+class _Worker(Process):
+    """uvicorn's worker process handle, serving with :class:`_WorkerServer` (module level: it is
+    pickled into the spawned worker)."""
+
+    @property
+    def server(self) -> Server:
+        if self._server is None:
+            self._server = _WorkerServer(config=self.config)
+        return self._server
+
+
+class _Supervisor(Multiprocess):
     """uvicorn's :class:`~uvicorn.supervisors.Multiprocess` with every wait on a worker bounded.
 
     uvicorn joins a stopping worker without a time limit (when it restarts the workers on SIGHUP
     and when it stops them), so one worker stuck in its shutdown would hang the supervisor for
     good; here such a worker is killed after :data:`WORKER_STOP_SECONDS`. A replacement worker
-    may take ``start_timeout`` seconds to load its snapshot.
+    may take ``start_timeout`` seconds to load its snapshot. Workers are :class:`_Worker`.
     """
-    from uvicorn.supervisors import Multiprocess
-    from uvicorn.supervisors.multiprocess import Process
 
-    class _BoundedMultiprocess(Multiprocess):
-        killed = 0
+    def __init__(self, config: Any, sockets: list[Any], start_timeout: float = WORKER_START_SECONDS):
+        super().__init__(config, sockets)
+        self.start_timeout = start_timeout
+        self.killed = 0
 
-        def join_all(self) -> None:
-            """Wait for the workers told to stop (``terminate_all``), together, then kill the rest."""
-            deadline = time.monotonic() + WORKER_STOP_SECONDS
-            for process in self.processes:
-                process.process.join(max(0.0, deadline - time.monotonic()))
-            for process in self.processes:
-                if process.process.is_alive():
-                    _log.warning("worker %d did not stop within %.0f s of SIGTERM; killing it", process.pid,
-                                 WORKER_STOP_SECONDS)
-                    process.process.kill()
-                    process.process.join(WORKER_STOP_SECONDS)
-                    self.killed += 1
+    def init_processes(self) -> None:
+        for _ in range(self.processes_num):
+            process = _Worker(self.config, self.sockets)
+            process.start()
+            self.processes.append(process)
 
-        def restart_all(self) -> None:
-            """Replace each worker, its replacement serving before the old one is retired."""
-            for index, old in enumerate(self.processes):
-                if self.should_exit.is_set():
-                    return
-                new = Process(self.config, self.sockets)
-                new.start()
-                if not _ready(new, start_timeout, self.should_exit):
-                    new.kill()
-                    new.process.join(WORKER_STOP_SECONDS)
-                    if not self.should_exit.is_set():
-                        _log.error("replacement worker %s was not ready within %.0f s; keeping worker %s "
-                                   "and stopping the restart", new.pid, start_timeout, old.pid)
-                    return
-                if not _retire(old):
-                    self.killed += 1
-                self.processes[index] = new
+    def join_all(self) -> None:
+        """Wait for the workers told to stop (``terminate_all``), together, then kill the rest."""
+        deadline = time.monotonic() + WORKER_STOP_SECONDS
+        for process in self.processes:
+            process.process.join(max(0.0, deadline - time.monotonic()))
+        for process in self.processes:
+            if process.process.is_alive():
+                _log.warning("worker %d did not stop within %.0f s of SIGTERM; killing it", process.pid,
+                             WORKER_STOP_SECONDS)
+                process.process.kill()
+                process.process.join(WORKER_STOP_SECONDS)
+                self.killed += 1
 
-    return _BoundedMultiprocess
+    def restart_all(self) -> None:
+        """Replace each worker, its replacement serving before the old one is retired."""
+        for index, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            new = _Worker(self.config, self.sockets)
+            new.start()
+            if not _ready(new, self.start_timeout, self.should_exit):
+                new.kill()
+                new.process.join(WORKER_STOP_SECONDS)
+                if not self.should_exit.is_set():
+                    _log.error("replacement worker %s was not ready within %.0f s; keeping worker %s "
+                               "and stopping the restart", new.pid, self.start_timeout, old.pid)
+                return
+            if not _retire(old):
+                self.killed += 1
+            self.processes[index] = new
+
+    def keep_subprocess_alive(self) -> None:
+        """Replace a worker that died or stopped answering (one that failed to start stops the service)."""
+        if self.should_exit.is_set():
+            return
+        for index, process in enumerate(self.processes):
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()  # hung or dead: make sure
+            process.process.join(WORKER_STOP_SECONDS)
+            if process.exitcode == STARTUP_FAILURE:
+                _log.error("worker %s failed to start; stopping the service", process.pid)
+                self.should_exit.set()
+                return
+            if self.should_exit.is_set():
+                return
+            _log.warning("worker %s died (exit code %s); starting a new one", process.pid, process.exitcode)
+            replacement = _Worker(self.config, self.sockets)
+            replacement.start()
+            self.processes[index] = replacement
 
 
 def _wait_until_ready(supervisor: Any, timeout: float) -> Any:
@@ -257,9 +326,7 @@ def run_workers(config: Any, sock: Any, start_timeout: float = WORKER_START_SECO
     KamError
         A worker exited or did not answer before it was ready (its own error is logged above).
     """
-    from uvicorn.config import STARTUP_FAILURE
-
-    supervisor = _supervisor_class(start_timeout)(config, sockets=[sock])
+    supervisor = _Supervisor(config, [sock], start_timeout)
     supervisor.init_processes()
     if announce is not None:
         announce()

@@ -260,3 +260,63 @@ def _ignores_sigterm(pid: int) -> bool:
 def _ignore_sigterm_and_sleep() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     time.sleep(120)
+
+
+def _serve_in_thread(server_class: type) -> tuple[object, threading.Thread, int]:
+    import socket
+
+    import uvicorn
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = server_class(uvicorn.Config(app, lifespan="off", log_config=None, timeout_graceful_shutdown=5))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
+        time.sleep(0.01)
+    return server, thread, sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("answered", [True, False], ids=["kam-worker-server", "plain-uvicorn"])
+def test_a_stopping_worker_answers_a_connection_it_accepted_before_the_request_arrived(answered):
+    """The request that a SIGHUP restart dropped on a busy machine, made deterministic.
+
+    A client connects, the worker accepts, the worker is told to stop, then the request bytes
+    arrive. kam's worker server answers it; uvicorn's own closes the connection unanswered (the
+    second case shows the failure this guards against, so the first cannot pass by accident).
+    """
+    import socket
+
+    import uvicorn
+
+    from engine.serve._workers import _WorkerServer
+
+    server, thread, port = _serve_in_thread(_WorkerServer if answered else uvicorn.Server)
+    client = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        while not server.server_state.connections:  # accepted by the server, no request on it yet
+            assert time.monotonic() < deadline, "the server never accepted the connection"
+            time.sleep(0.01)
+        server.should_exit = True
+        while any(listening.is_serving() for listening in server.servers):  # the stop is under way ...
+            assert time.monotonic() < deadline, "the server never began to stop"
+            time.sleep(0.01)
+        # ... and only now does the request arrive (the race, made certain)
+        try:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            reply = client.recv(1024)
+        except OSError:
+            reply = b""
+    finally:
+        client.close()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert reply.startswith(b"HTTP/1.1 200") is answered, reply
