@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -191,8 +192,9 @@ class _Guard:
             self.metrics.in_flight.dec()
             self.metrics.requests.labels(route, scope["method"], str(status["code"])).inc()
             self.metrics.latency.labels(route).observe(seconds)
-            _log.info("%s %s -> %d in %.1f ms", scope["method"], redact(scope["path"], self.secrets), status["code"],
-                      seconds * 1000)
+            if _log.isEnabledFor(logging.INFO):  # redact costs more than the rest of this block
+                _log.info("%s %s -> %d in %.1f ms", scope["method"], redact(scope["path"], self.secrets),
+                          status["code"], seconds * 1000)
 
     def _refusal(self, scope) -> ApiError | None:
         values = [v for k, v in scope["headers"] if k == b"authorization"]

@@ -107,6 +107,7 @@ class RoutingService:
         self.as_of = as_of
         self.holder = SnapshotHolder(load_router or self._load_router, [self.rules_dir, self.artifacts_dir])
         self.watcher: ReloadWatcher | None = None
+        self._kept: Any = None
 
     def _load_router(self) -> Any:
         from engine.live import LiveRouter
@@ -125,6 +126,10 @@ class RoutingService:
         """
         self.check_models()
         snapshot = self.holder.start()
+        # one transaction per lead: on SQLite, without an idle connection held open, each
+        # decision's close checkpointed and deleted the WAL (four disk syncs per lead, the
+        # service's latency tail on a busy disk; docs/serve.md "Where the time goes")
+        self._kept = self.database.keep_open()
         self.watcher = ReloadWatcher(self.holder, reload_poll_seconds).start()
         return snapshot
 
@@ -142,9 +147,12 @@ class RoutingService:
         self.watcher.request_reload()
 
     def stop(self) -> None:
-        """Stop the reload watcher (the database is the caller's to close)."""
+        """Stop the reload watcher and close the idle connection (the database is the caller's to close)."""
         if self.watcher is not None:
             self.watcher.stop()
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
 
     def route(self, lead: Mapping[str, Any]) -> dict[str, Any]:
         """Route one lead with the current snapshot; the decision as JSON-ready data.

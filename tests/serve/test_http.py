@@ -296,6 +296,28 @@ def test_a_failed_reload_keeps_serving_the_old_snapshot(running, service_copy, c
     client.close()
 
 
+def test_the_service_keeps_the_sqlite_wal_between_decisions(running, service_copy):
+    """An idle connection is kept open: a decision's close is not the file's last, so it does not
+    checkpoint and delete the WAL (four disk syncs per lead); an ADBC read in between does not break it."""
+    from pathlib import Path
+
+    db_path = service_copy[0]
+    wal = Path(str(db_path) + "-wal")
+    accounts = _account_ids(db_path, 2)
+    client = Client(running.url)
+    kept = running.service._kept
+    for n, account in enumerate(accounts):
+        status, _, _ = client.request("GET", f"/accounts/{account}")  # a read (ADBC: the idle connection steps aside)
+        assert status == 200
+        status, _, answer = client.request("POST", "/route", _lead(f"LIVE-WAL-{n}", account))
+        assert status == 200, answer
+        assert wal.exists() and wal.stat().st_size > 0  # the decision's close left the WAL in place
+        assert kept is not None and kept.connection is not None  # open again for the decision
+    client.close()
+    running.stop()  # serving ends; the server closes its service
+    assert kept.connection is None
+
+
 def test_the_listening_socket_is_tcp_so_answers_are_not_held_by_nagle(running):
     """asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; a proto-0 socket made every
     answer wait ~40 ms for a delayed ACK (the HTTP floor was 175 requests/s on 8 clients, now ~2,000)."""
