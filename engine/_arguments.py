@@ -7,11 +7,14 @@ deep inside pandas. Paths are checked by :func:`engine._paths.as_path`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine._errors import ArgumentError
 
-__all__ = ["check_type", "check_frame", "check_mapping"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["check_type", "check_frame", "check_mapping", "check_array", "check_has"]
 
 
 def _got(value: object) -> str:
@@ -52,3 +55,50 @@ def check_mapping(where: str, name: str, value: Any, fix: str) -> None:
     from collections.abc import Mapping
 
     check_type(where, name, value, Mapping, fix, described="a mapping")
+
+
+def check_array(where: str, name: str, value: object, fix: str, *, dtype: Any = float) -> np.ndarray:
+    """``value`` as a numpy array of ``dtype``, or :class:`~engine.ArgumentError` if it is not one.
+
+    Only the conversion is checked: the shape and the range are the caller's (they say more
+    about what was meant).
+
+    Examples
+    --------
+    >>> check_array("evaluate", "proba", [0.2, 0.9], "pass model.predict_proba(X)[:, 1]").tolist()
+    [0.2, 0.9]
+    >>> check_array("evaluate", "proba", {"a": 1}, "pass model.predict_proba(X)[:, 1]")
+    Traceback (most recent call last):
+    ...
+    engine._errors.ArgumentError: evaluate: expected proba as an array of numbers; got dict {'a': 1}. Fix: pass model.predict_proba(X)[:, 1].
+    """
+    import numpy as np
+
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or (array.dtype == object and dtype is not object):
+        kind = "numbers" if np.dtype(dtype).kind in "biuf" else np.dtype(dtype).name
+        raise ArgumentError(f"{where}: expected {name} as an array of {kind}; got {_got(value)}. "
+                            f"Fix: {fix.rstrip('.')}.")
+    return array
+
+
+def check_has(where: str, name: str, value: object, methods: tuple[str, ...], described: str, fix: str) -> None:
+    """Raise :class:`~engine.ArgumentError` unless ``value`` has each of ``methods`` (duck typing).
+
+    For arguments taken by what they can do rather than by class (a model with ``predict_proba``).
+
+    Examples
+    --------
+    >>> check_has("churn_if_contacted", "model", object(), ("predict_proba",), "a fitted churn model",
+    ...           "pass engine.models.load_model(path)")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    engine._errors.ArgumentError: churn_if_contacted: expected model as a fitted churn model (with predict_proba); got object <object object at 0x...>. Fix: pass engine.models.load_model(path).
+    """
+    if all(callable(getattr(value, method, None)) for method in methods):
+        return
+    raise ArgumentError(f"{where}: expected {name} as {described} (with {', '.join(methods)}); got {_got(value)}. "
+                        f"Fix: {fix.rstrip('.')}.")

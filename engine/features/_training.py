@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine._errors import ConfigError, DataError
+from engine._arguments import check_frame, check_mapping
+from engine._errors import ColumnMismatchError, ConfigError, DataError
 from engine.features._accounts import _equals, build_account_features
 from engine.features._normalise import (
     NULL_DAY,
@@ -124,10 +125,14 @@ _DATED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def data_end_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
     """Return the latest date in any dated table (the day the data was extracted), or None."""
+    check_mapping("data_end_date", "tables", tables, "pass the dict of table name -> DataFrame that was loaded")
     latest = -1
     for name, columns in _DATED_COLUMNS.items():
         frame = tables.get(name)
-        if frame is None or len(frame) == 0:
+        if frame is None:
+            continue
+        check_frame("data_end_date", f"tables[{name!r}]", frame)
+        if len(frame) == 0:
             continue
         for column in columns:
             if column in frame.columns:
@@ -216,6 +221,11 @@ def churn_eligible(accounts: pd.DataFrame) -> np.ndarray:
     customer who had already stopped buying cannot churn again. The training frame holds
     these rows only; the drift check compares scoring rows of the same kind.
     """
+    check_frame("churn_eligible", "accounts", accounts, "pass the account features (engine.features.build_account_features)")
+    if "orders_12m" not in accounts.columns:
+        raise ColumnMismatchError(f"churn_eligible: expected the account feature 'orders_12m'; got columns "
+                                  f"{list(accounts.columns)[:12]}. Fix: pass the frame of "
+                                  "engine.features.build_account_features.")
     created = accounts["created_before_as_of"].to_numpy(dtype=bool, na_value=False) \
         if "created_before_as_of" in accounts.columns else np.ones(len(accounts), dtype=bool)
     return created & (accounts["orders_12m"].to_numpy(dtype=float, na_value=0.0) > 0)

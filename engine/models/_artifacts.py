@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
+from engine._arguments import check_frame
 from engine._errors import ArgumentError, ArtifactIntegrityError, ModelError
 from engine._paths import as_path
 
@@ -73,6 +74,7 @@ def data_fingerprint(X: pd.DataFrame, y=None) -> str:
     >>> data_fingerprint(frame) == data_fingerprint(frame.assign(a=[1, 3]))
     False
     """
+    check_frame("data_fingerprint", "X", X, "pass the training rows as a pandas DataFrame")
     digest = hashlib.sha256()
     digest.update(json.dumps([[str(c), str(t)] for c, t in X.dtypes.items()]).encode())
     digest.update(pd.util.hash_pandas_object(X, index=True).to_numpy().tobytes())
@@ -265,7 +267,7 @@ def _fmt_window(window) -> str:
 
 def read_card(path: str | Path) -> ModelCard:
     """Read a model card (``<name>.card.json``, or the ``.joblib`` beside it)."""
-    path = Path(path)
+    path = as_path(path, "a model card", "models/artifacts/churn.card.json")
     if path.suffix == ".joblib":
         path = path.with_name(path.name[: -len(".joblib")] + ".card.json")
     if path.is_dir():

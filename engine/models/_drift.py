@@ -18,7 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_array, check_mapping, check_type
+from engine._errors import ArgumentError
 from engine.models._columns import BOOLEAN, CATEGORICAL, to_internal_matrix
+from engine.models._scoring import ScoringMixin
 
 __all__ = ["training_distribution", "DriftCheck", "drift_report", "psi", "PSI_SHIFTED", "PSI_RETRAIN", "SCORE",
            "MIN_ROWS_PER_BIN"]
@@ -32,6 +35,12 @@ SCORE = "(score)"
 MIN_ROWS_PER_BIN = 50
 _FLOOR = 1e-4  # share given to an empty bin, so the logarithm stays finite
 _MAX_VALUES = 30  # categories tracked one by one; the rest share one bin
+_MODEL = "a fitted kam model (ChurnModel, WinModel or AutoClassifier)"
+_MODEL_FIX = "pass the fitted model, e.g. engine.models.load_model(path)"
+
+
+def _check_model(where: str, model) -> None:
+    check_type(where, "model", model, ScoringMixin, _MODEL_FIX, described=_MODEL)
 
 
 def _numeric_edges(values: np.ndarray) -> list[float]:
@@ -91,12 +100,13 @@ def training_distribution(model, X: pd.DataFrame, scores: np.ndarray) -> dict[st
     scores : array-like
         The model's probabilities on them.
     """
+    _check_model("training_distribution", model)
+    scores = check_array("training_distribution", "scores", scores, "pass model.predict_proba(X)[:, 1]")
     matrix = to_internal_matrix(model._checked_frame(X), model._schema)
     out: dict[str, Any] = {"rows": len(X), "features": {}}
     for j, name in enumerate(model._schema.kept):
         spec = _spec(matrix[:, j], model._schema.kinds[name])
         out["features"][str(name)] = {**spec, "shares": _shares(_bin(matrix[:, j], spec), spec["bins"])}
-    scores = np.asarray(scores, dtype=float)
     spec = {"type": "numeric", "edges": _numeric_edges(scores)}
     spec["bins"] = len(spec["edges"]) + 2
     out["score"] = {**spec, "shares": _shares(_bin(scores, spec), spec["bins"])}
@@ -122,6 +132,12 @@ class DriftCheck:
     """
 
     def __init__(self, model, distribution: dict[str, Any]):
+        _check_model("DriftCheck", model)
+        fix = "pass the model card's training_distribution (engine.models.training_distribution)"
+        check_mapping("DriftCheck", "distribution", distribution, fix)
+        if not isinstance(distribution.get("features"), dict) or not isinstance(distribution.get("score"), dict):
+            raise ArgumentError(f"DriftCheck: expected distribution with 'features' and 'score' bins; got keys "
+                                f"{sorted(map(str, distribution))}. Fix: {fix}.")
         self.model = model
         self.distribution = distribution
         self.counts = {name: np.zeros(spec["bins"]) for name, spec in distribution["features"].items()}
@@ -183,6 +199,8 @@ def drift_report(models: dict[str, Any], batches: dict[str, list[tuple[pd.DataFr
         ``model``, ``feature``, ``psi``, ``status``, ``rows``, ``training_rows``; empty when no
         card holds a distribution (models trained before drift checks existed).
     """
+    check_mapping("drift_report", "models", models, "pass a dict of model name -> fitted model")
+    check_mapping("drift_report", "batches", batches, "pass a dict of model name -> [(scored rows, scores), ...]")
     reports = []
     for name, model in models.items():
         distribution = getattr(getattr(model, "card_", None), "training_distribution", None)

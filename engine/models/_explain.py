@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_type
 from engine._errors import ArgumentError, DataError
 from engine._suggest import did_you_mean
 from engine.models._columns import BOOLEAN, CATEGORICAL, DATETIME
@@ -158,6 +159,10 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
         ", raises churn risk" (or lowers; "chance of winning" for WinModel); for any other
         column it is :func:`generic_reason`.
     """
+    from engine.models._scoring import ScoringMixin
+
+    check_type("explain", "model", model, ScoringMixin, "pass the fitted model, e.g. engine.models.load_model(path)",
+               described="a fitted kam model (ChurnModel, WinModel or AutoClassifier)")
     if direction not in ("both", "raises", "lowers"):
         raise ArgumentError(f"expected direction 'both', 'raises' or 'lowers'; got {direction!r}"
                             f"{did_you_mean(str(direction), ('both', 'raises', 'lowers'))}. Fix: pass "

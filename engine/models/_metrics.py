@@ -38,6 +38,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from engine._arguments import check_array, check_frame, check_type
 from engine._errors import ArgumentError, DataError, InsufficientDataError
 from engine._suggest import did_you_mean
 
@@ -55,9 +56,12 @@ __all__ = [
 ]
 
 
-def _check(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
+_PROBA_FIX = "pass the positive-class column, e.g. model.predict_proba(X)[:, 1]"
+
+
+def _check(y_true, proba, where: str) -> tuple[np.ndarray, np.ndarray]:
+    p = check_array(where, "proba", proba, _PROBA_FIX)
     y = np.asarray(y_true)
-    p = np.asarray(proba, dtype=float)
     if p.ndim == 2 and p.shape[1] == 2:
         p = p[:, 1]
     if y.ndim != 1 or p.ndim != 1 or len(y) != len(p):
@@ -104,7 +108,7 @@ def expected_calibration_error(y_true, proba, n_bins: int = 10, *, binning: str 
     >>> round(expected_calibration_error([0, 1, 0, 1], [0.1, 0.2, 0.8, 0.9], 2, binning="quantile"), 2)
     0.35
     """
-    y, p = _check(y_true, proba)
+    y, p = _check(y_true, proba, "expected_calibration_error")
     bins = _bins(p, n_bins, binning)
     mean_p = np.bincount(bins, weights=p, minlength=n_bins)
     mean_y = np.bincount(bins, weights=y, minlength=n_bins)
@@ -137,7 +141,7 @@ def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "u
     >>> 0.0 < floor["mean"] < floor["p95"] < 0.06
     True
     """
-    p = np.asarray(proba, dtype=float)
+    p = check_array("calibration_noise", "proba", proba, _PROBA_FIX)
     rng = np.random.default_rng(seed)
     bins = _bins(p, n_bins, binning)
     mean_p = np.bincount(bins, weights=p, minlength=n_bins)
@@ -170,7 +174,7 @@ def top_decile_lift(y_true, proba) -> float:
     >>> top_decile_lift([1] + [0] * 9, [0.9] + [0.1] * 9)
     10.0
     """
-    y, p = _check(y_true, proba)
+    y, p = _check(y_true, proba, "top_decile_lift")
     rate = y.mean()
     return float(_top_decile(y, p).mean() / rate) if rate > 0 else float("nan")
 
@@ -183,7 +187,7 @@ def top_decile_capture(y_true, proba) -> float:
     >>> top_decile_capture([1, 1] + [0] * 8, [0.9, 0.1] + [0.2] * 8)
     0.5
     """
-    y, p = _check(y_true, proba)
+    y, p = _check(y_true, proba, "top_decile_capture")
     total = y.sum()
     return float(_top_decile(y, p).sum() / total) if total > 0 else float("nan")
 
@@ -196,7 +200,7 @@ def evaluate(y_true, proba) -> dict[str, float]:
     >>> sorted(evaluate([0, 1, 0, 1, 1, 0, 0, 0, 1, 0], [.1, .8, .3, .7, .6, .2, .1, .4, .9, .2]))
     ['base_rate', 'brier', 'capture_top_decile', 'ece', 'ece_quantile', 'lift_top_decile', 'n', 'pr_auc', 'roc_auc']
     """
-    y, p = _check(y_true, proba)
+    y, p = _check(y_true, proba, "evaluate")
     both = 0 < y.sum() < len(y)
     if not both:
         raise InsufficientDataError(
@@ -268,7 +272,7 @@ def validation_curves(y_true, proba, *, points: int = CURVE_POINTS,
     >>> sum(curves["calibration"]["count"])
     10
     """
-    y, p = _check(y_true, proba)
+    y, p = _check(y_true, proba, "validation_curves")
     if not 0 < y.sum() < len(y):
         raise InsufficientDataError(
             f"Curves need both outcomes; got {int(y.sum())} positives in {len(y)} rows. "
@@ -330,6 +334,17 @@ def time_split(meta: pd.DataFrame, date_column: str, validation_start, *,
     >>> split.train.tolist(), split.validation.tolist()
     ([True, False, False], [False, False, True])
     """
+    check_frame("time_split", "meta", meta, "pass one row per training row, holding the as-of dates")
+    check_type("time_split", "date_column", date_column, str, "pass the name of the as-of date column")
+    check_type("time_split", "horizon_days", horizon_days, (int, np.integer), "pass the label horizon in days, e.g. 180",
+               described="an integer")
+    try:
+        start = pd.Timestamp(validation_start)
+    except (TypeError, ValueError):
+        start = pd.NaT
+    if start is pd.NaT:
+        raise ArgumentError(f"time_split: expected validation_start as a date; got {validation_start!r}. "
+                            "Fix: pass e.g. '2024-06-01' or a datetime.date.")
     if date_column not in meta.columns:
         raise DataError(
             f"time_split: expected a date column {date_column!r} in meta; got columns "
@@ -338,7 +353,6 @@ def time_split(meta: pd.DataFrame, date_column: str, validation_start, *,
     dates = pd.to_datetime(meta[date_column])
     if dates.isna().any():
         raise DataError(f"time_split: {int(dates.isna().sum())} rows have no {date_column!r}.")
-    start = pd.Timestamp(validation_start)
     validation = (dates >= start).to_numpy()
     train = (dates + pd.Timedelta(days=horizon_days) <= start).to_numpy()
     if not train.any() or not validation.any():

@@ -8,16 +8,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from engine._arguments import check_array, check_frame, check_type
 from engine._errors import ColumnMismatchError, DataError
 
 __all__ = ["value_at_risk", "expected_deal_value", "priority_rank"]
 
 
-def _probability(values, name: str) -> pd.Series:
-    series = pd.Series(values, dtype=float) if not isinstance(values, pd.Series) else values.astype(float)
+def _probability(values, name: str, where: str) -> pd.Series:
+    series = (values.astype(float) if isinstance(values, pd.Series)
+              else pd.Series(check_array(where, name, values, f"pass {name} as model.predict_proba(X)[:, 1]")))
     bad = series.notna() & ((series < 0) | (series > 1))
     if bad.any():
         raise DataError(
@@ -27,10 +28,14 @@ def _probability(values, name: str) -> pd.Series:
     return series
 
 
-def _money(values, name: str, index) -> pd.Series:
-    series = (values.astype(float) if isinstance(values, pd.Series)
-              else pd.Series(np.asarray(values, dtype=float), index=index))
-    return series
+def _money(values, name: str, index, where: str) -> pd.Series:
+    if isinstance(values, pd.Series):
+        return values.astype(float)
+    array = check_array(where, name, values, f"pass {name} as one amount per record (missing as NaN)")
+    if array.ndim > 1 or (array.ndim == 1 and len(array) != len(index)):  # a scalar applies to all
+        raise DataError(f"{where}: expected {name} as one amount per probability ({len(index)}); got shape "
+                        f"{array.shape}. Fix: pass one amount per record.")
+    return pd.Series(array, index=index)
 
 
 def value_at_risk(churn_probability, expected_margin_12m) -> pd.Series:
@@ -41,8 +46,8 @@ def value_at_risk(churn_probability, expected_margin_12m) -> pd.Series:
     >>> value_at_risk([0.5, 0.1], [1000.0, 20000.0]).tolist()
     [500.0, 2000.0]
     """
-    p = _probability(churn_probability, "churn_probability")
-    margin = _money(expected_margin_12m, "expected_margin_12m", p.index)
+    p = _probability(churn_probability, "churn_probability", "value_at_risk")
+    margin = _money(expected_margin_12m, "expected_margin_12m", p.index, "value_at_risk")
     if len(margin) != len(p):
         raise DataError(f"Expected one margin per probability; got {len(margin)} and {len(p)}.")
     return (p * margin.to_numpy()).rename("value_at_risk")
@@ -56,8 +61,8 @@ def expected_deal_value(win_probability, deal_amount) -> pd.Series:
     >>> expected_deal_value([0.25], [400000.0]).tolist()
     [100000.0]
     """
-    p = _probability(win_probability, "win_probability")
-    amount = _money(deal_amount, "deal_amount", p.index)
+    p = _probability(win_probability, "win_probability", "expected_deal_value")
+    amount = _money(deal_amount, "deal_amount", p.index, "expected_deal_value")
     if len(amount) != len(p):
         raise DataError(f"Expected one amount per probability; got {len(amount)} and {len(p)}.")
     return (p * amount.to_numpy()).rename("expected_deal_value")
@@ -78,6 +83,9 @@ def priority_rank(frame: pd.DataFrame, value: str = "value_at_risk", owner: str 
     >>> priority_rank(book).tolist()
     [3, 2, 1, 1]
     """
+    check_frame("priority_rank", "frame", frame, "pass the records (one row each) with the value, owner and key columns")
+    for name, column in (("value", value), ("owner", owner), ("key", key)):
+        check_type("priority_rank", name, column, str, f"pass {name}= naming a column of frame", described="a column name")
     missing = [c for c in (value, owner, key) if c not in frame.columns]
     if missing:
         raise ColumnMismatchError(

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine._errors import DataError
+from engine._arguments import check_type
+from engine._errors import ArgumentError, DataError
 from engine._log import get_logger
 from engine.alerts import ACTIVE_STATES
 from engine.plan._spec import PlanParameters, load_plan_rules, week_label
@@ -107,6 +108,12 @@ def holdout_mask(account_ids: pd.Series, share: float, seed: int) -> np.ndarray:
     >>> bool((holdout_mask(ids, 0.1, seed=0) == holdout_mask(ids, 0.1, seed=0)).all())
     True
     """
+    check_type("holdout_mask", "account_ids", account_ids, (pd.Series, pd.Index, np.ndarray, list, tuple),
+               "pass the account_id column, e.g. frame['account_id']", described="a sequence of account ids")
+    if isinstance(share, bool) or not isinstance(share, (int, float, np.integer, np.floating)) or not 0.0 <= share <= 1.0:
+        raise ArgumentError(f"holdout_mask: expected share as a number from 0 to 1; got {share!r}. "
+                            "Fix: pass the plan's holdout share, e.g. 0.1 (rules/plan.yaml holdout_share).")
+    check_type("holdout_mask", "seed", seed, (int, np.integer), "pass an integer seed, e.g. 0", described="an integer")
     if share <= 0.0:
         return np.zeros(len(account_ids), dtype=bool)
     key = f"{int(seed)}:".encode()

@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine._arguments import check_type
 from engine._errors import ConfigError, RuleFileError
+from engine._paths import as_path
 from engine.rules import RuleSet, load_rules
 
 __all__ = ["PLAN_INPUTS", "PLAN_OUTPUTS", "RANKINGS", "VISIT_EFFECT_PARAMETERS", "PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label"]
@@ -202,7 +204,7 @@ def load_plan_rules(path: str | Path | RuleSet | None = None) -> tuple[RuleSet, 
             from engine._paths import default_rules_dir
 
             path = default_rules_dir() / "plan.yaml"
-        path = Path(path)
+        path = as_path(path, "the plan rule file (or a RuleSet)", "rules/plan.yaml")
         if path.is_dir():
             path = path / "plan.yaml"
         if not path.exists():
@@ -245,9 +247,11 @@ def parse_week(text: str) -> dt.date:
     >>> parse_week("2026-W41")
     datetime.date(2026, 10, 5)
     """
-    match = _WEEK.match(str(text).strip())
+    check_type("parse_week", "text", text, str, "pass an ISO week such as '2026-W41'", described="an ISO week text")
+    match = _WEEK.match(text.strip())
     if not match:
-        raise ConfigError(f"week must look like 2026-W41 (ISO year, 'W', two-digit week); got {text!r}.")
+        raise ConfigError(f"expected a week like 2026-W41 (ISO year, 'W', two-digit week); got {text!r}. "
+                          "Fix: pass e.g. --week 2026-W41.")
     try:
         return dt.date.fromisocalendar(int(match["year"]), int(match["week"]), 1)
     except ValueError as exc:
@@ -262,10 +266,19 @@ def week_after(day: dt.date) -> dt.date:
     >>> week_after(dt.date(2026, 10, 1))
     datetime.date(2026, 10, 5)
     """
+    check_type("week_after", "day", day, dt.date, "pass a datetime.date, e.g. the as-of date", described="a date")
     return day - dt.timedelta(days=day.weekday()) + dt.timedelta(days=7)
 
 
 def week_label(monday: dt.date) -> str:
-    """``YYYY-Www`` of the ISO week starting on ``monday``."""
+    """``YYYY-Www`` of the ISO week starting on ``monday``.
+
+    Examples
+    --------
+    >>> week_label(dt.date(2026, 10, 5))
+    '2026-W41'
+    """
+    check_type("week_label", "monday", monday, dt.date, "pass the week's Monday as a datetime.date",
+               described="a date")
     year, week, _ = monday.isocalendar()
     return f"{year}-W{week:02d}"

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine._arguments import check_array, check_frame, check_has
 from engine._errors import ArgumentError, DataError
 
 __all__ = ["VISIT_FEATURES", "churn_if_contacted", "contact_saving"]
@@ -43,6 +44,9 @@ def churn_if_contacted(model: Any, features: pd.DataFrame) -> np.ndarray:
     DataError
         ``features`` lacks a visit feature.
     """
+    check_has("churn_if_contacted", "model", model, ("predict_proba",), "a fitted churn model",
+              "pass engine.models.load_model(path, kind='churn')")
+    check_frame("churn_if_contacted", "features", features, "pass the accounts' features as the churn model scores them")
     missing = [c for c in VISIT_FEATURES if c not in features.columns]
     if missing:
         raise DataError(
@@ -120,13 +124,8 @@ def contact_saving(
     >>> bool(saving[0] > 0.02), round(float(saving[1]), 4)
     (True, 0.0009)
     """
-    arrays = {}
-    for name, value in (("churn", churn), ("days_since_contact", days_since_contact), ("gap_days", gap_days)):
-        try:
-            arrays[name] = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise ArgumentError(f"contact_saving: expected {name} as an array of numbers; got "
-                                f"{type(value).__name__}. Fix: pass one number per account.") from None
+    arrays = {name: check_array("contact_saving", name, value, "pass one number per account")
+              for name, value in (("churn", churn), ("days_since_contact", days_since_contact), ("gap_days", gap_days))}
     if not (arrays["churn"].shape == arrays["days_since_contact"].shape == arrays["gap_days"].shape):
         raise ArgumentError("contact_saving: expected churn, days_since_contact and gap_days of one shape; got "
                             f"{arrays['churn'].shape}, {arrays['days_since_contact'].shape} and "

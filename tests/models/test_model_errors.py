@@ -12,13 +12,22 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 import engine
+from engine.features import churn_eligible
 from engine.models import (
     ChurnModel,
+    DriftCheck,
     ForwardGroupSplit,
+    evaluate,
     expected_calibration_error,
+    explain,
+    priority_rank,
+    read_card,
+    time_split,
     validation_curves,
+    value_at_risk,
 )
 from engine.models._artifacts import _window
 from engine.models._calibration import choose_calibration
@@ -81,6 +90,19 @@ CASES = {
                           engine.ArgumentError, ValueError),
     "explain top": (lambda: _fitted()[0].explain(_fitted()[1].head(2), top=0), engine.ArgumentError, ValueError),
     "scoring columns": (lambda: _fitted()[0].predict_proba(np.zeros((2, 3))), engine.ColumnMismatchError, ValueError),
+    "probabilities as text": (lambda: evaluate([0, 1], ["low", "high"]), engine.ArgumentError, ValueError),
+    "split start": (lambda: time_split(pd.DataFrame({"as_of": _DATES}), "as_of", "end of Q1"),
+                    engine.ArgumentError, ValueError),
+    "split horizon": (lambda: time_split(pd.DataFrame({"as_of": _DATES}), "as_of", "2024-03-01", horizon_days="60"),
+                      engine.ArgumentError, TypeError),
+    "margins of another length": (lambda: value_at_risk([0.1, 0.2], [1.0, 2.0, 3.0]), engine.DataError, ValueError),
+    "priority column name": (lambda: priority_rank(pd.DataFrame({"a": [1.0]}), value=3), engine.ArgumentError, TypeError),
+    "drift distribution": (lambda: DriftCheck(_fitted()[0], {"rows": 3}), engine.ArgumentError, ValueError),
+    "explain a foreign model": (lambda: explain(LogisticRegression(), pd.DataFrame({"a": [1.0]})),
+                                engine.ArgumentError, TypeError),
+    "card path": (lambda: read_card(3), engine.ArgumentError, TypeError),
+    "training rows without orders": (lambda: churn_eligible(pd.DataFrame({"account_id": ["A1"]})),
+                                     engine.ColumnMismatchError, KeyError),
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine._errors import DataError, RuleFileError
+from engine._errors import ArgumentError, DataError, RuleFileError
 from engine._paths import default_rules_dir
 from engine.plan import churn_if_contacted, contact_saving, load_plan_rules, plan_week
 from engine.rules import RuleSet
@@ -106,6 +106,10 @@ def test_churn_if_contacted_asks_the_model_with_the_visit_features_of_a_contact_
     assert features["days_since_last_visit"].tolist()[0] == 200.0  # the caller's frame is untouched
     with pytest.raises(DataError, match="visit features"):
         churn_if_contacted(_Model(), features.drop(columns="visits_90d"))
+    with pytest.raises(ArgumentError, match="expected model as a fitted churn model .*got dict"):
+        churn_if_contacted({"churn": _Model()}, features)
+    with pytest.raises(ArgumentError, match="expected features as a pandas DataFrame; got list"):
+        churn_if_contacted(_Model(), [[200.0, 0]])
 
 
 # --- ranking: visit_effect (kam's churn score and the stated effect of a contact) ---------------------

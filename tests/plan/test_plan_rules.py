@@ -7,9 +7,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from engine._errors import ConfigError, RuleFileError
+from engine._errors import ArgumentError, ConfigError, RuleFileError
 from engine._paths import default_rules_dir
-from engine.plan import load_plan_rules, parse_week, week_after, week_label
+from engine.plan import holdout_mask, load_plan_rules, parse_week, week_after, week_label
 from engine.rules import RuleSet, check_rules
 
 SHIPPED = default_rules_dir() / "plan.yaml"
@@ -95,3 +95,22 @@ def test_weeks():
     for bad in ("2026-41", "2026-W4", "2026-W54", "W41"):
         with pytest.raises(ConfigError, match="week"):
             parse_week(bad)
+    with pytest.raises(ConfigError, match=r"expected a week like 2026-W41 .*got '2026-41'\. Fix: pass"):
+        parse_week("2026-41")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: parse_week(2026),
+    lambda: week_after("2026-10-01"),
+    lambda: week_label(pd.Timestamp("2026-10-05").isoformat()),
+    lambda: load_plan_rules(3),
+    lambda: holdout_mask(pd.Series(["A1", "A2"]), 1.5, 0),
+    lambda: holdout_mask(pd.Series(["A1", "A2"]), "10%", 0),
+    lambda: holdout_mask(pd.Series(["A1", "A2"]), 0.1, "seed"),
+    lambda: holdout_mask("A1", 0.1, 0),
+], ids=["week number", "day as text", "monday as text", "rules path", "share above one", "share as text",
+        "seed as text", "one id as text"])
+def test_a_wrong_argument_is_an_argument_error_with_expected_got_fix(call):
+    with pytest.raises(ArgumentError, match=r"expected .*; got .*Fix: ") as info:
+        call()
+    assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)  # old except clauses still work
