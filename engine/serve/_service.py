@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine._arguments import check_type
 from engine._errors import ConfigError, ModelError
 from engine.serve._snapshot import ReloadWatcher, Snapshot, SnapshotHolder
 
@@ -34,19 +35,22 @@ def check_token(token: str | None) -> str:
     >>> check_token("short")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    engine._errors.ConfigError: serve.token (KAM_SERVE_TOKEN) must be at least 16 characters; got 5. Fix: ...
+    engine._errors.ConfigError: serve.token (KAM_SERVE_TOKEN): expected at least 16 characters; got 5. Fix: ...
     """
     fix = ("Fix: generate one with `python -c \"import secrets; print(secrets.token_urlsafe(32))\"` and "
            "export KAM_SERVE_TOKEN=...")
-    if token is None or not str(token).strip():
-        raise ConfigError("kam serve needs a bearer token and none is set: serve.token (KAM_SERVE_TOKEN) is empty; "
-                          f"every request but /healthz must carry it. {fix}")
-    token = str(token)
+    if token is not None and not isinstance(token, str):
+        raise ConfigError(f"serve.token (KAM_SERVE_TOKEN): expected the token as text; got "
+                          f"{type(token).__name__}. {fix}")
+    if token is None or not token.strip():
+        raise ConfigError("kam serve needs a bearer token and none is set: serve.token (KAM_SERVE_TOKEN) "
+                          "expected a token; got none (empty). Every request but /healthz must carry it. "
+                          f"{fix}")
     if token != token.strip() or any(ord(c) < 33 or ord(c) > 126 for c in token):
-        raise ConfigError("serve.token (KAM_SERVE_TOKEN) must be printable ASCII without spaces (it travels in "
-                          f"the Authorization header); it holds other characters. {fix}")
+        raise ConfigError("serve.token (KAM_SERVE_TOKEN): expected printable ASCII without spaces (it travels "
+                          f"in the Authorization header); got other characters. {fix}")
     if len(token) < MIN_TOKEN_LENGTH:
-        raise ConfigError(f"serve.token (KAM_SERVE_TOKEN) must be at least {MIN_TOKEN_LENGTH} characters; "
+        raise ConfigError(f"serve.token (KAM_SERVE_TOKEN): expected at least {MIN_TOKEN_LENGTH} characters; "
                           f"got {len(token)}. {fix}")
     return token
 
@@ -99,11 +103,15 @@ class RoutingService:
 
     def __init__(self, database, *, rules_dir: str | Path | None = None, artifacts_dir: str | Path,
                  as_of: Any = None, load_router: Callable[[], Any] | None = None):
-        from engine._paths import default_rules_dir
+        from engine._paths import as_path, default_rules_dir
+        from engine.storage import Database
 
+        check_type("RoutingService", "database", database, Database,
+                   "pass an open engine.storage.Database (each worker opens its own)")
         self.database = database
-        self.rules_dir = Path(rules_dir) if rules_dir is not None else default_rules_dir()
-        self.artifacts_dir = Path(artifacts_dir)
+        self.rules_dir = (as_path(rules_dir, "the rules folder", "rules") if rules_dir is not None
+                          else default_rules_dir())
+        self.artifacts_dir = as_path(artifacts_dir, "the published models folder", "models/artifacts")
         self.as_of = as_of
         self.holder = SnapshotHolder(load_router or self._load_router, [self.rules_dir, self.artifacts_dir])
         self.watcher: ReloadWatcher | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -24,7 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine._arguments import check_type
+from engine._errors import ArgumentError
 from engine._log import get_logger
+from engine._paths import as_path
 
 __all__ = ["ReloadWatcher", "Snapshot", "SnapshotHolder", "files_fingerprint"]
 
@@ -33,6 +37,14 @@ _log = get_logger("serve")
 #: Files whose content is hashed (small: rule files, model cards); others by size and mtime only.
 _HASHED_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 _HASH_LIMIT = 4 * 1024 * 1024
+
+
+def _paths(where: str, name: str, paths: object) -> tuple[Path, ...]:
+    """``paths`` (files or folders) as a tuple of Paths, or ArgumentError (expected / got / fix)."""
+    if isinstance(paths, (str, os.PathLike)) or not isinstance(paths, Iterable):
+        raise ArgumentError(f"{where}: expected {name} as a list of files or folders; got "
+                            f"{type(paths).__name__}. Fix: pass e.g. [Path('rules'), Path('models/artifacts')].")
+    return tuple(as_path(path, f"each of {name}", "rules") for path in paths)
 
 
 def files_fingerprint(paths: Iterable[Path], suffixes: Sequence[str] = (".yaml", ".yml", ".json", ".joblib")) -> str:
@@ -51,9 +63,9 @@ def files_fingerprint(paths: Iterable[Path], suffixes: Sequence[str] = (".yaml",
     >>> files_fingerprint([folder]) != before
     True
     """
+    roots = _paths("files_fingerprint", "paths", paths)
     digest = hashlib.sha256()
-    for root in paths:
-        root = Path(root)
+    for root in roots:
         if root.is_dir():
             files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix in suffixes)
         elif root.exists():
@@ -110,8 +122,11 @@ class SnapshotHolder:
     """
 
     def __init__(self, load: Callable[[], Any], watched: Sequence[Path]):
+        if not callable(load):
+            raise ArgumentError(f"SnapshotHolder: expected load as a function that builds a router; got "
+                                f"{type(load).__name__}. Fix: pass e.g. lambda: LiveRouter(db).")
         self._load = load
-        self.watched = tuple(Path(p) for p in watched)
+        self.watched = _paths("SnapshotHolder", "watched", watched)
         self._current: Snapshot | None = None
         self._reload_lock = threading.Lock()
         self.reloads = 0
@@ -200,6 +215,10 @@ class ReloadWatcher:
     """
 
     def __init__(self, holder: SnapshotHolder, poll_seconds: float):
+        check_type("ReloadWatcher", "holder", holder, SnapshotHolder, "pass the service's SnapshotHolder")
+        if isinstance(poll_seconds, bool) or not isinstance(poll_seconds, (int, float)) or not poll_seconds >= 0:
+            raise ArgumentError(f"ReloadWatcher: expected poll_seconds as a number of seconds >= 0; got "
+                                f"{poll_seconds!r}. Fix: pass e.g. 2.0, or 0 to reload on SIGHUP only.")
         self.holder = holder
         self.poll_seconds = float(poll_seconds)
         self._wake = threading.Event()

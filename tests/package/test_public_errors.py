@@ -22,13 +22,9 @@ import pytest
 
 import engine
 
-#: Public names whose argument checks are known to be missing, by the lane that owns their module
-#: (strict xfail: the owner's fix turns the entry into a failure, so it is dropped from here).
-_SERVE = "engine/serve/_snapshot.py and _service.py are helper 13e's lane: checks to add there"
-KNOWN_GAPS: dict[str, str] = {
-    **{f"engine.serve.{name}": _SERVE for name in (
-        "ReloadWatcher", "RoutingService", "ServeOptions", "SnapshotHolder", "check_token", "files_fingerprint")},
-}
+#: Public names whose argument checks are known to be missing, with the reason (strict xfail: the
+#: fix turns the entry into a failure, so it is dropped from here). None are left.
+KNOWN_GAPS: dict[str, str] = {}
 #: Not called with user input: it classifies an exception the CLI caught.
 NOT_USER_INPUT = {"engine.exit_code_for"}
 #: Functions that take any value on purpose (they build text for an error message or a log line,
