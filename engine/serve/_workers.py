@@ -30,6 +30,7 @@ This module imports uvicorn: it is imported only when ``kam serve --workers N`` 
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import threading
@@ -125,6 +126,9 @@ class WorkerApp:
             signal.signal(signal.SIGHUP, lambda signum, frame: service.request_reload())
         threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), name="kam-serve-parent",
                          daemon=True).start()
+        # at exit: stop the reload watcher and close the idle SQLite connection kept for speed, so
+        # the last one out checkpoints the write-ahead log instead of leaving it to the next opener
+        atexit.register(service.stop)
         _log.info("worker %d: snapshot %d loaded from %s in %.1f s", os.getpid(), snapshot.generation,
                   database.display_name, time.perf_counter() - started)
         return app
