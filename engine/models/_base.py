@@ -318,6 +318,15 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
             raise DataError(
                 f"censor_above: expected numeric columns; got {wrong[0]!r} of kind "
                 f"{schema.kinds[wrong[0]]}. Fix: censor numeric columns only.")
+        for name, cap in caps.items():
+            if name not in schema.kept:
+                continue
+            values = pd.to_numeric(frame[name], errors="coerce")
+            if not (values <= cap).any():  # censoring would leave the column without a value
+                raise DataError(
+                    f"censor_above[{name!r}] = {cap!r} leaves the column without a value: expected a cap "
+                    f"at or above some of its training values; got values from {values.min()!r} up. "
+                    "Fix: raise the cap, or leave the column out of the training frame.")
 
     @staticmethod
     def _column_groups(internal: pd.DataFrame, schema: ColumnSchema) -> dict[str, list[str]]:

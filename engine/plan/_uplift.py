@@ -135,10 +135,14 @@ def contact_saving(
         ("score_days", score_days, 1.0))
     for name, setting, least in settings:
         if isinstance(setting, bool) or not isinstance(setting, (int, float, np.integer, np.floating)) or (
-                least is not None and not setting >= least):
-            need = "a number" if least is None else f"a number >= {least:g}"
+                not np.isfinite(setting)) or (least is not None and not setting >= least):
+            need = "a finite number" if least is None else f"a finite number >= {least:g}"
             raise ArgumentError(f"contact_saving: expected {name} as {need}; got {setting!r}. "
                                 "Fix: set it in rules/plan.yaml (see docs/plan.md).")
+    if not (np.isfinite(arrays["gap_days"]) & (arrays["gap_days"] > 0)).all():
+        bad = arrays["gap_days"][~(np.isfinite(arrays["gap_days"]) & (arrays["gap_days"] > 0))][0]
+        raise ArgumentError(f"contact_saving: expected every gap_days > 0 (days between expected contacts); got "
+                            f"{float(bad)!r}. Fix: set visit_gap_days_outside / visit_gap_days_inside > 0 in rules/plan.yaml.")
     churn = np.clip(arrays["churn"], 1e-6, 1.0 - 1e-6)
     gap = arrays["gap_days"]
     since = arrays["days_since_contact"]
@@ -152,7 +156,8 @@ def contact_saving(
     week_share = 7.0 / DAYS_PER_MONTH
 
     def weekly_hazard(logit: np.ndarray) -> np.ndarray:
-        return 1.0 - (1.0 - 1.0 / (1.0 + np.exp(-logit))) ** week_share
+        # clipped: exp of a log-odds past +-700 overflows (a large stated effect), the hazard is 0 or 1 there
+        return 1.0 - (1.0 - 1.0 / (1.0 + np.exp(-np.clip(logit, -700.0, 700.0)))) ** week_share
 
     survive_without = np.ones(churn.shape)
     survive_with = np.ones(churn.shape)

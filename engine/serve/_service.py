@@ -137,6 +137,8 @@ class RoutingService:
         # one transaction per lead: on SQLite, without an idle connection held open, each
         # decision's close checkpointed and deleted the WAL (four disk syncs per lead, the
         # service's latency tail on a busy disk; docs/serve.md "Where the time goes")
+        if self._kept is not None:  # started again: the previous one is not left open
+            self._kept.close()
         self._kept = self.database.keep_open()
         self.watcher = ReloadWatcher(self.holder, reload_poll_seconds).start()
         return snapshot
@@ -156,11 +158,11 @@ class RoutingService:
 
     def stop(self) -> None:
         """Stop the reload watcher and close the idle connection (the database is the caller's to close)."""
-        if self.watcher is not None:
-            self.watcher.stop()
-        if self._kept is not None:
+        if self._kept is not None:  # first: it is what a stop at exit must not miss
             self._kept.close()
             self._kept = None
+        if self.watcher is not None:
+            self.watcher.stop(timeout=5.0)  # a reload in progress is abandoned (the process is ending)
 
     def route(self, lead: Mapping[str, Any]) -> dict[str, Any]:
         """Route one lead with the current snapshot; the decision as JSON-ready data.

@@ -166,10 +166,21 @@ def _retire(process: Any, grace: float = WORKER_STOP_SECONDS) -> bool:
     return False
 
 
-def _ready(process: Any, timeout: float, should_exit: threading.Event) -> bool:
+def _stop_requested(supervisor: Any) -> bool:
+    """Whether SIGINT/SIGTERM has reached the supervisor (queued, or already handled).
+
+    A restart runs inside the supervisor's signal handling, so a stop signal arriving during it
+    is only queued: it is looked at here so that the restart ends at once.
+    """
+    if any(sig in (signal.SIGINT, signal.SIGTERM) for sig in supervisor.signal_queue):
+        supervisor.should_exit.set()
+    return bool(supervisor.should_exit.is_set())
+
+
+def _ready(process: Any, timeout: float, should_exit: Callable[[], bool]) -> bool:
     """Whether the worker ``process`` accepts within ``timeout`` s (False: it exited, or a stop came)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not should_exit.is_set():
+    while time.monotonic() < deadline and not should_exit():
         if not process.process.is_alive():
             return False
         if process.is_ready(timeout=0.5):
@@ -250,11 +261,11 @@ class _Supervisor(Multiprocess):
     def restart_all(self) -> None:
         """Replace each worker, its replacement serving before the old one is retired."""
         for index, old in enumerate(self.processes):
-            if self.should_exit.is_set():
+            if _stop_requested(self):
                 return
             new = _Worker(self.config, self.sockets)
             new.start()
-            if not _ready(new, self.start_timeout, self.should_exit):
+            if not _ready(new, self.start_timeout, lambda: _stop_requested(self)):
                 new.kill()
                 new.process.join(WORKER_STOP_SECONDS)
                 if not self.should_exit.is_set():
@@ -295,8 +306,7 @@ def _wait_until_ready(supervisor: Any, timeout: float) -> Any:
     pending = list(supervisor.processes)
     deadline = time.monotonic() + timeout
     while pending:
-        if any(sig in (signal.SIGINT, signal.SIGTERM) for sig in supervisor.signal_queue):
-            supervisor.should_exit.set()
+        if _stop_requested(supervisor):
             return None
         for process in list(pending):
             if not process.process.is_alive():

@@ -139,13 +139,13 @@ def exact_integer_columns(frame: pd.DataFrame, rows: list) -> pd.DataFrame:
     again, from the rows (a rounded value may land on 2**53 itself): when every value there is a
     whole number, the column becomes Int64.
     """
-    for position, name in enumerate(frame.columns):
-        column = frame[name]
+    for position in range(frame.shape[1]):  # by position: a result may repeat a column name
+        column = frame.iloc[:, position]
         if column.dtype != np.float64 or not column.isna().any() or not (column.abs() >= _FLOAT_EXACT).any():
             continue
         values = [row[position] for row in rows]
         if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values):
-            frame[name] = pd.array(values, dtype="Int64")
+            frame.isetitem(position, pd.array(values, dtype="Int64"))
     return frame
 
 

@@ -133,6 +133,7 @@ class Database:
         self._allowed = set(contract.table_names) | set(RESULT_TABLES)
         self._allowed |= {check_identifier(t, "table name") for t in extra_tables}
         self._engine: Engine | None = None
+        self._kept: list[KeptConnection] = []  # what keep_open() handed out, closed by dispose()
         self._fast = bool(fast_sqlite) and self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:")
         if self._fast:
             try:
@@ -251,10 +252,14 @@ class Database:
         uri = self._sqlite_uri()
         # a short busy timeout: it is opened while the file's guard is held (a WAL reader
         # waits only during a crash recovery by another process)
-        return guard.keep(lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0.5))
+        kept = guard.keep(lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0.5))
+        self._kept.append(kept)
+        return kept
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, and the idle ones :meth:`keep_open` holds."""
+        while self._kept:
+            self._kept.pop().close()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

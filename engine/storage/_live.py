@@ -40,7 +40,7 @@ import pandas as pd
 
 from engine._errors import StorageError
 from engine.storage._database import Database
-from engine.storage._live_sqlite import SqliteSession, begin_immediate
+from engine.storage._live_sqlite import WRITE_LOCK_WAIT_SECONDS, SqliteSession, begin_immediate
 
 __all__ = ["LIVE_TABLES", "LIVE_COLUMNS", "LiveStore", "LiveClaim", "StaleBaseError"]
 
@@ -158,11 +158,13 @@ class LiveStore:
                 sql_type = "REAL"
             extra = " PRIMARY KEY" if name == "seq" else (" NOT NULL UNIQUE" if name == "lead_id" else "")
             columns.append(f"{self._q(name)} {sql_type}{extra}")
-        with db._session("create the live tables", write=True, fast=False) as session:
+        with _waits_bounded(db, "create the live tables"), \
+                db._session("create the live tables", write=True, fast=False) as session:
             # PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against itself: two workers
             # creating one table at once both pass the check and the second fails on the
             # catalog's unique index (pg_type). One creator at a time; the next finds the
             # tables committed and creates nothing. (On SQLite the write lock does this.)
+            _bound_lock_wait(db, session)
             _lock_live_ddl(db, session)
             session.execute(f"CREATE TABLE IF NOT EXISTS {self._q('live_assignments')} ({', '.join(columns)})")
             session.execute(
@@ -246,7 +248,9 @@ class LiveStore:
         """
         self.ensure_tables()
         q = self._q
-        with self.database._session("count the live loads", write=True, fast=False) as session:
+        with _waits_bounded(self.database, "count the live loads"), \
+                self.database._session("count the live loads", write=True, fast=False) as session:
+            _bound_lock_wait(self.database, session)
             lock = "" if self.database.dialect == "sqlite" else " FOR UPDATE"
             meta = session.execute(f"SELECT {q('base_run_key')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
             latest, _, key = _latest_run(self, session)
@@ -353,7 +357,8 @@ class LiveStore:
         """
         db = self.database
         if db.dialect != "sqlite" or db.readonly:
-            with db._session(action, write=True, fast=False) as session:
+            with _waits_bounded(db, action), db._session(action, write=True, fast=False) as session:
+                _bound_lock_wait(db, session)
                 yield session
             return
         from engine.storage._sessions import driver_errors as _driver_errors
@@ -486,6 +491,7 @@ class LiveStore:
             if "live_assignments" not in tables or "live_meta" not in tables:  # never routed live
                 return reconcile(_empty_assignments(RECONCILED_COLUMNS), int(after_seq))
             if db.dialect != "sqlite":
+                _require_read_committed(db, session)
                 session.execute(f"SELECT {q('id')} FROM {q('live_meta')} WHERE {q('id')} = 1 FOR UPDATE")
             names = list(RECONCILED_COLUMNS)
             select = ", ".join(q(n) for n in names)
@@ -517,6 +523,47 @@ def _empty_assignments(names: Sequence[str] = tuple(LIVE_COLUMNS)) -> pd.DataFra
 #: PostgreSQL advisory lock key under which the live tables are created (and which a scoring
 #: run's commit holds): the first 8 bytes of sha256(b"kam live tables"), as a signed bigint.
 LIVE_DDL_LOCK_KEY = 8251559092099994116
+
+
+#: Seconds a live transaction on PostgreSQL waits for a lock (SQLite: ``begin_immediate``'s wait).
+LIVE_LOCK_WAIT_SECONDS = WRITE_LOCK_WAIT_SECONDS
+
+
+def _bound_lock_wait(db: Database, session) -> None:
+    """PostgreSQL: a live transaction waits at most :data:`LIVE_LOCK_WAIT_SECONDS` for a lock.
+
+    A scoring run's commit holds the live lock while it writes its results (minutes on a big
+    database); a live decision or a router starting then fails after the wait, as on SQLite
+    (``BEGIN IMMEDIATE`` gives up after the same time), instead of hanging with it.
+    """
+    if db.dialect == "postgresql":
+        session.execute(f"SET LOCAL lock_timeout = '{max(1, int(LIVE_LOCK_WAIT_SECONDS * 1000))}ms'")
+
+
+@contextmanager
+def _waits_bounded(db: Database, action: str) -> Iterator[None]:
+    """Say what a PostgreSQL lock timeout in a live transaction means, and what to do."""
+    try:
+        yield
+    except StorageError as error:
+        cause = error.__cause__
+        if getattr(getattr(cause, "orig", cause), "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise StorageError(
+            f"could not {action} on {db.display_url}: expected the live lock within "
+            f"{LIVE_LOCK_WAIT_SECONDS:g} s; got none (a scoring run's commit or another live "
+            "transaction held it). Nothing was written. Fix: send the lead again; if it keeps "
+            "happening during the nightly run, route live outside the run's commit window.") from cause
+
+
+def _require_read_committed(db: Database, session) -> None:
+    """PostgreSQL: the run's reconciliation must see decisions committed while it waited for the lock."""
+    level = str(session.execute("SHOW transaction_isolation")[0][0]).strip().lower()
+    if level != "read committed":
+        raise StorageError(
+            f"could not reconcile the run with live decisions on {db.display_url}: expected the "
+            f"transaction isolation 'read committed'; got {level!r} (default_transaction_isolation). "
+            "Fix: ALTER ROLE ... SET default_transaction_isolation = 'read committed' for kam's user.")
 
 
 def _lock_live_ddl(db: Database, session) -> None:

@@ -80,3 +80,42 @@ def test_workers_creating_the_live_tables_at_once_all_succeed(new_postgres_datab
         store = LiveStore(database)
         assert store.loads() == {} and len(store.assignments()) == 0
         assert store.sync() is None  # the one live_meta row is there; no scoring run yet
+
+
+@pytest.mark.postgres
+def test_a_live_transaction_waits_a_bounded_time_for_the_live_lock(new_postgres_database, monkeypatch):
+    """A scoring run's commit holds the live lock while it writes: a live transaction then fails
+    after LIVE_LOCK_WAIT_SECONDS with what to do, instead of waiting as long as the commit."""
+    import sqlalchemy
+
+    from engine.storage import Database, _live
+
+    url = new_postgres_database("kam_live_lock_wait")
+    monkeypatch.setattr(_live, "LIVE_LOCK_WAIT_SECONDS", 0.5)
+    with Database(url) as database:
+        store = LiveStore(database)
+        store.ensure_tables()
+        holder = sqlalchemy.create_engine(database.url)
+        try:
+            with holder.connect() as connection, connection.begin():
+                connection.execute(sqlalchemy.text('SELECT "id" FROM "live_meta" WHERE "id" = 1 FOR UPDATE'))
+                with pytest.raises(StorageError, match=r"expected the live lock within 0.5 s; got none.*Fix: send"):
+                    store.sync()
+        finally:
+            holder.dispose()
+        assert store.sync() is None  # the lock released: the same call goes through
+
+
+@pytest.mark.postgres
+def test_the_run_reconciliation_refuses_a_snapshot_isolation_it_cannot_see_through(new_postgres_database):
+    from engine.storage import Database
+    from engine.storage._live import _require_read_committed
+
+    url = new_postgres_database("kam_live_isolation")
+    with Database(url) as database:
+        with database._session("check the isolation", write=True, fast=False) as session:
+            _require_read_committed(database, session)  # the server's default
+        with pytest.raises(StorageError, match="expected the transaction isolation 'read committed'"):
+            with database._session("check the isolation", write=True, fast=False) as session:
+                session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                _require_read_committed(database, session)

@@ -60,3 +60,12 @@ def test_a_model_saved_before_censor_above_loads_and_scores_as_before():
     loaded = pickle.loads(pickle.dumps(model))
     assert loaded.get_params()["censor_above"] is None
     assert np.array_equal(loaded.predict_proba(X), expected)
+
+
+def test_a_cap_below_every_training_value_is_refused_before_the_fit():
+    """Censoring every value would leave an empty column (scikit-learn then warns on every fit)."""
+    from engine._errors import DataError
+
+    X, y = _frame(300, 0)
+    with pytest.raises(DataError, match="leaves the column without a value"):
+        ChurnModel(**_SMALL, censor_above={"days_since_visit": float(X["days_since_visit"].min()) - 1}).fit(X, y)

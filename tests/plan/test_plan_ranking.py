@@ -189,3 +189,26 @@ def test_visit_effect_parameters_are_required_with_it_and_checked():
     weeks = text.replace("uplift_horizon_weeks: 13", "uplift_horizon_weeks: 2.5")
     with pytest.raises(RuleFileError, match="'uplift_horizon_weeks' must be a whole number >= 1"):
         load_plan_rules(RuleSet.from_text(weeks))
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"effect": float("nan")}, "effect as a finite number"),
+    ({"effect": float("inf")}, "effect as a finite number"),
+    ({"gap_days": np.array([0.0])}, "gap_days > 0"),
+])
+def test_contact_saving_refuses_settings_that_would_misorder_the_plan(change, words):
+    from engine._errors import ArgumentError
+    from engine.plan import contact_saving
+
+    given = {"churn": np.array([0.1]), "days_since_contact": np.array([90.0]), "gap_days": np.array([76.0]),
+             "effect": 1.4, "max_gaps": 3, "horizon_weeks": 13, "score_days": 180, **change}
+    with pytest.raises(ArgumentError, match=words):
+        contact_saving(**given)
+
+
+def test_a_large_stated_effect_gives_savings_without_overflow():
+    from engine.plan import contact_saving
+
+    saving = contact_saving(np.array([0.1, 0.5]), np.array([100.0, np.nan]), np.array([76.0, 76.0]),
+                            effect=900.0, max_gaps=3, horizon_weeks=13, score_days=180)
+    assert np.isfinite(saving).all() and ((saving >= 0) & (saving <= 1)).all()

@@ -75,3 +75,18 @@ def test_an_unsigned_value_past_int64_is_refused_not_wrapped(convert):
     series = pd.Series(pd.array([1, None, 2**64 - 1], dtype="UInt64"), name="external_id")
     with pytest.raises(StorageError, match=r"'external_id' holds 18446744073709551615 at row 2.*as text"):
         convert(series, "integer")
+
+
+def test_a_result_that_repeats_a_column_name_is_read_by_position():
+    """``SELECT id, id``: looked at by name, the repeated column is a frame and had no dtype."""
+    import pandas as pd
+
+    from engine.storage._convert import exact_integer_columns
+
+    big = 2**53 + 1
+    rows = [(big, 1.5), (None, 2.5)]
+    frame = pd.DataFrame.from_records(rows, columns=["id", "id"])
+    out = exact_integer_columns(frame, rows)
+    assert list(out.columns) == ["id", "id"]
+    assert out.iloc[0, 0] == big and pd.isna(out.iloc[1, 0]) and str(out.dtypes.iloc[0]) == "Int64"
+    assert out.iloc[:, 1].tolist() == [1.5, 2.5]
