@@ -100,6 +100,7 @@ def test_rejects_written_by_score_are_readable(small_db):
         db.dispose()
 
 
+@pytest.mark.timeout(900)  # a whole kam demo: more than the suite's 300 s on a slow machine
 def test_kam_demo_runs_end_to_end(tmp_path, capsys):
     """The main job: creates the database, trains both models, scores, prints the summary."""
     db = tmp_path / "demo.sqlite"

@@ -210,6 +210,7 @@ def test_kam_db_password_goes_into_a_url_without_one(monkeypatch):
     assert "pw-from-env" in cli_state.secrets
 
 
+@pytest.mark.timeout(900)  # every command once, end to end: more than the suite's 300 s on a slow machine
 def test_secrets_never_printed_end_to_end_through_the_cli(kam_env, tmp_path):
     """Try to defeat the filter: every credential form, DEBUG JSON logs, a failing connection."""
     secret = "Zq9-very+secret"
