@@ -7,6 +7,7 @@ deep inside pandas. Paths are checked by :func:`engine._paths.as_path`.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from engine._errors import ArgumentError
@@ -14,7 +15,7 @@ from engine._errors import ArgumentError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["check_type", "check_frame", "check_mapping", "check_array", "check_has"]
+__all__ = ["check_type", "check_frame", "check_mapping", "check_number", "check_array", "check_has"]
 
 
 def _got(value: object) -> str:
@@ -83,6 +84,30 @@ def check_array(where: str, name: str, value: object, fix: str, *, dtype: Any = 
         raise ArgumentError(f"{where}: expected {name} as an array of {kind}; got {_got(value)}. "
                             f"Fix: {fix.rstrip('.')}.")
     return array
+
+
+def check_number(where: str, name: str, value: object, fix: str, *, least: float | None = None,
+                 described: str = "a finite number") -> float:
+    """``value`` as a float, or :class:`~engine.ArgumentError` unless it is a finite number ``>= least``.
+
+    A bool is not a number here (``True`` for a number of seconds is a mistake, not 1).
+
+    Examples
+    --------
+    >>> check_number("ReloadWatcher", "poll_seconds", 2, "pass e.g. 2.0", least=0)
+    2.0
+    >>> check_number("ReloadWatcher", "poll_seconds", -1, "pass e.g. 2.0", least=0)
+    Traceback (most recent call last):
+    ...
+    engine._errors.ArgumentError: ReloadWatcher: expected poll_seconds as a finite number >= 0; got -1. Fix: pass e.g. 2.0.
+    """
+    import numbers
+
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+    if not ok or (least is not None and not float(value) >= least):  # type: ignore[arg-type]
+        need = described if least is None else f"{described} >= {least:g}"
+        raise ArgumentError(f"{where}: expected {name} as {need}; got {value!r}. Fix: {fix.rstrip('.')}.")
+    return float(value)  # type: ignore[arg-type]
 
 
 def check_has(where: str, name: str, value: object, methods: tuple[str, ...], described: str, fix: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine._arguments import check_array, check_frame, check_has
+from engine._arguments import check_array, check_frame, check_has, check_number
 from engine._errors import ArgumentError, DataError
 
 __all__ = ["VISIT_FEATURES", "churn_if_contacted", "contact_saving"]
@@ -130,15 +130,9 @@ def contact_saving(
         raise ArgumentError("contact_saving: expected churn, days_since_contact and gap_days of one shape; got "
                             f"{arrays['churn'].shape}, {arrays['days_since_contact'].shape} and "
                             f"{arrays['gap_days'].shape}. Fix: pass one value per account in each.")
-    settings: tuple[tuple[str, object, float | None], ...] = (
-        ("effect", effect, None), ("max_gaps", max_gaps, 0.0), ("horizon_weeks", horizon_weeks, 1.0),
-        ("score_days", score_days, 1.0))
-    for name, setting, least in settings:
-        if isinstance(setting, bool) or not isinstance(setting, (int, float, np.integer, np.floating)) or (
-                not np.isfinite(setting)) or (least is not None and not setting >= least):
-            need = "a finite number" if least is None else f"a finite number >= {least:g}"
-            raise ArgumentError(f"contact_saving: expected {name} as {need}; got {setting!r}. "
-                                "Fix: set it in rules/plan.yaml (see docs/plan.md).")
+    for name, setting, least in (("effect", effect, None), ("max_gaps", max_gaps, 0.0),
+                                 ("horizon_weeks", horizon_weeks, 1.0), ("score_days", score_days, 1.0)):
+        check_number("contact_saving", name, setting, "set it in rules/plan.yaml (see docs/plan.md)", least=least)
     if not (np.isfinite(arrays["gap_days"]) & (arrays["gap_days"] > 0)).all():
         bad = arrays["gap_days"][~(np.isfinite(arrays["gap_days"]) & (arrays["gap_days"] > 0))][0]
         raise ArgumentError(f"contact_saving: expected every gap_days > 0 (days between expected contacts); got "

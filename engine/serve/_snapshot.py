@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine._arguments import check_type
+from engine._arguments import check_number, check_type
 from engine._errors import ArgumentError
 from engine._log import get_logger
 from engine._paths import as_path
@@ -216,11 +216,9 @@ class ReloadWatcher:
 
     def __init__(self, holder: SnapshotHolder, poll_seconds: float):
         check_type("ReloadWatcher", "holder", holder, SnapshotHolder, "pass the service's SnapshotHolder")
-        if isinstance(poll_seconds, bool) or not isinstance(poll_seconds, (int, float)) or not poll_seconds >= 0:
-            raise ArgumentError(f"ReloadWatcher: expected poll_seconds as a number of seconds >= 0; got "
-                                f"{poll_seconds!r}. Fix: pass e.g. 2.0, or 0 to reload on SIGHUP only.")
         self.holder = holder
-        self.poll_seconds = float(poll_seconds)
+        self.poll_seconds = check_number("ReloadWatcher", "poll_seconds", poll_seconds,
+                                         "pass e.g. 2.0, or 0 to reload on SIGHUP only", least=0)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._requested = False
