@@ -41,3 +41,34 @@ def test_win_oracle_matches_the_outcomes_on_average():
     p = merged["probability"].to_numpy()[closed]
     assert abs(p.mean() - won.mean()) < 0.03
     assert p[won].mean() > p[~won].mean()
+
+
+def _decided_with_truth(accounts: int, seed: int) -> pd.DataFrame:
+    tables = generate_demo_tables(accounts=accounts, seed=seed)
+    truth = win_oracle(accounts, seed, DEMO_END_DATE, tables["opportunities"])
+    deals = tables["opportunities"].merge(truth, on="opportunity_id", validate="one_to_one")
+    deals = deals[deals["outcome"].isin(["won", "lost"])]
+    return pd.DataFrame({"won": (deals["outcome"] == "won").to_numpy(dtype=float),
+                         "probability": deals["probability"].to_numpy()})
+
+
+def test_win_oracle_is_the_probability_of_the_drawn_outcome_across_seeds_and_levels():
+    # Pooled over independent databases, the realised win rate must match the oracle's mean
+    # overall and within each fifth of its probabilities, to sampling noise (|z| < 4). The
+    # 20,000-account seed-0 demo runs 2.6 standard errors above its oracle (docs/models.md);
+    # this says that is the draw, not the oracle (pooled over seeds 1-8 of that size the realised
+    # rate is 0.4105 against the oracle's 0.4119). A logit read from the wrong deal fails here:
+    # the levels go flat (|z| of 5-17 in the outer fifths).
+    deals = pd.concat([_decided_with_truth(500, seed) for seed in range(6)], ignore_index=True)
+    assert len(deals) > 3_000
+
+    def z(part: pd.DataFrame) -> float:
+        p = part["probability"].to_numpy()
+        return float((part["won"].mean() - p.mean()) / (np.sqrt((p * (1 - p)).sum()) / len(p)))
+
+    assert abs(z(deals)) < 4
+    fifths = pd.qcut(deals["probability"], 5, labels=False)
+    scores = [z(deals[fifths == k]) for k in range(5)]
+    assert max(map(abs, scores)) < 4, scores
+    spread = deals.groupby(fifths)["won"].mean()
+    assert spread.iloc[-1] - spread.iloc[0] > 0.25  # the levels are real, not one rate for all
