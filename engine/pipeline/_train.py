@@ -291,7 +291,8 @@ def train_model(
             f"{valid_dates[-1].date()}" + ("; deals open in that window left out of training" if kind == "win" else ""),
             "recalibration": dict(model.recalibration_) if model.recalibration_ else
             "none: the calibrator is fitted on every training date; re-levelling to the latest labelled dates "
-            "(six months before the scored dates for churn) made out-of-time ECE worse on the demo (docs/models.md)",
+            "(six months before the scored dates for churn), or to a nowcast from the open label windows "
+            "(training.level: nowcast), made out-of-time ECE worse at the demo's latest origin (docs/models.md)",
             "short_history": {"censored_above_days": censor, "left_out": short_history} if censor or short_history
             else "every feature's window inside the recorded history",
             "selection_roc_auc": model.selection_score_,
