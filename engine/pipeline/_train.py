@@ -282,8 +282,8 @@ def train_model(
             "selection": dict(model.cv_scheme_),
             "group_by": group_column,
             "calibration": model.cv_scheme_.get("calibration", "the selection folds")
-            + (f"; re-levelled ({model.recalibration_.get('method', 'to the latest dates')}, "
-               f"log-odds shift {model.recalibration_['shift']:+.3f})"
+            + (f"; re-levelled to {model.recalibration_.get('source', 'the rate of the latest dates')} "
+               f"(log-odds shift {model.recalibration_['shift']:+.3f})"
                if (model.recalibration_ or {}).get("shift") else "")
             + f" ({model.calibration_method_}, {model.n_calibration_rows_:,} scores)",
             "out_of_time": f"trained on as-of dates {train_dates[0].date()} to {train_dates[-1].date()} "
@@ -341,7 +341,7 @@ def _level_to_nowcast(model, tables: Mapping[str, pd.DataFrame], X: pd.DataFrame
         return
     open_rows = known & (as_of + pd.Timedelta(days=horizon_days) > cutoff).to_numpy()
     target = float(np.average(table["rate"], weights=table["rows"]))
-    model.relevel(X.loc[open_rows], target, cutoff=str(cutoff.date()),
+    model.relevel(X.loc[open_rows], target, source="the nowcast rate of the open label windows", cutoff=str(cutoff.date()),
                   nowcast=[{"as_of": str(r.as_of.date()), "rows": int(r.rows), "observed_days": int(r.observed_days),
                             "no_order_so_far": round(float(r.no_event_so_far), 4), "rate": round(float(r.rate), 4)}
                            for r in table.itertuples()])

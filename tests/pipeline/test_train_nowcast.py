@@ -48,7 +48,8 @@ def test_nowcast_level_is_recorded_and_reads_nothing_from_the_cutoff_on(valid_ta
     rates = np.array([row["rate"] for row in record["nowcast"]])
     weights = np.array([row["rows"] for row in record["nowcast"]])
     assert record["target_rate"] == pytest.approx(np.average(rates, weights=weights), abs=1e-3)
-    assert "re-levelled (level shift of the log-odds" in result.card.validation["calibration"]
+    assert "re-levelled to the nowcast rate of the open label windows (log-odds shift" \
+        in result.card.validation["calibration"]
     # Orders from the cut-off on change the validation labels, never the level.
     orders = valid_tables["orders"]
     later = (pd.to_datetime(orders["order_date"]) >= cutoff).to_numpy()
