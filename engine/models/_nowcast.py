@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from engine._errors import ArgumentError, InsufficientDataError
 
@@ -121,7 +120,7 @@ def level_shift(proba: Any, target: float) -> float:
     low, high = -40.0, 40.0  # the mean is increasing in the shift: bisection, safe from any start
     for _ in range(200):
         shift = (low + high) / 2
-        if expit(logit + shift).mean() < target:
+        if np.exp(-np.logaddexp(0.0, -(logit + shift))).mean() < target:  # sigmoid, no overflow
             low = shift
         else:
             high = shift
