@@ -9,9 +9,10 @@ the thread settings in ``engine.models._threads``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -46,6 +47,7 @@ from engine.models._params import (
 from engine.models._scoring import CompiledScorer, NotFittedError, ScoringMixin
 from engine.models._selection import refit, select_candidate
 from engine.models._threads import fit_workers, thread_limits
+from engine.models._types import CV, Calibration
 
 __all__ = ["AutoClassifier", "ChurnModel", "CompiledScorer", "NotFittedError", "WinModel"]
 
@@ -175,13 +177,13 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         candidates: Mapping[str, Any] | None = None,
         *,
         blend: bool = True,
-        cv: int | str = "auto",
-        calibration: str = "auto",
+        cv: CV = "auto",
+        calibration: Calibration = "auto",
         min_rows: int = 100,
         min_class_count: int = 40,
         drop_identifiers: bool = True,
         selection_max_rows: int | None = 100_000,
-        n_jobs: int | str | None = "auto",
+        n_jobs: int | Literal["auto"] | None = "auto",
         random_state: int | None = 0,
         censor_above: Mapping[str, float] | None = None,
     ):
@@ -212,7 +214,8 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         return tags
 
     # -- fit ------------------------------------------------------------------------------------
-    def fit(self, X, y, groups=None) -> AutoClassifier:
+    def fit(self, X: pd.DataFrame | npt.ArrayLike, y: npt.ArrayLike,
+            groups: npt.ArrayLike | None = None) -> Self:
         """Type the columns, select a candidate by cross-validation, refit and calibrate.
 
         Parameters
@@ -229,14 +232,15 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        Self
+            The fitted model.
         """
         validate_params(self)  # every parameter, before any work
         frame, named = as_frame(X)
         with thread_limits(self.n_jobs):
             return self._fit(frame, named, y, groups)
 
-    def _fit(self, frame: pd.DataFrame, named: bool, y, groups) -> AutoClassifier:
+    def _fit(self, frame: pd.DataFrame, named: bool, y: npt.ArrayLike, groups: npt.ArrayLike | None) -> Self:
         if frame.shape[0] == 0:
             raise InsufficientDataError(
                 f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of "
@@ -305,13 +309,27 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         self.n_train_rows_ = len(frame)
         return self
 
-    def relevel(self, X: pd.DataFrame, rate: float, **details: Any) -> AutoClassifier:
+    def relevel(self, X: pd.DataFrame, rate: float, **details: object) -> Self:
         """Shift the calibrated log-odds so the mean probability on ``X`` equals ``rate``.
 
         One constant on the log-odds (:class:`ShiftedCalibrator`): the ranking, and so the ROC
         AUC, is unchanged. For a base rate known to have moved since the labelled training
         dates, e.g. a nowcast (:func:`engine.models.nowcast_no_event_rate`; ``kam train``
         churn). Records the shift, the mean before and ``details`` in ``recalibration_``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            The rows whose mean probability is set (e.g. the latest as-of date's accounts).
+        rate : float
+            The mean probability wanted on ``X``, in (0, 1).
+        **details
+            Recorded as given in ``recalibration_`` (e.g. how ``rate`` was estimated).
+
+        Returns
+        -------
+        Self
+            The model, re-levelled in place.
 
         Examples
         --------

@@ -27,9 +27,10 @@ calibration curve over 10 quantile bins of the probabilities with the rows in ea
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import (
     average_precision_score,
@@ -41,6 +42,7 @@ from sklearn.metrics import (
 from engine._arguments import check_array, check_frame, check_type
 from engine._errors import ArgumentError, DataError, InsufficientDataError
 from engine._suggest import did_you_mean
+from engine.models._types import DateLike, Mask
 
 __all__ = [
     "evaluate",
@@ -56,10 +58,14 @@ __all__ = [
 ]
 
 
+#: How the probabilities are binned for the ECE: equal-width bins on [0, 1], or bins of about
+#: equal rows.
+Binning = Literal["uniform", "quantile"]
+
 _PROBA_FIX = "pass the positive-class column, e.g. model.predict_proba(X)[:, 1]"
 
 
-def _check(y_true, proba, where: str) -> tuple[np.ndarray, np.ndarray]:
+def _check(y_true: npt.ArrayLike, proba: npt.ArrayLike, where: str) -> tuple[np.ndarray, np.ndarray]:
     p = check_array(where, "proba", proba, _PROBA_FIX)
     y = np.asarray(y_true)
     if p.ndim == 2 and p.shape[1] == 2:
@@ -79,7 +85,7 @@ def _check(y_true, proba, where: str) -> tuple[np.ndarray, np.ndarray]:
     return y.astype(int), p
 
 
-def _bins(p: np.ndarray, n_bins: int, binning: str) -> np.ndarray:
+def _bins(p: np.ndarray, n_bins: int, binning: Binning) -> np.ndarray:
     if binning == "uniform":
         return np.minimum((p * n_bins).astype(int), n_bins - 1)
     if binning == "quantile":
@@ -91,7 +97,8 @@ def _bins(p: np.ndarray, n_bins: int, binning: str) -> np.ndarray:
                         f"Fix: pass binning='uniform'{did_you_mean(str(binning), ('uniform', 'quantile'))}.")
 
 
-def expected_calibration_error(y_true, proba, n_bins: int = 10, *, binning: str = "uniform") -> float:
+def expected_calibration_error(y_true: npt.ArrayLike, proba: npt.ArrayLike, n_bins: int = 10, *,
+                               binning: Binning = "uniform") -> float:
     """Row-weighted mean |mean probability - observed rate| over the bins of the probabilities.
 
     ``binning="uniform"`` (the headline figure): 10 equal-width bins on [0, 1], as in Guo et
@@ -115,7 +122,8 @@ def expected_calibration_error(y_true, proba, n_bins: int = 10, *, binning: str 
     return float(np.sum(np.abs(mean_p - mean_y)) / len(y))
 
 
-def calibration_noise(proba, groups=None, *, n_bins: int = 10, binning: str = "uniform",
+def calibration_noise(proba: npt.ArrayLike, groups: npt.ArrayLike | None = None, *, n_bins: int = 10,
+                      binning: Binning = "uniform",
                       draws: int = 200, seed: int = 0, target: float = 0.02) -> dict[str, float]:
     """The ECE a perfectly calibrated model would show on these rows: the noise floor.
 
@@ -166,7 +174,7 @@ def _top_decile(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return y[np.argsort(-p, kind="stable")[:k]]
 
 
-def top_decile_lift(y_true, proba) -> float:
+def top_decile_lift(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> float:
     """Positive rate in the top 10% of scores divided by the overall positive rate.
 
     Examples
@@ -179,7 +187,7 @@ def top_decile_lift(y_true, proba) -> float:
     return float(_top_decile(y, p).mean() / rate) if rate > 0 else float("nan")
 
 
-def top_decile_capture(y_true, proba) -> float:
+def top_decile_capture(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> float:
     """Share of all positives that are in the top 10% of scores.
 
     Examples
@@ -192,7 +200,7 @@ def top_decile_capture(y_true, proba) -> float:
     return float(_top_decile(y, p).sum() / total) if total > 0 else float("nan")
 
 
-def evaluate(y_true, proba) -> dict[str, float]:
+def evaluate(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> dict[str, float]:
     """All the metrics of this module in one dict (see the module docstring).
 
     Examples
@@ -240,7 +248,7 @@ def _thin(x: np.ndarray, y: np.ndarray, points: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], picked, [len(x) - 1]]))
 
 
-def validation_curves(y_true, proba, *, points: int = CURVE_POINTS,
+def validation_curves(y_true: npt.ArrayLike, proba: npt.ArrayLike, *, points: int = CURVE_POINTS,
                       bins: int = CALIBRATION_BINS) -> dict[str, dict[str, list[float]]]:
     """ROC, cumulative gains and calibration curves, each of a fixed, small size.
 
@@ -306,11 +314,11 @@ def validation_curves(y_true, proba, *, points: int = CURVE_POINTS,
 class TimeSplit(NamedTuple):
     """Boolean row masks of a time-based split (use as ``X[split.train]``)."""
 
-    train: np.ndarray
-    validation: np.ndarray
+    train: Mask
+    validation: Mask
 
 
-def time_split(meta: pd.DataFrame, date_column: str, validation_start, *,
+def time_split(meta: pd.DataFrame, date_column: str, validation_start: DateLike, *,
                horizon_days: int = 0) -> TimeSplit:
     """Split rows by their as-of date: train before ``validation_start``, validate from it.
 
@@ -320,7 +328,7 @@ def time_split(meta: pd.DataFrame, date_column: str, validation_start, *,
         One row per training row, aligned with X and y; holds ``date_column``.
     date_column : str
         The as-of date of each row.
-    validation_start : date-like
+    validation_start : str, datetime.date or numpy.datetime64
         First as-of date of the validation window.
     horizon_days : int, default=0
         Label horizon. A training row's label looks ``horizon_days`` past its as-of date; rows

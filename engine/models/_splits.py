@@ -10,12 +10,15 @@ the training rows could not have seen, and on accounts (or deals) it did not tra
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sized
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from engine._errors import ArgumentError, DataError, InsufficientDataError
+from engine.models._types import Fold
 
 __all__ = ["ForwardGroupSplit"]
 
@@ -75,8 +78,9 @@ class ForwardGroupSplit:
     [(['2024-01-31'], ['2024-02-29']), (['2024-01-31', '2024-02-29'], ['2024-03-31'])]
     """
 
-    def __init__(self, dates, n_splits: int = 3, *, gap_days: int = 0, label_dates=None,
-                 block_dates: int = 1, group_parts: int | None = None, calibration_parts: int = 3,
+    def __init__(self, dates: npt.ArrayLike, n_splits: int = 3, *, gap_days: int = 0,
+                 label_dates: npt.ArrayLike | None = None, block_dates: int = 1,
+                 group_parts: int | None = None, calibration_parts: int = 3,
                  recent_dates: int | None = None,
                  min_train_dates: int = 1, random_state: int | None = 0):
         self.calibration_parts = calibration_parts
@@ -94,8 +98,9 @@ class ForwardGroupSplit:
         return (f"ForwardGroupSplit(n_splits={self.n_splits}, gap_days={self.gap_days}, "
                 f"block_dates={self.block_dates}, group_parts={self.group_parts})")
 
-    def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        """The number of folds."""
+    def get_n_splits(self, X: npt.ArrayLike | pd.DataFrame | None = None, y: npt.ArrayLike | None = None,
+                     groups: npt.ArrayLike | None = None) -> int:
+        """The number of folds (``n_splits``; the arguments are ignored, as scikit-learn's splitters do)."""
         return int(self.n_splits)
 
     def _known(self, days: np.ndarray) -> np.ndarray:
@@ -145,10 +150,26 @@ class ForwardGroupSplit:
         eligible = eligible[-self.n_splits * max(1, int(self.block_dates)):]
         return [np.asarray(block) for block in np.array_split(np.asarray(eligible), self.n_splits)]
 
-    def split(self, X, y=None, groups=None):
-        """Yield ``(train_indices, validation_indices)`` per fold, oldest validation first."""
+    def split(self, X: npt.ArrayLike | pd.DataFrame, y: npt.ArrayLike | None = None,
+              groups: npt.ArrayLike | None = None) -> Iterator[Fold]:
+        """Yield ``(train_indices, validation_indices)`` per fold, oldest validation first.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            The rows being split: one per date given to the splitter (only their number is read).
+        y : array-like of shape (n_samples,), optional
+            Ignored; there for scikit-learn's splitter interface.
+        groups : array-like of shape (n_samples,), optional
+            The account (or deal) of each row: no group is on both sides of a fold.
+
+        Yields
+        ------
+        train, validation : numpy.ndarray of intp
+            Row positions into ``X``.
+        """
         days = self._days()
-        n = len(X) if not hasattr(X, "shape") else X.shape[0]
+        n = len(cast(Sized, X)) if not hasattr(X, "shape") else X.shape[0]
         if len(days) != n:
             raise DataError(
                 f"ForwardGroupSplit: expected one date per row of the X being split ({n} rows); "
@@ -179,7 +200,8 @@ class ForwardGroupSplit:
     def _parts(self) -> int:
         return int(self.n_splits if self.group_parts is None else self.group_parts)
 
-    def calibration_split(self, X, y=None, groups=None):
+    def calibration_split(self, X: npt.ArrayLike | pd.DataFrame, y: npt.ArrayLike | None = None,
+                          groups: npt.ArrayLike | None = None) -> Iterator[Fold]:
         """Yield ``(train, validation)`` folds to fit the calibrator on: grouped, whole history.
 
         The groups (or rows) are dealt into ``calibration_parts`` parts; fold ``k`` validates on part
@@ -190,6 +212,20 @@ class ForwardGroupSplit:
         Every date, not only the latest: the demo's churn rate is seasonal (0.24 in July,
         0.27 in February), and a calibrator learned on the latest month missed the next
         quarter's rate by 0.03. No account (deal) is on both sides of a fold.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Ignored: the rows are the splitter's dates.
+        y : array-like of shape (n_samples,), optional
+            Ignored.
+        groups : array-like of shape (n_samples,), optional
+            The account (or deal) of each row; without them the rows are dealt one by one.
+
+        Yields
+        ------
+        train, validation : numpy.ndarray of intp
+            Row positions.
         """
         days = self._days()
         rng = np.random.default_rng(self.random_state)
