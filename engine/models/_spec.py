@@ -8,10 +8,10 @@ the line when known, and the key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import pandas as pd
 import yaml
@@ -19,6 +19,10 @@ import yaml
 from engine._errors import ColumnMismatchError, ModelSpecError
 from engine._paths import as_path
 from engine._suggest import did_you_mean, with_suggestion
+from engine.models._types import DateLike, ModelKind, PublishMetric
+
+if TYPE_CHECKING:
+    from engine.models._base import AutoClassifier
 
 __all__ = ["ModelSpec", "load_model_spec", "TARGET_DEFINITIONS", "PUBLISH_METRICS"]
 
@@ -30,7 +34,7 @@ TARGET_DEFINITIONS: dict[str, str] = {
 _KIND_TARGET = {"churn": "no_order_within_horizon", "win": "open_opportunity_won"}
 
 #: Metrics the publish gate can compare, and whether higher is better.
-PUBLISH_METRICS: dict[str, bool] = {
+PUBLISH_METRICS: dict[PublishMetric, bool] = {
     "roc_auc": True, "pr_auc": True, "lift_top_decile": True, "capture_top_decile": True,
     "brier": False, "ece": False,
 }
@@ -71,13 +75,14 @@ class ModelSpec:
 
     Attributes
     ----------
-    name, kind : str
-        Artifact name and ``"churn"`` or ``"win"``.
+    name : str
+        Artifact name.
+    kind : {"churn", "win"}
     target_definition : str
         A key of :data:`TARGET_DEFINITIONS`.
     horizon_days : int
         How far past the as-of date the label looks.
-    as_of_frequency, as_of_periods : str, int
+    as_of_frequency, as_of_periods : {"monthly", "quarterly", "weekly"}, int
         Training as-of dates: ``periods`` dates at this frequency, the last one
         ``horizon_days`` before the end of the data so every label is fully observed.
     validation_periods : int
@@ -94,39 +99,50 @@ class ModelSpec:
     model : dict
         Keyword arguments of the estimator (candidates, blend, cv, calibration, minimums, seed).
     publish_metric, publish_tolerance : str, float
+        A key of :data:`PUBLISH_METRICS`, and how much worse a candidate may be.
         The publish gate's comparison.
     source : str or None
         The file the spec came from.
     """
 
     name: str
-    kind: str
+    kind: ModelKind
     target_definition: str
     horizon_days: int
-    as_of_frequency: str = "monthly"
+    as_of_frequency: Literal["monthly", "quarterly", "weekly"] = "monthly"
     as_of_periods: int = 18
     validation_periods: int = 3
     max_rows: int | None = None
-    level: str = "history"
+    level: Literal["history", "nowcast"] = "history"
     description: str = ""
-    include: str | tuple[str, ...] = "all"
+    include: Literal["all"] | tuple[str, ...] = "all"
     exclude: tuple[str, ...] = ()
     model: Mapping[str, Any] = field(default_factory=dict)
-    publish_metric: str = "roc_auc"
+    publish_metric: PublishMetric = "roc_auc"
     publish_tolerance: float = 0.005
     source: str | None = None
 
-    def build_estimator(self):
+    def build_estimator(self) -> AutoClassifier:
         """Return an unfitted :class:`ChurnModel` or :class:`WinModel` configured by the spec."""
         from engine.models._base import ChurnModel, WinModel
 
         cls = ChurnModel if self.kind == "churn" else WinModel
         return cls(**dict(self.model))
 
-    def as_of_dates(self, data_end) -> list[pd.Timestamp]:
+    def as_of_dates(self, data_end: DateLike) -> list[pd.Timestamp]:
         """The training as-of dates, oldest first, for data that ends at ``data_end``.
 
         The last date is the latest period end at or before ``data_end - horizon_days``.
+
+        Parameters
+        ----------
+        data_end : str, datetime.date or numpy.datetime64
+            The last day of the data.
+
+        Returns
+        -------
+        list of pandas.Timestamp
+            ``as_of_periods`` dates at ``as_of_frequency`` (fewer if the calendar has fewer).
 
         Examples
         --------
@@ -140,12 +156,28 @@ class ModelSpec:
         dates = [d for d in dates if d <= last][-self.as_of_periods:]
         return list(dates)
 
-    def validation_start(self, data_end) -> pd.Timestamp:
-        """The first as-of date of the validation window (the last ``validation_periods``)."""
+    def validation_start(self, data_end: DateLike) -> pd.Timestamp:
+        """The first as-of date of the validation window (the last ``validation_periods``).
+
+        Parameters
+        ----------
+        data_end : str, datetime.date or numpy.datetime64
+            The last day of the data (as for :meth:`as_of_dates`).
+        """
         return self.as_of_dates(data_end)[-self.validation_periods]
 
-    def select_features(self, columns) -> list[str]:
+    def select_features(self, columns: Iterable[Hashable]) -> list[str]:
         """The feature columns to train on, from the columns available.
+
+        Parameters
+        ----------
+        columns : iterable of column names
+            The columns of the training frame (e.g. ``X.columns``); compared as text.
+
+        Returns
+        -------
+        list of str
+            ``include`` (or every column) without ``exclude``, in the order given.
 
         Raises
         ------

@@ -14,7 +14,7 @@ from engine._paths import as_path
 from engine._progress import task
 from engine.pipeline._ingest import ingest
 from engine.pipeline._score import ScoreResult, score
-from engine.pipeline._train import describe_metrics, train_model
+from engine.pipeline._train import KINDS, describe_metrics, train_model
 from engine.storage import Database
 
 __all__ = ["create_demo_database", "demo_artifacts_dir", "run_demo"]
@@ -69,7 +69,7 @@ def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, pro
         # The demo data ends on a fixed day in the past by design: its "today" is the day after
         # its newest event (the shared default rule), without the stale-data warning.
         as_of = default_as_of(db)
-        missing = [kind for kind in ("churn", "win") if not (artifacts / f"{kind}.joblib").exists()]
+        missing = [kind for kind in KINDS if not (artifacts / f"{kind}.joblib").exists()]
         if missing:
             with task("reading and validating the demo data"):
                 ingested = ingest(db, as_of=as_of)

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from engine._errors import ConfigError, InsufficientDataError
@@ -33,11 +33,13 @@ from engine.models import (
     time_split,
     validation_curves,
 )
+from engine.models._base import AutoClassifier
 from engine.models._drift import training_distribution
+from engine.models._types import DateLike, Mask, ModelKind
 
 __all__ = ["TrainResult", "train_model", "training_rows", "KINDS", "GROUP_COLUMNS"]
 
-KINDS = ("churn", "win")
+KINDS: tuple[ModelKind, ...] = ("churn", "win")
 
 #: Fewest rows the drift reference (training distribution in the card) is taken from.
 _MIN_REFERENCE_ROWS = 2_000
@@ -51,8 +53,7 @@ class TrainResult:
 
     Attributes
     ----------
-    kind : str
-        ``"churn"`` or ``"win"``.
+    kind : {"churn", "win"}
     card : ModelCard
         The candidate's model card (metrics measured on the validation window).
     decision : PublishDecision
@@ -68,7 +69,7 @@ class TrainResult:
         probability, so evaluations over several runs can be pooled (rolling origins).
     """
 
-    kind: str
+    kind: ModelKind
     card: ModelCard
     decision: PublishDecision
     metrics: dict[str, float]
@@ -81,7 +82,8 @@ class TrainResult:
 GROUP_COLUMNS = {"churn": "account_id", "win": "opportunity_id"}
 
 
-def training_rows(kind: str, spec: ModelSpec, meta: pd.DataFrame, validation_start) -> tuple[np.ndarray, np.ndarray]:
+def training_rows(kind: ModelKind, spec: ModelSpec, meta: pd.DataFrame,
+                  validation_start: DateLike) -> tuple[Mask, Mask]:
     """Boolean masks of the training and the out-of-time validation rows of a training frame.
 
     Validation: the last ``validation_periods`` as-of dates. Training: the earlier rows whose
@@ -90,6 +92,21 @@ def training_rows(kind: str, spec: ModelSpec, meta: pd.DataFrame, validation_sta
     judged on (a gap of one horizon); for win, no deal of the validation window; and at most
     ``spec.max_rows`` of them (a seeded random sample of the account-dates: monthly snapshots
     repeat each account).
+
+    Parameters
+    ----------
+    kind : {"churn", "win"}
+    spec : ModelSpec
+        Its ``horizon_days`` and ``max_rows``.
+    meta : pandas.DataFrame
+        One row per training row: ``as_of`` and, for win, ``opportunity_id``.
+    validation_start : str, datetime.date or numpy.datetime64
+        The first validation as-of date (:meth:`ModelSpec.validation_start`).
+
+    Returns
+    -------
+    train, validation : numpy.ndarray of bool
+        One per row of ``meta``.
     """
     split = time_split(meta, "as_of", validation_start, horizon_days=spec.horizon_days)
     train_mask = split.train
@@ -119,13 +136,13 @@ def _spec_for(kind: str, spec: ModelSpec | str | Path | None) -> ModelSpec:
 
 def train_model(
     tables: Mapping[str, pd.DataFrame],
-    kind: str,
+    kind: ModelKind,
     *,
     spec: ModelSpec | str | Path | None = None,
     artifacts_dir: str | Path | None = None,
     force: bool = False,
-    oracle: Callable[[str, pd.DataFrame, Mapping[str, pd.DataFrame]], np.ndarray] | None = None,
-    data_end=None,
+    oracle: Callable[[ModelKind, pd.DataFrame, Mapping[str, pd.DataFrame]], npt.ArrayLike] | None = None,
+    data_end: DateLike | None = None,
 ) -> TrainResult:
     """Train, validate out of time, save and (if good enough) publish a churn or win model.
 
@@ -154,7 +171,7 @@ def train_model(
         simulated data whose generating probabilities are known (the demo:
         ``engine.demo._oracle.demo_oracle``). The card then reports the model's out-of-time
         ROC AUC and Brier score as a share of the oracle's.
-    data_end : date-like, optional
+    data_end : str, datetime.date or numpy.datetime64, optional
         Train as if the data ended on this date (default: the latest dated row): the as-of
         dates, the training and the validation window all move back. Features and labels only
         read data before each as-of date and within its horizon, so this replays an earlier
@@ -270,6 +287,7 @@ def train_model(
     used = set(pd.to_datetime(meta.loc[train_mask, "as_of"]).unique())
     train_dates = [d for d in dates if d in used]
     valid_dates = [d for d in dates if d >= validation_start]
+    recalibration = model.recalibration_ or {}
     card = save_model(
         model,
         candidate_dir,
@@ -282,9 +300,9 @@ def train_model(
             "selection": dict(model.cv_scheme_),
             "group_by": group_column,
             "calibration": model.cv_scheme_.get("calibration", "the selection folds")
-            + (f"; re-levelled to {model.recalibration_.get('source', 'the rate of the latest dates')} "
-               f"(log-odds shift {model.recalibration_['shift']:+.3f})"
-               if (model.recalibration_ or {}).get("shift") else "")
+            + (f"; re-levelled to {recalibration.get('source', 'the rate of the latest dates')} "
+               f"(log-odds shift {recalibration['shift']:+.3f})"
+               if recalibration.get("shift") else "")
             + f" ({model.calibration_method_}, {model.n_calibration_rows_:,} scores)",
             "out_of_time": f"trained on as-of dates {train_dates[0].date()} to {train_dates[-1].date()} "
             f"(labels ending before {validation_start.date()}), scored on {valid_dates[0].date()} to "
@@ -319,7 +337,7 @@ def train_model(
     )
 
 
-def _level_to_nowcast(model, tables: Mapping[str, pd.DataFrame], X: pd.DataFrame, meta: pd.DataFrame,
+def _level_to_nowcast(model: AutoClassifier, tables: Mapping[str, pd.DataFrame], X: pd.DataFrame, meta: pd.DataFrame,
                       cutoff: pd.Timestamp, horizon_days: int) -> None:
     """Re-level churn's calibration to a nowcast of the base rate at the training cut-off.
 
@@ -345,12 +363,13 @@ def _level_to_nowcast(model, tables: Mapping[str, pd.DataFrame], X: pd.DataFrame
                   nowcast=[{"as_of": str(r.as_of.date()), "rows": int(r.rows), "observed_days": int(r.observed_days),
                             "no_order_so_far": round(float(r.no_event_so_far), 4), "rate": round(float(r.rate), 4)}
                            for r in table.itertuples()])
+    assert model.recalibration_ is not None  # relevel records it
     _log.info("training churn: nowcast base rate %.4f at %d open as-of dates before %s (model mean %.4f); "
               "log-odds shift %+.3f", target, len(table), cutoff.date(), model.recalibration_["mean_before"],
               model.recalibration_["shift"])
 
 
-def describe_metrics(metrics: Mapping[str, Any]) -> str:
+def describe_metrics(metrics: Mapping[str, float]) -> str:
     """One line of the headline metrics, for the CLI and the demo."""
     return (
         f"ROC AUC {metrics['roc_auc']:.3f}, PR AUC {metrics['pr_auc']:.3f}, Brier {metrics['brier']:.4f}, "
