@@ -25,16 +25,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import sklearn
 
 from engine._arguments import check_frame
 from engine._errors import ArgumentError, ArtifactIntegrityError, ModelError
 from engine._paths import as_path
+from engine.models._types import ModelKind, Window
+
+if TYPE_CHECKING:
+    from engine.models._base import AutoClassifier
+    from engine.models._spec import ModelSpec
 
 __all__ = [
     "ModelCard",
@@ -63,8 +69,20 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def data_fingerprint(X: pd.DataFrame, y=None) -> str:
+def data_fingerprint(X: pd.DataFrame, y: npt.ArrayLike | None = None) -> str:
     """A sha256 of the training data (values, index, column names and dtypes, and labels).
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The training rows.
+    y : array-like of shape (n_samples,), optional
+        Their labels.
+
+    Returns
+    -------
+    str
+        ``"sha256:"`` and 64 hex digits.
 
     Examples
     --------
@@ -92,7 +110,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _window(value) -> dict[str, str] | None:
+def _window(value: Window | None) -> dict[str, str] | None:
     if value is None:
         return None
     if isinstance(value, Mapping):
@@ -298,14 +316,14 @@ def read_card(path: str | Path) -> ModelCard:
 
 
 def save_model(
-    model,
+    model: AutoClassifier,
     directory: str | Path = DEFAULT_ARTIFACT_DIR,
-    spec=None,
+    spec: ModelSpec | None = None,
     metrics: Mapping[str, Any] | None = None,
     data_fingerprint: str = "",
-    training_window=None,
+    training_window: Window | None = None,
     *,
-    validation_window=None,
+    validation_window: Window | None = None,
     name: str | None = None,
     validation: Mapping[str, Any] | None = None,
     oracle: Mapping[str, Any] | None = None,
@@ -322,11 +340,11 @@ def save_model(
         Created if needed. Existing files of the same name are replaced.
     spec : ModelSpec, optional
         Names the artifact and records target and publish settings.
-    metrics : dict
+    metrics : mapping, optional
         Validation metrics, e.g. from :func:`engine.models.evaluate`.
     data_fingerprint : str
         Identifies the training data, e.g. :func:`engine.models.data_fingerprint`.
-    training_window, validation_window : (start, end) or mapping, optional
+    training_window, validation_window : (start, end) of dates, or mapping, optional
         As-of dates of the training rows and of the validation rows. The publish gate compares
         models only on the same validation window.
     name : str, optional
@@ -340,6 +358,10 @@ def save_model(
     curves : mapping, optional
         ROC, cumulative gains and calibration curves on the validation window, from
         :func:`engine.models.validation_curves`.
+
+    Returns
+    -------
+    ModelCard
     """
     from engine.models._base import AutoClassifier, ChurnModel
 
@@ -470,7 +492,7 @@ def verify_artifact(card: ModelCard) -> Path:
     return artifact
 
 
-def load_model(path: str | Path, kind: str | None = None):
+def load_model(path: str | Path, kind: ModelKind | None = None) -> AutoClassifier:
     """Load a trained model after checking it against its model card.
 
     The sha256 of the ``.joblib`` file and the scikit-learn (major.minor), numpy and pandas
@@ -496,6 +518,11 @@ def load_model(path: str | Path, kind: str | None = None):
         differs, the library versions differ, or the file cannot be unpickled (truncated).
     ModelError
         The model is of another kind than the one asked for (a win model in the churn slot).
+
+    Returns
+    -------
+    AutoClassifier
+        The fitted :class:`ChurnModel` or :class:`WinModel`, its card as ``card_``.
     """
     path = as_path(path, "a model artifact", "models/artifacts/churn.joblib")
     card = read_card(path)

@@ -13,15 +13,20 @@ shifted, watch it; above 0.25 the population has changed - retrain.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from engine._arguments import check_array, check_mapping, check_type
 from engine._errors import ArgumentError
 from engine.models._columns import BOOLEAN, CATEGORICAL, to_internal_matrix
 from engine.models._scoring import ScoringMixin
+
+if TYPE_CHECKING:
+    from engine.models._base import AutoClassifier
 
 __all__ = ["training_distribution", "DriftCheck", "drift_report", "psi", "PSI_SHIFTED", "PSI_RETRAIN", "SCORE",
            "MIN_ROWS_PER_BIN"]
@@ -88,7 +93,7 @@ def _shares(bins: np.ndarray, n_bins: int) -> list[float]:
     return list(counts / max(counts.sum(), 1.0))
 
 
-def training_distribution(model, X: pd.DataFrame, scores: np.ndarray) -> dict[str, Any]:
+def training_distribution(model: AutoClassifier, X: pd.DataFrame, scores: npt.ArrayLike) -> dict[str, Any]:
     """Bins and shares of every model input and of the score on the training rows.
 
     Parameters
@@ -97,8 +102,14 @@ def training_distribution(model, X: pd.DataFrame, scores: np.ndarray) -> dict[st
         The fitted model (its schema says how each column is seen).
     X : pandas.DataFrame
         The training rows.
-    scores : array-like
+    scores : array-like of shape (n_samples,)
         The model's probabilities on them.
+
+    Returns
+    -------
+    dict
+        ``rows``; ``features``: input name -> its bins (``type``, ``edges`` or ``values``,
+        ``bins``) and ``shares``; ``score``: the same for the probabilities. JSON-ready.
     """
     _check_model("training_distribution", model)
     scores = check_array("training_distribution", "scores", scores, "pass model.predict_proba(X)[:, 1]")
@@ -131,7 +142,7 @@ class DriftCheck:
         Its training distribution (the model card's ``training_distribution``).
     """
 
-    def __init__(self, model, distribution: dict[str, Any]):
+    def __init__(self, model: AutoClassifier, distribution: dict[str, Any]):
         _check_model("DriftCheck", model)
         fix = "pass the model card's training_distribution (engine.models.training_distribution)"
         check_mapping("DriftCheck", "distribution", distribution, fix)
@@ -144,7 +155,7 @@ class DriftCheck:
         self.score_counts = np.zeros(distribution["score"]["bins"])
         self.rows = 0
 
-    def add(self, X: pd.DataFrame, scores: np.ndarray) -> None:
+    def add(self, X: pd.DataFrame, scores: npt.ArrayLike) -> None:
         """Count one batch of scored rows (the model's input columns, and their scores)."""
         if len(X) == 0:
             return
@@ -183,14 +194,15 @@ class DriftCheck:
         return frame.sort_values(["psi", "feature"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def drift_report(models: dict[str, Any], batches: dict[str, list[tuple[pd.DataFrame, np.ndarray]]]) -> pd.DataFrame:
+def drift_report(models: Mapping[str, AutoClassifier],
+                 batches: Mapping[str, Sequence[tuple[pd.DataFrame, npt.ArrayLike]]]) -> pd.DataFrame:
     """PSI of every input and the score of each model whose card has a training distribution.
 
     Parameters
     ----------
-    models : dict
+    models : mapping of str to AutoClassifier
         Model name -> fitted model (loaded with its card as ``card_``).
-    batches : dict
+    batches : mapping of str to a sequence of (pandas.DataFrame, array-like)
         Model name -> ``(scored rows, their scores)`` batches, e.g. one per partition.
 
     Returns

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import numpy.typing as npt
 import pandas as pd
 
 from engine._arguments import check_array, check_frame, check_type
@@ -16,7 +17,7 @@ from engine._errors import ColumnMismatchError, DataError
 __all__ = ["value_at_risk", "expected_deal_value", "priority_rank"]
 
 
-def _probability(values, name: str, where: str) -> pd.Series:
+def _probability(values: npt.ArrayLike | pd.Series, name: str, where: str) -> pd.Series:
     series = (values.astype(float) if isinstance(values, pd.Series)
               else pd.Series(check_array(where, name, values, f"pass {name} as model.predict_proba(X)[:, 1]")))
     bad = series.notna() & ((series < 0) | (series > 1))
@@ -28,7 +29,7 @@ def _probability(values, name: str, where: str) -> pd.Series:
     return series
 
 
-def _money(values, name: str, index, where: str) -> pd.Series:
+def _money(values: npt.ArrayLike | pd.Series, name: str, index: pd.Index, where: str) -> pd.Series:
     if isinstance(values, pd.Series):
         return values.astype(float)
     array = check_array(where, name, values, f"pass {name} as one amount per record (missing as NaN)")
@@ -38,8 +39,21 @@ def _money(values, name: str, index, where: str) -> pd.Series:
     return pd.Series(array, index=index)
 
 
-def value_at_risk(churn_probability, expected_margin_12m) -> pd.Series:
+def value_at_risk(churn_probability: npt.ArrayLike | pd.Series,
+                  expected_margin_12m: npt.ArrayLike | pd.Series | float) -> pd.Series:
     """Churn probability x expected 12-month margin (missing stays missing).
+
+    Parameters
+    ----------
+    churn_probability : array-like or pandas.Series of shape (n_records,)
+        Probabilities in [0, 1], e.g. ``model.predict_proba(X)[:, 1]``; a Series keeps its index.
+    expected_margin_12m : array-like or pandas.Series of shape (n_records,), or float
+        One margin per record (missing as NaN), or one for all.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``value_at_risk``, on the index of ``churn_probability``.
 
     Examples
     --------
@@ -53,8 +67,21 @@ def value_at_risk(churn_probability, expected_margin_12m) -> pd.Series:
     return (p * margin.to_numpy()).rename("value_at_risk")
 
 
-def expected_deal_value(win_probability, deal_amount) -> pd.Series:
+def expected_deal_value(win_probability: npt.ArrayLike | pd.Series,
+                        deal_amount: npt.ArrayLike | pd.Series | float) -> pd.Series:
     """Win probability x deal amount (missing stays missing).
+
+    Parameters
+    ----------
+    win_probability : array-like or pandas.Series of shape (n_deals,)
+        Probabilities in [0, 1], e.g. ``model.predict_proba(X)[:, 1]``; a Series keeps its index.
+    deal_amount : array-like or pandas.Series of shape (n_deals,), or float
+        One amount per deal (missing as NaN), or one for all.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``expected_deal_value``, on the index of ``win_probability``.
 
     Examples
     --------

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy.typing as npt
+import pandas as pd
+
 from engine._errors import ModelError
 from engine.models._artifacts import ModelCard, load_model, read_card, verify_artifact
 from engine.models._metrics import evaluate
 from engine.models._spec import PUBLISH_METRICS
+from engine.models._types import PublishMetric
 
 __all__ = ["PublishDecision", "publish"]
 
@@ -59,9 +63,9 @@ def _files(card: ModelCard) -> list[Path]:
     return [base / card.artifact, card_file, base / f"{card.name}.card.md"]
 
 
-def publish(candidate: str | Path | ModelCard, current_dir: str | Path, metric: str = "roc_auc",
+def publish(candidate: str | Path | ModelCard, current_dir: str | Path, metric: PublishMetric = "roc_auc",
             tolerance: float = 0.005, force: bool = False, *,
-            validation_data=None) -> PublishDecision:
+            validation_data: tuple[pd.DataFrame, npt.ArrayLike] | None = None) -> PublishDecision:
     """Replace the current model by ``candidate`` if it is at least as good, unless forced.
 
     Parameters
@@ -70,14 +74,14 @@ def publish(candidate: str | Path | ModelCard, current_dir: str | Path, metric: 
         The retrained model: its card, its ``.joblib``, or its directory.
     current_dir : path
         Where the current model lives (``<name>.joblib`` and cards). Created if needed.
-    metric : str, default="roc_auc"
+    metric : {"roc_auc", "pr_auc", "lift_top_decile", "capture_top_decile", "brier", "ece"}, default="roc_auc"
         A key of :data:`engine.models.PUBLISH_METRICS`; for ``brier`` and ``ece`` lower is
         better, for the others higher.
     tolerance : float, default=0.005
         How much worse the candidate may be and still be published (noise between retrains).
     force : bool, default=False
         Publish whatever the comparison says; the decision records that it was forced.
-    validation_data : (X, y), optional
+    validation_data : (pandas.DataFrame, array-like), optional
         Score both models on this data rather than trusting the cards' metrics.
 
     Returns
