@@ -14,7 +14,7 @@ import importlib
 import importlib.util
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -50,12 +50,21 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def reasons_list(value: Any) -> list[str]:
+def reasons_list(value: object) -> list[str]:
     """The reasons of one record as a list of sentences.
 
     ``account_scores.top_reasons`` is stored as JSON text (a list of sentences, the reasons
     that raise the risk, strongest first) so every database keeps it; this reads it back.
     Null (an account that was not explained) gives an empty list; a list is returned as is.
+
+    Parameters
+    ----------
+    value : str, list or tuple of str, numpy.ndarray, or null (None, NaN, pandas.NA)
+        One cell of the ``top_reasons`` column; anything else raises :class:`engine.DataError`.
+
+    Returns
+    -------
+    list of str
 
     Examples
     --------
@@ -82,8 +91,24 @@ def reasons_list(value: Any) -> list[str]:
                     "the column written by kam score, or pass a list.")
 
 
-def generic_reason(feature: str, value: Any, typical: Any, direction: str, outcome: str) -> str:
+def generic_reason(feature: str, value: object, typical: object, direction: Literal["raises", "lowers"],
+                   outcome: str) -> str:
     """Plain wording for any data set: ``"complaints_90d is 4 (typical 0), raises churn risk"``.
+
+    Parameters
+    ----------
+    feature : str
+        The column name.
+    value, typical : object
+        The record's value and the training's typical one (numbers, dates, booleans, text;
+        missing words as "missing").
+    direction : {"raises", "lowers"}
+    outcome : str
+        What the model predicts, e.g. ``"churn risk"`` or ``"chance of winning"``.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -133,7 +158,7 @@ def _raw_typical(model: AutoClassifier, name: str) -> Any:
 
 
 def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
-            direction: str = "both") -> pd.DataFrame:
+            direction: Literal["both", "raises", "lowers"] = "both") -> pd.DataFrame:
     """Each record's top factors: feature, value, typical value, contribution and words.
 
     Parameters
@@ -224,7 +249,7 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
             name = features[j]
             value = column_values[name][i]
             typical = typical_raw[name]
-            word = "raises" if contribution[i, j] > 0 else "lowers"
+            word: Literal["raises", "lowers"] = "raises" if contribution[i, j] > 0 else "lowers"
             if describe is not None and catalog is not None and _catalogued(name, catalog):
                 # engine.features words the *value* (its direction: value above or below
                 # typical); the effect on the outcome is appended here.

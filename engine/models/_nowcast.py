@@ -20,17 +20,17 @@ brings a model's mean probability on those dates' rows to the nowcast (ranking u
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from engine._errors import ArgumentError, InsufficientDataError
+from engine.models._types import DateLike
 
 __all__ = ["nowcast_no_event_rate", "level_shift"]
 
 
-def nowcast_no_event_rate(as_of: Any, days_to_event: Any, cutoff: Any, horizon_days: int, *,
+def nowcast_no_event_rate(as_of: npt.ArrayLike, days_to_event: npt.ArrayLike, cutoff: DateLike, horizon_days: int, *,
                           min_observed_days: int = 1) -> pd.DataFrame:
     """The horizon's no-event rate at each as-of date, nowcast from what was seen by ``cutoff``.
 
@@ -41,7 +41,7 @@ def nowcast_no_event_rate(as_of: Any, days_to_event: Any, cutoff: Any, horizon_d
     days_to_event : array-like of float
         Days from the as-of date to the first event seen before ``cutoff`` (``inf``: none
         seen), e.g. :func:`engine.features.days_to_first_order`.
-    cutoff : date-like
+    cutoff : str, datetime.date or numpy.datetime64
         What is known: events before this day.
     horizon_days : int
         The label window.
@@ -102,8 +102,20 @@ def nowcast_no_event_rate(as_of: Any, days_to_event: Any, cutoff: Any, horizon_d
     return pd.DataFrame(rows, columns=columns)
 
 
-def level_shift(proba: Any, target: float) -> float:
+def level_shift(proba: npt.ArrayLike, target: float) -> float:
     """The constant log-odds shift that makes the mean of ``proba`` equal ``target``.
+
+    Parameters
+    ----------
+    proba : array-like of float
+        Probabilities (clipped to [1e-6, 1 - 1e-6]).
+    target : float
+        The mean wanted, strictly between 0 and 1.
+
+    Returns
+    -------
+    float
+        Added to every log-odds, it makes their mean probability ``target`` (to 1e-12).
 
     Examples
     --------

@@ -9,9 +9,10 @@ reasons and the drift checks use. The learned state it reads is set by ``fit``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import sklearn.exceptions
 
@@ -205,7 +206,7 @@ class ScoringMixin:
                               categories={k: list(v) for k, v in schema.categories.items()},
                               datetime_reference=dict(schema.datetime_reference), predict=predict)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: pd.DataFrame | npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Calibrated probabilities, shape (n_samples, 2); column 1 is ``classes_[1]``."""
         frame = self._checked_frame(X)
         if len(frame) == 0:
@@ -222,12 +223,13 @@ class ScoringMixin:
             p = self._calibrate(raw)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: pd.DataFrame | npt.ArrayLike) -> np.ndarray:
         """The positive class where its calibrated probability is at least 0.5."""
         p = self.predict_proba(X)[:, 1]
         return self.classes_[(p >= 0.5).astype(int)]
 
-    def explain(self, X, top: int = 3, *, direction: str = "both") -> pd.DataFrame:
+    def explain(self, X: pd.DataFrame, top: int = 3, *,
+                direction: Literal["both", "raises", "lowers"] = "both") -> pd.DataFrame:
         """The top factors of each record's probability, with sign, size and words.
 
         See :func:`engine.models.explain` for the method and the columns returned.
