@@ -9,7 +9,7 @@ the thread settings in ``engine.models._threads``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -162,7 +162,7 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         "candidates": [NONE, CANDIDATE_GRID],
         "blend": [FLAG],
         "cv": [Options(("auto",)), Integer(2), SPLITTER],
-        "calibration": [Options(("auto", "isotonic", "sigmoid", "none"))],
+        "calibration": [Options(get_args(Calibration))],
         "min_rows": [Integer(1)],
         "min_class_count": [Integer(1)],
         "drop_identifiers": [FLAG],

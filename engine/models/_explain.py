@@ -14,7 +14,7 @@ import importlib
 import importlib.util
 import json
 import math
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ from engine._errors import ArgumentError, DataError
 from engine._suggest import did_you_mean
 from engine.models._columns import BOOLEAN, CATEGORICAL, DATETIME
 from engine.models._inputs import as_frame
+from engine.models._types import Direction
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.models._base import AutoClassifier
@@ -158,7 +159,7 @@ def _raw_typical(model: AutoClassifier, name: str) -> Any:
 
 
 def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
-            direction: Literal["both", "raises", "lowers"] = "both") -> pd.DataFrame:
+            direction: Direction = "both") -> pd.DataFrame:
     """Each record's top factors: feature, value, typical value, contribution and words.
 
     Parameters
@@ -188,7 +189,7 @@ def explain(model: AutoClassifier, X: pd.DataFrame, top: int = 3, *,
 
     check_type("explain", "model", model, ScoringMixin, "pass the fitted model, e.g. engine.models.load_model(path)",
                described="a fitted kam model (ChurnModel, WinModel or AutoClassifier)")
-    if direction not in ("both", "raises", "lowers"):
+    if direction not in get_args(Direction):
         raise ArgumentError(f"expected direction 'both', 'raises' or 'lowers'; got {direction!r}"
                             f"{did_you_mean(str(direction), ('both', 'raises', 'lowers'))}. Fix: pass "
                             "direction='raises' for the reasons that raise the score.")

@@ -27,7 +27,7 @@ calibration curve over 10 quantile bins of the probabilities with the rows in ea
 from __future__ import annotations
 
 import math
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -94,7 +94,7 @@ def _bins(p: np.ndarray, n_bins: int, binning: Binning) -> np.ndarray:
         bins[np.argsort(p, kind="stable")] = np.arange(len(p)) * n_bins // len(p)
         return bins
     raise ArgumentError(f"expected binning 'uniform' or 'quantile'; got {binning!r}. "
-                        f"Fix: pass binning='uniform'{did_you_mean(str(binning), ('uniform', 'quantile'))}.")
+                        f"Fix: pass binning='uniform'{did_you_mean(str(binning), get_args(Binning))}.")
 
 
 def expected_calibration_error(y_true: npt.ArrayLike, proba: npt.ArrayLike, n_bins: int = 10, *,

@@ -9,7 +9,7 @@ reasons and the drift checks use. The learned state it reads is set by ``fit``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,7 @@ from engine.models._columns import check_columns, to_internal_matrix
 from engine.models._fast import BoostingScorer, compile_pipeline
 from engine.models._inputs import as_frame
 from engine.models._threads import scoring_threads, thread_limits
+from engine.models._types import Direction
 
 __all__ = ["CompiledScorer", "NotFittedError", "ScoringMixin"]
 
@@ -229,7 +230,7 @@ class ScoringMixin:
         return self.classes_[(p >= 0.5).astype(int)]
 
     def explain(self, X: pd.DataFrame, top: int = 3, *,
-                direction: Literal["both", "raises", "lowers"] = "both") -> pd.DataFrame:
+                direction: Direction = "both") -> pd.DataFrame:
         """The top factors of each record's probability, with sign, size and words.
 
         See :func:`engine.models.explain` for the method and the columns returned.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeAlias, get_args
 
 import pandas as pd
 import yaml
@@ -31,7 +31,7 @@ TARGET_DEFINITIONS: dict[str, str] = {
     "no_order_within_horizon": "churn: 1 when the account places no order in (as_of, as_of + horizon_days]",
     "open_opportunity_won": "win: 1 when an opportunity open at as_of is later won (closed within horizon_days)",
 }
-_KIND_TARGET = {"churn": "no_order_within_horizon", "win": "open_opportunity_won"}
+_KIND_TARGET: dict[ModelKind, str] = {"churn": "no_order_within_horizon", "win": "open_opportunity_won"}
 
 #: Metrics the publish gate can compare, and whether higher is better.
 PUBLISH_METRICS: dict[PublishMetric, bool] = {
@@ -40,8 +40,11 @@ PUBLISH_METRICS: dict[PublishMetric, bool] = {
 }
 
 #: Where the calibrated level comes from (``training.level``): every labelled date, or a nowcast.
-LEVELS = ("history", "nowcast")
-_FREQUENCIES = {"monthly": "ME", "quarterly": "QE", "weekly": "W-SUN"}
+Level: TypeAlias = Literal["history", "nowcast"]
+LEVELS: tuple[Level, ...] = get_args(Level)
+#: How often the training as-of dates fall (``training.as_of.frequency``), and pandas' period end.
+Frequency: TypeAlias = Literal["monthly", "quarterly", "weekly"]
+_FREQUENCIES: dict[Frequency, str] = {"monthly": "ME", "quarterly": "QE", "weekly": "W-SUN"}
 
 _SCHEMA: dict[str, Any] = {
     "name": str,
@@ -109,11 +112,11 @@ class ModelSpec:
     kind: ModelKind
     target_definition: str
     horizon_days: int
-    as_of_frequency: Literal["monthly", "quarterly", "weekly"] = "monthly"
+    as_of_frequency: Frequency = "monthly"
     as_of_periods: int = 18
     validation_periods: int = 3
     max_rows: int | None = None
-    level: Literal["history", "nowcast"] = "history"
+    level: Level = "history"
     description: str = ""
     include: Literal["all"] | tuple[str, ...] = "all"
     exclude: tuple[str, ...] = ()

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["CV", "Calibration", "DateLike", "Fold", "Indices", "Mask", "ModelKind", "PublishMetric", "Splitter",
+__all__ = ["CV", "Calibration", "DateLike", "Direction", "Fold", "Indices", "Mask", "ModelKind", "PublishMetric", "Splitter",
            "Window"]
 
 #: The two model kinds (``kam train churn|win``; a model's ``kind`` on its card).
@@ -39,6 +39,9 @@ Mask: TypeAlias = npt.NDArray[np.bool_]
 
 #: One cross-validation fold: ``(training row positions, validation row positions)``.
 Fold: TypeAlias = tuple[Indices, Indices]
+
+#: Which factors ``explain`` keeps: all by size, or only those that raise (lower) the probability.
+Direction: TypeAlias = Literal["both", "raises", "lowers"]
 
 #: How a model calibrates its probabilities (``AutoClassifier(calibration=...)``).
 Calibration: TypeAlias = Literal["auto", "isotonic", "sigmoid", "none"]

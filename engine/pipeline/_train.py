@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -39,7 +40,7 @@ from engine.models._types import DateLike, Mask, ModelKind
 
 __all__ = ["TrainResult", "train_model", "training_rows", "KINDS", "GROUP_COLUMNS"]
 
-KINDS: tuple[ModelKind, ...] = ("churn", "win")
+KINDS: tuple[ModelKind, ...] = get_args(ModelKind)
 
 #: Fewest rows the drift reference (training distribution in the card) is taken from.
 _MIN_REFERENCE_ROWS = 2_000
