@@ -199,7 +199,7 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.censor_above = censor_above
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         # Models saved before censor_above existed: no column censored.
         state.setdefault("censor_above", None)
         super().__setstate__(state)

@@ -106,6 +106,19 @@ def expected_calibration_error(y_true: npt.ArrayLike, proba: npt.ArrayLike, n_bi
     ECE), where every bin has about n/10 rows behind it. Both are biased upwards by sampling
     noise (see :func:`calibration_noise`).
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Outcomes, 0 or 1.
+    proba : array-like of shape (n_samples,) or (n_samples, 2)
+        Predicted probabilities of the positive class (or ``predict_proba``'s two columns).
+    n_bins : int, default=10
+    binning : {"uniform", "quantile"}, default="uniform"
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> expected_calibration_error([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5])
@@ -135,6 +148,19 @@ def calibration_noise(proba: npt.ArrayLike, groups: npt.ArrayLike | None = None,
     one uniform draw (``y = u < p`` for each row): every row stays calibrated, and a deal open
     at three as-of dates is one outcome, not three, so the floor is higher than for
     independent rows.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples,)
+        The predicted probabilities.
+    groups : array-like of shape (n_samples,), optional
+        The group (deal) of each row; its rows share one outcome draw.
+    n_bins : int, default=10
+    binning : {"uniform", "quantile"}, default="uniform"
+        As for :func:`expected_calibration_error`.
+    draws : int, default=200
+    seed : int, default=0
+    target : float, default=0.02
 
     Returns
     -------
@@ -177,6 +203,18 @@ def _top_decile(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 def top_decile_lift(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> float:
     """Positive rate in the top 10% of scores divided by the overall positive rate.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Outcomes, 0 or 1.
+    proba : array-like of shape (n_samples,) or (n_samples, 2)
+        Predicted probabilities of the positive class (or ``predict_proba``'s two columns).
+
+    Returns
+    -------
+    float
+        NaN when there is no positive.
+
     Examples
     --------
     >>> top_decile_lift([1] + [0] * 9, [0.9] + [0.1] * 9)
@@ -190,6 +228,18 @@ def top_decile_lift(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> float:
 def top_decile_capture(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> float:
     """Share of all positives that are in the top 10% of scores.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Outcomes, 0 or 1.
+    proba : array-like of shape (n_samples,) or (n_samples, 2)
+        Predicted probabilities of the positive class (or ``predict_proba``'s two columns).
+
+    Returns
+    -------
+    float
+        NaN when there is no positive.
+
     Examples
     --------
     >>> top_decile_capture([1, 1] + [0] * 8, [0.9, 0.1] + [0.2] * 8)
@@ -202,6 +252,19 @@ def top_decile_capture(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> float:
 
 def evaluate(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> dict[str, float]:
     """All the metrics of this module in one dict (see the module docstring).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Outcomes, 0 or 1.
+    proba : array-like of shape (n_samples,) or (n_samples, 2)
+        Predicted probabilities of the positive class (or ``predict_proba``'s two columns).
+
+    Returns
+    -------
+    dict of str to float
+        ``n``, ``base_rate``, ``roc_auc``, ``pr_auc``, ``brier``, ``ece``, ``ece_quantile``,
+        ``lift_top_decile``, ``capture_top_decile``.
 
     Examples
     --------
@@ -254,9 +317,10 @@ def validation_curves(y_true: npt.ArrayLike, proba: npt.ArrayLike, *, points: in
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-    proba : array-like
-        Predicted probabilities of the positive class.
+    y_true : array-like of shape (n_samples,)
+        Outcomes, 0 or 1.
+    proba : array-like of shape (n_samples,) or (n_samples, 2)
+        Predicted probabilities of the positive class (or ``predict_proba``'s two columns).
     points : int, default=101
         At most this many points of the ROC curve (its vertices, evenly spaced along the curve,
         from (0, 0) to (1, 1)) and exactly this many of the gains curve (share of rows

@@ -37,7 +37,7 @@ class PublishDecision:
         Published although the gate would have refused.
     reason : str
         A sentence for the log and the CLI.
-    metric : str
+    metric : {"roc_auc", "pr_auc", "lift_top_decile", "capture_top_decile", "brier", "ece"}
     candidate_score, current_score : float or None
     tolerance : float
     current_card : pathlib.Path
@@ -49,7 +49,7 @@ class PublishDecision:
     published: bool
     forced: bool
     reason: str
-    metric: str
+    metric: PublishMetric
     candidate_score: float | None
     current_score: float | None
     tolerance: float
