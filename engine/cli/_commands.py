@@ -37,12 +37,16 @@ _log = get_logger("cli")
 
 
 def _parse_date(value: Optional[str], option: str) -> Optional[dt.date]:
+    """A date option, read as the library reads ``as_of=`` (:func:`engine._asof.calendar_date`): a usage error."""
     if value is None:
         return None
+    from engine._asof import calendar_date
+    from engine._errors import AsOfError
+
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected an ISO date like 2026-09-30; got {value!r}.", param_hint=option) from None
+        return calendar_date(value, name=option)
+    except AsOfError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 def demo_db(

@@ -19,12 +19,11 @@ from engine.rules._typed import as_of_date, prepare_record
 if TYPE_CHECKING:
     from engine.rules._durable import DurableEngine
 
-__all__ = ["RuleSet", "load_rules", "load_rule_dir", "BACKENDS", "ENGINES", "rule_engine"]
+__all__ = ["RuleSet", "load_rules", "load_rule_dir", "ENGINES", "rule_engine"]
 
 #: The two rule engines (``engine=`` of :meth:`RuleSet.evaluate`); ``backend=`` is where a run's
 #: row-wise stages execute (``local``/``dask``, :func:`engine.score`), a different question.
 ENGINES: tuple[Literal["vectorized", "durable"], ...] = ("vectorized", "durable")
-BACKENDS = ENGINES  # the old name, kept for imports
 
 
 def rule_engine(engine: str | None, backend: str | None, default: Literal["vectorized", "durable"],
