@@ -80,8 +80,9 @@ def validate(
     from engine.pipeline import ingest
 
     started = time.perf_counter()
+    asked = _parse_date(as_of, "--as-of")  # a bad date is a usage error before the database is opened
     with show_progress(enabled=not as_json), open_database(db, access="read") as database:
-        day = resolve_as_of(_parse_date(as_of, "--as-of"), database)
+        day = resolve_as_of(asked, database)
         with task(f"validating {database.display_name} as of {day}"):
             ingested = ingest(database, as_of=day)
     report = ingested.report
@@ -172,9 +173,10 @@ def train(
     from engine.pipeline._train import describe_metrics
 
     folder = path_setting(artifacts, "models.dir", DEFAULT_MODELS_DIR)
+    asked = _parse_date(as_of, "--as-of")  # a bad date is a usage error before the database is opened
     with show_progress():
         with open_database(db, access="read") as database:
-            day = resolve_as_of(_parse_date(as_of, "--as-of"), database)
+            day = resolve_as_of(asked, database)
             with task(f"reading and validating {database.display_name}"):
                 ingested = ingest(database, as_of=day)
         if as_of is not None:
@@ -220,10 +222,11 @@ def score(
     from engine.pipeline import score as run_score
 
     limit = float(configured(max_quarantined, "score.max_quarantined", 0.05))
+    day = _parse_date(as_of, "--as-of")  # a bad date is a usage error before the database is opened
     with show_progress(enabled=not as_json), open_database(db, access="read" if dry_run else "write") as database:
         result = run_score(
             database,
-            as_of=_parse_date(as_of, "--as-of"),
+            as_of=day,
             rules_dir=configured(rules, "rules.dir"),
             artifacts_dir=path_setting(models, "models.dir", DEFAULT_MODELS_DIR),
             run_id=run_id,

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine._arguments import check_frame
-from engine._asof import calendar_date
+from engine._asof import AsOf, calendar_date
 from engine._domain import (
     ADMIN_LEVELS,
     CONTACT_LEVELS,
@@ -191,7 +191,7 @@ def simulate_world(accounts: int, seed: int, end_date, **hooks) -> World:
 def generate_demo_tables(
     accounts: int = 20_000,
     seed: int = 0,
-    end_date=P.DEMO_END_DATE,
+    end_date: AsOf = P.DEMO_END_DATE,
     *,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, pd.DataFrame]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from engine._asof import AsOf
 from engine._errors import ConfigError, KamDeprecationWarning, RuleEvaluationError, RuleFileError
 from engine._paths import as_path
 from engine._suggest import did_you_mean
@@ -125,7 +126,7 @@ class RuleSet:
 
     # --- evaluation --------------------------------------------------------------------------
     def evaluate(self, df: pd.DataFrame, engine: Literal["vectorized", "durable"] | None = None,
-                 as_of=None, strict: bool = False, *, backend: str | None = None) -> pd.DataFrame:
+                 as_of: AsOf = None, strict: bool = False, *, backend: str | None = None) -> pd.DataFrame:
         """Decide every row of ``df``.
 
         Parameters
@@ -202,7 +203,7 @@ class RuleSet:
             return ERROR, [], data_error
         return resolve_one(self.spec, engine.matches(values))
 
-    def decide(self, record: dict, as_of=None, engine: Literal["vectorized", "durable"] | None = None, *,
+    def decide(self, record: dict, as_of: AsOf = None, engine: Literal["vectorized", "durable"] | None = None, *,
                backend: str | None = None) -> Decision:
         """Decide one record (the live path).
 
