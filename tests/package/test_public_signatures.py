@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import inspect
-import pkgutil
 
 import pandas as pd
 import pytest
+from package_factories import public_modules
 
 import engine
 
@@ -37,14 +37,6 @@ NOT_YET_ANNOTATED = {
 }
 
 
-def _public_modules() -> list[str]:
-    names = ["engine"]
-    for info in pkgutil.iter_modules(engine.__path__):
-        if info.ispkg and not info.name.startswith("_"):
-            names.append(f"engine.{info.name}")
-    return names
-
-
 def _ours(value: object) -> bool:
     return (getattr(value, "__module__", None) or "").startswith("engine")
 
@@ -53,7 +45,7 @@ def _signatures() -> dict[str, tuple[object, bool]]:
     """Qualified name -> (function, is ``__init__``), each function once (the shortest path first)."""
     found: dict[str, tuple[object, bool]] = {}
     seen: set[int] = set()
-    for module_name in _public_modules():
+    for module_name in public_modules():
         module = importlib.import_module(module_name)
         for name in getattr(module, "__all__", ()):
             value = getattr(module, name)
