@@ -11,7 +11,8 @@ normalises it with :func:`as_of_date`, so it has one meaning and one error every
   dropped and a timezone-aware value keeps its local date. Text in any other order
   (``30/06/2024``, ``06/30/2024``) is refused rather than guessed;
 * anything else raises :class:`~engine._errors.AsOfError` (a ``ConfigError``) saying what was
-  expected, what arrived and how to write it;
+  expected, what arrived and how to write it (:func:`calendar_date` is the same reading for any
+  other date a person gives: ``--until``, ``--end-date``, the alerts' ``on=``/``until=``);
 * ``None`` means the default below, computed from the data the call was given (a rule set or a
   feature frame holds no event dates, so for them it is today, UTC).
 
