@@ -103,11 +103,15 @@ def test_every_other_date_argument_reads_dates_the_same_way(tmp_path):
     (["alerts", "snooze", "A1:churn_risk", "--until", "06/07/2024"], "--until"),
     (["rules", "diff", "rules/tiers.yaml", "rules/tiers.yaml", "--as-of", "20240630"], "--as-of"),
     (["score", "--as-of", "30/06/2024"], "--as-of"),
+    (["validate", "--as-of", "30/06/2024"], "--as-of"),
+    (["route", "--lead", "LEAD.json", "--as-of", "30/06/2024"], "--as-of"),
 ])
 def test_the_command_line_reads_a_date_option_as_the_library_does(argv, option, tmp_path, capsys):
     """A usage error (exit 2) with the library's own message, before any database is opened."""
     from engine.cli import main
 
+    (tmp_path / "LEAD.json").write_text('{"opportunity_id": "O1", "account_id": "A1"}')
+    argv = [str(tmp_path / word) if word == "LEAD.json" else word for word in argv]
     code = main([*argv, "--db", str(tmp_path / "absent.sqlite")])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and f"expected {option} as a date" in err, err
