@@ -11,7 +11,8 @@ normalises it with :func:`as_of_date`, so it has one meaning and one error every
   dropped and a timezone-aware value keeps its local date. Text in any other order
   (``30/06/2024``, ``06/30/2024``) is refused rather than guessed;
 * anything else raises :class:`~engine._errors.AsOfError` (a ``ConfigError``) saying what was
-  expected, what arrived and how to write it;
+  expected, what arrived and how to write it (:func:`calendar_date` is the same reading for any
+  other date a person gives: ``--until``, ``--end-date``, the alerts' ``on=``/``until=``);
 * ``None`` means the default below, computed from the data the call was given (a rule set or a
   feature frame holds no event dates, so for them it is today, UTC).
 
@@ -39,7 +40,7 @@ import datetime as dt
 import re
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -50,13 +51,18 @@ from engine.contract import CUSTOMER_DATABASE, Contract
 
 __all__ = [
     "STALE_AFTER_DAYS",
+    "AsOf",
     "as_of_date",
+    "calendar_date",
     "default_as_of",
     "event_date_columns",
     "newest_event_date",
     "resolve_as_of",
     "warn_if_stale",
 ]
+
+#: What an ``as_of=`` argument may be (see :func:`as_of_date`); ``None`` asks for the default.
+AsOf: TypeAlias = dt.date | pd.Timestamp | np.datetime64 | str | None
 
 #: Days between the newest event in the data and the as-of date (or today) before kam warns.
 #: Two weeks: longer than a holiday week without orders, shorter than a load job broken unnoticed.
@@ -99,13 +105,32 @@ def as_of_date(as_of: Any, data: Any = None, *, today: dt.date | None = None,
     >>> as_of_date("30/06/2024")
     Traceback (most recent call last):
     ...
-    engine._errors.AsOfError: expected as_of as a date (ISO text such as '2026-10-01', a datetime.date, datetime or pandas.Timestamp); got '30/06/2024'. Fix: write the date year first, as '2024-06-30'.
+    engine._errors.AsOfError: expected as_of as a date (an ISO date such as '2026-10-01', a datetime.date, datetime or pandas.Timestamp); got '30/06/2024'. Fix: write the date year first, as '2024-06-30'.
     """
     if as_of is None:
         if data is None:  # nothing dated to look at: the rule's last branch, without a log line per record
             return today or _today()
         return resolve_as_of(None, data, today=today, warn=False, contract=contract)
     return _parse(as_of)
+
+
+def calendar_date(value: Any, *, name: str = "as_of") -> dt.date:
+    """``value`` as a calendar date, read as :func:`as_of_date` reads a given date; ``name`` is for the error.
+
+    The one reading of a date a person typed (``--as-of``, ``--until``, ``end_date=``): ISO text
+    (year first, optionally with a time), a ``date``, ``datetime``, ``Timestamp`` or
+    ``datetime64``; anything else, ``30/06/2024`` included, is an :class:`AsOfError`.
+
+    Examples
+    --------
+    >>> calendar_date("2026-10-01T08:30")
+    datetime.date(2026, 10, 1)
+    >>> calendar_date("06/07/2024", name="until")
+    Traceback (most recent call last):
+    ...
+    engine._errors.AsOfError: expected until as a date (an ISO date such as '2026-10-01', a datetime.date, datetime or pandas.Timestamp); got '06/07/2024'. Fix: write the date year first (YYYY-MM-DD); '06/07/2024' could be day/month or month/day.
+    """
+    return _parse(value, name)
 
 
 def event_date_columns(contract: Contract = CUSTOMER_DATABASE) -> list[tuple[str, str]]:
@@ -245,7 +270,7 @@ def warn_if_stale(as_of: dt.date, tables: Mapping[str, pd.DataFrame], *, today: 
 _ISO = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})([T ].*)?\s*")
 
 
-def _parse(value: Any) -> dt.date:
+def _parse(value: Any, name: str = "as_of") -> dt.date:
     stamp: Any = pd.NaT
     if isinstance(value, (pd.Timestamp, dt.datetime, np.datetime64)):
         stamp = pd.Timestamp(value)
@@ -258,7 +283,7 @@ def _parse(value: Any) -> dt.date:
             stamp = pd.NaT
     if stamp is pd.NaT:
         raise AsOfError(
-            "expected as_of as a date (ISO text such as '2026-10-01', a datetime.date, datetime or "
+            f"expected {name} as a date (an ISO date such as '2026-10-01', a datetime.date, datetime or "
             f"pandas.Timestamp); got {value!r}. Fix: {_fix(value)}"
         )
     if stamp.tzinfo is not None:  # a timezone-aware value keeps its local calendar date

@@ -11,7 +11,8 @@ run by :func:`evaluate_run` (vectorized) and for one event by :func:`on_event` (
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -47,6 +48,9 @@ from engine.alerts._lifecycle import (
 )
 from engine.alerts._policy import ACTION_TEXT, evaluate_policies, load_alert_rules
 from engine.alerts._signals import build_signals
+
+if TYPE_CHECKING:
+    from engine.storage import Database
 
 __all__ = [
     "ACTIONS",
@@ -86,7 +90,7 @@ __all__ = [
 ]
 
 
-def list_alerts(db, *, active_only: bool = False, rep: str | None = None) -> pd.DataFrame:
+def list_alerts(db: Database | str, *, active_only: bool = False, rep: str | None = None) -> pd.DataFrame:
     """The ``alerts`` table, highest value at risk first.
 
     Parameters
@@ -113,7 +117,7 @@ def list_alerts(db, *, active_only: bool = False, rep: str | None = None) -> pd.
     return frame.sort_values(["value_at_risk", "alert_key"], ascending=[False, True], na_position="last").reset_index(drop=True)
 
 
-def evaluate_and_write_jsonl(db, run_id: str, path) -> tuple[AlertRunSummary, SendSummary]:
+def evaluate_and_write_jsonl(db: Database | str, run_id: str, path: str | Path) -> tuple[AlertRunSummary, SendSummary]:
     """Evaluate a scoring run's alerts and append its digests to a JSON Lines file (``kam demo``)."""
     summary = evaluate_run(db, run_id)
     sent = send_outbox(db, JsonLinesChannel(path))

@@ -18,12 +18,14 @@ import numpy as np
 import pandas as pd
 
 from engine._arguments import check_frame
+from engine._asof import AsOf, as_of_date
 from engine._errors import StorageError
 from engine._log import get_logger
 from engine.alerts._digest import build_digests
 from engine.alerts._lifecycle import STATE_COLUMNS, AlertStateError, transition_frame
 from engine.alerts._policy import evaluate_policies, load_alert_rules
 from engine.alerts._signals import build_signals
+from engine.rules._ruleset import rule_engine
 from engine.storage import ALERT_TABLES, AlertStore, Database, using_database
 from engine.storage._alerts import now_text
 
@@ -96,8 +98,9 @@ def _event_id(run_id: str, key: str, action: str) -> str:
     return "evt_" + hashlib.sha256(f"{run_id}\x1f{key}\x1f{action}".encode()).hexdigest()[:32]
 
 
-def advance(states: pd.DataFrame, matches: pd.DataFrame, signals: pd.DataFrame, as_of: Any, run_id: str,
-            *, backend: str = "vectorized", now: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def advance(states: pd.DataFrame, matches: pd.DataFrame, signals: pd.DataFrame, as_of: AsOf, run_id: str,
+            *, engine: str | None = None, now: str | None = None,
+            backend: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One run's step of every alert key that matters: those that match and those still active.
 
     Parameters
@@ -108,6 +111,10 @@ def advance(states: pd.DataFrame, matches: pd.DataFrame, signals: pd.DataFrame, 
         :func:`engine.alerts._policy.evaluate_policies` of the run.
     signals : pandas.DataFrame
         The run's signal frame (for owners, tier, scores, reasons).
+    as_of : date-like
+        The run's as-of date (read as every ``as_of=`` is, :func:`engine._asof.as_of_date`).
+    engine : {"vectorized", "durable"}, default "vectorized"
+        The rule engine of the lifecycle (``backend=`` is the old name, deprecated).
 
     Returns
     -------
@@ -117,8 +124,9 @@ def advance(states: pd.DataFrame, matches: pd.DataFrame, signals: pd.DataFrame, 
     """
     for name, value in (("states", states), ("matches", matches), ("signals", signals)):
         check_frame("advance", name, value, "pass the alert states, the policy matches and the signals as DataFrames")
+    engine = rule_engine(engine, backend, "vectorized", "advance")
     now = now or now_text()
-    day = pd.Timestamp(as_of).normalize()
+    day = pd.Timestamp(as_of_date(as_of))
     matches = matches.assign(alert_key=_key(matches["account_id"], matches["kind"])).set_index("alert_key")
     old = states.set_index(states["alert_key"].astype(str)) if len(states) else empty_states().set_index("alert_key")
     # keys that can change without matching: pending (clears), open/escalated/acknowledged/snoozed
@@ -140,7 +148,7 @@ def advance(states: pd.DataFrame, matches: pd.DataFrame, signals: pd.DataFrame, 
     frame["cooldown_days"] = matches["cooldown_days"].reindex(keys).fillna(
         pd.to_numeric(old["cooldown_days"].reindex(keys), errors="coerce")).fillna(0)
     frame["until"] = pd.NaT
-    stepped = transition_frame(frame, backend=backend)
+    stepped = transition_frame(frame, engine=engine)
 
     new = pd.DataFrame(index=keys)
     new["alert_key"] = keys
@@ -215,7 +223,8 @@ def evaluate_run(
     *,
     rules: Any = None,
     tables: dict[str, pd.DataFrame] | None = None,
-    backend: str = "vectorized",
+    engine: str | None = None,
+    backend: str | None = None,
 ) -> AlertRunSummary:
     """Evaluate the alert policies on a scoring run and commit the result.
 
@@ -233,8 +242,9 @@ def evaluate_run(
         Alert policies (default: the shipped ``rules/alerts.yaml``).
     tables : dict, optional
         The validated customer tables (read and validated from ``db`` when omitted).
-    backend : {"vectorized", "durable"}
-        Engine for policies and lifecycle (identical results).
+    engine : {"vectorized", "durable"}, default "vectorized"
+        Rule engine for policies and lifecycle (identical results). ``backend=`` is the old
+        name (deprecated: ``backend`` is where a scoring run executes, local or dask).
 
     Raises
     ------
@@ -243,12 +253,13 @@ def evaluate_run(
     AlertStateError
         The run is older than the newest run already evaluated (alerts move forward in time).
     """
+    engine = rule_engine(engine, backend, "vectorized", "evaluate_run")
     started = time.perf_counter()
     with using_database(db) as database:
-        return _evaluate(database, run_id, rules, tables, backend, started)
+        return _evaluate(database, run_id, rules, tables, engine, started)
 
 
-def _evaluate(db: Database, run_id, rules, tables, backend, started) -> AlertRunSummary:
+def _evaluate(db: Database, run_id, rules, tables, engine: str, started) -> AlertRunSummary:
     from engine.features import build_account_features
 
     runs = db.list_runs()
@@ -283,11 +294,11 @@ def _evaluate(db: Database, run_id, rules, tables, backend, started) -> AlertRun
     scores = db.read_results("account_scores", run_id=run_id)
     features = build_account_features(tables, as_of)
     signals = build_signals(scores, features, tables, as_of, _previous_scores(db, runs, as_of))
-    matches = evaluate_policies(signals, ruleset, as_of, backend=backend)
+    matches = evaluate_policies(signals, ruleset, as_of, engine=engine)
     version = store.state_version()  # before the states: a change after this refuses the commit
     states = store.read("alerts")
     now = now_text()
-    new, events, notified = advance(states, matches, signals, as_of, run_id, backend=backend, now=now)
+    new, events, notified = advance(states, matches, signals, as_of, run_id, engine=engine, now=now)
     digests = build_digests(notified, tables.get("reps"), run_id, as_of, now)
     summary = _summary(run_id, as_of, new, events, notified, digests, started)
     run = {"run_id": run_id, "as_of": as_of.isoformat(), "evaluated_at": now, "ruleset_hash": ruleset.hash,

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from engine._asof import AsOf, as_of_date, calendar_date
 from engine._errors import DataError
 from engine.alerts._digest import build_digests
 from engine.alerts._lifecycle import (
@@ -81,7 +82,7 @@ def _event_row(event_id, key, account_id, kind, run_id, on, action, effect: Effe
 
 
 def on_event(db: Database | str, account_id: str, signals: Mapping[str, Any], *, event_id: str,
-             on: Any = None, rules: Any = None) -> list[EventResult]:
+             on: AsOf = None, rules: Any = None) -> list[EventResult]:
     """Evaluate one account's new signals now and advance its alerts.
 
     Parameters
@@ -109,7 +110,7 @@ def on_event(db: Database | str, account_id: str, signals: Mapping[str, Any], *,
 
 
 def _on_event(db: Database, account_id, signals, event_id, on, rules) -> list[EventResult]:
-    day = pd.Timestamp(on if on is not None else pd.Timestamp.now(tz="UTC").date()).date()
+    day = as_of_date(on)  # the one reading of a date; none given: today (UTC)
     ruleset = rules if hasattr(rules, "evaluate") else load_alert_rules(rules)
     unknown = sorted(set(signals) - set(ruleset.inputs))
     if unknown:
@@ -173,8 +174,8 @@ def _on_event(db: Database, account_id, signals, event_id, on, rules) -> list[Ev
     return [EventResult(r.alert_key, r.effect, count) for r in results]
 
 
-def act(db: Database | str, alert_key: str, action: str, *, until: Any = None, actor: str = "cli",
-        on: Any = None) -> Effect:
+def act(db: Database | str, alert_key: str, action: str, *, until: AsOf = None, actor: str = "cli",
+        on: AsOf = None) -> Effect:
     """Acknowledge, snooze (until a date, inclusive) or resolve one alert.
 
     Raises
@@ -188,8 +189,8 @@ def act(db: Database | str, alert_key: str, action: str, *, until: Any = None, a
         if rows.empty:
             raise AlertStateError(f"no alert {alert_key!r}. Fix: take the key (ACCOUNT:KIND) from `kam alerts list`.")
         row = rows.iloc[0].to_dict()
-        day = pd.Timestamp(on if on is not None else pd.Timestamp.now(tz="UTC").date()).date()
-        until_day = None if until is None else pd.Timestamp(until).date()
+        day = as_of_date(on)  # the one reading of a date; none given: today (UTC)
+        until_day = None if until is None else calendar_date(until, name="until")
         if action == "snooze" and until_day is not None and until_day < day:
             raise AlertStateError(f"cannot snooze {alert_key!r} until {until_day}: that day has passed. Fix: give a "
                                   "date from today on.")

@@ -27,6 +27,7 @@ import pandas as pd
 
 from engine._arguments import check_frame, check_type
 from engine._errors import DataError
+from engine.rules._ruleset import rule_engine
 
 __all__ = [
     "ACTIONS",
@@ -230,28 +231,30 @@ def _check_frame(frame: pd.DataFrame) -> None:
                             f"{list(allowed)}. Fix: correct the alerts table.")
 
 
-def transition_frame(frame: pd.DataFrame, backend: str = "vectorized") -> pd.DataFrame:
+def transition_frame(frame: pd.DataFrame, engine: str | None = None, *, backend: str | None = None) -> pd.DataFrame:
     """Advance every row (one alert key and its event) by one step.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         :data:`STATE_COLUMNS` (the current state) and :data:`EVENT_COLUMNS` (what happened).
-    backend : {"vectorized", "durable"}
+    engine : {"vectorized", "durable"}, default "vectorized"
         The rule engine that decides (identical results; vectorized is the batch path).
+        ``backend=`` is the old name (deprecated: ``backend`` is where a run executes).
 
     Returns
     -------
     pandas.DataFrame
         See :func:`apply_decisions`.
     """
+    engine = rule_engine(engine, backend, "vectorized", "transition_frame")
     _check_frame(frame)
     if frame.empty:
         return apply_decisions(frame, derive_inputs(frame), pd.DataFrame(
             {"next_state": [], "notify": [], "suppressed": [], "refused": [], "rule_id": [], "because": [],
              "status": [], "reason": []}, index=frame.index))
     inputs = derive_inputs(frame)
-    decisions = lifecycle_rules().evaluate(inputs.reset_index(drop=True), engine=backend)
+    decisions = lifecycle_rules().evaluate(inputs.reset_index(drop=True), engine=engine)
     decisions.index = frame.index
     return apply_decisions(frame, inputs, decisions)
 
@@ -261,11 +264,12 @@ def _frame_of(state: AlertState, event: Event) -> pd.DataFrame:
     return pd.DataFrame([row], columns=[*STATE_COLUMNS, *EVENT_COLUMNS])
 
 
-def transition(state: AlertState, event: Event, backend: str = "durable") -> tuple[AlertState, Effect]:
+def transition(state: AlertState, event: Event, engine: str | None = None, *,
+               backend: str | None = None) -> tuple[AlertState, Effect]:
     """Advance one alert key by one event: the pure transition function ``(state, event) -> (state, effect)``.
 
-    Decided by durable_rules by default (the one-event path); ``backend="vectorized"`` gives
-    the same answer.
+    Decided by durable_rules by default (the one-event path); ``engine="vectorized"`` gives
+    the same answer (``backend=`` is the old name of ``engine=``, deprecated).
 
     Raises
     ------
@@ -280,6 +284,7 @@ def transition(state: AlertState, event: Event, backend: str = "durable") -> tup
     >>> s.state, e.notify
     ('open', 'opened')
     """
+    engine = rule_engine(engine, backend, "durable", "transition")
     check_type("transition", "state", state, AlertState, "pass an engine.alerts.AlertState")
     check_type("transition", "event", event, Event, "pass an engine.alerts.Event")
     if event.action not in ACTIONS:
@@ -290,7 +295,7 @@ def transition(state: AlertState, event: Event, backend: str = "durable") -> tup
     inputs = derive_inputs(frame)
     record = inputs.iloc[0].to_dict()
     decision = lifecycle_rules().decide(
-        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in record.items()}, engine=backend
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in record.items()}, engine=engine
     )
     outputs = dict(decision.outputs)
     decisions = pd.DataFrame([{**outputs, "rule_id": decision.rule_id, "because": decision.because,

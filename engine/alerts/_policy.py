@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from engine._arguments import check_frame, check_type
+from engine._asof import AsOf
 from engine._errors import RuleFileError
 from engine._paths import as_path
 from engine.alerts._lifecycle import SEVERITY_RANK
+from engine.rules._ruleset import rule_engine
 
 if TYPE_CHECKING:
     from engine.rules import RuleSet
@@ -72,7 +74,8 @@ def load_alert_rules(path: str | Path | None = None) -> RuleSet:
     return ruleset
 
 
-def evaluate_policies(signals: pd.DataFrame, ruleset: Any, as_of: Any, backend: str = "vectorized") -> pd.DataFrame:
+def evaluate_policies(signals: pd.DataFrame, ruleset: Any, as_of: AsOf, engine: str | None = None, *,
+                      backend: str | None = None) -> pd.DataFrame:
     """Every alert that applies: one row per (account_id, kind).
 
     An account two rules of the same kind match (a medium and a high churn-risk rule) keeps the
@@ -87,13 +90,14 @@ def evaluate_policies(signals: pd.DataFrame, ruleset: Any, as_of: Any, backend: 
     """
     from engine.rules import RuleSet
 
+    engine = rule_engine(engine, backend, "vectorized", "evaluate_policies")
     check_frame("evaluate_policies", "signals", signals, "pass the signals of build_signals")
     check_type("evaluate_policies", "ruleset", ruleset, RuleSet, "pass load_alert_rules()", described="a RuleSet")
     columns = ["account_id", "kind", "severity", "action", "for_runs", "cooldown_days", "rule_id", "because",
                "alerts_ruleset_hash"]
     if signals.empty:
         return pd.DataFrame(columns=columns)
-    result = ruleset.evaluate(signals, engine=backend, as_of=as_of)
+    result = ruleset.evaluate(signals, engine=engine, as_of=as_of)
     lists = ["kind", "severity", "action", "for_runs", "cooldown_days", "rule_id", "because"]
     frame = result[lists].copy()
     frame["account_id"] = signals["account_id"].to_numpy()

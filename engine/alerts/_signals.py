@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from engine._arguments import check_frame, check_mapping
+from engine._asof import AsOf, as_of_date
 from engine._errors import DataError
 
 __all__ = ["FEATURE_INPUTS", "SCORE_COLUMNS", "build_signals", "complaint_and_competitor_signals"]
@@ -42,13 +43,13 @@ def _day_numbers(values: Any) -> np.ndarray:
     return ((stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
 
 
-def complaint_and_competitor_signals(tables: Mapping[str, pd.DataFrame], as_of: Any) -> pd.DataFrame:
+def complaint_and_competitor_signals(tables: Mapping[str, pd.DataFrame], as_of: AsOf) -> pd.DataFrame:
     """Oldest open complaint and latest deal lost to a named competitor, per account, as of ``as_of``.
 
     Returns a frame indexed by ``account_id`` with ``oldest_open_complaint_days``,
     ``days_since_lost_to_competitor`` and ``lost_to_competitor`` (accounts with neither are absent).
     """
-    day = float((pd.Timestamp(as_of).normalize() - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1))
+    day = float((pd.Timestamp(as_of_date(as_of, tables)) - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1))
     parts = []
     tickets = tables.get("tickets")
     if tickets is not None and len(tickets):
@@ -86,7 +87,7 @@ def build_signals(
     scores: pd.DataFrame,
     features: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
-    as_of: Any,
+    as_of: AsOf,
     previous_scores: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per scored account with every input the alert policies read.

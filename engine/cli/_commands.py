@@ -37,12 +37,16 @@ _log = get_logger("cli")
 
 
 def _parse_date(value: Optional[str], option: str) -> Optional[dt.date]:
+    """A date option, read as the library reads ``as_of=`` (:func:`engine._asof.calendar_date`): a usage error."""
     if value is None:
         return None
+    from engine._asof import calendar_date
+    from engine._errors import AsOfError
+
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected an ISO date like 2026-09-30; got {value!r}.", param_hint=option) from None
+        return calendar_date(value, name=option)
+    except AsOfError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 def demo_db(
@@ -76,8 +80,9 @@ def validate(
     from engine.pipeline import ingest
 
     started = time.perf_counter()
+    asked = _parse_date(as_of, "--as-of")  # a bad date is a usage error before the database is opened
     with show_progress(enabled=not as_json), open_database(db, access="read") as database:
-        day = resolve_as_of(_parse_date(as_of, "--as-of"), database)
+        day = resolve_as_of(asked, database)
         with task(f"validating {database.display_name} as of {day}"):
             ingested = ingest(database, as_of=day)
     report = ingested.report
@@ -168,9 +173,10 @@ def train(
     from engine.pipeline._train import describe_metrics
 
     folder = path_setting(artifacts, "models.dir", DEFAULT_MODELS_DIR)
+    asked = _parse_date(as_of, "--as-of")  # a bad date is a usage error before the database is opened
     with show_progress():
         with open_database(db, access="read") as database:
-            day = resolve_as_of(_parse_date(as_of, "--as-of"), database)
+            day = resolve_as_of(asked, database)
             with task(f"reading and validating {database.display_name}"):
                 ingested = ingest(database, as_of=day)
         if as_of is not None:
@@ -216,10 +222,11 @@ def score(
     from engine.pipeline import score as run_score
 
     limit = float(configured(max_quarantined, "score.max_quarantined", 0.05))
+    day = _parse_date(as_of, "--as-of")  # a bad date is a usage error before the database is opened
     with show_progress(enabled=not as_json), open_database(db, access="read" if dry_run else "write") as database:
         result = run_score(
             database,
-            as_of=_parse_date(as_of, "--as-of"),
+            as_of=day,
             rules_dir=configured(rules, "rules.dir"),
             artifacts_dir=path_setting(models, "models.dir", DEFAULT_MODELS_DIR),
             run_id=run_id,

@@ -116,11 +116,12 @@ def route(
     from engine.live import LiveRouter
 
     leads, source, many, places = read_leads(lead)
+    day = _parse_date(as_of, "--as-of")  # a bad date is a usage error before the database is opened
     decisions: list[Any] = []
     failed: int | None = None  # index of the lead that failed, once the router is loaded
     try:
         with show_progress(enabled=not as_json), open_database(db, access="write") as database:
-            with LiveRouter(database, as_of=_parse_date(as_of, "--as-of"), rules_dir=configured(rules, "rules.dir"),
+            with LiveRouter(database, as_of=day, rules_dir=configured(rules, "rules.dir"),
                             artifacts_dir=path_setting(models, "models.dir", DEFAULT_MODELS_DIR)) as router:
                 for number, item in enumerate(leads):
                     failed = number

@@ -7,7 +7,6 @@ Registered by :mod:`engine.cli` on the ``rules`` sub-app::
 
 from __future__ import annotations
 
-import datetime as dt
 import json as _json
 from pathlib import Path
 from typing import Annotated, Optional
@@ -39,17 +38,13 @@ def rules_diff(
     Exit 0; 3 when a rule file is wrong; 4 when the data is unusable; 5 when the database cannot
     be read.
     """
+    from engine.cli._commands import _parse_date
     from engine.cli._context import configured, open_database
     from engine.cli._output import console
     from engine.cli._progress import show_progress
     from engine.pipeline._whatif import rules_whatif
 
-    day = None
-    if as_of is not None:
-        try:
-            day = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise typer.BadParameter(f"expected an ISO date like 2026-10-01; got {as_of!r}.", param_hint="--as-of") from None
+    day = _parse_date(as_of, "--as-of")
     with show_progress(enabled=not json), open_database(db, access="read") as database:
         report = rules_whatif(database, old, new, as_of=day, examples=examples, rules_dir=configured(None, "rules.dir"))
     out = console()

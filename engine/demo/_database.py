@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine._asof import AsOf
 from engine.demo import _params as P
 from engine.demo._tables import _as_end_date, generate_demo_tables, top_revenue_share
 
@@ -61,7 +62,7 @@ def generate_demo_database(
     path_or_url: Any,
     accounts: int = 20_000,
     seed: int = 0,
-    end_date=P.DEMO_END_DATE,
+    end_date: AsOf = P.DEMO_END_DATE,
     progress: Callable[[str], None] | None = None,
 ) -> DemoSummary:
     """Generate the demo customer database and write it (replacing the tables if they exist).

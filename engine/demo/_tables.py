@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine._arguments import check_frame
+from engine._asof import AsOf, calendar_date
 from engine._domain import (
     ADMIN_LEVELS,
     CONTACT_LEVELS,
@@ -86,20 +86,8 @@ _ROLE_TITLES = {
 
 
 def _as_end_date(end_date) -> np.datetime64:
-    if isinstance(end_date, np.datetime64):
-        return end_date.astype("datetime64[D]")
-    if isinstance(end_date, pd.Timestamp):
-        return np.datetime64(end_date.date(), "D")
-    if isinstance(end_date, dt.datetime):
-        return np.datetime64(end_date.date(), "D")
-    if isinstance(end_date, dt.date):
-        return np.datetime64(end_date, "D")
-    if isinstance(end_date, str):
-        try:
-            return np.datetime64(dt.date.fromisoformat(end_date), "D")
-        except ValueError as exc:
-            raise ConfigError(f"end_date must be an ISO date like '2026-09-30'; got {end_date!r}.") from exc
-    raise ConfigError(f"end_date must be a date or an ISO date string; got {type(end_date).__name__}.")
+    """The last day of history, read as every date argument is (:func:`engine._asof.calendar_date`)."""
+    return np.datetime64(calendar_date(end_date, name="end_date"), "D")
 
 
 def _check_arguments(accounts, seed) -> None:
@@ -203,7 +191,7 @@ def simulate_world(accounts: int, seed: int, end_date, **hooks) -> World:
 def generate_demo_tables(
     accounts: int = 20_000,
     seed: int = 0,
-    end_date=P.DEMO_END_DATE,
+    end_date: AsOf = P.DEMO_END_DATE,
     *,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, pd.DataFrame]:

@@ -49,19 +49,6 @@ TRANSACTION_FEATURES: tuple[str, ...] = (
     "days_overdue",
 )
 
-_AMOUNT_FEATURES = frozenset(
-    {
-        "monetary",
-        "monetary_total",
-        "amount_12m",
-        "amount_prev_12m",
-        "amount_change_12m",
-        "amount_90d",
-        "amount_prev_90d",
-        "amount_change_90d",
-    }
-)
-
 
 def _require(tx: pd.DataFrame, columns: list[str]) -> None:
     if not isinstance(tx, pd.DataFrame):

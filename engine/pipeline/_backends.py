@@ -19,7 +19,7 @@ import functools
 import math
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import pandas as pd
@@ -101,18 +101,47 @@ def _import_distributed():
     return distributed
 
 
+#: How long a LocalCluster (its scheduler and two worker processes, each importing pandas and
+#: scikit-learn) may take to start and take the client's connection. distributed's own 30 s
+#: connect bound was too short on a busy machine (2 cores at load 10+); without a bound on the
+#: workers' start a cluster that cannot start would wait for ever. Past it: a ConfigError.
+LOCAL_CLUSTER_START_SECONDS = 180
+
+
+@contextmanager
+def _local_cluster(distributed: Any, seconds: float = LOCAL_CLUSTER_START_SECONDS) -> Iterator[Any]:
+    """A client on a LocalCluster of two worker processes, started within ``seconds`` and closed on exit."""
+    import dask
+
+    with ExitStack() as stack:
+        try:
+            # the connect bound of the workers (they take this config with them) and of the client
+            with dask.config.set({"distributed.comm.timeouts.connect": f"{seconds}s"}):
+                cluster = stack.enter_context(distributed.LocalCluster(
+                    n_workers=2,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    death_timeout=seconds,  # a worker's start (and its wait for the scheduler) is bounded
+                ))
+                client = stack.enter_context(distributed.Client(cluster, timeout=f"{seconds}s"))
+        except Exception as exc:  # noqa: BLE001 - whatever stops the start (distributed wraps a worker's
+            # timeout in RuntimeError, and its own clean-up of a timed-out worker can raise AssertionError)
+            raise ConfigError(
+                f"the local Dask cluster (a scheduler and two worker processes on 127.0.0.1) did not start within "
+                f"{seconds:g} s ({type(exc).__name__}: {exc}); expected it to start on this machine. Fix: run with "
+                "--backend local, or start a `dask scheduler` and workers yourself and pass --scheduler"
+            ) from exc
+        yield client
+
+
 @contextmanager
 def _dask_client(scheduler: str | None) -> Iterator[Any]:
     """A client on ``scheduler``, or on a LocalCluster started (and closed) here."""
     distributed = _import_distributed()
     if scheduler is None:
-        with distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster, distributed.Client(cluster) as client:
+        with _local_cluster(distributed) as client:
             yield client
         return
     try:

@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from engine._arguments import check_type
+from engine._asof import AsOf
 from engine._errors import ColumnMismatchError, DataError, RuleFileError
 from engine._normalise import duplicate_keys, encode_keys, key_array
 from engine._paths import as_path
-from engine.assign._assign import ROUTES, UNROUTED
+from engine.assign._assign import ROUTES, UNROUTED, AssignmentResult
 from engine.rules import RuleSet, load_rule_dir
 from engine.rules._ruleset import rule_engine
 
@@ -121,7 +122,7 @@ def _prefixed(result: pd.DataFrame, prefix: str) -> dict[str, pd.Series]:
     return {f"{prefix}_{name}": result[name] for name in _RESULT_COLUMNS}
 
 
-def tier_accounts(account_features: pd.DataFrame, tier_rules: RuleSet, *, as_of,
+def tier_accounts(account_features: pd.DataFrame, tier_rules: RuleSet, *, as_of: AsOf,
                   engine: str | None = None, backend: str | None = None) -> pd.DataFrame:
     """Tier every account with the tier rule set.
 
@@ -237,7 +238,7 @@ def routing_frame(opportunity_features: pd.DataFrame, account_tiers: pd.DataFram
 
 
 def route_opportunities(opportunity_features: pd.DataFrame, account_tiers: pd.DataFrame,
-                        routing_rules: RuleSet, *, as_of, engine: str | None = None,
+                        routing_rules: RuleSet, *, as_of: AsOf, engine: str | None = None,
                         backend: str | None = None) -> pd.DataFrame:
     """Route every open opportunity with the routing rule set.
 
@@ -439,8 +440,9 @@ def honour_live_routes(routes: pd.DataFrame, live: pd.DataFrame | None) -> pd.Da
     return out
 
 
-def assign_opportunities(routes: pd.DataFrame, tables: dict[str, pd.DataFrame], *, current_load=None,
-                         live: pd.DataFrame | None = None):
+def assign_opportunities(routes: pd.DataFrame, tables: dict[str, pd.DataFrame], *,
+                         current_load: pd.DataFrame | Mapping[str, int] | pd.Series | None = None,
+                         live: pd.DataFrame | None = None) -> AssignmentResult:
     """Pick the rep or partner for every routed opportunity (:func:`engine.assign.assign_with_report`).
 
     Parameters

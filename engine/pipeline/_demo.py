@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine._asof import default_as_of
 from engine._log import get_logger
@@ -16,6 +17,9 @@ from engine.pipeline._ingest import ingest
 from engine.pipeline._score import ScoreResult, score
 from engine.pipeline._train import KINDS, describe_metrics, train_model
 from engine.storage import Database
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["create_demo_database", "demo_artifacts_dir", "run_demo"]
 
@@ -29,7 +33,8 @@ def demo_artifacts_dir(path: Path) -> Path:
     return path.with_name(path.stem + "-models")
 
 
-def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out=None, progress=None) -> ScoreResult:
+def run_demo(path: Path, *, accounts: int = 20_000, seed: int = 0, out: Console | None = None,
+             progress: Callable[[str, str], None] | None = None) -> ScoreResult:
     """Create the demo database if missing, train the models if missing, score, and report.
 
     The run is as of the day after the newest event in the demo data (the shared default rule

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from engine._asof import AsOf
 from engine._errors import ArgumentError, ConfigError, DataError, UnknownNameError
 from engine._log import get_logger
 from engine._suggest import did_you_mean
@@ -316,7 +317,7 @@ def read_and_validate(
     return Ingested(report=report, seconds={"load": reader.load_seconds, "validate": total - reader.load_seconds})
 
 
-def ingest(db: Database, *, as_of=None) -> Ingested:
+def ingest(db: Database, *, as_of: AsOf = None) -> Ingested:
     """Read every contract table of ``db`` and validate it as of ``as_of`` (default today).
 
     A contract table absent from the database raises :class:`~engine.DataError` (see

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from engine._arguments import check_mapping
-from engine.features import build_account_features, build_opportunity_features
+from engine._asof import AsOf
+from engine.features import FeatureReference, build_account_features, build_opportunity_features
 from engine.pipeline._decide import route_opportunities, tier_accounts
 
 __all__ = ["PartitionScores", "score_partition"]
@@ -65,10 +66,10 @@ def _predict(model, frame: pd.DataFrame) -> np.ndarray:
 def score_partition(
     tables: Mapping[str, pd.DataFrame],
     *,
-    as_of,
+    as_of: AsOf,
     rules: Mapping[str, Any],
     models: Mapping[str, Any],
-    reference=None,
+    reference: FeatureReference | None = None,
 ) -> PartitionScores:
     """The row-wise stages for one partition of accounts (whole territories) and their leads.
 

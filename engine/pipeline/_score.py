@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine._asof import resolve_as_of, warn_if_stale
+from engine._asof import AsOf, resolve_as_of, warn_if_stale
 from engine._errors import DataError
 from engine._log import get_logger
 from engine._progress import task
@@ -97,7 +97,7 @@ class ScoreResult:
 def score_tables(
     tables: Mapping[str, pd.DataFrame],
     *,
-    as_of,
+    as_of: AsOf,
     rules: Mapping[str, Any] | None = None,
     models: Mapping[str, Any] | None = None,
     artifacts_dir: str | Path | None = None,
@@ -162,7 +162,7 @@ def _run_row(run_id, as_of, started, finished, meta, report, scores, routed, sta
 def score(
     db: Database | str | Path,
     *,
-    as_of=None,
+    as_of: AsOf = None,
     rules_dir: str | Path | None = None,
     artifacts_dir: str | Path | None = None,
     run_id: str | None = None,
@@ -408,7 +408,7 @@ def _read_and_validate(database: Database, as_of_date, stages: _Stages) -> Valid
 def score_frame(
     tables: Mapping[str, pd.DataFrame] | pd.DataFrame,
     *,
-    as_of=None,
+    as_of: AsOf = None,
     rules_dir: str | Path | None = None,
     artifacts_dir: str | Path | None = None,
     run_id: str | None = None,

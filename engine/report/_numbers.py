@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine._arguments import check_type
+from engine.assign import ROUTES
 from engine.report._common import as_float as _f
 from engine.report._common import change as _delta
 from engine.report._common import counts_of as _counts
@@ -231,7 +232,8 @@ def _territories(cur: RunData, prev: RunData | None) -> dict[str, Any]:
 
 
 # --- routes and people ---------------------------------------------------------------------------
-ROUTE_ORDER = ("owner", "outside", "inside", "partner", "unrouted")
+#: Routes in the order the routing rules define them (the one list, engine.assign.ROUTES).
+ROUTE_ORDER = ROUTES
 
 
 def _route_counts(run: RunData) -> pd.DataFrame:

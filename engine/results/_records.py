@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine._arguments import check_type
 from engine._errors import KamError, StorageError
+
+if TYPE_CHECKING:
+    from engine.storage import Database
 
 __all__ = ["ResultNotFoundError", "account_record", "runs_records"]
 
@@ -54,7 +57,7 @@ def _json_field(value: Any) -> Any:
     return _plain(value)
 
 
-def runs_records(database, limit: int | None = None) -> list[dict[str, Any]]:
+def runs_records(database: Database, limit: int | None = None) -> list[dict[str, Any]]:
     """The runs in ``database``, newest first, as plain records (``tier_counts`` etc. as objects)."""
     from engine.storage import Database
 
@@ -67,7 +70,7 @@ def runs_records(database, limit: int | None = None) -> list[dict[str, Any]]:
     return [{c: _json_field(row[c]) for c in columns} for _, row in runs.iterrows()]
 
 
-def account_record(database, account_id: str, run_id: str | None = None) -> dict[str, Any]:
+def account_record(database: Database, account_id: str, run_id: str | None = None) -> dict[str, Any]:
     """One account's scores in a run (default the latest), with reasons, open opportunities and alerts.
 
     Parameters

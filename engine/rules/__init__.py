@@ -11,11 +11,10 @@ identical decisions. :func:`check_rules` verifies rule files before they run and
 from engine.rules._check import Finding, check_rules
 from engine.rules._diff import DiffReport, diff_rulesets
 from engine.rules._result import STATUSES, Decision
-from engine.rules._ruleset import BACKENDS, ENGINES, RuleSet, load_rule_dir, load_rules
+from engine.rules._ruleset import ENGINES, RuleSet, load_rule_dir, load_rules
 from engine.rules._spec import RuleSetSpec, rule_file_schema
 
 __all__ = [
-    "BACKENDS",
     "ENGINES",
     "STATUSES",
     "Decision",
@@ -29,3 +28,21 @@ __all__ = [
     "load_rule_dir",
     "rule_file_schema",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``engine.rules.BACKENDS``, the old name of :data:`ENGINES`, with a deprecation warning.
+
+    ``backend`` names where a scoring run executes (``engine.pipeline``'s ``local``/``dask``);
+    the two rule engines are ``ENGINES``. The old name goes away in the next release.
+    """
+    if name == "BACKENDS":
+        import warnings
+
+        from engine._errors import KamDeprecationWarning
+
+        warnings.warn(KamDeprecationWarning(
+            "engine.rules.BACKENDS is now engine.rules.ENGINES: 'backend' names where a run executes "
+            "(local/dask); the old name goes away in the next release"), stacklevel=2)
+        return ENGINES
+    raise AttributeError(f"module 'engine.rules' has no attribute {name!r}")

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from engine._asof import AsOf
 from engine._errors import RuleSyntaxError, RuleTypeError, SpecError
 from engine.rules._authoring import apply_acknowledgements, authoring_findings
 from engine.rules._expr import (
@@ -153,7 +154,8 @@ def _spec_finding(exc: SpecError, file: str) -> Finding:
     return Finding("error", code, exc.file or file, exc.line, rule_id, exc.message, column=getattr(exc, "column", None))
 
 
-def check_rules(paths, as_of=None, *, acknowledged: bool = False) -> list[Finding]:
+def check_rules(paths: str | Path | Iterable[str | Path], as_of: AsOf = None, *,
+                acknowledged: bool = False) -> list[Finding]:
     """Check rule files; return every finding (empty list = clean).
 
     Parameters

@@ -6,12 +6,15 @@ the :class:`DiffReport`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from engine._asof import AsOf
 from engine._errors import ColumnMismatchError, RuleFileError
+from engine.rules._ruleset import RuleSet, load_rules, rule_engine
 
 __all__ = ["DiffReport", "diff_rulesets", "NO_RULE_ID"]
 
@@ -66,9 +69,7 @@ class DiffReport:
         return "\n".join(lines)
 
 
-def _as_ruleset(value):
-    from engine.rules._ruleset import RuleSet, load_rules
-
+def _as_ruleset(value: RuleSet | str | Path) -> RuleSet:
     if isinstance(value, RuleSet):
         return value
     if isinstance(value, (str, Path)):
@@ -102,8 +103,9 @@ def _isnull(v) -> bool:
     return v is None or (not isinstance(v, list) and pd.isna(v))
 
 
-def diff_rulesets(old, new, frame: pd.DataFrame, as_of=None, by=("region", "industry"),
-                  examples: int = 3, backend: str = "vectorized") -> DiffReport:
+def diff_rulesets(old: RuleSet | str | Path, new: RuleSet | str | Path, frame: pd.DataFrame, as_of: AsOf = None,
+                  by: Sequence[str] = ("region", "industry"), examples: int = 3, engine: str | None = None, *,
+                  backend: str | None = None) -> DiffReport:
     """Evaluate ``old`` and ``new`` over ``frame`` and report what changes.
 
     Parameters
@@ -119,6 +121,8 @@ def diff_rulesets(old, new, frame: pd.DataFrame, as_of=None, by=("region", "indu
         Columns to group the counts by (``()`` for none).
     examples : int
         Example rows kept per transition.
+    engine : {"vectorized", "durable"}, default "vectorized"
+        The rule engine of both evaluations (``backend=`` is the old name, deprecated).
 
     Returns
     -------
@@ -143,6 +147,7 @@ def diff_rulesets(old, new, frame: pd.DataFrame, as_of=None, by=("region", "indu
     >>> report.changed
     1
     """
+    engine = rule_engine(engine, backend, "vectorized", "diff_rulesets")
     old_rs, new_rs = _as_ruleset(old), _as_ruleset(new)
     if not isinstance(frame, pd.DataFrame):
         from engine._errors import ArgumentError
@@ -154,8 +159,8 @@ def diff_rulesets(old, new, frame: pd.DataFrame, as_of=None, by=("region", "indu
     if missing:
         raise ColumnMismatchError(f"diff_rulesets: group-by column(s) {missing} are not in the frame; "
                                   f"columns are {list(frame.columns)}; pass by=() to skip grouping")
-    before = old_rs.evaluate(frame, engine=backend, as_of=as_of)
-    after = new_rs.evaluate(frame, engine=backend, as_of=as_of)
+    before = old_rs.evaluate(frame, engine=engine, as_of=as_of)
+    after = new_rs.evaluate(frame, engine=engine, as_of=as_of)
     outputs = list(dict.fromkeys([*old_rs.spec.outputs, *new_rs.spec.outputs]))
     for name in outputs:
         for side in (before, after):

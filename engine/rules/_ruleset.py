@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from engine._asof import AsOf
 from engine._errors import ConfigError, KamDeprecationWarning, RuleEvaluationError, RuleFileError
 from engine._paths import as_path
 from engine._suggest import did_you_mean
@@ -19,12 +20,11 @@ from engine.rules._typed import as_of_date, prepare_record
 if TYPE_CHECKING:
     from engine.rules._durable import DurableEngine
 
-__all__ = ["RuleSet", "load_rules", "load_rule_dir", "BACKENDS", "ENGINES", "rule_engine"]
+__all__ = ["RuleSet", "load_rules", "load_rule_dir", "ENGINES", "rule_engine"]
 
 #: The two rule engines (``engine=`` of :meth:`RuleSet.evaluate`); ``backend=`` is where a run's
 #: row-wise stages execute (``local``/``dask``, :func:`engine.score`), a different question.
 ENGINES: tuple[Literal["vectorized", "durable"], ...] = ("vectorized", "durable")
-BACKENDS = ENGINES  # the old name, kept for imports
 
 
 def rule_engine(engine: str | None, backend: str | None, default: Literal["vectorized", "durable"],
@@ -126,7 +126,7 @@ class RuleSet:
 
     # --- evaluation --------------------------------------------------------------------------
     def evaluate(self, df: pd.DataFrame, engine: Literal["vectorized", "durable"] | None = None,
-                 as_of=None, strict: bool = False, *, backend: str | None = None) -> pd.DataFrame:
+                 as_of: AsOf = None, strict: bool = False, *, backend: str | None = None) -> pd.DataFrame:
         """Decide every row of ``df``.
 
         Parameters
@@ -203,7 +203,7 @@ class RuleSet:
             return ERROR, [], data_error
         return resolve_one(self.spec, engine.matches(values))
 
-    def decide(self, record: dict, as_of=None, engine: Literal["vectorized", "durable"] | None = None, *,
+    def decide(self, record: dict, as_of: AsOf = None, engine: Literal["vectorized", "durable"] | None = None, *,
                backend: str | None = None) -> Decision:
         """Decide one record (the live path).
 

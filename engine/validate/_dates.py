@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine._arguments import check_type
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["parse_iso_days", "date_hint", "TIME_SUFFIX"]
 
@@ -106,7 +110,7 @@ def _parse_chunk(chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return days, ok, blank
 
 
-def parse_iso_days(array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def parse_iso_days(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Day numbers (days since 1970-01-01) of ISO dates in Arrow text; never raises on values.
 
     Parameters
@@ -148,7 +152,7 @@ _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 _UNPADDED = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 
 
-def date_hint(value) -> str:
+def date_hint(value: object) -> str:
     """A short fix for a text cell that is not an ISO date ("" when none is obvious).
 
     Examples

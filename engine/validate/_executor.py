@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
-from engine._asof import as_of_date
+from engine._asof import AsOf, as_of_date
 from engine._errors import ConfigError, ContractError
 from engine.contract import CUSTOMER_DATABASE, Contract
 from engine.validate._checks import Run, did_you_mean
@@ -39,7 +39,7 @@ def _as_of(as_of, tables, contract: Contract) -> pd.Timestamp:
 def validate_tables(
     tables: Mapping[str, pd.DataFrame | Callable[[], pd.DataFrame]],
     *,
-    as_of=None,
+    as_of: AsOf = None,
     contract: Contract = CUSTOMER_DATABASE,
     source: str | None = None,
     columns: Mapping[str, Sequence[str]] | None = None,

@@ -86,7 +86,7 @@ _ALL = (
         QUARANTINE,
         "A value (or one element of a `;`-separated multi-value column) is not among the allowed "
         "values. The hint suggests the nearest allowed value.",
-        '`region = "Shanghaii"` (did you mean "shanghai"?)',
+        "`region = \"Shanghaii\"` (did you mean 'shanghai'?)",
         "use one of the allowed values listed in this document.",
     ),
     Reason(

@@ -141,7 +141,7 @@ def test_durable_and_vectorized_evaluate_a_run_identically(tmp_path, world):
         db = Database(tmp_path / f"{backend}.sqlite")
         risky = _risky(world, 6)
         for i in range(3):
-            evaluate_run(db, write_scoring_run(db, world, AS_OF + i * DAY, risky[: 3 + i]), tables=world, backend=backend)
+            evaluate_run(db, write_scoring_run(db, world, AS_OF + i * DAY, risky[: 3 + i]), tables=world, engine=backend)
         frame = list_alerts(db).drop(columns=["updated_at"]).sort_values("alert_key").reset_index(drop=True)
         events = AlertStore(db).read("alert_events").drop(columns=["recorded_at"]).sort_values("event_id")
         results.append((frame, events.reset_index(drop=True)))

@@ -55,7 +55,7 @@ def _play(history, for_runs, cooldown, backend):
         until = day + dt.timedelta(days=span) if action == "snooze" else None
         event = Event(action, day, holds, severity, for_runs, cooldown, until)
         try:
-            state, effect = transition(state, event, backend=backend)
+            state, effect = transition(state, event, engine=backend)
         except AlertStateError:
             out.append((day, state, None, event))
             continue
@@ -85,7 +85,7 @@ def test_a_whole_run_in_one_frame_equals_one_event_at_a_time(keys, step):
                       day + dt.timedelta(days=span) if action == "snooze" else None)
         rows.append({**state.__dict__, **event.__dict__})
         try:
-            expected.append(transition(state, event, backend="durable"))
+            expected.append(transition(state, event, engine="durable"))
         except AlertStateError:
             expected.append(None)
     frame = pd.DataFrame(rows)
@@ -152,7 +152,7 @@ def test_every_alert_can_resolve(history, policy):
         day = max(day, state.snoozed_until) + dt.timedelta(days=1)
     for _ in range(RESOLVE_AFTER + 1):
         day += dt.timedelta(days=1)
-        state, _ = transition(state, Event("observe", day, False, None, *policy), backend="vectorized")
+        state, _ = transition(state, Event("observe", day, False, None, *policy), engine="vectorized")
     assert state.state not in ACTIVE_STATES
     assert state.state in ("resolved", "inactive")
 
@@ -222,4 +222,4 @@ def test_more_keys_than_durable_rules_holds_states():
         "snoozed_until": pd.NaT, "action": "observe", "on": pd.Timestamp(START), "holds": [True, True, True, False] * (n // 4),
         "severity": "high", "for_runs": 2, "cooldown_days": 30, "until": pd.NaT,
     })
-    pd.testing.assert_frame_equal(transition_frame(frame, backend="durable"), transition_frame(frame))
+    pd.testing.assert_frame_equal(transition_frame(frame, engine="durable"), transition_frame(frame))

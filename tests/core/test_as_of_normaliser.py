@@ -81,6 +81,42 @@ def test_every_entry_point_raises_the_same_error_for_a_day_first_date(ruleset):
             call()
 
 
+def test_every_other_date_argument_reads_dates_the_same_way(tmp_path):
+    """The alerts' as-of (``on=``, ``advance``, the signals), ``until=`` and the demo's ``end_date``."""
+    from engine.alerts import advance
+    from engine.alerts._signals import complaint_and_competitor_signals
+
+    empty = pd.DataFrame()
+    calls = {
+        "as_of": [lambda: advance(empty, empty, empty, "06/07/2024", "run"),
+                  lambda: complaint_and_competitor_signals({}, "06/07/2024")],
+        "end_date": [lambda: engine.generate_demo_tables(accounts=10, end_date="06/07/2024")],
+        "until": [lambda: engine._asof.calendar_date("06/07/2024", name="until")],
+    }
+    for name, name_calls in calls.items():
+        for call in name_calls:
+            with pytest.raises(engine.AsOfError, match=rf"^expected {name} as a date .*could be day/month or month/day"):
+                call()
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["alerts", "snooze", "A1:churn_risk", "--until", "06/07/2024"], "--until"),
+    (["rules", "diff", "rules/tiers.yaml", "rules/tiers.yaml", "--as-of", "20240630"], "--as-of"),
+    (["score", "--as-of", "30/06/2024"], "--as-of"),
+    (["validate", "--as-of", "30/06/2024"], "--as-of"),
+    (["route", "--lead", "LEAD.json", "--as-of", "30/06/2024"], "--as-of"),
+])
+def test_the_command_line_reads_a_date_option_as_the_library_does(argv, option, tmp_path, capsys):
+    """A usage error (exit 2) with the library's own message, before any database is opened."""
+    from engine.cli import main
+
+    (tmp_path / "LEAD.json").write_text('{"opportunity_id": "O1", "account_id": "A1"}')
+    argv = [str(tmp_path / word) if word == "LEAD.json" else word for word in argv]
+    code = main([*argv, "--db", str(tmp_path / "absent.sqlite")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and f"expected {option} as a date" in err, err
+
+
 def test_none_is_the_day_after_the_newest_event_or_today_utc():
     today = dt.date(2026, 10, 3)
     orders = pd.DataFrame({"order_date": ["2026-09-29", "2026-09-30", "2099-01-01"]})

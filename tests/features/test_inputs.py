@@ -12,12 +12,12 @@ from pandas.testing import assert_frame_equal
 
 from engine._asof import default_as_of
 from engine._errors import AsOfError, DataError
+from engine._normalise import NULL_DAY, as_of_day, day_numbers
 from engine.features import (
     ACCOUNT_FEATURE_COLUMNS,
     build_account_features,
     build_opportunity_features,
 )
-from engine.features._normalise import NULL_DAY, as_of_day, day_numbers
 
 EXPECTED = build_account_features(tables("iso"), AS_OF)
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import pkgutil
 import re
 import warnings
 
 import pytest
+from package_factories import public_modules
 
 import engine
 
@@ -38,19 +38,11 @@ ACCEPTS_ANY = {
 _FIX = re.compile(r"\b(fix|pass|use|write|point|run)\b", re.IGNORECASE)
 
 
-def _public_modules() -> list[str]:
-    names = ["engine"]
-    for info in pkgutil.iter_modules(engine.__path__):
-        if info.ispkg and not info.name.startswith("_"):
-            names.append(f"engine.{info.name}")
-    return names
-
-
 def _callables() -> dict[str, object]:
     """Qualified name -> public function or class, each object once (the shortest path first)."""
     found: dict[str, object] = {}
     seen: set[int] = set()
-    for module_name in _public_modules():
+    for module_name in public_modules():
         module = importlib.import_module(module_name)
         for name in getattr(module, "__all__", ()):
             value = getattr(module, name)
@@ -130,7 +122,7 @@ def test_the_walk_covers_the_public_functions():
     walked = set(CALLABLES)
     assert {f"engine.{name}" for name in ("score", "score_frame", "tier_accounts", "route_opportunities",
             "assign_opportunities", "load_rules", "load_rule_dir", "validate_tables", "build_account_features")} <= walked
-    modules = set(_public_modules())
+    modules = set(public_modules())
     assert {"engine.alerts", "engine.assign", "engine.models", "engine.plan", "engine.rules", "engine.serve",
             "engine.storage", "engine.live", "engine.validate", "engine.features"} <= modules
     assert {"engine.alerts.advance", "engine.assign.stable_hash", "engine.report.render_report",

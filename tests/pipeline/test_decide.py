@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from engine._errors import DataError
-from engine.features._normalise import duplicate_keys, encode_keys, key_array
+from engine._normalise import duplicate_keys, encode_keys, key_array
 from engine.pipeline._decide import assignment_routes
 
 

@@ -19,7 +19,7 @@ from engine._errors import (
 from engine.rules import RuleSet, load_rule_dir, load_rules, rule_file_schema
 
 AS_OF = dt.date(2024, 6, 30)
-BACKENDS = ["vectorized", "durable"]
+ENGINES = ["vectorized", "durable"]
 
 
 def ruleset(body: str, policy: str = "first", default: str = "", inputs: str = "", outputs: str = "") -> RuleSet:
@@ -54,7 +54,7 @@ def frame(**cols) -> pd.DataFrame:
 
 
 def both(rs: RuleSet, df: pd.DataFrame) -> pd.DataFrame:
-    results = [rs.evaluate(df, engine=b, as_of=AS_OF) for b in BACKENDS]
+    results = [rs.evaluate(df, engine=b, as_of=AS_OF) for b in ENGINES]
     pd.testing.assert_frame_equal(results[0], results[1])
     return results[0]
 
@@ -198,8 +198,8 @@ def test_missing_column_is_reported_with_suggestion():
 def test_decide_returns_a_decision_for_one_record():
     rs = ruleset(RULES_XY)
     record = {"x": 20, "n": 1, "s": "s", "e": "a", "f": False, "d": dt.date(2024, 1, 1)}
-    for backend in BACKENDS:
-        decision = rs.decide(record, as_of=AS_OF, engine=backend)
+    for rule_engine in ENGINES:
+        decision = rs.decide(record, as_of=AS_OF, engine=rule_engine)
         assert (decision.status, decision.rule_id, decision.outputs) == ("decided", "big", {"out": "big"})
         assert decision.ruleset_hash == rs.hash and decision.ok
 

@@ -15,7 +15,7 @@ from engine.pipeline._decide import (
 )
 
 AS_OF = dt.date(2026, 10, 1)
-BACKENDS = ["vectorized", "durable"]
+ENGINES = ["vectorized", "durable"]
 
 #: A small, shallow enterprise account: C by the grid. Each case changes a few fields.
 BASE_ACCOUNT = {
@@ -80,10 +80,10 @@ def _accounts(cases: dict) -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_tier_cases(shipped_rules, backend):
+@pytest.mark.parametrize("rule_engine", ENGINES)
+def test_tier_cases(shipped_rules, rule_engine):
     frame = _accounts(TIER_CASES)
-    result = tier_accounts(frame, shipped_rules["tiers"], as_of=AS_OF, engine=backend)
+    result = tier_accounts(frame, shipped_rules["tiers"], as_of=AS_OF, engine=rule_engine)
     for i, (name, (_, tier, rule_id)) in enumerate(TIER_CASES.items()):
         row = result.iloc[i]
         assert (row["tier"], row["tier_rule_id"]) == (tier, rule_id), name
@@ -132,10 +132,10 @@ def _route_inputs(cases: dict):
     return opportunities, tiers
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_route_cases(shipped_rules, backend):
+@pytest.mark.parametrize("rule_engine", ENGINES)
+def test_route_cases(shipped_rules, rule_engine):
     opportunities, tiers = _route_inputs(ROUTE_CASES)
-    routes = route_opportunities(opportunities, tiers, shipped_rules["routing"], as_of=AS_OF, engine=backend)
+    routes = route_opportunities(opportunities, tiers, shipped_rules["routing"], as_of=AS_OF, engine=rule_engine)
     for i, (name, (_, (route, copy, rule_id))) in enumerate(ROUTE_CASES.items()):
         row = routes.iloc[i]
         assert row["route"] == route, name

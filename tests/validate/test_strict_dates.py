@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from validate_factories import AS_OF, valid_tables
 
 from engine import DataError
-from engine.features._normalise import day_numbers
+from engine._normalise import day_numbers
 from engine.validate import date_hint, parse_iso_days, validate_tables
 
 EPOCH = dt.date(1970, 1, 1)
