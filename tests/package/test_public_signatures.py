@@ -22,16 +22,6 @@ import engine
 #: The test only refuses a gap that is not listed here: annotating one of these needs no edit.
 NOT_YET_ANNOTATED = {
     "engine.Database.engine", "engine.Database.newest_date",
-    "engine.load_model", "engine.publish", "engine.save_model", "engine.train_model",
-    "engine.models.AutoClassifier.fit", "engine.models.DriftCheck.__init__",
-    "engine.models.ForwardGroupSplit.__init__", "engine.models.ForwardGroupSplit.get_n_splits",
-    "engine.models.ForwardGroupSplit.split", "engine.models.ForwardGroupSplit.calibration_split",
-    "engine.models.ModelSpec.build_estimator", "engine.models.ModelSpec.as_of_dates",
-    "engine.models.ModelSpec.validation_start", "engine.models.ModelSpec.select_features",
-    "engine.models.data_fingerprint", "engine.models.evaluate", "engine.models.expected_calibration_error",
-    "engine.models.calibration_noise", "engine.models.expected_deal_value", "engine.models.time_split",
-    "engine.models.top_decile_capture", "engine.models.top_decile_lift", "engine.models.training_distribution",
-    "engine.models.validation_curves", "engine.models.value_at_risk",
     "engine.plan.plan", "engine.plan.read_plan",
     "engine.serve.RoutingService.__init__",
 }
@@ -91,6 +81,8 @@ def test_every_public_signature_is_annotated():
     gaps = {name: _missing(function, is_init) for name, (function, is_init) in SIGNATURES.items()}
     new = {name: missing for name, missing in gaps.items() if missing and name not in NOT_YET_ANNOTATED}
     assert not new, f"public signatures without annotations (parameter names, 'return'): {new}"
+    stale = sorted(name for name in NOT_YET_ANNOTATED if not gaps.get(name))
+    assert not stale, f"annotated now (or gone): take them off NOT_YET_ANNOTATED: {stale}"
 
 
 def test_backend_is_where_a_run_executes_and_engine_the_rule_engine():
