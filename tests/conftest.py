@@ -111,11 +111,17 @@ def postgres_url():
     try:
         yield f"postgresql://kam@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(
-            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
+        # "fast" waits for open sessions to end (at most 20 s here); "immediate" after that, so a
+        # connection a test left open cannot hold the end of the run.
+        for mode, seconds in (("fast", "20"), ("immediate", "20")):
+            stopped = subprocess.run(
+                [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", mode, "-t", seconds, "-w", "stop"],
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
+            if stopped.returncode == 0:
+                break
         shutil.rmtree(root, ignore_errors=True)
 
 
