@@ -157,7 +157,7 @@ def test_a_score_read_without_the_gap_effect_is_the_score_raised_by_it(churn, si
 
 def test_a_score_without_the_gap_effect_in_it_values_the_overdue_account_more():
     # one score (10%), a field account visited 200 days ago (1.6 gaps overdue) and one visited
-    # yesterday: read as carrying no gap effect (the shipped reading of kam's churn model), the
+    # yesterday: read as carrying no gap effect (kam's churn model carries about a fifth), the
     # overdue account's base is the score itself, so a visit saves more than when the stated
     # effect of its 1.6 gaps is first taken out; for the account visited yesterday nothing changes
     churn, since, gap = np.array([0.1, 0.1]), np.array([200.0, 1.0]), np.array([76.0, 76.0])
@@ -165,11 +165,12 @@ def test_a_score_without_the_gap_effect_in_it_values_the_overdue_account_more():
     none_in = contact_saving(churn, since, gap, effect_in_score=0.0, **kwargs)
     all_in = contact_saving(churn, since, gap, **kwargs)
     assert none_in[0] > 3 * all_in[0] and none_in[1] == pytest.approx(all_in[1])
-    assert load_plan_rules()[1].visit_effect_in_churn_score == 0.0
+    assert load_plan_rules()[1].visit_effect_in_churn_score == 0.2
     text = (default_rules_dir() / "plan.yaml").read_text("utf-8")
     for bad, words in (("1.5", "must be a share from 0 to 1"), ("-0.5", "must be >= 0")):
         with pytest.raises(RuleFileError, match=f"'visit_effect_in_churn_score' {words}"):
-            load_plan_rules(RuleSet.from_text(text.replace("visit_effect_in_churn_score: 0", f"visit_effect_in_churn_score: {bad}")))
+            load_plan_rules(RuleSet.from_text(text.replace("visit_effect_in_churn_score: 0.2",
+                                                           f"visit_effect_in_churn_score: {bad}")))
     without = re.sub(r"\n  visit_effect_in_churn_score: [\d.]+\n", "\n", text)
     with pytest.raises(RuleFileError, match="lacks the parameter 'visit_effect_in_churn_score'.*visit_effect needs it"):
         load_plan_rules(RuleSet.from_text(without))
