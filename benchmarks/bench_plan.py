@@ -15,8 +15,9 @@ continue the simulated world forward from the as-of date (``engine.demo._forward
                    90 days) recomputed from the recorded contacts on the week's Monday; orders,
                    tickets and deals are not simulated forward, so their features stay as of the run;
 * ``kam_true_risk`` - diagnostic only (not run by default): kam's plan fed the simulator's true
-                   current risk in place of kam's churn score, to separate what the score costs from
-                   what the plan's rules cost;
+                   current risk in place of kam's churn score (carrying the share of the gap's effect
+                   the plan reads in a score, so the plan finds the true base risk), to separate what
+                   the score costs from what the plan's rules cost;
 * ``oracle``     - same lists and capacities, ranked by the true expected saving of a contact: the
                    drop in the probability of churning within 13 weeks that a contact this week
                    brings, from the simulator's own hazards, x the margin at stake: the ceiling of
@@ -226,8 +227,11 @@ class Views:
         if policy in ("kam", "kam_as_of", "kam_true_risk"):
             accounts, reps, last = self.frames()
             if policy == "kam_true_risk":  # diagnostic: kam's plan given the simulator's true current risk
+                # with the share of the gap's effect the plan reads in a score (visit_effect_in_churn_score),
+                # so that the base risk the plan finds is the true one whatever the share
                 sim = self.sim
-                logit = sim.base_logit() + 1.4 * sim.neglect(sim.last_visit_day, sim.day)
+                logit = sim.base_logit() + self.params.visit_effect_in_churn_score * 1.4 * sim.neglect(
+                    sim.last_visit_day, sim.day)
                 monthly = 1.0 / (1.0 + np.exp(-logit))
                 churn = 1.0 - (1.0 - monthly) ** (self.params.churn_score_days / DAYS_PER_MONTH)
                 accounts["churn_probability"] = churn
