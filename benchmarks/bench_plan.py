@@ -15,8 +15,9 @@ continue the simulated world forward from the as-of date (``engine.demo._forward
                    90 days) recomputed from the recorded contacts on the week's Monday; orders,
                    tickets and deals are not simulated forward, so their features stay as of the run;
 * ``kam_true_risk`` - diagnostic only (not run by default): kam's plan fed the simulator's true
-                   current risk in place of kam's churn score, to separate what the score costs from
-                   what the plan's rules cost;
+                   current risk in place of kam's churn score (carrying the share of the gap's effect
+                   the plan reads in a score, so the plan finds the true base risk), to separate what
+                   the score costs from what the plan's rules cost;
 * ``oracle``     - same lists and capacities, ranked by the true expected saving of a contact: the
                    drop in the probability of churning within 13 weeks that a contact this week
                    brings, from the simulator's own hazards, x the margin at stake: the ceiling of
@@ -226,8 +227,11 @@ class Views:
         if policy in ("kam", "kam_as_of", "kam_true_risk"):
             accounts, reps, last = self.frames()
             if policy == "kam_true_risk":  # diagnostic: kam's plan given the simulator's true current risk
+                # with the share of the gap's effect the plan reads in a score (visit_effect_in_churn_score),
+                # so that the base risk the plan finds is the true one whatever the share
                 sim = self.sim
-                logit = sim.base_logit() + 1.4 * sim.neglect(sim.last_visit_day, sim.day)
+                logit = sim.base_logit() + self.params.visit_effect_in_churn_score * 1.4 * sim.neglect(
+                    sim.last_visit_day, sim.day)
                 monthly = 1.0 / (1.0 + np.exp(-logit))
                 churn = 1.0 - (1.0 - monthly) ** (self.params.churn_score_days / DAYS_PER_MONTH)
                 accounts["churn_probability"] = churn
@@ -256,6 +260,40 @@ class Views:
     def true_saving(self) -> np.ndarray:
         """The margin a contact this week truly saves (the simulator's hazards; the oracle's ranking)."""
         return self.sim.contact_saving() * self.margin
+
+
+def model_visit_effect(world, run: dict, seed: int) -> pd.DataFrame:
+    """How much of the stated effect of a contact gap kam's churn model carries, on the as-of week.
+
+    The mean drop in the model's churn log-odds when the same accounts are asked as if contacted
+    that Monday (``engine.plan.churn_if_contacted``), by the contact gaps overdue under the stated
+    gaps of ``rules/plan.yaml``, next to the stated effect (``visit_effect_log_odds`` x gaps, cap
+    ``visit_effect_max_gaps``): what ``visit_effect_in_churn_score`` states.
+    """
+    rules = scaled_rules(1.0)
+    views = Views(ForwardSimulation(world, seed=1000 + seed), run, rules)
+    day = int(views.sim.day)
+    frame = views.features.copy()
+    never = views.recorded_last == np.iinfo(np.int64).min
+    days = np.where(never, np.nan, (day - views.recorded_last).astype(float))
+    frame["days_since_last_visit"] = days
+    recent = (views.visit_day >= day - 90) & (views.visit_day < day)
+    frame["visits_90d"] = np.bincount(views.visit_account[recent], minlength=views.sim.n).astype(np.int64)
+    frame = frame.reset_index(drop=True)
+    as_scored = np.clip(_predict(views.churn_model, frame), 1e-6, 1 - 1e-6)
+    contacted = np.clip(churn_if_contacted(views.churn_model, frame), 1e-6, 1 - 1e-6)
+    drop = np.log(as_scored / (1 - as_scored)) - np.log(contacted / (1 - contacted))
+    p = views.params
+    outside = views.sim.outside
+    gap = np.where(outside, p.visit_gap_days_outside, p.visit_gap_days_inside)
+    gaps = np.where(never, p.visit_effect_max_gaps, np.clip(days / gap - 1.0, 0.0, p.visit_effect_max_gaps))
+    bins = pd.cut(gaps, [-0.1, 0.0, 1.0, 2.0, p.visit_effect_max_gaps - 1e-9, p.visit_effect_max_gaps],
+                  labels=["within the gap", "0-1 gaps over", "1-2", f"2-{p.visit_effect_max_gaps:g}",
+                          f"{p.visit_effect_max_gaps:g} (cap) or never"])
+    frame = pd.DataFrame({"seed": seed, "owner": np.where(outside, "field", "inside"), "gaps overdue": bins,
+                          "model": drop, "stated": p.visit_effect_log_odds * gaps})[views.sim.alive]
+    return frame.groupby(["seed", "owner", "gaps overdue"], observed=True).agg(
+        accounts=("model", "size"), model=("model", "mean"), stated=("stated", "mean")).reset_index()
 
 
 def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forward_seed: int, compare: bool = False) -> dict:
@@ -312,6 +350,10 @@ def main(argv=None) -> int:
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
                         help="Any other plan parameter for kam's plan, e.g. --set weight_open_opportunity=0.")
     parser.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
+    parser.add_argument("--model-effect", action="store_true",
+                        help="Print only how much of the stated effect of a contact gap kam's churn model carries "
+                             "(its log-odds drop if contacted today, by gaps overdue; rules/plan.yaml's "
+                             "visit_effect_in_churn_score), per seed, and exit.")
     parser.add_argument("--from-json", type=Path, nargs="+", metavar="JSON",
                         help="Print the comparison from the figures of earlier runs (--json), e.g. seeds run in parallel.")
     args = parser.parse_args(argv)
@@ -326,6 +368,14 @@ def main(argv=None) -> int:
     print(f"bench_plan: {args.accounts:,} accounts, seeds {args.seeds}, {args.weeks} weeks, capacity scales "
           f"{args.scales}; load average at start {os.getloadavg()[0]:.1f} (shared machine)", flush=True)
     rows = []
+    if args.model_effect:
+        effect = pd.concat([model_visit_effect(simulate_world(args.accounts, seed, DEMO_END_DATE),
+                                               kam_run(args.workdir, args.accounts, seed), seed) for seed in args.seeds])
+        print("kam's churn model: mean drop of its churn log-odds if contacted today, against the stated effect")
+        print(effect.groupby(["owner", "gaps overdue"], observed=True, sort=False).agg(
+            accounts=("accounts", "mean"), model=("model", "mean"), model_sd_over_seeds=("model", "std"),
+            stated=("stated", "mean")).round(2).to_string())
+        return 0
     for seed in args.seeds:
         run = kam_run(args.workdir, args.accounts, seed)
         world = simulate_world(args.accounts, seed, DEMO_END_DATE)

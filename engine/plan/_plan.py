@@ -527,6 +527,7 @@ def _visit_effect_saving(churn: np.ndarray, days: np.ndarray, owner_role: np.nda
     return contact_saving(
         churn, days, gap.astype(float), effect=params.visit_effect_log_odds, max_gaps=params.visit_effect_max_gaps,
         horizon_weeks=params.uplift_horizon_weeks, score_days=params.churn_score_days,
+        effect_in_score=params.visit_effect_in_churn_score,
     )
 
 

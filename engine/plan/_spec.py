@@ -35,7 +35,7 @@ RANKINGS = ("value_saved", "value_at_risk", "visit_effect")
 #: Parameters of ``ranking: visit_effect`` (the stated effect of a contact), required with it.
 VISIT_EFFECT_PARAMETERS = (
     "visit_effect_log_odds", "visit_gap_days_outside", "visit_gap_days_inside", "visit_effect_max_gaps",
-    "uplift_horizon_weeks", "churn_score_days",
+    "uplift_horizon_weeks", "churn_score_days", "visit_effect_in_churn_score",
 )
 #: How cadence obligations take capacity (the rule file's ``obligations``): ``first`` - before any
 #: other contact; ``by_value`` - by their expected value like any other contact (those left out are
@@ -73,6 +73,11 @@ class PlanParameters:
         field-owned and of an inside-owned account, in days), up to ``visit_effect_max_gaps`` gaps.
     uplift_horizon_weeks, churn_score_days : int
         Weeks over which a contact's saving is counted, and the horizon of kam's churn score.
+    visit_effect_in_churn_score : float
+        Share (0 to 1) of the stated effect of today's contact gap that kam's churn score already
+        carries: 1 - the score is the risk with today's gap, whose stated effect is taken out to
+        find the account's base risk; 0 - the score is read as the base risk (the churn model
+        learned little of the gap, as kam's own did: docs/plan.md).
     """
 
     field_visits_per_week: int
@@ -93,6 +98,7 @@ class PlanParameters:
     visit_effect_max_gaps: float = 0.0
     uplift_horizon_weeks: int = 1
     churn_score_days: int = 180
+    visit_effect_in_churn_score: float = 1.0
 
     def gap_days(self, owner_role: str | None) -> float:
         """Expected contact gap of an account whose owner rep has ``owner_role`` (unknown: inside's)."""
@@ -164,6 +170,11 @@ class PlanParameters:
                 )
             if value < 0:
                 raise RuleFileError(f"parameter {name!r} must be >= 0; got {value!r}.", file=file)
+            if name == "visit_effect_in_churn_score" and value > 1:
+                raise RuleFileError(
+                    f"parameter {name!r} must be a share from 0 to 1; got {value!r}. Fix: 0 when the churn score "
+                    "carries none of the stated effect of a contact gap, 1 when it carries all of it.", file=file
+                )
             if name in positive and value <= 0:
                 raise RuleFileError(
                     f"parameter {name!r} must be a number of days > 0; got {value!r}. Fix: e.g. `{name}: 76`.", file=file

@@ -76,6 +76,7 @@ def contact_saving(
     max_gaps: float,
     horizon_weeks: int,
     score_days: int,
+    effect_in_score: float = 1.0,
 ) -> np.ndarray:
     """Drop in the probability of churning within ``horizon_weeks`` that a contact this week brings.
 
@@ -84,9 +85,11 @@ def contact_saving(
     every expected contact gap (``gap_days``, by the owner's role) beyond the first since the last
     contact, up to ``max_gaps`` gaps; a contact resets the gap.
 
-    The score is read as the account's risk with its gap of today: the churn probability within
-    ``score_days`` is turned into a constant monthly probability, its log-odds less the effect of
-    today's gap is the account's base. Over the horizon the gap then grows week by week without a
+    The score is read as the account's risk with its gap of today, carrying the share
+    ``effect_in_score`` of the stated effect of that gap: the churn probability within
+    ``score_days`` is turned into a constant monthly probability, its log-odds less that share of
+    the effect of today's gap is the account's base (``effect_in_score`` 0: the score is read as
+    the risk of an account just contacted - a churn model that learned little of the visit gap). Over the horizon the gap then grows week by week without a
     contact, or restarts from a contact in the middle of this week; the saving is the difference of
     the two probabilities of churning within the horizon (each ``1 - prod(1 - weekly hazard)``).
     Times the margin at stake, it is the margin a contact is expected to save.
@@ -107,6 +110,8 @@ def contact_saving(
         Weeks over which the saving is counted (>= 1).
     score_days : int
         Horizon of the churn score in days (kam's churn model: 180).
+    effect_in_score : float, default 1.0
+        Share (0 to 1) of the stated effect of today's gap that ``churn`` already carries.
 
     Returns
     -------
@@ -131,8 +136,12 @@ def contact_saving(
                             f"{arrays['churn'].shape}, {arrays['days_since_contact'].shape} and "
                             f"{arrays['gap_days'].shape}. Fix: pass one value per account in each.")
     for name, setting, least in (("effect", effect, None), ("max_gaps", max_gaps, 0.0),
-                                 ("horizon_weeks", horizon_weeks, 1.0), ("score_days", score_days, 1.0)):
+                                 ("horizon_weeks", horizon_weeks, 1.0), ("score_days", score_days, 1.0),
+                                 ("effect_in_score", effect_in_score, 0.0)):
         check_number("contact_saving", name, setting, "set it in rules/plan.yaml (see docs/plan.md)", least=least)
+    if effect_in_score > 1.0:
+        raise ArgumentError(f"contact_saving: expected effect_in_score from 0 to 1 (a share of the stated effect); got "
+                            f"{effect_in_score!r}. Fix: set visit_effect_in_churn_score in rules/plan.yaml from 0 to 1.")
     if not (np.isfinite(arrays["gap_days"]) & (arrays["gap_days"] > 0)).all():
         bad = arrays["gap_days"][~(np.isfinite(arrays["gap_days"]) & (arrays["gap_days"] > 0))][0]
         raise ArgumentError(f"contact_saving: expected every gap_days > 0 (days between expected contacts); got "
@@ -146,7 +155,7 @@ def contact_saving(
         return np.where(never, max_gaps, np.clip(days / gap - 1.0, 0.0, max_gaps))
 
     monthly = 1.0 - (1.0 - churn) ** (DAYS_PER_MONTH / score_days)
-    base = np.log(monthly / (1.0 - monthly)) - effect * gaps(np.where(never, 0.0, since))
+    base = np.log(monthly / (1.0 - monthly)) - effect_in_score * effect * gaps(np.where(never, 0.0, since))
     week_share = 7.0 / DAYS_PER_MONTH
 
     def weekly_hazard(logit: np.ndarray) -> np.ndarray:

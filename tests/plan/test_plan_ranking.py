@@ -135,6 +135,47 @@ def test_contact_saving_follows_the_stated_effect():
     assert inside == pytest.approx([0.0])
 
 
+@given(churn=st.floats(0.001, 0.9), since=st.floats(0.0, 1_000.0), gap=st.floats(10.0, 500.0),
+       share=st.floats(0.0, 1.0))
+@settings(max_examples=100, deadline=None)
+def test_a_score_read_without_the_gap_effect_is_the_score_raised_by_it(churn, since, gap, share):
+    # effect_in_score = share: the score carries that share of today's gap effect. So reading a
+    # score with a share s is reading, with the whole effect in it, the score raised by the rest
+    # of the effect (1 - s) x effect x today's gaps - the base risk the two readings find is one.
+    effect, kwargs = 1.4, dict(max_gaps=3, horizon_weeks=13, score_days=180)
+    gaps = min(max(since / gap - 1.0, 0.0), 3.0)
+    monthly = 1.0 - (1.0 - churn) ** (30.4375 / 180)
+    raised_logit = np.log(monthly / (1.0 - monthly)) + (1.0 - share) * effect * gaps
+    raised = 1.0 - (1.0 - 1.0 / (1.0 + np.exp(-raised_logit))) ** (180 / 30.4375)
+    read = contact_saving(np.array([churn]), np.array([since]), np.array([gap]), effect=effect,
+                          effect_in_score=share, **kwargs)
+    whole = contact_saving(np.array([raised]), np.array([since]), np.array([gap]), effect=effect,
+                           effect_in_score=1.0, **kwargs)
+    if raised < 1.0 - 1e-6:  # contact_saving clips probabilities to [1e-6, 1 - 1e-6]
+        assert read[0] == pytest.approx(whole[0], rel=1e-6, abs=1e-12)
+
+
+def test_a_score_without_the_gap_effect_in_it_values_the_overdue_account_more():
+    # one score (10%), a field account visited 200 days ago (1.6 gaps overdue) and one visited
+    # yesterday: read as carrying no gap effect (kam's churn model carries about a fifth), the
+    # overdue account's base is the score itself, so a visit saves more than when the stated
+    # effect of its 1.6 gaps is first taken out; for the account visited yesterday nothing changes
+    churn, since, gap = np.array([0.1, 0.1]), np.array([200.0, 1.0]), np.array([76.0, 76.0])
+    kwargs = dict(effect=1.4, max_gaps=3, horizon_weeks=13, score_days=180)
+    none_in = contact_saving(churn, since, gap, effect_in_score=0.0, **kwargs)
+    all_in = contact_saving(churn, since, gap, **kwargs)
+    assert none_in[0] > 3 * all_in[0] and none_in[1] == pytest.approx(all_in[1])
+    assert load_plan_rules()[1].visit_effect_in_churn_score == 0.2
+    text = (default_rules_dir() / "plan.yaml").read_text("utf-8")
+    for bad, words in (("1.5", "must be a share from 0 to 1"), ("-0.5", "must be >= 0")):
+        with pytest.raises(RuleFileError, match=f"'visit_effect_in_churn_score' {words}"):
+            load_plan_rules(RuleSet.from_text(text.replace("visit_effect_in_churn_score: 0.2",
+                                                           f"visit_effect_in_churn_score: {bad}")))
+    without = re.sub(r"\n  visit_effect_in_churn_score: [\d.]+\n", "\n", text)
+    with pytest.raises(RuleFileError, match="lacks the parameter 'visit_effect_in_churn_score'.*visit_effect needs it"):
+        load_plan_rules(RuleSet.from_text(without))
+
+
 @given(churn=st.floats(0.0, 1.0), since=st.one_of(st.none(), st.floats(-30.0, 5_000.0)),
        gap=st.floats(1.0, 1_000.0), effect=st.floats(0.0, 5.0), weeks=st.integers(1, 52))
 @settings(max_examples=200, deadline=None)
@@ -195,6 +236,8 @@ def test_visit_effect_parameters_are_required_with_it_and_checked():
     ({"effect": float("nan")}, "effect as a finite number"),
     ({"effect": float("inf")}, "effect as a finite number"),
     ({"gap_days": np.array([0.0])}, "gap_days > 0"),
+    ({"effect_in_score": 1.5}, "effect_in_score from 0 to 1"),
+    ({"effect_in_score": float("nan")}, "effect_in_score as a finite number"),
 ])
 def test_contact_saving_refuses_settings_that_would_misorder_the_plan(change, words):
     from engine._errors import ArgumentError

@@ -31,7 +31,7 @@ def test_the_intended_warning_is_acknowledged_in_the_file_with_its_reason():
     assert params == {"field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week", "weight_value_at_risk",
                       "max_cadences_counted", "weight_open_alert", "weight_open_opportunity", "ranking", "obligations",
                       "visit_effect_log_odds", "visit_gap_days_outside", "visit_gap_days_inside", "visit_effect_max_gaps",
-                      "uplift_horizon_weeks", "churn_score_days"}
+                      "uplift_horizon_weeks", "churn_score_days", "visit_effect_in_churn_score"}
 
 
 def test_the_accepted_gap_is_the_unknown_tier_without_owner(shipped_rules):
