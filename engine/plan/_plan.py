@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -293,7 +294,7 @@ def plan_week(
     last_contact: pd.Series | None = None,
     opportunities: pd.DataFrame | None = None,
     alerts: pd.DataFrame | None = None,
-    rules: RuleSet | str | None = None,
+    rules: RuleSet | str | Path | None = None,
     holdout_share: float = 0.0,
     seed: int = 0,
     explain: bool = True,

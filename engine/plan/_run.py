@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 
+from engine._asof import as_of_date
 from engine._errors import DataError, StorageError
 from engine._log import get_logger
 from engine._progress import task
 from engine.plan._plan import PLANNED_ALERT_STATES, PlanResult, plan_week
 from engine.plan._spec import parse_week, week_after
+from engine.rules import RuleSet
 from engine.storage import Database
 
 __all__ = ["CALL_PLANS", "plan", "read_plan"]
@@ -21,7 +24,7 @@ _log = get_logger("plan")
 CALL_PLANS = "call_plans"
 
 
-def _database(db) -> tuple[Database, bool]:
+def _database(db: Database | str | Path) -> tuple[Database, bool]:
     return (db, False) if isinstance(db, Database) else (Database(db), True)
 
 
@@ -73,11 +76,11 @@ def _alerts(database: Database) -> pd.DataFrame | None:
 
 
 def plan(
-    db,
+    db: Database | str | Path,
     *,
     week: str | dt.date | None = None,
     run_id: str | None = None,
-    rules=None,
+    rules: RuleSet | str | Path | None = None,
     holdout_share: float = 0.0,
     seed: int = 0,
     write: bool = True,
@@ -135,7 +138,7 @@ def plan(
         status = customers.set_index(customers["account_id"].astype(object))["status"].astype(object)
         scores = scores.assign(status=status.reindex(scores["account_id"].astype(object)).to_numpy())
         if week is None:
-            as_of = _run_as_of(database, run_id) or dt.date.today()
+            as_of = _run_as_of(database, run_id) or as_of_date(None)  # a run without one: today (UTC)
             week_start = week_after(as_of - dt.timedelta(days=1))
         elif isinstance(week, dt.date):
             week_start = week - dt.timedelta(days=week.weekday())
@@ -155,7 +158,7 @@ def plan(
             database.dispose()
 
 
-def read_plan(db, run_id: str | None = None) -> pd.DataFrame:
+def read_plan(db: Database | str | Path, run_id: str | None = None) -> pd.DataFrame:
     """The ``call_plans`` rows of ``run_id`` (default: the newest run), by status, person and rank."""
     database, owned = _database(db)
     try:
