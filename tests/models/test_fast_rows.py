@@ -228,3 +228,15 @@ def test_changed_tree_internals_keep_few_rows_on_the_predictors(models, monkeypa
     with pytest.warns(FastPathWarning, match="one-row tree walk"):
         got = model.predict_proba(frame)
     assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("knots, weights", [
+    ([0.0, 5e-324, 1.0], [0.0, 1e300, -1e300]),  # a slope that overflows: numpy returns the knot's weight
+    ([-1.0, 0.0, 1e-320], [1e308, -1e308, 1e308]),
+])
+def test_spline_table_keeps_np_interps_answer_where_the_slope_is_not_finite(knots, weights):
+    table = SplineTable([(0, 0.0, np.asarray(knots), np.asarray(weights), 0.0)], [])
+    x = np.array([[k] for k in knots] + [[np.nextafter(k, np.inf)] for k in knots] + [[-2.0], [2.0]])
+    with np.errstate(all="ignore"):
+        expected = np.interp(x[:, 0], knots, weights)
+    assert np.array_equal(table.interp(x)[:, 0], expected, equal_nan=True)
