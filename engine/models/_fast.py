@@ -541,7 +541,7 @@ def compile_calibrator(calibrator: Any, apply: Callable[[np.ndarray], np.ndarray
 
     from engine.models._calibration import _logit
 
-    if type(calibrator) is not LogisticRegression or np.shape(getattr(calibrator, "coef_", None)) != (1, 1) \
+    if type(calibrator) is not LogisticRegression or np.shape(getattr(calibrator, "coef_", ())) != (1, 1) \
             or len(getattr(calibrator, "classes_", ())) != 2:
         return apply
     coef_t = np.asarray(calibrator.coef_, dtype=np.float64).T
