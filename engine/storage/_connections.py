@@ -10,6 +10,7 @@ short writes (:meth:`Connections.keep_open`), and turns driver errors into
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,6 +63,8 @@ class Connections:
             )
         self._engine: Engine | None = None
         self._kept: list[KeptConnection] = []  # what keep_open() handed out, closed by dispose()
+        self._writer: KeptConnection | None = None  # kept_writer()'s connection, once opened
+        self._writer_lock = threading.Lock()  # one kept_writer() block at a time
         self._fast = bool(fast_sqlite) and self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:")
         if self._fast:
             try:
@@ -184,8 +187,59 @@ class Connections:
         self._kept.append(kept)
         return kept
 
+    @contextmanager
+    def kept_writer(self) -> Iterator[KeptConnection | None]:
+        """This SQLite file's connection for short write transactions, kept open, under the file's guard.
+
+        For a process that writes one small transaction after another (``kam serve``, a
+        :class:`~engine.live.LiveRouter`: one per lead). A new connection per transaction costs
+        more than the transaction's statements (SQLAlchemy's connect, the connect-time pragmas,
+        the file's open); this one is opened once, in autocommit mode (the caller begins and
+        commits) with ``synchronous=NORMAL`` (what the live transactions use), and reused.
+        It is a :class:`KeptConnection` of the file's guard: closed while an ADBC session of
+        this process has the file and opened again before the next pysqlite session, so the
+        guard's rule holds; while the caller is inside this block, the guard is held for
+        pysqlite, so it stays open. One thread at a time is inside the block (it is not
+        re-entrant). :meth:`dispose` closes the connection.
+
+        Yields
+        ------
+        KeptConnection or None
+            None when there is none to keep (not a SQLite file, or read-only); its
+            ``connection`` is None when it could not be opened now (logged): then the caller
+            opens a session of its own.
+        """
+        guard = sqlite_guard(self.url) if self.dialect == "sqlite" and not self.readonly else None
+        if guard is None:
+            yield None
+            return
+        # One block at a time on the one connection (two live stores of one database - a
+        # service's routers before and after a reload - would otherwise interleave their
+        # transactions on it); taken before the guard, so a waiting writer blocks no ADBC read.
+        with self._writer_lock, guard.hold("pysqlite"):
+            writer = self._writer
+            if writer is None or writer.closed:
+                writer = self._writer = guard.keep(self._open_writer)
+                self._kept.append(writer)
+            yield writer
+
+    def _open_writer(self) -> Any:
+        import sqlite3
+
+        # a short busy timeout: it is opened while the file's guard is held (the transactions
+        # wait for the write lock in their own way: engine.storage._live_sqlite.begin_immediate)
+        connection = sqlite3.connect(self._sqlite_uri(), uri=True, check_same_thread=False, timeout=0.5,
+                                     isolation_level=None)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL").fetchall()
+            connection.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
     def dispose(self) -> None:
-        """Close every pooled connection, and the idle ones :meth:`keep_open` holds."""
+        """Close every pooled connection, the idle ones :meth:`keep_open` holds and :meth:`kept_writer`'s."""
         while self._kept:
             self._kept.pop().close()
         if self._engine is not None:

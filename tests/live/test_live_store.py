@@ -88,10 +88,10 @@ def test_a_live_transaction_waits_a_bounded_time_for_the_live_lock(new_postgres_
     after LIVE_LOCK_WAIT_SECONDS with what to do, instead of waiting as long as the commit."""
     import sqlalchemy
 
-    from engine.storage import Database, _live
+    from engine.storage import Database, _live_postgres
 
     url = new_postgres_database("kam_live_lock_wait")
-    monkeypatch.setattr(_live, "LIVE_LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(_live_postgres, "LIVE_LOCK_WAIT_SECONDS", 0.5)
     with Database(url) as database:
         store = LiveStore(database)
         store.ensure_tables()
@@ -109,13 +109,13 @@ def test_a_live_transaction_waits_a_bounded_time_for_the_live_lock(new_postgres_
 @pytest.mark.postgres
 def test_the_run_reconciliation_refuses_a_snapshot_isolation_it_cannot_see_through(new_postgres_database):
     from engine.storage import Database
-    from engine.storage._live import _require_read_committed
+    from engine.storage._live_postgres import require_read_committed
 
     url = new_postgres_database("kam_live_isolation")
     with Database(url) as database:
         with database._session("check the isolation", write=True, fast=False) as session:
-            _require_read_committed(database, session)  # the server's default
+            require_read_committed(database, session)  # the server's default
         with pytest.raises(StorageError, match="expected the transaction isolation 'read committed'"):
             with database._session("check the isolation", write=True, fast=False) as session:
                 session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                _require_read_committed(database, session)
+                require_read_committed(database, session)
