@@ -21,6 +21,7 @@ from engine.storage._sessions import (
     AdbcSession,
     AlchemySession,
     KeptConnection,
+    SqliteGuard,
     open_session,
     sqlite_guard,
 )
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from engine.storage._database import Database
 
 __all__ = ["Connections"]
+
+_UNKNOWN = object()
 
 
 class Connections:
@@ -65,6 +68,7 @@ class Connections:
         self._kept: list[KeptConnection] = []  # what keep_open() handed out, closed by dispose()
         self._writer: KeptConnection | None = None  # kept_writer()'s connection, once opened
         self._writer_lock = threading.Lock()  # one kept_writer() block at a time
+        self._guard: object = _UNKNOWN  # _file_guard(), once looked up
         self._fast = bool(fast_sqlite) and self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:")
         if self._fast:
             try:
@@ -187,6 +191,15 @@ class Connections:
         self._kept.append(kept)
         return kept
 
+    def _file_guard(self) -> SqliteGuard | None:
+        """The process-wide guard of this SQLite file (None for another database or in memory).
+
+        Looked up once: finding it resolves the file's real path (system calls, on every session).
+        """
+        if self._guard is _UNKNOWN:
+            self._guard = sqlite_guard(self.url) if self.dialect == "sqlite" else None
+        return cast("SqliteGuard | None", self._guard)
+
     @contextmanager
     def kept_writer(self) -> Iterator[KeptConnection | None]:
         """This SQLite file's connection for short write transactions, kept open, under the file's guard.
@@ -209,7 +222,7 @@ class Connections:
             ``connection`` is None when it could not be opened now (logged): then the caller
             opens a session of its own.
         """
-        guard = sqlite_guard(self.url) if self.dialect == "sqlite" and not self.readonly else None
+        guard = self._file_guard() if not self.readonly else None
         if guard is None:
             yield None
             return
@@ -266,7 +279,7 @@ class Connections:
             )
         use_fast = self._fast if fast is None else (fast and self._fast)
         database = cast("Database", self)  # the sessions quote names with the facade's rules
-        guard = sqlite_guard(self.url) if self.dialect == "sqlite" else None
+        guard = self._file_guard()
         if guard is None:
             with open_session(database, action, write=write, fast=use_fast) as session:
                 yield session
