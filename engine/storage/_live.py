@@ -42,6 +42,7 @@ from engine._errors import StorageError
 from engine.storage._database import Database
 from engine.storage._live_postgres import bound_lock_wait as _bound_lock_wait
 from engine.storage._live_postgres import lock_live_ddl as _lock_live_ddl
+from engine.storage._live_postgres import lock_meta_statement
 from engine.storage._live_postgres import require_read_committed as _require_read_committed
 from engine.storage._live_postgres import waits_bounded as _waits_bounded
 from engine.storage._live_sqlite import SqliteSession, sqlite_transaction
@@ -254,9 +255,7 @@ class LiveStore:
         q = self._q
         with _waits_bounded(self.database, "count the live loads"), \
                 self.database._session("count the live loads", write=True, fast=False) as session:
-            _bound_lock_wait(self.database, session)
-            lock = "" if self.database.dialect == "sqlite" else " FOR UPDATE"
-            meta = session.execute(f"SELECT {q('base_run_key')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
+            meta = session.execute(lock_meta_statement(self.database, q("base_run_key")))  # with the bounded wait
             latest, _, key = _latest_run(self, session)
             if (meta[0][0] if meta else "") != key:
                 self._seed(session, latest, key)
@@ -306,9 +305,8 @@ class LiveStore:
         db = self.database
         q = self._q
         with self._transaction(f"route lead {lead_id!r}") as session:
-            lock = "" if db.dialect == "sqlite" else " FOR UPDATE"
-            meta = session.execute(
-                f"SELECT {q('base_run_key')}, {q('base_seq')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
+            # the live lock, first (on PostgreSQL with the bounded wait, in the same round trip)
+            meta = session.execute(lock_meta_statement(db, f"{q('base_run_key')}, {q('base_seq')}"))
             seeded_run = meta[0][0] if meta else ""
             existing = _one_row(session, f"SELECT * FROM {q('live_assignments')} WHERE {q('lead_id')} = :lead",
                                 {"lead": str(lead_id)})
@@ -366,8 +364,8 @@ class LiveStore:
         """
         db = self.database
         if db.dialect != "sqlite" or db.readonly:
+            # (the wait for the live lock is bounded by decide()'s first statement: lock_meta_statement)
             with _waits_bounded(db, action), db._session(action, write=True, fast=False) as session:
-                _bound_lock_wait(db, session)
                 yield session
             return
         # SQLite runs one write transaction at a time: threads of this process queue here, on a

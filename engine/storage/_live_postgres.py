@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from engine.storage._database import Database
 
 __all__ = ["LIVE_DDL_LOCK_KEY", "LIVE_LOCK_WAIT_SECONDS", "bound_lock_wait", "lock_live_ddl",
-           "require_read_committed", "waits_bounded"]
+           "lock_meta_statement", "require_read_committed", "waits_bounded"]
 
 
 #: PostgreSQL advisory lock key under which the live tables are created (and which a scoring
@@ -39,7 +39,30 @@ def bound_lock_wait(db: Database, session) -> None:
     (``BEGIN IMMEDIATE`` gives up after the same time), instead of hanging with it.
     """
     if db.dialect == "postgresql":
-        session.execute(f"SET LOCAL lock_timeout = '{max(1, int(LIVE_LOCK_WAIT_SECONDS * 1000))}ms'")
+        session.execute(f"SET LOCAL lock_timeout = '{_lock_timeout_ms()}ms'")
+
+
+def lock_meta_statement(db: Database, columns: str) -> str:
+    """The statement that takes the live lock (the ``live_meta`` row) and reads ``columns`` of it.
+
+    SQLite: a plain read (the transaction's ``BEGIN IMMEDIATE`` is the lock). Other servers:
+    ``FOR UPDATE``. PostgreSQL: the same, and the bound on the lock wait set in the same round
+    trip: ``set_config('lock_timeout', ..., true)`` is what ``SET LOCAL lock_timeout`` does (for
+    the rest of the transaction only), evaluated in a one-row subquery joined to the row, so it
+    runs before the row is produced and locked (the wait for the lock comes after it). A live
+    decision then sends one statement fewer than with :func:`bound_lock_wait` first.
+    """
+    quoted = '"live_meta"'
+    if db.dialect == "sqlite":
+        return f'SELECT {columns} FROM {quoted} WHERE "id" = 1'
+    if db.dialect != "postgresql":
+        return f'SELECT {columns} FROM {quoted} WHERE "id" = 1 FOR UPDATE'
+    return (f"SELECT {columns} FROM {quoted} CROSS JOIN (SELECT set_config('lock_timeout', "
+            f"'{_lock_timeout_ms()}ms', true) AS \"bound\") AS \"bounded\" WHERE \"id\" = 1 FOR UPDATE OF {quoted}")
+
+
+def _lock_timeout_ms() -> int:
+    return max(1, int(LIVE_LOCK_WAIT_SECONDS * 1000))
 
 
 @contextmanager
