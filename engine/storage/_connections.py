@@ -118,7 +118,7 @@ class Connections:
             self._ensure_sqlite_folder()
             if self.dialect == "sqlite" and sqlite_file(self.url) is not None:
                 # no idle pooled connections: a pysqlite file handle closed later, while an
-                # ADBC session holds locks, would release those locks (see _SqliteGuard)
+                # ADBC session holds locks, would release those locks (see engine.storage._sessions.SqliteGuard)
                 from sqlalchemy.pool import NullPool
 
                 options: dict[str, Any] = {}
