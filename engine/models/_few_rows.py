@@ -54,7 +54,7 @@ class FlatForest:
         nodes = [p.nodes for p in scorer.predictors]
         sizes = np.array([len(n) for n in nodes], dtype=np.intp)
         starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.intp)
-        flat = np.concatenate(nodes) if nodes else np.empty(0, scorer.predictors[0].nodes.dtype)
+        flat = np.concatenate(nodes)  # (a fitted model has one tree at least)
         offset = np.repeat(starts, sizes)
         index = np.arange(len(flat), dtype=np.intp)
         leaf = flat["is_leaf"].astype(bool)
@@ -83,9 +83,8 @@ class FlatForest:
         self.split_values = np.concatenate([np.asarray(scorer.thresholds[j], dtype=np.float64) for j in numeric]) \
             if numeric else np.empty(0)
         self.split_column = np.repeat(self.numeric, [len(scorer.thresholds[j]) for j in numeric])
-        self.counts_of = np.zeros((len(self.split_values), len(self.numeric)))
-        self.counts_of[np.arange(len(self.split_values)), np.repeat(np.arange(len(numeric)),
-                                                                    [len(scorer.thresholds[j]) for j in numeric])] = 1.0
+        # where each numeric feature's thresholds start (none is empty: an add.reduceat segment each)
+        self.split_starts = np.r_[0, np.cumsum([len(scorer.thresholds[j]) for j in numeric])[:-1]].astype(np.intp)
         self.category = np.asarray(sorted(scorer.category_bins), dtype=np.intp)
         tables = [scorer.category_bins[j] for j in self.category]
         self.category_starts = np.r_[0, np.cumsum([len(t) for t in tables])[:-1]].astype(np.intp)
@@ -97,9 +96,12 @@ class FlatForest:
         out = np.zeros(values.shape, dtype=np.intp)
         if len(self.numeric):
             numeric = values[:, self.numeric]
-            # x > threshold counted per feature: the number of thresholds below x (NaN: none)
-            below = (values[:, self.split_column] > self.split_values) @ self.counts_of
-            out[:, self.numeric] = np.where(np.isnan(numeric), self.missing_bin, below.astype(np.intp))
+            # x > threshold counted per feature: the number of thresholds below x (NaN: none).
+            # (A sum, not a product with an indicator matrix: BLAS releases the GIL, and in a
+            # threaded server taking it back can wait for another thread's switch interval.)
+            below = np.add.reduceat(values[:, self.split_column] > self.split_values, self.split_starts,
+                                    axis=1, dtype=np.intp)
+            out[:, self.numeric] = np.where(np.isnan(numeric), self.missing_bin, below)
         if len(self.category):
             out[:, self.category] = self.category_table[self._code_slots(values[:, self.category]) + self.category_starts]
         return out
@@ -153,14 +155,12 @@ class SplineTable:
         self.weights = np.concatenate([np.asarray(weights, dtype=np.float64) for _, _, _, weights, _ in splines]
                                       or [np.empty(0)])
         self.column = np.repeat(np.arange(len(splines)), sizes)
-        self.count_of = np.zeros((len(self.knots), len(splines)))
-        self.count_of[np.arange(len(self.knots)), self.column] = 1.0
         self.missing_terms = np.array([np.interp(fill, knots, weights) + missing_weight
                                        for _, fill, knots, weights, missing_weight in splines])
 
     def interp(self, x: np.ndarray) -> np.ndarray:
         """``np.interp(x[:, s], knots_s, weights_s)`` for every spline column ``s`` (NaN for NaN)."""
-        at_or_below = ((x[:, self.column] >= self.knots) @ self.count_of).astype(np.intp)
+        at_or_below = np.add.reduceat(x[:, self.column] >= self.knots, self.starts, axis=1, dtype=np.intp)
         j = self.starts + at_or_below - 1  # -1 left of the first knot: the column's start - 1
         inside = np.clip(j, self.starts, self.last - 1)
         after = np.minimum(inside + 1, self.last)
