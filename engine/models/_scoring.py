@@ -20,7 +20,7 @@ from engine import _errors
 from engine._errors import ColumnMismatchError
 from engine.models._calibration import _apply_calibrator
 from engine.models._columns import check_columns, to_internal_matrix
-from engine.models._fast import BoostingScorer, compile_pipeline
+from engine.models._fast import BoostingScorer, compile_calibrator, compile_pipeline
 from engine.models._inputs import as_frame
 from engine.models._threads import scoring_threads, thread_limits
 from engine.models._types import Direction
@@ -199,9 +199,10 @@ class ScoringMixin:
         self._check_fitted()
         scorers = self._scorers()
         schema = self._schema
+        calibrate = compile_calibrator(self.calibrator_, self._calibrate)  # Platt without per-call checks
 
         def predict(internal: np.ndarray) -> np.ndarray:
-            return self._calibrate(self._raw_scores(self._censored(internal, copy=True), scorers, 1))
+            return calibrate(self._raw_scores(self._censored(internal, copy=True), scorers, 1))
 
         return CompiledScorer(columns=list(schema.kept), kinds=dict(schema.kinds),
                               categories={k: list(v) for k, v in schema.categories.items()},

@@ -126,8 +126,10 @@ class WorkerApp:
             signal.signal(signal.SIGHUP, lambda signum, frame: service.request_reload())
         threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), name="kam-serve-parent",
                          daemon=True).start()
-        # at exit: stop the reload watcher and close the idle SQLite connection kept for speed, so
-        # the last one out checkpoints the write-ahead log instead of leaving it to the next opener
+        # at exit: stop the reload watcher and close the idle SQLite connection kept for speed,
+        # then the database's connections (the live decisions' kept one too), so the last one
+        # out checkpoints the write-ahead log instead of leaving it to the next opener
+        atexit.register(database.dispose)  # (atexit runs the last registered first)
         atexit.register(service.stop)
         _log.info("worker %d: snapshot %d loaded from %s in %.1f s", os.getpid(), snapshot.generation,
                   database.display_name, time.perf_counter() - started)

@@ -3,9 +3,11 @@
 The storage package is the only one that talks to SQLAlchemy and the drivers. Its modules:
 ``_urls`` (paths and URLs, masking, drivers), ``_sessions`` (connections, transactions, the
 SQLite guard, the ADBC fast path), ``_convert`` (values between pandas, Arrow and the drivers),
-``_sources`` (the contract's tables, replaced atomically), ``_results`` (kam's per-run result
-tables), ``_cells`` (SQLite cells that do not fit their column) and ``_alerts`` (alert state
-across runs); this module holds the facade.
+``_connections`` (the engine, SQLite's settings, sessions under the file's guard, kept
+connections: the base class of :class:`Database`), ``_sources`` (the contract's tables,
+replaced atomically), ``_results`` (kam's per-run result tables), ``_cells`` (SQLite cells
+that do not fit their column) and ``_alerts`` (alert state across runs); this module holds
+the facade: which tables may be touched, and reading and writing them.
 
 Design
 ------
@@ -30,28 +32,23 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from engine._errors import ConfigError, StorageError
 from engine.contract import CUSTOMER_DATABASE, Contract
 from engine.storage import _cells, _results, _sources
+from engine.storage._connections import Connections
 from engine.storage._sessions import (
     AdbcSession,
     AlchemySession,
-    KeptConnection,
     adbc_errors,
     check_identifier,
     driver_errors,
-    open_session,
-    sqlite_guard,
 )
 from engine.storage._sources import SQL_TYPES
-from engine.storage._urls import mask_url, normalise_url, sqlite_file, sqlite_readonly_in_url
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+from engine.storage._urls import mask_url
 
 __all__ = ["Database", "RESULT_TABLES", "mask_url", "SQL_TYPES", "using_database"]
 
@@ -70,8 +67,7 @@ RESULT_TABLES: dict[str, str] = {
 _ISO_DAY = re.compile(r"^\d{4}-[01]\d-[0-3]\d$")
 
 
-
-class Database:
+class Database(Connections):
     """A customer database and kam's result tables, behind one SQLAlchemy engine.
 
     Parameters
@@ -114,155 +110,10 @@ class Database:
         readonly: bool = False,
         create: bool = True,
     ):
-        url = normalise_url(target)
-        asked_readonly = False
-        if url.get_backend_name() == "sqlite":
-            url, asked_readonly = sqlite_readonly_in_url(url)
-        self.url = url
-        self.readonly = bool(readonly) or asked_readonly
-        self.create = bool(create) and not self.readonly
-        path = sqlite_file(url) if self.dialect == "sqlite" else None
-        if path is not None and not self.create and not Path(path).is_file():
-            what = "is not a file" if Path(path).exists() else "does not exist"
-            raise StorageError(
-                f"SQLite database {str(url.database)!r} {what} (resolved to {path}); this command reads an "
-                "existing database and creates none. Fix: check the path given with --db, KAM_DB_URL or "
-                "database.url, or create a demo database first with `kam demo-db PATH`."
-            )
+        super().__init__(target, fast_sqlite=fast_sqlite, readonly=readonly, create=create)
         self.contract = contract
         self._allowed = set(contract.table_names) | set(RESULT_TABLES)
         self._allowed |= {check_identifier(t, "table name") for t in extra_tables}
-        self._engine: Engine | None = None
-        self._kept: list[KeptConnection] = []  # what keep_open() handed out, closed by dispose()
-        self._fast = bool(fast_sqlite) and self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:")
-        if self._fast:
-            try:
-                import adbc_driver_sqlite.dbapi  # noqa: F401
-                import pyarrow  # noqa: F401
-            except ImportError:
-                self._fast = False
-
-    # --- connection --------------------------------------------------------------------------
-    @property
-    def display_url(self) -> str:
-        """The connection URL with every credential masked: safe for logs and errors."""
-        return mask_url(self.url)
-
-    @property
-    def display_name(self) -> str:
-        """The database without any URL: ``sqlite file 'x.sqlite'`` or ``postgresql database 'sales' on host``.
-
-        What kam writes into tables (never a URL, even masked).
-        """
-        if self.dialect == "sqlite":
-            return f"sqlite file {self.url.database!r}" if self.url.database else "in-memory sqlite database"
-        host = f" on {self.url.host}" if self.url.host else ""
-        return f"{self.dialect} database {self.url.database!r}{host}"
-
-    @property
-    def dialect(self) -> str:
-        """``"sqlite"`` or ``"postgresql"`` (or another SQLAlchemy dialect name)."""
-        return self.url.get_backend_name()
-
-    @property
-    def reads_in_parallel(self) -> bool:
-        """Whether two threads may read at once and see the same data.
-
-        False for an in-memory SQLite database: each thread's connection would open a new,
-        empty database. Every file or server database can be read from several threads
-        (each read opens its own connection).
-        """
-        return self.dialect != "sqlite" or sqlite_file(self.url) is not None
-
-    @property
-    def engine(self):
-        """The SQLAlchemy engine, created on first use."""
-        if self._engine is None:
-            from sqlalchemy import create_engine, event
-
-            self._ensure_sqlite_folder()
-            if self.dialect == "sqlite" and sqlite_file(self.url) is not None:
-                # no idle pooled connections: a pysqlite file handle closed later, while an
-                # ADBC session holds locks, would release those locks (see _SqliteGuard)
-                from sqlalchemy.pool import NullPool
-
-                options: dict[str, Any] = {}
-                if self.readonly or not self.create:
-                    import sqlite3
-
-                    uri = self._sqlite_uri()
-                    options["creator"] = lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
-                engine = create_engine(self.url, poolclass=NullPool, **options)
-            else:
-                engine = create_engine(self.url)
-            if self.dialect == "sqlite":
-                # pysqlite does not open a transaction before DDL; take control of BEGIN so that
-                # a whole write (DDL included) is one atomic transaction.
-                @event.listens_for(engine, "connect")
-                def _on_connect(dbapi_connection, _record):
-                    dbapi_connection.isolation_level = None
-                    cursor = dbapi_connection.cursor()
-                    if not self.readonly:
-                        cursor.execute("PRAGMA journal_mode=WAL")
-                    cursor.execute("PRAGMA busy_timeout=30000")
-                    cursor.close()
-
-                @event.listens_for(engine, "begin")
-                def _on_begin(connection):
-                    connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-            self._engine = engine
-        return self._engine
-
-    def _ensure_sqlite_folder(self) -> None:
-        path = sqlite_file(self.url) if self.dialect == "sqlite" else None
-        if path is not None and self.create:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-    def _sqlite_uri(self) -> str:
-        """``file:`` URI of the SQLite file: read-only, or read-write without creating it."""
-        from urllib.parse import quote
-
-        mode = "ro" if self.readonly else ("rwc" if self.create else "rw")
-        return f"file:{quote(str(Path(self.url.database or '').expanduser()))}?mode={mode}"
-
-    def keep_open(self) -> KeptConnection | None:
-        """Hold one idle connection to this SQLite file open until ``close()`` is called on the result.
-
-        For a process that writes a little, often, in short sessions (``kam serve``: one
-        transaction per lead): without it each session's close is the file's last, which
-        checkpoints and deletes the WAL, syncing the disk four times (see
-        :meth:`engine.storage._sessions.SqliteGuard.keep`). The connection runs no statement
-        and is closed while a fast (ADBC) session of this process reads the file. Durability
-        is unchanged: commits go to the WAL as before, and SQLite checkpoints it every 1,000
-        pages.
-
-        Returns
-        -------
-        KeptConnection or None
-            None when there is nothing to keep: not a SQLite file, or opened read-only. A file
-            that cannot be opened now is logged and tried again before each later session.
-        """
-        import sqlite3
-
-        if self.dialect != "sqlite" or self.readonly or sqlite_file(self.url) is None:
-            return None
-        guard = sqlite_guard(self.url)
-        assert guard is not None  # a SQLite file has its guard
-        uri = self._sqlite_uri()
-        # a short busy timeout: it is opened while the file's guard is held (a WAL reader
-        # waits only during a crash recovery by another process)
-        kept = guard.keep(lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0.5))
-        self._kept.append(kept)
-        return kept
-
-    def dispose(self) -> None:
-        """Close every pooled connection, and the idle ones :meth:`keep_open` holds."""
-        while self._kept:
-            self._kept.pop().close()
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
     def __enter__(self) -> Database:
         return self
@@ -273,33 +124,6 @@ class Database:
     def __repr__(self) -> str:
         return f"Database({self.display_url!r})"
 
-    def _storage_error(self, action: str, exc: BaseException, write: bool) -> StorageError:
-        from engine._log import redact
-
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else ""
-        detail = redact(detail, [self.url.password] if self.url.password else [])
-        suffix = " Nothing was written; the previous results are intact." if write else ""
-        return StorageError(f"could not {action} on {self.display_url}: {type(exc).__name__}: {detail}.{suffix}")
-
-    @contextmanager
-    def _session(
-        self, action: str, *, write: bool = False, fast: bool | None = None
-    ) -> Iterator[AdbcSession | AlchemySession]:
-        """Open a session (one transaction when ``write``); translate driver errors."""
-        if write and self.readonly:
-            raise StorageError(
-                f"could not {action} on {self.display_url}: the database was opened read-only "
-                "(by the command, or mode=ro / immutable=1 in the URL). Nothing was written."
-            )
-        use_fast = self._fast if fast is None else (fast and self._fast)
-        guard = sqlite_guard(self.url) if self.dialect == "sqlite" else None
-        if guard is None:
-            with open_session(self, action, write=write, fast=use_fast) as session:
-                yield session
-            return
-        with guard.hold("adbc" if use_fast else "pysqlite"):
-            with open_session(self, action, write=write, fast=use_fast) as session:
-                yield session
 
     # --- names -------------------------------------------------------------------------------
     def _table(self, name: str) -> str:

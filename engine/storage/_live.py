@@ -40,7 +40,12 @@ import pandas as pd
 
 from engine._errors import StorageError
 from engine.storage._database import Database
-from engine.storage._live_sqlite import WRITE_LOCK_WAIT_SECONDS, SqliteSession, begin_immediate
+from engine.storage._live_postgres import bound_lock_wait as _bound_lock_wait
+from engine.storage._live_postgres import lock_live_ddl as _lock_live_ddl
+from engine.storage._live_postgres import lock_meta_statement
+from engine.storage._live_postgres import require_read_committed as _require_read_committed
+from engine.storage._live_postgres import waits_bounded as _waits_bounded
+from engine.storage._live_sqlite import SqliteSession, sqlite_transaction
 
 __all__ = ["LIVE_TABLES", "LIVE_COLUMNS", "LiveStore", "LiveClaim", "StaleBaseError"]
 
@@ -250,9 +255,7 @@ class LiveStore:
         q = self._q
         with _waits_bounded(self.database, "count the live loads"), \
                 self.database._session("count the live loads", write=True, fast=False) as session:
-            _bound_lock_wait(self.database, session)
-            lock = "" if self.database.dialect == "sqlite" else " FOR UPDATE"
-            meta = session.execute(f"SELECT {q('base_run_key')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
+            meta = session.execute(lock_meta_statement(self.database, q("base_run_key")))  # with the bounded wait
             latest, _, key = _latest_run(self, session)
             if (meta[0][0] if meta else "") != key:
                 self._seed(session, latest, key)
@@ -302,9 +305,8 @@ class LiveStore:
         db = self.database
         q = self._q
         with self._transaction(f"route lead {lead_id!r}") as session:
-            lock = "" if db.dialect == "sqlite" else " FOR UPDATE"
-            meta = session.execute(
-                f"SELECT {q('base_run_key')}, {q('base_seq')} FROM {q('live_meta')} WHERE {q('id')} = 1{lock}")
+            # the live lock, first (on PostgreSQL with the bounded wait, in the same round trip)
+            meta = session.execute(lock_meta_statement(db, f"{q('base_run_key')}, {q('base_seq')}"))
             seeded_run = meta[0][0] if meta else ""
             existing = _one_row(session, f"SELECT * FROM {q('live_assignments')} WHERE {q('lead_id')} = :lead",
                                 {"lead": str(lead_id)})
@@ -350,43 +352,35 @@ class LiveStore:
         SQLite in WAL mode with ``synchronous=NORMAL`` does not wait for the disk on each
         commit (the WAL is synced at checkpoints): a committed decision survives a crash of the
         process, and the database stays consistent through a power loss or an OS crash, which
-        may lose the last decisions committed before it (docs/live.md, "Durability"). The
-        setting is per connection and must be made outside a transaction, so it is set on the
-        connection before ``BEGIN IMMEDIATE`` and applies to this transaction only (the
-        connection is closed after it).
+        may lose the last decisions committed before it (docs/live.md, "Durability").
+
+        On a SQLite file the transaction runs on the database's kept write connection
+        (:meth:`Database.kept_writer`: opened once, ``synchronous=NORMAL`` already), not on a
+        new connection per decision (the connect and its pragmas cost more than the
+        decision's statements). When there is none (an in-memory database, or it could not be
+        opened), a connection of its own, with ``synchronous=NORMAL`` set for this
+        transaction only (the setting is per connection and must be made outside a
+        transaction).
         """
         db = self.database
         if db.dialect != "sqlite" or db.readonly:
+            # (the wait for the live lock is bounded by decide()'s first statement: lock_meta_statement)
             with _waits_bounded(db, action), db._session(action, write=True, fast=False) as session:
-                _bound_lock_wait(db, session)
                 yield session
             return
-        from engine.storage._sessions import driver_errors as _driver_errors
-        from engine.storage._sessions import rollback_quietly as _rollback_quietly
-
         # SQLite runs one write transaction at a time: threads of this process queue here, on a
         # lock that wakes the next one at once, rather than in SQLite's busy handler (which
         # sleeps 1, 2, 5, ... 100 ms between tries: the tail latency under 8 concurrent leads).
-        with self._write_lock, db._session(action, fast=False) as session:  # a connection, no transaction yet
-            raw = SqliteSession(session.conn.connection.driver_connection)
-            began = False
-            # for this transaction only: the pooled connection's later writes (a scoring run's
-            # results) keep the durability they had
-            previous = int(raw.execute("PRAGMA synchronous")[0][0])
-            try:
-                raw.execute("PRAGMA synchronous=NORMAL")
-                begin_immediate(raw)  # the live lock: SQLite's write lock
-                began = True
-                yield raw
-                raw.execute("COMMIT")
-            except BaseException as exc:
-                if began:
-                    _rollback_quietly(raw, action)
-                if isinstance(exc, _driver_errors()):
-                    raise db._storage_error(action, exc, True) from exc
-                raise
-            finally:
-                raw.execute(f"PRAGMA synchronous={previous}")
+        # The lock also gives the kept connection to one transaction at a time.
+        with self._write_lock, db.kept_writer() as writer:
+            if writer is not None and writer.connection is not None:
+                with sqlite_transaction(db, writer.connection, action, on_driver_error=writer.reset) as raw:
+                    yield raw
+                return
+            with db._session(action, fast=False) as session:  # a connection, no transaction yet
+                with sqlite_transaction(db, session.conn.connection.driver_connection, action,
+                                         normal_sync_here=True) as raw:
+                    yield raw
 
     def _claim(self, session, kind: str, person: str, capacity: int, lead_id: str) -> None:
         q = self._q
@@ -518,58 +512,6 @@ class LiveStore:
 
 def _empty_assignments(names: Sequence[str] = tuple(LIVE_COLUMNS)) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series([], dtype=object) for name in names})
-
-
-#: PostgreSQL advisory lock key under which the live tables are created (and which a scoring
-#: run's commit holds): the first 8 bytes of sha256(b"kam live tables"), as a signed bigint.
-LIVE_DDL_LOCK_KEY = 8251559092099994116
-
-
-#: Seconds a live transaction on PostgreSQL waits for a lock (SQLite: ``begin_immediate``'s wait).
-LIVE_LOCK_WAIT_SECONDS = WRITE_LOCK_WAIT_SECONDS
-
-
-def _bound_lock_wait(db: Database, session) -> None:
-    """PostgreSQL: a live transaction waits at most :data:`LIVE_LOCK_WAIT_SECONDS` for a lock.
-
-    A scoring run's commit holds the live lock while it writes its results (minutes on a big
-    database); a live decision or a router starting then fails after the wait, as on SQLite
-    (``BEGIN IMMEDIATE`` gives up after the same time), instead of hanging with it.
-    """
-    if db.dialect == "postgresql":
-        session.execute(f"SET LOCAL lock_timeout = '{max(1, int(LIVE_LOCK_WAIT_SECONDS * 1000))}ms'")
-
-
-@contextmanager
-def _waits_bounded(db: Database, action: str) -> Iterator[None]:
-    """Say what a PostgreSQL lock timeout in a live transaction means, and what to do."""
-    try:
-        yield
-    except StorageError as error:
-        cause = error.__cause__
-        if getattr(getattr(cause, "orig", cause), "sqlstate", None) != "55P03":  # lock_not_available
-            raise
-        raise StorageError(
-            f"could not {action} on {db.display_url}: expected the live lock within "
-            f"{LIVE_LOCK_WAIT_SECONDS:g} s; got none (a scoring run's commit or another live "
-            "transaction held it). Nothing was written. Fix: send the lead again; if it keeps "
-            "happening during the nightly run, route live outside the run's commit window.") from cause
-
-
-def _require_read_committed(db: Database, session) -> None:
-    """PostgreSQL: the run's reconciliation must see decisions committed while it waited for the lock."""
-    level = str(session.execute("SHOW transaction_isolation")[0][0]).strip().lower()
-    if level != "read committed":
-        raise StorageError(
-            f"could not reconcile the run with live decisions on {db.display_url}: expected the "
-            f"transaction isolation 'read committed'; got {level!r} (default_transaction_isolation). "
-            "Fix: ALTER ROLE ... SET default_transaction_isolation = 'read committed' for kam's user.")
-
-
-def _lock_live_ddl(db: Database, session) -> None:
-    """PostgreSQL: take the live tables' creation lock for the rest of the transaction."""
-    if db.dialect == "postgresql":
-        session.execute("SELECT pg_advisory_xact_lock(:key)", {"key": LIVE_DDL_LOCK_KEY})
 
 
 def _latest_run(store: LiveStore, session) -> tuple[str | None, str | None, str | None]:

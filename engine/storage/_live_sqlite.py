@@ -1,17 +1,23 @@
 """The live transaction on SQLite: ``BEGIN IMMEDIATE`` with short retries, and statements on the driver's connection.
 
 Part of :mod:`engine.storage._live` (the live tables), split off as the SQLite driver-level
-half: how a decision waits for the write lock another process holds, and the thin session
-that runs the decision's statements straight on the ``sqlite3`` connection.
+half: how a decision waits for the write lock another process holds, the transaction around a
+decision, and the thin session that runs its statements straight on the ``sqlite3`` connection.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["WRITE_LOCK_WAIT_SECONDS", "begin_immediate", "SqliteSession"]
+from engine.storage._sessions import driver_errors, rollback_quietly
+
+if TYPE_CHECKING:
+    from engine.storage._database import Database
+
+__all__ = ["WRITE_LOCK_WAIT_SECONDS", "begin_immediate", "SqliteSession", "sqlite_transaction"]
 
 #: How long a live decision waits for SQLite's write lock held by another process before failing.
 WRITE_LOCK_WAIT_SECONDS = 30.0
@@ -86,3 +92,40 @@ class SqliteSession:
 
     def columns(self, name: str) -> list[str]:
         return [str(r[0]) for r in self.execute("SELECT name FROM pragma_table_info(:name)", {"name": name})]
+
+
+@contextmanager
+def sqlite_transaction(db: Database, connection: Any, action: str, *, normal_sync_here: bool = False,
+                        on_driver_error: Callable[[], None] | None = None) -> Iterator[SqliteSession]:
+    """``BEGIN IMMEDIATE`` (the live lock) ... ``COMMIT`` on a ``sqlite3`` connection in autocommit mode.
+
+    Rolled back on any error; a driver error becomes the :class:`StorageError` naming
+    ``action``, after ``on_driver_error()`` (the kept connection is then replaced by a fresh
+    one; so it is when the rollback failed and left the transaction open).
+    ``normal_sync_here`` sets ``synchronous=NORMAL`` for this transaction and restores the
+    connection's own setting after it.
+    """
+    raw = SqliteSession(connection)
+    began = False
+    # for this transaction only: the pooled connection's later writes (a scoring run's
+    # results) keep the durability they had
+    previous = int(raw.execute("PRAGMA synchronous")[0][0]) if normal_sync_here else None
+    try:
+        if normal_sync_here:
+            raw.execute("PRAGMA synchronous=NORMAL")
+        begin_immediate(raw)  # the live lock: SQLite's write lock
+        began = True
+        yield raw
+        raw.execute("COMMIT")
+    except BaseException as exc:
+        if began:
+            rollback_quietly(raw, action)
+        failed_in_driver = isinstance(exc, driver_errors())
+        if on_driver_error is not None and (failed_in_driver or connection.in_transaction):
+            on_driver_error()  # also when the rollback itself failed: SQLite rolls back at the close
+        if failed_in_driver:
+            raise db._storage_error(action, exc, True) from exc
+        raise
+    finally:
+        if previous is not None:
+            raw.execute(f"PRAGMA synchronous={previous}")

@@ -157,7 +157,11 @@ class SqliteGuard:
 
 
 class KeptConnection:
-    """An idle pysqlite connection held open by :meth:`SqliteGuard.keep` (it runs no statement).
+    """A pysqlite connection held open between sessions by :meth:`SqliteGuard.keep`.
+
+    Idle (:meth:`engine.storage.Database.keep_open`), or the connection of short write
+    transactions, used only inside a pysqlite session of the guard
+    (:meth:`engine.storage.Database.kept_writer`).
 
     ``connection`` is the open ``sqlite3`` connection, or None while a session of the other
     library runs (or after :meth:`close`).
@@ -196,6 +200,20 @@ class KeptConnection:
         connection, self.connection = self.connection, None
         if connection is not None:
             connection.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called (it is then never opened again)."""
+        return self._closed
+
+    def reset(self) -> None:
+        """Close the connection now; it is opened again before the next pysqlite session.
+
+        For a kept connection that ran a transaction which failed in the driver: a fresh
+        connection, rather than one in whatever state the failure left.
+        """
+        with self._guard._cond:
+            self._park()
 
     def close(self) -> None:
         """Close the connection and stop keeping it (the last session's close then checkpoints the WAL)."""

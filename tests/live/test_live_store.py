@@ -88,10 +88,10 @@ def test_a_live_transaction_waits_a_bounded_time_for_the_live_lock(new_postgres_
     after LIVE_LOCK_WAIT_SECONDS with what to do, instead of waiting as long as the commit."""
     import sqlalchemy
 
-    from engine.storage import Database, _live
+    from engine.storage import Database, _live_postgres
 
     url = new_postgres_database("kam_live_lock_wait")
-    monkeypatch.setattr(_live, "LIVE_LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(_live_postgres, "LIVE_LOCK_WAIT_SECONDS", 0.5)
     with Database(url) as database:
         store = LiveStore(database)
         store.ensure_tables()
@@ -107,15 +107,45 @@ def test_a_live_transaction_waits_a_bounded_time_for_the_live_lock(new_postgres_
 
 
 @pytest.mark.postgres
+def test_a_decision_waits_a_bounded_time_for_the_live_lock_and_the_bound_ends_with_it(new_postgres_database,
+                                                                                    monkeypatch):
+    """decide() bounds its wait in the statement that takes the lock (one round trip, no SET LOCAL
+    before it); the bound is the transaction's own: the pooled connection keeps the server's."""
+    import sqlalchemy
+
+    from engine.storage import Database, _live_postgres
+
+    url = new_postgres_database("kam_live_decide_wait")
+    monkeypatch.setattr(_live_postgres, "LIVE_LOCK_WAIT_SECONDS", 0.5)
+    row = {"lead_id": "L-1", "status": "unassigned", "assignee_type": "none", "load_claimed": 0}
+    with Database(url) as database:
+        store = LiveStore(database)
+        store.sync()
+        holder = sqlalchemy.create_engine(database.url)
+        try:
+            with holder.connect() as connection, connection.begin():
+                connection.execute(sqlalchemy.text('SELECT "id" FROM "live_meta" WHERE "id" = 1 FOR UPDATE'))
+                with pytest.raises(StorageError, match=r"route lead 'L-1'.*expected the live lock within 0.5 s"):
+                    store.decide("L-1", base_run_key=None, choose=lambda load_of: dict(row), capacity_of=lambda *_: 1)
+        finally:
+            holder.dispose()
+        assert store.recorded("L-1") is None
+        claim = store.decide("L-1", base_run_key=None, choose=lambda load_of: dict(row), capacity_of=lambda *_: 1)
+        assert not claim.replayed and store.recorded("L-1") is not None
+        with database._session("read the setting", fast=False) as session:
+            assert session.execute("SHOW lock_timeout")[0][0] == "0"  # set_config(..., true) ended with its transaction
+
+
+@pytest.mark.postgres
 def test_the_run_reconciliation_refuses_a_snapshot_isolation_it_cannot_see_through(new_postgres_database):
     from engine.storage import Database
-    from engine.storage._live import _require_read_committed
+    from engine.storage._live_postgres import require_read_committed
 
     url = new_postgres_database("kam_live_isolation")
     with Database(url) as database:
         with database._session("check the isolation", write=True, fast=False) as session:
-            _require_read_committed(database, session)  # the server's default
+            require_read_committed(database, session)  # the server's default
         with pytest.raises(StorageError, match="expected the transaction isolation 'read committed'"):
             with database._session("check the isolation", write=True, fast=False) as session:
                 session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                _require_read_committed(database, session)
+                require_read_committed(database, session)
