@@ -505,7 +505,7 @@ class _WinScorer:
         if self.record is not None:
             return self.record(features)
         from engine.features import OPPORTUNITY_FEATURE_COLUMNS
-        from engine.features._normalise import typed_frame
+        from engine._normalise import typed_frame
 
         frame = typed_frame({name: pd.Series([features[name]], dtype=object) for name in OPPORTUNITY_FEATURE_COLUMNS},
                             OPPORTUNITY_FEATURE_COLUMNS)

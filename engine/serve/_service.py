@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine._arguments import check_type
 from engine._errors import ConfigError, ModelError
 from engine.serve._snapshot import ReloadWatcher, Snapshot, SnapshotHolder
+
+if TYPE_CHECKING:
+    from engine.storage import Database
 
 __all__ = ["MIN_TOKEN_LENGTH", "RoutingService", "ServeOptions", "check_token"]
 
@@ -101,8 +104,8 @@ class RoutingService:
         construction (an embedding application may bring its own configured router).
     """
 
-    def __init__(self, database, *, rules_dir: str | Path | None = None, artifacts_dir: str | Path,
-                 as_of: Any = None, load_router: Callable[[], Any] | None = None):
+    def __init__(self, database: Database, *, rules_dir: str | Path | None = None, artifacts_dir: str | Path,
+                 as_of: Any = None, load_router: Callable[[], Any] | None = None) -> None:
         from engine._paths import as_path, default_rules_dir
         from engine.storage import Database
 

@@ -110,7 +110,7 @@ class Connections:
         return self.dialect != "sqlite" or sqlite_file(self.url) is not None
 
     @property
-    def engine(self):
+    def engine(self) -> Engine:
         """The SQLAlchemy engine, created on first use."""
         if self._engine is None:
             from sqlalchemy import create_engine, event

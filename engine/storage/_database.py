@@ -28,6 +28,7 @@ Design
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -224,15 +225,13 @@ class Database(Connections):
         with self._session(f"read the newest {column} of {name}") as session:
             return session.execute(f"SELECT MAX({self._quote(column)}) FROM {table}")[0][0]
 
-    def newest_date(self, name: str, column: str, *, not_after) -> Any:
+    def newest_date(self, name: str, column: str, *, not_after: dt.date | str | pd.Timestamp) -> dt.date | None:
         """The latest well-formed date of ``column`` in table ``name`` on or before ``not_after``.
 
         Cells that are not ISO dates (SQLite lets any cell hold anything) and dates after
         ``not_after`` (a typo such as 2062 for 2026) are skipped, so one bad cell cannot move
         the default as-of date. Returns a ``datetime.date`` or None when there is none.
         """
-        import datetime as dt
-
         table = self._quote(self._table(name))
         quoted = self._quote(column)
         limit = pd.Timestamp(not_after).date()

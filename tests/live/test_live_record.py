@@ -27,7 +27,7 @@ from engine.features import (
     build_opportunity_features,
     feature_reference,
 )
-from engine.features._normalise import typed_frame
+from engine._normalise import typed_frame
 from engine.live import parse_lead
 from engine.live._record import RecordBuilder, WinRecordScorer
 from engine.models import load_model

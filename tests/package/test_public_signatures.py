@@ -20,10 +20,7 @@ import engine
 #: Public signatures not fully annotated yet, each in a module of another work lane (models and
 #: training: issue 9; the database facade and the service: issue 13; the call plan: issue 14).
 #: The test only refuses a gap that is not listed here: annotating one of these needs no edit.
-NOT_YET_ANNOTATED = {
-    "engine.Database.engine", "engine.Database.newest_date",
-    "engine.serve.RoutingService.__init__",
-}
+NOT_YET_ANNOTATED: set[str] = set()  # every public signature is annotated; keep it so
 
 
 def _ours(value: object) -> bool:
