@@ -4,7 +4,11 @@ Run: ``python benchmarks/bench_models.py [--quick]``; ``--demo`` instead trains 
 20,000-account demo database exactly as ``kam train`` does and prints, out of time, ours vs
 plain HGB vs plain LR fitted on the same training rows, each as a share of the oracle (the
 simulator's true probabilities, ``engine.demo._oracle``), the selection score next to the
-out-of-time score, and the training seconds with the load average.
+out-of-time score, and the training seconds with the load average. With ``--demo``,
+``--churn-level nowcast`` re-levels churn to the label windows still open at each training
+cut-off (measured, not shipped; docs/models.md). ``--folds`` and ``--win-oracle-seeds``
+print the diagnostics behind docs/models.md's selection-fold table and win-oracle checks
+(``benchmarks/_models_demo.py``).
 
 For every data set the script compares, by stratified 3-fold outer cross-validation (pooled
 out-of-fold predictions, the model never sees the rows it is scored on):
