@@ -271,6 +271,7 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
                     model = load_model(next((Path(folder) / "candidates").iterdir()), "churn")
                     shift = nowcast_relevel(tables, model, spec, data_end or end, oracle, origin)
                     mean_before = valid_rows["probability"].mean()
+                    ece_before = result.metrics["ece"]
                     valid_rows = valid_rows.assign(probability=shifted(valid_rows["probability"].to_numpy(), shift))
                     result = dataclasses.replace(result, metrics=evaluate(valid_rows["label"], valid_rows["probability"]))
             truth = oracle(kind, valid_rows, tables)
@@ -301,7 +302,8 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
                       f"{selection_text} {seconds:6.1f}")
             print(f"{kind:<6} {origin:<10} level: mean probability {valid_rows['probability'].mean():.4f}, realised "
                   f"{valid_rows['label'].mean():.4f}, oracle {np.nanmean(truth):.4f}"
-                  + (f"; nowcast level (history level's mean {mean_before:.4f}, log-odds shift {shift:+.3f})"
+                  + (f"; nowcast level (history level: mean {mean_before:.4f}, ECE {ece_before:.4f}; "
+                     f"log-odds shift {shift:+.3f})"
                      if shift is not None else "; level from the labelled history"))
             oracle_floor = _floor(valid_rows, kind, "oracle")
             print(f"{kind:<6} {origin:<10} {'oracle':<10} {best['roc_auc']:8.4f} {'100.0%':>8} {best['brier']:7.4f} "
