@@ -317,7 +317,8 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
             print(f"{kind:<6} {'pooled':<10} {'ours':<10} {ours['roc_auc']:8.4f} {ours['roc_auc'] / best['roc_auc']:8.1%} "
                   f"{ours['brier']:7.4f} {ours['brier'] / best['brier']:8.2f} {ours['ece']:7.4f} {floor['mean']:6.4f} "
                   f"{floor['p95']:6.4f} {floor['share_within_target']:6.0%} {ours['ece_quantile']:6.4f}   "
-                  f"({len(rows):,} rows, {origins} origins)")
+                  f"({len(rows):,} rows, {origins} origins; mean probability {rows['probability'].mean():.4f}, "
+                  f"realised {rows['label'].mean():.4f}, oracle {rows['oracle'].mean():.4f})")
             print(f"{kind:<6} {'pooled':<10} {'oracle':<10} {best['roc_auc']:8.4f} {'100.0%':>8} {best['brier']:7.4f} "
                   f"{'1.00':>8} {best['ece']:7.4f} {oracle_floor['mean']:6.4f} {oracle_floor['p95']:6.4f} "
                   f"{oracle_floor['share_within_target']:6.0%} {best['ece_quantile']:6.4f}")
