@@ -4,7 +4,11 @@ Run: ``python benchmarks/bench_models.py [--quick]``; ``--demo`` instead trains 
 20,000-account demo database exactly as ``kam train`` does and prints, out of time, ours vs
 plain HGB vs plain LR fitted on the same training rows, each as a share of the oracle (the
 simulator's true probabilities, ``engine.demo._oracle``), the selection score next to the
-out-of-time score, and the training seconds with the load average.
+out-of-time score, and the training seconds with the load average. With ``--demo``,
+``--churn-level nowcast`` re-levels churn to the label windows still open at each training
+cut-off (measured, not shipped; docs/models.md). ``--folds`` and ``--win-oracle-seeds``
+print the diagnostics behind docs/models.md's selection-fold table and win-oracle checks
+(``benchmarks/_models_demo.py``).
 
 For every data set the script compares, by stratified 3-fold outer cross-validation (pooled
 out-of-fold predictions, the model never sees the rows it is scored on):
@@ -55,6 +59,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._models_demo import fold_diagnostics, nowcast_relevel, shifted, win_oracle_seeds  # noqa: E402
 from engine.models import ChurnModel, calibration_noise, expected_calibration_error  # noqa: E402
 
 
@@ -225,8 +230,9 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
     earlier (``train_model(data_end=...)``), each validated on its own 3 as-of dates strictly
     after its training labels; the pooled windows give an ECE with a noise floor small enough
     to read (one window of win holds ~3,700 rows of ~2,600 deals: a perfectly calibrated model
-    shows ECE ~0.018 there by chance). ``churn_level`` overrides the churn spec's
-    ``training.level`` ("nowcast": re-levelled to the open label windows at each origin).
+    shows ECE ~0.018 there by chance). ``churn_level="nowcast"`` re-levels the trained churn
+    model at each origin to the nowcast of the label windows still open at its training cut-off
+    (``_models_demo.nowcast_relevel``: the experiment kam measured and does not ship).
     """
     import tempfile
 
@@ -237,7 +243,7 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
         build_win_training_frame,
         data_end_date,
     )
-    from engine.models import evaluate, load_model_spec
+    from engine.models import evaluate, load_model, load_model_spec
     from engine.pipeline import train_model
     from engine.pipeline._train import training_rows
 
@@ -256,12 +262,18 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
             with tempfile.TemporaryDirectory() as folder:
                 start = time.perf_counter()
                 spec = load_model_spec(Path(__file__).resolve().parents[1] / "models" / f"{kind}.yaml")
-                if kind == "churn":
-                    spec = dataclasses.replace(spec, level=churn_level)
                 result = train_model(tables, kind, spec=spec, artifacts_dir=folder, oracle=oracle,
                                      data_end=data_end)
                 total = time.perf_counter() - start
-            card, valid_rows = result.card, result.validation
+                card, valid_rows = result.card, result.validation
+                shift = None
+                if kind == "churn" and churn_level == "nowcast":
+                    model = load_model(next((Path(folder) / "candidates").iterdir()), "churn")
+                    shift = nowcast_relevel(tables, model, spec, data_end or end, oracle, origin)
+                    mean_before = valid_rows["probability"].mean()
+                    ece_before = result.metrics["ece"]
+                    valid_rows = valid_rows.assign(probability=shifted(valid_rows["probability"].to_numpy(), shift))
+                    result = dataclasses.replace(result, metrics=evaluate(valid_rows["label"], valid_rows["probability"]))
             truth = oracle(kind, valid_rows, tables)
             valid_rows = valid_rows.assign(oracle=truth)
             pooled.append(valid_rows)
@@ -288,12 +300,11 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
                       f"{metrics['brier'] / best['brier']:8.2f} {metrics['ece']:7.4f} {floor['mean']:6.4f} "
                       f"{floor['p95']:6.4f} {floor['share_within_target']:6.0%} {metrics['ece_quantile']:6.4f} "
                       f"{selection_text} {seconds:6.1f}")
-            level = card.validation.get("recalibration")
             print(f"{kind:<6} {origin:<10} level: mean probability {valid_rows['probability'].mean():.4f}, realised "
                   f"{valid_rows['label'].mean():.4f}, oracle {np.nanmean(truth):.4f}"
-                  + (f"; re-levelled to {level['target_rate']:.4f} (model mean {level['mean_before']:.4f} on "
-                     f"{level['rows']:,} open-window rows, log-odds shift {level['shift']:+.3f})"
-                     if isinstance(level, dict) else "; level from the labelled history"))
+                  + (f"; nowcast level (history level: mean {mean_before:.4f}, ECE {ece_before:.4f}; "
+                     f"log-odds shift {shift:+.3f})"
+                     if shift is not None else "; level from the labelled history"))
             oracle_floor = _floor(valid_rows, kind, "oracle")
             print(f"{kind:<6} {origin:<10} {'oracle':<10} {best['roc_auc']:8.4f} {'100.0%':>8} {best['brier']:7.4f} "
                   f"{'1.00':>8} {best['ece']:7.4f} {oracle_floor['mean']:6.4f} {oracle_floor['p95']:6.4f} "
@@ -306,7 +317,8 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
             print(f"{kind:<6} {'pooled':<10} {'ours':<10} {ours['roc_auc']:8.4f} {ours['roc_auc'] / best['roc_auc']:8.1%} "
                   f"{ours['brier']:7.4f} {ours['brier'] / best['brier']:8.2f} {ours['ece']:7.4f} {floor['mean']:6.4f} "
                   f"{floor['p95']:6.4f} {floor['share_within_target']:6.0%} {ours['ece_quantile']:6.4f}   "
-                  f"({len(rows):,} rows, {origins} origins)")
+                  f"({len(rows):,} rows, {origins} origins; mean probability {rows['probability'].mean():.4f}, "
+                  f"realised {rows['label'].mean():.4f}, oracle {rows['oracle'].mean():.4f})")
             print(f"{kind:<6} {'pooled':<10} {'oracle':<10} {best['roc_auc']:8.4f} {'100.0%':>8} {best['brier']:7.4f} "
                   f"{'1.00':>8} {best['ece']:7.4f} {oracle_floor['mean']:6.4f} {oracle_floor['p95']:6.4f} "
                   f"{oracle_floor['share_within_target']:6.0%} {best['ece_quantile']:6.4f}")
@@ -472,7 +484,12 @@ def main() -> None:
                         help="churn: what more features, and a hidden state, add out of time (vs the oracle)")
     parser.add_argument("--replicates", type=int, default=16, help="churn oracle re-simulations per as-of date")
     parser.add_argument("--churn-level", choices=("history", "nowcast"), default="history",
-                        help="--demo: the churn spec's training.level (where the calibrated level comes from)")
+                        help="--demo: 'nowcast' re-levels churn to the open label windows at each origin "
+                        "(measured, not shipped; docs/models.md), printing each open date's nowcast")
+    parser.add_argument("--folds", action="store_true",
+                        help="churn: plain HGB on each forward selection fold at each origin, grouped and ungrouped")
+    parser.add_argument("--win-oracle-seeds", metavar="FIRST-LAST",
+                        help="the win oracle's mean against the drawn outcomes on demo databases of these seeds")
     parser.add_argument("--origins", type=int, default=3,
                         help="--demo: rolling origins (training replayed 0, 3, 6 ... months earlier), pooled")
     args = parser.parse_args()
@@ -481,6 +498,21 @@ def main() -> None:
         return
     if args.ceiling:
         ceiling(args.demo_accounts, args.replicates)
+        return
+    if args.folds:
+        from engine.demo import generate_demo_tables
+        from engine.features import data_end_date
+        from engine.models import load_model_spec
+
+        tables = generate_demo_tables(accounts=args.demo_accounts, seed=0)
+        end = data_end_date(tables)
+        spec = load_model_spec(Path(__file__).resolve().parents[1] / "models" / "churn.yaml")
+        for back in range(args.origins):
+            fold_diagnostics(tables, spec, end - pd.DateOffset(months=3 * back) if back else end)
+        return
+    if args.win_oracle_seeds:
+        first, _, last = args.win_oracle_seeds.partition("-")
+        win_oracle_seeds(args.demo_accounts, list(range(int(first), int(last or first) + 1)))
         return
     if args.demo:
         demo(args.demo_accounts, args.replicates, args.origins, args.churn_level)

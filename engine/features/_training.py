@@ -40,7 +40,6 @@ __all__ = [
     "churn_eligible",
     "CHURN_FEATURE_HISTORY",
     "history_limits",
-    "days_to_first_order",
 ]
 
 #: Model inputs of the churn model (the ``X`` of :func:`build_churn_training_frame`).
@@ -326,49 +325,6 @@ def build_churn_training_frame(
     y = pd.concat(labels, ignore_index=True).rename("churned") if labels else pd.Series([], dtype="int64")
     meta = _frame(metas, ("account_id", "as_of", "label_date"))
     return X, y, meta
-
-
-def days_to_first_order(tables: dict[str, pd.DataFrame], meta: pd.DataFrame, cutoff: Any) -> np.ndarray:
-    """Days from each row's as-of date to the account's first order on or after it, before ``cutoff``.
-
-    What was known about a churn label at ``cutoff``: ``meta`` holds ``account_id`` and
-    ``as_of`` (the ``meta`` of :func:`build_churn_training_frame`); an order counts when
-    ``as_of <= order_date < cutoff``. A row whose account placed no such order gets ``inf``
-    (none seen yet). The nowcast of the churn rate at dates whose label window is still open
-    reads it (``engine.models.nowcast_no_event_rate``).
-
-    Examples
-    --------
-    >>> tables = {"customers": pd.DataFrame({"account_id": ["A1", "A2"]}),
-    ...           "orders": pd.DataFrame({"account_id": ["A1", "A1"],
-    ...                                   "order_date": pd.to_datetime(["2025-01-10", "2025-03-01"])})}
-    >>> meta = pd.DataFrame({"account_id": ["A1", "A2", "A1"],
-    ...                      "as_of": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-02-01"])})
-    >>> days_to_first_order(tables, meta, "2025-02-15").tolist()
-    [9.0, inf, inf]
-    """
-    check_frame("days_to_first_order", "meta", meta)
-    missing = [c for c in ("account_id", "as_of") if c not in meta.columns]
-    if missing:
-        raise ColumnMismatchError(f"days_to_first_order: expected meta with columns account_id and as_of; "
-                                  f"got no {missing}. Fix: pass the meta of build_churn_training_frame.")
-    customers = table(tables, "customers", ("account_id",))
-    orders = table(tables, "orders", ("account_id", "order_date"))
-    keys = key_array(customers["account_id"])
-    order_codes = encode_keys(orders["account_id"], keys)
-    order_days = day_numbers(orders["order_date"], where="orders.order_date")
-    end = as_of_day(pd.Timestamp(cutoff))
-    row_codes = encode_keys(meta["account_id"], keys)
-    row_days = day_numbers(meta["as_of"], where="meta.as_of")
-    out = np.full(len(meta), np.inf)
-    seen = (order_codes >= 0) & (order_days < end)
-    for day in np.unique(row_days):
-        window = seen & (order_days >= day)
-        first = np.full(len(keys) + 1, np.inf)  # last slot: rows whose account is unknown
-        np.minimum.at(first, order_codes[window], (order_days[window] - day).astype(float))
-        rows = row_days == day
-        out[rows] = first[np.where(row_codes[rows] >= 0, row_codes[rows], len(keys))]
-    return out
 
 
 def build_win_training_frame(

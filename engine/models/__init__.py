@@ -32,7 +32,6 @@ from engine.models._metrics import (
     top_decile_lift,
     validation_curves,
 )
-from engine.models._nowcast import level_shift, nowcast_no_event_rate
 from engine.models._params import InvalidParameterError
 from engine.models._priority import expected_deal_value, priority_rank, value_at_risk
 from engine.models._publish import PublishDecision, publish
@@ -69,11 +68,9 @@ __all__ = [
     "expected_deal_value",
     "explain",
     "generic_reason",
-    "level_shift",
     "library_versions",
     "load_model",
     "load_model_spec",
-    "nowcast_no_event_rate",
     "priority_rank",
     "publish",
     "read_card",

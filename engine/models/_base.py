@@ -309,49 +309,6 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
         self.n_train_rows_ = len(frame)
         return self
 
-    def relevel(self, X: pd.DataFrame, rate: float, **details: object) -> Self:
-        """Shift the calibrated log-odds so the mean probability on ``X`` equals ``rate``.
-
-        One constant on the log-odds (:class:`ShiftedCalibrator`): the ranking, and so the ROC
-        AUC, is unchanged. For a base rate known to have moved since the labelled training
-        dates, e.g. a nowcast (:func:`engine.models.nowcast_no_event_rate`; ``kam train``
-        churn). Records the shift, the mean before and ``details`` in ``recalibration_``.
-
-        Parameters
-        ----------
-        X : pandas.DataFrame
-            The rows whose mean probability is set (e.g. the latest as-of date's accounts).
-        rate : float
-            The mean probability wanted on ``X``, in (0, 1).
-        **details
-            Recorded as given in ``recalibration_`` (e.g. how ``rate`` was estimated).
-
-        Returns
-        -------
-        Self
-            The model, re-levelled in place.
-
-        Examples
-        --------
-        >>> import numpy as np, pandas as pd
-        >>> rng = np.random.default_rng(0)
-        >>> X = pd.DataFrame({"x": rng.normal(size=400)})
-        >>> y = (rng.random(400) < 1 / (1 + np.exp(-X["x"]))).astype(int)
-        >>> model = ChurnModel(candidates={"logistic": [{}]}).fit(X, y).relevel(X, 0.3)
-        >>> round(float(model.predict_proba(X)[:, 1].mean()), 4)
-        0.3
-        """
-        from engine.models._nowcast import level_shift
-
-        self._check_fitted()
-        before = self.predict_proba(X)[:, 1]
-        shift = level_shift(before, float(rate))
-        self.calibrator_ = ShiftedCalibrator(self.calibrator_, shift)
-        self.recalibration_ = {"method": "level shift of the log-odds", "rows": int(len(before)),
-                               "mean_before": float(before.mean()), "target_rate": float(rate),
-                               "shift": shift, **details}
-        return self
-
     def _check_censor(self, frame: pd.DataFrame, schema: ColumnSchema) -> None:
         caps = dict(self.censor_above or {})
         missing = [name for name in caps if name not in frame.columns]

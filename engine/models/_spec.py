@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeAlias, get_args
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeAlias
 
 import pandas as pd
 import yaml
@@ -39,9 +39,6 @@ PUBLISH_METRICS: dict[PublishMetric, bool] = {
     "brier": False, "ece": False,
 }
 
-#: Where the calibrated level comes from (``training.level``): every labelled date, or a nowcast.
-Level: TypeAlias = Literal["history", "nowcast"]
-LEVELS: tuple[Level, ...] = get_args(Level)
 #: How often the training as-of dates fall (``training.as_of.frequency``), and pandas' period end.
 Frequency: TypeAlias = Literal["monthly", "quarterly", "weekly"]
 _FREQUENCIES: dict[Frequency, str] = {"monthly": "ME", "quarterly": "QE", "weekly": "W-SUN"}
@@ -55,7 +52,6 @@ _SCHEMA: dict[str, Any] = {
         "as_of": {"frequency": str, "periods": int},
         "validation_periods": int,
         "max_rows": int,
-        "level": str,
     },
     "features": {"include": (str, list), "exclude": list},
     "model": {
@@ -93,17 +89,13 @@ class ModelSpec:
     max_rows : int or None
         Train on a random sample of this many training rows (account x as-of date) at most.
         Monthly snapshots repeat each account; a sample loses little and saves time.
-    level : {"history", "nowcast"}
-        Where the calibrated probabilities' level comes from: every labelled training date
-        ("history"), or, for churn, a nowcast of the base rate at the as-of dates whose label
-        windows are still open at the training cut-off ("nowcast", docs/models.md).
     include, exclude : "all" or list, list
         Feature columns to use.
     model : dict
         Keyword arguments of the estimator (candidates, blend, cv, calibration, minimums, seed).
     publish_metric, publish_tolerance : str, float
-        A key of :data:`PUBLISH_METRICS`, and how much worse a candidate may be.
-        The publish gate's comparison.
+        The publish gate's comparison: a key of :data:`PUBLISH_METRICS`, and how much worse
+        a candidate may be.
     source : str or None
         The file the spec came from.
     """
@@ -116,7 +108,6 @@ class ModelSpec:
     as_of_periods: int = 18
     validation_periods: int = 3
     max_rows: int | None = None
-    level: Level = "history"
     description: str = ""
     include: Literal["all"] | tuple[str, ...] = "all"
     exclude: tuple[str, ...] = ()
@@ -322,12 +313,6 @@ def load_model_spec(path: str | Path) -> ModelSpec:
     max_rows = training.get("max_rows")
     if max_rows is not None and max_rows < 100:
         fail(("training", "max_rows"), f"'training.max_rows' must be at least 100; got {max_rows}")
-    level = training.get("level", "history")
-    if level not in LEVELS or (level == "nowcast" and kind != "churn"):
-        fail(("training", "level"), f"'training.level' must be one of {list(LEVELS) if kind == 'churn' else ['history']}"
-                                    f" for a {kind} model; got {level!r}" + did_you_mean(level, LEVELS)
-             + (". The nowcast reads partly observed churn windows; a win label has none." if level == "nowcast"
-                else ""))
 
     features = data.get("features", {})
     include = features.get("include", "all")
@@ -353,7 +338,7 @@ def load_model_spec(path: str | Path) -> ModelSpec:
     return ModelSpec(
         name=data["name"], kind=kind, target_definition=definition,
         horizon_days=int(target["horizon_days"]), as_of_frequency=frequency, as_of_periods=periods,
-        validation_periods=validation, max_rows=max_rows, level=level, description=data.get("description", ""),
+        validation_periods=validation, max_rows=max_rows, description=data.get("description", ""),
         include=include if include == "all" else tuple(include),
         exclude=tuple(features.get("exclude", [])), model=model,
         publish_metric=metric, publish_tolerance=tolerance, source=str(path),

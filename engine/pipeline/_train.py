@@ -17,7 +17,7 @@ from engine._log import get_logger
 from engine._paths import default_artifacts_dir, default_models_dir
 from engine._suggest import did_you_mean
 from engine.features import build_churn_training_frame, build_win_training_frame, data_end_date
-from engine.features._training import days_to_first_order, history_limits
+from engine.features._training import history_limits
 from engine.models import (
     ForwardGroupSplit,
     ModelCard,
@@ -28,13 +28,11 @@ from engine.models import (
     data_fingerprint,
     evaluate,
     load_model_spec,
-    nowcast_no_event_rate,
     publish,
     save_model,
     time_split,
     validation_curves,
 )
-from engine.models._base import AutoClassifier
 from engine.models._drift import training_distribution
 from engine.models._types import DateLike, Mask, ModelKind
 
@@ -241,10 +239,6 @@ def train_model(
     tick = time.perf_counter()
     model.fit(X_train, y_train, groups=meta.loc[train_mask, group_column].to_numpy())
     seconds["fit"] = time.perf_counter() - tick
-    if kind == "churn" and spec.level == "nowcast":
-        tick = time.perf_counter()
-        _level_to_nowcast(model, tables, X, meta, validation_start, spec.horizon_days)
-        seconds["nowcast"] = time.perf_counter() - tick
     tick = time.perf_counter()
     valid_proba = model.predict_proba(X_valid)[:, 1]
     metrics = evaluate(y_valid.to_numpy(), valid_proba)
@@ -301,8 +295,7 @@ def train_model(
             "selection": dict(model.cv_scheme_),
             "group_by": group_column,
             "calibration": model.cv_scheme_.get("calibration", "the selection folds")
-            + (f"; re-levelled to {recalibration.get('source', 'the rate of the latest dates')} "
-               f"(log-odds shift {recalibration['shift']:+.3f})"
+            + (f"; recalibrated to the latest dates' rate (log-odds shift {recalibration['shift']:+.3f})"
                if recalibration.get("shift") else "")
             + f" ({model.calibration_method_}, {model.n_calibration_rows_:,} scores)",
             "out_of_time": f"trained on as-of dates {train_dates[0].date()} to {train_dates[-1].date()} "
@@ -310,8 +303,7 @@ def train_model(
             f"{valid_dates[-1].date()}" + ("; deals open in that window left out of training" if kind == "win" else ""),
             "recalibration": dict(model.recalibration_) if model.recalibration_ else
             "none: the calibrator is fitted on every training date; re-levelling to the latest labelled dates "
-            "(six months before the scored dates for churn), or to a nowcast from the open label windows "
-            "(training.level: nowcast), made out-of-time ECE worse at the demo's latest origin (docs/models.md)",
+            "(six months before the scored dates for churn) made out-of-time ECE worse on the demo (docs/models.md)",
             "short_history": {"censored_above_days": censor, "left_out": short_history} if censor or short_history
             else "every feature's window inside the recorded history",
             "selection_roc_auc": model.selection_score_,
@@ -336,38 +328,6 @@ def train_model(
         validation=meta.loc[split.validation, [group_column, "as_of"]].reset_index(drop=True).assign(
             label=y_valid.to_numpy(), probability=valid_proba),
     )
-
-
-def _level_to_nowcast(model: AutoClassifier, tables: Mapping[str, pd.DataFrame], X: pd.DataFrame, meta: pd.DataFrame,
-                      cutoff: pd.Timestamp, horizon_days: int) -> None:
-    """Re-level churn's calibration to a nowcast of the base rate at the training cut-off.
-
-    The as-of dates between the last labelled one and ``cutoff`` (the first validation date:
-    what a training run at that day knows) have label windows still open: an account that
-    ordered since is known not to be a churn label. Their rate is nowcast from those observed
-    days and the tail of the window on the labelled dates
-    (:func:`engine.models.nowcast_no_event_rate`); the model's mean probability on their
-    rows is then shifted to it (``model.relevel``: one log-odds constant, ranking unchanged).
-    Nothing on or after ``cutoff`` is read.
-    """
-    as_of = pd.to_datetime(meta["as_of"])
-    known = (as_of < cutoff).to_numpy()
-    wait = days_to_first_order(dict(tables), meta.loc[known], cutoff)
-    table = nowcast_no_event_rate(as_of[known], wait, cutoff, horizon_days)
-    if table.empty:
-        _log.warning("training churn: no as-of date between the last labelled one and %s; the level stays "
-                     "the labelled history's (no nowcast)", cutoff.date())
-        return
-    open_rows = known & (as_of + pd.Timedelta(days=horizon_days) > cutoff).to_numpy()
-    target = float(np.average(table["rate"], weights=table["rows"]))
-    model.relevel(X.loc[open_rows], target, source="the nowcast rate of the open label windows", cutoff=str(cutoff.date()),
-                  nowcast=[{"as_of": str(r.as_of.date()), "rows": int(r.rows), "observed_days": int(r.observed_days),
-                            "no_order_so_far": round(float(r.no_event_so_far), 4), "rate": round(float(r.rate), 4)}
-                           for r in table.itertuples()])
-    assert model.recalibration_ is not None  # relevel records it
-    _log.info("training churn: nowcast base rate %.4f at %d open as-of dates before %s (model mean %.4f); "
-              "log-odds shift %+.3f", target, len(table), cutoff.date(), model.recalibration_["mean_before"],
-              model.recalibration_["shift"])
 
 
 def describe_metrics(metrics: Mapping[str, float]) -> str:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine._domain import OPPORTUNITY_SOURCES
 from engine.demo import DEMO_END_DATE, generate_demo_tables
+from engine.demo import _params as P
 from engine.demo._oracle import churn_oracle, win_oracle
+from engine.demo._simulate import win_logit
 from engine.demo._tables import simulate_world
 
 
@@ -72,3 +75,59 @@ def test_win_oracle_is_the_probability_of_the_drawn_outcome_across_seeds_and_lev
     assert max(map(abs, scores)) < 4, scores
     spread = deals.groupby(fifths)["won"].mean()
     assert spread.iloc[-1] - spread.iloc[0] > 0.25  # the levels are real, not one rate for all
+
+
+def _expected_win(logit: np.ndarray, noise_sd: float) -> np.ndarray:
+    """E[sigmoid(logit + e)], e ~ Normal(0, noise_sd), on an even 4,001-point grid over +-10 sd.
+
+    Independent of the oracle's Gauss-Hermite rule. The density is ~1e-22 at the ends, so the
+    plain sum is the trapezoid rule, which for a smooth integrand decaying like this is exact
+    far below 1e-9.
+    """
+    e = np.linspace(-10.0, 10.0, 4_001) * noise_sd
+    density = np.exp(-0.5 * (e / noise_sd) ** 2)
+    values = 1.0 / (1.0 + np.exp(-(logit[:, None] + e[None, :])))
+    return (values * density).sum(axis=1) / density.sum()
+
+
+def test_win_oracle_is_exact_per_deal_and_reads_each_deals_own_logit():
+    # The simulator draws a deal's outcome once, at creation: won = u < sigmoid(logit + e),
+    # e ~ Normal(0, 0.6) (engine/demo/_simulate.py step 6). So P(won) = E[sigmoid(logit + e)],
+    # per deal, with no sampling noise to hide behind: an oracle that drops the noise or uses
+    # another spread is off by up to ~0.02 here, one that reads another deal's logit by more.
+    accounts, seed = 400, 5
+    tables = generate_demo_tables(accounts=accounts, seed=seed)
+    events = simulate_world(accounts, seed, np.datetime64(DEMO_END_DATE)).events.opportunities
+    noise_sd = P.WIN_COEFFICIENTS["noise_sd"]
+    assert noise_sd == 0.6  # the simulator's draw, as docs/models.md states it
+    truth = win_oracle(accounts, seed, DEMO_END_DATE, tables["opportunities"])
+    deals = tables["opportunities"].merge(truth, on="opportunity_id", validate="one_to_one")
+
+    # Account deals: matched to the simulator's own events by what the table shows of each
+    # (account, creation day, amount, units), not by the row order the oracle relies on.
+    simulated = pd.DataFrame({
+        "account_id": [f"A{a:07d}" for a in events["account"]],
+        "created_date": pd.to_datetime(events["created"], unit="D"),
+        "est_amount": events["amount"], "est_units": events["units"],
+        "won_simulated": events["won"], "win_logit": events["win_logit"],
+    })
+    keys = ["account_id", "created_date", "est_amount", "est_units"]
+    assert not simulated.duplicated(keys).any()
+    own = deals.merge(simulated, on=keys, how="inner", validate="one_to_one")
+    assert len(own) == len(events["account"]) == deals["account_id"].notna().sum() > 300
+    decided = own["outcome"].isin(["won", "lost"])
+    assert ((own.loc[decided, "outcome"] == "won") == own.loc[decided, "won_simulated"]).all()
+    exact = _expected_win(own["win_logit"].to_numpy(), noise_sd)
+    worst = float(np.abs(own["probability"].to_numpy() - exact).max())
+    assert worst < 1e-6, f"account deals: the oracle is off the exact probability by up to {worst:.4f}"
+    # the noise matters at these logits: without it the probability would be off by this much
+    assert np.abs(1 / (1 + np.exp(-own["win_logit"].to_numpy())) - exact).max() > 0.01
+
+    # Prospects (no account): priced from the table's own columns with the simulator's formula.
+    prospects = deals[deals["account_id"].isna()]
+    source = pd.Categorical(prospects["source"], categories=list(OPPORTUNITY_SOURCES)).codes
+    logit = win_logit(np.zeros(len(prospects)), np.zeros(len(prospects)), prospects["competitor"].notna().to_numpy(),
+                      prospects["est_amount"].to_numpy(dtype=float), source, np.full(len(prospects), -1))
+    assert len(prospects) > 10
+    worst = float(np.abs(prospects["probability"].to_numpy() - _expected_win(logit, noise_sd)).max())
+    assert worst < 1e-6, f"prospects: the oracle is off the exact probability by up to {worst:.4f}"

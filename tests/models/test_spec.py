@@ -67,7 +67,7 @@ def test_good_spec(tmp_path):
         ("metric: roc_auc", "metric: auc", r"'publish.metric' must be one of"),
         ("periods: 12", "periods: twelve", r"'training.as_of.periods' must be integer"),
         ("validation_periods: 2", "validation_periods: 12", r"less than as_of.periods"),
-        ("validation_periods: 2", "validation_periods: 2\n  level: nowcst", r"'training.level'.*did you mean 'nowcast'"),
+        ("validation_periods: 2", "validation_periods: 2\n  level: nowcast", r"unknown key 'training.level'"),
     ],
 )
 def test_bad_specs_refused_at_load(tmp_path, old, new, match):
@@ -76,15 +76,6 @@ def test_bad_specs_refused_at_load(tmp_path, old, new, match):
     with pytest.raises(engine.ModelSpecError, match=match) as info:
         load_model_spec(path)
     assert str(path) in str(info.value)
-
-
-def test_training_level_nowcast_is_for_churn_only(tmp_path):
-    churn = GOOD.replace("validation_periods: 2", "validation_periods: 2\n  level: nowcast")
-    assert load_model_spec(_write(tmp_path, churn)).level == "nowcast"
-    assert load_model_spec(_write(tmp_path, GOOD)).level == "history"
-    win = churn.replace("kind: churn", "kind: win").replace("no_order_within_horizon", "open_opportunity_won")
-    with pytest.raises(engine.ModelSpecError, match="a win label has none"):
-        load_model_spec(_write(tmp_path, win))
 
 
 def test_line_number_reported(tmp_path):
