@@ -16,7 +16,15 @@ import pytest
 from alerts_factories import AS_OF, scores_for, write_scoring_run
 
 import engine
-from engine.alerts import AlertState, Event, advance, evaluate_policies, evaluate_run, load_alert_rules, transition
+from engine.alerts import (
+    AlertState,
+    Event,
+    advance,
+    evaluate_policies,
+    evaluate_run,
+    load_alert_rules,
+    transition,
+)
 from engine.alerts._evaluate import empty_states
 from engine.alerts._lifecycle import _frame_of, transition_frame
 from engine.alerts._signals import build_signals
