@@ -121,6 +121,11 @@ def _set_connect_timeout(value: Any) -> None:
     dask.config.set({_CONNECT: value})
 
 
+def _connect_config(value: Any) -> dict[str, Any]:
+    """The nested configuration that sets only distributed's connect bound."""
+    return {"distributed": {"comm": {"timeouts": {"connect": value}}}}
+
+
 def _kill_new_children(before: set[int]) -> list[int]:
     """Kill the child processes started since ``before`` (pids) and wait for them, bounded; return the survivors."""
     import multiprocessing
@@ -176,6 +181,9 @@ def _local_cluster(distributed: Any, seconds: float = LOCAL_CLUSTER_START_SECOND
                     raise TimeoutError(f"the workers took the whole {seconds:g} s; no time left to connect")
                 client = stack.enter_context(distributed.Client(cluster, timeout=f"{left}s"))
             client.run(_set_connect_timeout, default_connect)
+            for nanny in cluster.workers.values():  # a worker the nanny restarts gets the default too
+                if isinstance(getattr(nanny, "config", None), dict):
+                    nanny.config = dask.config.merge(nanny.config, _connect_config(default_connect))
         except Exception as exc:  # noqa: BLE001 - whatever stops the start (distributed wraps a worker's
             # timeout in RuntimeError, and its own clean-up of a timed-out worker can raise AssertionError)
             try:

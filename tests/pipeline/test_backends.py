@@ -143,11 +143,14 @@ def test_the_long_connect_bound_holds_for_the_start_only():
     try:
         with _backends._local_cluster(distributed) as client:
             on_workers = client.run(dask.config.get, _backends._CONNECT)
+            nannies = [nanny.config["distributed"]["comm"]["timeouts"]["connect"]
+                       for nanny in client.cluster.workers.values()]
     except ConfigError as error:
         if _timed_out(error):
             _start_timed_out(error)
         raise
     assert len(on_workers) == 2 and set(on_workers.values()) == {before}
+    assert nannies == [before, before]  # a restarted worker starts with the default as well
     assert dask.config.get(_backends._CONNECT) == before
 
 
