@@ -7,9 +7,9 @@ that takes ``as_of=`` (``score``, ``score_frame``, ``validate_tables``, the feat
 normalises it with :func:`as_of_date`, so it has one meaning and one error everywhere:
 
 * a ``datetime.date``, ``datetime.datetime``, ``pandas.Timestamp``, ``numpy.datetime64`` or
-  ISO text (``YYYY-MM-DD``, optionally with a time) is that calendar date; the time of day is
-  dropped and a timezone-aware value keeps its local date. Text in any other order
-  (``30/06/2024``, ``06/30/2024``) is refused rather than guessed;
+  ISO text (``YYYY-MM-DD``, optionally with a time, or the basic form ``YYYYMMDD``) is that
+  calendar date; the time of day is dropped and a timezone-aware value keeps its local date.
+  Text in any other order (``30/06/2024``, ``06/30/2024``) is refused rather than guessed;
 * anything else raises :class:`~engine._errors.AsOfError` (a ``ConfigError``) saying what was
   expected, what arrived and how to write it (:func:`calendar_date` is the same reading for any
   other date a person gives: ``--until``, ``--end-date``, the alerts' ``on=``/``until=``);
@@ -83,7 +83,7 @@ def as_of_date(as_of: Any, data: Any = None, *, today: dt.date | None = None,
     ----------
     as_of : date-like or None
         A ``datetime.date``/``datetime``, ``pandas.Timestamp``, ``numpy.datetime64`` or ISO
-        text. ``None``: the default rule (see the module notes) applied to ``data``.
+        text (``YYYY-MM-DD`` or ``YYYYMMDD``). ``None``: the default rule (see the module notes) applied to ``data``.
     data : Database or mapping of str to DataFrame, optional
         What the default looks at when ``as_of`` is None; with nothing dated, today (UTC).
     today : datetime.date, optional
@@ -105,7 +105,7 @@ def as_of_date(as_of: Any, data: Any = None, *, today: dt.date | None = None,
     >>> as_of_date("30/06/2024")
     Traceback (most recent call last):
     ...
-    engine._errors.AsOfError: expected as_of as a date (an ISO date such as '2026-10-01', a datetime.date, datetime or pandas.Timestamp); got '30/06/2024'. Fix: write the date year first, as '2024-06-30'.
+    engine._errors.AsOfError: expected as_of as a date (an ISO date such as '2026-10-01' or '20261001', a datetime.date, datetime or pandas.Timestamp); got '30/06/2024'. Fix: write the date year first, as '2024-06-30'.
     """
     if as_of is None:
         if data is None:  # nothing dated to look at: the rule's last branch, without a log line per record
@@ -118,17 +118,22 @@ def calendar_date(value: Any, *, name: str = "as_of") -> dt.date:
     """``value`` as a calendar date, read as :func:`as_of_date` reads a given date; ``name`` is for the error.
 
     The one reading of a date a person typed (``--as-of``, ``--until``, ``end_date=``): ISO text
-    (year first, optionally with a time), a ``date``, ``datetime``, ``Timestamp`` or
-    ``datetime64``; anything else, ``30/06/2024`` included, is an :class:`AsOfError`.
+    (year first, optionally with a time, or ``YYYYMMDD``), a ``date``, ``datetime``, ``Timestamp``
+    or ``datetime64``; anything else, ``30/06/2024`` included, is an :class:`AsOfError`. A
+    ``name`` that is a command-line option (``--as-of``) words the error for the command line.
 
     Examples
     --------
-    >>> calendar_date("2026-10-01T08:30")
-    datetime.date(2026, 10, 1)
+    >>> calendar_date("2026-10-01T08:30"), calendar_date("20261001")
+    (datetime.date(2026, 10, 1), datetime.date(2026, 10, 1))
     >>> calendar_date("06/07/2024", name="until")
     Traceback (most recent call last):
     ...
-    engine._errors.AsOfError: expected until as a date (an ISO date such as '2026-10-01', a datetime.date, datetime or pandas.Timestamp); got '06/07/2024'. Fix: write the date year first (YYYY-MM-DD); '06/07/2024' could be day/month or month/day.
+    engine._errors.AsOfError: expected until as a date (an ISO date such as '2026-10-01' or '20261001', a datetime.date, datetime or pandas.Timestamp); got '06/07/2024'. Fix: write the date year first (YYYY-MM-DD); '06/07/2024' could be day/month or month/day.
+    >>> calendar_date("next monday", name="--as-of")
+    Traceback (most recent call last):
+    ...
+    engine._errors.AsOfError: expected --as-of as a date written YYYY-MM-DD (or YYYYMMDD); got 'next monday'. Fix: pass --as-of as YYYY-MM-DD, e.g. --as-of 2026-10-01.
     """
     return _parse(value, name)
 
@@ -266,8 +271,10 @@ def warn_if_stale(as_of: dt.date, tables: Mapping[str, pd.DataFrame], *, today: 
         ), stacklevel=stacklevel)
 
 
-#: ISO dates, optionally with a time: the only text accepted (``30/06/2024`` is refused, not guessed).
+#: ISO dates, optionally with a time: the text accepted (``30/06/2024`` is refused, not guessed).
 _ISO = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})([T ].*)?\s*")
+#: ISO 8601's basic form ``YYYYMMDD`` (``20240630``): unambiguous, and what ``date.fromisoformat`` reads.
+_ISO_BASIC = re.compile(r"\s*(\d{4})(\d{2})(\d{2})\s*")
 
 
 def _parse(value: Any, name: str = "as_of") -> dt.date:
@@ -276,29 +283,49 @@ def _parse(value: Any, name: str = "as_of") -> dt.date:
         stamp = pd.Timestamp(value)
     elif isinstance(value, dt.date):
         return value
+    elif isinstance(value, str) and (basic := _ISO_BASIC.fullmatch(value)):
+        try:
+            return dt.date(*(int(part) for part in basic.groups()))
+        except ValueError:
+            stamp = pd.NaT  # 20240230: not a day of the calendar
     elif isinstance(value, str) and _ISO.fullmatch(value):
         try:
             stamp = pd.Timestamp(value)
         except (TypeError, ValueError):
             stamp = pd.NaT
     if stamp is pd.NaT:
-        raise AsOfError(
-            f"expected {name} as a date (an ISO date such as '2026-10-01', a datetime.date, datetime or "
-            f"pandas.Timestamp); got {value!r}. Fix: {_fix(value)}"
-        )
+        raise AsOfError(_message(value, name))
     if stamp.tzinfo is not None:  # a timezone-aware value keeps its local calendar date
         stamp = stamp.tz_localize(None)
     return stamp.date()
 
 
-def _fix(value: Any) -> str:
+def _message(value: Any, name: str) -> str:
+    """Expected / got / fix, in the words of whoever gave the date: a command-line option (``--as-of``) or code."""
+    if name.startswith("--"):
+        return (f"expected {name} as a date written YYYY-MM-DD (or YYYYMMDD); got {value!r}. "
+                f"Fix: {_fix(value, option=name)}")
+    return (f"expected {name} as a date (an ISO date such as '2026-10-01' or '20261001', a datetime.date, "
+            f"datetime or pandas.Timestamp); got {value!r}. Fix: {_fix(value)}")
+
+
+def _fix(value: Any, option: str | None = None) -> str:
     text = str(value).strip()
     parts = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", text)
+    certain = None
     if parts:
         first, second, year = (int(p) for p in parts.groups())
         if first > 12 >= second:  # day first, so the reading is certain
-            return f"write the date year first, as '{year:04d}-{second:02d}-{first:02d}'."
-        if second > 12 >= first:  # month first
-            return f"write the date year first, as '{year:04d}-{first:02d}-{second:02d}'."
-        return f"write the date year first (YYYY-MM-DD); {text!r} could be day/month or month/day."
+            certain = f"{year:04d}-{second:02d}-{first:02d}"
+        elif second > 12 >= first:  # month first
+            certain = f"{year:04d}-{first:02d}-{second:02d}"
+        elif option is None:
+            return f"write the date year first (YYYY-MM-DD); {text!r} could be day/month or month/day."
+        else:
+            return f"pass {option} as YYYY-MM-DD, e.g. {option} 2026-10-01; {text!r} could be day/month or month/day."
+    if certain is not None:
+        return (f"write the date year first, as '{certain}'." if option is None
+                else f"pass {option} as YYYY-MM-DD, year first: {option} {certain}.")
+    if option is not None:
+        return f"pass {option} as YYYY-MM-DD, e.g. {option} 2026-10-01."
     return "pass a calendar date such as '2026-10-01' or datetime.date(2026, 10, 1)."

@@ -30,7 +30,7 @@ KINDS = [kind.value for kind in ModelKind]
 BACKENDS = [backend.value for backend in Backend]
 DB_HELP_READ = ("Database URL or SQLite path, read only (default: KAM_DB_URL or database.url in kam.toml; "
                 "a password belongs in KAM_DB_PASSWORD).")
-AS_OF_HELP = ("The run's date (ISO, e.g. 2026-10-01). Default: the day after the newest event in the data, "
+AS_OF_HELP = ("The run's date, YYYY-MM-DD (e.g. 2026-10-01; 20261001 also works). Default: the day after the newest event in the data, "
               "with a warning when that is weeks before today.")
 
 _log = get_logger("cli")
@@ -53,7 +53,7 @@ def demo_db(
     path: Annotated[Path, typer.Argument(help="SQLite file to write (replaced if it exists).")],
     accounts: Annotated[int, typer.Option(min=1, help="Number of key accounts.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same database.")] = 0,
-    end_date: Annotated[Optional[str], typer.Option(help="Last day of history (ISO date).")] = None,
+    end_date: Annotated[Optional[str], typer.Option(help="Last day of history, YYYY-MM-DD (e.g. 2026-09-30).")] = None,
 ) -> None:
     """Write a realistic demo customer database (SQLite) following docs/demo-data.md."""
     from engine.cli._progress import show_progress

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -102,21 +103,71 @@ def _import_distributed():
 
 
 #: How long a LocalCluster (its scheduler and two worker processes, each importing pandas and
-#: scikit-learn) may take to start and take the client's connection. distributed's own 30 s
-#: connect bound was too short on a busy machine (2 cores at load 10+); without a bound on the
-#: workers' start a cluster that cannot start would wait for ever. Past it: a ConfigError.
+#: scikit-learn) may take, in all, to start and take the client's connection. distributed's own
+#: 30 s connect bound was too short on a busy machine (2 cores at load 10+); without a bound on the
+#: workers' start a cluster that cannot start would wait for ever. Past it: a ConfigError, and the
+#: worker processes of the attempt are killed.
 LOCAL_CLUSTER_START_SECONDS = 180
+
+_CONNECT = "distributed.comm.timeouts.connect"
+#: How long the worker processes of a failed start may take to die once killed.
+_KILL_WAIT_SECONDS = 5.0
+
+
+def _set_connect_timeout(value: Any) -> None:
+    """Set distributed's connect bound in this process (run on each worker once the cluster is up)."""
+    import dask
+
+    dask.config.set({_CONNECT: value})
+
+
+def _connect_config(value: Any) -> dict[str, Any]:
+    """The nested configuration that sets only distributed's connect bound."""
+    return {"distributed": {"comm": {"timeouts": {"connect": value}}}}
+
+
+def _kill_new_children(before: set[int]) -> list[int]:
+    """Kill the child processes started since ``before`` (pids) and wait for them, bounded; return the survivors."""
+    import multiprocessing
+
+    started = [child for child in multiprocessing.active_children() if child.pid not in before]
+    for child in started:
+        child.kill()
+    deadline = time.monotonic() + _KILL_WAIT_SECONDS
+    for child in started:
+        child.join(max(0.0, deadline - time.monotonic()))
+    return [child.pid for child in started if child.is_alive() and child.pid is not None]
+
+
+def _timed_out(error: BaseException | None) -> bool:
+    """Whether a TimeoutError is in ``error``'s chain (``raise ... from`` or raised while handling)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, TimeoutError):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 @contextmanager
 def _local_cluster(distributed: Any, seconds: float = LOCAL_CLUSTER_START_SECONDS) -> Iterator[Any]:
-    """A client on a LocalCluster of two worker processes, started within ``seconds`` and closed on exit."""
+    """A client on a LocalCluster of two worker processes, started within ``seconds`` in all and closed on exit.
+
+    The long connect bound holds for the start only: once the client is connected, the workers
+    (which copied the configuration when they were spawned) go back to the bound they had before.
+    """
+    import multiprocessing
+
     import dask
 
+    before = {child.pid for child in multiprocessing.active_children() if child.pid is not None}
+    default_connect = dask.config.get(_CONNECT)
+    deadline = time.monotonic() + seconds
     with ExitStack() as stack:
         try:
             # the connect bound of the workers (they take this config with them) and of the client
-            with dask.config.set({"distributed.comm.timeouts.connect": f"{seconds}s"}):
+            with dask.config.set({_CONNECT: f"{seconds}s"}):
                 cluster = stack.enter_context(distributed.LocalCluster(
                     n_workers=2,
                     threads_per_worker=1,
@@ -125,12 +176,27 @@ def _local_cluster(distributed: Any, seconds: float = LOCAL_CLUSTER_START_SECOND
                     dashboard_address=None,
                     death_timeout=seconds,  # a worker's start (and its wait for the scheduler) is bounded
                 ))
-                client = stack.enter_context(distributed.Client(cluster, timeout=f"{seconds}s"))
+                left = deadline - time.monotonic()  # one deadline for the whole start, not one per phase
+                if left <= 0:
+                    raise TimeoutError(f"the workers took the whole {seconds:g} s; no time left to connect")
+                client = stack.enter_context(distributed.Client(cluster, timeout=f"{left}s"))
+            client.run(_set_connect_timeout, default_connect)
+            for nanny in cluster.workers.values():  # a worker the nanny restarts gets the default too
+                if isinstance(getattr(nanny, "config", None), dict):
+                    nanny.config = dask.config.merge(nanny.config, _connect_config(default_connect))
         except Exception as exc:  # noqa: BLE001 - whatever stops the start (distributed wraps a worker's
             # timeout in RuntimeError, and its own clean-up of a timed-out worker can raise AssertionError)
+            try:
+                stack.close()  # the cluster and client, if they got that far
+            except Exception:  # noqa: BLE001 - closing a half-started cluster can fail; the kill below still runs
+                pass
+            survivors = _kill_new_children(before)
+            what = (f"did not start within {seconds:g} s" if _timed_out(exc)
+                    else "did not start")
+            left_alive = f"; processes {survivors} did not die when killed" if survivors else ""
             raise ConfigError(
-                f"the local Dask cluster (a scheduler and two worker processes on 127.0.0.1) did not start within "
-                f"{seconds:g} s ({type(exc).__name__}: {exc}); expected it to start on this machine. Fix: run with "
+                f"the local Dask cluster (a scheduler and two worker processes on 127.0.0.1) {what} "
+                f"({type(exc).__name__}: {exc}{left_alive}); expected it to start on this machine. Fix: run with "
                 "--backend local, or start a `dask scheduler` and workers yourself and pass --scheduler"
             ) from exc
         yield client

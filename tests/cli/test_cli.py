@@ -53,7 +53,7 @@ def test_json_validation_output(small_db, capsys):
 
 def test_bad_date_is_a_usage_error(small_db, capsys):
     assert main(["validate", "--db", str(small_db), "--as-of", "yesterday"]) == 2
-    assert "ISO date" in capsys.readouterr().err
+    assert "expected --as-of as a date written YYYY-MM-DD" in " ".join(capsys.readouterr().err.split())
 
 
 def test_unreachable_database_exit_5_without_password(capsys):

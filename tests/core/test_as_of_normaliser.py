@@ -41,7 +41,7 @@ def ruleset(tmp_path) -> RuleSet:
 
 
 @pytest.mark.parametrize("value", [
-    "2024-06-30", "2024-06-30T23:59:00", " 2024-06-30 ", dt.date(2024, 6, 30), dt.datetime(2024, 6, 30, 18),
+    "2024-06-30", "2024-06-30T23:59:00", " 2024-06-30 ", "20240630", dt.date(2024, 6, 30), dt.datetime(2024, 6, 30, 18),
     pd.Timestamp("2024-06-30 12:00"), np.datetime64("2024-06-30"),
     pd.Timestamp("2024-06-30 23:30", tz="America/New_York"),  # its own local date, not UTC's
 ])
@@ -57,6 +57,9 @@ def test_every_date_form_is_the_same_calendar_date(value):
     (20240630, "such as '2026-10-01'"),
     (pd.NaT, "such as '2026-10-01'"),
     ("2024-02-30", "such as '2026-10-01'"),
+    ("20240230", "such as '2026-10-01'"),
+    ("2024630", "such as '2026-10-01'"),
+    ("202406301", "such as '2026-10-01'"),
 ])
 def test_anything_else_is_one_error_with_expected_got_fix(value, fix):
     with pytest.raises(engine.AsOfError) as info:
@@ -101,7 +104,7 @@ def test_every_other_date_argument_reads_dates_the_same_way(tmp_path):
 
 @pytest.mark.parametrize("argv, option", [
     (["alerts", "snooze", "A1:churn_risk", "--until", "06/07/2024"], "--until"),
-    (["rules", "diff", "rules/tiers.yaml", "rules/tiers.yaml", "--as-of", "20240630"], "--as-of"),
+    (["rules", "diff", "rules/tiers.yaml", "rules/tiers.yaml", "--as-of", "2024/06/30"], "--as-of"),
     (["score", "--as-of", "30/06/2024"], "--as-of"),
     (["validate", "--as-of", "30/06/2024"], "--as-of"),
     (["route", "--lead", "LEAD.json", "--as-of", "30/06/2024"], "--as-of"),
@@ -114,7 +117,20 @@ def test_the_command_line_reads_a_date_option_as_the_library_does(argv, option, 
     argv = [str(tmp_path / word) if word == "LEAD.json" else word for word in argv]
     code = main([*argv, "--db", str(tmp_path / "absent.sqlite")])
     err = " ".join(capsys.readouterr().err.split())
-    assert code == 2 and f"expected {option} as a date" in err, err
+    assert code == 2 and f"expected {option} as a date written YYYY-MM-DD" in err, err
+    assert f"Fix: pass {option} as YYYY-MM-DD" in err and "datetime.date(" not in err, err
+
+
+def test_the_command_line_takes_the_basic_iso_form_as_main_did(tmp_path, capsys):
+    """``--as-of 20240630`` (what ``date.fromisoformat`` read before the one normaliser) still works."""
+    from engine.cli import main
+
+    rules = tmp_path / "t.yaml"
+    rules.write_text(RULES)
+    code = main(["rules", "diff", str(rules), str(rules), "--as-of", "20240630", "--db", str(tmp_path / "absent.sqlite")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert "expected --as-of as a date" not in err, err
+    assert code != 2, err  # not a usage error: the date was read (the absent database is the next complaint)
 
 
 def test_none_is_the_day_after_the_newest_event_or_today_utc():
@@ -137,6 +153,7 @@ def test_rules_count_days_from_the_same_date(ruleset):
 @given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2200, 12, 31)))
 def test_iso_text_round_trips(day):
     assert as_of_date(day.isoformat()) == day == as_of_date(pd.Timestamp(day))
+    assert as_of_date(day.strftime("%Y%m%d")) == day == engine._asof.calendar_date(day.strftime("%Y%m%d"), name="--as-of")
     with pytest.raises(engine.AsOfError):
         as_of_date(day.strftime("%d/%m/%Y"))
 
