@@ -178,11 +178,14 @@ class PlanParameters:
             if name in VISIT_EFFECT_PARAMETERS and name not in params and ranking != "visit_effect":
                 continue
             if name not in params:
-                raise RuleFileError(
+                error = RuleFileError(
                     f"plan rule set {ruleset.name!r} lacks the parameter {name!r}; expected a number under "
-                    f"'parameters:' (see rules/plan.yaml shipped with kam){' - ranking: visit_effect needs it' if name in VISIT_EFFECT_PARAMETERS else ''}; add `{name}: ...`.",
-                    file=file,
+                    f"'parameters:' (see rules/plan.yaml shipped with kam){' - ranking: visit_effect needs it' if name in VISIT_EFFECT_PARAMETERS else ''}; "
+                    f"add `{name}: {_EXAMPLES.get(name, '...')}`.",
+                    file=file, line=ruleset.spec.lines.get(("parameters",)),
                 )
+                error.parameter = name  # type: ignore[attr-defined]
+                raise error
             value = params[name]
             line = ruleset.spec.lines.get(("parameters", name))
             example = _EXAMPLES.get(name, "12")
@@ -198,11 +201,11 @@ class PlanParameters:
                 low = 0 if name.endswith("week") else 1
                 raise _parameter_error(name, f"must be a whole number >= {low}; got {value!r}. Fix: e.g. "
                                        f"`{name}: {example}`.", file, line)
-            if value < 0:
-                raise _parameter_error(name, f"must be >= 0; got {value!r}. Fix: e.g. `{name}: {example}`.", file, line)
             if name in positive and value <= 0:
                 raise _parameter_error(name, f"must be a number of days > 0; got {value!r}. Fix: e.g. `{name}: "
                                        f"{example}`.", file, line)
+            if value < 0:
+                raise _parameter_error(name, f"must be >= 0; got {value!r}. Fix: e.g. `{name}: {example}`.", file, line)
             values[name] = int(value) if name in integers else float(value)
         return cls(**values)  # type: ignore[arg-type]
 
