@@ -206,7 +206,8 @@ def _plan_findings(spec: RuleSetSpec, file: str) -> list[Finding]:
     """
     if spec.name != "plan" and "plan_for" not in spec.outputs:
         return []
-    from engine.plan._spec import load_plan_rules  # the plan reads rules: imported here, not at the top
+    # the plan reads rules (engine.plan imports engine.rules): imported here, not at the top
+    from engine.plan._spec import load_plan_rules
     from engine.rules._ruleset import RuleSet
 
     try:

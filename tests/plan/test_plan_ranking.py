@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from engine._errors import ArgumentError, DataError, RuleFileError
 from engine._paths import default_rules_dir
-from engine.plan import PlanParameters, churn_if_contacted, contact_saving, load_plan_rules, plan_week
+from engine.plan import (
+    PlanParameters,
+    churn_if_contacted,
+    contact_saving,
+    load_plan_rules,
+    plan_week,
+)
 from engine.rules import RuleSet
 
 WEEK = dt.date(2026, 10, 5)
