@@ -49,7 +49,7 @@ _WEEK = re.compile(r"^(?P<year>\d{4})-W(?P<week>\d{2})$")
 #: share shipped there: what ``benchmarks/bench_plan.py --model-effect`` measured of kam's churn
 #: model (docs/plan.md); also the default of :class:`PlanParameters`.
 SHARE = "visit_effect_in_churn_score"
-SHIPPED_SHARE = 0.2
+SHIPPED_SHARE = 0.13
 _SHARE_MEANING = ("0 when the churn score carries none of the stated effect of a contact gap, 1 when it carries "
                   "all of it; measure yours with benchmarks/bench_plan.py --model-effect")
 #: A valid value of each parameter, for the Fix of an error (the shipped rules/plan.yaml's).
