@@ -268,7 +268,11 @@ def model_visit_effect(world, run: dict, seed: int) -> pd.DataFrame:
     The mean drop in the model's churn log-odds when the same accounts are asked as if contacted
     that Monday (``engine.plan.churn_if_contacted``), by the contact gaps overdue under the stated
     gaps of ``rules/plan.yaml``, next to the stated effect (``visit_effect_log_odds`` x gaps, cap
-    ``visit_effect_max_gaps``): what ``visit_effect_in_churn_score`` states.
+    ``visit_effect_max_gaps``): what ``visit_effect_in_churn_score`` states. Both on the stated
+    effect's scale: the model's probability within ``churn_score_days`` is first turned into a
+    constant monthly probability, as ``contact_saving`` reads it. ``xy`` and ``xx`` are the sums
+    of model x stated and stated squared over the accounts, for the least-squares slope of the
+    model's drop on the stated effect through the origin (the share the score carries).
     """
     rules = scaled_rules(1.0)
     views = Views(ForwardSimulation(world, seed=1000 + seed), run, rules)
@@ -282,18 +286,25 @@ def model_visit_effect(world, run: dict, seed: int) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     as_scored = np.clip(_predict(views.churn_model, frame), 1e-6, 1 - 1e-6)
     contacted = np.clip(churn_if_contacted(views.churn_model, frame), 1e-6, 1 - 1e-6)
-    drop = np.log(as_scored / (1 - as_scored)) - np.log(contacted / (1 - contacted))
     p = views.params
+
+    def monthly_log_odds(churn: np.ndarray) -> np.ndarray:
+        monthly = 1.0 - (1.0 - churn) ** (DAYS_PER_MONTH / p.churn_score_days)
+        return np.log(monthly / (1.0 - monthly))
+
+    drop = monthly_log_odds(as_scored) - monthly_log_odds(contacted)
     outside = views.sim.outside
     gap = np.where(outside, p.visit_gap_days_outside, p.visit_gap_days_inside)
     gaps = np.where(never, p.visit_effect_max_gaps, np.clip(days / gap - 1.0, 0.0, p.visit_effect_max_gaps))
     bins = pd.cut(gaps, [-0.1, 0.0, 1.0, 2.0, p.visit_effect_max_gaps - 1e-9, p.visit_effect_max_gaps],
                   labels=["within the gap", "0-1 gaps over", "1-2", f"2-{p.visit_effect_max_gaps:g}",
                           f"{p.visit_effect_max_gaps:g} (cap) or never"])
+    stated = p.visit_effect_log_odds * gaps
     frame = pd.DataFrame({"seed": seed, "owner": np.where(outside, "field", "inside"), "gaps overdue": bins,
-                          "model": drop, "stated": p.visit_effect_log_odds * gaps})[views.sim.alive]
+                          "model": drop, "stated": stated, "xy": drop * stated, "xx": stated**2})[views.sim.alive]
     return frame.groupby(["seed", "owner", "gaps overdue"], observed=True).agg(
-        accounts=("model", "size"), model=("model", "mean"), stated=("stated", "mean")).reset_index()
+        accounts=("model", "size"), model=("model", "mean"), stated=("stated", "mean"),
+        xy=("xy", "sum"), xx=("xx", "sum")).reset_index()
 
 
 def run_policy(world, run: dict, policy: str, rules: RuleSet, weeks: int, forward_seed: int, compare: bool = False) -> dict:
@@ -371,10 +382,19 @@ def main(argv=None) -> int:
     if args.model_effect:
         effect = pd.concat([model_visit_effect(simulate_world(args.accounts, seed, DEMO_END_DATE),
                                                kam_run(args.workdir, args.accounts, seed), seed) for seed in args.seeds])
-        print("kam's churn model: mean drop of its churn log-odds if contacted today, against the stated effect")
+        print("kam's churn model: mean drop of its monthly churn log-odds if contacted today (its probability "
+              "within churn_score_days turned into a constant monthly one), against the stated effect")
         print(effect.groupby(["owner", "gaps overdue"], observed=True, sort=False).agg(
             accounts=("accounts", "mean"), model=("model", "mean"), model_sd_over_seeds=("model", "std"),
             stated=("stated", "mean")).round(2).to_string())
+        print("share of the stated effect the score carries (least-squares slope of the model's drop on the stated "
+              "effect through the origin, over every account; per seed):")
+        for owner, part in (("all", effect), ("field", effect[effect["owner"] == "field"]),
+                            ("inside", effect[effect["owner"] == "inside"])):
+            sums = part.groupby("seed")[["xy", "xx"]].sum()
+            per_seed = sums["xy"] / sums["xx"]
+            print(f"  {owner:>6}: {sums['xy'].sum() / sums['xx'].sum():.3f} pooled; per seed "
+                  + ", ".join(f"{v:.3f}" for v in per_seed))
         return 0
     for seed in args.seeds:
         run = kam_run(args.workdir, args.accounts, seed)

@@ -45,6 +45,30 @@ OBLIGATIONS = ("first", "by_value")
 _WEEK = re.compile(r"^(?P<year>\d{4})-W(?P<week>\d{2})$")
 
 
+#: The share of the stated visit effect kam's churn score carries (``rules/plan.yaml``), and the
+#: share shipped there: what ``benchmarks/bench_plan.py --model-effect`` measured of kam's churn
+#: model (docs/plan.md); also the default of :class:`PlanParameters`.
+SHARE = "visit_effect_in_churn_score"
+SHIPPED_SHARE = 0.13
+_SHARE_MEANING = ("0 when the churn score carries none of the stated effect of a contact gap, 1 when it carries "
+                  "all of it; measure yours with benchmarks/bench_plan.py --model-effect")
+#: A valid value of each parameter, for the Fix of an error (the shipped rules/plan.yaml's).
+_EXAMPLES = {
+    "field_visits_per_week": "12", "inside_calls_per_week": "25", "partner_calls_per_week": "4",
+    "a_cadence_days": "30", "b_cadence_days": "90", "c_cadence_days": "180", "weight_value_at_risk": "1.0",
+    "max_cadences_counted": "3", "weight_open_alert": "0.1", "weight_open_opportunity": "0.1",
+    "visit_effect_log_odds": "1.4", "visit_gap_days_outside": "76", "visit_gap_days_inside": "435",
+    "visit_effect_max_gaps": "3", "uplift_horizon_weeks": "13", "churn_score_days": "180", SHARE: f"{SHIPPED_SHARE:g}",
+}
+
+
+def _parameter_error(name: str, problem: str, file: str | None, line: int | None) -> RuleFileError:
+    """A ``RuleFileError`` about plan parameter ``name`` (its ``parameter`` attribute names it)."""
+    error = RuleFileError(f"parameter {name!r} {problem}", file=file, line=line)
+    error.parameter = name  # type: ignore[attr-defined]
+    return error
+
+
 @dataclass(frozen=True)
 class PlanParameters:
     """Capacities, cadences and weights of the weekly plan (the rule file's ``parameters``).
@@ -77,7 +101,8 @@ class PlanParameters:
         Share (0 to 1) of the stated effect of today's contact gap that kam's churn score already
         carries: 1 - the score is the risk with today's gap, whose stated effect is taken out to
         find the account's base risk; 0 - the score is read as the base risk (the churn model
-        learned little of the gap, as kam's own did: docs/plan.md).
+        learned little of the gap, as kam's own did: docs/plan.md). Default: :data:`SHIPPED_SHARE`,
+        the share shipped in ``rules/plan.yaml``.
     """
 
     field_visits_per_week: int
@@ -98,7 +123,7 @@ class PlanParameters:
     visit_effect_max_gaps: float = 0.0
     uplift_horizon_weeks: int = 1
     churn_score_days: int = 180
-    visit_effect_in_churn_score: float = 1.0
+    visit_effect_in_churn_score: float = SHIPPED_SHARE
 
     def gap_days(self, owner_role: str | None) -> float:
         """Expected contact gap of an account whose owner rep has ``owner_role`` (unknown: inside's)."""
@@ -127,6 +152,7 @@ class PlanParameters:
             what was expected and what arrived).
         """
         params = ruleset.spec.parameters
+        file = file if file is not None else ruleset.spec.file
         integers = ("field_visits_per_week", "inside_calls_per_week", "partner_calls_per_week",
                     "a_cadence_days", "b_cadence_days", "c_cadence_days", "uplift_horizon_weeks", "churn_score_days")
         positive = ("visit_gap_days_outside", "visit_gap_days_inside")
@@ -152,33 +178,34 @@ class PlanParameters:
             if name in VISIT_EFFECT_PARAMETERS and name not in params and ranking != "visit_effect":
                 continue
             if name not in params:
-                raise RuleFileError(
+                error = RuleFileError(
                     f"plan rule set {ruleset.name!r} lacks the parameter {name!r}; expected a number under "
-                    f"'parameters:' (see rules/plan.yaml shipped with kam){' - ranking: visit_effect needs it' if name in VISIT_EFFECT_PARAMETERS else ''}; add `{name}: ...`.",
-                    file=file,
+                    f"'parameters:' (see rules/plan.yaml shipped with kam){' - ranking: visit_effect needs it' if name in VISIT_EFFECT_PARAMETERS else ''}; "
+                    f"add `{name}: {_EXAMPLES.get(name, '...')}`.",
+                    file=file, line=ruleset.spec.lines.get(("parameters",)),
                 )
+                error.parameter = name  # type: ignore[attr-defined]
+                raise error
             value = params[name]
+            line = ruleset.spec.lines.get(("parameters", name))
+            example = _EXAMPLES.get(name, "12")
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise RuleFileError(
-                    f"parameter {name!r} must be a number; got {value!r}. Fix: write a number, e.g. `{name}: 12`.",
-                    file=file,
-                )
+                raise _parameter_error(
+                    name, f"must be {'a share from 0 to 1' if name == SHARE else 'a number'}; got {value!r}. Fix: write "
+                    f"a number, e.g. `{name}: {example}`" + (f" ({_SHARE_MEANING})" if name == SHARE else "") + ".",
+                    file, line)
+            if name == SHARE and not 0 <= value <= 1:
+                raise _parameter_error(name, f"must be a share from 0 to 1; got {value!r}. Fix: {_SHARE_MEANING}; "
+                                       f"e.g. `{name}: {example}` (docs/plan.md).", file, line)
             if name in integers and (value != int(value) or value < (0 if name.endswith("week") else 1)):
                 low = 0 if name.endswith("week") else 1
-                raise RuleFileError(
-                    f"parameter {name!r} must be a whole number >= {low}; got {value!r}.", file=file
-                )
-            if value < 0:
-                raise RuleFileError(f"parameter {name!r} must be >= 0; got {value!r}.", file=file)
-            if name == "visit_effect_in_churn_score" and value > 1:
-                raise RuleFileError(
-                    f"parameter {name!r} must be a share from 0 to 1; got {value!r}. Fix: 0 when the churn score "
-                    "carries none of the stated effect of a contact gap, 1 when it carries all of it.", file=file
-                )
+                raise _parameter_error(name, f"must be a whole number >= {low}; got {value!r}. Fix: e.g. "
+                                       f"`{name}: {example}`.", file, line)
             if name in positive and value <= 0:
-                raise RuleFileError(
-                    f"parameter {name!r} must be a number of days > 0; got {value!r}. Fix: e.g. `{name}: 76`.", file=file
-                )
+                raise _parameter_error(name, f"must be a number of days > 0; got {value!r}. Fix: e.g. `{name}: "
+                                       f"{example}`.", file, line)
+            if value < 0:
+                raise _parameter_error(name, f"must be >= 0; got {value!r}. Fix: e.g. `{name}: {example}`.", file, line)
             values[name] = int(value) if name in integers else float(value)
         return cls(**values)  # type: ignore[arg-type]
 

@@ -76,7 +76,7 @@ def contact_saving(
     max_gaps: float,
     horizon_weeks: int,
     score_days: int,
-    effect_in_score: float = 1.0,
+    effect_in_score: float,
 ) -> np.ndarray:
     """Drop in the probability of churning within ``horizon_weeks`` that a contact this week brings.
 
@@ -110,8 +110,11 @@ def contact_saving(
         Weeks over which the saving is counted (>= 1).
     score_days : int
         Horizon of the churn score in days (kam's churn model: 180).
-    effect_in_score : float, default 1.0
-        Share (0 to 1) of the stated effect of today's gap that ``churn`` already carries.
+    effect_in_score : float
+        Share (0 to 1) of the stated effect of today's gap that ``churn`` already carries, on the
+        monthly log-odds scale (``rules/plan.yaml``'s ``visit_effect_in_churn_score``; measure it
+        with ``benchmarks/bench_plan.py --model-effect``). Required: 1 (the whole effect) reads a
+        churn model that learned little of the gap, as kam's did, as calling neglected accounts safe.
 
     Returns
     -------
@@ -122,12 +125,15 @@ def contact_saving(
     --------
     A field account (gap 76 days) last visited 100 days ago is neglected and a visit now saves it
     points of churn; one visited yesterday gains little from another visit this week (only the
-    last weeks of the horizon would pass its gap):
+    last weeks of the horizon would pass its gap). The score is read with the shipped share of the
+    stated effect in it:
 
+    >>> from engine.plan import load_plan_rules
+    >>> share = load_plan_rules()[1].visit_effect_in_churn_score
     >>> saving = contact_saving(np.array([0.1, 0.1]), np.array([100.0, 1.0]), np.array([76.0, 76.0]),
-    ...                         effect=1.4, max_gaps=3, horizon_weeks=13, score_days=180)
-    >>> bool(saving[0] > 0.02), round(float(saving[1]), 4)
-    (True, 0.0009)
+    ...                         effect=1.4, max_gaps=3, horizon_weeks=13, score_days=180, effect_in_score=share)
+    >>> bool(saving[0] > 0.02), bool(saving[1] < 0.01)
+    (True, True)
     """
     arrays = {name: check_array("contact_saving", name, value, "pass one number per account")
               for name, value in (("churn", churn), ("days_since_contact", days_since_contact), ("gap_days", gap_days))}

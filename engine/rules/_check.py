@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from engine._asof import AsOf
-from engine._errors import RuleSyntaxError, RuleTypeError, SpecError
+from engine._errors import RuleFileError, RuleSyntaxError, RuleTypeError, SpecError
 from engine.rules._authoring import apply_acknowledgements, authoring_findings
 from engine.rules._expr import (
     And,
@@ -61,6 +61,7 @@ CHECK_CODES = {
     "hard-coded-number": ("warning", "a because text writes out a parameter's value instead of quoting {parameter}"),
     "stale-number": ("warning", "a because text states a number that equals no parameter and no literal of its condition"),
     "unused-acknowledgement": ("warning", "an acknowledge: entry that matches no finding any more"),
+    "plan-parameter": ("error", "the plan rule set's parameters are missing or out of range (engine.plan refuses them)"),
 }
 MAX_GRID = 60_000
 
@@ -188,12 +189,33 @@ def check_rules(paths: str | Path | Iterable[str | Path], as_of: AsOf = None, *,
         except SpecError as exc:
             findings.append(_spec_finding(exc, str(file)))
             continue
-        found, intended = apply_acknowledgements(spec, check_spec(spec, day) + authoring_findings(spec), CHECK_CODES)
+        found, intended = apply_acknowledgements(
+            spec, check_spec(spec, day) + authoring_findings(spec) + _plan_findings(spec, str(file)), CHECK_CODES)
         findings.extend(found)
         accepted.extend(intended)
     order = lambda f: (f.severity != "error", f.file or "", f.line or 0, f.code)  # noqa: E731
     findings.sort(key=order)
     return findings + (sorted(accepted, key=order) if acknowledged else [])
+
+
+def _plan_findings(spec: RuleSetSpec, file: str) -> list[Finding]:
+    """``plan-parameter``: the checks ``engine.plan`` makes of a plan rule set's parameters.
+
+    A rule set is the plan's when it is named ``plan`` or decides ``plan_for`` (as
+    ``rules/plan.yaml``); the planner would refuse it on load, so ``kam rules check`` says so first.
+    """
+    if spec.name != "plan" and "plan_for" not in spec.outputs:
+        return []
+    # the plan reads rules (engine.plan imports engine.rules): imported here, not at the top
+    from engine.plan._spec import load_plan_rules
+    from engine.rules._ruleset import RuleSet
+
+    try:
+        load_plan_rules(RuleSet(spec))
+    except RuleFileError as exc:
+        return [Finding("error", "plan-parameter", exc.file or file, exc.line, None, exc.message,
+                        subject=getattr(exc, "parameter", None))]
+    return []
 
 
 #: overlapping / tied pairs of rules reported per rule set (2,000 overlapping rules are two
