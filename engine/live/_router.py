@@ -504,8 +504,8 @@ class _WinScorer:
     def __call__(self, features: Mapping[str, Any]) -> float | None:
         if self.record is not None:
             return self.record(features)
-        from engine.features import OPPORTUNITY_FEATURE_COLUMNS
         from engine._normalise import typed_frame
+        from engine.features import OPPORTUNITY_FEATURE_COLUMNS
 
         frame = typed_frame({name: pd.Series([features[name]], dtype=object) for name in OPPORTUNITY_FEATURE_COLUMNS},
                             OPPORTUNITY_FEATURE_COLUMNS)

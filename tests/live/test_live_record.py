@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from live_factories import AS_OF, lead_of
 
+from engine._normalise import typed_frame
 from engine.contract import CUSTOMER_DATABASE
 from engine.features import (
     OPPORTUNITY_FEATURE_COLUMNS,
@@ -27,7 +28,6 @@ from engine.features import (
     build_opportunity_features,
     feature_reference,
 )
-from engine._normalise import typed_frame
 from engine.live import parse_lead
 from engine.live._record import RecordBuilder, WinRecordScorer
 from engine.models import load_model
