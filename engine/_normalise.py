@@ -1,7 +1,7 @@
 """Normalise inputs once: calendar dates to int64 day numbers, identifiers to integer codes.
 
 Shared by the stages that work on plain arrays (features, the decision stage, partitioning),
-beside :mod:`engine._keys`; ``engine.features._normalise`` re-exports it for old imports.
+beside :mod:`engine._keys`.
 
 Every feature is computed on plain numpy arrays: a date becomes the number of days since
 1970-01-01 (``int64``), an account identifier becomes its row position in the customers table.

@@ -15,8 +15,7 @@ import pandas as pd
 
 from engine._arguments import check_frame, check_mapping
 from engine._errors import ColumnMismatchError, ConfigError, DataError
-from engine.features._accounts import _equals, build_account_features
-from engine.features._normalise import (
+from engine._normalise import (
     NULL_DAY,
     as_of_day,
     day_numbers,
@@ -25,6 +24,7 @@ from engine.features._normalise import (
     key_array,
     table,
 )
+from engine.features._accounts import _equals, build_account_features
 from engine.features._opportunities import (
     LINKED_ACCOUNT_FEATURES,
     build_opportunity_features,
