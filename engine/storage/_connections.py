@@ -10,7 +10,9 @@ short writes (:meth:`Connections.keep_open`), and turns driver errors into
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +37,21 @@ if TYPE_CHECKING:
 __all__ = ["Connections"]
 
 _UNKNOWN = object()
+
+#: How long dispose() waits for a transaction on the kept writer to end before closing it anyway.
+DISPOSE_WAIT_SECONDS = 5.0
+
+#: Every Connections object of this process, so that a forked child can leave their connections behind.
+_OPEN: weakref.WeakSet[Connections] = weakref.WeakSet()
+
+
+def _forget_parent_connections() -> None:
+    for connections in list(_OPEN):
+        connections._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
 class Connections:
@@ -69,6 +86,7 @@ class Connections:
         self._writer: KeptConnection | None = None  # kept_writer()'s connection, once opened
         self._writer_lock = threading.Lock()  # one kept_writer() block at a time
         self._guard: object = _UNKNOWN  # _file_guard(), once looked up
+        _OPEN.add(self)
         self._fast = bool(fast_sqlite) and self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:")
         if self._fast:
             try:
@@ -251,10 +269,28 @@ class Connections:
             raise
         return connection
 
+    def _after_fork(self) -> None:
+        """In a forked child: start with no connection of the parent's (see engine.storage._sessions._INHERITED)."""
+        self._kept = []
+        self._writer = None
+        self._writer_lock = threading.Lock()  # a parent thread may have held it at the fork
+        self._guard = _UNKNOWN  # the child's guards are its own
+        if self._engine is not None:  # SQLAlchemy's advice: the child's pool starts empty, the parent's stay open
+            self._engine.dispose(close=False)
+
     def dispose(self) -> None:
-        """Close every pooled connection, the idle ones :meth:`keep_open` holds and :meth:`kept_writer`'s."""
-        while self._kept:
-            self._kept.pop().close()
+        """Close every pooled connection, the idle ones :meth:`keep_open` holds and :meth:`kept_writer`'s.
+
+        The writer is closed after the transaction running on it, if any, ends (waiting at most
+        :data:`DISPOSE_WAIT_SECONDS`; after that it is closed under it, which rolls it back).
+        """
+        held = self._writer_lock.acquire(timeout=DISPOSE_WAIT_SECONDS)
+        try:
+            while self._kept:
+                self._kept.pop().close()
+        finally:
+            if held:
+                self._writer_lock.release()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

@@ -373,8 +373,9 @@ class LiveStore:
         # sleeps 1, 2, 5, ... 100 ms between tries: the tail latency under 8 concurrent leads).
         # The lock also gives the kept connection to one transaction at a time.
         with self._write_lock, db.kept_writer() as writer:
-            if writer is not None and writer.connection is not None:
-                with sqlite_transaction(db, writer.connection, action, on_driver_error=writer.reset) as raw:
+            connection = writer.connection if writer is not None else None  # read once: dispose() may clear it
+            if writer is not None and connection is not None:
+                with sqlite_transaction(db, connection, action, on_driver_error=writer.reset) as raw:
                     yield raw
                 return
             with db._session(action, fast=False) as session:  # a connection, no transaction yet

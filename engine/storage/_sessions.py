@@ -12,6 +12,7 @@ file within one process.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -172,6 +173,14 @@ class KeptConnection:
         self._opener = opener
         self.connection: Any = None
         self._closed = False
+        self._inherited = False  # a forked child's copy of its parent's kept connection
+
+    def _left_behind(self) -> None:
+        """In a forked child: the parent's connection is never used, nor closed, here (see :data:`_INHERITED`)."""
+        if self.connection is not None:
+            _INHERITED.append(self.connection)
+        self.connection = None
+        self._closed = self._inherited = True
 
     def _open(self) -> None:
         if self.connection is not None or self._closed:
@@ -212,18 +221,47 @@ class KeptConnection:
         For a kept connection that ran a transaction which failed in the driver: a fresh
         connection, rather than one in whatever state the failure left.
         """
+        if self._inherited:
+            return
         with self._guard._cond:
             self._park()
 
     def close(self) -> None:
         """Close the connection and stop keeping it (the last session's close then checkpoints the WAL)."""
         self._closed = True
-        self._guard._release(self)
+        if not self._inherited:
+            self._guard._release(self)
 
 
 #: One guard per SQLite file, for the whole process (POSIX locks are per process).
 _SQLITE_GUARDS: dict[str, SqliteGuard] = {}
 _SQLITE_GUARDS_LOCK = threading.Lock()
+
+#: The ``sqlite3`` connections a forked child inherited from its parent's kept connections. SQLite
+#: must not carry a connection across ``fork()`` (https://sqlite.org/howtocorrupt.html, 2.6): the
+#: child holds none of the parent's file locks, and a close in the child could be taken for the
+#: file's last one, checkpointing and deleting the WAL the parent still writes (the child's later
+#: commits then went to a deleted file). So the child never uses or closes them; they stay
+#: referenced here so that garbage collection cannot close them either.
+_INHERITED: list[Any] = []
+
+
+def _forget_parent_connections() -> None:
+    """After ``fork()``, in the child: the guards and kept connections of the parent are left behind.
+
+    The child starts with no guard (a guard's lock may have been held by a parent thread at the
+    fork) and opens its own connections when it needs them.
+    """
+    global _SQLITE_GUARDS_LOCK
+    for guard in _SQLITE_GUARDS.values():
+        for kept in guard._kept:
+            kept._left_behind()
+    _SQLITE_GUARDS.clear()
+    _SQLITE_GUARDS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
 

@@ -214,3 +214,100 @@ def test_a_second_store_waits_for_the_first_ones_transaction_on_the_writer(tmp_p
         assert errors == [] and overlapped == [False]
         with db._session("count", fast=False) as session:
             assert [r[0] for r in session.execute("SELECT v FROM probe ORDER BY v")] == [1, 2]
+
+
+def _wait_child(pid: int, seconds: float = 60.0) -> int:
+    """The exit status of the forked child ``pid``, waiting at most ``seconds`` (then it is killed)."""
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError(f"the forked child did not finish within {seconds} s")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_opens_its_own_writer_and_its_commits_survive_the_parents_close(tmp_path):
+    """SQLite must not carry a connection across fork(): the child of a process that had used its
+    writer (a pre-forking server's warm-up decision) inherited the open connection; when the
+    parent then closed its database, its close checkpointed and deleted the WAL, and the child's
+    later commits went to the deleted file - lost, though each had returned normally."""
+    import os
+
+    path = tmp_path / "live.sqlite"
+    db = Database(path)
+    store = LiveStore(db)
+    store.ensure_tables()
+    row = {"status": "unassigned", "assignee_type": "none", "load_claimed": 0}
+
+    def decide(lead: str):
+        return store.decide(lead, base_run_key=None, choose=lambda load_of: dict(row, lead_id=lead),
+                            capacity_of=lambda *_: 1)
+
+    decide("L-1")
+    with db.kept_writer() as writer:
+        inherited = writer.connection
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: wait until the parent has closed its database, then decide
+        code = 1
+        try:
+            os.close(write_end)
+            os.read(read_end, 1)
+            decide("L-2")
+            with db.kept_writer() as writer:
+                code = 0 if writer.connection is not inherited else 2
+        finally:
+            os._exit(code)
+    os.close(read_end)
+    db.dispose()  # the parent closes its database (router.close(), exit)
+    os.write(write_end, b"x")
+    os.close(write_end)
+    assert _wait_child(pid) == 0, "the child failed to decide, or reused its parent's connection"
+    with sqlite3.connect(path) as check:
+        leads = [r[0] for r in check.execute("SELECT lead_id FROM live_assignments ORDER BY lead_id")]
+    assert leads == ["L-1", "L-2"]
+
+
+def test_dispose_waits_for_the_transaction_on_the_writer_to_end(tmp_path):
+    """dispose() from another thread (a worker's exit while a decision runs) closes the writer
+    after the transaction, not under it."""
+    path = tmp_path / "kam.sqlite"
+    db = Database(path)
+    _write(db, 1)
+    inside, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def transaction() -> None:
+        try:
+            with db.kept_writer() as writer:
+                assert writer is not None and writer.connection is not None
+                with sqlite_transaction(db, writer.connection, "write", on_driver_error=writer.reset) as session:
+                    session.execute("INSERT INTO probe VALUES (2)")
+                    inside.set()
+                    assert release.wait(30)
+                    session.execute("INSERT INTO probe VALUES (3)")
+        except BaseException as exc:  # noqa: BLE001 -- reported by the assertion below
+            failures.append(exc)
+
+    thread = threading.Thread(target=transaction)
+    thread.start()
+    assert inside.wait(30)
+    disposer = threading.Thread(target=db.dispose)
+    disposer.start()
+    disposer.join(0.3)
+    assert disposer.is_alive(), "dispose() closed the writer under a running transaction"
+    release.set()
+    thread.join(30)
+    disposer.join(30)
+    assert not thread.is_alive() and not disposer.is_alive()
+    assert not failures, failures
+    with sqlite3.connect(path) as check:
+        assert [r[0] for r in check.execute("SELECT v FROM probe ORDER BY v")] == [1, 2, 3]
