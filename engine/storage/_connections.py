@@ -3,7 +3,7 @@
 The connection half of :class:`engine.storage.Database` (which adds the tables: names,
 reads, writes, runs). :class:`Connections` turns a URL or path into the engine (SQLite files
 without a pool, with WAL and kam's own ``BEGIN IMMEDIATE``), opens sessions under the SQLite
-file's guard (:class:`engine.storage._sessions.SqliteGuard`), keeps idle connections open for
+file's guard (:class:`engine.storage._guard.SqliteGuard`), keeps idle connections open for
 short writes (:meth:`Connections.keep_open`), and turns driver errors into
 :class:`StorageError` with credentials masked.
 """
@@ -19,14 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from engine._errors import StorageError
-from engine.storage._sessions import (
-    AdbcSession,
-    AlchemySession,
-    KeptConnection,
-    SqliteGuard,
-    open_session,
-    sqlite_guard,
-)
+from engine.storage._guard import KeptConnection, SqliteGuard, sqlite_guard
+from engine.storage._sessions import AdbcSession, AlchemySession, open_session
 from engine.storage._urls import mask_url, normalise_url, sqlite_file, sqlite_readonly_in_url
 
 if TYPE_CHECKING:
@@ -136,7 +130,7 @@ class Connections:
             self._ensure_sqlite_folder()
             if self.dialect == "sqlite" and sqlite_file(self.url) is not None:
                 # no idle pooled connections: a pysqlite file handle closed later, while an
-                # ADBC session holds locks, would release those locks (see engine.storage._sessions.SqliteGuard)
+                # ADBC session holds locks, would release those locks (see engine.storage._guard.SqliteGuard)
                 from sqlalchemy.pool import NullPool
 
                 options: dict[str, Any] = {}
@@ -185,7 +179,7 @@ class Connections:
         For a process that writes a little, often, in short sessions (``kam serve``: one
         transaction per lead): without it each session's close is the file's last, which
         checkpoints and deletes the WAL, syncing the disk four times (see
-        :meth:`engine.storage._sessions.SqliteGuard.keep`). The connection runs no statement
+        :meth:`engine.storage._guard.SqliteGuard.keep`). The connection runs no statement
         and is closed while a fast (ADBC) session of this process reads the file. Durability
         is unchanged: commits go to the WAL as before, and SQLite checkpoints it every 1,000
         pages.
@@ -270,7 +264,7 @@ class Connections:
         return connection
 
     def _after_fork(self) -> None:
-        """In a forked child: start with no connection of the parent's (see engine.storage._sessions._INHERITED)."""
+        """In a forked child: start with no connection of the parent's (see engine.storage._guard._INHERITED)."""
         self._kept = []
         self._writer = None
         self._writer_lock = threading.Lock()  # a parent thread may have held it at the fork

@@ -138,7 +138,7 @@ def normalise_url(target: Any) -> URL:
 def sqlite_readonly_in_url(url: URL) -> tuple[URL, bool]:
     """``url`` without SQLite's ``mode=ro``/``immutable=1``/``uri`` query, and whether it asked for read-only.
 
-    kam opens SQLite files itself (both drivers, see :class:`engine.storage._sessions.SqliteGuard`), so the request is
+    kam opens SQLite files itself (both drivers, see :class:`engine.storage._guard.SqliteGuard`), so the request is
     carried as a flag rather than left in a query string one of the drivers would ignore.
     """
     query = dict(url.query)

@@ -308,7 +308,7 @@ def test_sqlite_sessions_of_two_libraries_never_overlap_on_one_file():
     runs their sessions one library at a time, and the same library's side by side."""
     import time
 
-    from engine.storage._sessions import SqliteGuard
+    from engine.storage._guard import SqliteGuard
 
     guard = SqliteGuard()
     inside: list[str] = []
@@ -334,7 +334,7 @@ def test_sqlite_sessions_of_two_libraries_never_overlap_on_one_file():
 
 
 def test_a_session_of_the_other_library_inside_a_session_is_refused():
-    from engine.storage._sessions import SqliteGuard
+    from engine.storage._guard import SqliteGuard
 
     guard = SqliteGuard()
     with guard.hold("adbc"):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.storage import Database
-from engine.storage._sessions import SqliteGuard
+from engine.storage._guard import SqliteGuard
 
 
 def _write(db: Database, value: int) -> None:
