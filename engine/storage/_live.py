@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -125,6 +127,26 @@ class LiveClaim:
     replayed: bool
 
 
+#: Every LiveStore of this process, for a forked child (see _fresh_locks_after_fork).
+_STORES: weakref.WeakSet[LiveStore] = weakref.WeakSet()
+
+
+def _fresh_locks_after_fork() -> None:
+    """In a forked child: a fresh write lock in every store; a store forked mid-decision refuses to write.
+
+    A parent thread deciding at the fork held the store's lock (the child would have waited for it
+    forever) and SQLite's write lock: the child's copy of the SQLite library still counts that lock
+    as held by this process, so no connection of the child can ever write to the file.
+    """
+    for store in list(_STORES):
+        store._forked_mid_write = store._write_lock.locked()
+        store._write_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_locks_after_fork)
+
+
 class LiveStore:
     """The live tables of one database.
 
@@ -147,6 +169,8 @@ class LiveStore:
         self._ready = False
         self._runs_columns: set[str] | None = None  # known once the runs table exists
         self._write_lock = threading.Lock()  # SQLite: this process's live transactions, one at a time
+        self._forked_mid_write = False  # this process was forked while a parent thread decided
+        _STORES.add(self)
 
     # --- schema ------------------------------------------------------------------------------
     def _q(self, name: str) -> str:
@@ -372,6 +396,13 @@ class LiveStore:
         # lock that wakes the next one at once, rather than in SQLite's busy handler (which
         # sleeps 1, 2, 5, ... 100 ms between tries: the tail latency under 8 concurrent leads).
         # The lock also gives the kept connection to one transaction at a time.
+        if self._forked_mid_write:
+            raise StorageError(
+                f"expected a live store opened in this process to {action}; got one inherited through fork() "
+                f"while another thread was writing to {db.display_url}, whose SQLite lock this process can never "
+                "release. Fix: open the Database (or LiveRouter) in each process after forking, as `kam serve "
+                "--workers` does, or fork before the first decision."
+            )
         with self._write_lock, db.kept_writer() as writer:
             connection = writer.connection if writer is not None else None  # read once: dispose() may clear it
             if writer is not None and connection is not None:

@@ -311,3 +311,55 @@ def test_dispose_waits_for_the_transaction_on_the_writer_to_end(tmp_path):
     assert not failures, failures
     with sqlite3.connect(path) as check:
         assert [r[0] for r in check.execute("SELECT v FROM probe ORDER BY v")] == [1, 2, 3]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_child_forked_while_another_thread_decides_is_refused_at_once_not_left_waiting(tmp_path):
+    """A thread inside decide() at the fork held the store's lock and SQLite's write lock: the
+    child's first decision waited for the store's lock forever (and SQLite's lock, which the
+    child's copy of the library counts as its own, could never be released in the child). The
+    child now gets a StorageError saying to open the store after forking; the parent is unharmed."""
+    import os
+    import time
+
+    path = tmp_path / "live.sqlite"
+    db = Database(path)
+    store = LiveStore(db)
+    store.ensure_tables()
+    row = {"status": "unassigned", "assignee_type": "none", "load_claimed": 0}
+    inside, release = threading.Event(), threading.Event()
+
+    def decide(lead: str, choose=None):
+        return store.decide(lead, base_run_key=None, choose=choose or (lambda load_of: dict(row, lead_id=lead)),
+                            capacity_of=lambda *_: 1)
+
+    def slowly(load_of):
+        inside.set()
+        assert release.wait(30)
+        return dict(row, lead_id="L-slow")
+
+    decide("L-1")
+    thread = threading.Thread(target=decide, args=("L-slow", slowly))
+    thread.start()
+    assert inside.wait(30)
+    pid = os.fork()
+    if pid == 0:  # the child: its copy of the store's lock and of SQLite's lock were taken at the fork
+        code = 1
+        try:
+            started = time.monotonic()
+            try:
+                decide("L-child")
+                code = 2  # decided on a file whose lock it cannot release: must not happen
+            except StorageError as error:
+                code = 0 if "after forking" in str(error) and time.monotonic() - started < 5 else 3
+        finally:
+            os._exit(code)
+    release.set()  # the parent's decision ends
+    thread.join(30)
+    assert not thread.is_alive()
+    assert _wait_child(pid) == 0, "the forked child waited, decided, or failed without saying to open after forking"
+    decide("L-2")  # the parent goes on deciding
+    db.dispose()
+    with sqlite3.connect(path) as check:
+        leads = sorted(r[0] for r in check.execute("SELECT lead_id FROM live_assignments"))
+    assert leads == ["L-1", "L-2", "L-slow"]
