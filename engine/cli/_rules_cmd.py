@@ -43,15 +43,18 @@ def check(
     Each finding is printed as ``file:line: severity code message`` with a counter-example
     record that shows it.
     """
+    from engine.cli._commands import _parse_date
     from engine.cli._output import console
+    from engine.plan import plan_parameter_findings
     from engine.rules import check_rules
 
+    day = _parse_date(as_of, "--as-of")  # a bad date is a usage error, in command-line words
     if not paths:
         from engine._paths import default_rules_dir
         from engine.cli._context import configured
 
         paths = [Path(configured(None, "rules.dir", default_rules_dir()))]
-    findings = check_rules(paths, as_of=as_of)
+    findings = check_rules(paths, as_of=day, checks=(plan_parameter_findings,))
     out = console()
     if as_json:
         out.print_json(json.dumps([f.to_dict() for f in findings]))

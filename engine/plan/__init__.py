@@ -20,6 +20,7 @@ from engine.plan._spec import (
     PlanParameters,
     load_plan_rules,
     parse_week,
+    plan_parameter_findings,
     week_after,
     week_label,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "load_plan_rules",
     "parse_week",
     "plan",
+    "plan_parameter_findings",
     "plan_week",
     "read_plan",
     "week_after",

@@ -17,9 +17,9 @@ from pathlib import Path
 from engine._arguments import check_type
 from engine._errors import ConfigError, RuleFileError
 from engine._paths import as_path
-from engine.rules import RuleSet, load_rules
+from engine.rules import Finding, RuleSet, RuleSetSpec, load_rules
 
-__all__ = ["PLAN_INPUTS", "PLAN_OUTPUTS", "RANKINGS", "VISIT_EFFECT_PARAMETERS", "PlanParameters", "load_plan_rules", "parse_week", "week_after", "week_label"]
+__all__ = ["PLAN_INPUTS", "PLAN_OUTPUTS", "RANKINGS", "VISIT_EFFECT_PARAMETERS", "PlanParameters", "load_plan_rules", "parse_week", "plan_parameter_findings", "week_after", "week_label"]
 
 #: Inputs and outputs the plan's rule file must declare (the planner builds and reads them).
 PLAN_INPUTS = ("tier", "owner_role", "has_active_partner", "last_contact")
@@ -320,3 +320,34 @@ def week_label(monday: dt.date) -> str:
                described="a date")
     year, week, _ = monday.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def plan_parameter_findings(spec: RuleSetSpec, file: str) -> list[Finding]:
+    """``plan-parameter`` findings: the checks :func:`load_plan_rules` makes of a plan rule set's parameters.
+
+    A rule set is the plan's when it is named ``plan`` or decides ``plan_for`` (as
+    ``rules/plan.yaml``); the planner would refuse it on load, so ``kam rules check`` (which
+    passes this to :func:`engine.rules.check_rules` as one of its ``checks``) says so first.
+
+    Parameters
+    ----------
+    spec : RuleSetSpec
+        A parsed rule set.
+    file : str
+        Its file, for findings the error does not place.
+
+    Returns
+    -------
+    list of Finding
+        Empty for a sound plan rule set or any other rule set.
+    """
+    check_type("plan_parameter_findings", "spec", spec, RuleSetSpec,
+               "pass a parsed rule set, e.g. engine.load_rules(path).spec, as check_rules does")
+    if spec.name != "plan" and "plan_for" not in spec.outputs:
+        return []
+    try:
+        load_plan_rules(RuleSet(spec))
+    except RuleFileError as exc:
+        return [Finding("error", "plan-parameter", exc.file or file, exc.line, None, exc.message,
+                        subject=getattr(exc, "parameter", None))]
+    return []

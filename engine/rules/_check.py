@@ -14,13 +14,13 @@ import itertools
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from engine._asof import AsOf
-from engine._errors import RuleFileError, RuleSyntaxError, RuleTypeError, SpecError
+from engine._errors import RuleSyntaxError, RuleTypeError, SpecError
 from engine.rules._authoring import apply_acknowledgements, authoring_findings
 from engine.rules._expr import (
     And,
@@ -156,7 +156,8 @@ def _spec_finding(exc: SpecError, file: str) -> Finding:
 
 
 def check_rules(paths: str | Path | Iterable[str | Path], as_of: AsOf = None, *,
-                acknowledged: bool = False) -> list[Finding]:
+                acknowledged: bool = False,
+                checks: Sequence[Callable[[RuleSetSpec, str], list[Finding]]] = ()) -> list[Finding]:
     """Check rule files; return every finding (empty list = clean).
 
     Parameters
@@ -168,6 +169,11 @@ def check_rules(paths: str | Path | Iterable[str | Path], as_of: AsOf = None, *,
     acknowledged : bool, default False
         Also return the warnings the files acknowledge (``acknowledge:``), last, with their
         ``acknowledged`` reason set; by default they are left out, so ``--strict`` passes.
+    checks : sequence of callables, optional
+        Further checks of each parsed rule set by the stage that reads it, ``check(spec, file)
+        -> list[Finding]`` with codes from :data:`CHECK_CODES`: ``kam rules check`` passes
+        :func:`engine.plan.plan_parameter_findings` (the plan reads rules; rules never import
+        the plan).
 
     Returns
     -------
@@ -190,32 +196,13 @@ def check_rules(paths: str | Path | Iterable[str | Path], as_of: AsOf = None, *,
             findings.append(_spec_finding(exc, str(file)))
             continue
         found, intended = apply_acknowledgements(
-            spec, check_spec(spec, day) + authoring_findings(spec) + _plan_findings(spec, str(file)), CHECK_CODES)
+            spec, check_spec(spec, day) + authoring_findings(spec) + [f for check in checks for f in check(spec, str(file))],
+            CHECK_CODES)
         findings.extend(found)
         accepted.extend(intended)
     order = lambda f: (f.severity != "error", f.file or "", f.line or 0, f.code)  # noqa: E731
     findings.sort(key=order)
     return findings + (sorted(accepted, key=order) if acknowledged else [])
-
-
-def _plan_findings(spec: RuleSetSpec, file: str) -> list[Finding]:
-    """``plan-parameter``: the checks ``engine.plan`` makes of a plan rule set's parameters.
-
-    A rule set is the plan's when it is named ``plan`` or decides ``plan_for`` (as
-    ``rules/plan.yaml``); the planner would refuse it on load, so ``kam rules check`` says so first.
-    """
-    if spec.name != "plan" and "plan_for" not in spec.outputs:
-        return []
-    # the plan reads rules (engine.plan imports engine.rules): imported here, not at the top
-    from engine.plan._spec import load_plan_rules
-    from engine.rules._ruleset import RuleSet
-
-    try:
-        load_plan_rules(RuleSet(spec))
-    except RuleFileError as exc:
-        return [Finding("error", "plan-parameter", exc.file or file, exc.line, None, exc.message,
-                        subject=getattr(exc, "parameter", None))]
-    return []
 
 
 #: overlapping / tied pairs of rules reported per rule set (2,000 overlapping rules are two

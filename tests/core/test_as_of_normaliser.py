@@ -121,6 +121,14 @@ def test_the_command_line_reads_a_date_option_as_the_library_does(argv, option, 
     assert f"Fix: pass {option} as YYYY-MM-DD" in err and "datetime.date(" not in err, err
 
 
+def test_kam_rules_check_reads_its_as_of_as_the_other_commands_do(capsys):
+    from engine.cli import main
+
+    code = main(["rules", "check", "rules/plan.yaml", "--as-of", "30/06/2024"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "expected --as-of as a date written YYYY-MM-DD" in err, err
+
+
 def test_the_command_line_takes_the_basic_iso_form_as_main_did(tmp_path, capsys):
     """``--as-of 20240630`` (what ``date.fromisoformat`` read before the one normaliser) still works."""
     from engine.cli import main
