@@ -216,6 +216,23 @@ def test_a_second_store_waits_for_the_first_ones_transaction_on_the_writer(tmp_p
             assert [r[0] for r in session.execute("SELECT v FROM probe ORDER BY v")] == [1, 2]
 
 
+_UNASSIGNED = {"status": "unassigned", "assignee_type": "none", "load_claimed": 0}
+
+
+def _live_store(path):
+    """``(database, decide)``: a live store on ``path``; ``decide(lead, choose=None)`` records ``lead`` unassigned."""
+    db = Database(path)
+    store = LiveStore(db)
+    store.ensure_tables()
+
+    def decide(lead: str, choose=None):
+        return store.decide(lead, base_run_key=None,
+                            choose=choose or (lambda load_of: dict(_UNASSIGNED, lead_id=lead)),
+                            capacity_of=lambda *_: 1)
+
+    return db, decide
+
+
 def _wait_child(pid: int, seconds: float = 60.0) -> int:
     """The exit status of the forked child ``pid``, waiting at most ``seconds`` (then it is killed)."""
     import os
@@ -242,15 +259,7 @@ def test_a_forked_child_opens_its_own_writer_and_its_commits_survive_the_parents
     import os
 
     path = tmp_path / "live.sqlite"
-    db = Database(path)
-    store = LiveStore(db)
-    store.ensure_tables()
-    row = {"status": "unassigned", "assignee_type": "none", "load_claimed": 0}
-
-    def decide(lead: str):
-        return store.decide(lead, base_run_key=None, choose=lambda load_of: dict(row, lead_id=lead),
-                            capacity_of=lambda *_: 1)
-
+    db, decide = _live_store(path)
     decide("L-1")
     with db.kept_writer() as writer:
         inherited = writer.connection
@@ -323,20 +332,13 @@ def test_a_child_forked_while_another_thread_decides_is_refused_at_once_not_left
     import time
 
     path = tmp_path / "live.sqlite"
-    db = Database(path)
-    store = LiveStore(db)
-    store.ensure_tables()
-    row = {"status": "unassigned", "assignee_type": "none", "load_claimed": 0}
+    db, decide = _live_store(path)
     inside, release = threading.Event(), threading.Event()
-
-    def decide(lead: str, choose=None):
-        return store.decide(lead, base_run_key=None, choose=choose or (lambda load_of: dict(row, lead_id=lead)),
-                            capacity_of=lambda *_: 1)
 
     def slowly(load_of):
         inside.set()
         assert release.wait(30)
-        return dict(row, lead_id="L-slow")
+        return dict(_UNASSIGNED, lead_id="L-slow")
 
     decide("L-1")
     thread = threading.Thread(target=decide, args=("L-slow", slowly))
