@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 __all__ = ["FlatForest", "SplineTable"]
 
 
+def _starts(sizes: list[int] | np.ndarray) -> np.ndarray:
+    """Where each of consecutive blocks of ``sizes`` starts in their concatenation."""
+    return np.r_[0, np.cumsum(sizes)[:-1]].astype(np.intp)
+
+
 class FlatForest:
     """The trees of a :class:`BoostingScorer` as flat node arrays, scored a few rows at a time.
 
@@ -53,7 +58,7 @@ class FlatForest:
         self._code_slots = _code_slots
         nodes = [p.nodes for p in scorer.predictors]
         sizes = np.array([len(n) for n in nodes], dtype=np.intp)
-        starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.intp)
+        starts = _starts(sizes)
         flat = np.concatenate(nodes)  # (a fitted model has one tree at least)
         offset = np.repeat(starts, sizes)
         index = np.arange(len(flat), dtype=np.intp)
@@ -69,7 +74,7 @@ class FlatForest:
         # Categorical splits: row of the node's bitset in one table of every tree's bitsets.
         self.categorical = np.flatnonzero(flat["is_categorical"].astype(bool) & ~leaf)
         bitsets = [np.asarray(p.binned_left_cat_bitsets, dtype=np.uint32).reshape(-1, 8) for p in scorer.predictors]
-        bitset_starts = np.r_[0, np.cumsum([len(b) for b in bitsets])[:-1]].astype(np.intp)
+        bitset_starts = _starts([len(b) for b in bitsets])
         self.bitsets = np.concatenate(bitsets) if bitsets else np.empty((0, 8), np.uint32)
         tree_of = np.repeat(np.arange(len(nodes)), sizes)
         self.bitset_row = (flat["bitset_idx"].astype(np.intp) + bitset_starts[tree_of])[self.categorical]
@@ -84,10 +89,10 @@ class FlatForest:
             if numeric else np.empty(0)
         self.split_column = np.repeat(self.numeric, [len(scorer.thresholds[j]) for j in numeric])
         # where each numeric feature's thresholds start (none is empty: an add.reduceat segment each)
-        self.split_starts = np.r_[0, np.cumsum([len(scorer.thresholds[j]) for j in numeric])[:-1]].astype(np.intp)
+        self.split_starts = _starts([len(scorer.thresholds[j]) for j in numeric])
         self.category = np.asarray(sorted(scorer.category_bins), dtype=np.intp)
         tables = [scorer.category_bins[j] for j in self.category]
-        self.category_starts = np.r_[0, np.cumsum([len(t) for t in tables])[:-1]].astype(np.intp)
+        self.category_starts = _starts([len(t) for t in tables])
         self.category_table = np.concatenate(tables).astype(np.intp) if tables else np.empty(0, np.intp)
 
     def binned(self, matrix: np.ndarray) -> np.ndarray:
@@ -147,7 +152,7 @@ class SplineTable:
         self.linear_logged = np.array([bool(row[3]) for row in linears], dtype=bool)
         self.linear_missing_weights = np.array([row[4] for row in linears], dtype=np.float64)
         sizes = [len(knots) for _, _, knots, _, _ in splines]
-        self.starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.intp)
+        self.starts = _starts(sizes)
         self.last = self.starts + np.asarray(sizes, dtype=np.intp) - 1
         # (each column has two knots at least: compile pads a one-knot spline)
         self.knots = np.concatenate([np.asarray(knots, dtype=np.float64) for _, _, knots, _, _ in splines]

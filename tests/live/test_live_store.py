@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from engine._errors import StorageError
@@ -82,11 +84,24 @@ def test_workers_creating_the_live_tables_at_once_all_succeed(new_postgres_datab
         assert store.sync() is None  # the one live_meta row is there; no scoring run yet
 
 
+@contextmanager
+def _live_lock_held_elsewhere(database):
+    """Another connection holds the PostgreSQL live lock (the ``live_meta`` row) inside the block."""
+    import sqlalchemy
+
+    holder = sqlalchemy.create_engine(database.url)
+    try:
+        with holder.connect() as connection, connection.begin():
+            connection.execute(sqlalchemy.text('SELECT "id" FROM "live_meta" WHERE "id" = 1 FOR UPDATE'))
+            yield
+    finally:
+        holder.dispose()
+
+
 @pytest.mark.postgres
 def test_a_live_transaction_waits_a_bounded_time_for_the_live_lock(new_postgres_database, monkeypatch):
     """A scoring run's commit holds the live lock while it writes: a live transaction then fails
     after LIVE_LOCK_WAIT_SECONDS with what to do, instead of waiting as long as the commit."""
-    import sqlalchemy
 
     from engine.storage import Database, _live_postgres
 
@@ -95,14 +110,9 @@ def test_a_live_transaction_waits_a_bounded_time_for_the_live_lock(new_postgres_
     with Database(url) as database:
         store = LiveStore(database)
         store.ensure_tables()
-        holder = sqlalchemy.create_engine(database.url)
-        try:
-            with holder.connect() as connection, connection.begin():
-                connection.execute(sqlalchemy.text('SELECT "id" FROM "live_meta" WHERE "id" = 1 FOR UPDATE'))
-                with pytest.raises(StorageError, match=r"expected the live lock within 0.5 s; got none.*Fix: send"):
-                    store.sync()
-        finally:
-            holder.dispose()
+        with _live_lock_held_elsewhere(database):
+            with pytest.raises(StorageError, match=r"expected the live lock within 0.5 s; got none.*Fix: send"):
+                store.sync()
         assert store.sync() is None  # the lock released: the same call goes through
 
 
@@ -111,7 +121,6 @@ def test_a_decision_waits_a_bounded_time_for_the_live_lock_and_the_bound_ends_wi
                                                                                     monkeypatch):
     """decide() bounds its wait in the statement that takes the lock (one round trip, no SET LOCAL
     before it); the bound is the transaction's own: the pooled connection keeps the server's."""
-    import sqlalchemy
 
     from engine.storage import Database, _live_postgres
 
@@ -121,14 +130,9 @@ def test_a_decision_waits_a_bounded_time_for_the_live_lock_and_the_bound_ends_wi
     with Database(url) as database:
         store = LiveStore(database)
         store.sync()
-        holder = sqlalchemy.create_engine(database.url)
-        try:
-            with holder.connect() as connection, connection.begin():
-                connection.execute(sqlalchemy.text('SELECT "id" FROM "live_meta" WHERE "id" = 1 FOR UPDATE'))
-                with pytest.raises(StorageError, match=r"route lead 'L-1'.*expected the live lock within 0.5 s"):
-                    store.decide("L-1", base_run_key=None, choose=lambda load_of: dict(row), capacity_of=lambda *_: 1)
-        finally:
-            holder.dispose()
+        with _live_lock_held_elsewhere(database):
+            with pytest.raises(StorageError, match=r"route lead 'L-1'.*expected the live lock within 0.5 s"):
+                store.decide("L-1", base_run_key=None, choose=lambda load_of: dict(row), capacity_of=lambda *_: 1)
         assert store.recorded("L-1") is None
         claim = store.decide("L-1", base_run_key=None, choose=lambda load_of: dict(row), capacity_of=lambda *_: 1)
         assert not claim.replayed and store.recorded("L-1") is not None
