@@ -24,6 +24,7 @@ from engine.models._drift import DriftCheck, drift_report, training_distribution
 from engine.models._explain import explain, generic_reason, reasons_list
 from engine.models._metrics import (
     TimeSplit,
+    calibration_error_against_truth,
     calibration_noise,
     evaluate,
     expected_calibration_error,
@@ -65,6 +66,7 @@ __all__ = [
     "evaluate",
     "expected_calibration_error",
     "calibration_noise",
+    "calibration_error_against_truth",
     "expected_deal_value",
     "explain",
     "generic_reason",

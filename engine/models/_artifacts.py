@@ -274,6 +274,13 @@ def _validation_markdown(validation: dict[str, Any], metrics: dict[str, Any],
             if key in oracle.get("metrics", {}):
                 out.append(f"| {key} | {metrics.get(key, float('nan')):.4f} | "
                            f"{oracle['metrics'][key]:.4f} | {oracle['share'][key]:.1%} |")
+        if "ece" in oracle.get("metrics", {}):
+            out.append(f"| ece (against the drawn outcomes) | {metrics.get('ece', float('nan')):.4f} | "
+                       f"{oracle['metrics']['ece']:.4f} | |")
+        if "model_ece_against_truth" in oracle:
+            out.append(f"| ece against the true probabilities | {oracle['model_ece_against_truth']:.4f} | 0 | |")
+            out += ["", "The oracle's own ECE is what the outcome draw alone gives on these rows; the model's "
+                    "ECE against the true probabilities is its calibration without that draw."]
     return out
 
 

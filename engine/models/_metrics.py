@@ -11,7 +11,9 @@
 * ``ece_quantile`` - the same over 10 bins of about equal rows (every bin has n/10 rows).
 
 Both ECEs are biased upwards by sampling noise: :func:`calibration_noise` gives the ECE a
-perfectly calibrated model would show on the same rows (the noise floor) to report beside them.
+perfectly calibrated model would show on the same rows (the noise floor) to report beside them;
+where the true probabilities are known (the demo), :func:`calibration_error_against_truth`
+measures the calibration without any outcome draw.
 * ``lift_top_decile`` - positive rate among the 10% highest scores divided by the overall rate.
 * ``capture_top_decile`` - share of all positives found in the 10% highest scores.
 
@@ -51,6 +53,7 @@ __all__ = [
     "CALIBRATION_BINS",
     "expected_calibration_error",
     "calibration_noise",
+    "calibration_error_against_truth",
     "top_decile_lift",
     "top_decile_capture",
     "time_split",
@@ -193,6 +196,59 @@ def calibration_noise(proba: npt.ArrayLike, groups: npt.ArrayLike | None = None,
         values[k] = np.sum(np.abs(mean_p - mean_y)) / len(p)
     return {"mean": float(values.mean()), "p95": float(np.percentile(values, 95)), "draws": draws,
             "share_within_target": float(np.mean(values <= target))}
+
+
+def calibration_error_against_truth(true_proba: npt.ArrayLike, proba: npt.ArrayLike, n_bins: int = 10, *,
+                                    binning: Binning = "uniform") -> float:
+    """The ECE with the true probabilities in place of the outcomes: calibration without the draw.
+
+    Where the true chance of each row is known (simulated data: ``engine.demo._oracle``), each
+    bin of the model's probabilities - the same bins and row weights as
+    :func:`expected_calibration_error` - compares its mean probability with the mean *true*
+    probability of its rows instead of the rate of the outcomes that happened to be drawn. It is
+    the ECE that unlimited outcome draws for these rows would converge to: what is left is the
+    model's own miscalibration, with neither sampling noise nor one draw's luck. The true
+    probabilities score 0 against themselves.
+
+    Parameters
+    ----------
+    true_proba : array-like of shape (n_samples,)
+        The true probability of the positive outcome of each row.
+    proba : array-like of shape (n_samples,) or (n_samples, 2)
+        The model's probabilities (or ``predict_proba``'s two columns).
+    n_bins : int, default=10
+    binning : {"uniform", "quantile"}, default="uniform"
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> calibration_error_against_truth([0.2, 0.4], [0.2, 0.4])
+    0.0
+    >>> round(calibration_error_against_truth([0.2, 0.4], [0.3, 0.3]), 2)
+    0.0
+    >>> round(calibration_error_against_truth([0.1, 0.1], [0.3, 0.3]), 2)
+    0.2
+    """
+    truth = check_array("calibration_error_against_truth", "true_proba", true_proba,
+                        "pass one true probability per row")
+    p = check_array("calibration_error_against_truth", "proba", proba, _PROBA_FIX)
+    if p.ndim == 2 and p.shape[1] == 2:
+        p = p[:, 1]
+    if truth.ndim != 1 or p.ndim != 1 or len(truth) != len(p) or len(p) == 0:
+        raise DataError(
+            f"Expected true_proba and proba as non-empty 1-D arrays of equal length; got shapes "
+            f"{truth.shape} and {p.shape}. Fix: {_PROBA_FIX}, and one true probability per row."
+        )
+    for name, values in (("true_proba", truth), ("proba", p)):
+        if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
+            raise DataError(f"Expected {name} in [0, 1] without NaN; got values outside it. "
+                            "Fix: drop the rows whose true probability is unknown.")
+    bins = _bins(p, n_bins, binning)
+    gap = np.bincount(bins, weights=p, minlength=n_bins) - np.bincount(bins, weights=truth, minlength=n_bins)
+    return float(np.sum(np.abs(gap)) / len(p))
 
 
 def _top_decile(y: np.ndarray, p: np.ndarray) -> np.ndarray:

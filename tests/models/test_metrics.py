@@ -146,3 +146,50 @@ def test_quantile_ece_bins_hold_about_equal_rows(values):
     p = np.array(values)
     order = np.argsort(p, kind="stable")
     assert (np.diff(bins[order]) >= 0).all()  # bins follow the score order
+
+
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=200),
+       st.sampled_from(["uniform", "quantile"]))
+@settings(max_examples=80, deadline=None, derandomize=True)
+def test_calibration_error_against_truth_is_the_ece_with_true_chances_for_outcomes(pairs, binning):
+    """With 0/1 "true probabilities" it is the ECE itself; it is 0 for the truth, never more than
+    the mean distance to the truth, and the same whichever the bins' rows are summed in."""
+    from engine.models import calibration_error_against_truth
+
+    truth, proba = (np.array(column) for column in zip(*pairs))
+    error = calibration_error_against_truth(truth, proba, binning=binning)
+    assert 0.0 <= error <= np.abs(proba - truth).mean() + 1e-12
+    assert calibration_error_against_truth(truth, truth, binning=binning) == pytest.approx(0.0, abs=1e-12)
+    outcomes = (truth > 0.5).astype(int)
+    assert calibration_error_against_truth(outcomes, proba, binning=binning) == pytest.approx(
+        expected_calibration_error(outcomes, proba, binning=binning), abs=1e-12)
+    assert calibration_error_against_truth(truth, np.c_[1 - proba, proba], binning=binning) == pytest.approx(error)
+
+
+def test_calibration_error_against_truth_sees_through_the_draw():
+    """A model equal to the truth has a noisy ECE on drawn outcomes but none against the truth;
+    a model 0.05 too high everywhere shows 0.05 against the truth."""
+    from engine.models import calibration_error_against_truth, calibration_noise
+
+    rng = np.random.default_rng(7)
+    truth = rng.uniform(0.2, 0.6, 2000)
+    drawn = (rng.random(2000) < truth).astype(int)
+    assert expected_calibration_error(drawn, truth) > 0.005
+    assert calibration_error_against_truth(truth, truth) == 0.0
+    high = calibration_error_against_truth(truth, truth + 0.05)
+    assert high == pytest.approx(0.05, abs=1e-9)
+    assert high > calibration_noise(truth + 0.05)["p95"] > 0.0
+
+
+@pytest.mark.parametrize("truth, proba, match", [
+    ([0.2, np.nan], [0.1, 0.2], "true_proba in \\[0, 1\\]"),
+    ([0.2, 1.2], [0.1, 0.2], "true_proba in \\[0, 1\\]"),
+    ([0.2, 0.3], [0.1, 0.2, 0.3], "equal length"),
+    ([], [], "non-empty"),
+])
+def test_calibration_error_against_truth_names_the_bad_input_and_the_fix(truth, proba, match):
+    from engine.models import calibration_error_against_truth
+
+    with pytest.raises(engine.DataError, match=match) as raised:
+        calibration_error_against_truth(truth, proba)
+    assert "Fix" in str(raised.value)

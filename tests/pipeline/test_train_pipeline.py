@@ -10,6 +10,7 @@ from sklearn.metrics import auc
 
 from engine.demo import DEMO_END_DATE
 from engine.demo._oracle import demo_oracle
+from engine.models import calibration_error_against_truth, expected_calibration_error
 from engine.pipeline import train_model
 from engine.validate import validate_tables
 
@@ -70,6 +71,13 @@ def test_win_card_reports_the_share_of_the_oracle(valid_tables, tmp_path, small_
     assert card["share"]["brier"] >= 1.0
     assert result.card.validation["group_by"] == "opportunity_id"
     assert "model / oracle" in result.card.to_markdown()
+    # The model's calibration against the true probabilities of the same rows, without the draw.
+    truth = np.asarray(oracle("win", result.validation, valid_tables), dtype=float)
+    assert card["model_ece_against_truth"] == pytest.approx(
+        calibration_error_against_truth(truth, result.validation["probability"]))
+    assert card["metrics"]["ece"] == pytest.approx(expected_calibration_error(result.validation["label"], truth))
+    assert f"| ece against the true probabilities | {card['model_ece_against_truth']:.4f} | 0 |" \
+        in result.card.to_markdown()
 
 
 def test_training_replayed_at_an_earlier_end_validates_strictly_before_it(valid_tables, tmp_path, small_model_spec):
