@@ -447,10 +447,11 @@ def _compile_boosting(pipe: Pipeline, columns: list[str], categories: dict[str, 
         native = np.asarray(model.is_categorical_, dtype=bool)
         order = [*np.flatnonzero(native), *np.flatnonzero(~native)]
         second = preprocessor.named_transformers_["encoder"]
-    columns, tables = [], {}
+    model_columns: list[int] = []
+    tables: dict[int, np.ndarray] = {}
     for j, index in enumerate(order):
         col, enc = entering[index]
-        columns.append(position[col])
+        model_columns.append(position[col])
         if enc is None:
             if native[index]:
                 return None
@@ -467,7 +468,7 @@ def _compile_boosting(pipe: Pipeline, columns: list[str], categories: dict[str, 
             second_grid[:, j] = table
             table = _transform(second, second_grid)[:, j]
         tables[j] = table
-    return BoostingScorer(model, columns, tables)
+    return BoostingScorer(model, model_columns, tables)
 
 
 def compile_pipeline(pipe: Pipeline, columns: list[str], categories: dict[str, int]):

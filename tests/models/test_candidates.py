@@ -74,7 +74,7 @@ def test_ordinal_boosting_fits_scores_explains_drifts_and_round_trips(mixed_fram
         assert isinstance(scorer, BoostingScorer) and scorer.forest is not None and scorer.code_bins
         proba = model.predict_proba(scoring)[:, 1]
         internal = model._internal(scoring)
-        assert np.abs(model._raw_scores(internal) - model._raw_scores_reference(internal)).max() < 1e-12
+        assert np.array_equal(model._raw_scores(internal), model._raw_scores_reference(internal))  # bit for bit
 
         reasons = model.explain(scoring.iloc[:50], top=3, direction="raises")
         assert len(reasons) and (reasons["contribution"] > 0).all()
