@@ -12,7 +12,12 @@ Two families, each set up the way a careful practitioner would:
     standardised; L2-regularised logistic regression.
 ``hist_gradient_boosting``
     Numeric, boolean and datetime columns as they are (NaN handled natively); categories
-    ordinal-encoded (unseen and missing -> NaN) and handled by the native categorical splits.
+    ordinal-encoded (unseen and missing -> NaN) and either (``categorical_encoding: native``, the
+    default) handled by scikit-learn's native categorical splits, which group any subset of a
+    column's values, or (``ordinal``) given to the trees as ordinary numeric features, split at
+    thresholds on the codes. Native splits fit more freely: on the demo's churn frame (regions,
+    industries) they overfit small forward folds, where the ordinal codes did not (docs/models.md,
+    "The candidates").
 """
 
 from __future__ import annotations
@@ -52,7 +57,9 @@ CANDIDATE_FAMILIES: dict[str, type] = {
 #: scikit-learn's default ``LogisticRegression`` on imputed, one-hot encoded, scaled columns,
 #: and the default ``HistGradientBoostingClassifier`` (native categorical splits, early
 #: stopping above 10,000 rows). Selection compares every candidate on the same folds, so the
-#: chosen model's selection score is never below theirs.
+#: chosen model's selection score is never below theirs. Both boosting settings here split
+#: categories natively (``categorical_encoding: native``); a spec may choose ``ordinal`` per
+#: candidate (models/churn.yaml does for its regularised one).
 DEFAULT_CANDIDATES: dict[str, list[dict[str, Any]]] = {
     "logistic": [
         {"numeric_encoding": "raw"},
@@ -69,7 +76,7 @@ DEFAULT_CANDIDATES: dict[str, list[dict[str, Any]]] = {
 #: Pipeline options of a family that are not parameters of its estimator.
 PIPELINE_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "logistic": {"numeric_encoding": ("spline", "linear", "raw")},
-    "hist_gradient_boosting": {},
+    "hist_gradient_boosting": {"categorical_encoding": ("native", "ordinal")},
 }
 
 #: Categorical columns with more distinct training values than this are target-encoded for the
@@ -150,8 +157,10 @@ def build_candidate(
         return _logistic(params, numeric, skewed, binary, categorical_low, categorical_high,
                          n_fit_rows, random_state)
     if family == "hist_gradient_boosting":
+        encoding = params.get("categorical_encoding", "native")
         params = {k: v for k, v in params.items() if k not in PIPELINE_OPTIONS[family]}
-        return _boosting(params, numeric + binary, categorical_low + categorical_high, random_state)
+        return _boosting(params, numeric + binary, categorical_low + categorical_high, random_state,
+                         native=encoding == "native")
     raise InvalidParameterError(f"Unknown candidate family: expected one of {sorted(CANDIDATE_FAMILIES)}; got "
                                 f"{family!r}. Fix: use one of those names.")
 
@@ -259,7 +268,13 @@ def _logistic(params, numeric, skewed, binary, cat_low, cat_high, n_fit_rows,
     ])
 
 
-def _boosting(params, numeric, categorical, random_state) -> Pipeline:
+def _boosting(params, numeric, categorical, random_state, *, native: bool = True) -> Pipeline:
+    """Encode step (numeric passthrough, then ordinal codes) and the boosting model.
+
+    ``native``: the codes are declared categorical (native categorical splits); otherwise the
+    model reads them as ordinary numbers (``categorical_features=None``), in the encode step's
+    output order, numeric first.
+    """
     parts = []
     if numeric:
         parts.append(("numeric", "passthrough", numeric))
@@ -267,7 +282,7 @@ def _boosting(params, numeric, categorical, random_state) -> Pipeline:
         parts.append(("categorical", OrdinalEncoder(
             handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan,
             max_categories=250, dtype=np.float64), categorical))
-    mask = [False] * len(numeric) + [True] * len(categorical)
+    mask = [False] * len(numeric) + [native] * len(categorical)
     model = HistGradientBoostingClassifier(
         categorical_features=mask if any(mask) else None, random_state=random_state,
         early_stopping="auto",

@@ -13,7 +13,9 @@ handling and the wide intermediate matrices:
   the training codes for categoricals;
 * histogram gradient boosting: each chunk is binned straight from the internal matrix -
   numeric features at the thresholds the trees split on (the nodes are rewritten to those
-  bins), categoricals through one table that replays both ordinal encoders and the binner -
+  bins), categoricals through one table per column over the internal codes that replays the
+  ordinal encoder(s) and the binner (native categorical splits: both encoders; codes read as
+  numbers, ``categorical_encoding: ordinal``: the pipeline's encoder, then the split thresholds) -
   and summed over the trees with scikit-learn's binned predictor (uint8 rows are 8x smaller
   than float64 ones, so a chunk stays in cache for all trees); chunks run in parallel on
   threads when asked, each chunk on one thread.
@@ -166,12 +168,23 @@ class LinearScorer:
 
 
 class BoostingScorer:
-    """A fitted boosting candidate: input matrix by lookup, own binning, binned predictors."""
+    """A fitted boosting candidate: input matrix by lookup, own binning, binned predictors.
 
-    def __init__(self, model, numeric: list[int], categorical: list[tuple[int, np.ndarray]]):
+    Parameters
+    ----------
+    model : HistGradientBoostingClassifier
+        The pipeline's fitted model.
+    columns : list of int
+        Internal column of each model feature, in the model's feature order.
+    tables : dict
+        Model feature -> the value the model reads for each internal code (a table over
+        :func:`_probe_codes`), for the features the pipeline's ordinal encoder feeds: native
+        categoricals (both encoders replayed) and codes read as numbers
+        (``categorical_encoding: ordinal``: the first encoder only).
+    """
+
+    def __init__(self, model, columns: list[int], tables: dict[int, np.ndarray]):
         self.model = model
-        self.numeric = numeric            # internal column per numeric model feature
-        self.categorical = categorical    # (internal column, model value per probe code)
         mapper = model._bin_mapper
         self.thresholds = mapper.bin_thresholds_
         self.is_categorical = np.asarray(model._is_categorical_remapped
@@ -182,24 +195,25 @@ class BoostingScorer:
             [p[0] for p in model._predictors], self.thresholds, self.is_categorical,
             self.missing_bin)
         self.baseline = float(np.asarray(model._baseline_prediction).ravel()[0])
-        # Internal column of each model feature, and the model features each tree splits on.
-        self.model_columns = [column for column, _ in categorical] + list(numeric)
+        self.model_columns = list(columns)
+        self.tables = tables
+        # The model features each tree splits on.
         self.tree_features = [
             set(p.nodes["feature_idx"][p.nodes["is_leaf"] == 0].tolist()) for p in self.predictors]
-        # Categorical model feature -> bin per internal code (both encoders and the binner).
-        self.category_bins = {j: self._category_bins(table, j)
-                              for j, (_, table) in enumerate(categorical)}
+        # Coded model feature -> bin per internal code: an internal column with a handful of
+        # codes is binned by one lookup, whether its splits are categorical or numeric.
+        self.code_bins = {j: self._category_bins(table, j) if self.is_categorical[j]
+                          else self._numeric_bins(table, j) for j, table in tables.items()}
         #: The few-row path (:class:`FlatForest`), attached by :func:`compile_pipeline` once
         #: it agrees with the predictors; None scores every row count by the predictors.
         self.forest: FlatForest | None = None
 
     def _model_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        """The matrix the boosting model sees: categoricals first (as its preprocessor)."""
-        out = np.empty((matrix.shape[0], len(self.categorical) + len(self.numeric)))
-        for j, (column, table) in enumerate(self.categorical):
-            out[:, j] = table[_code_slots(matrix[:, column])]
-        for j, column in enumerate(self.numeric, start=len(self.categorical)):
-            out[:, j] = matrix[:, column]
+        """The matrix the boosting model's predictors read (after its own preprocessor)."""
+        out = np.empty((matrix.shape[0], len(self.model_columns)))
+        for j, column in enumerate(self.model_columns):
+            x = matrix[:, column]
+            out[:, j] = self.tables[j][_code_slots(x)] if j in self.tables else x
         return out
 
     def _category_bins(self, values: np.ndarray, j: int) -> np.ndarray:
@@ -211,14 +225,19 @@ class BoostingScorer:
         known = (position < len(thresholds)) & (thresholds[inside] == values)
         return np.where(known, inside, self.missing_bin).astype(np.uint8)
 
+    def _numeric_bins(self, values: np.ndarray, j: int) -> np.ndarray:
+        """Bins of model values of numeric feature ``j``, as :meth:`_binned` bins a numeric column."""
+        position = np.searchsorted(self.thresholds[j], values, side="left")
+        return np.where(np.isnan(values), self.missing_bin, position).astype(np.uint8)
+
     def _binned(self, matrix: np.ndarray) -> np.ndarray:
         """The uint8 matrix the rewritten trees read, straight from the internal matrix."""
         binned = np.empty((matrix.shape[0], len(self.model_columns)), dtype=np.uint8)
         for j, column in enumerate(self.model_columns):
             x = matrix[:, column]
             thresholds = self.thresholds[j]
-            if self.is_categorical[j]:
-                binned[:, j] = self.category_bins[j][_code_slots(x)]
+            if j in self.code_bins:
+                binned[:, j] = self.code_bins[j][_code_slots(x)]
             elif len(thresholds) == 0:
                 binned[:, j] = 0  # no tree splits on this feature
             else:
@@ -419,32 +438,37 @@ def _compile_boosting(pipe: Pipeline, columns: list[str], categories: dict[str, 
             return None
     preprocessor = model._preprocessor
     if preprocessor is None:
-        if any(enc is not None for _, enc in entering):
-            return None
-        return BoostingScorer(model, [position[c] for c, _ in entering], [])
-    mask = np.asarray(model.is_categorical_)
-    categorical, numeric = [], []
-    # The model's own preprocessor puts its categorical features first, in input order.
-    second = preprocessor.named_transformers_["encoder"]
-    for k_model, index in enumerate(np.flatnonzero(mask)):
+        # No native categoricals: the model reads the encode step's output as it is (numeric
+        # columns, then the ordinal codes as ordinary numbers).
+        native = np.zeros(len(entering), bool)
+        order = list(range(len(entering)))
+    else:
+        # The model's own preprocessor puts its categorical features first, in input order.
+        native = np.asarray(model.is_categorical_, dtype=bool)
+        order = [*np.flatnonzero(native), *np.flatnonzero(~native)]
+        second = preprocessor.named_transformers_["encoder"]
+    model_columns: list[int] = []
+    tables: dict[int, np.ndarray] = {}
+    for j, index in enumerate(order):
         col, enc = entering[index]
+        model_columns.append(position[col])
         if enc is None:
-            return None
+            if native[index]:
+                return None
+            continue
+        # The value the model reads for every internal code: the pipeline's ordinal encoder
+        # and, for a native categorical, the model's own encoder after it.
         transformer, k, width = enc
         probe = _probe_codes(categories[col])
         grid = np.zeros((len(probe), width))
         grid[:, k] = probe
-        first = _transform(transformer, grid)[:, k]
-        second_grid = np.zeros((len(probe), mask.sum()))
-        second_grid[:, k_model] = first
-        table = _transform(second, second_grid)[:, k_model]
-        categorical.append((position[col], table))
-    for index in np.flatnonzero(~mask):
-        col, enc = entering[index]
-        if enc is not None:
-            return None
-        numeric.append(position[col])
-    return BoostingScorer(model, numeric, categorical)
+        table = _transform(transformer, grid)[:, k]
+        if native[index]:
+            second_grid = np.zeros((len(probe), native.sum()))
+            second_grid[:, j] = table
+            table = _transform(second, second_grid)[:, j]
+        tables[j] = table
+    return BoostingScorer(model, model_columns, tables)
 
 
 def compile_pipeline(pipe: Pipeline, columns: list[str], categories: dict[str, int]):
@@ -567,14 +591,27 @@ class FastPathWarning(UserWarning):
     """The fast scorer fell back to scikit-learn's ``predict_proba`` (internals changed)."""
 
 
+#: At most this many codes of a categorical column are probed (the ordinal encoders keep at
+#: most 250 categories; a column with more codes is probed on a rotating share of them).
+_PROBE_CODES = 256
+
+
 def _probe_matrix(columns: list[str], categories: dict[str, int]) -> np.ndarray:
-    """A few rows of edge values per column: missing, zero, negative, large; unseen categories."""
+    """Rows of edge values per column: missing, zero, negative, large; every code of a categorical.
+
+    A categorical column gets NaN, -1 (unseen) and each of its codes in turn (shifted by the
+    column's position, so the columns' codes meet in different rows): a boosting model that
+    reads the codes as numbers (``categorical_encoding: ordinal``) splits between codes, so
+    every code is an edge value. Numeric columns repeat their edge values to the same length.
+    """
     numeric = np.array([np.nan, 0.0, 1.0, -1.0, 0.5, 12.0, 3e3, -4e5, 1e9])
-    probe = np.empty((len(numeric), len(columns)))
+    most = max([min(int(n), _PROBE_CODES) for n in categories.values()], default=0)
+    probe = np.empty((max(len(numeric), most + 2), len(columns)))
     for j, name in enumerate(columns):
         if name in categories:
             n = max(int(categories[name]), 1)
-            probe[:, j] = [np.nan, -1.0, *[(k * (j + 1)) % n for k in range(len(numeric) - 2)]]
+            codes = np.roll(np.arange(n, dtype=float), -j)
+            probe[:, j] = np.resize(np.r_[np.nan, -1.0, codes[:len(probe) - 2]], len(probe))
         else:
-            probe[:, j] = np.roll(numeric, j)
+            probe[:, j] = np.resize(np.roll(numeric, j), len(probe))
     return probe

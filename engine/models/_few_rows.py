@@ -39,8 +39,8 @@ class FlatForest:
     categorical bitset moved to one table), so a row is scored with a dozen numpy operations:
 
     1. bin the row as :meth:`BoostingScorer._binned` does (a count of the split thresholds
-       below each numeric value, one table per categorical feature; missing to the missing
-       bin);
+       below each numeric value, one table per feature fed by internal codes - native
+       categoricals and codes read as numbers; missing to the missing bin);
     2. decide, for every node at once, which child the row goes to, by the predictor's own
        rule (the missing bin follows ``missing_go_to_left``, a categorical split tests the
        bin's bit in the left child's bitset, a numeric one ``bin <= bin_threshold``);
@@ -83,17 +83,19 @@ class FlatForest:
         # Binning: the scorer's thresholds side by side, with an indicator of their feature.
         self.columns = np.asarray(scorer.model_columns, dtype=np.intp)
         numeric = [j for j in range(len(scorer.model_columns))
-                   if not scorer.is_categorical[j] and len(scorer.thresholds[j])]
+                   if j not in scorer.code_bins and len(scorer.thresholds[j])]
         self.numeric = np.asarray(numeric, dtype=np.intp)
         self.split_values = np.concatenate([np.asarray(scorer.thresholds[j], dtype=np.float64) for j in numeric]) \
             if numeric else np.empty(0)
         self.split_column = np.repeat(self.numeric, [len(scorer.thresholds[j]) for j in numeric])
         # where each numeric feature's thresholds start (none is empty: an add.reduceat segment each)
         self.split_starts = _starts([len(scorer.thresholds[j]) for j in numeric])
-        self.category = np.asarray(sorted(scorer.category_bins), dtype=np.intp)
-        tables = [scorer.category_bins[j] for j in self.category]
-        self.category_starts = _starts([len(t) for t in tables])
-        self.category_table = np.concatenate(tables).astype(np.intp) if tables else np.empty(0, np.intp)
+        # Features binned by one table over the internal codes (native categoricals, and codes
+        # read as numbers): the tables side by side.
+        self.coded = np.asarray(sorted(scorer.code_bins), dtype=np.intp)
+        tables = [scorer.code_bins[j] for j in self.coded]
+        self.coded_starts = _starts([len(t) for t in tables])
+        self.coded_table = np.concatenate(tables).astype(np.intp) if tables else np.empty(0, np.intp)
 
     def binned(self, matrix: np.ndarray) -> np.ndarray:
         """The rows' bins per model feature (as :meth:`BoostingScorer._binned`, as intp)."""
@@ -107,8 +109,8 @@ class FlatForest:
             below = np.add.reduceat(values[:, self.split_column] > self.split_values, self.split_starts,
                                     axis=1, dtype=np.intp)
             out[:, self.numeric] = np.where(np.isnan(numeric), self.missing_bin, below)
-        if len(self.category):
-            out[:, self.category] = self.category_table[self._code_slots(values[:, self.category]) + self.category_starts]
+        if len(self.coded):
+            out[:, self.coded] = self.coded_table[self._code_slots(values[:, self.coded]) + self.coded_starts]
         return out
 
     def raw(self, matrix: np.ndarray) -> np.ndarray:

@@ -16,6 +16,8 @@ from engine.models._fast import BoostingScorer, LinearScorer
 LOGISTIC_SPLINE = {"logistic": [{"numeric_encoding": "spline", "C": 1.0}]}
 LOGISTIC_LINEAR = {"logistic": [{"numeric_encoding": "linear", "C": 1.0}]}
 BOOSTING = {"hist_gradient_boosting": [{"max_iter": 30}]}
+#: The same with the ordinal codes read as numbers (no native categorical splits).
+BOOSTING_ORDINAL = {"hist_gradient_boosting": [{"max_iter": 30, "categorical_encoding": "ordinal"}]}
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +66,7 @@ def fitted(training):
         "logistic_spline": ChurnModel(LOGISTIC_SPLINE, cv=3).fit(X, y),
         "logistic_linear": ChurnModel(LOGISTIC_LINEAR, cv=3, calibration="isotonic").fit(X, y),
         "boosting": ChurnModel(BOOSTING, cv=3, calibration="isotonic").fit(X, y),
+        "boosting_ordinal": ChurnModel(BOOSTING_ORDINAL, cv=3, calibration="isotonic").fit(X, y),
     }
 
 
@@ -76,10 +79,10 @@ def _blend(fitted):
     return model
 
 
-@pytest.mark.parametrize("name", ["logistic_spline", "logistic_linear", "boosting", "blend"])
+@pytest.mark.parametrize("name", ["logistic_spline", "logistic_linear", "boosting", "boosting_ordinal", "blend"])
 def test_fast_scores_equal_pipeline_scores(fitted, name, scoring_frame):
     model = _blend(fitted) if name == "blend" else fitted[name]
-    X = scoring_frame(seed=7, infinite=name == "boosting")
+    X = scoring_frame(seed=7, infinite=name.startswith("boosting"))
     internal = model._internal(X)
     fast = model._raw_scores(internal)
     reference = model._raw_scores_reference(internal)
@@ -102,6 +105,7 @@ def test_every_default_pipeline_shape_is_compiled(fitted):
     assert isinstance(fitted["logistic_spline"]._scorers()[0], LinearScorer)
     assert isinstance(fitted["logistic_linear"]._scorers()[0], LinearScorer)
     assert isinstance(fitted["boosting"]._scorers()[0], BoostingScorer)
+    assert isinstance(fitted["boosting_ordinal"]._scorers()[0], BoostingScorer)
 
 
 def test_fast_scores_across_chunks(fitted, monkeypatch, scoring_frame):
@@ -120,14 +124,17 @@ def test_fast_scores_across_chunks(fitted, monkeypatch, scoring_frame):
     assert np.array_equal(model.predict_proba(X), proba)  # converted chunk by chunk
 
 
-def test_boosting_bins_at_split_thresholds_decide_like_the_models_bins(fitted, frame):
-    """x <= a split's threshold <=> coarse bin <= the split's rewritten bin, for every split."""
-    scorer = fitted["boosting"]._scorers()[0]
-    internal = fitted["boosting"]._internal(frame(800, seed=9)[0])
+@pytest.mark.parametrize("name", ["boosting", "boosting_ordinal"])
+def test_boosting_bins_at_split_thresholds_decide_like_the_models_bins(fitted, scoring_frame, name):
+    """x <= a split's threshold <=> coarse bin <= the split's rewritten bin, for every split
+    (ordinal: also the numeric splits on the codes, binned by one table per column), with
+    unseen categories and missing values."""
+    scorer = fitted[name]._scorers()[0]
+    internal = fitted[name]._internal(scoring_frame(seed=9))
     values = scorer._model_matrix(internal)  # what the raw predictor reads
     binned = scorer._binned(internal)
     original = [p[0] for p in scorer.model._predictors]
-    checked = 0
+    checked, coded = 0, 0
     for tree, (old, new) in enumerate(zip(original, scorer.predictors)):
         for k in np.flatnonzero((old.nodes["is_leaf"] == 0) & (old.nodes["is_categorical"] == 0)):
             feature = old.nodes["feature_idx"][k]
@@ -138,13 +145,15 @@ def test_boosting_bins_at_split_thresholds_decide_like_the_models_bins(fitted, f
             assert np.array_equal(raw_left, binned_left), (tree, k)
             assert (binned[~present, feature] == scorer.missing_bin).all()
             checked += 1
+            coded += int(feature in scorer.code_bins)
     assert checked > 0
-    for j in scorer.category_bins:  # categoricals: the model's own binner
+    assert (coded > 0) == (name == "boosting_ordinal")  # native codes split by bitsets, not here
+    for j in (j for j in scorer.code_bins if scorer.is_categorical[j]):  # native: the model's own binner
         expected = scorer.model._bin_mapper.transform(np.ascontiguousarray(values))[:, j]
         assert np.array_equal(binned[:, j], expected)
 
 
-@pytest.mark.parametrize("name", ["logistic_spline", "boosting", "blend"])
+@pytest.mark.parametrize("name", ["logistic_spline", "boosting", "boosting_ordinal", "blend"])
 def test_replaced_scores_equal_scoring_each_replaced_copy(fitted, name, scoring_frame):
     """explain's perturbations (boosting re-runs only the trees using a column) are exact."""
     model = _blend(fitted) if name == "blend" else fitted[name]
@@ -157,11 +166,12 @@ def test_replaced_scores_equal_scoring_each_replaced_copy(fitted, name, scoring_
         assert np.abs(replaced[j] - model._raw_scores_reference(copy_j)).max() < 1e-9
 
 
-def test_threads_change_nothing(fitted, scoring_frame):
+@pytest.mark.parametrize("name", ["boosting", "boosting_ordinal"])
+def test_threads_change_nothing(fitted, scoring_frame, name):
     """n_jobs=2 scores boosting chunks on two threads; the probabilities are the same."""
     import engine.models._fast as fast
 
-    model = copy.deepcopy(fitted["boosting"])
+    model = copy.deepcopy(fitted[name])
     X = pd.concat([scoring_frame(seed=13)] * 2, ignore_index=True)
     single = model.set_params(n_jobs=1).predict_proba(X)
     original = fast.BOOSTING_CHUNK
@@ -224,3 +234,21 @@ def test_fast_scorer_that_disagrees_with_the_pipeline_is_not_used(fitted_churn, 
     with pytest.warns(FastPathWarning, match="differ from the pipeline"):
         got = fitted_churn.predict_proba(X.iloc[:200])
     assert np.allclose(got, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("categories", [{"region": 18, "tier": 3}, {"region": 1, "tier": 300}])
+def test_probe_holds_every_code_of_each_categorical(categories):
+    """The codes are edge values of a model that splits them as numbers (ordinal)."""
+    from engine.models._fast import _PROBE_CODES, _probe_matrix
+
+    columns = ["revenue", "region", "tier", "visits"]
+    probe = _probe_matrix(columns, categories)
+    for j, name in enumerate(columns):
+        values = probe[:, j]
+        assert np.isnan(values).any()
+        if name in categories:
+            seen = set(values[~np.isnan(values)])
+            assert seen <= {-1.0, *map(float, range(categories[name]))} and -1.0 in seen
+            assert len(seen - {-1.0}) == min(categories[name], _PROBE_CODES)  # (more than 256: 256 of them)
+        else:
+            assert {0.0, -1.0, 1e9, -4e5} <= set(values)

@@ -30,6 +30,7 @@ from engine.models._fast import (
 from engine.models._few_rows import SplineTable
 
 BOOSTING = {"hist_gradient_boosting": [{"max_iter": 40, "max_leaf_nodes": 15}]}
+BOOSTING_ORDINAL = {"hist_gradient_boosting": [{"max_iter": 40, "max_leaf_nodes": 15, "categorical_encoding": "ordinal"}]}
 SPLINE = {"logistic": [{"numeric_encoding": "spline", "C": 1.0}]}
 LOG_LINEAR = {"logistic": [{"numeric_encoding": "linear", "C": 1.0}]}
 
@@ -41,6 +42,7 @@ def models(mixed_frame):
     X["partner"] = pd.Series(rng.choice([f"p{k:02d}" for k in range(40)], len(X)), dtype="str")
     return {
         "boosting": ChurnModel(BOOSTING, cv=3, calibration="sigmoid").fit(X, y),
+        "boosting_ordinal": ChurnModel(BOOSTING_ORDINAL, cv=3, calibration="sigmoid").fit(X, y),
         "spline": ChurnModel(SPLINE, cv=3, calibration="sigmoid").fit(X, y),
         "linear": ChurnModel(LOG_LINEAR, cv=3, calibration="isotonic").fit(X, y),
         "frame": X,
@@ -51,7 +53,7 @@ def models(mixed_frame):
 def compiled(models):
     """name -> (the model's fast scorers, the edge values of each internal column), made once."""
     out = {}
-    for name in ("boosting", "spline", "linear"):
+    for name in ("boosting", "boosting_ordinal", "spline", "linear"):
         scorers = models[name]._scorers()
         out[name] = (scorers, _edges(models[name], scorers))
     return out
@@ -63,7 +65,7 @@ def _edges(model, scorers) -> list[np.ndarray]:
     for scorer in scorers:
         if isinstance(scorer, BoostingScorer):
             for j, column in enumerate(scorer.model_columns):
-                if not scorer.is_categorical[j]:
+                if j not in scorer.code_bins:  # (coded features: every code is drawn anyway)
                     edges[column] += list(np.asarray(scorer.thresholds[j], dtype=float))
         if isinstance(scorer, LinearScorer):
             for column, fill, knots, _, _ in scorer.splines:
@@ -100,14 +102,18 @@ def _typical_rows(model, frame: pd.DataFrame) -> np.ndarray:
     return model._internal(frame)
 
 
+@pytest.mark.parametrize("name", ["boosting", "boosting_ordinal"])
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
-def test_flat_forest_scores_like_the_tree_predictors_bit_for_bit(models, compiled, data):
-    model = models["boosting"]
-    scorers, edges = compiled["boosting"]
+def test_flat_forest_scores_like_the_tree_predictors_bit_for_bit(models, compiled, name, data):
+    model = models[name]
+    scorers, edges = compiled[name]
     scorer = scorers[0]
     assert isinstance(scorer, BoostingScorer) and scorer.forest is not None
-    assert scorer.forest.categorical.size > 0  # the bitset path is exercised
+    if name == "boosting":
+        assert scorer.forest.categorical.size > 0  # the bitset path is exercised
+    else:  # the codes are split as numbers, binned by their tables
+        assert scorer.forest.categorical.size == 0 and scorer.forest.coded.size > 0
     rows = data.draw(internal_rows(model, edges))
     few = scorer.predict_positive(rows)
     assert np.array_equal(few, scorer.predict_chunked(rows))
@@ -163,7 +169,7 @@ def test_linear_few_rows_refuse_infinity_naming_the_column(models):
         scorer.decision(rows)
 
 
-@pytest.mark.parametrize("name", ["boosting", "spline", "linear"])
+@pytest.mark.parametrize("name", ["boosting", "boosting_ordinal", "spline", "linear"])
 def test_one_row_at_a_time_equals_predict_proba_of_the_whole_frame(models, name):
     """What the live path does (compile once, one lead per call) against predict_proba on all rows."""
     model = models[name]

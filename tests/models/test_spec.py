@@ -23,6 +23,17 @@ def test_shipped_specs_load_and_build(name, cls):
     assert spec.validation_start("2026-01-15") == dates[-3]
 
 
+def test_shipped_churn_spec_reads_the_regularised_boostings_codes_as_numbers():
+    """models/churn.yaml: native categorical splits overfit the demo churn frame's forward folds
+    (docs/models.md, "The candidates"); scikit-learn's default HGB stays as the native baseline."""
+    spec = load_model_spec(default_models_dir() / "churn.yaml")
+    boosting = spec.build_estimator().candidates["hist_gradient_boosting"]
+    assert boosting[0] == {}
+    assert [p.get("categorical_encoding") for p in boosting[1:]] == ["ordinal"]
+    win = load_model_spec(default_models_dir() / "win.yaml").build_estimator().candidates["hist_gradient_boosting"]
+    assert all("categorical_encoding" not in p for p in win)  # win was mixed: native
+
+
 GOOD = """
 name: churn
 kind: churn
@@ -64,6 +75,8 @@ def test_good_spec(tmp_path):
         ("logistic: [{C: 1.0}]", "logistic: [{c: 1.0}]", r"unknown parameter 'c'.*did you mean 'C'"),
         ("logistic: [{C: 1.0}]", "logistic: [{C: -1.0}]", r"invalid candidate parameter.*'C' parameter"),
         ("logistic: [{C: 1.0}]", "logistc: [{C: 1.0}]", r"did you mean 'logistic'"),
+        ("logistic: [{C: 1.0}]", "logistic: [{C: 1.0}]\n    hist_gradient_boosting: [{categorical_encoding: ordnal}]",
+         r"option 'categorical_encoding': expected one of \['native', 'ordinal'\]; got 'ordnal'; did you mean 'ordinal'"),
         ("metric: roc_auc", "metric: auc", r"'publish.metric' must be one of"),
         ("periods: 12", "periods: twelve", r"'training.as_of.periods' must be integer"),
         ("validation_periods: 2", "validation_periods: 12", r"less than as_of.periods"),
