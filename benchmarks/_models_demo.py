@@ -6,9 +6,14 @@
   log-odds shifted by one constant to it. Self-contained here, exactly as measured: nothing
   in ``engine`` computes it.
 * :func:`fold_diagnostics` - why churn's selection score misses its out-of-time AUC at the
-  earlier origins (``--folds``): plain HGB on each forward fold, grouped and ungrouped.
+  earlier origins (``--folds``): plain HGB on each forward fold, grouped and ungrouped, and
+  with kam's categories (native splits, or ordinal numbers).
 * :func:`win_oracle_seeds` - the win oracle's mean against the drawn outcomes on other
   databases (``--win-oracle-seeds``).
+* :func:`demo_seeds` - the published churn and win models, trained as ``kam demo`` trains
+  them, on demo databases of other seeds (``--demo-seeds``): is a card's figure the model's or
+  its database's draw? Next to the usual ECE it prints the calibration error against the true
+  probabilities, which no outcome draw moves.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
 
 
 def days_to_first_order(tables: Mapping[str, pd.DataFrame], meta: pd.DataFrame, cutoff: pd.Timestamp) -> np.ndarray:
@@ -123,13 +131,24 @@ def nowcast_relevel(tables: Mapping[str, pd.DataFrame], model, spec, data_end: p
     return shift
 
 
+def _boosting(numeric: list[str], categories: list[str], native: bool) -> Pipeline:
+    """Default HGB on ``numeric`` and ``categories`` (ordinal codes; native splits or plain numbers)."""
+    codes = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan)
+    mask = [False] * len(numeric) + [True] * len(categories) if native and categories else None
+    return Pipeline([("encode", ColumnTransformer([("numeric", "passthrough", numeric), ("codes", codes, categories)])),
+                     ("model", HistGradientBoostingClassifier(random_state=0, categorical_features=mask))])
+
+
 def fold_diagnostics(tables: Mapping[str, pd.DataFrame], spec, data_end: pd.Timestamp) -> None:
     """Plain HGB on each of churn's forward selection folds at one origin, grouped as kam selects and ungrouped.
 
     Per fold: AUC on the fold's own validation block and, the same fold model, on the
-    out-of-time evaluation window; then one model on every training date. Ungrouped: the same
-    folds validating every account of the block (the gap already keeps each training label
-    before the block).
+    out-of-time evaluation window; then one model on every training date. Numeric columns
+    only (kam's censoring aside: a plain baseline); then, grouped, the same with kam's
+    categories and booleans, the categories once through scikit-learn's native categorical
+    splits (as kam's boosting candidates see them) and once as plain ordinal numbers.
+    Ungrouped: the same folds validating every account of the block (the gap already keeps
+    each training label before the block).
     """
     from engine.features import build_churn_training_frame
     from engine.features._training import history_limits
@@ -140,27 +159,35 @@ def fold_diagnostics(tables: Mapping[str, pd.DataFrame], spec, data_end: pd.Time
     train, valid = training_rows("churn", spec, meta, spec.validation_start(data_end))
     dates = pd.to_datetime(meta.loc[train, "as_of"])
     _, short = history_limits(dict(tables), X.columns, dates.min(), dates.max())
-    X = X.drop(columns=list(short)).select_dtypes("number")  # kam's censoring aside: a plain baseline
+    X = X.drop(columns=list(short))
+    numeric = list(X.select_dtypes("number").columns)
+    flags = list(X.select_dtypes("bool").columns)
+    categories = [c for c in X.columns if c not in numeric and c not in flags]
+    X = X.astype(dict.fromkeys(flags, float))
     y = y.to_numpy()
     Xt, yt, Xv, yv = X[train], y[train], X[valid], y[valid]
     groups = meta.loc[train, "account_id"].to_numpy()
     print(f"churn folds at data end {data_end.date()}: {len(yt):,} training rows over {dates.nunique()} as-of dates, "
-          f"{len(yv):,} out-of-time rows; load average {os.getloadavg()[0]:.1f}")
+          f"{len(yv):,} out-of-time rows; categories {categories}; load average {os.getloadavg()[0]:.1f}")
     # ungrouped: every row its own group, one part - each fold validates every account of its block
-    for label, parts, by in (("grouped (kam)", None, groups), ("ungrouped", 1, np.arange(len(yt)))):
+    for label, parts, by, make in (
+            ("grouped (kam)", None, groups, lambda: _boosting(numeric, [], False)),
+            ("ungrouped", 1, np.arange(len(yt)), lambda: _boosting(numeric, [], False)),
+            ("+ categories, native", None, groups, lambda: _boosting(numeric + flags, categories, True)),
+            ("+ categories, ordinal", None, groups, lambda: _boosting(numeric + flags, categories, False))):
         split = ForwardGroupSplit(dates.to_numpy(), n_splits=3, gap_days=spec.horizon_days, group_parts=parts)
         own, there = [], []
         for k, (fit_rows, check_rows) in enumerate(split.split(Xt, yt, groups=by), start=1):
-            model = HistGradientBoostingClassifier(random_state=0).fit(Xt.iloc[fit_rows], yt[fit_rows])
+            model = make().fit(Xt.iloc[fit_rows], yt[fit_rows])
             own.append(roc_auc_score(yt[check_rows], model.predict_proba(Xt.iloc[check_rows])[:, 1]))
             there.append(roc_auc_score(yv, model.predict_proba(Xv)[:, 1]))
             fit_dates = dates.iloc[fit_rows]
-            print(f"  {label:<14} fold {k}: trains on {fit_dates.min():%Y-%m} to {fit_dates.max():%Y-%m} "
+            print(f"  {label:<22} fold {k}: trains on {fit_dates.min():%Y-%m} to {fit_dates.max():%Y-%m} "
                   f"({len(fit_rows):,} rows), validates on {dates.iloc[check_rows].min():%Y-%m} "
                   f"({len(check_rows):,} rows): fold AUC {own[-1]:.4f}, on the evaluation window {there[-1]:.4f}")
-        print(f"  {label:<14} mean: fold AUC {np.mean(own):.4f}, on the evaluation window {np.mean(there):.4f}")
-    model = HistGradientBoostingClassifier(random_state=0).fit(Xt, yt)
-    print(f"  every training date: on the evaluation window {roc_auc_score(yv, model.predict_proba(Xv)[:, 1]):.4f}")
+        model = make().fit(Xt, yt)
+        print(f"  {label:<22} mean: fold AUC {np.mean(own):.4f}, on the evaluation window {np.mean(there):.4f}; "
+              f"every training date: {roc_auc_score(yv, model.predict_proba(Xv)[:, 1]):.4f}")
 
 
 def win_oracle_seeds(accounts: int, seeds: list[int]) -> None:
@@ -198,3 +225,55 @@ def _z_line(label: str, deals: pd.DataFrame) -> None:
     print(f"  {label:<18} {len(deals):7,} decided deals: realised {deals['won'].mean():.4f}, oracle mean "
           f"{deals['probability'].mean():.4f}, z {_z(deals):+.2f} (account deals {_z(deals[account]):+.2f}, "
           f"prospects {_z(deals[~account]):+.2f})")
+
+
+def demo_seeds(accounts: int, seeds: list[int], replicates: int, model_dir) -> None:
+    """The shipped churn and win specs trained on demo databases of ``seeds``, latest origin.
+
+    Per seed and model: out-of-time ROC AUC and its share of the oracle's, ECE (10 equal-width
+    bins) with the noise floor's mean and p95 and the oracle's own ECE on the same rows, the
+    calibration error against the true probabilities
+    (:func:`engine.models.calibration_error_against_truth`), mean
+    probability / realised rate / oracle mean, the selection score and its distance from the
+    out-of-time AUC. Then how many seeds meet ECE <= 0.02 and |selection - out of time| <= 0.02.
+    """
+    import tempfile
+
+    from engine.demo import generate_demo_tables
+    from engine.demo._oracle import demo_oracle
+    from engine.models import calibration_noise, evaluate, load_model_spec
+    from engine.pipeline import train_model
+
+    print(f"shipped specs on demo databases of seeds {seeds[0]}-{seeds[-1]}, {accounts:,} accounts, latest origin; "
+          f"churn oracle {replicates} re-simulations; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'model':<6} {'seed':>4} {'rows':>6} {'AUC':>7} {'/oracle':>7} {'ECE':>7} {'floor':>6} {'p95':>6} "
+          f"{'oracle':>7} {'vs truth':>8} {'mean p':>7} {'realised':>8} {'truth':>6} {'select':>7} {'|gap|':>6}  chosen")
+    for kind in ("churn", "win"):
+        rows = []
+        for seed in seeds:
+            tables = generate_demo_tables(accounts=accounts, seed=seed)
+            oracle = demo_oracle(accounts, seed, replicates=replicates)
+            with tempfile.TemporaryDirectory() as folder:
+                result = train_model(tables, kind, spec=load_model_spec(model_dir / f"{kind}.yaml"),
+                                     artifacts_dir=folder, oracle=oracle)
+            valid = result.validation
+            proba, label = valid["probability"].to_numpy(), valid["label"].to_numpy()
+            truth = np.asarray(oracle(kind, valid, tables), dtype=float)
+            best = evaluate(label, truth)
+            floor = calibration_noise(proba, valid["opportunity_id"].to_numpy() if kind == "win" else None)
+            selection = result.card.validation["selection_roc_auc"]
+            row = {"ece": result.metrics["ece"], "oracle_ece": best["ece"], "vs_truth": result.card.oracle["model_ece_against_truth"],
+                   "gap": abs(selection - result.metrics["roc_auc"]), "share": result.metrics["roc_auc"] / best["roc_auc"]}
+            rows.append(row)
+            print(f"{kind:<6} {seed:>4} {len(valid):>6,} {result.metrics['roc_auc']:7.4f} {row['share']:7.1%} "
+                  f"{row['ece']:7.4f} {floor['mean']:6.4f} {floor['p95']:6.4f} {row['oracle_ece']:7.4f} "
+                  f"{row['vs_truth']:8.4f} {proba.mean():7.4f} {label.mean():8.4f} {truth.mean():6.4f} "
+                  f"{selection:7.4f} {row['gap']:6.4f}  {result.card.selected_candidate[:48]}", flush=True)
+        frame = pd.DataFrame(rows)
+        print(f"{kind:<6} over {len(seeds)} seeds: ECE <= 0.02 ours {int((frame['ece'] <= 0.02).sum())}, oracle "
+              f"{int((frame['oracle_ece'] <= 0.02).sum())}; mean ECE ours {frame['ece'].mean():.4f}, oracle "
+              f"{frame['oracle_ece'].mean():.4f}; against the truth mean {frame['vs_truth'].mean():.4f}, max "
+              f"{frame['vs_truth'].max():.4f}; |selection - out of time| <= 0.02: {int((frame['gap'] <= 0.02).sum())}; "
+              f"share of the oracle's AUC {frame['share'].min():.1%} to {frame['share'].max():.1%}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end. vs truth: the ECE's bins and weights with the true "
+          "probabilities in place of the outcomes (no draw luck, no sampling noise; the oracle's is 0).")

@@ -6,8 +6,8 @@ plain HGB vs plain LR fitted on the same training rows, each as a share of the o
 simulator's true probabilities, ``engine.demo._oracle``), the selection score next to the
 out-of-time score, and the training seconds with the load average. With ``--demo``,
 ``--churn-level nowcast`` re-levels churn to the label windows still open at each training
-cut-off (measured, not shipped; docs/models.md). ``--folds`` and ``--win-oracle-seeds``
-print the diagnostics behind docs/models.md's selection-fold table and win-oracle checks
+cut-off (measured, not shipped; docs/models.md). ``--folds``, ``--win-oracle-seeds`` and
+``--demo-seeds`` print the diagnostics behind docs/models.md's selection-fold table and win-oracle checks
 (``benchmarks/_models_demo.py``).
 
 For every data set the script compares, by stratified 3-fold outer cross-validation (pooled
@@ -59,8 +59,17 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._models_demo import fold_diagnostics, nowcast_relevel, shifted, win_oracle_seeds  # noqa: E402
+from benchmarks._models_demo import (  # noqa: E402
+    demo_seeds,
+    fold_diagnostics,
+    nowcast_relevel,
+    shifted,
+    win_oracle_seeds,
+)
 from engine.models import ChurnModel, calibration_noise, expected_calibration_error  # noqa: E402
+
+#: The shipped model specs.
+MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 def churn_like(n: int, positive_rate: float, seed: int, n_numeric: int = 25) -> tuple[pd.DataFrame, np.ndarray]:
@@ -223,7 +232,8 @@ def _floor(frame: pd.DataFrame, kind: str, column: str = "probability") -> dict[
     return calibration_noise(frame[column].to_numpy(), groups)
 
 
-def demo(accounts: int, replicates: int, origins: int, churn_level: str = "history") -> None:
+def demo(accounts: int, replicates: int, origins: int, churn_level: str = "history",
+         spec_dir: Path = MODELS) -> None:
     """kam train on the demo database vs plain HGB and LR on the same rows, and the oracle.
 
     ``origins`` rolling origins: training is replayed as if the data ended 0, 3, 6, ... months
@@ -233,6 +243,7 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
     shows ECE ~0.018 there by chance). ``churn_level="nowcast"`` re-levels the trained churn
     model at each origin to the nowcast of the label windows still open at its training cut-off
     (``_models_demo.nowcast_relevel``: the experiment kam measured and does not ship).
+    ``spec_dir`` holds the churn.yaml and win.yaml trained (default: the shipped ``models/``).
     """
     import tempfile
 
@@ -261,7 +272,7 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
             origin = str((data_end or end).date())
             with tempfile.TemporaryDirectory() as folder:
                 start = time.perf_counter()
-                spec = load_model_spec(Path(__file__).resolve().parents[1] / "models" / f"{kind}.yaml")
+                spec = load_model_spec(spec_dir / f"{kind}.yaml")
                 result = train_model(tables, kind, spec=spec, artifacts_dir=folder, oracle=oracle,
                                      data_end=data_end)
                 total = time.perf_counter() - start
@@ -280,7 +291,7 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
             best = evaluate(valid_rows["label"], truth)
             rows = {"ours": (result.metrics, card.validation.get("selection_roc_auc"), result.seconds["fit"])}
             if back == 0:  # the plain baselines on the same rows as the published model
-                spec = load_model_spec(Path(__file__).resolve().parents[1] / "models" / f"{kind}.yaml")
+                spec = load_model_spec(spec_dir / f"{kind}.yaml")
                 dates = spec.as_of_dates(end)
                 X, y, meta = (build_churn_training_frame(tables, dates, spec.horizon_days) if kind == "churn"
                               else build_win_training_frame(tables, dates))
@@ -470,6 +481,11 @@ def speed(quick: bool, repeats: int = 3) -> None:
           f"(chose {model.selected_candidate_})")
 
 
+def _seeds(text: str) -> list[int]:
+    first, _, last = text.partition("-")
+    return list(range(int(first), int(last or first) + 1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller data, skip the 360k fit")
@@ -487,9 +503,16 @@ def main() -> None:
                         help="--demo: 'nowcast' re-levels churn to the open label windows at each origin "
                         "(measured, not shipped; docs/models.md), printing each open date's nowcast")
     parser.add_argument("--folds", action="store_true",
-                        help="churn: plain HGB on each forward selection fold at each origin, grouped and ungrouped")
+                        help="churn: plain HGB on each forward selection fold at each origin, grouped and ungrouped, "
+                        "and with kam's categories (native splits or ordinal numbers)")
     parser.add_argument("--win-oracle-seeds", metavar="FIRST-LAST",
                         help="the win oracle's mean against the drawn outcomes on demo databases of these seeds")
+    parser.add_argument("--demo-seeds", metavar="FIRST-LAST",
+                        help="the shipped churn and win specs on demo databases of these seeds (latest origin), "
+                        "ECE also against the true probabilities")
+    parser.add_argument("--spec-dir", type=Path, default=MODELS,
+                        help="--demo, --demo-seeds: the folder of the churn.yaml and win.yaml to train "
+                        "(default: the shipped models/)")
     parser.add_argument("--origins", type=int, default=3,
                         help="--demo: rolling origins (training replayed 0, 3, 6 ... months earlier), pooled")
     args = parser.parse_args()
@@ -511,11 +534,13 @@ def main() -> None:
             fold_diagnostics(tables, spec, end - pd.DateOffset(months=3 * back) if back else end)
         return
     if args.win_oracle_seeds:
-        first, _, last = args.win_oracle_seeds.partition("-")
-        win_oracle_seeds(args.demo_accounts, list(range(int(first), int(last or first) + 1)))
+        win_oracle_seeds(args.demo_accounts, _seeds(args.win_oracle_seeds))
+        return
+    if args.demo_seeds:
+        demo_seeds(args.demo_accounts, _seeds(args.demo_seeds), args.replicates, args.spec_dir)
         return
     if args.demo:
-        demo(args.demo_accounts, args.replicates, args.origins, args.churn_level)
+        demo(args.demo_accounts, args.replicates, args.origins, args.churn_level, args.spec_dir)
         return
     print(f"load average {os.getloadavg()[0]:.1f} (2 shared cores). ROC AUC: mean over 3 stratified outer folds "
           "(the same folds for every model)")

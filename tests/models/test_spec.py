@@ -23,17 +23,6 @@ def test_shipped_specs_load_and_build(name, cls):
     assert spec.validation_start("2026-01-15") == dates[-3]
 
 
-def test_shipped_churn_spec_reads_the_regularised_boostings_codes_as_numbers():
-    """models/churn.yaml: native categorical splits overfit the demo churn frame's forward folds
-    (docs/models.md, "The candidates"); scikit-learn's default HGB stays as the native baseline."""
-    spec = load_model_spec(default_models_dir() / "churn.yaml")
-    boosting = spec.build_estimator().candidates["hist_gradient_boosting"]
-    assert boosting[0] == {}
-    assert [p.get("categorical_encoding") for p in boosting[1:]] == ["ordinal"]
-    win = load_model_spec(default_models_dir() / "win.yaml").build_estimator().candidates["hist_gradient_boosting"]
-    assert all("categorical_encoding" not in p for p in win)  # win was mixed: native
-
-
 GOOD = """
 name: churn
 kind: churn
