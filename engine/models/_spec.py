@@ -52,6 +52,7 @@ _SCHEMA: dict[str, Any] = {
         "as_of": {"frequency": str, "periods": int},
         "validation_periods": int,
         "max_rows": int,
+        "calibration_folds": int,
     },
     "features": {"include": (str, list), "exclude": list},
     "model": {
@@ -89,6 +90,11 @@ class ModelSpec:
     max_rows : int or None
         Train on a random sample of this many training rows (account x as-of date) at most.
         Monthly snapshots repeat each account; a sample loses little and saves time.
+    calibration_folds : int
+        ``kam train`` fits the calibrator on the scores of this many grouped folds over the
+        whole history (``ForwardGroupSplit(calibration_parts=...)``): each fold model trains on
+        ``(k - 1) / k`` of the accounts (deals). More folds give scores closer to the published
+        model's, at one fit of the chosen candidate per fold.
     include, exclude : "all" or list, list
         Feature columns to use.
     model : dict
@@ -108,6 +114,7 @@ class ModelSpec:
     as_of_periods: int = 18
     validation_periods: int = 3
     max_rows: int | None = None
+    calibration_folds: int = 3
     description: str = ""
     include: Literal["all"] | tuple[str, ...] = "all"
     exclude: tuple[str, ...] = ()
@@ -313,6 +320,11 @@ def load_model_spec(path: str | Path) -> ModelSpec:
     max_rows = training.get("max_rows")
     if max_rows is not None and max_rows < 100:
         fail(("training", "max_rows"), f"'training.max_rows' must be at least 100; got {max_rows}")
+    calibration_folds = training.get("calibration_folds", 3)
+    if calibration_folds < 2:
+        fail(("training", "calibration_folds"),
+             f"'training.calibration_folds' must be at least 2 (each fold scores the accounts the others "
+             f"trained on); got {calibration_folds}. Fix: use 3 (the default) to 10")
 
     features = data.get("features", {})
     include = features.get("include", "all")
@@ -338,7 +350,8 @@ def load_model_spec(path: str | Path) -> ModelSpec:
     return ModelSpec(
         name=data["name"], kind=kind, target_definition=definition,
         horizon_days=int(target["horizon_days"]), as_of_frequency=frequency, as_of_periods=periods,
-        validation_periods=validation, max_rows=max_rows, description=data.get("description", ""),
+        validation_periods=validation, max_rows=max_rows, calibration_folds=calibration_folds,
+        description=data.get("description", ""),
         include=include if include == "all" else tuple(include),
         exclude=tuple(features.get("exclude", [])), model=model,
         publish_metric=metric, publish_tolerance=tolerance, source=str(path),

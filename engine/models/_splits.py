@@ -227,6 +227,11 @@ class ForwardGroupSplit:
         train, validation : numpy.ndarray of intp
             Row positions.
         """
+        parts = self.calibration_parts
+        if isinstance(parts, bool) or not isinstance(parts, (int, np.integer)) or parts < 2:
+            raise ArgumentError(f"ForwardGroupSplit: expected calibration_parts as an integer >= 2 (each "
+                                f"part is scored by a model trained on the others); got {parts!r}. Fix: "
+                                "use 3 (the default) to 10.")
         days = self._days()
         rng = np.random.default_rng(self.random_state)
         if groups is None:
@@ -259,6 +264,6 @@ class ForwardGroupSplit:
                     else "a training row's label was known before the validation date"),
             "validation_blocks": [[str(np.datetime64(int(d), "D")) for d in block]
                                   for block in self.blocks()],
-            "calibration": "grouped folds over the whole history: each account (deal) scored by "
-                           "a model trained on the other accounts (deals)",
+            "calibration": f"{int(self.calibration_parts)} grouped folds over the whole history: each "
+                           "account (deal) scored by a model trained on the other accounts (deals)",
         }

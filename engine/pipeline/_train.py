@@ -228,7 +228,8 @@ def train_model(
         forward = ForwardGroupSplit(meta.loc[train_mask, "as_of"].to_numpy(),
                                     n_splits=3 if cv == "auto" else int(cv),
                                     gap_days=spec.horizon_days if kind == "churn" else 0,
-                                    group_parts=None if kind == "churn" else 1)
+                                    group_parts=None if kind == "churn" else 1,
+                                    calibration_parts=spec.calibration_folds)
         try:
             forward.blocks()
             model.set_params(cv=forward)

@@ -115,6 +115,31 @@ def test_forward_splitter_calibrates_on_grouped_folds_over_all_history(fast):
     assert "calibration" in model.cv_scheme_
 
 
+@pytest.mark.parametrize("parts", [2, 3, 10])
+def test_calibration_parts_deal_every_account_into_that_many_folds(parts):
+    """Each calibration fold validates one part of the accounts at every date and trains on the
+    rest: k folds, every row validated once, no account on both sides, (k-1)/k in training."""
+    X, y, meta = panel(120, 5, seed=3)
+    split = ForwardGroupSplit(meta["as_of"], n_splits=2, calibration_parts=parts)
+    folds = list(split.calibration_split(X, y, groups=meta["account_id"]))
+    assert len(folds) == parts
+    validated = np.concatenate([valid for _, valid in folds])
+    assert np.array_equal(np.sort(validated), np.arange(len(y)))
+    accounts = meta["account_id"].to_numpy()
+    for train, valid in folds:
+        assert not set(accounts[train]) & set(accounts[valid])
+        assert len(train) == pytest.approx(len(y) * (parts - 1) / parts, rel=0.15)
+    assert split.describe()["calibration"].startswith(f"{parts} grouped folds")
+
+
+@pytest.mark.parametrize("parts", [1, 0, 2.5, True, "3"])
+def test_bad_calibration_parts_are_refused_with_the_fix(parts):
+    X, y, meta = panel(20, 4, seed=3)
+    split = ForwardGroupSplit(meta["as_of"], n_splits=2, calibration_parts=parts)
+    with pytest.raises(engine.ArgumentError, match=r"calibration_parts as an integer >= 2.*Fix"):
+        list(split.calibration_split(X, y, groups=meta["account_id"]))
+
+
 def test_recalibration_follows_a_drifting_base_rate(fast):
     X, y, meta = panel(400, 10, seed=8, drift=0.25)
     split = ForwardGroupSplit(meta["as_of"], n_splits=2, recent_dates=2)

@@ -70,6 +70,10 @@ def test_good_spec(tmp_path):
         ("periods: 12", "periods: twelve", r"'training.as_of.periods' must be integer"),
         ("validation_periods: 2", "validation_periods: 12", r"less than as_of.periods"),
         ("validation_periods: 2", "validation_periods: 2\n  level: nowcast", r"unknown key 'training.level'"),
+        ("validation_periods: 2", "validation_periods: 2\n  calibration_folds: 1",
+         r"'training.calibration_folds' must be at least 2.*Fix"),
+        ("validation_periods: 2", "validation_periods: 2\n  calibration_folds: ten",
+         r"'training.calibration_folds' must be integer"),
     ],
 )
 def test_bad_specs_refused_at_load(tmp_path, old, new, match):

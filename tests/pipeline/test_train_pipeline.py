@@ -71,6 +71,9 @@ def test_win_card_reports_the_share_of_the_oracle(valid_tables, tmp_path, small_
     assert card["share"]["brier"] >= 1.0
     assert result.card.validation["group_by"] == "opportunity_id"
     assert "model / oracle" in result.card.to_markdown()
+    # the spec's calibration folds reach the splitter (the shipped win spec: 10) and the card
+    assert spec.calibration_folds == 10
+    assert result.card.validation["calibration"].startswith("10 grouped folds over the whole history")
     # The model's calibration against the true probabilities of the same rows, without the draw.
     truth = np.asarray(oracle("win", result.validation, valid_tables), dtype=float)
     assert card["model_ece_against_truth"] == pytest.approx(
