@@ -227,7 +227,8 @@ def _z_line(label: str, deals: pd.DataFrame) -> None:
           f"prospects {_z(deals[~account]):+.2f})")
 
 
-def demo_seeds(accounts: int, seeds: list[int], replicates: int, model_dir) -> None:
+def demo_seeds(accounts: int, seeds: list[int], replicates: int, model_dir,
+               kinds: tuple[str, ...] = ("churn", "win")) -> None:
     """The shipped churn and win specs trained on demo databases of ``seeds``, latest origin.
 
     Per seed and model: out-of-time ROC AUC and its share of the oracle's, ECE (10 equal-width
@@ -248,7 +249,7 @@ def demo_seeds(accounts: int, seeds: list[int], replicates: int, model_dir) -> N
           f"churn oracle {replicates} re-simulations; load average {os.getloadavg()[0]:.1f}")
     print(f"{'model':<6} {'seed':>4} {'rows':>6} {'AUC':>7} {'/oracle':>7} {'ECE':>7} {'floor':>6} {'p95':>6} "
           f"{'oracle':>7} {'vs truth':>8} {'mean p':>7} {'realised':>8} {'truth':>6} {'select':>7} {'|gap|':>6}  chosen")
-    for kind in ("churn", "win"):
+    for kind in kinds:
         rows = []
         for seed in seeds:
             tables = generate_demo_tables(accounts=accounts, seed=seed)

@@ -66,7 +66,12 @@ from benchmarks._models_demo import (  # noqa: E402
     shifted,
     win_oracle_seeds,
 )
-from engine.models import ChurnModel, calibration_noise, expected_calibration_error  # noqa: E402
+from engine.models import (  # noqa: E402
+    ChurnModel,
+    calibration_error_against_truth,
+    calibration_noise,
+    expected_calibration_error,
+)
 
 #: The shipped model specs.
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -311,8 +316,10 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
                       f"{metrics['brier'] / best['brier']:8.2f} {metrics['ece']:7.4f} {floor['mean']:6.4f} "
                       f"{floor['p95']:6.4f} {floor['share_within_target']:6.0%} {metrics['ece_quantile']:6.4f} "
                       f"{selection_text} {seconds:6.1f}")
+            against = calibration_error_against_truth(truth, valid_rows["probability"])
             print(f"{kind:<6} {origin:<10} level: mean probability {valid_rows['probability'].mean():.4f}, realised "
-                  f"{valid_rows['label'].mean():.4f}, oracle {np.nanmean(truth):.4f}"
+                  f"{valid_rows['label'].mean():.4f}, oracle {np.nanmean(truth):.4f}; ECE against the true "
+                  f"probabilities {against:.4f}"
                   + (f"; nowcast level (history level: mean {mean_before:.4f}, ECE {ece_before:.4f}; "
                      f"log-odds shift {shift:+.3f})"
                      if shift is not None else "; level from the labelled history"))
@@ -329,7 +336,8 @@ def demo(accounts: int, replicates: int, origins: int, churn_level: str = "histo
                   f"{ours['brier']:7.4f} {ours['brier'] / best['brier']:8.2f} {ours['ece']:7.4f} {floor['mean']:6.4f} "
                   f"{floor['p95']:6.4f} {floor['share_within_target']:6.0%} {ours['ece_quantile']:6.4f}   "
                   f"({len(rows):,} rows, {origins} origins; mean probability {rows['probability'].mean():.4f}, "
-                  f"realised {rows['label'].mean():.4f}, oracle {rows['oracle'].mean():.4f})")
+                  f"realised {rows['label'].mean():.4f}, oracle {rows['oracle'].mean():.4f}; ECE against the true "
+                  f"probabilities {calibration_error_against_truth(rows['oracle'], rows['probability']):.4f})")
             print(f"{kind:<6} {'pooled':<10} {'oracle':<10} {best['roc_auc']:8.4f} {'100.0%':>8} {best['brier']:7.4f} "
                   f"{'1.00':>8} {best['ece']:7.4f} {oracle_floor['mean']:6.4f} {oracle_floor['p95']:6.4f} "
                   f"{oracle_floor['share_within_target']:6.0%} {best['ece_quantile']:6.4f}")
@@ -510,6 +518,7 @@ def main() -> None:
     parser.add_argument("--demo-seeds", metavar="FIRST-LAST",
                         help="the shipped churn and win specs on demo databases of these seeds (latest origin), "
                         "ECE also against the true probabilities")
+    parser.add_argument("--only", choices=("churn", "win"), help="--demo-seeds: one model only")
     parser.add_argument("--spec-dir", type=Path, default=MODELS,
                         help="--demo, --demo-seeds: the folder of the churn.yaml and win.yaml to train "
                         "(default: the shipped models/)")
@@ -537,7 +546,8 @@ def main() -> None:
         win_oracle_seeds(args.demo_accounts, _seeds(args.win_oracle_seeds))
         return
     if args.demo_seeds:
-        demo_seeds(args.demo_accounts, _seeds(args.demo_seeds), args.replicates, args.spec_dir)
+        demo_seeds(args.demo_accounts, _seeds(args.demo_seeds), args.replicates, args.spec_dir,
+                   ("churn", "win") if args.only is None else (args.only,))
         return
     if args.demo:
         demo(args.demo_accounts, args.replicates, args.origins, args.churn_level, args.spec_dir)
