@@ -132,10 +132,14 @@ def expected_calibration_error(y_true: npt.ArrayLike, proba: npt.ArrayLike, n_bi
     0.35
     """
     y, p = _check(y_true, proba, "expected_calibration_error")
+    return _binned_error(p, y, n_bins, binning)
+
+
+def _binned_error(p: np.ndarray, target: np.ndarray, n_bins: int, binning: Binning) -> float:
+    """Row-weighted mean over the bins of ``p`` of |mean ``p`` - mean ``target``|."""
     bins = _bins(p, n_bins, binning)
-    mean_p = np.bincount(bins, weights=p, minlength=n_bins)
-    mean_y = np.bincount(bins, weights=y, minlength=n_bins)
-    return float(np.sum(np.abs(mean_p - mean_y)) / len(y))
+    gap = np.bincount(bins, weights=p, minlength=n_bins) - np.bincount(bins, weights=target, minlength=n_bins)
+    return float(np.sum(np.abs(gap)) / len(p))
 
 
 def calibration_noise(proba: npt.ArrayLike, groups: npt.ArrayLike | None = None, *, n_bins: int = 10,
@@ -246,9 +250,7 @@ def calibration_error_against_truth(true_proba: npt.ArrayLike, proba: npt.ArrayL
         if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
             raise DataError(f"Expected {name} in [0, 1] without NaN; got values outside it. "
                             "Fix: drop the rows whose true probability is unknown.")
-    bins = _bins(p, n_bins, binning)
-    gap = np.bincount(bins, weights=p, minlength=n_bins) - np.bincount(bins, weights=truth, minlength=n_bins)
-    return float(np.sum(np.abs(gap)) / len(p))
+    return _binned_error(p, truth, n_bins, binning)
 
 
 def _top_decile(y: np.ndarray, p: np.ndarray) -> np.ndarray:
