@@ -301,6 +301,8 @@ class AutoClassifier(ScoringMixin, ClassifierMixin, BaseEstimator):
             max_rows=self.selection_max_rows, random_state=self.random_state, label=label,
             n_workers=fit_workers(self.n_jobs))
         self.calibration_method_ = calibration.method
+        if calibration.method == "none":  # no calibration folds were fitted: the card must not say so
+            self.cv_scheme_ = {**self.cv_scheme_, "calibration": "none: the chosen candidate's own probabilities"}
         self.calibrator_ = calibration.calibrator
         self.n_calibration_rows_ = calibration.n_rows
         self.recalibration_ = calibration.recalibration

@@ -498,7 +498,10 @@ def compile_pipeline(pipe: Pipeline, columns: list[str], categories: dict[str, i
         scorer = compiler(pipe, columns, categories)
         if scorer is None:
             return None
-        probe = _probe_matrix(columns, categories)
+        # Codes read as numbers are split between codes: then every code is an edge value.
+        every_code = isinstance(scorer, BoostingScorer) and any(
+            not scorer.is_categorical[j] for j in scorer.tables)
+        probe = _probe_matrix(columns, categories, every_code)
         expected = pipe.predict_proba(pd.DataFrame(probe, columns=columns))[:, 1]
         if isinstance(scorer, BoostingScorer):
             scored = scorer.predict_chunked(probe, 1)
@@ -596,16 +599,19 @@ class FastPathWarning(UserWarning):
 _PROBE_CODES = 256
 
 
-def _probe_matrix(columns: list[str], categories: dict[str, int]) -> np.ndarray:
-    """Rows of edge values per column: missing, zero, negative, large; every code of a categorical.
+def _probe_matrix(columns: list[str], categories: dict[str, int], every_code: bool = False) -> np.ndarray:
+    """Rows of edge values per column: missing, zero, negative, large; codes of a categorical.
 
-    A categorical column gets NaN, -1 (unseen) and each of its codes in turn (shifted by the
-    column's position, so the columns' codes meet in different rows): a boosting model that
-    reads the codes as numbers (``categorical_encoding: ordinal``) splits between codes, so
-    every code is an edge value. Numeric columns repeat their edge values to the same length.
+    A categorical column gets NaN, -1 (unseen) and its codes in turn (shifted by the column's
+    position, so the columns' codes meet in different rows). With ``every_code`` - a boosting
+    model that reads the codes as numbers (``categorical_encoding: ordinal``) splits between
+    codes, so every code is an edge value - the probe has a row for each code (at most
+    ``_PROBE_CODES``); otherwise the numeric edge values' nine rows, which is all a table per
+    code needs (a one-row ``predict_proba`` compiles the scorers on each call: 258 probe rows
+    cost it a third more there). Numeric columns repeat their edge values to the same length.
     """
     numeric = np.array([np.nan, 0.0, 1.0, -1.0, 0.5, 12.0, 3e3, -4e5, 1e9])
-    most = max([min(int(n), _PROBE_CODES) for n in categories.values()], default=0)
+    most = max([min(int(n), _PROBE_CODES) for n in categories.values()], default=0) if every_code else 0
     probe = np.empty((max(len(numeric), most + 2), len(columns)))
     for j, name in enumerate(columns):
         if name in categories:

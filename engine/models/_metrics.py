@@ -241,15 +241,17 @@ def calibration_error_against_truth(true_proba: npt.ArrayLike, proba: npt.ArrayL
     p = check_array("calibration_error_against_truth", "proba", proba, _PROBA_FIX)
     if p.ndim == 2 and p.shape[1] == 2:
         p = p[:, 1]
-    if truth.ndim != 1 or p.ndim != 1 or len(truth) != len(p) or len(p) == 0:
+    if truth.ndim != 1 or p.ndim != 1 or len(truth) != len(p):
         raise DataError(
-            f"Expected true_proba and proba as non-empty 1-D arrays of equal length; got shapes "
+            f"Expected true_proba and proba as 1-D arrays of equal length; got shapes "
             f"{truth.shape} and {p.shape}. Fix: {_PROBA_FIX}, and one true probability per row."
         )
-    for name, values in (("true_proba", truth), ("proba", p)):
+    if len(p) == 0:
+        raise InsufficientDataError("Cannot measure calibration on zero rows; got empty true_proba and proba.")
+    for name, values, fix in (("true_proba", truth, "drop the rows whose true probability is unknown"),
+                              ("proba", p, _PROBA_FIX)):
         if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
-            raise DataError(f"Expected {name} in [0, 1] without NaN; got values outside it. "
-                            "Fix: drop the rows whose true probability is unknown.")
+            raise DataError(f"Expected {name} in [0, 1] without NaN; got values outside it. Fix: {fix}.")
     return _binned_error(p, truth, n_bins, binning)
 
 

@@ -158,8 +158,9 @@ def calibration_folds(cv, X: pd.DataFrame, y: np.ndarray, groups, selection: Fol
         if min(np.bincount(y[train], minlength=2).min(), np.bincount(y[valid], minlength=2).min()) == 0:
             raise InsufficientDataError(
                 f"Calibration fold {k} of {len(pairs)} lacks one class on one side ({len(train)} "
-                f"training, {len(valid)} validation rows); expected both classes. Fix: more rows "
-                "in the latest as-of dates, or calibration='none'."
+                f"training, {len(valid)} validation rows); expected both classes. Fix: more rows, "
+                "fewer calibration folds (kam train: training.calibration_folds in the model spec), "
+                "or calibration='none'."
             )
     return Folds(pairs=pairs, scheme={"scheme": "calibration folds"}, n_rows=len(y))
 

@@ -304,7 +304,8 @@ def train_model(
             "calibration": model.cv_scheme_.get("calibration", "the selection folds")
             + (f"; recalibrated to the latest dates' rate (log-odds shift {recalibration['shift']:+.3f})"
                if recalibration.get("shift") else "")
-            + f" ({model.calibration_method_}, {model.n_calibration_rows_:,} scores)",
+            + (f" ({model.calibration_method_}, {model.n_calibration_rows_:,} scores)"
+               if model.calibration_method_ != "none" else ""),
             "out_of_time": f"trained on as-of dates {train_dates[0].date()} to {train_dates[-1].date()} "
             f"(labels ending before {validation_start.date()}), scored on {valid_dates[0].date()} to "
             f"{valid_dates[-1].date()}" + ("; deals open in that window left out of training" if kind == "win" else ""),

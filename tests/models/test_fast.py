@@ -236,13 +236,46 @@ def test_fast_scorer_that_disagrees_with_the_pipeline_is_not_used(fitted_churn, 
     assert np.allclose(got, expected, atol=1e-12)
 
 
+@pytest.mark.parametrize("change", ["reversed", "last code"])
+def test_a_wrong_code_table_of_an_ordinal_boosting_is_caught_by_the_probe(fitted, scoring_frame, monkeypatch, change):
+    """Codes read as numbers: a table that bins the codes in reverse order (as if the encoder's
+    category order changed upstream), or one code in another's bin, scores differently on the
+    probe, whose rows hold every code of such a model."""
+    from engine.models import _fast
+    from engine.models._fast import FastPathWarning
+
+    model = fitted["boosting_ordinal"]
+    X = scoring_frame(seed=11)
+    expected = model.predict_proba(X)
+    real = _fast._compile_boosting
+
+    def reversed_codes(pipe, columns, categories):
+        scorer = real(pipe, columns, categories)
+        coded = [j for j in scorer.tables if not scorer.is_categorical[j]]
+        j = max(coded, key=lambda k: len(scorer.thresholds[k]))  # the coded feature split most often
+        assert len(scorer.thresholds[j]) > 0
+        bins = scorer.code_bins[j]
+        if change == "reversed":
+            bins[2:] = bins[2:][::-1].copy()  # slots 0 and 1 are NaN and unseen; the codes follow
+        else:  # only the last code moves, to the first code's bin: a 9-row probe never holds it
+            assert bins[-1] != bins[2]
+            bins[-1] = bins[2]
+        return scorer
+
+    monkeypatch.setattr(_fast, "_compile_boosting", reversed_codes)
+    with pytest.warns(FastPathWarning, match="differ from the pipeline"):
+        got = model.predict_proba(X)
+    assert np.allclose(got, expected, rtol=0.0, atol=1e-12)
+
+
 @pytest.mark.parametrize("categories", [{"region": 18, "tier": 3}, {"region": 1, "tier": 300}])
 def test_probe_holds_every_code_of_each_categorical(categories):
     """The codes are edge values of a model that splits them as numbers (ordinal)."""
     from engine.models._fast import _PROBE_CODES, _probe_matrix
 
     columns = ["revenue", "region", "tier", "visits"]
-    probe = _probe_matrix(columns, categories)
+    assert len(_probe_matrix(columns, categories)) == 9  # native categoricals and logistic: the edge values only
+    probe = _probe_matrix(columns, categories, every_code=True)
     for j, name in enumerate(columns):
         values = probe[:, j]
         assert np.isnan(values).any()

@@ -182,10 +182,10 @@ def test_calibration_error_against_truth_sees_through_the_draw():
 
 
 @pytest.mark.parametrize("truth, proba, match", [
-    ([0.2, np.nan], [0.1, 0.2], "true_proba in \\[0, 1\\]"),
+    ([0.2, np.nan], [0.1, 0.2], "true_proba in \\[0, 1\\].*Fix: drop the rows whose true probability"),
     ([0.2, 1.2], [0.1, 0.2], "true_proba in \\[0, 1\\]"),
+    ([0.2, 0.3], [0.1, 1.5], "proba in \\[0, 1\\].*Fix: pass the positive-class column"),
     ([0.2, 0.3], [0.1, 0.2, 0.3], "equal length"),
-    ([], [], "non-empty"),
 ])
 def test_calibration_error_against_truth_names_the_bad_input_and_the_fix(truth, proba, match):
     from engine.models import calibration_error_against_truth
@@ -193,3 +193,12 @@ def test_calibration_error_against_truth_names_the_bad_input_and_the_fix(truth, 
     with pytest.raises(engine.DataError, match=match) as raised:
         calibration_error_against_truth(truth, proba)
     assert "Fix" in str(raised.value)
+
+
+def test_calibration_error_against_truth_on_no_rows_is_insufficient_data_as_the_ece():
+    from engine.models import calibration_error_against_truth
+
+    with pytest.raises(engine.InsufficientDataError, match="zero rows"):
+        calibration_error_against_truth([], [])
+    with pytest.raises(engine.InsufficientDataError, match="zero rows"):
+        expected_calibration_error([], [])

@@ -140,6 +140,13 @@ def test_bad_calibration_parts_are_refused_with_the_fix(parts):
         list(split.calibration_split(X, y, groups=meta["account_id"]))
 
 
+def test_more_calibration_parts_than_accounts_names_the_spec_key():
+    X, y, meta = panel(4, 4, seed=3)
+    split = ForwardGroupSplit(meta["as_of"], n_splits=2, calibration_parts=5)
+    with pytest.raises(engine.InsufficientDataError, match=r"at least 5 accounts.*got 4.*training.calibration_folds"):
+        list(split.calibration_split(X, y, groups=meta["account_id"]))
+
+
 def test_recalibration_follows_a_drifting_base_rate(fast):
     X, y, meta = panel(400, 10, seed=8, drift=0.25)
     split = ForwardGroupSplit(meta["as_of"], n_splits=2, recent_dates=2)

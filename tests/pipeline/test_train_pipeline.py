@@ -83,6 +83,17 @@ def test_win_card_reports_the_share_of_the_oracle(valid_tables, tmp_path, small_
         in result.card.to_markdown()
 
 
+def test_card_says_no_calibration_when_none_was_fitted(valid_tables, tmp_path, small_model_spec):
+    """calibration: none fits no calibration folds; the card must not describe any."""
+    spec = small_model_spec("win")
+    spec = dataclasses.replace(spec, as_of_periods=16, validation_periods=2,
+                               model={**dict(spec.model), "calibration": "none"})
+    result = train_model(valid_tables, "win", spec=spec, artifacts_dir=tmp_path)
+    assert result.card.validation["calibration"] == "none: the chosen candidate's own probabilities"
+    assert result.card.validation["selection"]["calibration"].startswith("none")
+    assert "grouped folds" not in result.card.to_markdown().split("## Validation scheme")[1].split("| ROC AUC")[0]
+
+
 def test_training_replayed_at_an_earlier_end_validates_strictly_before_it(valid_tables, tmp_path, small_model_spec):
     """Rolling origins: data_end moves the as-of dates, the training and the validation window."""
     import pandas as pd
