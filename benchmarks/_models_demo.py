@@ -235,8 +235,9 @@ def demo_seeds(accounts: int, seeds: list[int], replicates: int, model_dir,
     bins) with the noise floor's mean and p95 and the oracle's own ECE on the same rows, the
     calibration error against the true probabilities
     (:func:`engine.models.calibration_error_against_truth`), mean
-    probability / realised rate / oracle mean, the selection score and its distance from the
-    out-of-time AUC. Then how many seeds meet ECE <= 0.02 and |selection - out of time| <= 0.02.
+    probability / realised rate / oracle mean, the slope of the true probability on the model's
+    (above 1: under-confident), the selection score and its distance from the out-of-time AUC,
+    and the fit seconds. Then how many seeds meet ECE <= 0.02 and |selection - out of time| <= 0.02.
     """
     import tempfile
 
@@ -248,7 +249,8 @@ def demo_seeds(accounts: int, seeds: list[int], replicates: int, model_dir,
     print(f"shipped specs on demo databases of seeds {seeds[0]}-{seeds[-1]}, {accounts:,} accounts, latest origin; "
           f"churn oracle {replicates} re-simulations; load average {os.getloadavg()[0]:.1f}")
     print(f"{'model':<6} {'seed':>4} {'rows':>6} {'AUC':>7} {'/oracle':>7} {'ECE':>7} {'floor':>6} {'p95':>6} "
-          f"{'oracle':>7} {'vs truth':>8} {'mean p':>7} {'realised':>8} {'truth':>6} {'select':>7} {'|gap|':>6}  chosen")
+          f"{'oracle':>7} {'vs truth':>8} {'slope':>5} {'mean p':>7} {'realised':>8} {'truth':>6} {'select':>7} "
+          f"{'|gap|':>6} {'fit s':>5}  chosen")
     for kind in kinds:
         rows = []
         for seed in seeds:
@@ -265,16 +267,21 @@ def demo_seeds(accounts: int, seeds: list[int], replicates: int, model_dir,
             selection = result.card.validation["selection_roc_auc"]
             row = {"ece": result.metrics["ece"], "oracle_ece": best["ece"], "vs_truth": result.card.oracle["model_ece_against_truth"],
                    "gap": abs(selection - result.metrics["roc_auc"]), "share": result.metrics["roc_auc"] / best["roc_auc"]}
+            # Under- or over-confidence: the true probability regressed on the model's (1 = calibrated
+            # in spread; above 1 the truth moves more than the model says).
+            row["slope"] = float(np.polyfit(proba, truth, 1)[0])
             rows.append(row)
             print(f"{kind:<6} {seed:>4} {len(valid):>6,} {result.metrics['roc_auc']:7.4f} {row['share']:7.1%} "
                   f"{row['ece']:7.4f} {floor['mean']:6.4f} {floor['p95']:6.4f} {row['oracle_ece']:7.4f} "
-                  f"{row['vs_truth']:8.4f} {proba.mean():7.4f} {label.mean():8.4f} {truth.mean():6.4f} "
-                  f"{selection:7.4f} {row['gap']:6.4f}  {result.card.selected_candidate[:48]}", flush=True)
+                  f"{row['vs_truth']:8.4f} {row['slope']:5.2f} {proba.mean():7.4f} {label.mean():8.4f} "
+                  f"{truth.mean():6.4f} {selection:7.4f} {row['gap']:6.4f} {result.seconds['fit']:5.1f}  "
+                  f"{result.card.selected_candidate[:48]}", flush=True)
         frame = pd.DataFrame(rows)
         print(f"{kind:<6} over {len(seeds)} seeds: ECE <= 0.02 ours {int((frame['ece'] <= 0.02).sum())}, oracle "
               f"{int((frame['oracle_ece'] <= 0.02).sum())}; mean ECE ours {frame['ece'].mean():.4f}, oracle "
               f"{frame['oracle_ece'].mean():.4f}; against the truth mean {frame['vs_truth'].mean():.4f}, max "
-              f"{frame['vs_truth'].max():.4f}; |selection - out of time| <= 0.02: {int((frame['gap'] <= 0.02).sum())}; "
+              f"{frame['vs_truth'].max():.4f}; slope {frame['slope'].min():.2f} to {frame['slope'].max():.2f}; "
+              f"|selection - out of time| <= 0.02: {int((frame['gap'] <= 0.02).sum())}; "
               f"share of the oracle's AUC {frame['share'].min():.1%} to {frame['share'].max():.1%}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end. vs truth: the ECE's bins and weights with the true "
           "probabilities in place of the outcomes (no draw luck, no sampling noise; the oracle's is 0).")

@@ -520,11 +520,13 @@ def main() -> None:
                         "ECE also against the true probabilities")
     parser.add_argument("--only", choices=("churn", "win"), help="--demo-seeds: one model only")
     parser.add_argument("--spec-dir", type=Path, default=MODELS,
-                        help="--demo, --demo-seeds: the folder of the churn.yaml and win.yaml to train "
+                        help="--demo, --demo-seeds, --folds: the folder of the churn.yaml and win.yaml to train "
                         "(default: the shipped models/)")
     parser.add_argument("--origins", type=int, default=3,
                         help="--demo: rolling origins (training replayed 0, 3, 6 ... months earlier), pooled")
     args = parser.parse_args()
+    if args.only and not args.demo_seeds:
+        parser.error("--only applies to --demo-seeds; add --demo-seeds FIRST-LAST or drop --only")
     if args.speed_only:
         speed(args.quick, args.repeats)
         return
@@ -538,7 +540,7 @@ def main() -> None:
 
         tables = generate_demo_tables(accounts=args.demo_accounts, seed=0)
         end = data_end_date(tables)
-        spec = load_model_spec(Path(__file__).resolve().parents[1] / "models" / "churn.yaml")
+        spec = load_model_spec(args.spec_dir / "churn.yaml")
         for back in range(args.origins):
             fold_diagnostics(tables, spec, end - pd.DateOffset(months=3 * back) if back else end)
         return
