@@ -276,6 +276,10 @@ def demo_seeds(accounts: int, seeds: list[int], replicates: int, model_dir,
                   f"{row['vs_truth']:8.4f} {row['slope']:5.2f} {proba.mean():7.4f} {label.mean():8.4f} "
                   f"{truth.mean():6.4f} {selection:7.4f} {row['gap']:6.4f} {result.seconds['fit']:5.1f}  "
                   f"{result.card.selected_candidate[:48]}", flush=True)
+            bins = np.minimum((proba * 10).astype(int), 9)
+            print(f"{'':<11} per bin of 0.1, kam's mean / the truth's (rows): " + ", ".join(
+                f"{proba[bins == b].mean():.2f} / {truth[bins == b].mean():.2f} ({int((bins == b).sum()):,})"
+                for b in np.unique(bins)))
         frame = pd.DataFrame(rows)
         print(f"{kind:<6} over {len(seeds)} seeds: ECE <= 0.02 ours {int((frame['ece'] <= 0.02).sum())}, oracle "
               f"{int((frame['oracle_ece'] <= 0.02).sum())}; mean ECE ours {frame['ece'].mean():.4f}, oracle "
