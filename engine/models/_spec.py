@@ -69,7 +69,7 @@ _SCHEMA: dict[str, Any] = {
 _REQUIRED = {"name", "kind", "target", "training"}
 
 #: Most calibration folds a spec may ask for: each is one more fit of the chosen candidate (on
-#: the demo, 20 folds calibrated win exactly as 10 did).
+#: the demo, 20 folds calibrated win about as 10 did).
 MAX_CALIBRATION_FOLDS = 50
 
 
@@ -251,8 +251,8 @@ def _check_section(data: Any, schema: dict, path: tuple[str, ...], fail: _Fail) 
         if float in types and isinstance(value, int) and not isinstance(value, bool):
             ok = True
         if not ok:
-            fail(where, f"{'.'.join(where)!r} must be {_type_name(expected)}; got {value!r}. Fix: write "
-                        f"{_type_name(expected)} there (docs/models.md, \"Model specs\", shows each key)")
+            fail(where, f"{'.'.join(where)!r} must be {_type_name(expected)}; got {value!r}. Fix: write a "
+                        "value of that type there (docs/models.md, \"Model specs\", shows each key)")
 
 
 def load_model_spec(path: str | Path) -> ModelSpec:

@@ -239,10 +239,10 @@ class ForwardGroupSplit:
         else:
             codes, uniques = pd.factorize(pd.Series(np.asarray(groups)), use_na_sentinel=False)
             part = (rng.permutation(len(uniques)) % self.calibration_parts)[codes]
-        dealt = len(days) if groups is None else len(uniques)
+        dealt, what = (len(days), "rows") if groups is None else (len(uniques), "accounts (deals)")
         if dealt < parts:
             raise InsufficientDataError(
-                f"ForwardGroupSplit: expected at least {parts} accounts (deals) to deal into "
+                f"ForwardGroupSplit: expected at least {parts} {what} to deal into "
                 f"calibration_parts={parts}; got {dealt}. Fix: fewer parts (kam train: "
                 "training.calibration_folds in the model spec) or more data.")
         for k in range(self.calibration_parts):

@@ -310,6 +310,7 @@ def train_model(
             f"(labels ending before {validation_start.date()}), scored on {valid_dates[0].date()} to "
             f"{valid_dates[-1].date()}" + ("; deals open in that window left out of training" if kind == "win" else ""),
             "recalibration": dict(model.recalibration_) if model.recalibration_ else
+            "none: no calibrator (calibration: none)" if model.calibration_method_ == "none" else
             "none: the calibrator is fitted on every training date; re-levelling to the latest labelled dates "
             "(six months before the scored dates for churn) made out-of-time ECE worse on the demo (docs/models.md)",
             "short_history": {"censored_above_days": censor, "left_out": short_history} if censor or short_history

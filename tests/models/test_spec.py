@@ -75,9 +75,9 @@ def test_good_spec(tmp_path):
         ("validation_periods: 2", "validation_periods: 2\n  calibration_folds: 100000",
          r"'training.calibration_folds' must be from 2 .*got 100000\. Fix"),
         ("validation_periods: 2", "validation_periods: 2\n  calibration_folds: true",
-         r"'training.calibration_folds' must be integer"),
+         r"'training.calibration_folds' must be integer; got .*Fix: write a value of that type"),
         ("validation_periods: 2", "validation_periods: 2\n  calibration_folds: ten",
-         r"'training.calibration_folds' must be integer"),
+         r"'training.calibration_folds' must be integer; got .*Fix: write a value of that type"),
     ],
 )
 def test_bad_specs_refused_at_load(tmp_path, old, new, match):

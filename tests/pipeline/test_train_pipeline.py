@@ -90,6 +90,7 @@ def test_card_says_no_calibration_when_none_was_fitted(valid_tables, tmp_path, s
                                model={**dict(spec.model), "calibration": "none"})
     result = train_model(valid_tables, "win", spec=spec, artifacts_dir=tmp_path)
     assert result.card.validation["calibration"] == "none: the chosen candidate's own probabilities"
+    assert result.card.validation["recalibration"] == "none: no calibrator (calibration: none)"
     assert result.card.validation["selection"]["calibration"].startswith("none")
     assert "grouped folds" not in result.card.to_markdown().split("## Validation scheme")[1].split("| ROC AUC")[0]
 
