@@ -51,6 +51,25 @@ def _check_complete(db: Database) -> int:
     return n
 
 
+def _wait_for_its_server_process(url: str) -> None:
+    """Wait until no other session is connected to the PostgreSQL database at ``url``.
+
+    SIGKILL stops the writer, not the server process serving it: a COMMIT the writer sent just
+    before it died is still carried out. Checked before that process has ended, the first read
+    could see the run before that commit and the second read the run after it: a race between
+    the reads, not a partial run (seen once in CI: 1,000 score rows read, then a ``runs`` row of
+    60,000).
+    """
+    import psycopg
+
+    deadline = time.monotonic() + 60
+    with psycopg.connect(url, autocommit=True) as conn:
+        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        while conn.execute(others).fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed writer's server process is still running after 60 s"
+            time.sleep(0.02)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_killed_writer_leaves_a_complete_run(backend, tmp_path, request):
     if backend == "postgres":
@@ -75,6 +94,8 @@ def test_killed_writer_leaves_a_complete_run(backend, tmp_path, request):
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait()
+        if backend == "postgres":
+            _wait_for_its_server_process(url)
         db = Database(url)
         try:
             seen.add(_check_complete(db))
