@@ -8,9 +8,10 @@ full beside the old one, then swapped in with one assignment (atomic in CPython)
 one is dropped when its last request finishes. A reload that fails leaves the old snapshot in
 place, logs why, and is counted (``failed_reloads``, ``last_error``).
 
-Reloads happen on request (:meth:`SnapshotHolder.request_reload`, which the server calls on
+Reloads happen on request (:meth:`ReloadWatcher.request_reload`, which the server calls on
 SIGHUP) and when the watched files change (:func:`files_fingerprint`, polled by
-:class:`ReloadWatcher`). One thread does every reload, so two never run at once.
+:class:`ReloadWatcher`, which loads a change once the files stayed the same for one poll). One
+thread does every reload, so two never run at once.
 """
 
 from __future__ import annotations
@@ -163,8 +164,12 @@ class SnapshotHolder:
 
     def changed(self) -> bool:
         """True when the watched files differ from the current snapshot's and from the last failed load's."""
+        return self._changed_to() is not None
+
+    def _changed_to(self) -> str | None:
+        """The watched files' fingerprint when :meth:`changed`, else None."""
         now = files_fingerprint(self.watched)
-        return now != self.current.fingerprint and now != self.last_failed_fingerprint
+        return now if now != self.current.fingerprint and now != self.last_failed_fingerprint else None
 
     def reload(self, reason: str) -> bool:
         """Build a new snapshot and swap it in; on failure keep the old one and log why.
@@ -207,6 +212,9 @@ class SnapshotHolder:
 class ReloadWatcher:
     """A background thread that reloads ``holder`` on request (SIGHUP) or when its files change.
 
+    A change is loaded once the files have stayed the same from one poll to the next: an editor
+    that saves a rule file in place (empties it, then writes it) is never read half written.
+
     Parameters
     ----------
     holder : SnapshotHolder
@@ -222,6 +230,7 @@ class ReloadWatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._requested = False
+        self._settling: str | None = None  # the changed files' fingerprint seen at the last poll
         self._thread = threading.Thread(target=self._run, name="kam-serve-reload", daemon=True)
 
     def start(self) -> ReloadWatcher:
@@ -232,6 +241,21 @@ class ReloadWatcher:
         """Ask for a reload now (safe to call from a signal handler: it only sets flags)."""
         self._requested = True
         self._wake.set()
+
+    def check(self) -> bool:
+        """One poll: reload when the files changed and are as they were at the previous poll.
+
+        Returns
+        -------
+        bool
+            True when a reload was attempted (it may have failed: see the holder's counters).
+        """
+        now = self.holder._changed_to()
+        settled = now is not None and now == self._settling
+        self._settling = None if settled else now
+        if settled:
+            self.holder.reload("rule files or published models changed")
+        return settled
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
@@ -249,7 +273,7 @@ class ReloadWatcher:
                 if self._requested:
                     self._requested = False
                     self.holder.reload("SIGHUP")
-                elif self.poll_seconds > 0 and self.holder.changed():
-                    self.holder.reload("rule files or published models changed")
+                elif self.poll_seconds > 0:
+                    self.check()
             except Exception:  # noqa: BLE001 -- the watcher must outlive any one failure; reload() already logs its own
                 _log.exception("reload watcher: unexpected error; it keeps watching")

@@ -7,7 +7,7 @@ import os
 import threading
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine._errors import ConfigError
@@ -101,6 +101,77 @@ def test_the_watcher_reloads_on_change_and_on_request_but_not_a_broken_file_twic
         assert reloaded.wait(10) and holder.current.generation == 3
     finally:
         watcher.stop()
+
+
+def test_a_file_saved_in_place_is_loaded_once_complete_never_half_written(tmp_path):
+    """An editor that empties the file, then writes it: a poll between the two steps waits."""
+    rules = tmp_path / "routing.yaml"
+    rules.write_text("a: 1")
+    seen = []
+
+    def load():
+        text = rules.read_text()
+        if not text or "broken" in text:
+            raise ValueError("routing.yaml: not a rule file")
+        seen.append(text)
+        return object()
+
+    holder = SnapshotHolder(load, [tmp_path])
+    holder.start()
+    watcher = ReloadWatcher(holder, poll_seconds=0)  # polled by hand, no thread
+    assert not watcher.check()  # nothing changed
+    rules.write_text("")  # the save has emptied the file ...
+    assert not watcher.check()  # ... a change, not loaded before the next poll
+    rules.write_text("a: 2")  # ... and written it
+    assert not watcher.check()  # changed again since the last poll: still waiting
+    assert watcher.check()  # the same at two polls in a row: loaded
+    assert holder.current.generation == 2 and holder.failed_reloads == 0 and seen == ["a: 1", "a: 2"]
+    assert not watcher.check()  # loaded: nothing to do
+    rules.write_text("a: [broken")
+    assert not watcher.check() and watcher.check()  # a broken file is loaded (and fails) once it is settled
+    assert holder.failed_reloads == 1
+    assert not watcher.check() and not watcher.check()  # and not retried while it stays the same
+
+
+_CONTENTS = ["start", "a: 1", "a: 2", "", "a: [broken"]
+
+
+def _save(path, text):
+    """Write ``text`` with a modification time that is a function of it: same content, same fingerprint."""
+    path.write_text(text)
+    stamp = 10**9 * (1 + _CONTENTS.index(text))
+    os.utime(path, ns=(stamp, stamp))
+
+
+@settings(max_examples=50)
+@given(st.lists(st.sampled_from(_CONTENTS[1:]), min_size=1, max_size=8))
+def test_the_watcher_loads_only_what_stayed_the_same_for_a_poll(tmp_path_factory, contents):
+    """Whatever the file held at each poll, a load reads what two polls in a row saw, once."""
+    folder = tmp_path_factory.mktemp("settle")
+    rules = folder / "routing.yaml"
+    _save(rules, "start")
+
+    def load():
+        text = rules.read_text()
+        if text == "a: [broken":
+            raise ValueError("routing.yaml: not a rule")
+        return text
+
+    holder = SnapshotHolder(load, [folder])
+    holder.start()
+    watcher = ReloadWatcher(holder, poll_seconds=0)
+    loaded, failed, at_last_poll = "start", None, None
+    for text in contents:
+        _save(rules, text)
+        changed = text not in (loaded, failed)
+        expected = changed and at_last_poll == text
+        assert watcher.check() is expected
+        if expected and text == "a: [broken":
+            failed = text
+        elif expected:
+            loaded, failed = text, None
+        at_last_poll = text if changed and not expected else None
+        assert holder.current.router == loaded
 
 
 @given(st.binary(min_size=0, max_size=64), st.binary(min_size=0, max_size=64))
