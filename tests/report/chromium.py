@@ -79,6 +79,7 @@ class _Session:
         self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
         self.next_id = 0
         self.handlers = []
+        self.events: list[dict] = []  # every event received, in order (also while a call awaited its answer)
 
     def send(self, method: str, params: dict | None = None, session_id: str | None = None) -> int:
         self.next_id += 1
@@ -100,17 +101,25 @@ class _Session:
             self._dispatch(message)
         raise TimeoutError(f"no answer to {method} within {timeout} s")
 
-    def wait_for(self, event: str, timeout: float = 60) -> dict:
+    def wait_for(self, event: str, timeout: float = 60, *, since: int = 0) -> dict:
+        """The first ``event`` among the events received from position ``since`` on.
+
+        An event can arrive before the answer to the call that caused it (``Page.loadEventFired``
+        before ``Page.navigate``'s reply): :meth:`call` keeps it in ``events``, so it is found here.
+        """
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            message = json.loads(self.ws.recv())
-            self._dispatch(message)
-            if message.get("method") == event:
-                return message.get("params", {})
-        raise TimeoutError(f"no {event} within {timeout} s")
+        while True:
+            for message in self.events[since:]:
+                if message["method"] == event:
+                    return message.get("params", {})
+            since = len(self.events)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no {event} within {timeout} s")
+            self._dispatch(json.loads(self.ws.recv()))
 
     def _dispatch(self, message: dict) -> None:
         if "method" in message:
+            self.events.append(message)
             for handler in self.handlers:
                 handler(message)
 
@@ -208,8 +217,9 @@ def open_page(
         session.call("Emulation.setDeviceMetricsOverride", {
             "width": width, "height": height, "deviceScaleFactor": 2 if mobile else 1, "mobile": mobile,
         }, sid)
+        navigated = len(session.events)
         session.call("Page.navigate", {"url": page_url}, sid)
-        session.wait_for("Page.loadEventFired")
+        session.wait_for("Page.loadEventFired", since=navigated)
         if media is not None:
             session.call("Emulation.setEmulatedMedia", {"media": media}, sid)
         result = session.call("Runtime.evaluate", {"expression": script, "returnByValue": True}, sid)

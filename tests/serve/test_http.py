@@ -284,11 +284,13 @@ def test_a_failed_reload_keeps_serving_the_old_snapshot(running, service_copy, c
     assert client.request("GET", "/healthz")[2]["last_reload"] == "failed"
     time.sleep(0.5)
     assert running.service.holder.failed_reloads == 1  # the same broken file is not retried every poll
+    client.close()  # the wait below can pass the server's 5 s keep-alive: a new connection after it
     routing.write_text(good + "\n# fixed\n")
     deadline = time.monotonic() + 60
     while running.service.holder.current.generation < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert running.service.holder.current.generation == 2
+    client = Client(running.url)
     text = client.request("GET", "/metrics")[2]
     assert _metric(text, "kam_snapshot_reloads_total", outcome="failed") == 1
     assert _metric(text, "kam_snapshot_reloads_total", outcome="ok") == 1

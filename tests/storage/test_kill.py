@@ -52,7 +52,7 @@ def _check_complete(db: Database) -> int:
 
 
 def _wait_for_its_server_process(url: str) -> None:
-    """Wait until no other session is connected to the PostgreSQL database at ``url``.
+    """Wait until no other client's session is open on the PostgreSQL database at ``url``.
 
     SIGKILL stops the writer, not the server process serving it: a COMMIT the writer sent just
     before it died is still carried out. Checked before that process has ended, the first read
@@ -64,7 +64,8 @@ def _wait_for_its_server_process(url: str) -> None:
 
     deadline = time.monotonic() + 60
     with psycopg.connect(url, autocommit=True) as conn:
-        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        others = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                  "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
         while conn.execute(others).fetchone()[0]:
             assert time.monotonic() < deadline, "the killed writer's server process is still running after 60 s"
             time.sleep(0.02)
