@@ -95,19 +95,29 @@ def postgres_url():
     if os.geteuid() == 0:  # initdb refuses to run as root: use the postgres system user
         run_as = ["runuser", "-u", "postgres", "--"]
         shutil.chown(root, "postgres")
-    port = _free_port()
     log = root / "server.log"
     subprocess.run(
         [*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "kam", "--auth=trust", "-E", "UTF8", "--no-sync"],
         check=True,
         capture_output=True,
     )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
+    for attempt in range(3):
+        # the port is chosen just before the start; another process taking it meanwhile costs a retry
+        port = _free_port()
+        logged = log.stat().st_size if log.exists() else 0
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        started = subprocess.run(
+            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"],
+            check=False,
+            capture_output=True,
+            timeout=120,
+        )
+        if started.returncode == 0:
+            break
+        said = log.read_bytes()[logged:].decode(errors="replace") if log.exists() else ""
+        if "could not bind" not in said or attempt == 2:
+            raise RuntimeError(f"PostgreSQL did not start on port {port} (pg_ctl exit {started.returncode}): "
+                               f"{started.stderr.decode(errors='replace')[-500:]} {said[-1500:]}")
     try:
         yield f"postgresql://kam@127.0.0.1:{port}/postgres"
     finally:
