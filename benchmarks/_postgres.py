@@ -11,7 +11,8 @@ with PostgreSQL's defaults (``fsync=on``, ``synchronous_commit=on``, ``full_page
 server runs with, for the benchmark to print.
 
 Every wait is bounded: ``initdb`` and ``pg_ctl`` run with timeouts, the stop tries ``fast``,
-then ``immediate``, then kills the postmaster; the folder is removed in every case.
+then ``immediate``, then kills the postmaster; the folder is removed in every case, also when the
+process is stopped with SIGTERM (turned into ``SystemExit`` while the server runs).
 """
 
 from __future__ import annotations
@@ -78,12 +79,14 @@ def _postgres_bin() -> Path:
 
 
 def _free_port() -> int:
+    """A TCP port free on loopback now (the server binds it a moment later)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run ``command`` to its end within ``timeout`` seconds, its output captured."""
     return subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout)
 
 
@@ -108,6 +111,7 @@ def throwaway_server(start_timeout: float = 120.0) -> Iterator[PostgresServer]:
         ``initdb`` or ``pg_ctl start`` failed (the message holds their output and the server log's end).
     """
     bin_dir = _postgres_bin()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the finally below runs
     root = Path(tempfile.mkdtemp(prefix="kam-bench-pg-"))
     data, log = root / "data", root / "server.log"
     run_as: list[str] = []
@@ -131,6 +135,12 @@ def throwaway_server(start_timeout: float = 120.0) -> Iterator[PostgresServer]:
     finally:
         _stop(bin_dir, data, run_as)
         shutil.rmtree(root, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum, _frame) -> None:
+    """Turn SIGTERM into ``SystemExit``: the ``finally`` blocks stop the service and the server."""
+    raise SystemExit(128 + signum)
 
 
 def _stop(bin_dir: Path, data: Path, run_as: list[str]) -> None:

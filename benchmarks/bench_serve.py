@@ -31,18 +31,14 @@ Then the checks, read from the database: every lead recorded once (``live_assign
 unique, one row per answered lead), and no person's live load above their capacity. The load
 average before and after is printed: the machine may be shared.
 
-``--backend sqlite,postgres`` measures every phase on both databases in one run (the rounds
-alternate between them). For PostgreSQL the script starts its own throwaway server on loopback
-(``benchmarks/_postgres.py``: a temporary folder, trust authentication, a free port, stopped and
-removed at the end in every case) that runs **durably**, with PostgreSQL's defaults
-(``fsync=on``, ``synchronous_commit=on``, ``full_page_writes=on``; the tests' ``fsync=off`` is
-not used), and prints the settings it runs with. The SQLite demo's source tables are copied
-into a database there and ``kam score`` writes the same scoring run into it (same models, same
-as-of date); each phase then works on a fresh copy of it (``CREATE DATABASE ... TEMPLATE``, the
-analogue of the file copy), and the service's CPU per lead is printed beside the PostgreSQL
-server's (its processes share the two cores). With both backends the script prints the
-PostgreSQL / SQLite ratios of throughput, p50 and p99, service CPU and the library's decision.
-The targets are checked on every backend measured.
+``--backend sqlite,postgres`` measures every phase on both databases in one run, the rounds
+alternating, and prints the PostgreSQL / SQLite ratios. PostgreSQL is a throwaway server on
+loopback that the script starts and removes (``benchmarks/_postgres.py``) and that runs
+**durably**, with PostgreSQL's defaults (``fsync=on``, ``synchronous_commit=on``,
+``full_page_writes=on``; not the tests' ``fsync=off``), printed at the start. It holds the same
+demo and the same scoring run (``kam score``, same models and as-of date); each phase gets a fresh
+copy (``CREATE DATABASE ... TEMPLATE``), and the server's CPU per lead is printed beside the
+service's. The targets are checked on every backend measured.
 """
 
 from __future__ import annotations
@@ -433,11 +429,6 @@ def _service_run(root: Path, db_path: str | Path, models: Path, args, account_id
     return {"floor": floor, "single": single, "service": service, "answers": answers + one_answers}
 
 
-def _stop_on_sigterm(signum, _frame) -> None:
-    """SIGTERM ends the run through the ``finally`` blocks: the service and the PostgreSQL server are stopped."""
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=20_000)
@@ -482,7 +473,6 @@ def main(argv: list[str] | None = None) -> int:
         if "postgres" in backends:
             from benchmarks._postgres import PostgresMissing, scored_postgres
 
-            signal.signal(signal.SIGTERM, _stop_on_sigterm)
             try:
                 copies["postgres"], database_pid = stack.enter_context(scored_postgres(source, models))
             except PostgresMissing as missing:
@@ -495,9 +485,27 @@ def main(argv: list[str] | None = None) -> int:
 
 def _measure(args, backends: list[str], copies: dict, models: Path, account_ids: list[str],
              database_pid: int | None) -> int:
-    """Every phase on every backend (``copies[backend](name)``: a fresh copy), then the comparisons and targets.
+    """Every phase on every backend, then the medians, the comparisons and the targets.
 
-    Returns the exit code: 0 when every backend met every target.
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The command line.
+    backends : list of str
+        ``sqlite`` and/or ``postgres``, in the order measured.
+    copies : dict of str to callable
+        ``copies[backend](name)``: a fresh copy of the scored database (path or URL).
+    models : pathlib.Path
+        The published models.
+    account_ids : list of str
+        The scored accounts the leads are drawn for.
+    database_pid : int or None
+        The PostgreSQL server's pid, for its CPU per lead.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every backend met every target.
     """
     def prefix(backend: str) -> str:  # the names carry the backend only when several are measured
         return "" if backends == ["sqlite"] else f"{backend} "
@@ -572,7 +580,11 @@ def _measure(args, backends: list[str], copies: dict, models: Path, account_ids:
 
 
 def _print_ratios(bases: list, median, library: dict[str, dict], clients: int) -> None:
-    """PostgreSQL against SQLite, phase by phase, from the medians measured in this run."""
+    """Print PostgreSQL against SQLite, phase by phase, from the medians measured in this run.
+
+    ``bases``: the phases as ``(name, checkout, workers)``; ``median(name, phase, key)``: the
+    medians over the rounds; ``library``: each backend's ``LiveRouter.route`` figures.
+    """
     print(f"\nPostgreSQL / SQLite, side by side in this run (POST /route, {clients} clients, medians):")
     for base, _, _ in bases:
         pg = {key: median(f"postgres {base}", "service", key) for key in _COMPARED}
