@@ -7,6 +7,7 @@ or partner over capacity and no lead assigned twice.
     python benchmarks/bench_serve.py --seconds 10 --clients 4
     python benchmarks/bench_serve.py --workers 1,2            # one process, then two workers
     python benchmarks/bench_serve.py --workers 2 --rounds 2 --before /tmp/kam-before   # earlier checkout, alternating
+    python benchmarks/bench_serve.py --backend sqlite,postgres  # both databases, side by side
 
 The demo database is generated once (``engine.demo.generate_demo_database``) into ``--work``
 and reused, the models are trained once on a smaller demo (``--train-accounts``) as
@@ -29,12 +30,22 @@ Measured side by side in one run:
 Then the checks, read from the database: every lead recorded once (``live_assignments.lead_id``
 unique, one row per answered lead), and no person's live load above their capacity. The load
 average before and after is printed: the machine may be shared.
+
+``--backend sqlite,postgres`` measures every phase on both databases in one run, the rounds
+alternating, and prints the PostgreSQL / SQLite ratios. PostgreSQL is a throwaway server on
+loopback that the script starts and removes (``benchmarks/_postgres.py``) and that runs
+**durably**, with PostgreSQL's defaults (``fsync=on``, ``synchronous_commit=on``,
+``full_page_writes=on``; not the tests' ``fsync=off``), printed at the start. It holds the same
+demo and the same scoring run (``kam score``, same models and as-of date); each phase gets a fresh
+copy (``CREATE DATABASE ... TEMPLATE``), and the server's CPU per lead is printed beside the
+service's. The targets are checked on every backend measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import http.client
 import json
@@ -139,15 +150,19 @@ class _Load:
     against 0.45 ms, side by side), and a thread woken by its answer could wait up to the
     interpreter's 5 ms switch interval for another client thread before it took the time: both
     were counted as the service's latency. Each request is bounded by a 60 s timeout.
+    ``database_pid``: a database server (the PostgreSQL postmaster) whose CPU is measured too.
     """
 
-    def __init__(self, url: str, token: str, clients: int, server_pid: int | None = None):
+    def __init__(self, url: str, token: str, clients: int, server_pid: int | None = None,
+                 database_pid: int | None = None):
         parts = urlsplit(url)
         self.host, self.port = parts.hostname, parts.port
         self.token = token
         self.clients = clients
         self.server_pid = server_pid
-        self.cpu = {"server_s": float("nan"), "clients_s": float("nan")}  # CPU over the last measured window
+        self.database_pid = database_pid
+        # CPU over the last measured window
+        self.cpu = {"server_s": float("nan"), "clients_s": float("nan"), "database_s": float("nan")}
 
     def run(self, make_request, warmup_s: float, seconds: float):
         return asyncio.run(self._run(make_request, warmup_s, seconds))
@@ -208,11 +223,12 @@ class _Load:
         await asyncio.sleep(warmup_s)
         state["measuring"] = True
         started = time.perf_counter()
-        cpu = (_cpu_seconds(self.server_pid), time.process_time())
+        cpu = (_cpu_seconds(self.server_pid), time.process_time(), _cpu_seconds(self.database_pid))
         await asyncio.sleep(seconds)
         state["stop"] = True
         wall = time.perf_counter() - started
-        self.cpu = {"server_s": _cpu_seconds(self.server_pid) - cpu[0], "clients_s": time.process_time() - cpu[1]}
+        self.cpu = {"server_s": _cpu_seconds(self.server_pid) - cpu[0], "clients_s": time.process_time() - cpu[1],
+                    "database_s": _cpu_seconds(self.database_pid) - cpu[2]}
         await asyncio.wait_for(asyncio.gather(*tasks), 120)
         return latencies, errors, answers, wall
 
@@ -247,24 +263,46 @@ def _summary(name: str, latencies: list[float], wall: float, errors: list[str]) 
     return figures
 
 
-def _library_baseline(scored: Path, work: Path, models: Path, account_ids: list[str], leads: int, seed: int) -> dict:
+def _library_baseline(target: str | Path, models: Path, account_ids: list[str], leads: int, seed: int,
+                      label: str = "") -> dict:
     """``LiveRouter.route`` alone, one lead at a time: as shipped, and with an idle connection kept open.
 
     The service keeps one connection to the SQLite file open (``Database.keep_open``), so a
     decision's close does not checkpoint and delete the WAL; blocks of 25 leads alternate
-    between the two ways on one router, so both see the same machine load.
+    between the two ways on one router, so both see the same machine load. On PostgreSQL
+    there is nothing to keep open: every block is as shipped (as many leads as SQLite's).
+
+    Parameters
+    ----------
+    target : str or pathlib.Path
+        A fresh copy of the scored database: a SQLite file or a PostgreSQL URL.
+    models : pathlib.Path
+        The published models.
+    account_ids : list of str
+        The scored accounts the leads are drawn for.
+    leads : int
+        Leads measured each way (in blocks of 25, after 20 for warm-up).
+    seed : int
+        Seed of the leads.
+    label : str, default ""
+        Prefix of the printed lines (the backend, when several are measured).
+
+    Returns
+    -------
+    dict
+        The as-shipped figures (see ``_summary``).
     """
     from engine.live import LiveRouter
 
-    copy = _fresh_copy(scored, work / "bench-serve-library.sqlite")
-    router = LiveRouter(copy, artifacts_dir=models)
+    router = LiveRouter(target, artifacts_dir=models)
+    keeps = router.database.dialect == "sqlite"
     stream = _leads(account_ids, 99, seed)
     for _ in range(20):  # warm-up, as the service gets
         router.route(next(stream))
     latencies: dict[bool, list[float]] = {False: [], True: []}
     walls = {False: 0.0, True: 0.0}
-    for block in range(2 * max(1, leads // 25)):
-        kept = router.database.keep_open() if block % 2 else None
+    for block in range((2 if keeps else 1) * max(1, leads // 25)):
+        kept = router.database.keep_open() if keeps and block % 2 else None
         started = time.perf_counter()
         for _ in range(25):
             one = time.perf_counter()
@@ -274,7 +312,9 @@ def _library_baseline(scored: Path, work: Path, models: Path, account_ids: list[
         if kept is not None:
             kept.close()
     router.close()
-    figures = _summary("library LiveRouter.route, 1 thread", latencies[False], walls[False], [])
+    figures = _summary(f"{label}library LiveRouter.route, 1 thread", latencies[False], walls[False], [])
+    if not keeps:
+        return figures
     kept_open = _summary("  the same, WAL kept open", latencies[True], walls[True], [])
     print(f"library: an idle connection kept open takes the median decision from {figures['p50_ms']:.1f} to "
           f"{kept_open['p50_ms']:.1f} ms ({figures['p50_ms'] / kept_open['p50_ms']:.2f}x), p99 "
@@ -282,7 +322,7 @@ def _library_baseline(scored: Path, work: Path, models: Path, account_ids: list[
     return figures
 
 
-def _check_database(db_path: Path, models: Path, answers: list[dict]) -> bool:
+def _check_database(db_path: str | Path, models: Path, answers: list[dict]) -> bool:
     from engine.live import LiveRouter
 
     router = LiveRouter(db_path, artifacts_dir=models)  # the people and their capacities, as the service saw them
@@ -324,9 +364,13 @@ def _wait_for_workers(url: str, workers: int, timeout: float = 300.0) -> None:
         raise RuntimeError(f"only {len(seen)} of {workers} workers answered within {timeout:.0f} s")
 
 
-def _service_run(root: Path, db_path: Path, models: Path, args, account_ids: list[str], label: str,
-                 workers: int = 1) -> dict | None:
-    """Start ``kam serve --workers N`` with the ``engine`` of ``root`` on ``db_path``; measure; stop it."""
+def _service_run(root: Path, db_path: str | Path, models: Path, args, account_ids: list[str], label: str,
+                 workers: int = 1, database_pid: int | None = None) -> dict | None:
+    """Start ``kam serve --workers N`` with the ``engine`` of ``root`` on ``db_path``; measure; stop it.
+
+    ``db_path`` is a SQLite file or a database URL; ``database_pid`` a database server whose CPU
+    per lead is printed beside the service's.
+    """
     token = secrets.token_urlsafe(32)
     env = {**os.environ, "KAM_SERVE_TOKEN": token,
            "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -344,7 +388,7 @@ def _service_run(root: Path, db_path: Path, models: Path, args, account_ids: lis
         url = line.split("listening on ")[1].split()[0]
         print(f"{label}kam serve (engine of {root}) listening on {url} after {time.perf_counter() - started:.1f} s "
               "(process start, database read, features, rules and model loaded)")
-        load = _Load(url, token, args.clients, server.pid)
+        load = _Load(url, token, args.clients, server.pid, database_pid)
         if workers > 1:  # the line comes once the socket listens; wait for every worker's snapshot
             _wait_for_workers(url, workers)
             print(f"{label}{workers} workers ready after {time.perf_counter() - started:.1f} s")
@@ -370,8 +414,10 @@ def _service_run(root: Path, db_path: Path, models: Path, args, account_ids: lis
         answered = max(len(latencies), 1)
         service["server_cpu_ms"] = load.cpu["server_s"] * 1000 / answered
         service["client_cpu_ms"] = load.cpu["clients_s"] * 1000 / answered
+        service["database_cpu_ms"] = load.cpu["database_s"] * 1000 / answered
+        server_side = "" if database_pid is None else f", PostgreSQL server {service['database_cpu_ms']:.2f} ms"
         print(f"{label}CPU per answered lead ({args.clients} clients): service {service['server_cpu_ms']:.2f} ms "
-              f"(all its processes), load-generating clients {service['client_cpu_ms']:.2f} ms")
+              f"(all its processes), load-generating clients {service['client_cpu_ms']:.2f} ms{server_side}")
         for error in (errors + one_errors)[:5]:
             print(f"  error: {error}")
         server.send_signal(signal.SIGTERM)
@@ -400,7 +446,13 @@ def main(argv: list[str] | None = None) -> int:
                         "this many times, alternating, and report the medians: the load of a shared machine moves")
     parser.add_argument("--before", type=Path, help="checkout of an earlier kam: its service measured first, "
                         "on its own copy, for a side-by-side figure")
+    parser.add_argument("--backend", default="sqlite", help="comma-separated databases measured side by side: "
+                        "sqlite, postgres (a durable throwaway server started here; needs `apt-get install "
+                        "postgresql`)")
     args = parser.parse_args(argv)
+    backends = [x.strip() for x in str(args.backend).split(",") if x.strip()]
+    if not backends or set(backends) - {"sqlite", "postgres"}:
+        parser.error(f"--backend: expected sqlite, postgres or sqlite,postgres; got {args.backend!r}")
 
     args.work.mkdir(parents=True, exist_ok=True)
     source = args.work / f"demo-{args.accounts}-seed{args.seed}.sqlite"
@@ -415,61 +467,140 @@ def main(argv: list[str] | None = None) -> int:
     with Database(scored, readonly=True) as db:
         account_ids = sorted(db.read_results("account_scores", db.latest_run_id(), columns=["account_id"])
                              ["account_id"].astype(str))
-    print(f"{len(account_ids):,} scored accounts; {args.clients} clients; {os.cpu_count()} cores; "
-          f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    copies = {"sqlite": lambda name: _fresh_copy(scored, args.work / f"bench-serve-{name}.sqlite")}
+    with contextlib.ExitStack() as stack:
+        database_pid: int | None = None
+        if "postgres" in backends:
+            from benchmarks._postgres import PostgresMissing, scored_postgres
+
+            try:
+                copies["postgres"], database_pid = stack.enter_context(scored_postgres(source, models))
+            except PostgresMissing as missing:
+                print(f"--backend postgres: {missing}", file=sys.stderr)
+                return 2
+        print(f"{len(account_ids):,} scored accounts; {args.clients} clients; {os.cpu_count()} cores; "
+              f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return _measure(args, backends, copies, models, account_ids, database_pid)
+
+
+def _measure(args, backends: list[str], copies: dict, models: Path, account_ids: list[str],
+             database_pid: int | None) -> int:
+    """Every phase on every backend, then the medians, the comparisons and the targets.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The command line.
+    backends : list of str
+        ``sqlite`` and/or ``postgres``, in the order measured.
+    copies : dict of str to callable
+        ``copies[backend](name)``: a fresh copy of the scored database (path or URL).
+    models : pathlib.Path
+        The published models.
+    account_ids : list of str
+        The scored accounts the leads are drawn for.
+    database_pid : int or None
+        The PostgreSQL server's pid, for its CPU per lead.
+
+    Returns
+    -------
+    int
+        The exit code: 0 when every backend met every target.
+    """
+    def prefix(backend: str) -> str:  # the names carry the backend only when several are measured
+        return "" if backends == ["sqlite"] else f"{backend} "
 
     counts = [int(x) for x in str(args.workers).split(",") if x.strip()]
     # (name, checkout, workers): the earlier checkout first, with the last worker count
-    phases = [("before", args.before.resolve(), counts[-1])] if args.before is not None else []
-    phases += [(f"workers {count}", ROOT, count) for count in counts]
-    runs: dict[str, list[dict]] = {name: [] for name, _, _ in phases}
-    consistent = True
+    bases = [("before", args.before.resolve(), counts[-1])] if args.before is not None else []
+    bases += [(f"workers {count}", ROOT, count) for count in counts]
+    phases = [(backend, base, prefix(backend) + base, root, count)
+              for backend in backends for base, root, count in bases]
+    runs: dict[str, list[dict]] = {name: [] for _, _, name, _, _ in phases}
+    consistent = dict.fromkeys(backends, True)
     for round_ in range(args.rounds):  # rounds alternate the phases: a shared machine's load moves
-        for name, root, count in phases:
-            path = _fresh_copy(scored, args.work / f"bench-serve-{name.replace(' ', '-')}.sqlite")
+        for backend, base, name, root, count in phases:
+            target = copies[backend](base.replace(" ", "-"))
             label = f"{name}{f' (round {round_ + 1})' if args.rounds > 1 else ''}: "
-            run = _service_run(root, path, models, args, account_ids, label, count)
+            run = _service_run(root, target, models, args, account_ids, label, count,
+                               database_pid if backend == "postgres" else None)
             if run is None:
                 return 1
-            checked = _check_database(path, models, run["answers"])
-            consistent &= checked or name == "before"  # the checkout under test must hold; the earlier is reported
+            checked = _check_database(target, models, run["answers"])
+            # the checkout under test must hold; the earlier is reported
+            consistent[backend] &= checked or base == "before"
             runs[name].append(run)
-    library = _library_baseline(scored, args.work, models, account_ids, args.library_leads, args.seed)
+    library = {backend: _library_baseline(copies[backend]("library"), models, account_ids, args.library_leads,
+                                          args.seed, "" if backends == ["sqlite"] else f"{backend}: ")
+               for backend in backends}
 
     def median(name: str, phase: str, key: str) -> float:
         return float(np.median([run[phase][key] for run in runs[name]]))
 
+    width = max(10, *(len(name) for _, _, name, _, _ in phases))
     print(f"\nPOST /route, {args.clients} clients, median of {args.rounds} round(s) (each round's figures in brackets):")
-    for name, _, _ in phases:
+    for backend, _, name, _, _ in phases:
         def each(key: str, digits: int, name: str = name) -> str:
             return ", ".join(f"{run['service'][key]:.{digits}f}" for run in runs[name])
 
-        print(f"  {name:<10} {median(name, 'service', 'per_s'):7.1f}/s [{each('per_s', 0)}]"
+        database_cpu = (f"  PostgreSQL server CPU {median(name, 'service', 'database_cpu_ms'):.2f} ms/lead"
+                        if backend == "postgres" else "")
+        print(f"  {name:<{width}} {median(name, 'service', 'per_s'):7.1f}/s [{each('per_s', 0)}]"
               f"  p50 {median(name, 'service', 'p50_ms'):6.1f} ms [{each('p50_ms', 1)}]"
               f"  p99 {median(name, 'service', 'p99_ms'):6.1f} ms [{each('p99_ms', 1)}]"
-              f"  service CPU {median(name, 'service', 'server_cpu_ms'):.2f} ms/lead"
+              f"  service CPU {median(name, 'service', 'server_cpu_ms'):.2f} ms/lead{database_cpu}"
               f"  errors {sum(run['service']['errors'] for run in runs[name])}")
-    last = phases[-1][0]
-    single_p50, service_p50 = median(last, "single", "p50_ms"), median(last, "service", "p50_ms")
-    print(f"HTTP layer ({last}): POST /route p50 with 1 client / library p50: {single_p50 / library['p50_ms']:.2f}x "
-          f"(+{single_p50 - library['p50_ms']:.1f} ms); service p50 with {args.clients} clients / HTTP floor p50: "
-          f"{service_p50 / median(last, 'floor', 'p50_ms'):.1f}x")
-    if args.before is not None:
-        b = {key: median("before", "service", key) for key in ("per_s", "p50_ms", "p99_ms")}
-        a = {key: median(last, "service", key) for key in ("per_s", "p50_ms", "p99_ms")}
-        print(f"before -> after, POST /route with {args.clients} clients, {counts[-1]} worker(s): {b['per_s']:.1f}/s -> "
-              f"{a['per_s']:.1f}/s ({a['per_s'] / b['per_s']:.2f}x); p50 {b['p50_ms']:.1f} -> {a['p50_ms']:.1f} ms; "
-              f"p99 {b['p99_ms']:.1f} -> {a['p99_ms']:.1f} ms ({b['p99_ms'] / a['p99_ms']:.2f}x lower)")
-    service = {key: median(last, "service", key) for key in ("per_s", "p99_ms")}
-    errors = sum(run["service"]["errors"] + run["single"]["errors"] for run in runs[last])
+    targets: dict[str, bool] = {}
+    for backend in backends:
+        last = prefix(backend) + bases[-1][0]
+        single_p50, service_p50 = median(last, "single", "p50_ms"), median(last, "service", "p50_ms")
+        print(f"HTTP layer ({last}): POST /route p50 with 1 client / library p50: "
+              f"{single_p50 / library[backend]['p50_ms']:.2f}x ({single_p50 - library[backend]['p50_ms']:+.1f} ms); "
+              f"service p50 with {args.clients} clients / HTTP floor p50: "
+              f"{service_p50 / median(last, 'floor', 'p50_ms'):.1f}x")
+        if args.before is not None:
+            b = {key: median(prefix(backend) + "before", "service", key) for key in ("per_s", "p50_ms", "p99_ms")}
+            a = {key: median(last, "service", key) for key in ("per_s", "p50_ms", "p99_ms")}
+            print(f"{prefix(backend)}before -> after, POST /route with {args.clients} clients, {counts[-1]} worker(s): "
+                  f"{b['per_s']:.1f}/s -> {a['per_s']:.1f}/s ({a['per_s'] / b['per_s']:.2f}x); p50 {b['p50_ms']:.1f} -> "
+                  f"{a['p50_ms']:.1f} ms; p99 {b['p99_ms']:.1f} -> {a['p99_ms']:.1f} ms ({b['p99_ms'] / a['p99_ms']:.2f}x lower)")
+        service = {key: median(last, "service", key) for key in ("per_s", "p99_ms")}
+        errors = sum(run["service"]["errors"] + run["single"]["errors"] for run in runs[last])
+        which = "" if backends == ["sqlite"] else f" ({backend})"
+        targets.update({f"p99 <= 50 ms{which}": service["p99_ms"] <= 50,
+                        f">= 200 leads/s{which}": service["per_s"] >= 200, f"zero errors{which}": errors == 0,
+                        f"no lead twice, nobody over capacity{which}": consistent[backend]})
+    if set(backends) == {"sqlite", "postgres"}:
+        _print_ratios(bases, median, library, args.clients)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"({os.cpu_count()} cores: above that the machine was shared)")
-    targets = {"p99 <= 50 ms": service["p99_ms"] <= 50, ">= 200 leads/s": service["per_s"] >= 200,
-               "zero errors": errors == 0, "no lead twice, nobody over capacity": consistent}
     for name, met in targets.items():
         print(f"target {name}: {'met' if met else 'MISSED'}")
-    ok = all(targets.values())
-    return 0 if ok else 1
+    return 0 if all(targets.values()) else 1
+
+
+def _print_ratios(bases: list, median, library: dict[str, dict], clients: int) -> None:
+    """Print PostgreSQL against SQLite, phase by phase, from the medians measured in this run.
+
+    ``bases``: the phases as ``(name, checkout, workers)``; ``median(name, phase, key)``: the
+    medians over the rounds; ``library``: each backend's ``LiveRouter.route`` figures.
+    """
+    print(f"\nPostgreSQL / SQLite, side by side in this run (POST /route, {clients} clients, medians):")
+    for base, _, _ in bases:
+        pg = {key: median(f"postgres {base}", "service", key) for key in _COMPARED}
+        lite = {key: median(f"sqlite {base}", "service", key) for key in _COMPARED}
+        print(f"  {base}: {pg['per_s']:.1f}/s vs {lite['per_s']:.1f}/s ({pg['per_s'] / lite['per_s']:.2f}x); "
+              f"p50 {pg['p50_ms']:.1f} vs {lite['p50_ms']:.1f} ms ({pg['p50_ms'] / lite['p50_ms']:.2f}x); "
+              f"p99 {pg['p99_ms']:.1f} vs {lite['p99_ms']:.1f} ms ({pg['p99_ms'] / lite['p99_ms']:.2f}x); "
+              f"service CPU {pg['server_cpu_ms']:.2f} vs {lite['server_cpu_ms']:.2f} ms/lead, "
+              f"plus the PostgreSQL server's {pg['database_cpu_ms']:.2f}")
+    pg, lite = library["postgres"], library["sqlite"]
+    print(f"  library LiveRouter.route, 1 thread: p50 {pg['p50_ms']:.1f} vs {lite['p50_ms']:.1f} ms "
+          f"({pg['p50_ms'] / lite['p50_ms']:.2f}x); p99 {pg['p99_ms']:.1f} vs {lite['p99_ms']:.1f} ms "
+          f"({pg['p99_ms'] / lite['p99_ms']:.2f}x); {pg['per_s']:.1f}/s vs {lite['per_s']:.1f}/s")
+
+
+_COMPARED = ("per_s", "p50_ms", "p99_ms", "server_cpu_ms", "database_cpu_ms")
 
 
 if __name__ == "__main__":
