@@ -48,6 +48,7 @@ from engine.storage._live_postgres import lock_meta_statement
 from engine.storage._live_postgres import require_read_committed as _require_read_committed
 from engine.storage._live_postgres import waits_bounded as _waits_bounded
 from engine.storage._live_sqlite import SqliteSession, sqlite_transaction
+from engine.storage._results import runs_order
 
 __all__ = ["LIVE_TABLES", "LIVE_COLUMNS", "LiveStore", "LiveClaim", "StaleBaseError"]
 
@@ -555,7 +556,7 @@ def _latest_run(store: LiveStore, session) -> tuple[str | None, str | None, str 
         store._runs_columns = set(session.columns("runs"))  # a result table, never dropped by kam
     if "started_at" in store._runs_columns:
         rows = session.execute(f"SELECT {q('run_id')}, {q('as_of')}, {q('started_at')} FROM {q('runs')} "
-                               f"ORDER BY {q('started_at')} DESC, {q('run_id')} DESC LIMIT 1")
+                               f"ORDER BY {runs_order(store.database.dialect, store._runs_columns)} LIMIT 1")
     else:
         rows = session.execute(
             f"SELECT {q('run_id')}, {q('as_of')}, '' FROM {q('runs')} ORDER BY {q('run_id')} DESC LIMIT 1")

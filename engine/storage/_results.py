@@ -6,7 +6,7 @@ The functions behind :meth:`Database.write_run`, :meth:`Database.list_runs` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +18,7 @@ from engine.storage._sessions import AdbcSession, check_identifier
 if TYPE_CHECKING:
     from engine.storage._database import Database
 
-__all__ = ["list_runs", "read_results", "write_run"]
+__all__ = ["list_runs", "read_results", "runs_order", "write_run"]
 
 
 def write_run(
@@ -75,7 +75,7 @@ def _prune_runs(db: Database, session: Any, keep_runs: int, tables: set[str], re
     """Delete the rows of all but the newest ``keep_runs`` runs from every result table present."""
     if "runs" not in tables:
         return
-    order = '"started_at" DESC, "run_id" DESC' if "started_at" in session.columns("runs") else '"run_id" DESC'
+    order = runs_order(db.dialect, session.columns("runs"))
     ordered = [r[0] for r in session.execute(f'SELECT "run_id" FROM "runs" ORDER BY {order}')]
     stale = ordered[keep_runs:]
     if not stale:
@@ -105,8 +105,33 @@ def list_runs(db: Database) -> pd.DataFrame:
     if "runs" not in db.table_names():
         return pd.DataFrame()
     with db._session("read runs") as session:
-        order = '"started_at" DESC, "run_id" DESC' if "started_at" in session.columns("runs") else '"run_id" DESC'
-        return session.read(f'SELECT * FROM "runs" ORDER BY {order}')
+        return session.read(f'SELECT * FROM "runs" ORDER BY {runs_order(db.dialect, session.columns("runs"))}')
+
+
+def runs_order(dialect: str, columns: Collection[str]) -> str:
+    """The ``ORDER BY`` terms of ``runs`` that put the newest run first: by ``started_at``, then run id.
+
+    SQLite keeps a timestamp as text, spelt ``2026-10-01 06:00:00`` by kam's fast writes and
+    ``2026-10-01T06:00:00`` by its other writes (and by a caller's text). Compared as text, every
+    ``T`` of a day sorts after every space of that day, whatever the time; ``julianday`` reads both
+    spellings (and fractions of a second) as the same instant. Text it cannot read sorts last.
+
+    Parameters
+    ----------
+    dialect : str
+        The database's dialect name (``"sqlite"``, ``"postgresql"``, ...).
+    columns : collection of str
+        The columns of the ``runs`` table.
+
+    Returns
+    -------
+    str
+    """
+    if "started_at" not in columns:
+        return '"run_id" DESC'
+    started = 'julianday("started_at") DESC, ' if dialect == "sqlite" else ""
+    return f'{started}"started_at" DESC, "run_id" DESC'
+
 
 
 def read_results(

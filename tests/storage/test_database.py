@@ -8,9 +8,11 @@ import traceback
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import ConfigError, MissingDependencyError, StorageError
-from engine.storage import Database, mask_url
+from engine.storage import Database, LiveStore, mask_url
 
 
 def _reps(n: int = 3) -> pd.DataFrame:
@@ -177,6 +179,35 @@ def test_a_fraction_in_a_whole_number_column_is_refused(database):
     orders["units"] = [10.0, 1.5, 0.0]
     with pytest.raises(StorageError, match=r"'units' is a whole-number column; got 1.5 at row 1"):
         database.write_source_tables({"orders": orders})
+
+
+_SPELLINGS = ["fast", "sqlalchemy", "text T", "text space"]
+
+
+@settings(max_examples=30)
+@given(st.lists(st.tuples(st.integers(0, 3 * 86_400), st.sampled_from(_SPELLINGS)), min_size=2, max_size=6,
+                unique_by=lambda run: run[0]))
+def test_the_latest_run_is_the_latest_started_whatever_its_timestamp_spelling(tmp_path_factory, runs):
+    """SQLite keeps ``started_at`` as text: kam's fast writes spell it with a space, its other writes
+    (and a caller's text) with a ``T``. Compared as text, a ``T`` of a day came after every space
+    of that day; the latest run, the retention and the live store's base must go by the time."""
+    path = tmp_path_factory.mktemp("spellings") / "kam.sqlite"
+    start = pd.Timestamp("2026-10-01 00:00:00")
+    for k, (offset, spelling) in enumerate(runs):
+        at = start + pd.Timedelta(seconds=offset)
+        value = {"text T": at.strftime("%Y-%m-%dT%H:%M:%S"), "text space": at.strftime("%Y-%m-%d %H:%M:%S")}.get(
+            spelling, at)
+        frame = pd.DataFrame({"as_of": ["2026-10-01"], "started_at": [value]})
+        with Database(path, fast_sqlite=spelling == "fast") as db:
+            db.write_run(f"run-{k}", {"runs": frame})
+    newest_first = [f"run-{k}" for k, _ in sorted(enumerate(runs), key=lambda run: -run[1][0])]
+    with Database(path) as db:
+        assert db.list_runs()["run_id"].tolist() == newest_first
+        assert db.latest_run_id() == newest_first[0]
+        assert LiveStore(db).latest_run()[0] == newest_first[0]
+        older = pd.DataFrame({"as_of": ["2026-09-30"], "started_at": [start - pd.Timedelta(seconds=1)]})
+        db.write_run("run-older", {"runs": older}, keep_runs=2)  # the retention keeps the newest two by time
+        assert db.list_runs()["run_id"].tolist() == newest_first[:2]
 
 
 def test_latest_run_and_retention(database):
