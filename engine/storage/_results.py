@@ -114,7 +114,8 @@ def runs_order(dialect: str, columns: Collection[str]) -> str:
     SQLite keeps a timestamp as text, spelt ``2026-10-01 06:00:00`` by kam's fast writes and
     ``2026-10-01T06:00:00`` by its other writes (and by a caller's text). Compared as text, every
     ``T`` of a day sorts after every space of that day, whatever the time; ``julianday`` reads both
-    spellings (and fractions of a second) as the same instant. Text it cannot read sorts last.
+    spellings (and fractions of a second) as the same instant, so runs of the same second are
+    ordered by run id whatever their spelling. Text it cannot read sorts last, by that text.
 
     Parameters
     ----------
@@ -126,12 +127,14 @@ def runs_order(dialect: str, columns: Collection[str]) -> str:
     Returns
     -------
     str
+        What follows ``ORDER BY``.
     """
     if "started_at" not in columns:
         return '"run_id" DESC'
-    started = 'julianday("started_at") DESC, ' if dialect == "sqlite" else ""
-    return f'{started}"started_at" DESC, "run_id" DESC'
-
+    if dialect == "sqlite":
+        return ('julianday("started_at") DESC, CASE WHEN julianday("started_at") IS NULL THEN "started_at" END DESC, '
+                '"run_id" DESC')
+    return '"started_at" DESC, "run_id" DESC'
 
 
 def read_results(
