@@ -111,25 +111,30 @@ def throwaway_server(start_timeout: float = 120.0) -> Iterator[PostgresServer]:
         ``initdb`` or ``pg_ctl start`` failed (the message holds their output and the server log's end).
     """
     bin_dir = _postgres_bin()
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the finally below runs
     root = Path(tempfile.mkdtemp(prefix="kam-bench-pg-"))
     data, log = root / "data", root / "server.log"
     run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root: use the postgres system user
-        run_as = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres")
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the finally below runs
     try:
+        if os.geteuid() == 0:  # initdb refuses to run as root: use the postgres system user
+            run_as = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(root, "postgres")
         made = _run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "kam", "--auth=trust", "-E", "UTF8"],
                     start_timeout)
         if made.returncode != 0:
             raise RuntimeError(f"initdb failed (exit {made.returncode}): {made.stderr.strip()[-2000:]}")
-        port = _free_port()
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-        started = _run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
-                        "-t", str(int(start_timeout)), "-w", "start"], start_timeout + 30)
-        if started.returncode != 0:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise RuntimeError(f"pg_ctl start failed (exit {started.returncode}): {started.stderr.strip()}\n{tail}")
+        for attempt in range(3):  # a port taken between its choice and the start costs a retry
+            port = _free_port()
+            logged = log.stat().st_size if log.exists() else 0
+            options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+            started = _run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
+                            "-t", str(int(start_timeout)), "-w", "start"], start_timeout + 30)
+            if started.returncode == 0:
+                break
+            said = log.read_bytes()[logged:].decode(errors="replace") if log.exists() else ""
+            if "could not bind" not in said or attempt == 2:
+                raise RuntimeError(f"pg_ctl start failed (exit {started.returncode}): {started.stderr.strip()}\n"
+                                   f"{said[-2000:]}")
         pid = int((data / "postmaster.pid").read_text().split()[0])
         yield PostgresServer(url=f"postgresql://kam@127.0.0.1:{port}/postgres", pid=pid, data=data)
     finally:

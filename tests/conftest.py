@@ -107,10 +107,11 @@ def postgres_url():
         logged = log.stat().st_size if log.exists() else 0
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
         started = subprocess.run(
-            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"],
+            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-t", "60", "-w",
+             "start"],
             check=False,
             capture_output=True,
-            timeout=120,
+            timeout=120,  # pg_ctl gives up after its own 60 s first
         )
         if started.returncode == 0:
             break

@@ -101,7 +101,7 @@ class _Session:
             self._dispatch(message)
         raise TimeoutError(f"no answer to {method} within {timeout} s")
 
-    def wait_for(self, event: str, timeout: float = 60, *, since: int = 0) -> dict:
+    def wait_for(self, event: str, *, since: int, timeout: float = 60) -> dict:
         """The first ``event`` among the events received from position ``since`` on.
 
         An event can arrive before the answer to the call that caused it (``Page.loadEventFired``
