@@ -212,8 +212,9 @@ class SnapshotHolder:
 class ReloadWatcher:
     """A background thread that reloads ``holder`` on request (SIGHUP) or when its files change.
 
-    A change is loaded once the files have stayed the same from one poll to the next: an editor
-    that saves a rule file in place (empties it, then writes it) is never read half written.
+    A change is loaded once the files have stayed the same from one poll to the next: a rule file
+    that an editor saves in place (empties, then writes) is not read half written, unless the save
+    outlasts a poll.
 
     Parameters
     ----------
@@ -244,6 +245,9 @@ class ReloadWatcher:
 
     def check(self) -> bool:
         """One poll: reload when the files changed and are as they were at the previous poll.
+
+        The watcher's thread calls it every ``poll_seconds``; call it directly only on a watcher
+        whose thread is not running (tests, or a caller that polls on its own schedule).
 
         Returns
         -------
