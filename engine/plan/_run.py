@@ -122,14 +122,16 @@ def plan(
                 f"no scoring run in {database.display_url}: nothing to plan from. Fix: run `kam score --db URL` first."
             )
         with task(f"planning from run {run_id}: reading"):
-            scores = database.read_results("account_scores", run_id=run_id)
+            # one version of the run's tables (a re-run of its id may commit between the two reads)
+            scores, routes = database.read_consistently(run_id, lambda: (
+                database.read_results("account_scores", run_id=run_id),
+                database.read_results("opportunity_routes", run_id=run_id)
+                if "opportunity_routes" in database.table_names() else None))
             if scores.empty:
                 raise DataError(
                     f"run {run_id!r} has no rows in account_scores of {database.display_url}; expected the accounts of "
                     "a completed `kam score` run. Fix: pass --run with a run listed in the runs table."
                 )
-            routes = (database.read_results("opportunity_routes", run_id=run_id)
-                      if "opportunity_routes" in database.table_names() else None)
             reps = database.read_table("reps", columns=["rep_id", "role", "active"])
             partners = database.read_table("partners", columns=["partner_id", "active"])
             customers = database.read_table("customers", columns=["account_id", "status"])

@@ -155,6 +155,11 @@ def _read_run(db: Database, runs: pd.DataFrame, run_id: str) -> RunData:
     return RunData(run=_decode_run(row.iloc[0]), accounts=accounts, routes=routes, rejects=rejects)
 
 
+def _read_run_consistently(db: Database, run_id: str) -> RunData:
+    """:func:`_read_run`: the run's row and tables from one version of it (a re-run may commit meanwhile)."""
+    return db.read_consistently(run_id, lambda: _read_run(db, db.list_runs(), run_id))
+
+
 def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].astype("category") for c in CATEGORICAL if c in frame.columns})
 
@@ -277,14 +282,14 @@ def read_inputs(
         )
     ids = runs["run_id"].astype(str).tolist()
     run_id = str(run_id) if run_id is not None else ids[0]
-    current = _read_run(db, runs, run_id)
+    current = _read_run_consistently(db, run_id)
     previous = None
     if isinstance(compare, str) and compare:
         if compare == run_id:
             raise ConfigError(f"--compare {compare!r} is the run being reported. Fix: compare with another run.")
-        previous = _read_run(db, runs, compare)
+        previous = _read_run_consistently(db, compare)
     elif compare is True and run_id in ids and ids.index(run_id) + 1 < len(ids):
-        previous = _read_run(db, runs, ids[ids.index(run_id) + 1])
+        previous = _read_run_consistently(db, ids[ids.index(run_id) + 1])
     rulesets = _rulesets(rules_dir)
     cards, notes = _cards(Path(artifacts_dir) if artifacts_dir is not None else None, current.run)
     _log.info(

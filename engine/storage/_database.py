@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -52,6 +52,8 @@ from engine.storage._sources import SQL_TYPES
 from engine.storage._urls import mask_url
 
 __all__ = ["Database", "RESULT_TABLES", "mask_url", "SQL_TYPES", "using_database"]
+
+_T = TypeVar("_T")
 
 #: Tables kam writes its results to, keyed by name, with the column that identifies a run.
 RESULT_TABLES: dict[str, str] = {
@@ -402,6 +404,36 @@ class Database(Connections):
         """Identifier of the newest run, or None when there is none."""
         runs = self.list_runs()
         return None if runs.empty else str(runs["run_id"].iloc[0])
+
+    def read_consistently(self, run_id: str, read: Callable[[], _T], *, attempts: int = 3) -> _T:
+        """Call ``read()`` until its reads of run ``run_id`` came from one version of the run.
+
+        Re-running a run id (``kam score`` for the same as-of date and configuration) rewrites
+        its rows in every result table in one transaction; reads of several of its tables in
+        separate calls could see some before that commit and others after it. The run's
+        ``runs.started_at`` is read before and after ``read()``; when it changed, ``read()`` is
+        called again.
+
+        Parameters
+        ----------
+        run_id : str
+            The run that ``read`` reads.
+        read : callable
+            ``read() -> value``: the reads (e.g. several :meth:`read_results` of ``run_id``).
+        attempts : int, default 3
+            How many times to call ``read`` at most.
+
+        Returns
+        -------
+        object
+            What the last ``read()`` returned.
+
+        Raises
+        ------
+        StorageError
+            The run was rewritten during each of the ``attempts`` reads.
+        """
+        return _results.read_consistently(self, run_id, read, attempts)
 
     def read_results(
         self,

@@ -7,18 +7,22 @@ The functions behind :meth:`Database.write_run`, :meth:`Database.list_runs` and
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from engine._errors import ConfigError, StorageError
+from engine._log import get_logger
 from engine.storage._sessions import AdbcSession, check_identifier
 
 if TYPE_CHECKING:
     from engine.storage._database import Database
 
-__all__ = ["list_runs", "read_results", "runs_order", "write_run"]
+__all__ = ["list_runs", "read_consistently", "read_results", "runs_order", "write_run"]
+
+_log = get_logger("storage")
+_T = TypeVar("_T")
 
 
 def write_run(
@@ -176,3 +180,29 @@ def read_results(
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     with db._session(f"read results from {name}", fast=False) as session:
         return session.read(f"SELECT {select} FROM {quoted}{where}", params)
+
+
+def read_consistently(db: Database, run_id: str, read: Callable[[], _T], attempts: int) -> _T:
+    """``read()``, again while run ``run_id`` was rewritten meanwhile (see :meth:`Database.read_consistently`)."""
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ConfigError(f"read_consistently: expected attempts as a whole number >= 1; got {attempts!r}.")
+    for _attempt in range(attempts):
+        before = _started(db, run_id)
+        result = read()
+        after = _started(db, run_id)
+        if after == before:
+            return result
+        _log.info("run %s was rewritten while it was read (started %s, now %s); reading it again", run_id, before,
+                  after)
+    raise StorageError(
+        f"run {run_id!r} in {db.display_url} was rewritten while it was read, {attempts} times in a row; expected "
+        "it to stay the same for one read. Fix: read it again once the `kam score` writing it has finished."
+    )
+
+
+def _started(db: Database, run_id: str) -> str | None:
+    """``runs.started_at`` of ``run_id`` as text (None: no such run, or no start recorded)."""
+    if "runs" not in db.table_names() or "started_at" not in db.columns("runs"):
+        return None
+    rows = db.read_results("runs", run_id=run_id, columns=["started_at"])
+    return None if rows.empty else str(rows["started_at"].iloc[0])

@@ -402,3 +402,29 @@ def test_drift_is_not_available_for_a_database_without_the_table(scored_copy, re
     assert not any(key.startswith("drift_") for key in render_charts(older))
     html = engine.report(path, artifacts_dir=report_models)
     assert "Drift since training: not available for this run" in html and "data-drift=" not in html
+
+
+def test_a_rerun_committing_while_the_report_reads_is_read_again(scored_copy, report_models, monkeypatch):
+    """A re-run of the reported run id commits between the report's reads: its row and tables are read again."""
+    path, (_, now) = scored_copy
+    db = Database(path)
+    real = db.read_results
+    started = pd.Timestamp("2030-01-01 06:00:00")
+    rewritten = []
+
+    def read_results(name, run_id=None, **options):
+        frame = real(name, run_id, **options)
+        if name == "account_scores" and run_id == now and not rewritten:  # the re-run commits right here
+            rewritten.append(name)
+            db.write_run(now, {"runs": real("runs", now).assign(started_at=started),
+                               "account_scores": real("account_scores", now).assign(tier="C")})
+        return frame
+
+    monkeypatch.setattr(db, "read_results", read_results)
+    try:
+        inputs = read_inputs(db, compare=False, artifacts_dir=report_models)
+    finally:
+        db.dispose()
+    assert rewritten
+    assert set(inputs.current.accounts["tier"].astype(str)) == {"C"}  # the re-run's rows ...
+    assert pd.Timestamp(inputs.current.run["started_at"]) == started  # ... and its run row, not a mix

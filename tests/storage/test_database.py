@@ -212,6 +212,46 @@ def test_the_latest_run_is_the_latest_started_whatever_its_timestamp_spelling(tm
         assert db.list_runs()["run_id"].tolist() == newest_first[:2]
 
 
+def _version(run: str, version: int, started: str) -> dict[str, pd.DataFrame]:
+    """Run ``run``'s tables, every row marked ``version``."""
+    return {"runs": pd.DataFrame({"started_at": [pd.Timestamp(started)], "version": [version]}),
+            "account_scores": pd.DataFrame({"account_id": ["A1", "A2"], "version": version}),
+            "opportunity_routes": pd.DataFrame({"opportunity_id": ["O1"], "version": version})}
+
+
+def test_a_read_straddling_a_rerun_of_its_run_is_read_again(database):
+    """A re-run of the same run id commits between two reads of its tables: read again, all of one version."""
+    database.write_run("r", _version("r", 1, "2026-10-01 06:00:00"))
+    calls = []
+
+    def read():
+        scores = database.read_results("account_scores", run_id="r")
+        if not calls:  # the re-run commits after the first table was read
+            database.write_run("r", _version("r", 2, "2026-10-01 07:00:00"))
+        calls.append(1)
+        routes = database.read_results("opportunity_routes", run_id="r")
+        return set(scores["version"].astype(int)), set(routes["version"].astype(int))
+
+    assert database.read_consistently("r", read) == ({2}, {2})
+    assert len(calls) == 2  # the first read was mixed ({1}, {2}) and is not returned
+
+
+def test_a_run_rewritten_during_every_read_is_an_error(database):
+    database.write_run("r", _version("r", 0, "2026-10-01 06:00:00"))
+    rewrites = iter(range(1, 10))
+
+    def read():
+        k = next(rewrites)
+        database.write_run("r", _version("r", k, f"2026-10-01 06:00:{k:02d}"))
+
+    with pytest.raises(StorageError, match=r"run 'r' .* was rewritten while it was read, 3 times in a row.*Fix: read"):
+        database.read_consistently("r", read)
+    assert next(rewrites) == 4
+    with pytest.raises(ConfigError, match="attempts as a whole number >= 1; got 0"):
+        database.read_consistently("r", read, attempts=0)
+    assert database.read_consistently("absent", lambda: "no run, no rewrite") == "no run, no rewrite"
+
+
 def test_latest_run_and_retention(database):
     for k in range(1, 5):
         database.write_run(f"run-{k}", _scores(f"run-{k}", k), keep_runs=2)
