@@ -10,6 +10,8 @@ from engine._arguments import check_type
 from engine._errors import KamError, StorageError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from engine.storage import Database
 
 __all__ = ["ResultNotFoundError", "account_record", "runs_records"]
@@ -113,7 +115,16 @@ def account_record(database: Database, account_id: str, run_id: str | None = Non
 
             raise ResultNotFoundError(f"no run {run_id!r} in the database{did_you_mean(run_id, known_runs)}; "
                                       "`kam runs` lists them.", "run_id")
-    scores = database.read_results("account_scores", chosen, account_id=account_id)
+
+    def read() -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
+        scores = database.read_results("account_scores", chosen, account_id=account_id)
+        routes = (database.read_results("opportunity_routes", chosen, account_id=account_id)
+                  if "opportunity_routes" in present else None)
+        run = next((r for r in runs_records(database) if str(r["run_id"]) == str(chosen)), {"run_id": chosen})
+        return scores, routes, run
+
+    # one version of the run (a re-run of its id may commit between the reads)
+    scores, routes, run = database.read_consistently(chosen, read)
     if scores.empty:
         raise ResultNotFoundError(
             f"account {account_id!r} is not in run {chosen} (accounts that were quarantined or are not in "
@@ -124,10 +135,8 @@ def account_record(database: Database, account_id: str, run_id: str | None = Non
     if isinstance(reasons, str):
         reasons = [reasons]
     opportunities: list[dict[str, Any]] = []
-    if "opportunity_routes" in present:
-        routes = database.read_results("opportunity_routes", chosen, account_id=account_id)
+    if routes is not None:
         opportunities = [{c: _plain(r[c]) for c in _ROUTE_COLUMNS if c in routes.columns} for _, r in routes.iterrows()]
-    run = next((r for r in runs_records(database) if str(r["run_id"]) == str(chosen)), {"run_id": chosen})
     return {
         "run": {"run_id": run.get("run_id"), "as_of": run.get("as_of")},
         "account": account,

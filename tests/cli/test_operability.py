@@ -456,6 +456,37 @@ def test_kam_show_account_gives_latest_scores_and_reasons(scored, capsys):
     assert f"tier {riskiest['tier']}" in out and record["top_reasons"][0] in out
 
 
+def test_an_account_read_while_its_run_is_rerun_comes_from_one_version(scored_copy, monkeypatch):
+    """A re-run of the run id commits between ``account_record``'s reads: it reads the re-run's rows and row."""
+    import pandas as pd
+
+    from engine.results import account_record
+
+    path, _ = scored_copy
+    db = Database(path)
+    real = db.read_results
+    run_id = db.latest_run_id()
+    account = str(real("account_scores", run_id)["account_id"].iloc[0])
+    rewritten = []
+
+    def read_results(name, run_id=None, **options):
+        frame = real(name, run_id, **options)
+        if name == "account_scores" and not rewritten:  # the re-run commits right after the scores were read
+            rewritten.append(name)
+            db.write_run(run_id, {"runs": real("runs", run_id).assign(as_of="2030-01-01",
+                                                                      started_at=pd.Timestamp("2030-01-01")),
+                                  "account_scores": real("account_scores", run_id).assign(name="re-run")})
+        return frame
+
+    monkeypatch.setattr(db, "read_results", read_results)
+    try:
+        record = account_record(db, account)
+    finally:
+        db.dispose()
+    assert rewritten
+    assert record["account"]["name"] == "re-run" and record["run"]["as_of"] == "2030-01-01"
+
+
 def test_kam_show_account_lists_its_unresolved_alerts_from_a_read_only_database(scored_copy, capsys):
     path, _ = scored_copy
     assert main(["alerts", "evaluate", "--db", str(path), "--json"]) == 0

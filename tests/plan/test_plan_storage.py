@@ -140,3 +140,23 @@ def test_exports_never_overwrite_one_persons_list_with_anothers(tmp_path):
     assert stems == {"rep-P7", "partner-P7", "rep-王伟", "rep-李娜"}
     assert pd.read_csv(tmp_path / "partner-P7.csv")["account_id"].tolist() == ["A2"]
     assert pd.read_csv(tmp_path / "rep-P7.csv")["account_id"].tolist() == ["A1"]
+
+
+def test_a_rerun_committing_while_the_plan_reads_its_run_is_read_again(plan_db, run_id, monkeypatch):
+    """A re-run of the run id commits between the plan's reads of scores and routes: both are read again."""
+    real = plan_db.read_results
+    reads = []
+
+    def read_results(name, run_id=None, **options):
+        frame = real(name, run_id, **options)
+        reads.append(name)
+        if name == "account_scores" and reads.count(name) == 1:  # the re-run commits right here
+            runs = real("runs", run_id)
+            plan_db.write_run(run_id, {"runs": runs.assign(started_at=pd.Timestamp("2030-01-01")),
+                                       "account_scores": frame.assign(value_at_risk=0.0)})
+        return frame
+
+    monkeypatch.setattr(plan_db, "read_results", read_results)
+    _, result = plan(plan_db, write=False)
+    assert reads.count("account_scores") == 2  # read again after the re-run
+    assert len(result.lines) and result.lines["value_at_risk"].eq(0).all()  # planned from the re-run's rows

@@ -417,7 +417,7 @@ def test_a_rerun_committing_while_the_report_reads_is_read_again(scored_copy, re
         if name == "account_scores" and run_id == now and not rewritten:  # the re-run commits right here
             rewritten.append(name)
             db.write_run(now, {"runs": real("runs", now).assign(started_at=started),
-                               "account_scores": real("account_scores", now).assign(tier="C")})
+                               "account_scores": real("account_scores", now).assign(name="re-run")})
         return frame
 
     monkeypatch.setattr(db, "read_results", read_results)
@@ -426,5 +426,5 @@ def test_a_rerun_committing_while_the_report_reads_is_read_again(scored_copy, re
     finally:
         db.dispose()
     assert rewritten
-    assert set(inputs.current.accounts["tier"].astype(str)) == {"C"}  # the re-run's rows ...
+    assert set(inputs.current.accounts["name"].astype(str)) == {"re-run"}  # the re-run's rows ...
     assert pd.Timestamp(inputs.current.run["started_at"]) == started  # ... and its run row, not a mix
