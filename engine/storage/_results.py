@@ -202,7 +202,11 @@ def read_consistently(db: Database, run_id: str, read: Callable[[], _T], attempt
 
 def _started(db: Database, run_id: str) -> str | None:
     """``runs.started_at`` of ``run_id`` as text (None: no such run, or no start recorded)."""
-    if "runs" not in db.table_names() or "started_at" not in db.columns("runs"):
-        return None
-    rows = db.read_results("runs", run_id=run_id, columns=["started_at"])
-    return None if rows.empty else str(rows["started_at"].iloc[0])
+    try:
+        with db._session("read the start of a run", fast=False) as session:  # one small query, every column
+            rows = session.read('SELECT * FROM "runs" WHERE "run_id" = :run_id', {"run_id": run_id})
+    except StorageError:
+        if "runs" not in db.table_names():  # (asked only then: the common case pays one query)
+            return None
+        raise
+    return None if rows.empty or "started_at" not in rows.columns else str(rows["started_at"].iloc[0])
