@@ -155,9 +155,20 @@ def _read_run(db: Database, runs: pd.DataFrame, run_id: str) -> RunData:
     return RunData(run=_decode_run(row.iloc[0]), accounts=accounts, routes=routes, rejects=rejects)
 
 
-def _read_run_consistently(db: Database, run_id: str) -> RunData:
-    """:func:`_read_run`: the run's row and tables from one version of it (a re-run may commit meanwhile)."""
-    return db.read_consistently(run_id, lambda: _read_run(db, db.list_runs(), run_id))
+def _read_runs(
+    db: Database, run_id: str, previous_id: str | None
+) -> tuple[RunData, RunData | None, dict[str, pd.DataFrame | None]]:
+    """Both runs and their optional tables, each run from one version of it (a re-run may commit meanwhile)."""
+
+    def read() -> tuple[RunData, RunData | None, dict[str, pd.DataFrame | None]]:
+        runs = db.list_runs()
+        current = _read_run(db, runs, run_id)
+        previous = _read_run(db, runs, previous_id) if previous_id is not None else None
+        return current, previous, _optional_tables(db, [run_id] + ([previous_id] if previous_id is not None else []))
+
+    if previous_id is None:
+        return db.read_consistently(run_id, read)
+    return db.read_consistently(run_id, lambda: db.read_consistently(previous_id, read))
 
 
 def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -282,14 +293,14 @@ def read_inputs(
         )
     ids = runs["run_id"].astype(str).tolist()
     run_id = str(run_id) if run_id is not None else ids[0]
-    current = _read_run_consistently(db, run_id)
-    previous = None
+    previous_id: str | None = None
     if isinstance(compare, str) and compare:
         if compare == run_id:
             raise ConfigError(f"--compare {compare!r} is the run being reported. Fix: compare with another run.")
-        previous = _read_run_consistently(db, compare)
+        previous_id = compare
     elif compare is True and run_id in ids and ids.index(run_id) + 1 < len(ids):
-        previous = _read_run_consistently(db, ids[ids.index(run_id) + 1])
+        previous_id = ids[ids.index(run_id) + 1]
+    current, previous, optional = _read_runs(db, run_id, previous_id)
     rulesets = _rulesets(rules_dir)
     cards, notes = _cards(Path(artifacts_dir) if artifacts_dir is not None else None, current.run)
     _log.info(
@@ -302,7 +313,7 @@ def read_inputs(
         runs=runs,
         reps=_people(db, "reps"),
         partners=_people(db, "partners"),
-        optional=_optional_tables(db, [current.run_id] + ([previous.run_id] if previous is not None else [])),
+        optional=optional,
         cards=cards,
         card_notes=notes,
         rulesets=rulesets,

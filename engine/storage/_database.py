@@ -410,9 +410,10 @@ class Database(Connections):
 
         Re-running a run id (``kam score`` for the same as-of date and configuration) rewrites
         its rows in every result table in one transaction; reads of several of its tables in
-        separate calls could see some before that commit and others after it. The run's
-        ``runs.started_at`` is read before and after ``read()``; when it changed, ``read()`` is
-        called again.
+        separate calls could see some before that commit and others after it. The run's row in
+        ``runs`` is read before and after ``read()``; when it changed, ``read()`` is called
+        again. (Writing the same row again, every value equal, would go unnoticed: a re-run by
+        ``kam score`` writes a new start, end and stage seconds.)
 
         Parameters
         ----------

@@ -187,26 +187,30 @@ def read_consistently(db: Database, run_id: str, read: Callable[[], _T], attempt
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
         raise ConfigError(f"read_consistently: expected attempts as a whole number >= 1; got {attempts!r}.")
     for _attempt in range(attempts):
-        before = _started(db, run_id)
+        before = _run_row(db, run_id)
         result = read()
-        after = _started(db, run_id)
+        after = _run_row(db, run_id)
         if after == before:
             return result
-        _log.info("run %s was rewritten while it was read (started %s, now %s); reading it again", run_id, before,
-                  after)
+        _log.info("run %s was rewritten while it was read; reading it again", run_id)
     raise StorageError(
         f"run {run_id!r} in {db.display_url} was rewritten while it was read, {attempts} times in a row; expected "
         "it to stay the same for one read. Fix: read it again once the `kam score` writing it has finished."
     )
 
 
-def _started(db: Database, run_id: str) -> str | None:
-    """``runs.started_at`` of ``run_id`` as text (None: no such run, or no start recorded)."""
+def _run_row(db: Database, run_id: str) -> tuple[str, ...] | None:
+    """Every value of ``run_id``'s row in ``runs``, as text (None: no such run, or no ``runs`` table).
+
+    The whole row, not ``started_at`` alone: a start is kept to the second (a re-run may start in
+    the same second) and a caller's run may have none; a re-run writes a new row (its end, its
+    stage seconds to the millisecond).
+    """
     try:
-        with db._session("read the start of a run", fast=False) as session:  # one small query, every column
+        with db._session("read a run's row") as session:  # one small query
             rows = session.read('SELECT * FROM "runs" WHERE "run_id" = :run_id', {"run_id": run_id})
     except StorageError:
         if "runs" not in db.table_names():  # (asked only then: the common case pays one query)
             return None
         raise
-    return None if rows.empty or "started_at" not in rows.columns else str(rows["started_at"].iloc[0])
+    return None if rows.empty else tuple(str(value) for value in rows.iloc[0])

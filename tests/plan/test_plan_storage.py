@@ -158,5 +158,5 @@ def test_a_rerun_committing_while_the_plan_reads_its_run_is_read_again(plan_db, 
 
     monkeypatch.setattr(plan_db, "read_results", read_results)
     _, result = plan(plan_db, write=False)
-    assert reads.count("account_scores") == 2  # read again after the re-run
+    assert reads.count("account_scores") == reads.count("opportunity_routes") == 2  # read again after the re-run
     assert len(result.lines) and result.lines["value_at_risk"].eq(0).all()  # planned from the re-run's rows

@@ -428,3 +428,31 @@ def test_a_rerun_committing_while_the_report_reads_is_read_again(scored_copy, re
     assert rewritten
     assert set(inputs.current.accounts["name"].astype(str)) == {"re-run"}  # the re-run's rows ...
     assert pd.Timestamp(inputs.current.run["started_at"]) == started  # ... and its run row, not a mix
+
+
+def test_a_rerun_committing_before_the_report_reads_the_drift_is_read_again(scored_copy, report_models, monkeypatch):
+    """The run's drift (and alert and plan rows) belong to the same version as its accounts."""
+    import engine.report._read as reading
+
+    path, (_, now) = scored_copy
+    db = Database(path)
+    real = reading._optional_tables
+    rewritten = []
+
+    def optional_tables(db_, run_ids):
+        if not rewritten:  # the re-run commits after the run's own tables were read, before its drift
+            rewritten.append(True)
+            drift = db.read_results("model_drift", now)
+            assert len(drift)
+            db.write_run(now, {"runs": db.read_results("runs", now).assign(started_at=pd.Timestamp("2030-01-01")),
+                               "account_scores": db.read_results("account_scores", now).assign(name="re-run"),
+                               "model_drift": drift.assign(psi=123.0)})
+        return real(db_, run_ids)
+
+    monkeypatch.setattr(reading, "_optional_tables", optional_tables)
+    try:
+        inputs = read_inputs(db, compare=False, artifacts_dir=report_models)
+    finally:
+        db.dispose()
+    assert set(inputs.current.accounts["name"].astype(str)) == {"re-run"}
+    assert set(inputs.optional["model_drift"]["psi"]) == {123.0}

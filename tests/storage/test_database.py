@@ -228,7 +228,7 @@ def test_a_read_straddling_a_rerun_of_its_run_is_read_again(database):
     def read():
         scores = database.read_results("account_scores", run_id="r")
         if not calls:  # the re-run commits after the first table was read
-            database.write_run("r", _version("r", 2, "2026-10-01 07:00:00"))
+            database.write_run("r", _version("r", 2, "2026-10-01 06:00:00"))  # started in the same second
         calls.append(1)
         routes = database.read_results("opportunity_routes", run_id="r")
         return set(scores["version"].astype(int)), set(routes["version"].astype(int))
