@@ -235,17 +235,18 @@ class ForwardGroupSplit:
         days = self._days()
         rng = np.random.default_rng(self.random_state)
         if groups is None:
-            part = rng.permutation(len(days)) % self.calibration_parts
+            dealt, what = len(days), "rows"
+            part = rng.permutation(dealt) % parts
         else:
             codes, uniques = pd.factorize(pd.Series(np.asarray(groups)), use_na_sentinel=False)
-            part = (rng.permutation(len(uniques)) % self.calibration_parts)[codes]
-        dealt, what = (len(days), "rows") if groups is None else (len(uniques), "accounts (deals)")
+            dealt, what = len(uniques), "accounts (deals)"
+            part = (rng.permutation(dealt) % parts)[codes]
         if dealt < parts:
             raise InsufficientDataError(
                 f"ForwardGroupSplit: expected at least {parts} {what} to deal into "
                 f"calibration_parts={parts}; got {dealt}. Fix: fewer parts (kam train: "
                 "training.calibration_folds in the model spec) or more data.")
-        for k in range(self.calibration_parts):
+        for k in range(parts):
             yield np.flatnonzero(part != k), np.flatnonzero(part == k)
 
     def recent_rows(self, rows: np.ndarray) -> np.ndarray:
