@@ -37,7 +37,9 @@ class WebhookReceiver:
     """An HTTP server on 127.0.0.1 whose answers a test scripts.
 
     ``script`` is called with the request number (1-based) and returns ``(status, headers,
-    delay_seconds)``; every request is recorded with its headers, body and signature check.
+    delay_seconds)``; every request is recorded with its headers, body and signature check (one
+    whose body ends before its ``Content-Length``, cut off by a sender killed mid-send, is not a
+    delivery: it is neither recorded nor answered, as a real server would not process it).
     """
 
     def __init__(self, script: Callable[[int], tuple[int, dict, float]] | None = None, secret: str = SECRET):
@@ -50,7 +52,11 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died while sending: nothing was delivered, no answer
+                    self.close_connection = True
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with receiver._lock:
                     n = len(receiver.requests) + 1
